@@ -1,0 +1,128 @@
+package backends
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+)
+
+// DeviceKind says what an instance runs on.
+type DeviceKind uint8
+
+const (
+	CPU DeviceKind = iota
+	GPU
+)
+
+func (k DeviceKind) String() string {
+	if k == GPU {
+		return "gpu"
+	}
+	return "cpu"
+}
+
+// Device is the hardware one model instance owns: a set of CPU cores, or one
+// GPU (with the CPU cores that feed it).
+type Device struct {
+	Kind  DeviceKind
+	Cores []int // CPU ids the instance's thread is pinned to
+	GPU   int   // CUDA device id, when Kind is GPU
+}
+
+// LogValue renders the device as "cpu[0 1]" or "gpu0".
+func (d Device) LogValue() slog.Value {
+	if d.Kind == GPU {
+		return slog.StringValue(fmt.Sprintf("gpu%d", d.GPU))
+	}
+	return slog.StringValue(fmt.Sprintf("cpu%v", d.Cores))
+}
+
+// LoadSpec is everything a backend needs to load one instance of a model
+// version.
+type LoadSpec struct {
+	Model    string // model name
+	Version  int64
+	Path     string // the model file
+	Instance int    // instance index within the model version
+	Device   Device
+	// Threads is how many threads the instance may use for one run; it is
+	// the number of cores it owns. 0 lets the backend choose.
+	Threads int
+	Logger  *slog.Logger
+}
+
+// Backend is one execution engine.
+type Backend interface {
+	// Name is the name config files use, such as "onnxruntime".
+	Name() string
+	// Available is nil when this process can load models with the backend,
+	// and otherwise says why not (a missing library, a build without cgo).
+	Available() error
+	// Load loads one instance. The runtime calls it on the instance's worker
+	// thread, already pinned to its cores, so threads the engine starts
+	// inherit that placement.
+	Load(ctx context.Context, spec LoadSpec) (Model, error)
+}
+
+// Model is one loaded instance. Run and Close are called from the instance's
+// worker goroutine only, never concurrently.
+type Model interface {
+	Metadata() Metadata
+	// Run executes one batch. inputs holds one tensor per metadata input,
+	// in metadata order; the result holds one tensor per metadata output,
+	// in metadata order.
+	Run(ctx context.Context, inputs []Tensor) ([]Tensor, error)
+	Close() error
+}
+
+// Registry names the backends this process has. It is filled at start and
+// read afterwards; the mutex only makes late registration safe.
+type Registry struct {
+	mu       sync.RWMutex       // protects: backends
+	backends map[string]Backend // by Name()
+}
+
+// NewRegistry returns a registry holding the given backends.
+func NewRegistry(bs ...Backend) *Registry {
+	r := &Registry{backends: make(map[string]Backend)}
+	for _, b := range bs {
+		r.Register(b)
+	}
+	return r
+}
+
+// Register adds b, replacing any backend of the same name.
+func (r *Registry) Register(b Backend) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.backends[b.Name()] = b
+}
+
+// Get returns the backend with this name.
+func (r *Registry) Get(name string) (Backend, error) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	b, ok := r.backends[name]
+	if !ok {
+		return nil, fmt.Errorf("unknown backend %q (have %v)", name, r.namesLocked())
+	}
+	return b, nil
+}
+
+// Names lists the registered backends, sorted.
+func (r *Registry) Names() []string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.namesLocked()
+}
+
+func (r *Registry) namesLocked() []string {
+	names := make([]string, 0, len(r.backends))
+	for n := range r.backends {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
