@@ -1,0 +1,23 @@
+// Package onnx is tiffin's ONNX Runtime backend ("onnxruntime"). It is the
+// only package that imports github.com/yalue/onnxruntime_go.
+//
+// The ONNX Runtime shared library is loaded at run time (dlopen), from
+// Options.LibraryPath or DefaultLibraryPath; `make ort` fetches it into
+// third_party/onnxruntime/lib. The process-wide ORT environment is created on
+// the first Available or Load call and destroyed by Backend.Close.
+//
+// Each loaded instance owns one ORT session, configured for a pinned worker:
+// Threads intra-op threads (the calling thread plus Threads-1 pool threads,
+// which inherit the caller's CPU affinity), one inter-op thread, sequential
+// execution, no spinning, and all graph optimisations.
+//
+// Inputs are handed to ORT without per-element conversion: a fixed-width
+// tensor's little-endian bytes back the ORT value directly. ORT allocates the
+// outputs; their contents are returned in Go memory.
+//
+// Sequence and map outputs (as in scikit-learn exports) are left out of the
+// metadata and never computed; models with such inputs are refused.
+//
+// Without cgo the package still builds, and its backend reports itself
+// unavailable.
+package onnx

@@ -1,0 +1,108 @@
+//go:build cgo
+
+package onnx
+
+import (
+	"fmt"
+	"log/slog"
+	"strconv"
+
+	ort "github.com/yalue/onnxruntime_go"
+
+	"github.com/tiffin-ml/tiffin/backends"
+)
+
+// instanceName names a model instance in errors and logs.
+func instanceName(spec backends.LoadSpec) string {
+	return fmt.Sprintf("model %q version %d instance %d", spec.Model, spec.Version, spec.Instance)
+}
+
+// newModel reads the model's inputs and outputs and creates its session.
+func newModel(spec backends.LoadSpec, log *slog.Logger) (*Model, error) {
+	name := instanceName(spec)
+	opts, err := sessionOptions(spec)
+	if err != nil {
+		return nil, fmt.Errorf("%s: session options: %w", name, err)
+	}
+	defer opts.Destroy()
+
+	ins, outs, err := ort.GetInputOutputInfoWithOptions(spec.Path, opts)
+	if err != nil {
+		return nil, fmt.Errorf("%s: loading %s: %w", name, spec.Path, err)
+	}
+	log = log.With("model", spec.Model, "version", spec.Version, "instance", spec.Instance)
+	meta, err := metadataFrom(ins, outs, log)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %s: %w", name, spec.Path, err)
+	}
+	sess, err := ort.NewDynamicAdvancedSession(spec.Path, specNames(meta.Inputs), specNames(meta.Outputs), opts)
+	if err != nil {
+		return nil, fmt.Errorf("%s: creating session for %s: %w", name, spec.Path, err)
+	}
+	log.Debug("onnxruntime session created", "path", spec.Path, "device", spec.Device,
+		"threads", threadCount(spec), "inputs", meta.Inputs, "outputs", meta.Outputs)
+	return &Model{name: name, meta: meta, session: sess}, nil
+}
+
+func threadCount(spec backends.LoadSpec) int {
+	if spec.Threads > 0 {
+		return spec.Threads
+	}
+	return 1
+}
+
+// optionStep is one setting applied to new session options.
+type optionStep struct {
+	what string
+	set  func() error
+}
+
+// sessionOptions configures a session for a pinned worker: its own thread
+// plus Threads-1 intra-op threads, no inter-op parallelism, no spinning (a
+// spinning thread would burn the cores between requests), and all graph
+// optimisations. A GPU instance gets the CUDA execution provider, which
+// needs a CUDA-enabled ONNX Runtime build.
+func sessionOptions(spec backends.LoadSpec) (*ort.SessionOptions, error) {
+	o, err := ort.NewSessionOptions()
+	if err != nil {
+		return nil, err
+	}
+	threads := threadCount(spec)
+	steps := []optionStep{
+		{"intra-op threads", func() error { return o.SetIntraOpNumThreads(threads) }},
+		{"inter-op threads", func() error { return o.SetInterOpNumThreads(1) }},
+		{"execution mode", func() error { return o.SetExecutionMode(ort.ExecutionModeSequential) }},
+		{"graph optimization level", func() error { return o.SetGraphOptimizationLevel(ort.GraphOptimizationLevelEnableAll) }},
+		{"intra-op spinning", func() error { return o.AddSessionConfigEntry("session.intra_op.allow_spinning", "0") }},
+		{"inter-op spinning", func() error { return o.AddSessionConfigEntry("session.inter_op.allow_spinning", "0") }},
+	}
+	if spec.Device.Kind == backends.GPU {
+		steps = append(steps, optionStep{"CUDA execution provider", func() error { return appendCUDA(o, spec.Device.GPU) }})
+	}
+	for _, s := range steps {
+		if err := s.set(); err != nil {
+			o.Destroy()
+			return nil, fmt.Errorf("%s: %w", s.what, err)
+		}
+	}
+	return o, nil
+}
+
+// appendCUDA adds the CUDA execution provider on device gpu.
+func appendCUDA(o *ort.SessionOptions, gpu int) error {
+	err := func() error {
+		cuda, err := ort.NewCUDAProviderOptions()
+		if err != nil {
+			return err
+		}
+		defer cuda.Destroy()
+		if err := cuda.Update(map[string]string{"device_id": strconv.Itoa(gpu)}); err != nil {
+			return err
+		}
+		return o.AppendExecutionProviderCUDA(cuda)
+	}()
+	if err != nil {
+		return fmt.Errorf("%w (GPU instances need a CUDA-enabled ONNX Runtime build, with its provider libraries next to libonnxruntime.so.1)", err)
+	}
+	return nil
+}
