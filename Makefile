@@ -1,0 +1,63 @@
+# tiffin — the two commands a user needs are `make run` and `make test`.
+SHELL := /bin/bash
+GO ?= go
+
+# go-nvml's headers use deprecated declarations; their warnings are noise.
+export CGO_CFLAGS ?= -Wno-deprecated-declarations
+export CGO_ENABLED ?= 1
+
+ORT_LIB    := third_party/onnxruntime/lib/libonnxruntime.so.1
+export TIFFIN_ORT_LIBRARY ?= $(abspath $(ORT_LIB))
+DEMO_REPO  ?= build/demo-models
+HTTP_PORT  ?= 8000
+GRPC_PORT  ?= 8001
+TEST_FLAGS ?= -race -count=1 -timeout=15m
+
+.PHONY: run build ort demo-models test deps vet bench-smoke nocgo proto clean
+
+## run: fetch ONNX Runtime, build tiffin, write the demo models and serve them
+run: ort build demo-models
+	./bin/tiffin serve --model-repository $(DEMO_REPO) --http-port $(HTTP_PORT) --grpc-port $(GRPC_PORT)
+
+## build: build bin/tiffin (links ONNX Runtime dynamically, at run time)
+build:
+	$(GO) build -o bin/tiffin ./cmd/tiffin
+
+## ort: fetch the pinned ONNX Runtime library into third_party/onnxruntime/lib
+ort:
+	bash third_party/onnxruntime/fetch.sh
+
+## demo-models: write the demo model repository into $(DEMO_REPO)
+demo-models: build
+	./bin/tiffin demo-models $(DEMO_REPO)
+
+## test: install what a fresh machine lacks, then run every test
+test: deps ort vet
+	$(GO) test $(TEST_FLAGS) ./...
+	$(MAKE) bench-smoke nocgo
+
+## deps: check for the toolchain and fetch the Go modules
+deps:
+	@command -v $(GO) >/dev/null || { echo "go is not installed: see README, Install"; exit 1; }
+	@command -v npm >/dev/null || { echo "npm is missing: installing Debian's npm"; apt-get update -qq && apt-get install -y -qq npm; }
+	@command -v gcc >/dev/null || { echo "gcc is missing: installing Debian's gcc"; apt-get update -qq && apt-get install -y -qq gcc libc6-dev; }
+	$(GO) mod download
+
+vet:
+	$(GO) vet ./...
+
+## bench-smoke: run every benchmark once, so they keep compiling and checking themselves
+bench-smoke:
+	$(GO) test -run='^$$' -bench=. -benchtime=1x -count=1 ./...
+
+## nocgo: the build without cgo must keep compiling
+nocgo:
+	CGO_ENABLED=0 $(GO) build ./...
+	CGO_ENABLED=0 $(GO) vet ./...
+
+## proto: regenerate the committed protobuf code with the pinned tools
+proto:
+	bash backends/onnxpb/gen.sh
+
+clean:
+	rm -rf bin build

@@ -1,0 +1,99 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+
+	"go.uber.org/dig"
+
+	"github.com/tiffin-ml/tiffin/backends"
+	"github.com/tiffin-ml/tiffin/backends/onnx"
+	"github.com/tiffin-ml/tiffin/runtime"
+	"github.com/tiffin-ml/tiffin/runtime/config"
+	httpt "github.com/tiffin-ml/tiffin/transport/http"
+)
+
+// newContainer wires the server's components. One provider per component;
+// every Provide error is checked. Construction order is dependency order:
+// config → devices → backends → model manager → transports.
+func newContainer(cfg config.Server, log *slog.Logger) (*dig.Container, error) {
+	c := dig.New()
+	providers := []any{
+		func() config.Server { return cfg },
+		func() *slog.Logger { return log },
+		newLifecycle,
+		newDevices,
+		newBackends,
+		newManager,
+		newHTTPServer,
+	}
+	for _, p := range providers {
+		if err := c.Provide(p); err != nil {
+			return nil, fmt.Errorf("wire components: %w", err)
+		}
+	}
+	return c, nil
+}
+
+// newBackends registers the execution engines this build has.
+func newBackends(cfg config.Server, log *slog.Logger, lc *lifecycle, _ *runtime.Devices) *backends.Registry {
+	ort := onnx.New(onnx.Options{LibraryPath: cfg.ORTLibrary, Logger: log})
+	reg := backends.NewRegistry(ort)
+	lc.append(hook{name: "backends",
+		start: func(context.Context) error {
+			if err := ort.Available(); err != nil {
+				log.Warn("backend unavailable", "backend", ort.Name(), "reason", err)
+			} else {
+				log.Info("backend available", "backend", ort.Name(), "library", cfg.ORTLibrary)
+			}
+			return nil
+		},
+		stop: func(context.Context) error { return ort.Close() },
+	})
+	return reg
+}
+
+type managerParams struct {
+	dig.In
+	Config   config.Server
+	Log      *slog.Logger
+	LC       *lifecycle
+	Devices  *runtime.Devices
+	Backends *backends.Registry
+}
+
+// newDevices reads the host's inventory once and logs it.
+func newDevices(log *slog.Logger) (*runtime.Devices, error) {
+	d, err := runtime.DiscoverDevices(log)
+	if err != nil {
+		return nil, fmt.Errorf("discover devices: %w", err)
+	}
+	log.Info("devices", "inventory", d, "usable_cpus", d.UsableCPUs())
+	return d, nil
+}
+
+// newManager builds the model manager; starting it loads the repository.
+func newManager(p managerParams) *runtime.Manager {
+	m := runtime.NewManager(runtime.ManagerOptions{
+		Repository: p.Config.ModelRepository, Backends: p.Backends, CPUs: p.Devices.UsableCPUs(), Logger: p.Log,
+	})
+	p.LC.append(hook{name: "model manager", start: m.LoadAll, stop: m.Close})
+	return m
+}
+
+// newHTTPServer builds the REST front end; it starts last, so it accepts
+// traffic only once the models are loaded, and stops first.
+func newHTTPServer(cfg config.Server, log *slog.Logger, lc *lifecycle, m *runtime.Manager) *httpt.Server {
+	s := httpt.New(m, httpt.Options{
+		Addr:         net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.HTTPPort)),
+		MaxBodyBytes: cfg.MaxBodyBytes,
+		StrictReady:  cfg.StrictReady,
+		Version:      version,
+		Logger:       log,
+	})
+	lc.append(hook{name: "http", start: func(context.Context) error { return s.Start() }, stop: s.Shutdown})
+	return s
+}

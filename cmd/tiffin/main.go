@@ -1,0 +1,65 @@
+// Command tiffin is the tiffin inference server and its tools.
+//
+//	tiffin serve --model-repository DIR    serve a model repository
+//	tiffin demo-models DIR                 write the demo model repository
+//	tiffin version                         print the version
+//
+// main stays thin: flags become config, config builds the dig container,
+// the container runs, and a signal stops it within a deadline.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "0.1.0-dev"
+
+func init() {
+	// Keep the main goroutine on the main thread, so instance workers, which
+	// pin their own threads, never pin the thread the process started on.
+	runtime.LockOSThread()
+}
+
+func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+
+type command struct {
+	name    string
+	summary string
+	run     func(args []string, stdout, stderr io.Writer) int
+}
+
+func commands() []command {
+	return []command{
+		{"serve", "serve a model repository over HTTP", serveCmd},
+		{"demo-models", "write the demo model repository into a folder", demoModelsCmd},
+		{"version", "print the version", func([]string, io.Writer, io.Writer) int { fmt.Println(version); return 0 }},
+	}
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		usage(stdout)
+		return 0
+	}
+	for _, c := range commands() {
+		if c.name == args[0] {
+			return c.run(args[1:], stdout, stderr)
+		}
+	}
+	fmt.Fprintf(stderr, "tiffin: unknown command %q\n\n", args[0])
+	usage(stderr)
+	return 2
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "tiffin: an inference server for ONNX models (KServe V2 over HTTP)")
+	fmt.Fprintln(w, "\nUsage: tiffin <command> [flags]\n\nCommands:")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-12s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w, "\nRun 'tiffin <command> -h' for a command's flags.")
+}

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os/signal"
+	"syscall"
+
+	"github.com/tiffin-ml/tiffin/backends/onnx"
+	"github.com/tiffin-ml/tiffin/runtime/config"
+	httpt "github.com/tiffin-ml/tiffin/transport/http"
+)
+
+func serveFlags(cfg *config.Server, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&cfg.ModelRepository, "model-repository", cfg.ModelRepository, "model repository `DIR` (required)")
+	fs.StringVar(&cfg.Host, "host", cfg.Host, "address to listen on (empty: all interfaces)")
+	fs.IntVar(&cfg.HTTPPort, "http-port", cfg.HTTPPort, "HTTP port (0: pick a free one)")
+	fs.IntVar(&cfg.GRPCPort, "grpc-port", cfg.GRPCPort, "gRPC port (reserved for the gRPC front end)")
+	fs.IntVar(&cfg.MaxBodyBytes, "max-body-bytes", cfg.MaxBodyBytes, "largest request body accepted; larger gets 413")
+	fs.StringVar(&cfg.ORTLibrary, "ort-library", cfg.ORTLibrary, "path to libonnxruntime.so (default: $TIFFIN_ORT_LIBRARY, then third_party/onnxruntime/lib)")
+	fs.StringVar(&cfg.LogFormat, "log-format", cfg.LogFormat, "log format: text or json")
+	fs.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "log level: debug, info, warn or error")
+	fs.BoolVar(&cfg.StrictReady, "strict-readiness", cfg.StrictReady, "report ready only when every model is READY")
+	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "how long shutdown waits for requests in flight")
+	return fs
+}
+
+func serveCmd(args []string, stdout, stderr io.Writer) int {
+	cfg := config.DefaultServer()
+	fs := serveFlags(&cfg, stderr)
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if cfg.ORTLibrary == "" {
+		cfg.ORTLibrary = onnx.DefaultLibraryPath()
+	}
+	if err := cfg.Validate(); err != nil {
+		fmt.Fprintf(stderr, "tiffin serve: %v\n", err)
+		return 2
+	}
+	log := newLogger(cfg, stderr)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := serve(ctx, cfg, log, nil); err != nil {
+		log.Error("tiffin serve failed", "err", err)
+		return 1
+	}
+	return 0
+}
+
+// serve builds the container, starts every component in order, waits for
+// ctx to end (a signal), then stops them in reverse within the shutdown
+// timeout. ready, when not nil, receives the HTTP server once it listens.
+func serve(ctx context.Context, cfg config.Server, log *slog.Logger, ready chan<- *httpt.Server) error {
+	log.Info("tiffin starting", "version", version, "config", cfg)
+	c, err := newContainer(cfg, log)
+	if err != nil {
+		return err
+	}
+	var lc *lifecycle
+	var srv *httpt.Server
+	if err := c.Invoke(func(l *lifecycle, s *httpt.Server) { lc, srv = l, s }); err != nil {
+		return fmt.Errorf("build components: %w", err)
+	}
+	if err := lc.start(ctx); err != nil {
+		return err
+	}
+	log.Info("tiffin ready", "http", srv.Addr())
+	if ready != nil {
+		ready <- srv
+	}
+	<-ctx.Done()
+	log.Info("tiffin stopping: finishing requests in flight", "timeout", cfg.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := lc.stop(sctx); err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	log.Info("tiffin stopped")
+	return nil
+}
+
+func newLogger(cfg config.Server, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel)) // validated already
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+

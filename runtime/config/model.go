@@ -1,0 +1,138 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Backend names accepted in config.yaml.
+const (
+	BackendONNXRuntime = "onnxruntime"
+	BackendGorgonia    = "gorgonia"
+	BackendAuto        = "auto"
+)
+
+// Instance kinds.
+const (
+	KindCPU  = "cpu"
+	KindGPU  = "gpu"
+	KindAuto = "auto"
+)
+
+// Batching modes.
+const (
+	BatchOff      = "off"
+	BatchStatic   = "static"
+	BatchAdaptive = "adaptive"
+)
+
+// Model is one model's config.yaml. Every field is optional: what is left out
+// is inferred from the model file or takes the default written beside it.
+type Model struct {
+	// Backend runs the model: onnxruntime | gorgonia | auto. Default: auto.
+	Backend string `yaml:"backend"`
+	// MaxBatchSize is the most items one batch may hold; 0 means the model
+	// does not batch and shapes are taken whole. nil: inferred (64 when the
+	// model's first axis is dynamic, else 0).
+	MaxBatchSize *int `yaml:"max_batch_size"`
+	// InstanceGroups say how many instances run, and where. Default: one
+	// CPU instance.
+	InstanceGroups []InstanceGroup `yaml:"instance_groups"`
+	Batching       Batching        `yaml:"batching"`
+	VersionPolicy  VersionPolicy   `yaml:"version_policy"`
+}
+
+// InstanceGroup is a set of instances of one kind.
+type InstanceGroup struct {
+	Kind  string `yaml:"kind"`  // cpu | gpu | auto; default cpu
+	Count int    `yaml:"count"` // instances; default 1
+	Cores []int  `yaml:"cores"` // optional explicit CPU ids, split between the instances
+	GPUs  []int  `yaml:"gpus"`  // optional explicit GPU ids
+}
+
+// Batching tunes how requests are grouped before they reach an instance.
+type Batching struct {
+	Mode                string   `yaml:"mode"`                  // off | static | adaptive; default static when the model batches
+	MaxQueueDelay       Duration `yaml:"max_queue_delay"`       // default 2ms
+	PreferredBatchSizes []int    `yaml:"preferred_batch_sizes"` // default none
+	MaxQueueSize        int      `yaml:"max_queue_size"`        // default 1024
+	Timeout             Duration `yaml:"timeout"`               // default 5s
+	LatencyTarget       Duration `yaml:"latency_target"`        // adaptive only; default 50ms
+}
+
+// VersionPolicy chooses which versions of a model serve. Exactly one of the
+// three may be set; none means {latest: 1}.
+type VersionPolicy struct {
+	Latest   int     `yaml:"latest"`
+	All      bool    `yaml:"all"`
+	Specific []int64 `yaml:"specific"`
+}
+
+// Defaults for model configs.
+const (
+	DefaultMaxBatchSize  = 64
+	DefaultMaxQueueDelay = 2 * time.Millisecond
+	DefaultMaxQueueSize  = 1024
+	DefaultTimeout       = 5 * time.Second
+	DefaultLatencyTarget = 50 * time.Millisecond
+)
+
+// FieldError is a config error that names the file and the field.
+type FieldError struct {
+	File  string
+	Field string
+	Msg   string
+}
+
+func (e *FieldError) Error() string {
+	if e.Field == "" {
+		return fmt.Sprintf("%s: %s", e.File, e.Msg)
+	}
+	return fmt.Sprintf("%s: %s: %s", e.File, e.Field, e.Msg)
+}
+
+// LoadModel reads and checks a model's config.yaml. A missing file is not an
+// error: it gives the zero Model, whose fields are all inferred.
+func LoadModel(path string) (Model, error) {
+	var m Model
+	raw, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return m, nil
+	}
+	if err != nil {
+		return m, err
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(raw))
+	dec.KnownFields(true)
+	if err := dec.Decode(&m); err != nil && !errors.Is(err, io.EOF) { // io.EOF: an empty file
+		return m, &FieldError{File: path, Msg: yamlMessage(err)}
+	}
+	if err := m.Validate(); err != nil {
+		var fe *FieldError
+		if errors.As(err, &fe) {
+			fe.File = path
+		}
+		return m, err
+	}
+	return m, nil
+}
+
+var yamlFieldRe = regexp.MustCompile(`field (\S+) not found in type config\.(\w+)`)
+
+// yamlMessage turns yaml.v3's Go-flavoured messages into ones that speak of
+// the file's own keys.
+func yamlMessage(err error) string {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	msg = strings.TrimPrefix(msg, "unmarshal errors:\n")
+	msg = yamlFieldRe.ReplaceAllString(msg, "unknown field $1")
+	msg = strings.ReplaceAll(msg, "\n", "; ")
+	return strings.TrimSpace(msg)
+}

@@ -1,0 +1,101 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func writeConfig(t *testing.T, text string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestLoadModelFull(t *testing.T) {
+	p := writeConfig(t, `
+backend: onnxruntime
+max_batch_size: 64
+instance_groups:
+  - kind: cpu
+    count: 2
+    cores: [0, 1]
+batching:
+  mode: adaptive
+  max_queue_delay: 2ms
+  preferred_batch_sizes: [16, 32]
+  max_queue_size: 1024
+  timeout: 5s
+  latency_target: 50ms
+version_policy: {latest: 2}
+`)
+	m, err := LoadModel(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Backend != "onnxruntime" || *m.MaxBatchSize != 64 || m.InstanceGroups[0].Count != 2 ||
+		m.Batching.MaxQueueDelay.D() != 2*time.Millisecond || m.Batching.LatencyTarget.D() != 50*time.Millisecond ||
+		m.VersionPolicy.Latest != 2 || len(m.Batching.PreferredBatchSizes) != 2 {
+		t.Fatalf("parsed %+v", m)
+	}
+}
+
+func TestLoadModelMissingAndEmpty(t *testing.T) {
+	m, err := LoadModel(filepath.Join(t.TempDir(), "none.yaml"))
+	if err != nil || m.MaxBatchSize != nil {
+		t.Fatalf("missing file: %+v %v", m, err)
+	}
+	if _, err := LoadModel(writeConfig(t, "")); err != nil {
+		t.Fatalf("empty file: %v", err)
+	}
+}
+
+func TestLoadModelErrorsNameFileAndField(t *testing.T) {
+	tests := []struct{ text, want string }{
+		{"backend: tensorflow\n", "backend: unknown backend \"tensorflow\""},
+		{"max_batch_size: -1\n", "max_batch_size: must be >= 0"},
+		{"batching:\n  max_queue_delay: soon\n", "want a duration such as \"2ms\", got \"soon\""},
+		{"batching:\n  mode: eager\n", "batching.mode: unknown mode \"eager\""},
+		{"batching:\n  preferred_batch_sizes: [0]\n", "batching.preferred_batch_sizes"},
+		{"instance_groups:\n  - kind: tpu\n", "instance_groups[0].kind: unknown kind \"tpu\""},
+		{"max_batch: 3\n", "unknown field max_batch"},
+		{"version_policy: {latest: 1, all: true}\n", "version_policy: set only one"},
+		{"version_policy: {specific: [0]}\n", "version_policy.specific"},
+	}
+	for _, tt := range tests {
+		p := writeConfig(t, tt.text)
+		_, err := LoadModel(p)
+		if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), p) {
+			t.Errorf("%q: err %v, want it to name %s and contain %q", tt.text, err, p, tt.want)
+		}
+	}
+}
+
+func TestVersionPolicySelect(t *testing.T) {
+	disk := []int64{1, 2, 5}
+	for _, tt := range []struct {
+		p    VersionPolicy
+		want []int64
+	}{
+		{VersionPolicy{}, []int64{5}},
+		{VersionPolicy{Latest: 2}, []int64{2, 5}},
+		{VersionPolicy{Latest: 9}, []int64{1, 2, 5}},
+		{VersionPolicy{All: true}, []int64{1, 2, 5}},
+		{VersionPolicy{Specific: []int64{1, 3}}, []int64{1}},
+	} {
+		got := tt.p.Select(disk)
+		if len(got) != len(tt.want) {
+			t.Fatalf("%+v: got %v want %v", tt.p, got, tt.want)
+		}
+		for i := range got {
+			if got[i] != tt.want[i] {
+				t.Fatalf("%+v: got %v want %v", tt.p, got, tt.want)
+			}
+		}
+	}
+}

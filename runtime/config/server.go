@@ -1,0 +1,82 @@
+package config
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// Server holds the settings of `tiffin serve`, filled from flags.
+type Server struct {
+	ModelRepository string        // --model-repository; required
+	Host            string        // --host; default "" (all interfaces)
+	HTTPPort        int           // --http-port; default 8000; 0 picks a free port
+	GRPCPort        int           // --grpc-port; default 8001 (kept for the gRPC front end)
+	MaxBodyBytes    int           // --max-body-bytes; default 64 MiB
+	ORTLibrary      string        // --ort-library; default: $TIFFIN_ORT_LIBRARY, then third_party
+	LogFormat       string        // --log-format text|json; default text
+	LogLevel        string        // --log-level debug|info|warn|error; default info
+	StrictReady     bool          // --strict-readiness: ready only when every model is READY
+	ShutdownTimeout time.Duration // --shutdown-timeout; default 30s
+}
+
+// Server defaults.
+const (
+	DefaultHTTPPort        = 8000
+	DefaultGRPCPort        = 8001
+	DefaultMaxBodyBytes    = 64 << 20
+	DefaultShutdownTimeout = 30 * time.Second
+)
+
+// DefaultServer returns the settings `tiffin serve` starts from.
+func DefaultServer() Server {
+	return Server{
+		HTTPPort:        DefaultHTTPPort,
+		GRPCPort:        DefaultGRPCPort,
+		MaxBodyBytes:    DefaultMaxBodyBytes,
+		LogFormat:       "text",
+		LogLevel:        "info",
+		ShutdownTimeout: DefaultShutdownTimeout,
+	}
+}
+
+// Validate checks the flags, naming the flag at fault.
+func (s *Server) Validate() error {
+	if s.ModelRepository == "" {
+		return fmt.Errorf("--model-repository is required")
+	}
+	for _, p := range []struct {
+		name string
+		v    int
+	}{{"--http-port", s.HTTPPort}, {"--grpc-port", s.GRPCPort}} {
+		if p.v < 0 || p.v > 65535 {
+			return fmt.Errorf("%s: %d is not a port", p.name, p.v)
+		}
+	}
+	if s.MaxBodyBytes <= 0 {
+		return fmt.Errorf("--max-body-bytes: must be > 0, got %d", s.MaxBodyBytes)
+	}
+	if s.LogFormat != "text" && s.LogFormat != "json" {
+		return fmt.Errorf("--log-format: want text or json, got %q", s.LogFormat)
+	}
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(s.LogLevel)); err != nil {
+		return fmt.Errorf("--log-level: want debug, info, warn or error, got %q", s.LogLevel)
+	}
+	return nil
+}
+
+// LogValue lets the effective config be logged once at start.
+func (s Server) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("model_repository", s.ModelRepository),
+		slog.String("host", s.Host),
+		slog.Int("http_port", s.HTTPPort),
+		slog.Int("grpc_port", s.GRPCPort),
+		slog.Int("max_body_bytes", s.MaxBodyBytes),
+		slog.String("ort_library", s.ORTLibrary),
+		slog.String("log_format", s.LogFormat),
+		slog.Bool("strict_readiness", s.StrictReady),
+		slog.Duration("shutdown_timeout", s.ShutdownTimeout),
+	)
+}

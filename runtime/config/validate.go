@@ -1,0 +1,153 @@
+package config
+
+import (
+	"fmt"
+	"slices"
+)
+
+// Validate checks the values that can be checked without the model file.
+// Errors are *FieldError naming the field; the caller fills in the file.
+func (m *Model) Validate() error {
+	bad := func(field, format string, args ...any) error {
+		return &FieldError{Field: field, Msg: fmt.Sprintf(format, args...)}
+	}
+	switch m.Backend {
+	case "", BackendONNXRuntime, BackendGorgonia, BackendAuto:
+	default:
+		return bad("backend", "unknown backend %q (want onnxruntime, gorgonia or auto)", m.Backend)
+	}
+	if m.MaxBatchSize != nil && *m.MaxBatchSize < 0 {
+		return bad("max_batch_size", "must be >= 0, got %d", *m.MaxBatchSize)
+	}
+	for i, g := range m.InstanceGroups {
+		if err := g.validate(fmt.Sprintf("instance_groups[%d]", i)); err != nil {
+			return err
+		}
+	}
+	if err := m.Batching.validate(); err != nil {
+		return err
+	}
+	return m.VersionPolicy.validate()
+}
+
+func (g InstanceGroup) validate(at string) error {
+	switch g.Kind {
+	case "", KindCPU, KindGPU, KindAuto:
+	default:
+		return &FieldError{Field: at + ".kind", Msg: fmt.Sprintf("unknown kind %q (want cpu, gpu or auto)", g.Kind)}
+	}
+	if g.Count < 0 {
+		return &FieldError{Field: at + ".count", Msg: fmt.Sprintf("must be >= 1, got %d", g.Count)}
+	}
+	for _, c := range g.Cores {
+		if c < 0 {
+			return &FieldError{Field: at + ".cores", Msg: fmt.Sprintf("negative CPU id %d", c)}
+		}
+	}
+	for _, c := range g.GPUs {
+		if c < 0 {
+			return &FieldError{Field: at + ".gpus", Msg: fmt.Sprintf("negative GPU id %d", c)}
+		}
+	}
+	return nil
+}
+
+func (b Batching) validate() error {
+	bad := func(field, format string, args ...any) error {
+		return &FieldError{Field: "batching." + field, Msg: fmt.Sprintf(format, args...)}
+	}
+	switch b.Mode {
+	case "", BatchOff, BatchStatic, BatchAdaptive:
+	default:
+		return bad("mode", "unknown mode %q (want off, static or adaptive)", b.Mode)
+	}
+	if b.MaxQueueDelay < 0 {
+		return bad("max_queue_delay", "must not be negative")
+	}
+	if b.MaxQueueSize < 0 {
+		return bad("max_queue_size", "must be >= 1, got %d", b.MaxQueueSize)
+	}
+	if b.Timeout < 0 {
+		return bad("timeout", "must not be negative")
+	}
+	if b.LatencyTarget < 0 {
+		return bad("latency_target", "must not be negative")
+	}
+	for _, p := range b.PreferredBatchSizes {
+		if p <= 0 {
+			return bad("preferred_batch_sizes", "sizes must be >= 1, got %d", p)
+		}
+	}
+	return nil
+}
+
+func (v VersionPolicy) validate() error {
+	set := 0
+	if v.Latest != 0 {
+		set++
+	}
+	if v.All {
+		set++
+	}
+	if len(v.Specific) > 0 {
+		set++
+	}
+	if set > 1 {
+		return &FieldError{Field: "version_policy", Msg: "set only one of latest, all, specific"}
+	}
+	if v.Latest < 0 {
+		return &FieldError{Field: "version_policy.latest", Msg: fmt.Sprintf("must be >= 1, got %d", v.Latest)}
+	}
+	for _, s := range v.Specific {
+		if s <= 0 {
+			return &FieldError{Field: "version_policy.specific", Msg: fmt.Sprintf("versions are >= 1, got %d", s)}
+		}
+	}
+	return nil
+}
+
+// Select returns the versions the policy serves, from the ones on disk
+// (sorted ascending). The result is sorted ascending.
+func (v VersionPolicy) Select(onDisk []int64) []int64 {
+	switch {
+	case v.All:
+		return slices.Clone(onDisk)
+	case len(v.Specific) > 0:
+		var out []int64
+		for _, s := range onDisk {
+			if slices.Contains(v.Specific, s) {
+				out = append(out, s)
+			}
+		}
+		return out
+	default:
+		n := max(v.Latest, 1)
+		if n > len(onDisk) {
+			n = len(onDisk)
+		}
+		return slices.Clone(onDisk[len(onDisk)-n:])
+	}
+}
+
+// WithDefaults fills the batching fields left out with their defaults.
+func (b Batching) WithDefaults(batches bool) Batching {
+	if b.Mode == "" {
+		b.Mode = BatchOff
+		if batches {
+			b.Mode = BatchStatic
+		}
+	}
+	if b.MaxQueueDelay == 0 {
+		b.MaxQueueDelay = Duration(DefaultMaxQueueDelay)
+	}
+	if b.MaxQueueSize == 0 {
+		b.MaxQueueSize = DefaultMaxQueueSize
+	}
+	if b.Timeout == 0 {
+		b.Timeout = Duration(DefaultTimeout)
+	}
+	if b.LatencyTarget == 0 {
+		b.LatencyTarget = Duration(DefaultLatencyTarget)
+	}
+	return b
+}

@@ -1,0 +1,79 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// Kind classifies an error for the wire. Exactly one place, the transport
+// package, maps kinds to HTTP status codes and gRPC codes.
+type Kind uint8
+
+const (
+	KindInternal          Kind = iota // a bug or a backend failure
+	KindInvalidArgument               // the request is malformed or does not fit the model
+	KindNotFound                      // no such model or version
+	KindResourceExhausted             // a queue is full or a limit is hit
+	KindDeadlineExceeded              // the request waited or ran past its timeout
+	KindUnavailable                   // the model or server is not ready
+	KindCancelled                     // the client went away
+)
+
+var kindNames = [...]string{
+	KindInternal:          "internal",
+	KindInvalidArgument:   "invalid argument",
+	KindNotFound:          "not found",
+	KindResourceExhausted: "resource exhausted",
+	KindDeadlineExceeded:  "deadline exceeded",
+	KindUnavailable:       "unavailable",
+	KindCancelled:         "cancelled",
+}
+
+func (k Kind) String() string { return kindNames[k] }
+
+// Error is an error with a Kind. Its message is the message alone, written
+// for the user; the kind travels separately as a status code.
+type Error struct {
+	Kind Kind
+	Msg  string
+	Err  error // the cause, if any
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return e.Msg + ": " + e.Err.Error()
+	}
+	return e.Msg
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Errorf makes an Error of the given kind. A %w verb in format sets the cause.
+func Errorf(kind Kind, format string, args ...any) error {
+	err := fmt.Errorf(format, args...)
+	return &Error{Kind: kind, Msg: err.Error(), Err: errors.Unwrap(err)}
+}
+
+// Sentinels for errors.Is checks and wrapping.
+var (
+	ErrQueueFull    = &Error{Kind: KindResourceExhausted, Msg: "queue is full"}
+	ErrShuttingDown = &Error{Kind: KindUnavailable, Msg: "server is shutting down"}
+)
+
+// KindOf finds the kind of any error: the nearest *Error in its chain, the
+// context errors, or KindInternal.
+func KindOf(err error) Kind {
+	var e *Error
+	switch {
+	case err == nil:
+		return KindInternal
+	case errors.As(err, &e):
+		return e.Kind
+	case errors.Is(err, context.DeadlineExceeded):
+		return KindDeadlineExceeded
+	case errors.Is(err, context.Canceled):
+		return KindCancelled
+	}
+	return KindInternal
+}

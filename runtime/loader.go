@@ -1,0 +1,156 @@
+package runtime
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+
+	"github.com/tiffin-ml/tiffin/backends"
+	"github.com/tiffin-ml/tiffin/runtime/config"
+)
+
+// loadVersion brings one version from disk to READY: it picks the backend,
+// places the instances, starts one worker per instance (each loads its own
+// copy on its own pinned thread), resolves the signature and batching from
+// the model's metadata, and starts serving. On failure every started worker
+// is stopped and the error names the cause.
+func (m *Manager) loadVersion(ctx context.Context, md ModelDir, vd VersionDir) (*ModelVersion, error) {
+	v := &ModelVersion{Name: md.Name, Version: vd.Version, Path: vd.Path, Config: md.Config, state: StateLoading, log: m.log}
+	backend, err := m.chooseBackend(md.Config.Backend)
+	if err != nil {
+		return v, err
+	}
+	v.Backend = backend.Name()
+	groups, err := m.instanceGroups(md.Config.InstanceGroups)
+	if err != nil {
+		return v, err
+	}
+	plans, notes, err := PlaceCPU(m.cpus, groups)
+	if err != nil {
+		return v, err
+	}
+	for _, n := range notes {
+		m.log.Info("placement", "model", md.Name, "version", vd.Version, "note", n)
+	}
+	for i, p := range plans {
+		w := &worker{backend: backend, log: m.log, spec: backends.LoadSpec{
+			Model: md.Name, Version: vd.Version, Path: vd.Path, Instance: i,
+			Device: p.Device, Threads: len(p.Device.Cores), Logger: m.log,
+		}}
+		v.workers = append(v.workers, w)
+		if err := w.start(ctx); err != nil {
+			v.abort()
+			return v, fmt.Errorf("load instance %d on %v: %w", i, p.Device.Cores, err)
+		}
+	}
+	meta := v.workers[0].model.Metadata()
+	for i, w := range v.workers[1:] {
+		if !reflect.DeepEqual(meta, w.model.Metadata()) {
+			v.abort()
+			return v, fmt.Errorf("instance %d reports other inputs or outputs than instance 0", i+1)
+		}
+	}
+	if v.Sig, v.Config, err = resolve(meta, md.Config); err != nil {
+		v.abort()
+		return v, err
+	}
+	v.Config.InstanceGroups = groups
+	v.sched = newFIFO(v.Config.Batching.MaxQueueSize)
+	for _, w := range v.workers {
+		w.serve <- v.sched
+	}
+	v.setState(StateReady, "")
+	return v, nil
+}
+
+// abort stops the workers of a version that failed to load.
+func (v *ModelVersion) abort() {
+	for _, w := range v.workers {
+		if w.serve != nil {
+			close(w.serve)
+			<-w.done
+		}
+	}
+}
+
+// chooseBackend resolves a config's backend name; auto (or none) takes the
+// first available backend, ONNX Runtime first.
+func (m *Manager) chooseBackend(name string) (backends.Backend, error) {
+	if name != "" && name != config.BackendAuto {
+		b, err := m.backends.Get(name)
+		if err != nil {
+			return nil, &config.FieldError{Field: "backend", Msg: err.Error()}
+		}
+		if err := b.Available(); err != nil {
+			return nil, fmt.Errorf("backend %s is unavailable: %w", name, err)
+		}
+		return b, nil
+	}
+	var reasons []string
+	for _, n := range []string{config.BackendONNXRuntime, config.BackendGorgonia} {
+		b, err := m.backends.Get(n)
+		if err != nil {
+			continue
+		}
+		if err := b.Available(); err != nil {
+			reasons = append(reasons, fmt.Sprintf("%s: %v", n, err))
+			continue
+		}
+		return b, nil
+	}
+	return nil, fmt.Errorf("no backend is available: %v", reasons)
+}
+
+// instanceGroups applies the default (one CPU instance) and maps kinds to
+// the devices this host has.
+func (m *Manager) instanceGroups(groups []config.InstanceGroup) ([]config.InstanceGroup, error) {
+	if len(groups) == 0 {
+		return []config.InstanceGroup{{Kind: config.KindCPU, Count: 1}}, nil
+	}
+	out := make([]config.InstanceGroup, len(groups))
+	for i, g := range groups {
+		g.Count = max(g.Count, 1)
+		switch g.Kind {
+		case config.KindGPU:
+			return nil, &config.FieldError{Field: fmt.Sprintf("instance_groups[%d].kind", i),
+				Msg: "gpu instances are not supported by this server yet; use cpu or auto"}
+		case "", config.KindAuto:
+			g.Kind = config.KindCPU
+		}
+		out[i] = g
+	}
+	return out, nil
+}
+
+// resolve fills in what config.yaml left out from the model's metadata, and
+// checks what it set against the model.
+func resolve(meta backends.Metadata, cfg config.Model) (Signature, config.Model, error) {
+	sig := Signature{Inputs: meta.Inputs, Outputs: meta.Outputs}
+	dynamic := batchAxisDynamic(meta)
+	switch {
+	case cfg.MaxBatchSize == nil && dynamic:
+		sig.MaxBatchSize = config.DefaultMaxBatchSize
+	case cfg.MaxBatchSize == nil:
+		sig.MaxBatchSize = 0
+	case *cfg.MaxBatchSize > 0 && !dynamic:
+		return sig, cfg, &config.FieldError{Field: "max_batch_size",
+			Msg: fmt.Sprintf("is %d, but the model's first axis is not dynamic in every input and output; set 0", *cfg.MaxBatchSize)}
+	default:
+		sig.MaxBatchSize = *cfg.MaxBatchSize
+	}
+	mbs := sig.MaxBatchSize
+	cfg.MaxBatchSize = &mbs
+	cfg.Batching = cfg.Batching.WithDefaults(mbs > 0)
+	return sig, cfg, nil
+}
+
+func batchAxisDynamic(meta backends.Metadata) bool {
+	for _, list := range [][]backends.TensorSpec{meta.Inputs, meta.Outputs} {
+		for _, s := range list {
+			if len(s.Shape) == 0 || s.Shape[0] != -1 {
+				return false
+			}
+		}
+	}
+	return len(meta.Inputs) > 0
+}

@@ -1,0 +1,97 @@
+package runtime
+
+import (
+	"context"
+	"slices"
+	"sort"
+)
+
+// Infer runs one request on the model version it names (the newest READY
+// version when it names none).
+func (m *Manager) Infer(ctx context.Context, req *InferRequest) (*InferResponse, error) {
+	v, err := m.Version(req.Model, req.Version)
+	if err != nil {
+		return nil, err
+	}
+	return v.infer(ctx, req)
+}
+
+// Version finds a model version. Version 0 means the newest READY one, or
+// the newest at all when none is READY (so its state explains why).
+func (m *Manager) Version(name string, version int64) (*ModelVersion, error) {
+	m.mu.RLock()
+	e := m.models[name]
+	m.mu.RUnlock()
+	if e == nil {
+		return nil, Errorf(KindNotFound, "unknown model %q", name)
+	}
+	if version > 0 {
+		v := e.versions[version]
+		if v == nil {
+			return nil, Errorf(KindNotFound, "unknown version %d of model %q (versions: %v)", version, name, e.versionList())
+		}
+		return v, nil
+	}
+	vs := e.versionList()
+	if len(vs) == 0 {
+		reason := "it has no versions"
+		if e.err != nil {
+			reason = e.err.Error()
+		}
+		return nil, Errorf(KindUnavailable, "model %q is unavailable: %s", name, reason)
+	}
+	for i := len(vs) - 1; i >= 0; i-- {
+		if v := e.versions[vs[i]]; v.Ready() {
+			return v, nil
+		}
+	}
+	return e.versions[vs[len(vs)-1]], nil
+}
+
+// Versions lists a model's versions, ascending.
+func (m *Manager) Versions(name string) ([]int64, error) {
+	m.mu.RLock()
+	e := m.models[name]
+	m.mu.RUnlock()
+	if e == nil {
+		return nil, Errorf(KindNotFound, "unknown model %q", name)
+	}
+	return e.versionList(), nil
+}
+
+func (e *entry) versionList() []int64 {
+	vs := make([]int64, 0, len(e.versions))
+	for v := range e.versions {
+		vs = append(vs, v)
+	}
+	slices.Sort(vs)
+	return vs
+}
+
+// Index lists every model version the manager knows, with its state, sorted
+// by model and version. A model that failed before any version loaded is
+// listed once as UNAVAILABLE, version 0, with its reason.
+func (m *Manager) Index() []VersionStatus {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	var out []VersionStatus
+	for _, e := range m.models {
+		if len(e.versions) == 0 {
+			reason := "no versions"
+			if e.err != nil {
+				reason = e.err.Error()
+			}
+			out = append(out, VersionStatus{Model: e.name, State: StateUnavailable, Reason: reason})
+		}
+		for _, v := range e.versions {
+			out = append(out, v.Status())
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Model != out[j].Model {
+			return out[i].Model < out[j].Model
+		}
+		return out[i].Version < out[j].Version
+	})
+	return out
+}

@@ -1,0 +1,179 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+	"sync"
+	"sync/atomic"
+
+	"github.com/tiffin-ml/tiffin/backends"
+)
+
+// Manager owns the model repository's models: it loads, reloads and
+// unloads their versions and routes requests to them.
+//
+// Lock order: Manager.mu, then ModelVersion.mu. Neither is held while a
+// model loads or a request waits.
+type Manager struct {
+	root     string
+	backends *backends.Registry
+	cpus     []int // CPUs instances may be pinned to
+	log      *slog.Logger
+
+	mu     sync.RWMutex      // protects: models
+	models map[string]*entry // by model name; an entry is replaced whole, never edited
+
+	loadMu  sync.Mutex // serialises Load and Unload of models; taken before mu
+	started atomic.Bool
+	closing atomic.Bool
+}
+
+// entry is one model: its versions, or why it has none.
+type entry struct {
+	name     string
+	err      error                   // the model-level failure (bad config, no versions)
+	versions map[int64]*ModelVersion // by version
+}
+
+// ManagerOptions are the Manager's dependencies.
+type ManagerOptions struct {
+	Repository string
+	Backends   *backends.Registry
+	CPUs       []int // usable CPU ids, sorted
+	Logger     *slog.Logger
+}
+
+// NewManager returns a manager with no models loaded.
+func NewManager(o ManagerOptions) *Manager {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	return &Manager{root: o.Repository, backends: o.Backends, cpus: o.CPUs, log: o.Logger, models: map[string]*entry{}}
+}
+
+// LoadAll loads every model in the repository. A model that fails is kept
+// as UNAVAILABLE with its reason; only an unreadable repository is an error.
+func (m *Manager) LoadAll(ctx context.Context) error {
+	defer m.started.Store(true)
+	names, err := ListModels(m.root)
+	if err != nil {
+		return err
+	}
+	for _, name := range names {
+		if err := m.Load(ctx, name); err != nil {
+			m.log.Error("model unavailable", "model", name, "err", err)
+		}
+	}
+	return nil
+}
+
+// Load loads a model's selected versions, or reloads them: the new versions
+// are READY before the old ones stop taking requests, so none fail during
+// a reload. The old versions drain what they had queued.
+func (m *Manager) Load(ctx context.Context, name string) error {
+	if m.closing.Load() {
+		return ErrShuttingDown
+	}
+	m.loadMu.Lock()
+	defer m.loadMu.Unlock()
+	e := &entry{name: name, versions: map[int64]*ModelVersion{}}
+	md, err := ScanModel(m.root, name)
+	if k := KindOf(err); k == KindNotFound || k == KindInvalidArgument {
+		return err // no such folder, or a name that is not one: nothing to record
+	}
+	if err == nil {
+		err = m.loadVersions(ctx, e, md)
+	}
+	e.err = err
+	m.mu.Lock()
+	old := m.models[name]
+	m.models[name] = e
+	m.mu.Unlock()
+	if old != nil {
+		m.stopEntry(old)
+	}
+	return err
+}
+
+func (m *Manager) loadVersions(ctx context.Context, e *entry, md ModelDir) error {
+	var errs []error
+	for _, vd := range md.Selected() {
+		v, err := m.loadVersion(ctx, md, vd)
+		if err != nil {
+			v.setState(StateUnavailable, err.Error())
+			errs = append(errs, fmt.Errorf("version %d: %w", vd.Version, err))
+		} else {
+			m.log.Info("model ready", "model", v, "backend", v.Backend, "instances", len(v.workers),
+				"max_batch_size", v.Sig.MaxBatchSize, "inputs", v.Sig.Inputs, "outputs", v.Sig.Outputs)
+		}
+		e.versions[vd.Version] = v
+	}
+	return errors.Join(errs...)
+}
+
+// Unload stops a model's versions; queued requests still finish.
+func (m *Manager) Unload(ctx context.Context, name string) error {
+	m.loadMu.Lock()
+	defer m.loadMu.Unlock()
+	m.mu.Lock()
+	e := m.models[name]
+	delete(m.models, name)
+	m.mu.Unlock()
+	if e == nil {
+		return Errorf(KindNotFound, "model %q is not loaded", name)
+	}
+	return m.stopEntryWait(ctx, e)
+}
+
+func (m *Manager) stopEntry(e *entry) {
+	go func() {
+		if err := m.stopEntryWait(context.Background(), e); err != nil {
+			m.log.Warn("stop old versions", "model", e.name, "err", err)
+		}
+	}()
+}
+
+func (m *Manager) stopEntryWait(ctx context.Context, e *entry) error {
+	var errs []error
+	for _, v := range e.versions {
+		errs = append(errs, v.stop(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// Close stops every model, letting queued requests finish within ctx.
+func (m *Manager) Close(ctx context.Context) error {
+	m.closing.Store(true)
+	m.loadMu.Lock()
+	defer m.loadMu.Unlock()
+	m.mu.Lock()
+	all := slices.Collect(maps.Values(m.models))
+	m.models = map[string]*entry{}
+	m.mu.Unlock()
+	var errs []error
+	for _, e := range all {
+		errs = append(errs, m.stopEntryWait(ctx, e))
+	}
+	return errors.Join(errs...)
+}
+
+// Ready reports whether the initial load has finished and the manager is
+// not shutting down; with strict, every model must also be READY.
+func (m *Manager) Ready(strict bool) bool {
+	if !m.started.Load() || m.closing.Load() {
+		return false
+	}
+	if !strict {
+		return true
+	}
+	for _, s := range m.Index() {
+		if s.State != StateReady {
+			return false
+		}
+	}
+	return true
+}

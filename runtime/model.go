@@ -1,0 +1,124 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/tiffin-ml/tiffin/runtime/config"
+)
+
+// ModelVersion is one loaded version of a model: its resolved config, its
+// signature, its scheduler and its workers. Config, Backend and Sig are set
+// before the version turns READY and are read-only afterwards.
+type ModelVersion struct {
+	Name    string
+	Version int64
+	Path    string
+	Backend string
+	Config  config.Model // with inferred and default values filled in
+	Sig     Signature
+
+	log *slog.Logger
+
+	mu     sync.RWMutex // protects: state, reason
+	state  State
+	reason string
+
+	sched   scheduler
+	workers []*worker
+}
+
+func (v *ModelVersion) LogValue() slog.Value {
+	return slog.StringValue(fmt.Sprintf("%s/%d", v.Name, v.Version))
+}
+
+// Status returns the version's state and, when not READY, why.
+func (v *ModelVersion) Status() VersionStatus {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	return VersionStatus{Model: v.Name, Version: v.Version, State: v.state, Reason: v.reason}
+}
+
+func (v *ModelVersion) setState(s State, reason string) {
+	v.mu.Lock()
+	v.state, v.reason = s, reason
+	v.mu.Unlock()
+}
+
+// Ready reports whether the version takes requests.
+func (v *ModelVersion) Ready() bool {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	return v.state == StateReady
+}
+
+// infer validates a request, queues it and waits for its outputs, its
+// timeout or its caller's cancellation, whichever comes first.
+func (v *ModelVersion) infer(ctx context.Context, req *InferRequest) (*InferResponse, error) {
+	if st := v.Status(); st.State != StateReady {
+		return nil, Errorf(KindUnavailable, "model %s version %d is %s: %s", v.Name, v.Version, st.State, st.Reason)
+	}
+	rows, err := v.Sig.Validate(v.Name, req)
+	if err != nil {
+		return nil, err
+	}
+	timeout := v.Config.Batching.Timeout.D()
+	if req.Timeout > 0 {
+		timeout = req.Timeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	j := &job{ctx: ctx, req: req, rows: rows, enqueued: time.Now(), done: make(chan jobResult, 1)}
+	if err := v.sched.submit(j); err != nil {
+		if errors.Is(err, ErrQueueFull) {
+			return nil, Errorf(KindResourceExhausted, "model %s version %d: queue is full (%d requests waiting); retry later",
+				v.Name, v.Version, v.Config.Batching.MaxQueueSize)
+		}
+		return nil, err
+	}
+	select {
+	case r := <-j.done:
+		if r.err != nil {
+			return nil, v.waitError(r.err, timeout)
+		}
+		return &InferResponse{ID: req.ID, Model: v.Name, Version: v.Version,
+			Outputs: selectOutputs(&v.Sig, req.Outputs, r.outputs)}, nil
+	case <-ctx.Done():
+		return nil, v.waitError(ctx.Err(), timeout)
+	}
+}
+
+func (v *ModelVersion) waitError(err error, timeout time.Duration) error {
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return Errorf(KindDeadlineExceeded, "model %s version %d: request timed out after %s", v.Name, v.Version, timeout)
+	case errors.Is(err, context.Canceled):
+		return Errorf(KindCancelled, "model %s version %d: request cancelled", v.Name, v.Version)
+	}
+	return err
+}
+
+// stop closes the scheduler, lets the workers finish what was queued, and
+// waits for them to close their models.
+func (v *ModelVersion) stop(ctx context.Context) error {
+	v.setState(StateUnloading, "unloading")
+	if v.sched != nil {
+		v.sched.close()
+	}
+	for _, w := range v.workers {
+		if w.done == nil {
+			continue
+		}
+		select {
+		case <-w.done:
+		case <-ctx.Done():
+			return fmt.Errorf("unload %s version %d: %w", v.Name, v.Version, ctx.Err())
+		}
+	}
+	v.setState(StateUnavailable, "unloaded")
+	return nil
+}

@@ -1,0 +1,42 @@
+//go:build linux
+
+package runtime
+
+import (
+	"fmt"
+
+	"golang.org/x/sys/unix"
+)
+
+// pinThread restricts the calling OS thread to the given CPUs. The caller
+// must hold runtime.LockOSThread, or the pin lands on a thread other
+// goroutines share.
+func pinThread(cpus []int) error {
+	if len(cpus) == 0 {
+		return nil
+	}
+	var set unix.CPUSet
+	set.Zero()
+	for _, c := range cpus {
+		set.Set(c)
+	}
+	if err := unix.SchedSetaffinity(0, &set); err != nil {
+		return fmt.Errorf("pin thread to cpus %v: %w", cpus, err)
+	}
+	return nil
+}
+
+// threadAffinity reads the calling thread's CPU set back.
+func threadAffinity() ([]int, error) {
+	var set unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &set); err != nil {
+		return nil, err
+	}
+	var cpus []int
+	for c := 0; c < len(set)*64; c++ {
+		if set.IsSet(c) {
+			cpus = append(cpus, c)
+		}
+	}
+	return cpus, nil
+}

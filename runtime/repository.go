@@ -1,0 +1,107 @@
+package runtime
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+
+	"github.com/tiffin-ml/tiffin/runtime/config"
+)
+
+// ModelFileName is the file each version folder holds.
+const ModelFileName = "model.onnx"
+
+// ConfigFileName is the optional per-model config in the model's folder.
+const ConfigFileName = "config.yaml"
+
+// ModelDir is one model's folder in the repository: DIR/<model>/.
+type ModelDir struct {
+	Name     string
+	Dir      string
+	Config   config.Model
+	Versions []VersionDir // ascending
+}
+
+// VersionDir is one version folder: DIR/<model>/<version>/model.onnx.
+type VersionDir struct {
+	Version int64
+	Path    string // the model file
+}
+
+var modelNameRe = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]*$`)
+
+// CheckModelName refuses names that could escape the repository or are not
+// a single folder name.
+func CheckModelName(name string) error {
+	if !modelNameRe.MatchString(name) || name == "." || name == ".." {
+		return Errorf(KindInvalidArgument, "invalid model name %q: use letters, digits, '_', '-' and '.'", name)
+	}
+	return nil
+}
+
+// ListModels returns the names of the model folders under root, sorted.
+func ListModels(root string) ([]string, error) {
+	entries, err := os.ReadDir(root)
+	if err != nil {
+		return nil, fmt.Errorf("read model repository: %w", err)
+	}
+	var names []string
+	for _, e := range entries {
+		if e.IsDir() && CheckModelName(e.Name()) == nil {
+			names = append(names, e.Name())
+		}
+	}
+	return names, nil
+}
+
+// ScanModel reads one model's folder: its config and its versions. A config
+// error is returned as is (a *config.FieldError naming file and field).
+func ScanModel(root, name string) (ModelDir, error) {
+	md := ModelDir{Name: name, Dir: filepath.Join(root, name)}
+	if err := CheckModelName(name); err != nil {
+		return md, err
+	}
+	entries, err := os.ReadDir(md.Dir)
+	if os.IsNotExist(err) {
+		return md, Errorf(KindNotFound, "model %q is not in the repository", name)
+	}
+	if err != nil {
+		return md, fmt.Errorf("read model folder: %w", err)
+	}
+	if md.Config, err = config.LoadModel(filepath.Join(md.Dir, ConfigFileName)); err != nil {
+		return md, err
+	}
+	for _, e := range entries {
+		v, err := strconv.ParseInt(e.Name(), 10, 64)
+		if !e.IsDir() || err != nil || v <= 0 {
+			continue
+		}
+		md.Versions = append(md.Versions, VersionDir{Version: v, Path: filepath.Join(md.Dir, e.Name(), ModelFileName)})
+	}
+	sort.Slice(md.Versions, func(i, j int) bool { return md.Versions[i].Version < md.Versions[j].Version })
+	if len(md.Versions) == 0 {
+		return md, fmt.Errorf("%s: no version folders (want %s/<version>/%s)", md.Dir, name, ModelFileName)
+	}
+	return md, nil
+}
+
+// Selected returns the versions the model's version policy serves.
+func (md ModelDir) Selected() []VersionDir {
+	all := make([]int64, len(md.Versions))
+	for i, v := range md.Versions {
+		all[i] = v.Version
+	}
+	keep := md.Config.VersionPolicy.Select(all)
+	var out []VersionDir
+	for _, v := range md.Versions {
+		for _, k := range keep {
+			if v.Version == k {
+				out = append(out, v)
+			}
+		}
+	}
+	return out
+}

@@ -1,0 +1,237 @@
+package http
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/tiffin-ml/tiffin/backends"
+	"github.com/tiffin-ml/tiffin/runtime"
+)
+
+// The V2 JSON request, as sent. Data stays raw until its datatype and shape
+// are known, so it is parsed once, straight into tensor bytes.
+type requestJSON struct {
+	ID         string          `json:"id"`
+	Parameters parameters      `json:"parameters"`
+	Inputs     []inputJSON     `json:"inputs"`
+	Outputs    []outputRequest `json:"outputs"`
+}
+
+type inputJSON struct {
+	Name       string          `json:"name"`
+	Shape      []int64         `json:"shape"`
+	Datatype   string          `json:"datatype"`
+	Parameters parameters      `json:"parameters"`
+	Data       json.RawMessage `json:"data"`
+}
+
+type outputRequest struct {
+	Name       string     `json:"name"`
+	Parameters parameters `json:"parameters"`
+}
+
+// parameters is a V2 "parameters" object: values are strings, numbers or
+// booleans.
+type parameters map[string]any
+
+func (p parameters) bool(key string) bool {
+	b, _ := p[key].(bool)
+	return b
+}
+
+// int reads a whole-number parameter; ok is false when absent.
+func (p parameters) int(key string) (int64, bool, error) {
+	v, ok := p[key]
+	if !ok {
+		return 0, false, nil
+	}
+	f, isNum := v.(float64)
+	if !isNum || f != float64(int64(f)) || f < 0 {
+		return 0, true, fmt.Errorf("parameter %q must be a whole number >= 0, got %v", key, v)
+	}
+	return int64(f), true, nil
+}
+
+// decoded is a request ready for the runtime, plus how its outputs are to
+// be encoded.
+type decoded struct {
+	req          runtime.InferRequest
+	binaryAll    bool            // binary_data_output on the request
+	binaryOutput map[string]bool // binary_data per requested output
+}
+
+// decodeRequest parses a V2 request body. headerLen is the value of
+// Inference-Header-Content-Length (-1 when absent): the JSON is that many
+// bytes and the binary tensor data follows it.
+func decodeRequest(body []byte, headerLen int) (*decoded, error) {
+	jsonPart, binPart := body, []byte(nil)
+	if headerLen >= 0 {
+		if headerLen > len(body) {
+			return nil, invalid("Inference-Header-Content-Length is %d but the body has only %d bytes", headerLen, len(body))
+		}
+		jsonPart, binPart = body[:headerLen], body[headerLen:]
+	}
+	var rj requestJSON
+	if err := json.Unmarshal(jsonPart, &rj); err != nil {
+		return nil, invalid("malformed JSON request: %v", err)
+	}
+	d := &decoded{req: runtime.InferRequest{ID: rj.ID}}
+	if err := d.decodeParameters(rj.Parameters); err != nil {
+		return nil, err
+	}
+	if len(rj.Inputs) == 0 {
+		return nil, invalid("request has no inputs")
+	}
+	// The binary part outlives the handler (a timed-out request may still
+	// sit in a queue), so it is copied out of fasthttp's buffer once.
+	if len(binPart) > 0 {
+		binPart = append([]byte(nil), binPart...)
+	}
+	d.req.Inputs = make([]backends.Tensor, len(rj.Inputs))
+	for i := range rj.Inputs {
+		rest, err := decodeInput(&rj.Inputs[i], &d.req.Inputs[i], binPart)
+		if err != nil {
+			return nil, err
+		}
+		binPart = rest
+	}
+	if len(binPart) > 0 {
+		return nil, invalid("body has %d bytes of binary data that no input claims", len(binPart))
+	}
+	for _, o := range rj.Outputs {
+		if o.Name == "" {
+			return nil, invalid("requested output has no name")
+		}
+		d.req.Outputs = append(d.req.Outputs, o.Name)
+		if o.Parameters.bool("binary_data") {
+			if d.binaryOutput == nil {
+				d.binaryOutput = map[string]bool{}
+			}
+			d.binaryOutput[o.Name] = true
+		}
+		if _, ok := o.Parameters["classification"]; ok {
+			return nil, invalid("output %q: the classification extension is not supported", o.Name)
+		}
+	}
+	return d, nil
+}
+
+func (d *decoded) decodeParameters(p parameters) error {
+	d.binaryAll = p.bool("binary_data_output")
+	us, ok, err := p.int("timeout") // microseconds, as Triton's clients send it
+	if err != nil {
+		return invalid("%v", err)
+	}
+	if ok {
+		d.req.Timeout = time.Duration(us) * time.Microsecond
+	}
+	if v, ok := p["priority"]; ok {
+		switch v {
+		case "bulk", float64(2):
+			d.req.Priority = runtime.PriorityBulk
+		case "interactive", float64(0), float64(1):
+		default:
+			return invalid(`parameter "priority" must be "interactive" or "bulk", got %v`, v)
+		}
+	}
+	return nil
+}
+
+// decodeInput fills t from one JSON input, taking its bytes from the front
+// of bin when the input says binary_data_size. It returns the rest of bin.
+func decodeInput(in *inputJSON, t *backends.Tensor, bin []byte) ([]byte, error) {
+	if in.Name == "" {
+		return nil, invalid("an input has no name")
+	}
+	dt, ok := backends.ParseDataType(in.Datatype)
+	if !ok {
+		return nil, invalid("input %q: unknown datatype %q", in.Name, in.Datatype)
+	}
+	n := backends.NumElements(in.Shape)
+	if in.Shape == nil || n < 0 {
+		return nil, invalid("input %q: invalid shape %v", in.Name, in.Shape)
+	}
+	*t = backends.Tensor{Name: in.Name, DataType: dt, Shape: in.Shape}
+	size, isBinary, err := in.Parameters.int("binary_data_size")
+	if err != nil {
+		return nil, invalid("input %q: %v", in.Name, err)
+	}
+	if isBinary {
+		if len(in.Data) > 0 {
+			return nil, invalid("input %q has both binary_data_size and data", in.Name)
+		}
+		return decodeBinary(t, bin, size, n)
+	}
+	if len(in.Data) == 0 {
+		return nil, invalid("input %q has no data", in.Name)
+	}
+	if t.Data, t.Strings, err = decodeData(in.Data, dt, n); err != nil {
+		return nil, invalid("input %q: %v", in.Name, err)
+	}
+	return bin, nil
+}
+
+// decodeBinary takes size bytes from bin for t, checking them against the
+// shape before anything is allocated.
+func decodeBinary(t *backends.Tensor, bin []byte, size, n int64) ([]byte, error) {
+	if size > int64(len(bin)) {
+		return nil, invalid("input %q: binary_data_size is %d but only %d bytes of binary data remain (truncated body?)", t.Name, size, len(bin))
+	}
+	raw := bin[:size:size]
+	if t.DataType != backends.Bytes {
+		if want := n * int64(t.DataType.Size()); want != size {
+			return nil, invalid("input %q: shape %v of %s needs %d bytes, binary_data_size is %d", t.Name, t.Shape, t.DataType, want, size)
+		}
+		t.Data = raw
+		return bin[size:], nil
+	}
+	strs, err := splitBytesElements(raw, n)
+	if err != nil {
+		return nil, invalid("input %q: %v", t.Name, err)
+	}
+	t.Strings = strs
+	return bin[size:], nil
+}
+
+// splitBytesElements reads BYTES elements in Triton's binary layout: each
+// is a 4-byte little-endian length followed by that many bytes.
+func splitBytesElements(raw []byte, n int64) ([][]byte, error) {
+	if n > int64(len(raw))/4 {
+		return nil, fmt.Errorf("shape holds %d BYTES elements but %d bytes can hold at most %d", n, len(raw), len(raw)/4)
+	}
+	out := make([][]byte, 0, n)
+	for len(raw) > 0 {
+		if len(raw) < 4 {
+			return nil, fmt.Errorf("BYTES element %d: truncated length prefix", len(out))
+		}
+		l := binary.LittleEndian.Uint32(raw)
+		if uint64(l) > uint64(len(raw)-4) {
+			return nil, fmt.Errorf("BYTES element %d: length %d runs past the data", len(out), l)
+		}
+		out = append(out, raw[4:4+l:4+l])
+		raw = raw[4+l:]
+	}
+	if int64(len(out)) != n {
+		return nil, fmt.Errorf("shape holds %d BYTES elements but data has %d", n, len(out))
+	}
+	return out, nil
+}
+
+func invalid(format string, args ...any) error {
+	return runtime.Errorf(runtime.KindInvalidArgument, format, args...)
+}
+
+// parseHeaderLen reads Inference-Header-Content-Length; -1 when absent.
+func parseHeaderLen(v []byte) (int, error) {
+	if len(v) == 0 {
+		return -1, nil
+	}
+	n, err := strconv.Atoi(string(v))
+	if err != nil || n < 0 {
+		return 0, invalid("Inference-Header-Content-Length must be a byte count, got %q", v)
+	}
+	return n, nil
+}

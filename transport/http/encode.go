@@ -1,0 +1,95 @@
+package http
+
+import (
+	"encoding/binary"
+	"strconv"
+
+	"github.com/tiffin-ml/tiffin/backends"
+	"github.com/tiffin-ml/tiffin/runtime"
+)
+
+// encodeResponse writes a V2 response. Outputs asked for as binary go after
+// the JSON, in output order; headerLen is then the JSON's length, for the
+// Inference-Header-Content-Length header, and -1 when nothing is binary.
+func encodeResponse(dst []byte, resp *runtime.InferResponse, d *decoded) (body []byte, headerLen int) {
+	dst = append(dst, `{"model_name":`...)
+	dst = appendJSONString(dst, []byte(resp.Model))
+	dst = append(dst, `,"model_version":"`...)
+	dst = strconv.AppendInt(dst, resp.Version, 10)
+	dst = append(dst, '"')
+	if resp.ID != "" {
+		dst = append(dst, `,"id":`...)
+		dst = appendJSONString(dst, []byte(resp.ID))
+	}
+	dst = append(dst, `,"outputs":[`...)
+	anyBinary := false
+	for i := range resp.Outputs {
+		o := &resp.Outputs[i]
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, `{"name":`...)
+		dst = appendJSONString(dst, []byte(o.Name))
+		dst = append(dst, `,"datatype":"`...)
+		dst = append(dst, o.DataType.String()...)
+		dst = append(dst, `","shape":[`...)
+		for k, s := range o.Shape {
+			if k > 0 {
+				dst = append(dst, ',')
+			}
+			dst = strconv.AppendInt(dst, s, 10)
+		}
+		dst = append(dst, ']')
+		if d.binaryAll || d.binaryOutput[o.Name] {
+			anyBinary = true
+			dst = append(dst, `,"parameters":{"binary_data_size":`...)
+			dst = strconv.AppendInt(dst, int64(binarySize(o)), 10)
+			dst = append(dst, "}}"...)
+			continue
+		}
+		dst = append(dst, `,"data":`...)
+		dst = appendData(dst, o)
+		dst = append(dst, '}')
+	}
+	dst = append(dst, "]}"...)
+	if !anyBinary {
+		return dst, -1
+	}
+	headerLen = len(dst)
+	for i := range resp.Outputs {
+		o := &resp.Outputs[i]
+		if d.binaryAll || d.binaryOutput[o.Name] {
+			dst = appendBinary(dst, o)
+		}
+	}
+	return dst, headerLen
+}
+
+func binarySize(t *backends.Tensor) int {
+	if t.DataType != backends.Bytes {
+		return len(t.Data)
+	}
+	n := 0
+	for _, s := range t.Strings {
+		n += 4 + len(s)
+	}
+	return n
+}
+
+func appendBinary(dst []byte, t *backends.Tensor) []byte {
+	if t.DataType != backends.Bytes {
+		return append(dst, t.Data...)
+	}
+	for _, s := range t.Strings {
+		dst = binary.LittleEndian.AppendUint32(dst, uint32(len(s)))
+		dst = append(dst, s...)
+	}
+	return dst
+}
+
+// appendError writes {"error": msg}.
+func appendError(dst []byte, msg string) []byte {
+	dst = append(dst, `{"error":`...)
+	dst = appendJSONString(dst, []byte(msg))
+	return append(dst, '}')
+}

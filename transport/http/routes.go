@@ -1,0 +1,58 @@
+package http
+
+import (
+	"strings"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/tiffin-ml/tiffin/runtime"
+)
+
+// route dispatches by path. The V2 paths are few and fixed, so a switch on
+// the split path reads better than a router table.
+func (s *Server) route(ctx *fasthttp.RequestCtx) {
+	path := string(ctx.Path())
+	seg := strings.Split(strings.Trim(path, "/"), "/")
+	get, post := ctx.IsGet() || ctx.IsHead(), ctx.IsPost()
+	switch {
+	case len(seg) == 0 || seg[0] != "v2":
+	case len(seg) == 1 && get:
+		s.serverMetadata(ctx)
+		return
+	case len(seg) == 3 && seg[1] == "health" && seg[2] == "live" && get:
+		ctx.SetStatusCode(fasthttp.StatusOK)
+		return
+	case len(seg) == 3 && seg[1] == "health" && seg[2] == "ready" && get:
+		s.serverReady(ctx)
+		return
+	case len(seg) >= 3 && seg[1] == "models":
+		if s.routeModel(ctx, seg[2], seg[3:], get, post) {
+			return
+		}
+	}
+	replyError(ctx, runtime.Errorf(runtime.KindNotFound, "no route for %s %s", ctx.Method(), path))
+}
+
+// routeModel handles /v2/models/<m>[/versions/<v>][/ready|/infer].
+func (s *Server) routeModel(ctx *fasthttp.RequestCtx, model string, rest []string, get, post bool) bool {
+	var version int64
+	if len(rest) >= 2 && rest[0] == "versions" {
+		v, err := parseVersion(rest[1])
+		if err != nil {
+			replyError(ctx, err)
+			return true
+		}
+		version, rest = v, rest[2:]
+	}
+	switch {
+	case len(rest) == 0 && get:
+		s.modelMetadata(ctx, model, version)
+	case len(rest) == 1 && rest[0] == "ready" && get:
+		s.modelReady(ctx, model, version)
+	case len(rest) == 1 && rest[0] == "infer" && post:
+		s.infer(ctx, model, version)
+	default:
+		return false
+	}
+	return true
+}

@@ -1,0 +1,133 @@
+package http
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/tiffin-ml/tiffin/runtime"
+	"github.com/tiffin-ml/tiffin/transport"
+)
+
+// Models is what the front end needs of the runtime.
+type Models interface {
+	Infer(ctx context.Context, req *runtime.InferRequest) (*runtime.InferResponse, error)
+	Version(name string, version int64) (*runtime.ModelVersion, error)
+	Versions(name string) ([]int64, error)
+	Ready(strict bool) bool
+}
+
+// Options configure the server.
+type Options struct {
+	Addr         string // host:port; port 0 picks a free one
+	MaxBodyBytes int    // larger bodies get 413
+	StrictReady  bool   // /v2/health/ready needs every model READY
+	Version      string // reported in server metadata
+	Logger       *slog.Logger
+}
+
+// Server is the HTTP front end. Start binds and serves; Shutdown stops
+// accepting and waits for requests in flight.
+type Server struct {
+	opts   Options
+	models Models
+	log    *slog.Logger
+	srv    *fasthttp.Server
+	ln     net.Listener
+	done   chan error // the serve loop's result
+}
+
+// New returns a server that has not bound its port yet.
+func New(models Models, opts Options) *Server {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	s := &Server{opts: opts, models: models, log: opts.Logger}
+	s.srv = &fasthttp.Server{
+		Handler:               s.route,
+		ErrorHandler:          s.wireError,
+		Name:                  "tiffin",
+		MaxRequestBodySize:    opts.MaxBodyBytes,
+		ReadBufferSize:        16 << 10,
+		ReadTimeout:           5 * time.Minute,
+		IdleTimeout:           2 * time.Minute,
+		NoDefaultServerHeader: false,
+		CloseOnShutdown:       true,
+		Logger:                fasthttpLogger{s.log},
+	}
+	return s
+}
+
+// Start binds the address and serves in the background.
+func (s *Server) Start() error {
+	ln, err := net.Listen("tcp", s.opts.Addr)
+	if err != nil {
+		return fmt.Errorf("http listen on %s: %w", s.opts.Addr, err)
+	}
+	s.ln = ln
+	s.done = make(chan error, 1)
+	go func() { s.done <- s.srv.Serve(ln) }()
+	s.log.Info("http listening", "addr", ln.Addr().String())
+	return nil
+}
+
+// Addr is the bound address, once started.
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// Shutdown stops accepting connections and waits for requests in flight to
+// finish, or ctx to end.
+func (s *Server) Shutdown(ctx context.Context) error {
+	if s.ln == nil {
+		return nil
+	}
+	if err := s.srv.ShutdownWithContext(ctx); err != nil {
+		return fmt.Errorf("http shutdown: %w", err)
+	}
+	if err := <-s.done; err != nil && !errors.Is(err, net.ErrClosed) {
+		return err
+	}
+	return nil
+}
+
+// wireError answers requests fasthttp could not read: an oversized body
+// (413) or a malformed request (400), in the same JSON shape as ours.
+func (s *Server) wireError(ctx *fasthttp.RequestCtx, err error) {
+	status := fasthttp.StatusBadRequest
+	msg := fmt.Sprintf("malformed HTTP request: %v", err)
+	if errors.Is(err, fasthttp.ErrBodyTooLarge) {
+		status = fasthttp.StatusRequestEntityTooLarge
+		msg = fmt.Sprintf("request body is larger than the %d-byte limit (--max-body-bytes)", s.opts.MaxBodyBytes)
+	}
+	ctx.SetStatusCode(status)
+	ctx.SetContentType("application/json")
+	ctx.SetBody(appendError(nil, msg))
+	ctx.SetConnectionClose()
+}
+
+// replyError writes {"error": ...} with the status the error's kind maps to.
+func replyError(ctx *fasthttp.RequestCtx, err error) {
+	ctx.SetStatusCode(transport.HTTPStatus(err))
+	ctx.SetContentType("application/json")
+	ctx.SetBody(appendError(ctx.Response.Body()[:0], err.Error()))
+}
+
+type fasthttpLogger struct{ log *slog.Logger }
+
+func (l fasthttpLogger) Printf(format string, args ...any) {
+	l.log.Debug("fasthttp", "msg", fmt.Sprintf(format, args...))
+}
+
+// parseVersion reads a version path segment.
+func parseVersion(seg string) (int64, error) {
+	v, err := strconv.ParseInt(seg, 10, 64)
+	if err != nil || v <= 0 {
+		return 0, runtime.Errorf(runtime.KindInvalidArgument, "invalid model version %q: versions are whole numbers >= 1", seg)
+	}
+	return v, nil
+}

@@ -1,0 +1,45 @@
+package transport
+
+import (
+	"google.golang.org/grpc/codes"
+
+	"github.com/tiffin-ml/tiffin/runtime"
+)
+
+// HTTPStatus maps an error from the runtime to its HTTP status code.
+func HTTPStatus(err error) int {
+	switch runtime.KindOf(err) {
+	case runtime.KindInvalidArgument:
+		return 400
+	case runtime.KindNotFound:
+		return 404
+	case runtime.KindResourceExhausted:
+		return 429
+	case runtime.KindDeadlineExceeded:
+		return 504
+	case runtime.KindUnavailable:
+		return 503
+	case runtime.KindCancelled:
+		return 499 // client closed request, as nginx names it
+	}
+	return 500
+}
+
+// GRPCCode maps an error from the runtime to its gRPC status code.
+func GRPCCode(err error) codes.Code {
+	switch runtime.KindOf(err) {
+	case runtime.KindInvalidArgument:
+		return codes.InvalidArgument
+	case runtime.KindNotFound:
+		return codes.NotFound
+	case runtime.KindResourceExhausted:
+		return codes.ResourceExhausted
+	case runtime.KindDeadlineExceeded:
+		return codes.DeadlineExceeded
+	case runtime.KindUnavailable:
+		return codes.Unavailable
+	case runtime.KindCancelled:
+		return codes.Canceled
+	}
+	return codes.Internal
+}
