@@ -33,7 +33,7 @@ func (m *Manager) loadVersion(ctx context.Context, md ModelDir, vd VersionDir) (
 		m.log.Info("placement", "model", md.Name, "version", vd.Version, "note", n)
 	}
 	for i, p := range plans {
-		w := &worker{backend: backend, log: m.log, spec: backends.LoadSpec{
+		w := &worker{backend: backend, log: m.log, stats: &v.stats, spec: backends.LoadSpec{
 			Model: md.Name, Version: vd.Version, Path: vd.Path, Instance: i,
 			Device: p.Device, Threads: len(p.Device.Cores), Logger: m.log,
 		}}

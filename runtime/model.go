@@ -30,7 +30,11 @@ type ModelVersion struct {
 
 	sched   scheduler
 	workers []*worker
+	stats   stats
 }
+
+// Stats returns a snapshot of the version's statistics.
+func (v *ModelVersion) Stats() Stats { return v.stats.snapshot(v.Name, v.Version) }
 
 func (v *ModelVersion) LogValue() slog.Value {
 	return slog.StringValue(fmt.Sprintf("%s/%d", v.Name, v.Version))
@@ -58,11 +62,14 @@ func (v *ModelVersion) Ready() bool {
 
 // infer validates a request, queues it and waits for its outputs, its
 // timeout or its caller's cancellation, whichever comes first.
-func (v *ModelVersion) infer(ctx context.Context, req *InferRequest) (*InferResponse, error) {
+func (v *ModelVersion) infer(ctx context.Context, req *InferRequest) (resp *InferResponse, err error) {
+	start := time.Now()
+	var rows int64
+	defer func() { v.stats.request(start, rows, err) }()
 	if st := v.Status(); st.State != StateReady {
 		return nil, Errorf(KindUnavailable, "model %s version %d is %s: %s", v.Name, v.Version, st.State, st.Reason)
 	}
-	rows, err := v.Sig.Validate(v.Name, req)
+	rows, err = v.Sig.Validate(v.Name, req)
 	if err != nil {
 		return nil, err
 	}

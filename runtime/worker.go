@@ -17,6 +17,7 @@ import (
 // model.
 type worker struct {
 	spec    backends.LoadSpec
+	stats   *stats // the version's
 	backend backends.Backend
 	log     *slog.Logger
 
@@ -103,6 +104,12 @@ func (w *worker) runBatch(batch []*job) {
 	}
 	start := time.Now()
 	outputs, err := w.execute(concatInputs(live))
+	compute := time.Since(start)
+	var rows int64
+	for _, j := range live {
+		rows += j.rows
+	}
+	w.stats.batch(live, rows, start, compute)
 	if err == nil {
 		err = checkBatchAxis(live, outputs)
 	}
@@ -115,7 +122,7 @@ func (w *worker) runBatch(batch []*job) {
 	for k, outs := range scatterOutputs(live, outputs) {
 		live[k].finish(outs, nil)
 	}
-	w.log.Debug("batch done", "instance", w, "requests", len(live), "compute", time.Since(start))
+	w.log.Debug("batch done", "instance", w, "requests", len(live), "rows", rows, "compute", compute)
 }
 
 // execute runs one batch, turning a backend panic into an error with its
