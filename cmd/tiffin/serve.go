@@ -95,4 +95,3 @@ func newLogger(cfg config.Server, w io.Writer) *slog.Logger {
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
 }
-
