@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"math"
@@ -218,4 +219,40 @@ func writeFile(t *testing.T, path string, b []byte) {
 	if err := os.WriteFile(path, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// checkInfer is a goroutine-safe JSON inference with its check; it returns
+// errors instead of failing the test from another goroutine.
+func checkInfer(ts *testServer, model, input string, shape []int, x, want []float32) error {
+	body, err := json.Marshal(map[string]any{"inputs": []map[string]any{
+		{"name": input, "datatype": "FP32", "shape": shape, "data": x}}})
+	if err != nil {
+		return err
+	}
+	resp, err := http.Post(ts.base+"/v2/models/"+model+"/infer", "application/json", bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != 200 {
+		return fmt.Errorf("status %d: %s", resp.StatusCode, b)
+	}
+	var r v2Response
+	if err := json.Unmarshal(b, &r); err != nil {
+		return err
+	}
+	if len(r.Outputs) != 1 || len(r.Outputs[0].Data) != len(want) {
+		return fmt.Errorf("unexpected outputs: %s", b)
+	}
+	for i, raw := range r.Outputs[0].Data {
+		f, err := strconv.ParseFloat(string(raw), 64)
+		if err != nil || math.Abs(f-float64(want[i])) > 1e-5 {
+			return fmt.Errorf("element %d = %s, want %v", i, raw, want[i])
+		}
+	}
+	return nil
 }

@@ -15,11 +15,11 @@ type Duration time.Duration
 func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	var s string
 	if err := n.Decode(&s); err != nil {
-		return fmt.Errorf("want a duration such as \"2ms\", got %q", n.Value)
+		return fmt.Errorf("line %d: want a duration such as \"2ms\", got %q", n.Line, n.Value)
 	}
 	v, err := time.ParseDuration(s)
 	if err != nil {
-		return fmt.Errorf("want a duration such as \"2ms\", got %q", s)
+		return fmt.Errorf("line %d: want a duration such as \"2ms\", got %q", n.Line, s)
 	}
 	*d = Duration(v)
 	return nil

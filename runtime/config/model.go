@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -110,10 +111,14 @@ func LoadModel(path string) (Model, error) {
 	if err != nil {
 		return m, err
 	}
+	var root yaml.Node
+	if err := yaml.Unmarshal(raw, &root); err != nil {
+		return m, &FieldError{File: path, Msg: yamlMessage(err)}
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(raw))
 	dec.KnownFields(true)
 	if err := dec.Decode(&m); err != nil && !errors.Is(err, io.EOF) { // io.EOF: an empty file
-		return m, &FieldError{File: path, Msg: yamlMessage(err)}
+		return m, decodeError(path, &root, err)
 	}
 	if err := m.Validate(); err != nil {
 		var fe *FieldError
@@ -123,6 +128,55 @@ func LoadModel(path string) (Model, error) {
 		return m, err
 	}
 	return m, nil
+}
+
+var lineRe = regexp.MustCompile(`^line (\d+): (.*)$`)
+
+// decodeError names the field a decode error is about: yaml.v3 reports
+// lines, so the line is looked up in the parsed document.
+func decodeError(path string, root *yaml.Node, err error) error {
+	msg := yamlMessage(err)
+	if m := lineRe.FindStringSubmatch(msg); m != nil && !strings.Contains(m[2], "; line ") {
+		line, _ := strconv.Atoi(m[1])
+		if field := fieldAtLine(root, line, ""); field != "" {
+			return &FieldError{File: path, Field: field, Msg: m[2]}
+		}
+	}
+	return &FieldError{File: path, Msg: msg}
+}
+
+// fieldAtLine finds the dotted key path ("batching.max_queue_delay",
+// "instance_groups[0].count") of the value that starts at line.
+func fieldAtLine(n *yaml.Node, line int, prefix string) string {
+	switch n.Kind {
+	case yaml.DocumentNode:
+		for _, c := range n.Content {
+			if f := fieldAtLine(c, line, prefix); f != "" {
+				return f
+			}
+		}
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			key, val := n.Content[i], n.Content[i+1]
+			path := key.Value
+			if prefix != "" {
+				path = prefix + "." + key.Value
+			}
+			if f := fieldAtLine(val, line, path); f != "" {
+				return f
+			}
+			if key.Line == line || val.Line == line && val.Kind == yaml.ScalarNode {
+				return path
+			}
+		}
+	case yaml.SequenceNode:
+		for i, c := range n.Content {
+			if f := fieldAtLine(c, line, fmt.Sprintf("%s[%d]", prefix, i)); f != "" {
+				return f
+			}
+		}
+	}
+	return ""
 }
 
 var yamlFieldRe = regexp.MustCompile(`field (\S+) not found in type config\.(\w+)`)

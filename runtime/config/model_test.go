@@ -59,7 +59,8 @@ func TestLoadModelErrorsNameFileAndField(t *testing.T) {
 	tests := []struct{ text, want string }{
 		{"backend: tensorflow\n", "backend: unknown backend \"tensorflow\""},
 		{"max_batch_size: -1\n", "max_batch_size: must be >= 0"},
-		{"batching:\n  max_queue_delay: soon\n", "want a duration such as \"2ms\", got \"soon\""},
+		{"batching:\n  max_queue_delay: soon\n", "batching.max_queue_delay: want a duration such as \"2ms\", got \"soon\""},
+		{"instance_groups:\n  - count: many\n", "instance_groups[0].count: cannot unmarshal"},
 		{"batching:\n  mode: eager\n", "batching.mode: unknown mode \"eager\""},
 		{"batching:\n  preferred_batch_sizes: [0]\n", "batching.preferred_batch_sizes"},
 		{"instance_groups:\n  - kind: tpu\n", "instance_groups[0].kind: unknown kind \"tpu\""},

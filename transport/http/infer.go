@@ -22,7 +22,12 @@ func (s *Server) infer(ctx *fasthttp.RequestCtx, model string, version int64) {
 		replyError(ctx, err)
 		return
 	}
-	d, err := decodeRequest(ctx.PostBody(), headerLen)
+	body, err := s.readBody(ctx)
+	if err != nil {
+		replyError(ctx, err)
+		return
+	}
+	d, err := decodeRequest(body, headerLen)
 	if err != nil {
 		replyError(ctx, err)
 		return

@@ -54,6 +54,10 @@ func New(models Models, opts Options) *Server {
 		ErrorHandler:          s.wireError,
 		Name:                  "tiffin",
 		MaxRequestBodySize:    opts.MaxBodyBytes,
+		// Streaming lets a handler see an oversized body's headers and
+		// answer 413 cleanly (readBody) instead of fasthttp resetting the
+		// connection while the client is still sending.
+		StreamRequestBody: true,
 		ReadBufferSize:        16 << 10,
 		ReadTimeout:           5 * time.Minute,
 		IdleTimeout:           2 * time.Minute,
@@ -102,7 +106,7 @@ func (s *Server) wireError(ctx *fasthttp.RequestCtx, err error) {
 	msg := fmt.Sprintf("malformed HTTP request: %v", err)
 	if errors.Is(err, fasthttp.ErrBodyTooLarge) {
 		status = fasthttp.StatusRequestEntityTooLarge
-		msg = fmt.Sprintf("request body is larger than the %d-byte limit (--max-body-bytes)", s.opts.MaxBodyBytes)
+		msg = errBodyTooLarge(s.opts.MaxBodyBytes).Error()
 	}
 	ctx.SetStatusCode(status)
 	ctx.SetContentType("application/json")
@@ -112,7 +116,11 @@ func (s *Server) wireError(ctx *fasthttp.RequestCtx, err error) {
 
 // replyError writes {"error": ...} with the status the error's kind maps to.
 func replyError(ctx *fasthttp.RequestCtx, err error) {
-	ctx.SetStatusCode(transport.HTTPStatus(err))
+	status := transport.HTTPStatus(err)
+	if errors.As(err, new(errTooLarge)) {
+		status = fasthttp.StatusRequestEntityTooLarge
+	}
+	ctx.SetStatusCode(status)
 	ctx.SetContentType("application/json")
 	ctx.SetBody(appendError(ctx.Response.Body()[:0], err.Error()))
 }
