@@ -50,14 +50,14 @@ func New(models Models, opts Options) *Server {
 	}
 	s := &Server{opts: opts, models: models, log: opts.Logger}
 	s.srv = &fasthttp.Server{
-		Handler:               s.route,
-		ErrorHandler:          s.wireError,
-		Name:                  "tiffin",
-		MaxRequestBodySize:    opts.MaxBodyBytes,
+		Handler:            s.route,
+		ErrorHandler:       s.wireError,
+		Name:               "tiffin",
+		MaxRequestBodySize: opts.MaxBodyBytes,
 		// Streaming lets a handler see an oversized body's headers and
 		// answer 413 cleanly (readBody) instead of fasthttp resetting the
 		// connection while the client is still sending.
-		StreamRequestBody: true,
+		StreamRequestBody:     true,
 		ReadBufferSize:        16 << 10,
 		ReadTimeout:           5 * time.Minute,
 		IdleTimeout:           2 * time.Minute,
