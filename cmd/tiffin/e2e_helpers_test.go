@@ -25,6 +25,7 @@ import (
 // testServer is a real tiffin serving a model repository on a free
 // loopback port, stopped when the test ends.
 type testServer struct {
+	srv  *httpt.Server
 	base string
 	stop func()
 	errc chan error
@@ -73,7 +74,7 @@ func startServer(t *testing.T, repo string, edit func(*config.Server)) *testServ
 	go func() { ts.errc <- serve(ctx, cfg, log, ready) }()
 	select {
 	case srv := <-ready:
-		ts.base = "http://" + srv.Addr()
+		ts.srv, ts.base = srv, "http://"+srv.Addr()
 	case err := <-ts.errc:
 		cancel()
 		t.Fatalf("server did not start: %v", err)

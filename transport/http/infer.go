@@ -13,6 +13,8 @@ const headerLenKey = "Inference-Header-Content-Length"
 // until the runtime answers, so fasthttp's request buffers stay valid for
 // the JSON part; the binary part is copied in decodeRequest.
 func (s *Server) infer(ctx *fasthttp.RequestCtx, model string, version int64) {
+	s.inflight.Add(1)
+	defer s.inflight.Add(-1)
 	if enc := ctx.Request.Header.Peek(fasthttp.HeaderContentEncoding); len(enc) > 0 && string(enc) != "identity" {
 		replyError(ctx, invalid("Content-Encoding %q is not supported; send the body uncompressed", enc))
 		return

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -41,7 +42,12 @@ type Server struct {
 	srv    *fasthttp.Server
 	ln     net.Listener
 	done   chan error // the serve loop's result
+
+	inflight atomic.Int64 // inference requests inside the handler
 }
+
+// InFlight is how many inference requests are being handled right now.
+func (s *Server) InFlight() int64 { return s.inflight.Load() }
 
 // New returns a server that has not bound its port yet.
 func New(models Models, opts Options) *Server {
