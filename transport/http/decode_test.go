@@ -1,0 +1,144 @@
+package http
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tiffin-ml/tiffin/backends"
+	"github.com/tiffin-ml/tiffin/runtime"
+)
+
+func TestDecodeRequestBinaryAndParameters(t *testing.T) {
+	header := `{"id":"7","parameters":{"timeout":2500,"priority":"bulk","binary_data_output":true},` +
+		`"inputs":[{"name":"a","datatype":"FP32","shape":[2],"parameters":{"binary_data_size":8}},` +
+		`{"name":"s","datatype":"BYTES","shape":[2],"parameters":{"binary_data_size":11}},` +
+		`{"name":"b","datatype":"INT32","shape":[1],"data":[5]}],` +
+		`"outputs":[{"name":"y","parameters":{"binary_data":true}}]}`
+	bin := binary.LittleEndian.AppendUint32(nil, math.Float32bits(1))
+	bin = binary.LittleEndian.AppendUint32(bin, math.Float32bits(2))
+	bin = binary.LittleEndian.AppendUint32(bin, 3)
+	bin = append(bin, "abc"...)
+	bin = binary.LittleEndian.AppendUint32(bin, 0)
+	d, err := decodeRequest(append([]byte(header), bin...), len(header))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := d.req
+	if r.ID != "7" || r.Timeout != 2500*time.Microsecond || r.Priority != runtime.PriorityBulk || !d.binaryAll || !d.binaryOutput["y"] {
+		t.Fatalf("decoded %+v", d)
+	}
+	if len(r.Inputs) != 3 || len(r.Inputs[0].Data) != 8 || string(r.Inputs[1].Strings[0]) != "abc" || len(r.Inputs[1].Strings[1]) != 0 {
+		t.Fatalf("inputs %+v", r.Inputs)
+	}
+	for i := range r.Inputs {
+		if err := r.Inputs[i].Check(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestDecodeRequestErrors(t *testing.T) {
+	tests := []struct {
+		body      string
+		headerLen int
+		want      string
+	}{
+		{`{"inputs":[{"name":"a","datatype":"FP32","shape":[1]}]}`, -1, `input "a" has no data`},
+		{`{"inputs":[{"datatype":"FP32","shape":[1],"data":[1]}]}`, -1, `an input has no name`},
+		{`{"inputs":[{"name":"a","datatype":"FP32","data":[1]}]}`, -1, `invalid shape`},
+		{`{"inputs":[{"name":"a","datatype":"FP32","shape":[-1],"data":[1]}]}`, -1, `invalid shape [-1]`},
+		{`{"parameters":{"timeout":-5},"inputs":[{"name":"a","datatype":"FP32","shape":[1],"data":[1]}]}`, -1, `"timeout" must be a whole number`},
+		{`{"parameters":{"priority":"urgent"},"inputs":[{"name":"a","datatype":"FP32","shape":[1],"data":[1]}]}`, -1, `"priority" must be`},
+		{`{"inputs":[{"name":"a","datatype":"FP32","shape":[1],"data":[1]}],"outputs":[{}]}`, -1, `requested output has no name`},
+		{`{"inputs":[{"name":"a","datatype":"FP32","shape":[1],"data":[1]}]}xyz`, 66, `3 bytes of binary data that no input claims`},
+	}
+	for _, tt := range tests {
+		_, err := decodeRequest([]byte(tt.body), tt.headerLen)
+		if err == nil || !strings.Contains(err.Error(), tt.want) || runtime.KindOf(err) != runtime.KindInvalidArgument {
+			t.Errorf("%s: err %v, want invalid argument %q", tt.body, err, tt.want)
+		}
+	}
+}
+
+// FuzzDecodeRequest feeds arbitrary bodies to the decoder: it must never
+// panic, and whatever it accepts must be self-consistent.
+func FuzzDecodeRequest(f *testing.F) {
+	f.Add([]byte(`{"inputs":[{"name":"a","datatype":"FP32","shape":[2],"data":[1,2]}]}`), -1)
+	f.Add([]byte(`{"inputs":[{"name":"s","datatype":"BYTES","shape":[1],"parameters":{"binary_data_size":5}}]}`+"\x01\x00\x00\x00z"), 88)
+	f.Add([]byte(`{"inputs":[{"name":"a","datatype":"BOOL","shape":[1,1],"data":[[true]]}]}`), -1)
+	f.Fuzz(func(t *testing.T, body []byte, headerLen int) {
+		if headerLen < -1 {
+			headerLen = -1
+		}
+		d, err := decodeRequest(body, headerLen)
+		if err != nil {
+			return
+		}
+		for i := range d.req.Inputs {
+			if err := d.req.Inputs[i].Check(); err != nil {
+				t.Fatalf("accepted an inconsistent tensor: %v", err)
+			}
+		}
+	})
+}
+
+func benchBody(batch int) []byte {
+	x := make([]float32, batch*16)
+	for i := range x {
+		x[i] = float32(i%97) * 0.125
+	}
+	b, _ := json.Marshal(map[string]any{"inputs": []map[string]any{{"name": "input", "datatype": "FP32", "shape": []int{batch, 16}, "data": x}}})
+	return b
+}
+
+func benchBinaryBody(batch int) ([]byte, int) {
+	h := fmt.Sprintf(`{"inputs":[{"name":"input","datatype":"FP32","shape":[%d,16],"parameters":{"binary_data_size":%d}}]}`, batch, batch*64)
+	return append([]byte(h), make([]byte, batch*64)...), len(h)
+}
+
+// BenchmarkDecode measures the HTTP decode path, JSON and binary, per batch
+// size; bytes/s is of the request body.
+func BenchmarkDecode(b *testing.B) {
+	for _, batch := range []int{1, 64} {
+		for _, enc := range []string{"json", "binary"} {
+			b.Run("enc="+enc+"/batch="+strconv.Itoa(batch), func(b *testing.B) {
+				body, hl := benchBody(batch), -1
+				if enc == "binary" {
+					body, hl = benchBinaryBody(batch)
+				}
+				b.ReportAllocs()
+				b.SetBytes(int64(len(body)))
+				for b.Loop() {
+					d, err := decodeRequest(body, hl)
+					if err != nil || len(d.req.Inputs[0].Data) != batch*64 {
+						b.Fatalf("decode: %v", err)
+					}
+				}
+			})
+		}
+	}
+}
+
+// BenchmarkEncode measures writing a JSON response of a batch of outputs.
+func BenchmarkEncode(b *testing.B) {
+	for _, batch := range []int{1, 64} {
+		b.Run("batch="+strconv.Itoa(batch), func(b *testing.B) {
+			out := backends.Tensor{Name: "output", DataType: backends.FP32, Shape: []int64{int64(batch), 4}, Data: make([]byte, batch*16)}
+			resp := &runtime.InferResponse{Model: "mlp-small", Version: 1, Outputs: []backends.Tensor{out}}
+			buf := make([]byte, 0, 4096)
+			b.ReportAllocs()
+			for b.Loop() {
+				body, _ := encodeResponse(buf[:0], resp, &decoded{})
+				if len(body) == 0 {
+					b.Fatal("empty body")
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,122 @@
+package http
+
+import (
+	"bytes"
+	"encoding/binary"
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/tiffin-ml/tiffin/backends"
+)
+
+func TestDecodeDataTypes(t *testing.T) {
+	le := binary.LittleEndian
+	tests := []struct {
+		dt   backends.DataType
+		raw  string
+		n    int64
+		want []byte
+	}{
+		{backends.FP32, "[1.5, -2]", 2, le.AppendUint32(le.AppendUint32(nil, math.Float32bits(1.5)), math.Float32bits(-2))},
+		{backends.FP32, "[[1.5], [-2]]", 2, le.AppendUint32(le.AppendUint32(nil, math.Float32bits(1.5)), math.Float32bits(-2))},
+		{backends.FP64, "[1e300]", 1, le.AppendUint64(nil, math.Float64bits(1e300))},
+		{backends.FP16, "[1, -0.5]", 2, le.AppendUint16(le.AppendUint16(nil, 0x3c00), 0xb800)},
+		{backends.BF16, "[1]", 1, le.AppendUint16(nil, 0x3f80)},
+		{backends.Int8, "[-128, 127]", 2, []byte{0x80, 0x7f}},
+		{backends.Int64, "[-1]", 1, le.AppendUint64(nil, math.MaxUint64)},
+		{backends.Uint16, "[65535]", 1, []byte{0xff, 0xff}},
+		{backends.Uint64, "[18446744073709551615]", 1, le.AppendUint64(nil, math.MaxUint64)},
+		{backends.Bool, "[true,false]", 2, []byte{1, 0}},
+	}
+	for _, tt := range tests {
+		got, _, err := decodeData([]byte(tt.raw), tt.dt, tt.n)
+		if err != nil || !bytes.Equal(got, tt.want) {
+			t.Errorf("%s %s: got %x %v, want %x", tt.dt, tt.raw, got, err, tt.want)
+		}
+	}
+	strs, _, err := decodeData([]byte(`["a", "\u00e9\n", ""]`), backends.Bytes, 3)
+	if err != nil || strs != nil {
+		t.Fatalf("bytes: %v", err)
+	}
+	_, s, err := decodeData([]byte(`["a", "\u00e9\n", ""]`), backends.Bytes, 3)
+	if err != nil || string(s[1]) != "é\n" || len(s[2]) != 0 {
+		t.Fatalf("bytes: %q %v", s, err)
+	}
+}
+
+func TestDecodeDataErrors(t *testing.T) {
+	tests := []struct {
+		dt   backends.DataType
+		raw  string
+		n    int64
+		want string
+	}{
+		{backends.FP32, "[1,2]", 3, "shape holds 3 elements but data has 2"},
+		{backends.FP32, "[1,2,3]", 2, "more than the 2 elements"},
+		{backends.FP32, "[1,x]", 2, `data element 1: invalid FP32 value "x"`},
+		{backends.Int8, "[300]", 1, "invalid INT8 value"},
+		{backends.Uint8, "[-1]", 1, "invalid UINT8 value"},
+		{backends.Int32, "[1.5]", 1, "invalid INT32 value"},
+		{backends.Bool, "[1]", 1, "invalid BOOL value"},
+		{backends.FP32, "5", 1, "must be a JSON array"},
+		{backends.FP32, "[[1]", 1, "unbalanced"},
+		{backends.Bytes, "[1]", 1, "BYTES elements are JSON strings"},
+		{backends.Bytes, `["abc]`, 1, "unterminated string"},
+		{backends.FP32, "[1]", 1000, "at most 3"},
+	}
+	for _, tt := range tests {
+		_, _, err := decodeData([]byte(tt.raw), tt.dt, tt.n)
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s %s: err %v, want %q", tt.dt, tt.raw, err, tt.want)
+		}
+	}
+}
+
+func TestAppendDataRoundTrip(t *testing.T) {
+	for _, dt := range []backends.DataType{backends.FP32, backends.FP64, backends.FP16, backends.BF16, backends.Int8,
+		backends.Int16, backends.Int32, backends.Int64, backends.Uint8, backends.Uint16, backends.Uint32, backends.Uint64, backends.Bool} {
+		raw := "[1,0,1,1]"
+		if dt == backends.Bool {
+			raw = "[true,false,true,true]"
+		}
+		data, _, err := decodeData([]byte(raw), dt, 4)
+		if err != nil {
+			t.Fatalf("%s: %v", dt, err)
+		}
+		out := appendData(nil, &backends.Tensor{DataType: dt, Shape: []int64{4}, Data: data})
+		if string(out) != raw {
+			t.Errorf("%s: %s, want %s", dt, out, raw)
+		}
+	}
+	out := appendData(nil, &backends.Tensor{DataType: backends.Bytes, Shape: []int64{2}, Strings: [][]byte{[]byte(`a"b`), {0xff}}})
+	if string(out) != `["a\"b","\ufffd"]` {
+		t.Errorf("bytes: %s", out)
+	}
+	nan := appendData(nil, &backends.Tensor{DataType: backends.FP32, Shape: []int64{1}, Data: binary.LittleEndian.AppendUint32(nil, math.Float32bits(float32(math.NaN())))})
+	if string(nan) != "[null]" {
+		t.Errorf("NaN: %s", nan)
+	}
+}
+
+func TestHalfConversions(t *testing.T) {
+	for _, f := range []float32{0, 1, -2, 0.5, 65504, 6.1035156e-05, 5.9604645e-08, 1.0009766} {
+		if got := halfToFloat32(float32ToHalf(f)); got != f {
+			t.Errorf("fp16 %v -> %v", f, got)
+		}
+	}
+	if float32ToHalf(1e6) != 0x7c00 || float32ToHalf(-1e6) != 0xfc00 {
+		t.Error("fp16 overflow is not infinity")
+	}
+	if !math.IsNaN(float64(halfToFloat32(float32ToHalf(float32(math.NaN()))))) {
+		t.Error("fp16 NaN")
+	}
+	if float32ToHalf(1+1.0/4096) != 0x3c00 { // halfway rounds to even
+		t.Error("fp16 ties to even")
+	}
+	for _, f := range []float32{0, 1, -2, 3.140625} {
+		if got := bf16ToFloat32(float32ToBF16(f)); got != f {
+			t.Errorf("bf16 %v -> %v", f, got)
+		}
+	}
+}
