@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"log/slog"
+	"slices"
 
 	"github.com/tiffin-ml/tiffin/gpu"
 	"github.com/tiffin-ml/tiffin/runtime/topology"
@@ -24,17 +25,28 @@ func DiscoverDevices(log *slog.Logger) (*Devices, error) {
 	return &Devices{CPU: topo, GPU: gpu.DiscoverHost(log)}, nil
 }
 
-// UsableCPUs lists the CPUs instances may be pinned to: the allowed set,
-// cut to the cgroup quota's whole cores.
-func (d *Devices) UsableCPUs() []int {
-	usable := d.CPU.Usable()
-	cpus := d.CPU.Allowed
-	if usable < len(cpus) {
-		cpus = cpus[:usable]
-	}
-	return cpus
-}
-
 func (d *Devices) LogValue() slog.Value {
 	return slog.GroupValue(slog.Any("cpu", d.CPU), slog.Any("gpu", d.GPU))
+}
+
+// Inventory is what placement needs: the usable physical cores, in NUMA
+// order, cut to the cgroup quota, and the visible GPUs.
+func (d *Devices) Inventory() Inventory {
+	nodeOf := map[int]int{}
+	for _, c := range d.CPU.CPUs {
+		nodeOf[c.ID] = c.NUMANode
+	}
+	cores := d.CPU.Cores()
+	slices.SortStableFunc(cores, func(a, b []int) int { return nodeOf[a[0]] - nodeOf[b[0]] })
+	var inv Inventory
+	for cpus := 0; len(inv.Cores) < len(cores) && cpus < d.CPU.Usable(); {
+		core := cores[len(inv.Cores)]
+		inv.Cores = append(inv.Cores, core)
+		inv.Nodes = append(inv.Nodes, nodeOf[core[0]])
+		cpus += len(core)
+	}
+	for _, g := range d.GPU.Devices {
+		inv.GPUs = append(inv.GPUs, g.Index)
+	}
+	return inv
 }

@@ -21,37 +21,25 @@ func (m *Manager) loadVersion(ctx context.Context, md ModelDir, vd VersionDir) (
 		return v, err
 	}
 	v.Backend = backend.Name()
-	groups, err := m.instanceGroups(md.Config.InstanceGroups)
+	groups, auto := m.instanceGroups(md.Config.InstanceGroups)
+	err = m.startInstances(ctx, v, backend, groups)
+	if err != nil && auto {
+		m.log.Warn("gpu instances failed to load; kind auto falls back to cpu", "model", v, "err", err)
+		groups = cpuOnly(groups)
+		err = m.startInstances(ctx, v, backend, groups)
+	}
 	if err != nil {
 		return v, err
-	}
-	plans, notes, err := PlaceCPU(m.cpus, groups)
-	if err != nil {
-		return v, err
-	}
-	for _, n := range notes {
-		m.log.Info("placement", "model", md.Name, "version", vd.Version, "note", n)
-	}
-	for i, p := range plans {
-		w := &worker{backend: backend, log: m.log, stats: &v.stats, spec: backends.LoadSpec{
-			Model: md.Name, Version: vd.Version, Path: vd.Path, Instance: i,
-			Device: p.Device, Threads: len(p.Device.Cores), Logger: m.log,
-		}}
-		v.workers = append(v.workers, w)
-		if err := w.start(ctx); err != nil {
-			v.abort()
-			return v, fmt.Errorf("load instance %d on %v: %w", i, p.Device.Cores, err)
-		}
 	}
 	meta := v.workers[0].model.Metadata()
 	for i, w := range v.workers[1:] {
 		if !reflect.DeepEqual(meta, w.model.Metadata()) {
-			v.abort()
+			v.abort(m.placer)
 			return v, fmt.Errorf("instance %d reports other inputs or outputs than instance 0", i+1)
 		}
 	}
 	if v.Sig, v.Config, err = resolve(meta, md.Config); err != nil {
-		v.abort()
+		v.abort(m.placer)
 		return v, err
 	}
 	v.Config.InstanceGroups = groups
@@ -63,14 +51,48 @@ func (m *Manager) loadVersion(ctx context.Context, md ModelDir, vd VersionDir) (
 	return v, nil
 }
 
-// abort stops the workers of a version that failed to load.
-func (v *ModelVersion) abort() {
+// startInstances places the groups and starts one worker per instance; each
+// loads its own copy of the model on its own pinned thread. On failure the
+// started workers are stopped and the placement released.
+func (m *Manager) startInstances(ctx context.Context, v *ModelVersion, backend backends.Backend, groups []config.InstanceGroup) error {
+	reqs := make([]GroupRequest, len(groups))
+	for i, g := range groups {
+		reqs[i] = GroupRequest{Model: v.Name, Group: i, InstanceGroup: g}
+	}
+	m.expected = max(m.expected, countCPUInstances(reqs))
+	plans, notes, err := m.placer.Place(reqs, m.expected)
+	if err != nil {
+		return err
+	}
+	for _, n := range notes {
+		m.log.Info("placement", "model", v, "note", n)
+	}
+	v.plans, v.workers = plans, nil
+	for i, p := range plans {
+		w := &worker{backend: backend, log: m.log, stats: &v.stats, spec: backends.LoadSpec{
+			Model: v.Name, Version: v.Version, Path: v.Path, Instance: i,
+			Device: p.Device, Threads: len(p.Device.Cores), Logger: m.log,
+		}}
+		v.workers = append(v.workers, w)
+		if err := w.start(ctx); err != nil {
+			v.abort(m.placer)
+			return fmt.Errorf("load instance %d on %v: %w", i, p.Device.LogValue(), err)
+		}
+	}
+	return nil
+}
+
+// abort stops the workers of a version that failed to load and releases
+// their placement.
+func (v *ModelVersion) abort(p *Placer) {
 	for _, w := range v.workers {
 		if w.serve != nil {
 			close(w.serve)
 			<-w.done
 		}
 	}
+	p.Release(v.plans)
+	v.workers, v.plans = nil, nil
 }
 
 // chooseBackend resolves a config's backend name; auto (or none) takes the
@@ -101,25 +123,40 @@ func (m *Manager) chooseBackend(name string) (backends.Backend, error) {
 	return nil, fmt.Errorf("no backend is available: %v", reasons)
 }
 
-// instanceGroups applies the default (one CPU instance) and maps kinds to
-// the devices this host has.
-func (m *Manager) instanceGroups(groups []config.InstanceGroup) ([]config.InstanceGroup, error) {
+// instanceGroups applies the default (one CPU instance) and resolves kind
+// auto: gpu when the host has a GPU, else cpu. auto reports whether a GPU
+// group came from auto, so its failure may fall back to CPU.
+func (m *Manager) instanceGroups(groups []config.InstanceGroup) (out []config.InstanceGroup, auto bool) {
 	if len(groups) == 0 {
-		return []config.InstanceGroup{{Kind: config.KindCPU, Count: 1}}, nil
+		return []config.InstanceGroup{{Kind: config.KindCPU, Count: 1}}, false
 	}
-	out := make([]config.InstanceGroup, len(groups))
+	out = make([]config.InstanceGroup, len(groups))
 	for i, g := range groups {
 		g.Count = max(g.Count, 1)
 		switch g.Kind {
-		case config.KindGPU:
-			return nil, &config.FieldError{Field: fmt.Sprintf("instance_groups[%d].kind", i),
-				Msg: "gpu instances are not supported by this server yet; use cpu or auto"}
-		case "", config.KindAuto:
+		case "":
 			g.Kind = config.KindCPU
+		case config.KindAuto:
+			g.Kind = config.KindCPU
+			if len(m.inv.GPUs) > 0 {
+				g.Kind, auto = config.KindGPU, true
+			}
 		}
 		out[i] = g
 	}
-	return out, nil
+	return out, auto
+}
+
+// cpuOnly turns every GPU group into a CPU group of the same count.
+func cpuOnly(groups []config.InstanceGroup) []config.InstanceGroup {
+	out := make([]config.InstanceGroup, len(groups))
+	for i, g := range groups {
+		if g.Kind == config.KindGPU {
+			g = config.InstanceGroup{Kind: config.KindCPU, Count: g.Count}
+		}
+		out[i] = g
+	}
+	return out
 }
 
 // resolve fills in what config.yaml left out from the model's metadata, and

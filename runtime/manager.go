@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 
 	"github.com/tiffin-ml/tiffin/backends"
+	"github.com/tiffin-ml/tiffin/runtime/config"
 )
 
 // Manager owns the model repository's models: it loads, reloads and
@@ -21,13 +22,15 @@ import (
 type Manager struct {
 	root     string
 	backends *backends.Registry
-	cpus     []int // CPUs instances may be pinned to
+	inv      Inventory
 	log      *slog.Logger
 
 	mu     sync.RWMutex      // protects: models
 	models map[string]*entry // by model name; an entry is replaced whole, never edited
 
-	loadMu  sync.Mutex // serialises Load and Unload of models; taken before mu
+	loadMu   sync.Mutex // serialises Load and Unload of models; taken before mu
+	placer   *Placer    // guarded by loadMu
+	expected int        // CPU instances the host is to run; guarded by loadMu
 	started atomic.Bool
 	closing atomic.Bool
 }
@@ -43,7 +46,7 @@ type entry struct {
 type ManagerOptions struct {
 	Repository string
 	Backends   *backends.Registry
-	CPUs       []int // usable CPU ids, sorted
+	Inventory  Inventory // where instances may be placed
 	Logger     *slog.Logger
 }
 
@@ -52,7 +55,8 @@ func NewManager(o ManagerOptions) *Manager {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	return &Manager{root: o.Repository, backends: o.Backends, cpus: o.CPUs, log: o.Logger, models: map[string]*entry{}}
+	return &Manager{root: o.Repository, backends: o.Backends, inv: o.Inventory, log: o.Logger,
+		models: map[string]*entry{}, placer: NewPlacer(o.Inventory)}
 }
 
 // LoadAll loads every model in the repository. A model that fails is kept
@@ -63,6 +67,9 @@ func (m *Manager) LoadAll(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	m.loadMu.Lock()
+	m.expected = m.countInstances(names)
+	m.loadMu.Unlock()
 	for _, name := range names {
 		if err := m.Load(ctx, name); err != nil {
 			m.log.Error("model unavailable", "model", name, "err", err)
@@ -94,6 +101,7 @@ func (m *Manager) Load(ctx context.Context, name string) error {
 	m.models[name] = e
 	m.mu.Unlock()
 	if old != nil {
+		m.release(old)
 		m.stopEntry(old)
 	}
 	return err
@@ -115,6 +123,25 @@ func (m *Manager) loadVersions(ctx context.Context, e *entry, md ModelDir) error
 	return errors.Join(errs...)
 }
 
+// countInstances counts the CPU instances the named models ask for, so the
+// cores are split between all of them.
+func (m *Manager) countInstances(names []string) int {
+	n := 0
+	for _, name := range names {
+		md, err := ScanModel(m.root, name)
+		if err != nil {
+			continue
+		}
+		groups, _ := m.instanceGroups(md.Config.InstanceGroups)
+		for _, g := range groups {
+			if g.Kind == config.KindCPU && len(g.Cores) == 0 {
+				n += g.Count * len(md.Selected())
+			}
+		}
+	}
+	return n
+}
+
 // Unload stops a model's versions; queued requests still finish.
 func (m *Manager) Unload(ctx context.Context, name string) error {
 	m.loadMu.Lock()
@@ -126,6 +153,7 @@ func (m *Manager) Unload(ctx context.Context, name string) error {
 	if e == nil {
 		return Errorf(KindNotFound, "model %q is not loaded", name)
 	}
+	m.release(e)
 	return m.stopEntryWait(ctx, e)
 }
 
@@ -143,6 +171,13 @@ func (m *Manager) stopEntryWait(ctx context.Context, e *entry) error {
 		errs = append(errs, v.stop(ctx))
 	}
 	return errors.Join(errs...)
+}
+
+// release gives an entry's cores back to the placer. The caller holds loadMu.
+func (m *Manager) release(e *entry) {
+	for _, v := range e.versions {
+		m.placer.Release(v.plans)
+	}
 }
 
 // Close stops every model, letting queued requests finish within ctx.

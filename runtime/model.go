@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tiffin-ml/tiffin/backends"
 	"github.com/tiffin-ml/tiffin/runtime/config"
 )
 
@@ -30,6 +31,7 @@ type ModelVersion struct {
 
 	sched   scheduler
 	workers []*worker
+	plans   []InstancePlan // where the workers run; released on unload
 	stats   stats
 }
 
@@ -128,4 +130,21 @@ func (v *ModelVersion) stop(ctx context.Context) error {
 	}
 	v.setState(StateUnavailable, "unloaded")
 	return nil
+}
+
+// InstanceInfo says where one instance of a version runs.
+type InstanceInfo struct {
+	Instance int
+	Device   backends.Device
+	ThreadID int   // the worker's OS thread
+	Pinned   []int // the thread's CPU set, read back after pinning
+}
+
+// Instances lists the version's instances and where they run.
+func (v *ModelVersion) Instances() []InstanceInfo {
+	out := make([]InstanceInfo, len(v.workers))
+	for i, w := range v.workers {
+		out[i] = InstanceInfo{Instance: i, Device: w.spec.Device, ThreadID: w.tid, Pinned: w.pinned}
+	}
+	return out
 }

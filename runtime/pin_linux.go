@@ -40,3 +40,6 @@ func threadAffinity() ([]int, error) {
 	}
 	return cpus, nil
 }
+
+// threadID is the calling OS thread's id.
+func threadID() int { return unix.Gettid() }

@@ -11,3 +11,5 @@ func pinThread(cpus []int) error { return nil }
 func threadAffinity() ([]int, error) {
 	return nil, errors.New("thread affinity is not available on this OS")
 }
+
+func threadID() int { return 0 }

@@ -8,54 +8,197 @@ import (
 	"github.com/tiffin-ml/tiffin/runtime/config"
 )
 
-// InstancePlan is where one instance of a model version runs.
+// Inventory is what placement knows of the host.
+type Inventory struct {
+	// Cores are the usable physical cores, each the list of its allowed SMT
+	// siblings, ordered by NUMA node and then by CPU id.
+	Cores [][]int
+	// Nodes[i] is the NUMA node of Cores[i].
+	Nodes []int
+	// GPUs are the CUDA device indexes visible to the process.
+	GPUs []int
+}
+
+// GroupRequest is one instance group of one model version, with its kind
+// already resolved to cpu or gpu.
+type GroupRequest struct {
+	Model string
+	Group int // index into the model's instance_groups
+	config.InstanceGroup
+}
+
+// InstancePlan is where one instance runs.
 type InstancePlan struct {
-	Group  int // index into the config's instance_groups
+	Model  string
+	Group  int
 	Device backends.Device
 }
 
-// PlaceCPU splits CPUs between one model version's CPU instances. It is a
-// pure function of the CPUs the process may use (sorted ids) and the
-// instance groups. Instances get disjoint core sets while there are enough
-// cores; past that, instances share single cores round-robin and a note says
-// so. A group's explicit cores must lie inside the usable set.
-func PlaceCPU(usable []int, groups []config.InstanceGroup) ([]InstancePlan, []string, error) {
-	if len(usable) == 0 {
+// Place is placement as a pure function: it places every group, in order,
+// on a fresh host. It is what `tiffin devices` prints and what the tests
+// check over fake topologies.
+func Place(inv Inventory, reqs []GroupRequest) ([]InstancePlan, []string, error) {
+	return NewPlacer(inv).Place(reqs, countCPUInstances(reqs))
+}
+
+// Placer hands cores and GPUs to instances, keeping count of how many
+// instances use each core and GPU, so that what is placed later lands on
+// what is least used. The Manager owns one, under its load lock.
+type Placer struct {
+	inv       Inventory
+	coreUsers []int // per entry of inv.Cores
+	gpuUsers  map[int]int
+}
+
+// NewPlacer returns a placer with nothing placed.
+func NewPlacer(inv Inventory) *Placer {
+	return &Placer{inv: inv, coreUsers: make([]int, len(inv.Cores)), gpuUsers: map[int]int{}}
+}
+
+// Place places groups. expected is how many CPU instances the host is to
+// run in all (at start: every model's); cores are split between that many
+// instances without overlap, physical cores whole (SMT siblings together)
+// and each instance's cores from one NUMA node where they fit. With more
+// instances than cores, instances share the least used cores, and a note
+// says so.
+func (p *Placer) Place(reqs []GroupRequest, expected int) ([]InstancePlan, []string, error) {
+	if len(p.inv.Cores) == 0 {
 		return nil, nil, fmt.Errorf("no usable CPUs")
 	}
+	share := max(1, len(p.inv.Cores)/max(expected, 1))
 	var plans []InstancePlan
 	var notes []string
-	shared := 0 // instances drawing from the whole usable set
-	for gi, g := range groups {
-		if len(g.Cores) == 0 {
-			shared += max(g.Count, 1)
-			continue
+	for _, r := range reqs {
+		var got []InstancePlan
+		var err error
+		switch {
+		case r.Kind == config.KindGPU:
+			got, err = p.placeGPU(r)
+		case len(r.Cores) > 0:
+			got, err = p.placeExplicit(r)
+		default:
+			got = p.placeCPU(r, share)
 		}
-		for _, c := range g.Cores {
-			if !slices.Contains(usable, c) {
-				return nil, nil, &config.FieldError{Field: fmt.Sprintf("instance_groups[%d].cores", gi),
-					Msg: fmt.Sprintf("cpu %d is outside the CPUs this process may use %v", c, usable)}
-			}
+		if err != nil {
+			return nil, nil, err
 		}
-		sets, note := splitCores(g.Cores, max(g.Count, 1))
-		for _, s := range sets {
-			plans = append(plans, InstancePlan{Group: gi, Device: backends.Device{Kind: backends.CPU, Cores: s}})
-		}
-		notes = appendNote(notes, note)
+		plans = append(plans, got...)
 	}
-	sets, note := splitCores(usable, shared)
-	notes = appendNote(notes, note)
-	next := 0
-	for gi, g := range groups {
-		if len(g.Cores) > 0 {
-			continue
-		}
-		for range max(g.Count, 1) {
-			plans = append(plans, InstancePlan{Group: gi, Device: backends.Device{Kind: backends.CPU, Cores: sets[next]}})
-			next++
-		}
+	if n := countCPUInstances(reqs); n > len(p.inv.Cores) {
+		notes = append(notes, fmt.Sprintf("%d CPU instances share %d cores", n, len(p.inv.Cores)))
 	}
 	return plans, notes, nil
+}
+
+// Release gives back what plans held, when their model version unloads.
+func (p *Placer) Release(plans []InstancePlan) {
+	for _, pl := range plans {
+		if pl.Device.Kind == backends.GPU {
+			p.gpuUsers[pl.Device.GPU]--
+		}
+		for i, core := range p.inv.Cores {
+			if slices.Contains(pl.Device.Cores, core[0]) {
+				p.coreUsers[i]--
+			}
+		}
+	}
+}
+
+func (p *Placer) placeCPU(r GroupRequest, share int) []InstancePlan {
+	plans := make([]InstancePlan, 0, max(r.Count, 1))
+	for range max(r.Count, 1) {
+		at := p.leastUsedWindow(share)
+		var cpus []int
+		for i := at; i < at+share; i++ {
+			cpus = append(cpus, p.inv.Cores[i]...)
+			p.coreUsers[i]++
+		}
+		plans = append(plans, InstancePlan{Model: r.Model, Group: r.Group, Device: backends.Device{Kind: backends.CPU, Cores: cpus}})
+	}
+	return plans
+}
+
+// leastUsedWindow finds the run of n consecutive cores with the fewest
+// users, preferring runs inside one NUMA node; ties go to the lowest ids.
+func (p *Placer) leastUsedWindow(n int) int {
+	best, bestCost := 0, -1
+	for at := 0; at+n <= len(p.inv.Cores); at++ {
+		cost := 0
+		for i := at; i < at+n; i++ {
+			cost += p.coreUsers[i] * 4
+			if i > at && len(p.inv.Nodes) > i && p.inv.Nodes[i] != p.inv.Nodes[at] {
+				cost++ // straddles NUMA nodes
+			}
+		}
+		if bestCost < 0 || cost < bestCost {
+			best, bestCost = at, cost
+		}
+	}
+	return best
+}
+
+func (p *Placer) placeExplicit(r GroupRequest) ([]InstancePlan, error) {
+	for _, c := range r.Cores {
+		if p.coreIndex(c) < 0 {
+			return nil, &config.FieldError{Field: fmt.Sprintf("instance_groups[%d].cores", r.Group),
+				Msg: fmt.Sprintf("cpu %d is outside the CPUs this process may use", c)}
+		}
+	}
+	sets, _ := splitCores(r.Cores, max(r.Count, 1))
+	plans := make([]InstancePlan, len(sets))
+	for i, s := range sets {
+		for _, c := range s {
+			p.coreUsers[p.coreIndex(c)]++
+		}
+		plans[i] = InstancePlan{Model: r.Model, Group: r.Group, Device: backends.Device{Kind: backends.CPU, Cores: s}}
+	}
+	return plans, nil
+}
+
+// placeGPU puts count instances on each listed GPU (all GPUs when none are
+// listed), each with one least-used core to feed it.
+func (p *Placer) placeGPU(r GroupRequest) ([]InstancePlan, error) {
+	field := fmt.Sprintf("instance_groups[%d]", r.Group)
+	if len(p.inv.GPUs) == 0 {
+		return nil, &config.FieldError{Field: field + ".kind", Msg: "gpu, but this host has no GPU that NVML can see (use cpu or auto)"}
+	}
+	gpus := r.GPUs
+	if len(gpus) == 0 {
+		gpus = p.inv.GPUs
+	}
+	var plans []InstancePlan
+	for _, g := range gpus {
+		if !slices.Contains(p.inv.GPUs, g) {
+			return nil, &config.FieldError{Field: field + ".gpus", Msg: fmt.Sprintf("GPU %d is not visible (visible: %v)", g, p.inv.GPUs)}
+		}
+		for range max(r.Count, 1) {
+			at := p.leastUsedWindow(1)
+			p.coreUsers[at]++
+			p.gpuUsers[g]++
+			plans = append(plans, InstancePlan{Model: r.Model, Group: r.Group,
+				Device: backends.Device{Kind: backends.GPU, GPU: g, Cores: slices.Clone(p.inv.Cores[at])}})
+		}
+	}
+	return plans, nil
+}
+
+func (p *Placer) coreIndex(cpu int) int {
+	for i, core := range p.inv.Cores {
+		if slices.Contains(core, cpu) {
+			return i
+		}
+	}
+	return -1
+}
+
+func countCPUInstances(reqs []GroupRequest) int {
+	n := 0
+	for _, r := range reqs {
+		if r.Kind != config.KindGPU && len(r.Cores) == 0 {
+			n += max(r.Count, 1)
+		}
+	}
+	return n
 }
 
 // splitCores deals cores into n disjoint, contiguous sets, the first ones
@@ -83,11 +226,4 @@ func splitCores(cores []int, n int) ([][]int, string) {
 		at += k
 	}
 	return sets, ""
-}
-
-func appendNote(notes []string, note string) []string {
-	if note == "" {
-		return notes
-	}
-	return append(notes, note)
 }

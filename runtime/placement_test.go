@@ -1,48 +1,107 @@
 package runtime
 
 import (
-	"reflect"
+	"fmt"
+	"strings"
 	"testing"
 
+	"github.com/tiffin-ml/tiffin/backends"
 	"github.com/tiffin-ml/tiffin/runtime/config"
 )
 
-func TestPlaceCPU(t *testing.T) {
+// fakeInventory builds an inventory of n physical cores with smt threads
+// each (CPU ids core, core+n, ... as Linux numbers them), split evenly over
+// nodes NUMA nodes, and the given GPUs.
+func fakeInventory(n, smt, nodes int, gpus ...int) Inventory {
+	var inv Inventory
+	for c := range n {
+		core := []int{c}
+		for t := 1; t < smt; t++ {
+			core = append(core, c+t*n)
+		}
+		inv.Cores = append(inv.Cores, core)
+		inv.Nodes = append(inv.Nodes, c*nodes/n)
+	}
+	inv.GPUs = gpus
+	return inv
+}
+
+func cpuGroup(model string, count int) GroupRequest {
+	return GroupRequest{Model: model, InstanceGroup: config.InstanceGroup{Kind: config.KindCPU, Count: count}}
+}
+
+func describe(plans []InstancePlan) string {
+	var parts []string
+	for _, p := range plans {
+		if p.Device.Kind == backends.GPU {
+			parts = append(parts, fmt.Sprintf("%s:gpu%d%v", p.Model, p.Device.GPU, p.Device.Cores))
+		} else {
+			parts = append(parts, fmt.Sprintf("%s:%v", p.Model, p.Device.Cores))
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
+func TestPlace(t *testing.T) {
 	tests := []struct {
-		name   string
-		usable []int
-		groups []config.InstanceGroup
-		want   [][]int
-		notes  int
-		err    bool
+		name  string
+		inv   Inventory
+		reqs  []GroupRequest
+		want  string
+		notes int
+		err   string
 	}{
-		{"one instance takes all", []int{0, 1, 2, 3}, []config.InstanceGroup{{Count: 1}}, [][]int{{0, 1, 2, 3}}, 0, false},
-		{"two split evenly", []int{0, 1}, []config.InstanceGroup{{Count: 2}}, [][]int{{0}, {1}}, 0, false},
-		{"remainder to the first", []int{0, 1, 2, 3, 4}, []config.InstanceGroup{{Count: 2}}, [][]int{{0, 1, 2}, {3, 4}}, 0, false},
-		{"more instances than cores share", []int{0, 1}, []config.InstanceGroup{{Count: 3}}, [][]int{{0}, {1}, {0}}, 1, false},
-		{"groups share the split", []int{0, 1, 2, 3}, []config.InstanceGroup{{Count: 1}, {Count: 1}}, [][]int{{0, 1}, {2, 3}}, 0, false},
-		{"explicit cores", []int{0, 1, 2, 3}, []config.InstanceGroup{{Count: 2, Cores: []int{2, 3}}}, [][]int{{2}, {3}}, 0, false},
-		{"explicit core outside the mask", []int{0, 1}, []config.InstanceGroup{{Count: 1, Cores: []int{5}}}, nil, 0, true},
+		{"laptop: one instance takes both cores", fakeInventory(2, 1, 1), []GroupRequest{cpuGroup("a", 1)}, "a:[0 1]", 0, ""},
+		{"count 2 on 2 cores: one core each", fakeInventory(2, 1, 1), []GroupRequest{cpuGroup("a", 2)}, "a:[0] a:[1]", 0, ""},
+		{"SMT siblings stay together", fakeInventory(4, 2, 1), []GroupRequest{cpuGroup("a", 2)}, "a:[0 4 1 5] a:[2 6 3 7]", 0, ""},
+		{"models split the cores without overlap", fakeInventory(8, 1, 1), []GroupRequest{cpuGroup("a", 1), cpuGroup("b", 3)},
+			"a:[0 1] b:[2 3] b:[4 5] b:[6 7]", 0, ""},
+		{"NUMA-local: two instances, two nodes", fakeInventory(8, 2, 2), []GroupRequest{cpuGroup("a", 2)},
+			"a:[0 8 1 9 2 10 3 11] a:[4 12 5 13 6 14 7 15]", 0, ""},
+		{"more instances than cores share the least used", fakeInventory(2, 1, 1), []GroupRequest{cpuGroup("a", 1), cpuGroup("b", 1), cpuGroup("c", 1)},
+			"a:[0] b:[1] c:[0]", 1, ""},
+		{"explicit cores", fakeInventory(4, 1, 1), []GroupRequest{{Model: "a", InstanceGroup: config.InstanceGroup{Kind: config.KindCPU, Count: 2, Cores: []int{2, 3}}}},
+			"a:[2] a:[3]", 0, ""},
+		{"explicit core outside the mask", fakeInventory(2, 1, 1), []GroupRequest{{Model: "a", InstanceGroup: config.InstanceGroup{Kind: config.KindCPU, Count: 1, Cores: []int{5}}}},
+			"", 0, "instance_groups[0].cores: cpu 5 is outside"},
+		{"gpu: count per listed GPU", fakeInventory(4, 1, 1, 0, 1), []GroupRequest{{Model: "a", InstanceGroup: config.InstanceGroup{Kind: config.KindGPU, Count: 2}}},
+			"a:gpu0[0] a:gpu0[1] a:gpu1[2] a:gpu1[3]", 0, ""},
+		{"gpu: explicit list", fakeInventory(2, 1, 1, 0, 1, 2, 3, 4, 5, 6, 7), []GroupRequest{{Model: "a", InstanceGroup: config.InstanceGroup{Kind: config.KindGPU, Count: 1, GPUs: []int{3, 5}}}},
+			"a:gpu3[0] a:gpu5[1]", 0, ""},
+		{"gpu on a CPU host", fakeInventory(2, 1, 1), []GroupRequest{{Model: "a", InstanceGroup: config.InstanceGroup{Kind: config.KindGPU, Count: 1}}},
+			"", 0, "has no GPU"},
+		{"gpu not visible", fakeInventory(2, 1, 1, 0), []GroupRequest{{Model: "a", InstanceGroup: config.InstanceGroup{Kind: config.KindGPU, Count: 1, GPUs: []int{2}}}},
+			"", 0, "GPU 2 is not visible"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			plans, notes, err := PlaceCPU(tt.usable, tt.groups)
-			if tt.err {
-				if err == nil {
-					t.Fatal("want an error")
+			plans, notes, err := Place(tt.inv, tt.reqs)
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("err %v, want %q", err, tt.err)
 				}
 				return
 			}
 			if err != nil {
 				t.Fatal(err)
 			}
-			var got [][]int
-			for _, p := range plans {
-				got = append(got, p.Device.Cores)
-			}
-			if !reflect.DeepEqual(got, tt.want) || len(notes) != tt.notes {
-				t.Fatalf("got %v notes %v, want %v and %d notes", got, notes, tt.want, tt.notes)
+			if got := describe(plans); got != tt.want || len(notes) != tt.notes {
+				t.Fatalf("got %s (notes %v), want %s and %d notes", got, notes, tt.want, tt.notes)
 			}
 		})
+	}
+}
+
+func TestPlacerReleaseReusesCores(t *testing.T) {
+	p := NewPlacer(fakeInventory(4, 1, 1))
+	a, _, _ := p.Place([]GroupRequest{cpuGroup("a", 2)}, 4)
+	b, _, _ := p.Place([]GroupRequest{cpuGroup("b", 2)}, 4)
+	if got := describe(append(a, b...)); got != "a:[0] a:[1] b:[2] b:[3]" {
+		t.Fatalf("got %s", got)
+	}
+	p.Release(a)
+	c, _, _ := p.Place([]GroupRequest{cpuGroup("c", 1)}, 4)
+	if got := describe(c); got != "c:[0]" {
+		t.Fatalf("after release: %s", got)
 	}
 }

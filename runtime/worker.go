@@ -28,6 +28,7 @@ type worker struct {
 
 	model  backends.Model // owned by the worker goroutine once loaded
 	pinned []int          // the thread's CPU set as read back after pinning
+	tid    int            // the OS thread's id
 	done   chan struct{}  // closed when the goroutine has closed the model and exited
 }
 
@@ -57,6 +58,7 @@ func (w *worker) run(ctx context.Context, loaded chan<- error) {
 		return
 	}
 	w.pinned, _ = threadAffinity()
+	w.tid = threadID()
 	model, err := w.load(ctx)
 	if err != nil {
 		loaded <- err
