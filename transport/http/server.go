@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -31,6 +32,8 @@ type Options struct {
 	StrictReady  bool   // /v2/health/ready needs every model READY
 	Version      string // reported in server metadata
 	Logger       *slog.Logger
+
+	Repository transport.RepositoryControl // guards the repository extension's load and unload
 }
 
 // Server is the HTTP front end. Start binds and serves; Shutdown stops
@@ -44,6 +47,9 @@ type Server struct {
 	done   chan error // the serve loop's result
 
 	inflight atomic.Int64 // inference requests inside the handler
+
+	connMu sync.Mutex            // protects: fresh
+	fresh  map[net.Conn]struct{} // connections that have not sent a request yet
 }
 
 // InFlight is how many inference requests are being handled right now.
@@ -70,7 +76,9 @@ func New(models Models, opts Options) *Server {
 		NoDefaultServerHeader: false,
 		CloseOnShutdown:       true,
 		Logger:                fasthttpLogger{s.log},
+		ConnState:             s.trackConn,
 	}
+	s.fresh = map[net.Conn]struct{}{}
 	return s
 }
 
@@ -91,18 +99,51 @@ func (s *Server) Start() error {
 func (s *Server) Addr() string { return s.ln.Addr().String() }
 
 // Shutdown stops accepting connections and waits for requests in flight to
-// finish, or ctx to end.
+// finish, or ctx to end. fasthttp closes idle connections itself; a
+// connection a client opened but never used (HTTP clients dial ahead) would
+// hold shutdown until the client gives up, so those are closed too.
 func (s *Server) Shutdown(ctx context.Context) error {
 	if s.ln == nil {
 		return nil
 	}
-	if err := s.srv.ShutdownWithContext(ctx); err != nil {
-		return fmt.Errorf("http shutdown: %w", err)
+	result := make(chan error, 1)
+	go func() { result <- s.srv.ShutdownWithContext(ctx) }()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case err := <-result:
+			if err != nil {
+				return fmt.Errorf("http shutdown: %w", err)
+			}
+			if err := <-s.done; err != nil && !errors.Is(err, net.ErrClosed) {
+				return err
+			}
+			return nil
+		case <-tick.C:
+			s.closeFresh()
+		}
 	}
-	if err := <-s.done; err != nil && !errors.Is(err, net.ErrClosed) {
-		return err
+}
+
+// trackConn follows connections from accept to their first request.
+func (s *Server) trackConn(c net.Conn, state fasthttp.ConnState) {
+	s.connMu.Lock()
+	defer s.connMu.Unlock()
+	if state == fasthttp.StateNew {
+		s.fresh[c] = struct{}{}
+	} else {
+		delete(s.fresh, c)
 	}
-	return nil
+}
+
+func (s *Server) closeFresh() {
+	s.connMu.Lock()
+	defer s.connMu.Unlock()
+	for c := range s.fresh {
+		_ = c.Close()
+		delete(s.fresh, c)
+	}
 }
 
 // wireError answers requests fasthttp could not read: an oversized body
