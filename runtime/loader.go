@@ -123,28 +123,9 @@ func (m *Manager) chooseBackend(name string) (backends.Backend, error) {
 	return nil, fmt.Errorf("no backend is available: %v", reasons)
 }
 
-// instanceGroups applies the default (one CPU instance) and resolves kind
-// auto: gpu when the host has a GPU, else cpu. auto reports whether a GPU
-// group came from auto, so its failure may fall back to CPU.
-func (m *Manager) instanceGroups(groups []config.InstanceGroup) (out []config.InstanceGroup, auto bool) {
-	if len(groups) == 0 {
-		return []config.InstanceGroup{{Kind: config.KindCPU, Count: 1}}, false
-	}
-	out = make([]config.InstanceGroup, len(groups))
-	for i, g := range groups {
-		g.Count = max(g.Count, 1)
-		switch g.Kind {
-		case "":
-			g.Kind = config.KindCPU
-		case config.KindAuto:
-			g.Kind = config.KindCPU
-			if len(m.inv.GPUs) > 0 {
-				g.Kind, auto = config.KindGPU, true
-			}
-		}
-		out[i] = g
-	}
-	return out, auto
+// instanceGroups resolves a config's instance groups on this host.
+func (m *Manager) instanceGroups(groups []config.InstanceGroup) ([]config.InstanceGroup, bool) {
+	return resolveKinds(groups, len(m.inv.GPUs) > 0)
 }
 
 // cpuOnly turns every GPU group into a CPU group of the same count.

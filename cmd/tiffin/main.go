@@ -36,6 +36,7 @@ func commands() []command {
 	return []command{
 		{"serve", "serve a model repository over HTTP", serveCmd},
 		{"demo-models", "write the demo model repository into a folder", demoModelsCmd},
+		{"devices", "print the CPU and GPU inventory and a repository's placement", devicesCmd},
 		{"version", "print the version", func([]string, io.Writer, io.Writer) int { fmt.Println(version); return 0 }},
 	}
 }
