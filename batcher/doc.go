@@ -1,17 +1,117 @@
 // Package batcher sits between request handlers and model workers. It owns
-// the queueing of inference requests, batch formation, the adaptive batching
-// policy and per-batch statistics; it never interprets what a model means
-// and never touches the wire format (that is the job of the server and
-// backend packages).
+// the queueing of inference requests, batch formation, priorities, the
+// adaptive batching policy and per-batch statistics; it never interprets
+// what a model means and never touches tensors or the wire format (that is
+// the job of the runtime, server and backend packages).
 //
-// What exists today is the queue: [Ring], a bounded, lock-free,
-// multi-producer ring buffer with sequence-numbered slots, non-blocking
-// [Ring.TryPush] and [Ring.PopBatch], and a parking [Ring.PopBatchWait] for
-// idle consumers. [Queue] is the small interface the ring satisfies; the
-// benchmarks run the ring and two baselines (a buffered channel and a
-// mutex-protected slice) through it. See LOCKS.md for the concurrency
-// protocol.
+// # Using it
 //
-// Coming next: batch formation (size/deadline triggers) and the adaptive
-// policy on top of the ring, with per-batch stats.
+// One [Batcher] per model version, created with [New] for its device groups
+// (e.g. "cpu", "gpu"). The request type is the runtime's own; it only has
+// to implement [Request] (Rows, Key, Context, Priority).
+//
+//	b, err := batcher.New(batcher.Config[*job]{Mode: batcher.ModeStatic, MaxBatch: 64,
+//		MaxQueueDelay: 2 * time.Millisecond, OnDrop: failJob}, "cpu", "gpu")
+//
+//	// transport goroutine, after validation:
+//	err := b.Submit(j) // never blocks: ErrQueueFull (429 / RESOURCE_EXHAUSTED), ErrClosed, ...
+//
+//	// each instance worker of group g:
+//	for {
+//		batch, err := b.Next(ctx, g) // ErrClosed: closed and drained, stop
+//		// concatenate the parts' rows along the batch axis, run, and
+//		// scatter the outputs back part by part, by Offset and Rows
+//		b.Done(batch, computeTime)
+//	}
+//
+//	// shutdown: b.Close(), then the workers drain and get ErrClosed
+//
+// If Submit returns an error the batcher kept nothing. If it returns nil,
+// exactly one of two things happens to the request:
+//
+//   - every row is handed out exactly once, in one or more [Part]s;
+//   - or [Config].OnDrop is called once, with the cause of its context,
+//     because the context was done before all its rows were handed out.
+//
+// # Splitting
+//
+// Batches count items (rows), not requests. A request with more rows than
+// the space left in a batch is split: the batch gets rows [0, k) as a Part
+// with Offset 0, and the request keeps its place in the queue for the rest,
+// which go to later batches (Offset k, ...), possibly on other workers, in
+// other groups, at the same time. The runtime therefore keeps, per request,
+// the rows still outstanding: each finished Part subtracts its Rows and
+// writes its outputs at its Offset; the request is answered when that
+// reaches zero. OnDrop may come for a request some of whose parts are
+// already in batches: the runtime fails it then, once, and ignores those
+// parts' results (a finish-once guard on the request does both).
+//
+// # Drops and timeouts
+//
+// The window is never a deadline: timeouts are the requests' contexts. A
+// request whose context is done is removed before it reaches a batch and
+// reported through OnDrop, from the worker goroutine that found it (inside
+// Next, outside all locks). The head requests are checked on every look at
+// the queue, each request as it is taken into a batch, and the whole queue
+// at least every 5ms while anything waits, so a cancelled or expired
+// request is reported promptly even if no batch forms. Requests already
+// handed out are the runtime's to check. Call Done for every batch, also
+// when it failed, so the policy and the stats see it.
+//
+// # Batch formation and priorities
+//
+// Only requests with equal Key share a batch. The next batch is for the
+// head request, the oldest interactive one ([Interactive]), or the oldest
+// bulk one when no interactive request waits; interactive rows of that key
+// go first, in arrival order, then bulk rows fill the space left. When the
+// head's batch is still filling, a full batch of another key may go first
+// (interactive keys before bulk ones), so ready work is not held back and
+// the head is delayed by one batch at most; its window still bounds its
+// wait, so no key starves. Bulk requests only run when no interactive
+// batch is ready, so they delay interactive ones by at most the batch in
+// flight; a bulk batch may use MaxBatch and, in adaptive mode, the whole
+// latency budget. A steady stream of ready interactive batches starves
+// bulk: that is what the priority means.
+//
+// # Modes
+//
+//   - [ModeOff] (also any mode with MaxBatch 0 or 1): each request alone,
+//     whole (not split), at once. Reason: [ReasonUnbatched].
+//   - [ModeStatic]: a batch leaves when it reaches MaxBatch ([ReasonFull]),
+//     when the rows waiting for it are exactly a preferred size
+//     ([ReasonPreferred]), or MaxQueueDelay after its oldest item arrived
+//     ([ReasonWindow]).
+//   - [ModeAdaptive]: per device group, an exponentially weighted online
+//     least-squares fit of compute time c(n) = a + b·n (from Done) and the
+//     arrival rate λ (EWMA, items/s) give the target size: the largest n
+//     ≤ MaxBatch with (n-1)/λ + c(n) ≤ LatencyTarget (throughput n/c(n)
+//     grows with n). The batch leaves when it has n rows
+//     ([ReasonAdaptive]), MaxBatch, or after min(n/λ, target - c(n))
+//     ([ReasonWindow]). While the fit is not trusted (fewer than 8 batches,
+//     no spread in sizes and no earlier good fit, a flat or negative slope,
+//     or an rms residual above 25% of the mean cost) it falls back to AIMD
+//     on the window: +target/50 per batch whose oldest item's queue delay
+//     plus compute met LatencyTarget, halved per batch that missed it, with
+//     MaxBatch as the size. The AIMD window starts at MaxQueueDelay.
+//
+// After [Batcher.Close] everything queued leaves at once ([ReasonDrain]).
+// Device groups share the queue; each group's idle worker applies its own
+// policy, and whichever decides first takes the batch.
+//
+// # Stats
+//
+// [Batcher.Stats] returns counters (submitted, rejected, dropped, batches
+// per [Reason]), histograms of batch size, queue delay and compute time,
+// the queue depth, the arrival rate and each group's current window and
+// target. [Config].OnBatch receives each batch's [BatchStats] for metrics.
+//
+// # The queue underneath
+//
+// Submit pushes onto [Ring]s (one per priority): bounded, lock-free,
+// multi-producer ring buffers with sequence-numbered slots, non-blocking
+// [Ring.TryPush] and [Ring.PopBatch], and a parking [Ring.PopBatchWait].
+// [Queue] is the small interface the ring satisfies; the benchmarks run
+// the ring and two baselines (a buffered channel and a mutex-protected
+// slice) through it. Workers coordinate with one mutex. See LOCKS.md for
+// the concurrency protocol and who owns what.
 package batcher

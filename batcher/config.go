@@ -1,0 +1,99 @@
+package batcher
+
+import (
+	"fmt"
+	"slices"
+	"time"
+)
+
+// Defaults for the Config fields left zero.
+const (
+	DefaultQueueSize     = 1024
+	DefaultLatencyTarget = 50 * time.Millisecond
+)
+
+// Config tunes one batcher (one model version).
+type Config[R Request] struct {
+	// Mode picks the policy. ModeOff, or MaxBatch of 0 or 1, hands each
+	// request to a worker alone and at once, whatever its Rows.
+	Mode Mode
+	// MaxBatch is the most items (rows, not requests) one batch holds.
+	MaxBatch int
+	// MaxQueueDelay is the static window: a batch leaves at the latest
+	// this long after its oldest item arrived. In adaptive mode it is the
+	// starting window of the AIMD fallback. It never drops anything:
+	// deadlines are the requests' contexts.
+	MaxQueueDelay time.Duration
+	// Preferred are batch sizes the backend runs well (static mode): a
+	// batch leaves early when the items waiting for it are exactly one of
+	// them. Each must be in [1, MaxBatch].
+	Preferred []int
+	// QueueSize bounds the requests held (queued or partly dispatched).
+	// Submit beyond it fails at once with ErrQueueFull. 0 means
+	// DefaultQueueSize.
+	QueueSize int
+	// LatencyTarget is what adaptive mode keeps queue delay plus compute
+	// under, per batch's oldest item. 0 means DefaultLatencyTarget.
+	LatencyTarget time.Duration
+
+	// OnDrop is called once for each submitted request whose context was
+	// done before all its rows were handed out, with context.Cause of its
+	// context. Some parts of the request may already be in batches. It is
+	// called from a worker's Next, outside the batcher's locks, and must
+	// not block for long or call Next. Required.
+	OnDrop func(r R, err error)
+	// OnBatch, when set, is called from Done with each batch's stats (for
+	// metrics). Same rules as OnDrop.
+	OnBatch func(BatchStats)
+}
+
+// effective returns cfg with defaults filled in, or an error naming the
+// first bad field.
+func (cfg Config[R]) effective() (Config[R], error) {
+	bad := func(format string, args ...any) (Config[R], error) {
+		return cfg, fmt.Errorf("batcher: "+format, args...)
+	}
+	switch {
+	case cfg.Mode > ModeAdaptive:
+		return bad("unknown mode %v", cfg.Mode)
+	case cfg.MaxBatch < 0:
+		return bad("MaxBatch %d is negative", cfg.MaxBatch)
+	case cfg.MaxQueueDelay < 0:
+		return bad("MaxQueueDelay %v is negative", cfg.MaxQueueDelay)
+	case cfg.QueueSize < 0 || cfg.QueueSize > maxCapacity:
+		return bad("QueueSize %d is not in [0, %d]", cfg.QueueSize, maxCapacity)
+	case cfg.LatencyTarget < 0:
+		return bad("LatencyTarget %v is negative", cfg.LatencyTarget)
+	case cfg.OnDrop == nil:
+		return bad("OnDrop is required: dropped requests must reach their callers")
+	}
+	if cfg.MaxBatch <= 1 {
+		cfg.Mode = ModeOff
+	}
+	if cfg.QueueSize == 0 {
+		cfg.QueueSize = DefaultQueueSize
+	}
+	if cfg.LatencyTarget == 0 {
+		cfg.LatencyTarget = DefaultLatencyTarget
+	}
+	if cfg.Mode == ModeOff {
+		cfg.Preferred = nil
+		return cfg, nil
+	}
+	for _, p := range cfg.Preferred {
+		if p < 1 || p > cfg.MaxBatch {
+			return bad("preferred size %d is not in [1, MaxBatch=%d]", p, cfg.MaxBatch)
+		}
+	}
+	cfg.Preferred = slices.Compact(slices.Sorted(slices.Values(cfg.Preferred)))
+	return cfg, nil
+}
+
+// ringCapacity is the smallest power of two holding n.
+func ringCapacity(n int) int {
+	c := 1
+	for c < n {
+		c <<= 1
+	}
+	return c
+}

@@ -1,0 +1,131 @@
+package batcher
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// ErrUnknownGroup is returned by Next for a group the batcher was not
+// created with.
+var ErrUnknownGroup = errors.New("batcher: unknown device group")
+
+// ErrNoRows is returned by Submit for a request with fewer than one row.
+var ErrNoRows = errors.New("batcher: request has no rows")
+
+// Request is what the batcher batches. It is opaque except for these
+// methods, which the batcher calls from Submit (Rows, Key, Priority,
+// Context) and from a worker's Next (Context, to see whether the caller is
+// still waiting). They must be safe to call from any goroutine and must
+// return the same values every time.
+type Request interface {
+	// Rows is the number of items on the batch axis: a request whose
+	// batch dimension is k counts k. It must be at least 1.
+	Rows() int
+	// Key identifies what may share a batch: a hash of the non-batch
+	// dimensions and the data types. Only requests with equal keys are
+	// put in one batch.
+	Key() uint64
+	// Context carries the request's deadline and cancellation. A request
+	// whose context is done is dropped before it reaches a batch and
+	// reported through Config.OnDrop. A nil context never expires.
+	Context() context.Context
+	// Priority orders requests: Interactive before Bulk.
+	Priority() Priority
+}
+
+// Priority is a request's scheduling class.
+type Priority uint8
+
+const (
+	// Interactive requests are batched first; bulk requests only fill the
+	// space they leave.
+	Interactive Priority = iota
+	// Bulk requests never delay interactive ones by more than the batch
+	// already in flight. Values above Bulk are treated as Bulk.
+	Bulk
+)
+
+func (p Priority) String() string {
+	if p == Interactive {
+		return "interactive"
+	}
+	return "bulk"
+}
+
+// Part is the slice of a request that went into one batch: rows
+// [Offset, Offset+Rows) of Req's batch axis. A request larger than the
+// space left in a batch is split, so one request may appear in several
+// batches, each time with a different Offset; the parts of a request are
+// handed out in offset order and together cover its rows exactly once
+// (unless the request is dropped, see Config.OnDrop).
+type Part[R Request] struct {
+	Req    R
+	Offset int
+	Rows   int
+}
+
+// Batch is what a worker runs: parts of requests with equal Key, to be
+// concatenated along the batch axis in order.
+type Batch[R Request] struct {
+	Parts      []Part[R]
+	Rows       int           // sum of Parts[i].Rows
+	Reason     Reason        // why it was dispatched now
+	OldestWait time.Duration // queue delay of its oldest item when dispatched
+	Group      string        // the device group whose worker asked for it
+}
+
+// Reason says why a batch was dispatched.
+type Reason uint8
+
+const (
+	ReasonFull      Reason = iota // it reached MaxBatch items
+	ReasonPreferred               // it reached a preferred size and nothing more was waiting
+	ReasonWindow                  // the window since its oldest item's arrival expired
+	ReasonAdaptive                // it reached the adaptive policy's target size
+	ReasonDrain                   // the batcher is closed: what is queued leaves at once
+	ReasonUnbatched               // batching is off: one request, at once
+	numReasons
+)
+
+var reasonNames = [numReasons]string{"full", "preferred", "window", "adaptive", "drain", "unbatched"}
+
+func (r Reason) String() string {
+	if r < numReasons {
+		return reasonNames[r]
+	}
+	return fmt.Sprintf("Reason(%d)", uint8(r))
+}
+
+// MarshalText lets a map keyed by Reason encode with readable keys.
+func (r Reason) MarshalText() ([]byte, error) { return []byte(r.String()), nil }
+
+// Mode selects the batching policy.
+type Mode uint8
+
+const (
+	ModeOff      Mode = iota // each request alone, at once
+	ModeStatic               // MaxBatch, preferred sizes and a fixed window
+	ModeAdaptive             // window and target size learnt per device group
+)
+
+var modeNames = [...]string{"off", "static", "adaptive"}
+
+func (m Mode) String() string {
+	if int(m) < len(modeNames) {
+		return modeNames[m]
+	}
+	return fmt.Sprintf("Mode(%d)", uint8(m))
+}
+
+// ParseMode maps "off", "static" and "adaptive" (the model config's
+// spelling) to a Mode.
+func ParseMode(s string) (Mode, error) {
+	for i, n := range modeNames {
+		if n == s {
+			return Mode(i), nil
+		}
+	}
+	return ModeOff, fmt.Errorf("batcher: unknown mode %q (want off, static or adaptive)", s)
+}
