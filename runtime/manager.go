@@ -31,8 +31,8 @@ type Manager struct {
 	loadMu   sync.Mutex // serialises Load and Unload of models; taken before mu
 	placer   *Placer    // guarded by loadMu
 	expected int        // CPU instances the host is to run; guarded by loadMu
-	started atomic.Bool
-	closing atomic.Bool
+	started  atomic.Bool
+	closing  atomic.Bool
 }
 
 // entry is one model: its versions, or why it has none.
