@@ -2,18 +2,33 @@ package runtime
 
 import (
 	"context"
+	"encoding/binary"
+	"hash/fnv"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tiffin-ml/tiffin/backends"
+	"github.com/tiffin-ml/tiffin/batcher"
 )
 
-// job is one request on its way from Infer to a worker and back.
+// job is one request on its way from Infer through the batcher to the
+// workers and back. The batcher may split it into parts that run in
+// different batches, even on different workers at once: each part writes
+// its rows at its offset, and the last one finishes the job. A job is
+// finished exactly once, by its last part, a failed part, or a drop.
 type job struct {
 	ctx      context.Context
 	req      *InferRequest
-	rows     int64 // items on the batch axis; 1 when the model does not batch
+	rows     int64  // items on the batch axis; 1 when the model does not batch
+	key      uint64 // hash of the non-batch dimensions and datatypes
 	enqueued time.Time
 	done     chan jobResult // buffered 1, so a worker never blocks on it
+
+	finished atomic.Bool
+	mu       sync.Mutex        // protects: outputs, pending
+	outputs  []backends.Tensor // assembled from parts, when the job was split
+	pending  int64             // rows not yet computed
 }
 
 type jobResult struct {
@@ -21,73 +36,144 @@ type jobResult struct {
 	err     error
 }
 
+func (j *job) Rows() int                  { return int(j.rows) }
+func (j *job) Key() uint64                { return j.key }
+func (j *job) Context() context.Context   { return j.ctx }
+func (j *job) Priority() batcher.Priority { return batcher.Priority(j.req.Priority) }
+
 func (j *job) finish(outputs []backends.Tensor, err error) {
-	j.done <- jobResult{outputs: outputs, err: err}
+	if j.finished.CompareAndSwap(false, true) {
+		j.done <- jobResult{outputs: outputs, err: err}
+	}
 }
 
-// concatInputs joins the jobs' inputs along the batch axis. Validation and
-// batch formation guarantee that the jobs agree on every other axis.
-func concatInputs(jobs []*job) []backends.Tensor {
-	if len(jobs) == 1 {
-		return jobs[0].req.Inputs
+// shapeKey hashes what must agree for requests to share a batch: each
+// input's datatype and its dimensions after the batch axis.
+func shapeKey(inputs []backends.Tensor) uint64 {
+	h := fnv.New64a()
+	var b [8]byte
+	for _, t := range inputs {
+		h.Write([]byte{byte(t.DataType), byte(len(t.Shape))})
+		for _, d := range t.Shape[min(1, len(t.Shape)):] {
+			binary.LittleEndian.PutUint64(b[:], uint64(d))
+			h.Write(b[:])
+		}
 	}
-	first := jobs[0].req.Inputs
+	return h.Sum64()
+}
+
+type part = batcher.Part[*job]
+
+// whole reports whether a part is its job entire.
+func whole(p part) bool { return p.Offset == 0 && int64(p.Rows) == p.Req.rows }
+
+// concatParts joins the parts' rows along the batch axis. Batch formation
+// guarantees that the parts agree on every other axis.
+func concatParts(parts []part) []backends.Tensor {
+	if len(parts) == 1 && whole(parts[0]) {
+		return parts[0].Req.req.Inputs
+	}
+	first := parts[0].Req.req.Inputs
 	out := make([]backends.Tensor, len(first))
 	for i := range first {
 		t := backends.Tensor{Name: first[i].Name, DataType: first[i].DataType}
 		t.Shape = append([]int64(nil), first[i].Shape...)
 		t.Shape[0] = 0
-		size := 0
-		for _, j := range jobs {
-			size += len(j.req.Inputs[i].Data)
-			t.Shape[0] += j.req.Inputs[i].Shape[0]
+		for _, p := range parts {
+			t.Shape[0] += int64(p.Rows)
 		}
-		if t.DataType == backends.Bytes {
-			for _, j := range jobs {
-				t.Strings = append(t.Strings, j.req.Inputs[i].Strings...)
+		for _, p := range parts {
+			in := &p.Req.req.Inputs[i]
+			if t.DataType == backends.Bytes {
+				per := int64(len(in.Strings)) / p.Req.rows
+				t.Strings = append(t.Strings, in.Strings[int64(p.Offset)*per:int64(p.Offset+p.Rows)*per]...)
+				continue
 			}
-		} else {
-			t.Data = make([]byte, 0, size)
-			for _, j := range jobs {
-				t.Data = append(t.Data, j.req.Inputs[i].Data...)
+			if t.Data == nil {
+				t.Data = make([]byte, 0, int64(len(in.Data))/p.Req.rows*t.Shape[0])
 			}
+			row := int64(len(in.Data)) / p.Req.rows
+			t.Data = append(t.Data, in.Data[int64(p.Offset)*row:int64(p.Offset+p.Rows)*row]...)
 		}
 		out[i] = t
 	}
 	return out
 }
 
-// scatterOutputs splits batched outputs back to the jobs by their offsets on
-// the batch axis. The pieces share the backend's buffers, which are fresh Go
-// memory that nothing else writes.
-func scatterOutputs(jobs []*job, outputs []backends.Tensor) [][]backends.Tensor {
-	per := make([][]backends.Tensor, len(jobs))
-	if len(jobs) == 1 {
-		per[0] = outputs
-		return per
+// rowsOf slices rows [from, from+n) out of a batched output. The slice
+// shares the backend's buffer, which is fresh Go memory nothing else writes.
+func rowsOf(o *backends.Tensor, total, from, n int64) backends.Tensor {
+	piece := backends.Tensor{Name: o.Name, DataType: o.DataType}
+	piece.Shape = append([]int64(nil), o.Shape...)
+	piece.Shape[0] = n
+	if o.DataType == backends.Bytes {
+		per := int64(len(o.Strings)) / total
+		piece.Strings = o.Strings[from*per : (from+n)*per : (from+n)*per]
+	} else {
+		row := int64(len(o.Data)) / total
+		piece.Data = o.Data[from*row : (from+n)*row : (from+n)*row]
 	}
-	for k := range jobs {
-		per[k] = make([]backends.Tensor, len(outputs))
+	return piece
+}
+
+// deliver hands each part its rows of the batch's outputs.
+func deliver(parts []part, outputs []backends.Tensor) {
+	if len(parts) == 1 && whole(parts[0]) {
+		parts[0].Req.finish(outputs, nil)
+		return
 	}
-	for i, o := range outputs {
-		total := o.Shape[0]
-		var offset int64
-		for k, j := range jobs {
-			piece := backends.Tensor{Name: o.Name, DataType: o.DataType}
-			piece.Shape = append([]int64(nil), o.Shape...)
-			piece.Shape[0] = j.rows
-			if o.DataType == backends.Bytes {
-				per0 := int64(len(o.Strings)) / total
-				piece.Strings = o.Strings[offset*per0 : (offset+j.rows)*per0]
-			} else {
-				row := int64(len(o.Data)) / total
-				piece.Data = o.Data[offset*row : (offset+j.rows)*row : (offset+j.rows)*row]
-			}
-			per[k][i] = piece
-			offset += j.rows
+	var total int64
+	for _, p := range parts {
+		total += int64(p.Rows)
+	}
+	var at int64
+	for _, p := range parts {
+		pieces := make([]backends.Tensor, len(outputs))
+		for i := range outputs {
+			pieces[i] = rowsOf(&outputs[i], total, at, int64(p.Rows))
+		}
+		at += int64(p.Rows)
+		if whole(p) {
+			p.Req.finish(pieces, nil)
+		} else {
+			p.Req.addPart(p.Offset, pieces)
 		}
 	}
-	return per
+}
+
+// addPart copies a part's output rows into the job's outputs at its
+// offset, and finishes the job when its last rows arrive.
+func (j *job) addPart(offset int, pieces []backends.Tensor) {
+	j.mu.Lock()
+	if j.outputs == nil {
+		j.pending = j.rows
+		j.outputs = make([]backends.Tensor, len(pieces))
+		for i, p := range pieces {
+			t := backends.Tensor{Name: p.Name, DataType: p.DataType, Shape: append([]int64(nil), p.Shape...)}
+			t.Shape[0] = j.rows
+			if p.DataType == backends.Bytes {
+				t.Strings = make([][]byte, int64(len(p.Strings))/p.Shape[0]*j.rows)
+			} else {
+				t.Data = make([]byte, int64(len(p.Data))/p.Shape[0]*j.rows)
+			}
+			j.outputs[i] = t
+		}
+	}
+	for i, p := range pieces {
+		if p.DataType == backends.Bytes {
+			per := int64(len(p.Strings)) / p.Shape[0]
+			copy(j.outputs[i].Strings[int64(offset)*per:], p.Strings)
+		} else {
+			row := int64(len(p.Data)) / p.Shape[0]
+			copy(j.outputs[i].Data[int64(offset)*row:], p.Data)
+		}
+	}
+	j.pending -= pieces[0].Shape[0]
+	done := j.pending == 0
+	j.mu.Unlock()
+	if done {
+		j.finish(j.outputs, nil)
+	}
 }
 
 // selectOutputs keeps the outputs the request named, in its order; all of

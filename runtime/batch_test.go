@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"bytes"
+	"context"
 	"testing"
 
 	"github.com/tiffin-ml/tiffin/backends"
@@ -15,39 +16,83 @@ func rowsTensor(name string, rows int64, width int64, fill byte) backends.Tensor
 	return t
 }
 
-func TestConcatScatterRoundTrip(t *testing.T) {
-	jobs := []*job{
-		{rows: 2, req: &InferRequest{Inputs: []backends.Tensor{rowsTensor("x", 2, 3, 10), {Name: "s", DataType: backends.Bytes, Shape: []int64{2}, Strings: [][]byte{[]byte("a"), []byte("b")}}}}},
-		{rows: 1, req: &InferRequest{Inputs: []backends.Tensor{rowsTensor("x", 1, 3, 20), {Name: "s", DataType: backends.Bytes, Shape: []int64{1}, Strings: [][]byte{[]byte("c")}}}}},
-		{rows: 3, req: &InferRequest{Inputs: []backends.Tensor{rowsTensor("x", 3, 3, 30), {Name: "s", DataType: backends.Bytes, Shape: []int64{3}, Strings: [][]byte{[]byte("d"), []byte("e"), []byte("f")}}}}},
+func newJob(rows int64, fill byte, words ...string) *job {
+	s := backends.Tensor{Name: "s", DataType: backends.Bytes, Shape: []int64{rows}}
+	for _, w := range words {
+		s.Strings = append(s.Strings, []byte(w))
 	}
-	in := concatInputs(jobs)
-	if in[0].Shape[0] != 6 || len(in[0].Data) != 6*3*4 || len(in[1].Strings) != 6 {
-		t.Fatalf("concat: shape %v, %d bytes, %d strings", in[0].Shape, len(in[0].Data), len(in[1].Strings))
+	return &job{ctx: context.Background(), rows: rows, done: make(chan jobResult, 1),
+		req: &InferRequest{Inputs: []backends.Tensor{rowsTensor("x", rows, 3, fill), s}}}
+}
+
+// TestSplitJobRoundTrip runs an identity "model" over batches that split
+// one job across two batches, and checks every job gets back exactly its
+// own rows.
+func TestSplitJobRoundTrip(t *testing.T) {
+	a, b, c := newJob(2, 10, "a", "b"), newJob(3, 20, "c", "d", "e"), newJob(1, 30, "f")
+	batches := [][]part{
+		{{Req: a, Offset: 0, Rows: 2}, {Req: b, Offset: 0, Rows: 1}}, // b is split...
+		{{Req: b, Offset: 1, Rows: 2}, {Req: c, Offset: 0, Rows: 1}}, // ...across two batches
 	}
-	if err := in[0].Check(); err != nil {
-		t.Fatal(err)
+	for _, parts := range batches {
+		in := concatParts(parts)
+		rows := int64(0)
+		for _, p := range parts {
+			rows += int64(p.Rows)
+		}
+		if in[0].Shape[0] != rows || len(in[1].Strings) != int(rows) {
+			t.Fatalf("concat: shape %v, %d strings, want %d rows", in[0].Shape, len(in[1].Strings), rows)
+		}
+		if err := in[0].Check(); err != nil {
+			t.Fatal(err)
+		}
+		if err := checkBatchAxis(rows, in); err != nil {
+			t.Fatal(err)
+		}
+		deliver(parts, in) // identity: outputs are the inputs
 	}
-	// An identity "model": the outputs are the inputs.
-	per := scatterOutputs(jobs, in)
-	for k, j := range jobs {
-		for i := range in {
-			got, want := per[k][i], j.req.Inputs[i]
+	for _, j := range []*job{a, b, c} {
+		r := <-j.done
+		if r.err != nil {
+			t.Fatal(r.err)
+		}
+		for i, want := range j.req.Inputs {
+			got := r.outputs[i]
 			if got.Shape[0] != want.Shape[0] || !bytes.Equal(got.Data, want.Data) || len(got.Strings) != len(want.Strings) {
-				t.Fatalf("job %d output %d: got shape %v, want %v", k, i, got.Shape, want.Shape)
+				t.Fatalf("job of %d rows, output %d: shape %v data %v, want %v %v", j.rows, i, got.Shape, got.Data, want.Shape, want.Data)
 			}
 			for s := range got.Strings {
 				if !bytes.Equal(got.Strings[s], want.Strings[s]) {
-					t.Fatalf("job %d string %d: %q != %q", k, s, got.Strings[s], want.Strings[s])
+					t.Fatalf("string %d: %q != %q", s, got.Strings[s], want.Strings[s])
 				}
 			}
 		}
 	}
-	if err := checkBatchAxis(jobs, in); err != nil {
-		t.Fatal(err)
-	}
-	bad := []backends.Tensor{fp32("y", 5, 1)}
-	if err := checkBatchAxis(jobs, bad); err == nil {
+	if err := checkBatchAxis(6, []backends.Tensor{fp32("y", 5, 1)}); err == nil {
 		t.Fatal("an output with the wrong row count passed")
+	}
+}
+
+func TestJobFinishesOnce(t *testing.T) {
+	j := newJob(1, 0, "x")
+	j.finish(nil, context.Canceled)
+	j.finish(nil, nil) // a late part after a drop is ignored
+	if r := <-j.done; r.err != context.Canceled {
+		t.Fatalf("got %v", r.err)
+	}
+	select {
+	case r := <-j.done:
+		t.Fatalf("second result %+v", r)
+	default:
+	}
+}
+
+func TestShapeKey(t *testing.T) {
+	k := func(ts ...backends.Tensor) uint64 { return shapeKey(ts) }
+	if k(fp32("x", 1, 4)) != k(fp32("x", 7, 4)) {
+		t.Fatal("the batch axis changed the key")
+	}
+	if k(fp32("x", 1, 4)) == k(fp32("x", 1, 5)) {
+		t.Fatal("a different inner dimension kept the key")
 	}
 }

@@ -9,6 +9,7 @@
 // to HTTP and gRPC status codes in one place.
 //
 // Ownership: the Manager owns every ModelVersion; a ModelVersion owns its
-// scheduler (the seam where the batcher sits) and its workers; each worker
+// batcher (package batcher: one per version, forming batches per device
+// group) and its workers; each worker
 // goroutine owns its backends.Model and is the only one that calls it.
 package runtime

@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"slices"
 
 	"github.com/tiffin-ml/tiffin/backends"
+	"github.com/tiffin-ml/tiffin/batcher"
 	"github.com/tiffin-ml/tiffin/runtime/config"
 )
 
@@ -43,9 +45,12 @@ func (m *Manager) loadVersion(ctx context.Context, md ModelDir, vd VersionDir) (
 		return v, err
 	}
 	v.Config.InstanceGroups = groups
-	v.sched = newFIFO(v.Config.Batching.MaxQueueSize)
+	if v.batcher, err = newBatcher(v); err != nil {
+		v.abort(m.placer)
+		return v, err
+	}
 	for _, w := range v.workers {
-		w.serve <- v.sched
+		w.serve <- v.batcher
 	}
 	v.setState(StateReady, "")
 	return v, nil
@@ -171,4 +176,36 @@ func batchAxisDynamic(meta backends.Metadata) bool {
 		}
 	}
 	return len(meta.Inputs) > 0
+}
+
+// newBatcher builds the version's batcher from its resolved config, with one
+// device group per kind of instance it runs.
+func newBatcher(v *ModelVersion) (*batcher.Batcher[*job], error) {
+	bc := v.Config.Batching
+	mode, err := batcher.ParseMode(bc.Mode)
+	if err != nil {
+		return nil, &config.FieldError{Field: "batching.mode", Msg: err.Error()}
+	}
+	if v.Sig.MaxBatchSize == 0 {
+		mode = batcher.ModeOff
+	}
+	var groups []string
+	for _, w := range v.workers {
+		if g := w.spec.Device.Kind.String(); !slices.Contains(groups, g) {
+			groups = append(groups, g)
+		}
+	}
+	b, err := batcher.New(batcher.Config[*job]{
+		Mode:          mode,
+		MaxBatch:      max(v.Sig.MaxBatchSize, 1),
+		MaxQueueDelay: bc.MaxQueueDelay.D(),
+		Preferred:     bc.PreferredBatchSizes,
+		QueueSize:     bc.MaxQueueSize,
+		LatencyTarget: bc.LatencyTarget.D(),
+		OnDrop:        func(j *job, err error) { j.finish(nil, err) },
+	}, groups...)
+	if err != nil {
+		return nil, fmt.Errorf("batching: %w", err)
+	}
+	return b, nil
 }

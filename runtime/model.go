@@ -9,11 +9,12 @@ import (
 	"time"
 
 	"github.com/tiffin-ml/tiffin/backends"
+	"github.com/tiffin-ml/tiffin/batcher"
 	"github.com/tiffin-ml/tiffin/runtime/config"
 )
 
 // ModelVersion is one loaded version of a model: its resolved config, its
-// signature, its scheduler and its workers. Config, Backend and Sig are set
+// signature, its batcher and its workers. Config, Backend and Sig are set
 // before the version turns READY and are read-only afterwards.
 type ModelVersion struct {
 	Name    string
@@ -29,7 +30,7 @@ type ModelVersion struct {
 	state  State
 	reason string
 
-	sched   scheduler
+	batcher *batcher.Batcher[*job]
 	workers []*worker
 	plans   []InstancePlan // where the workers run; released on unload
 	stats   stats
@@ -81,13 +82,9 @@ func (v *ModelVersion) infer(ctx context.Context, req *InferRequest) (resp *Infe
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	j := &job{ctx: ctx, req: req, rows: rows, enqueued: time.Now(), done: make(chan jobResult, 1)}
-	if err := v.sched.submit(j); err != nil {
-		if errors.Is(err, ErrQueueFull) {
-			return nil, Errorf(KindResourceExhausted, "model %s version %d: queue is full (%d requests waiting); retry later",
-				v.Name, v.Version, v.Config.Batching.MaxQueueSize)
-		}
-		return nil, err
+	j := &job{ctx: ctx, req: req, rows: rows, key: shapeKey(req.Inputs), enqueued: time.Now(), done: make(chan jobResult, 1)}
+	if err := v.batcher.Submit(j); err != nil {
+		return nil, v.submitError(err, timeout)
 	}
 	select {
 	case r := <-j.done:
@@ -101,6 +98,17 @@ func (v *ModelVersion) infer(ctx context.Context, req *InferRequest) (resp *Infe
 	}
 }
 
+func (v *ModelVersion) submitError(err error, timeout time.Duration) error {
+	switch {
+	case errors.Is(err, batcher.ErrQueueFull):
+		return Errorf(KindResourceExhausted, "model %s version %d: queue is full (%d requests waiting); retry later",
+			v.Name, v.Version, v.Config.Batching.MaxQueueSize)
+	case errors.Is(err, batcher.ErrClosed):
+		return Errorf(KindUnavailable, "model %s version %d is unloading", v.Name, v.Version)
+	}
+	return v.waitError(err, timeout)
+}
+
 func (v *ModelVersion) waitError(err error, timeout time.Duration) error {
 	switch {
 	case errors.Is(err, context.DeadlineExceeded):
@@ -111,12 +119,12 @@ func (v *ModelVersion) waitError(err error, timeout time.Duration) error {
 	return err
 }
 
-// stop closes the scheduler, lets the workers finish what was queued, and
+// stop closes the batcher, lets the workers finish what was queued, and
 // waits for them to close their models.
 func (v *ModelVersion) stop(ctx context.Context) error {
 	v.setState(StateUnloading, "unloading")
-	if v.sched != nil {
-		v.sched.close()
+	if v.batcher != nil {
+		v.batcher.Close()
 	}
 	for _, w := range v.workers {
 		if w.done == nil {
@@ -147,4 +155,13 @@ func (v *ModelVersion) Instances() []InstanceInfo {
 		out[i] = InstanceInfo{Instance: i, Device: w.spec.Device, ThreadID: w.tid, Pinned: w.pinned}
 	}
 	return out
+}
+
+// BatchStats is the batcher's view: batches by dispatch reason, their sizes,
+// queue delays and compute times, and each device group's window.
+func (v *ModelVersion) BatchStats() batcher.Stats {
+	if v.batcher == nil {
+		return batcher.Stats{}
+	}
+	return v.batcher.Stats()
 }

@@ -67,11 +67,11 @@ func (s *stats) request(start time.Time, rows int64, err error) {
 	s.lastInference.Store(time.Now().UnixNano())
 }
 
-// batch records one run of a batch of rows items holding the given jobs.
-func (s *stats) batch(jobs []*job, rows int64, began time.Time, compute time.Duration) {
+// batch records one run of a batch of rows items holding the given parts.
+func (s *stats) batch(parts []part, rows int64, began time.Time, compute time.Duration) {
 	s.executionCount.Add(1)
-	for _, j := range jobs {
-		s.queue.add(began.Sub(j.enqueued))
+	for _, p := range parts {
+		s.queue.add(began.Sub(p.Req.enqueued))
 		s.compute.add(compute)
 	}
 	s.mu.Lock()

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tiffin-ml/tiffin/backends"
+	"github.com/tiffin-ml/tiffin/batcher"
 )
 
 // worker is one model instance: one goroutine locked to one OS thread,
@@ -21,10 +22,10 @@ type worker struct {
 	backend backends.Backend
 	log     *slog.Logger
 
-	// serve hands the worker its scheduler once every instance of the
+	// serve hands the worker its batcher once every instance of the
 	// version has loaded; closed without a value, it tells the worker to
 	// close its model and exit.
-	serve chan scheduler
+	serve chan *batcher.Batcher[*job]
 
 	model  backends.Model // owned by the worker goroutine once loaded
 	pinned []int          // the thread's CPU set as read back after pinning
@@ -39,10 +40,10 @@ func (w *worker) LogValue() slog.Value {
 
 // start runs the worker goroutine and waits until its model is loaded (or
 // failed to load). A loaded worker then waits on w.serve, and serves until
-// its scheduler closes.
+// its batcher closes.
 func (w *worker) start(ctx context.Context) error {
 	w.done = make(chan struct{})
-	w.serve = make(chan scheduler, 1)
+	w.serve = make(chan *batcher.Batcher[*job], 1)
 	loaded := make(chan error, 1)
 	go w.run(ctx, loaded)
 	return <-loaded
@@ -66,14 +67,16 @@ func (w *worker) run(ctx context.Context, loaded chan<- error) {
 	}
 	w.model = model
 	loaded <- nil
-	if sched, ok := <-w.serve; ok {
+	if b, ok := <-w.serve; ok {
 		w.log.Debug("instance serving", "instance", w, "pinned", w.pinned)
+		group := w.spec.Device.Kind.String()
 		for {
-			batch, ok := sched.next()
-			if !ok {
-				break
+			batch, err := b.Next(context.Background(), group)
+			if err != nil {
+				break // closed and drained
 			}
-			w.runBatch(batch)
+			compute := w.runBatch(batch)
+			b.Done(batch, compute)
 		}
 	}
 	if err := w.model.Close(); err != nil {
@@ -90,41 +93,26 @@ func (w *worker) load(ctx context.Context) (m backends.Model, err error) {
 	return w.backend.Load(ctx, w.spec)
 }
 
-// runBatch drops the jobs whose callers went away, runs the rest as one
-// batch, and hands each its slice of the outputs.
-func (w *worker) runBatch(batch []*job) {
-	live := batch[:0]
-	for _, j := range batch {
-		if err := j.ctx.Err(); err != nil {
-			j.finish(nil, err)
-			continue
-		}
-		live = append(live, j)
-	}
-	if len(live) == 0 {
-		return
-	}
+// runBatch runs one batch and hands each part its rows of the outputs. It
+// returns the compute time, which the batcher learns from.
+func (w *worker) runBatch(batch batcher.Batch[*job]) time.Duration {
 	start := time.Now()
-	outputs, err := w.execute(concatInputs(live))
+	outputs, err := w.execute(concatParts(batch.Parts))
 	compute := time.Since(start)
-	var rows int64
-	for _, j := range live {
-		rows += j.rows
-	}
-	w.stats.batch(live, rows, start, compute)
 	if err == nil {
-		err = checkBatchAxis(live, outputs)
+		err = checkBatchAxis(int64(batch.Rows), outputs)
 	}
+	w.stats.batch(batch.Parts, int64(batch.Rows), start, compute)
 	if err != nil {
-		for _, j := range live {
-			j.finish(nil, err)
+		for _, p := range batch.Parts {
+			p.Req.finish(nil, err)
 		}
-		return
+		return compute
 	}
-	for k, outs := range scatterOutputs(live, outputs) {
-		live[k].finish(outs, nil)
-	}
-	w.log.Debug("batch done", "instance", w, "requests", len(live), "rows", rows, "compute", compute)
+	deliver(batch.Parts, outputs)
+	w.log.Debug("batch done", "instance", w, "parts", len(batch.Parts), "rows", batch.Rows,
+		"reason", batch.Reason, "oldest_wait", batch.OldestWait, "compute", compute)
+	return compute
 }
 
 // execute runs one batch, turning a backend panic into an error with its
@@ -143,16 +131,9 @@ func (w *worker) execute(inputs []backends.Tensor) (out []backends.Tensor, err e
 	return out, nil
 }
 
-// checkBatchAxis makes sure a batched run returned one row per item before
-// the rows are split between requests.
-func checkBatchAxis(jobs []*job, outputs []backends.Tensor) error {
-	if len(jobs) == 1 {
-		return nil
-	}
-	var rows int64
-	for _, j := range jobs {
-		rows += j.rows
-	}
+// checkBatchAxis makes sure a run returned one row per item before the
+// rows are split between requests.
+func checkBatchAxis(rows int64, outputs []backends.Tensor) error {
 	for _, o := range outputs {
 		if len(o.Shape) == 0 || o.Shape[0] != rows {
 			return Errorf(KindInternal, "output %q has shape %v, want %d rows on the batch axis", o.Name, o.Shape, rows)
