@@ -23,6 +23,7 @@ type Manager struct {
 	root     string
 	backends *backends.Registry
 	inv      Inventory
+	override func(model string, cfg *config.Model) error
 	log      *slog.Logger
 
 	mu     sync.RWMutex      // protects: models
@@ -47,7 +48,11 @@ type ManagerOptions struct {
 	Repository string
 	Backends   *backends.Registry
 	Inventory  Inventory // where instances may be placed
-	Logger     *slog.Logger
+	// Override, when set, edits each model's config after config.yaml is
+	// read and before it is used: the host's device file and `tiffin tune`
+	// use it. An error makes the model UNAVAILABLE with that reason.
+	Override func(model string, cfg *config.Model) error
+	Logger   *slog.Logger
 }
 
 // NewManager returns a manager with no models loaded.
@@ -55,7 +60,7 @@ func NewManager(o ManagerOptions) *Manager {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	return &Manager{root: o.Repository, backends: o.Backends, inv: o.Inventory, log: o.Logger,
+	return &Manager{root: o.Repository, backends: o.Backends, inv: o.Inventory, override: o.Override, log: o.Logger,
 		models: map[string]*entry{}, placer: NewPlacer(o.Inventory)}
 }
 
@@ -88,7 +93,7 @@ func (m *Manager) Load(ctx context.Context, name string) error {
 	m.loadMu.Lock()
 	defer m.loadMu.Unlock()
 	e := &entry{name: name, versions: map[int64]*ModelVersion{}}
-	md, err := ScanModel(m.root, name)
+	md, err := m.scan(name)
 	if k := KindOf(err); k == KindNotFound || k == KindInvalidArgument {
 		return err // no such folder, or a name that is not one: nothing to record
 	}
@@ -123,12 +128,21 @@ func (m *Manager) loadVersions(ctx context.Context, e *entry, md ModelDir) error
 	return errors.Join(errs...)
 }
 
+// scan reads a model's folder and applies the override.
+func (m *Manager) scan(name string) (ModelDir, error) {
+	md, err := ScanModel(m.root, name)
+	if err == nil && m.override != nil {
+		err = m.override(name, &md.Config)
+	}
+	return md, err
+}
+
 // countInstances counts the CPU instances the named models ask for, so the
 // cores are split between all of them.
 func (m *Manager) countInstances(names []string) int {
 	n := 0
 	for _, name := range names {
-		md, err := ScanModel(m.root, name)
+		md, err := m.scan(name)
 		if err != nil {
 			continue
 		}

@@ -37,6 +37,7 @@ func commands() []command {
 		{"serve", "serve a model repository over HTTP", serveCmd},
 		{"demo-models", "write the demo model repository into a folder", demoModelsCmd},
 		{"devices", "print the CPU and GPU inventory and a repository's placement", devicesCmd},
+		{"tune", "sweep batch size and window per device group, and recommend a batching block", tuneCmd},
 		{"version", "print the version", func([]string, io.Writer, io.Writer) int { fmt.Println(version); return 0 }},
 	}
 }

@@ -32,3 +32,26 @@ func (d Duration) MarshalYAML() (any, error) { return time.Duration(d).String(),
 func (d Duration) D() time.Duration { return time.Duration(d) }
 
 func (d Duration) String() string { return time.Duration(d).String() }
+
+// OptDuration is a Duration that knows whether it was written, so that an
+// explicit zero ("0s": do not wait) differs from a missing field (take the
+// default).
+type OptDuration struct {
+	Duration
+	Set bool
+}
+
+// Opt returns a set OptDuration.
+func Opt(d time.Duration) OptDuration { return OptDuration{Duration: Duration(d), Set: true} }
+
+// UnmarshalYAML accepts "2ms"-style strings and marks the value set.
+func (o *OptDuration) UnmarshalYAML(n *yaml.Node) error {
+	if err := o.Duration.UnmarshalYAML(n); err != nil {
+		return err
+	}
+	o.Set = true
+	return nil
+}
+
+// MarshalYAML writes the duration back as a string.
+func (o OptDuration) MarshalYAML() (any, error) { return o.Duration.MarshalYAML() }

@@ -61,12 +61,12 @@ type InstanceGroup struct {
 
 // Batching tunes how requests are grouped before they reach an instance.
 type Batching struct {
-	Mode                string   `yaml:"mode"`                  // off | static | adaptive; default static when the model batches
-	MaxQueueDelay       Duration `yaml:"max_queue_delay"`       // default 2ms
-	PreferredBatchSizes []int    `yaml:"preferred_batch_sizes"` // default none
-	MaxQueueSize        int      `yaml:"max_queue_size"`        // default 1024
-	Timeout             Duration `yaml:"timeout"`               // default 5s
-	LatencyTarget       Duration `yaml:"latency_target"`        // adaptive only; default 50ms
+	Mode                string      `yaml:"mode"`                  // off | static | adaptive; default static when the model batches
+	MaxQueueDelay       OptDuration `yaml:"max_queue_delay"`       // default 2ms; 0s: do not wait
+	PreferredBatchSizes []int       `yaml:"preferred_batch_sizes"` // default none
+	MaxQueueSize        int         `yaml:"max_queue_size"`        // default 1024
+	Timeout             Duration    `yaml:"timeout"`               // default 5s
+	LatencyTarget       Duration    `yaml:"latency_target"`        // adaptive only; default 50ms
 }
 
 // VersionPolicy chooses which versions of a model serve. Exactly one of the

@@ -61,7 +61,7 @@ func (b Batching) validate() error {
 	default:
 		return bad("mode", "unknown mode %q (want off, static or adaptive)", b.Mode)
 	}
-	if b.MaxQueueDelay < 0 {
+	if b.MaxQueueDelay.Duration < 0 {
 		return bad("max_queue_delay", "must not be negative")
 	}
 	if b.MaxQueueSize < 0 {
@@ -137,8 +137,8 @@ func (b Batching) WithDefaults(batches bool) Batching {
 			b.Mode = BatchStatic
 		}
 	}
-	if b.MaxQueueDelay == 0 {
-		b.MaxQueueDelay = Duration(DefaultMaxQueueDelay)
+	if !b.MaxQueueDelay.Set {
+		b.MaxQueueDelay = Opt(DefaultMaxQueueDelay)
 	}
 	if b.MaxQueueSize == 0 {
 		b.MaxQueueSize = DefaultMaxQueueSize

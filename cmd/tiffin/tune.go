@@ -1,0 +1,146 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/tiffin-ml/tiffin/backends"
+	"github.com/tiffin-ml/tiffin/backends/onnx"
+	"github.com/tiffin-ml/tiffin/bench"
+	"github.com/tiffin-ml/tiffin/runtime"
+)
+
+type tuneFlags struct {
+	repo, model, device, sizes, windows, out, ortLib string
+	clients                                          int
+	duration, target                                 time.Duration
+}
+
+func tuneCmd(args []string, stdout, stderr io.Writer) int {
+	var f tuneFlags
+	fs := flag.NewFlagSet("tune", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&f.repo, "model-repository", "", "model repository `DIR` (required)")
+	fs.StringVar(&f.model, "model", "", "model to tune (required)")
+	fs.StringVar(&f.device, "device", "", "device group to sweep: cpu or gpu (default: every kind this host has)")
+	fs.StringVar(&f.sizes, "sizes", "1,8,16,32,64", "max batch sizes to try")
+	fs.StringVar(&f.windows, "windows", "0s,500us,1ms,2ms,5ms", "batch windows (max_queue_delay) to try")
+	fs.IntVar(&f.clients, "clients", 64, "concurrent closed-loop clients")
+	fs.DurationVar(&f.duration, "duration", 2*time.Second, "measurement time per setting")
+	fs.DurationVar(&f.target, "latency-target", 50*time.Millisecond, "p99 a recommended setting must meet")
+	fs.StringVar(&f.out, "out", "", "write the recommended batching blocks to this file")
+	fs.StringVar(&f.ortLib, "ort-library", onnx.DefaultLibraryPath(), "path to libonnxruntime.so")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if f.repo == "" || f.model == "" {
+		fmt.Fprintln(stderr, "tiffin tune: --model-repository and --model are required")
+		return 2
+	}
+	if err := runTune(f, stdout); err != nil {
+		fmt.Fprintf(stderr, "tiffin tune: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+func runTune(f tuneFlags, stdout io.Writer) error {
+	sizes, err := parseInts(f.sizes)
+	if err != nil {
+		return fmt.Errorf("--sizes: %w", err)
+	}
+	windows, err := parseDurations(f.windows)
+	if err != nil {
+		return fmt.Errorf("--windows: %w", err)
+	}
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	dev, err := runtime.DiscoverDevices(quiet)
+	if err != nil {
+		return err
+	}
+	groups := []string{"cpu"}
+	if len(dev.GPU.Devices) > 0 {
+		groups = append(groups, "gpu")
+	}
+	if f.device != "" {
+		groups = []string{f.device}
+	}
+	ort := onnx.New(onnx.Options{LibraryPath: f.ortLib, Logger: quiet})
+	defer ort.Close()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	fmt.Fprintf(stdout, "tuning %s: %d settings per device group, %s each, %d clients\n",
+		f.model, len(sizes)*len(windows), f.duration, f.clients)
+	rows, best, err := bench.Tune(ctx, bench.TuneOptions{
+		Repository: f.repo, Model: f.model, Backends: backends.NewRegistry(ort), Inventory: dev.Inventory(),
+		Groups: groups, Sizes: sizes, Windows: windows, Clients: f.clients, Duration: f.duration,
+		LatencyTarget: f.target, Log: quiet, Progress: stdout,
+	})
+	if err != nil {
+		return err
+	}
+	printTuneTable(stdout, rows, best, f.target)
+	return writeRecommendation(f.out, stdout, groups, best)
+}
+
+func printTuneTable(w io.Writer, rows []bench.TuneRow, best map[string]bench.TuneRow, target time.Duration) {
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "DEVICE\tBATCH\tWINDOW\tROWS/S\tP50\tP99\t\t")
+	for _, r := range rows {
+		mark := ""
+		if b := best[r.Group]; b.MaxBatch == r.MaxBatch && b.Window == r.Window {
+			mark = "<- best"
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%.0f\t%s\t%s\t%s\t\n", r.Group, r.MaxBatch, r.Window, r.Result.RowsPerSec(),
+			r.Result.P50.Round(time.Microsecond), r.Result.P99.Round(time.Microsecond), mark)
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "best: the most rows/s with p99 within %s\n", target)
+}
+
+func writeRecommendation(path string, stdout io.Writer, groups []string, best map[string]bench.TuneRow) error {
+	var b strings.Builder
+	for _, g := range groups {
+		fmt.Fprintf(&b, "# recommended for %s instances (config.yaml, or under %q in a --devices file)\n", g, g)
+		b.WriteString(bench.BatchingYAML(best[g]))
+	}
+	fmt.Fprintf(stdout, "\n%s", b.String())
+	if path == "" {
+		return nil
+	}
+	return os.WriteFile(path, []byte(b.String()), 0o644)
+}
+
+func parseInts(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("%q is not a whole number >= 1", f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+func parseDurations(s string) ([]time.Duration, error) {
+	var out []time.Duration
+	for _, f := range strings.Split(s, ",") {
+		d, err := time.ParseDuration(strings.TrimSpace(f))
+		if err != nil || d < 0 {
+			return nil, fmt.Errorf("%q is not a duration such as 2ms", f)
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
