@@ -1,0 +1,79 @@
+package metrics
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/tiffin-ml/tiffin/gpu"
+	"github.com/tiffin-ml/tiffin/runtime"
+)
+
+// Models is what the collector reads of the runtime.
+type Models interface {
+	Index() []runtime.VersionStatus
+	Version(name string, version int64) (*runtime.ModelVersion, error)
+}
+
+// GPUs gives the latest GPU telemetry; nil when the host has none.
+type GPUs interface {
+	Latest() []gpu.Sample
+}
+
+// Metrics is the registry and the request instruments.
+type Metrics struct {
+	reg      *prometheus.Registry
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+}
+
+// latencyBuckets span 100µs to 10s.
+var latencyBuckets = []float64{1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 1e-2, 2.5e-2, 5e-2, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}
+
+// New builds the registry with the Go and process collectors, the request
+// instruments and the runtime collector.
+func New(models Models, gpus GPUs) *Metrics {
+	m := &Metrics{
+		reg: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tiffin_requests_total",
+			Help: "Inference requests by model, version, protocol and status code.",
+		}, []string{"model", "version", "protocol", "code"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "tiffin_request_duration_seconds",
+			Help:    "End-to-end inference latency as the server saw it, decode to encode.",
+			Buckets: latencyBuckets,
+		}, []string{"model", "version", "protocol"}),
+	}
+	m.reg.MustRegister(m.requests, m.latency,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		&runtimeCollector{models: models, gpus: gpus})
+	return m
+}
+
+// Register adds another component's collector (the job queue's, say).
+func (m *Metrics) Register(c prometheus.Collector) error { return m.reg.Register(c) }
+
+// ObserveRequest records one inference request. version is 0 when the
+// request never reached a version (an unknown model); code is the wire
+// status, such as "200" or "InvalidArgument".
+func (m *Metrics) ObserveRequest(model string, version int64, protocol, code string, d time.Duration) {
+	v := ""
+	if version > 0 {
+		v = strconv.FormatInt(version, 10)
+	}
+	m.requests.WithLabelValues(model, v, protocol, code).Inc()
+	m.latency.WithLabelValues(model, v, protocol).Observe(d.Seconds())
+}
+
+// Handler serves the text exposition format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+}
+
+// Gatherer exposes the registry for tests.
+func (m *Metrics) Gatherer() prometheus.Gatherer { return m.reg }

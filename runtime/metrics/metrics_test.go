@@ -1,0 +1,103 @@
+package metrics
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+
+	"github.com/tiffin-ml/tiffin/backends"
+	"github.com/tiffin-ml/tiffin/backends/modelgen"
+	"github.com/tiffin-ml/tiffin/backends/onnx"
+	"github.com/tiffin-ml/tiffin/gpu"
+	"github.com/tiffin-ml/tiffin/runtime"
+)
+
+type fakeGPUs []gpu.Sample
+
+func (f fakeGPUs) Latest() []gpu.Sample { return f }
+
+func TestMetricsFromARealManager(t *testing.T) {
+	lib, _ := filepath.Abs("../../third_party/onnxruntime/lib/libonnxruntime.so.1")
+	if _, err := os.Stat(lib); err != nil {
+		t.Skipf("ONNX Runtime library not found at %s: run \"make ort\"", lib)
+	}
+	ort := onnx.New(onnx.Options{LibraryPath: lib})
+	defer ort.Close()
+	repo := t.TempDir()
+	if err := modelgen.WriteRepository(repo); err != nil {
+		t.Fatal(err)
+	}
+	m := runtime.NewManager(runtime.ManagerOptions{Repository: repo, Backends: backends.NewRegistry(ort),
+		Inventory: runtime.Inventory{Cores: [][]int{{0}}, Nodes: []int{0}}})
+	if err := m.Load(context.Background(), "mlp-small"); err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close(context.Background())
+	x := backends.Tensor{Name: "input", DataType: backends.FP32, Shape: []int64{3, 16}, Data: make([]byte, 3*16*4)}
+	for range 5 {
+		if _, err := m.Infer(context.Background(), &runtime.InferRequest{Model: "mlp-small", Inputs: []backends.Tensor{x}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	met := New(m, fakeGPUs{{Index: 0, UtilizationGPU: 50, MemoryUsed: 1 << 30, TemperatureC: 40, PowerMilliwatts: 250000}})
+	met.ObserveRequest("mlp-small", 1, "http", "200", 3*time.Millisecond)
+	families, err := met.Gatherer().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]*dto.MetricFamily{}
+	for _, f := range families {
+		got[f.GetName()] = f
+	}
+	value := func(name string) float64 {
+		f := got[name]
+		if f == nil || len(f.Metric) == 0 {
+			t.Fatalf("metric %s missing", name)
+		}
+		m := f.Metric[0]
+		switch {
+		case m.Counter != nil:
+			return m.Counter.GetValue()
+		case m.Gauge != nil:
+			return m.Gauge.GetValue()
+		case m.Histogram != nil:
+			return float64(m.Histogram.GetSampleCount())
+		}
+		return 0
+	}
+	checks := map[string]float64{
+		"tiffin_requests_total":           1,
+		"tiffin_request_duration_seconds": 1,
+		"tiffin_inference_items_total":    15,
+		"tiffin_batch_size_items":         5,
+		"tiffin_compute_duration_seconds": 5,
+		"tiffin_queue_duration_seconds":   5,
+		"tiffin_model_ready":              1,
+		"tiffin_gpu_utilization_ratio":    0.5,
+		"tiffin_gpu_power_watts":          250,
+	}
+	for name, want := range checks {
+		if v := value(name); v != want {
+			t.Errorf("%s = %v, want %v", name, v, want)
+		}
+	}
+	if value("tiffin_instance_cpu_seconds_total") < 0 {
+		t.Error("negative CPU time")
+	}
+	if got["tiffin_batch_dispatch_total"] == nil {
+		t.Error("no dispatch reasons")
+	}
+}
+
+func TestThreadCPUSecondsParsesProc(t *testing.T) {
+	if _, ok := threadCPUSeconds(os.Getpid()); !ok {
+		t.Skip("no /proc here")
+	}
+	if _, ok := threadCPUSeconds(-1); ok {
+		t.Fatal("a bad tid read")
+	}
+}
