@@ -13,7 +13,7 @@ HTTP_PORT  ?= 8000
 GRPC_PORT  ?= 8001
 TEST_FLAGS ?= -race -count=1 -timeout=15m
 
-.PHONY: run build ort demo-models test deps vet bench-smoke nocgo proto clean
+.PHONY: run build nats-server ort demo-models test deps vet bench-smoke nocgo proto proto-check interop clean
 
 ## run: fetch ONNX Runtime, build tiffin, write the demo models and serve them
 run: ort build demo-models
@@ -22,6 +22,10 @@ run: ort build demo-models
 ## build: build bin/tiffin (links ONNX Runtime dynamically, at run time)
 build:
 	$(GO) build -o bin/tiffin ./cmd/tiffin
+
+## nats-server: build bin/nats-server from the pinned module, for the shared-queue job tests
+nats-server:
+	$(GO) build -o bin/nats-server github.com/nats-io/nats-server/v2
 
 ## ort: fetch the pinned ONNX Runtime library into third_party/onnxruntime/lib
 ort:
@@ -34,13 +38,14 @@ demo-models: build
 ## test: install what a fresh machine lacks, then run every test
 test: deps ort vet
 	$(GO) test $(TEST_FLAGS) ./...
-	$(MAKE) bench-smoke nocgo
+	$(MAKE) bench-smoke nocgo proto-check interop
 
 ## deps: check for the toolchain and fetch the Go modules
 deps:
 	@command -v $(GO) >/dev/null || { echo "go is not installed: see README, Install"; exit 1; }
 	@command -v npm >/dev/null || { echo "npm is missing: installing Debian's npm"; apt-get update -qq && apt-get install -y -qq npm; }
 	@command -v gcc >/dev/null || { echo "gcc is missing: installing Debian's gcc"; apt-get update -qq && apt-get install -y -qq gcc libc6-dev; }
+	@command -v protoc >/dev/null || { echo "protoc is missing: installing Debian's protobuf-compiler"; apt-get update -qq && apt-get install -y -qq protobuf-compiler; }
 	$(GO) mod download
 
 vet:
@@ -58,6 +63,15 @@ nocgo:
 ## proto: regenerate the committed protobuf code with the pinned tools
 proto:
 	bash backends/onnxpb/gen.sh
+	bash transport/grpc/inferencepb/gen.sh
+
+## proto-check: fail when the committed gRPC code differs from what the .proto files generate
+proto-check:
+	bash transport/grpc/inferencepb/gen.sh check
+
+## interop: Triton's Python client, perf_analyzer and grpcurl against a running tiffin
+interop: ort
+	bash transport/grpc/interop/run.sh
 
 clean:
 	rm -rf bin build

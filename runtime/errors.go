@@ -18,6 +18,8 @@ const (
 	KindDeadlineExceeded              // the request waited or ran past its timeout
 	KindUnavailable                   // the model or server is not ready
 	KindCancelled                     // the client went away
+	KindPermissionDenied              // the operation is switched off, or the caller may not do it
+	KindUnauthenticated               // the operation needs credentials the caller did not give
 )
 
 var kindNames = [...]string{
@@ -28,6 +30,8 @@ var kindNames = [...]string{
 	KindDeadlineExceeded:  "deadline exceeded",
 	KindUnavailable:       "unavailable",
 	KindCancelled:         "cancelled",
+	KindPermissionDenied:  "permission denied",
+	KindUnauthenticated:   "unauthenticated",
 }
 
 func (k Kind) String() string { return kindNames[k] }

@@ -103,6 +103,7 @@ func (w *worker) runBatch(batch batcher.Batch[*job]) time.Duration {
 		err = checkBatchAxis(int64(batch.Rows), outputs)
 	}
 	w.stats.batch(batch.Parts, int64(batch.Rows), start, compute)
+	traceBatch(batch, w.spec.Device, start, compute)
 	if err != nil {
 		for _, p := range batch.Parts {
 			p.Req.finish(nil, err)

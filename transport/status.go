@@ -21,6 +21,10 @@ func HTTPStatus(err error) int {
 		return 503
 	case runtime.KindCancelled:
 		return 499 // client closed request, as nginx names it
+	case runtime.KindPermissionDenied:
+		return 403
+	case runtime.KindUnauthenticated:
+		return 401
 	}
 	return 500
 }
@@ -40,6 +44,10 @@ func GRPCCode(err error) codes.Code {
 		return codes.Unavailable
 	case runtime.KindCancelled:
 		return codes.Canceled
+	case runtime.KindPermissionDenied:
+		return codes.PermissionDenied
+	case runtime.KindUnauthenticated:
+		return codes.Unauthenticated
 	}
 	return codes.Internal
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/tiffin-ml/tiffin/backends/onnx"
 	"github.com/tiffin-ml/tiffin/runtime"
 	"github.com/tiffin-ml/tiffin/runtime/config"
+	grpct "github.com/tiffin-ml/tiffin/transport/grpc"
 	httpt "github.com/tiffin-ml/tiffin/transport/http"
 )
 
@@ -29,11 +30,17 @@ func newContainer(cfg config.Server, log *slog.Logger) (*dig.Container, error) {
 		newBackends,
 		newManager,
 		newHTTPServer,
+		newGRPCServer, // grpc.go
 	}
 	for _, p := range providers {
 		if err := c.Provide(p); err != nil {
 			return nil, fmt.Errorf("wire components: %w", err)
 		}
+	}
+	// Nothing depends on the gRPC server, so it is built here, where its
+	// hook joins the lifecycle after the manager's.
+	if err := c.Invoke(func(*grpct.Server) {}); err != nil {
+		return nil, fmt.Errorf("build grpc server: %w", err)
 	}
 	return c, nil
 }
@@ -93,6 +100,7 @@ func newHTTPServer(cfg config.Server, log *slog.Logger, lc *lifecycle, m *runtim
 		StrictReady:  cfg.StrictReady,
 		Version:      version,
 		Logger:       log,
+		Repository:   repositoryControl(cfg), // grpc.go
 	})
 	lc.append(hook{name: "http", start: func(context.Context) error { return s.Start() }, stop: s.Shutdown})
 	return s

@@ -59,6 +59,7 @@ func startServer(t *testing.T, repo string, edit func(*config.Server)) *testServ
 	cfg.ModelRepository = repo
 	cfg.Host = "127.0.0.1"
 	cfg.HTTPPort = 0
+	cfg.GRPCPort = 0 // a free port; gRPC tests choose theirs in edit
 	cfg.ORTLibrary = requireORT(t)
 	cfg.ShutdownTimeout = 10 * time.Second
 	if edit != nil {

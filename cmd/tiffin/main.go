@@ -2,6 +2,7 @@
 //
 //	tiffin serve --model-repository DIR    serve a model repository
 //	tiffin demo-models DIR                 write the demo model repository
+//	tiffin infer --model M --http URL ...  send one request, print the outputs
 //	tiffin version                         print the version
 //
 // main stays thin: flags become config, config builds the dig container,
@@ -36,6 +37,7 @@ func commands() []command {
 	return []command{
 		{"serve", "serve a model repository over HTTP", serveCmd},
 		{"demo-models", "write the demo model repository into a folder", demoModelsCmd},
+		{"infer", "send one inference request over HTTP or gRPC; print the outputs as JSON", inferCmd},
 		{"devices", "print the CPU and GPU inventory and a repository's placement", devicesCmd},
 		{"tune", "sweep batch size and window per device group, and recommend a batching block", tuneCmd},
 		{"version", "print the version", func([]string, io.Writer, io.Writer) int { fmt.Println(version); return 0 }},

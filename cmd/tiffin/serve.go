@@ -21,13 +21,14 @@ func serveFlags(cfg *config.Server, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&cfg.ModelRepository, "model-repository", cfg.ModelRepository, "model repository `DIR` (required)")
 	fs.StringVar(&cfg.Host, "host", cfg.Host, "address to listen on (empty: all interfaces)")
 	fs.IntVar(&cfg.HTTPPort, "http-port", cfg.HTTPPort, "HTTP port (0: pick a free one)")
-	fs.IntVar(&cfg.GRPCPort, "grpc-port", cfg.GRPCPort, "gRPC port (reserved for the gRPC front end)")
+	fs.IntVar(&cfg.GRPCPort, "grpc-port", cfg.GRPCPort, "gRPC port (0: pick a free one)")
 	fs.IntVar(&cfg.MaxBodyBytes, "max-body-bytes", cfg.MaxBodyBytes, "largest request body accepted; larger gets 413")
 	fs.StringVar(&cfg.ORTLibrary, "ort-library", cfg.ORTLibrary, "path to libonnxruntime.so (default: $TIFFIN_ORT_LIBRARY, then third_party/onnxruntime/lib)")
 	fs.StringVar(&cfg.LogFormat, "log-format", cfg.LogFormat, "log format: text or json")
 	fs.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "log level: debug, info, warn or error")
 	fs.BoolVar(&cfg.StrictReady, "strict-readiness", cfg.StrictReady, "report ready only when every model is READY")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "how long shutdown waits for requests in flight")
+	grpcFlags(fs, cfg) // grpc.go
 	return fs
 }
 

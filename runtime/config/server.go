@@ -18,6 +18,24 @@ type Server struct {
 	LogLevel        string        // --log-level debug|info|warn|error; default info
 	StrictReady     bool          // --strict-readiness: ready only when every model is READY
 	ShutdownTimeout time.Duration // --shutdown-timeout; default 30s
+
+	GRPC       GRPC       // the gRPC front end's transport settings
+	Repository Repository // the repository extension (load/unload) over HTTP and gRPC
+}
+
+// GRPC holds the gRPC front end's message limits and keepalive settings.
+type GRPC struct {
+	MaxRecvBytes     int           // --grpc-max-recv-bytes; default 64 MiB, as --max-body-bytes
+	MaxSendBytes     int           // --grpc-max-send-bytes; default 64 MiB
+	KeepaliveTime    time.Duration // --grpc-keepalive-time: ping a client idle this long; default 60s
+	KeepaliveTimeout time.Duration // --grpc-keepalive-timeout: close when a ping goes unanswered this long; default 20s
+	KeepaliveMinTime time.Duration // --grpc-keepalive-min-time: clients pinging more often are disconnected; default 10s
+}
+
+// Repository controls the repository extension.
+type Repository struct {
+	Control bool   // --repository-control; default true: load and unload allowed
+	Token   string // --repository-token, else $TIFFIN_REPOSITORY_TOKEN: a bearer token load and unload need
 }
 
 // Server defaults.
@@ -26,6 +44,11 @@ const (
 	DefaultGRPCPort        = 8001
 	DefaultMaxBodyBytes    = 64 << 20
 	DefaultShutdownTimeout = 30 * time.Second
+
+	DefaultGRPCMaxMessageBytes  = 64 << 20
+	DefaultGRPCKeepaliveTime    = 60 * time.Second
+	DefaultGRPCKeepaliveTimeout = 20 * time.Second
+	DefaultGRPCKeepaliveMinTime = 10 * time.Second
 )
 
 // DefaultServer returns the settings `tiffin serve` starts from.
@@ -37,6 +60,14 @@ func DefaultServer() Server {
 		LogFormat:       "text",
 		LogLevel:        "info",
 		ShutdownTimeout: DefaultShutdownTimeout,
+		GRPC: GRPC{
+			MaxRecvBytes:     DefaultGRPCMaxMessageBytes,
+			MaxSendBytes:     DefaultGRPCMaxMessageBytes,
+			KeepaliveTime:    DefaultGRPCKeepaliveTime,
+			KeepaliveTimeout: DefaultGRPCKeepaliveTimeout,
+			KeepaliveMinTime: DefaultGRPCKeepaliveMinTime,
+		},
+		Repository: Repository{Control: true},
 	}
 }
 
@@ -59,6 +90,9 @@ func (s *Server) Validate() error {
 	if s.LogFormat != "text" && s.LogFormat != "json" {
 		return fmt.Errorf("--log-format: want text or json, got %q", s.LogFormat)
 	}
+	if err := s.GRPC.validate(); err != nil {
+		return err
+	}
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(s.LogLevel)); err != nil {
 		return fmt.Errorf("--log-level: want debug, info, warn or error, got %q", s.LogLevel)
@@ -78,5 +112,30 @@ func (s Server) LogValue() slog.Value {
 		slog.String("log_format", s.LogFormat),
 		slog.Bool("strict_readiness", s.StrictReady),
 		slog.Duration("shutdown_timeout", s.ShutdownTimeout),
+		slog.Int("grpc_max_recv_bytes", s.GRPC.MaxRecvBytes),
+		slog.Int("grpc_max_send_bytes", s.GRPC.MaxSendBytes),
+		slog.Duration("grpc_keepalive_time", s.GRPC.KeepaliveTime),
+		slog.Bool("repository_control", s.Repository.Control),
+		slog.Bool("repository_token_set", s.Repository.Token != ""),
 	)
+}
+
+func (g GRPC) validate() error {
+	for _, f := range []struct {
+		name string
+		v    int
+	}{{"--grpc-max-recv-bytes", g.MaxRecvBytes}, {"--grpc-max-send-bytes", g.MaxSendBytes}} {
+		if f.v <= 0 {
+			return fmt.Errorf("%s: must be > 0, got %d", f.name, f.v)
+		}
+	}
+	for _, f := range []struct {
+		name string
+		v    time.Duration
+	}{{"--grpc-keepalive-time", g.KeepaliveTime}, {"--grpc-keepalive-timeout", g.KeepaliveTimeout}, {"--grpc-keepalive-min-time", g.KeepaliveMinTime}} {
+		if f.v <= 0 {
+			return fmt.Errorf("%s: must be > 0, got %s", f.name, f.v)
+		}
+	}
+	return nil
 }

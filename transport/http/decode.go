@@ -1,7 +1,6 @@
 package http
 
 import (
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -9,6 +8,7 @@ import (
 
 	"github.com/tiffin-ml/tiffin/backends"
 	"github.com/tiffin-ml/tiffin/runtime"
+	"github.com/tiffin-ml/tiffin/transport"
 )
 
 // The V2 JSON request, as sent. Data stays raw until its datatype and shape
@@ -188,36 +188,12 @@ func decodeBinary(t *backends.Tensor, bin []byte, size, n int64) ([]byte, error)
 		t.Data = raw
 		return bin[size:], nil
 	}
-	strs, err := splitBytesElements(raw, n)
+	strs, err := transport.SplitBytesElements(raw, n)
 	if err != nil {
 		return nil, invalid("input %q: %v", t.Name, err)
 	}
 	t.Strings = strs
 	return bin[size:], nil
-}
-
-// splitBytesElements reads BYTES elements in Triton's binary layout: each
-// is a 4-byte little-endian length followed by that many bytes.
-func splitBytesElements(raw []byte, n int64) ([][]byte, error) {
-	if n > int64(len(raw))/4 {
-		return nil, fmt.Errorf("shape holds %d BYTES elements but %d bytes can hold at most %d", n, len(raw), len(raw)/4)
-	}
-	out := make([][]byte, 0, n)
-	for len(raw) > 0 {
-		if len(raw) < 4 {
-			return nil, fmt.Errorf("BYTES element %d: truncated length prefix", len(out))
-		}
-		l := binary.LittleEndian.Uint32(raw)
-		if uint64(l) > uint64(len(raw)-4) {
-			return nil, fmt.Errorf("BYTES element %d: length %d runs past the data", len(out), l)
-		}
-		out = append(out, raw[4:4+l:4+l])
-		raw = raw[4+l:]
-	}
-	if int64(len(out)) != n {
-		return nil, fmt.Errorf("shape holds %d BYTES elements but data has %d", n, len(out))
-	}
-	return out, nil
 }
 
 func invalid(format string, args ...any) error {

@@ -25,6 +25,8 @@ func (s *Server) route(ctx *fasthttp.RequestCtx) {
 	case len(seg) == 3 && seg[1] == "health" && seg[2] == "ready" && get:
 		s.serverReady(ctx)
 		return
+	case len(seg) >= 3 && s.routeExtensions(ctx, seg[1:], get, post):
+		return
 	case len(seg) >= 3 && seg[1] == "models":
 		if s.routeModel(ctx, seg[2], seg[3:], get, post) {
 			return
@@ -51,6 +53,7 @@ func (s *Server) routeModel(ctx *fasthttp.RequestCtx, model string, rest []strin
 		s.modelReady(ctx, model, version)
 	case len(rest) == 1 && rest[0] == "infer" && post:
 		s.infer(ctx, model, version)
+	case len(rest) == 1 && get && s.modelExtension(ctx, model, version, rest[0]):
 	default:
 		return false
 	}

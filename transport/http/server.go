@@ -32,6 +32,8 @@ type Options struct {
 	StrictReady  bool   // /v2/health/ready needs every model READY
 	Version      string // reported in server metadata
 	Logger       *slog.Logger
+
+	Repository transport.RepositoryControl // guards the repository extension's load and unload
 }
 
 // Server is the HTTP front end. Start binds and serves; Shutdown stops

@@ -1,0 +1,189 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tiffin-ml/tiffin/backends"
+)
+
+// inferUsage is printed by `tiffin infer -h`.
+const inferUsage = `Usage: tiffin infer --model M (--http URL | --grpc ADDR) --input NAME=VALUE... [flags]
+
+Sends one inference request and prints the outputs as JSON. VALUE is
+@file.npy (a C-order NumPy array: its dtype and shape are used), @file.json,
+or JSON such as '[[1,2,3]]' (FP32 unless --datatype says otherwise; the
+shape is the nesting unless --shape says otherwise).
+
+Examples:
+  tiffin infer --model mlp-small --http localhost:8000 --input input=@x.npy
+  tiffin infer --model multi-io --grpc localhost:8001 --input a='[[1,2,3,4]]' \
+      --input b='[[1,2,3,4]]' --datatype b=INT32 --input c='[[1,2]]' --datatype c=FP64
+
+Flags:
+`
+
+// inferArgs are the parsed flags of `tiffin infer`.
+type inferArgs struct {
+	model, version, id string
+	httpURL, grpcAddr  string
+	binary             bool
+	timeout            time.Duration
+	inputs             []string // NAME=VALUE, in order
+	datatypes, shapes  map[string]string
+	outputs            []string
+}
+
+func inferFlags(a *inferArgs, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("infer", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, inferUsage); fs.PrintDefaults() }
+	fs.StringVar(&a.model, "model", "", "model `NAME` (required)")
+	fs.StringVar(&a.version, "version", "", "model version (default: the newest READY one)")
+	fs.StringVar(&a.id, "id", "", "request id, echoed in the response")
+	fs.StringVar(&a.httpURL, "http", "", "server's HTTP `URL` or host:port, e.g. localhost:8000")
+	fs.StringVar(&a.grpcAddr, "grpc", "", "server's gRPC `ADDR`, e.g. localhost:8001")
+	fs.BoolVar(&a.binary, "binary", false, "HTTP: send and receive tensors in the binary extension, not JSON")
+	fs.DurationVar(&a.timeout, "timeout", 30*time.Second, "how long to wait for the answer")
+	fs.Func("input", "input `NAME=VALUE` (repeatable): NAME=@file.npy, NAME=@file.json or NAME='[[1,2]]'",
+		func(s string) error { a.inputs = append(a.inputs, s); return nil })
+	fs.Func("datatype", "`NAME=TYPE` of a JSON input, e.g. b=INT32 (default FP32)", keyValue(a.datatypes))
+	fs.Func("shape", "`NAME=D1,D2` of a JSON input (default: its nesting)", keyValue(a.shapes))
+	fs.Func("output", "output `NAME` to return (repeatable; default: all)",
+		func(s string) error { a.outputs = append(a.outputs, s); return nil })
+	return fs
+}
+
+func keyValue(m map[string]string) func(string) error {
+	return func(s string) error {
+		k, v, ok := strings.Cut(s, "=")
+		if !ok || k == "" {
+			return fmt.Errorf("want NAME=VALUE, got %q", s)
+		}
+		m[k] = v
+		return nil
+	}
+}
+
+func inferCmd(args []string, stdout, stderr io.Writer) int {
+	a := &inferArgs{datatypes: map[string]string{}, shapes: map[string]string{}}
+	fs := inferFlags(a, stderr)
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if err := a.check(); err != nil {
+		fmt.Fprintf(stderr, "tiffin infer: %v\n", err)
+		return 2
+	}
+	out, err := a.run()
+	if err != nil {
+		fmt.Fprintf(stderr, "tiffin infer: %v\n", err)
+		return 1
+	}
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(out); err != nil {
+		fmt.Fprintf(stderr, "tiffin infer: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+func (a *inferArgs) check() error {
+	switch {
+	case a.model == "":
+		return fmt.Errorf("--model is required")
+	case (a.httpURL == "") == (a.grpcAddr == ""):
+		return fmt.Errorf("give exactly one of --http URL and --grpc ADDR")
+	case len(a.inputs) == 0:
+		return fmt.Errorf("give at least one --input NAME=VALUE")
+	case a.binary && a.grpcAddr != "":
+		return fmt.Errorf("--binary is for --http; gRPC always sends raw tensor bytes")
+	}
+	return nil
+}
+
+func (a *inferArgs) run() (*inferOutput, error) {
+	tensors, err := a.tensors()
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), a.timeout)
+	defer cancel()
+	if a.grpcAddr != "" {
+		return a.inferGRPC(ctx, tensors)
+	}
+	return a.inferHTTP(ctx, tensors)
+}
+
+// tensors reads every --input.
+func (a *inferArgs) tensors() ([]backends.Tensor, error) {
+	out := make([]backends.Tensor, 0, len(a.inputs))
+	for _, in := range a.inputs {
+		name, value, ok := strings.Cut(in, "=")
+		if !ok || name == "" {
+			return nil, fmt.Errorf("--input %q: want NAME=VALUE", in)
+		}
+		t, err := a.tensor(name, value)
+		if err != nil {
+			return nil, fmt.Errorf("--input %s: %w", name, err)
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+func (a *inferArgs) tensor(name, value string) (backends.Tensor, error) {
+	raw := []byte(value)
+	if path, ok := strings.CutPrefix(value, "@"); ok {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return backends.Tensor{}, err
+		}
+		if strings.HasSuffix(path, ".npy") {
+			return readNPY(name, b)
+		}
+		raw = b
+	}
+	dtName := a.datatypes[name]
+	if dtName == "" {
+		dtName = "FP32"
+	}
+	dt, ok := backends.ParseDataType(strings.ToUpper(dtName))
+	if !ok {
+		return backends.Tensor{}, fmt.Errorf("unknown datatype %q", dtName)
+	}
+	var shape []int64
+	if s := a.shapes[name]; s != "" {
+		for _, f := range strings.Split(s, ",") {
+			n, err := strconv.ParseInt(strings.TrimSpace(f), 10, 64)
+			if err != nil || n < 0 {
+				return backends.Tensor{}, fmt.Errorf("--shape %s=%s: want whole numbers separated by commas", name, s)
+			}
+			shape = append(shape, n)
+		}
+	}
+	return jsonTensor(name, dt, shape, raw)
+}
+
+// inferOutput is what `tiffin infer` prints.
+type inferOutput struct {
+	ModelName    string         `json:"model_name"`
+	ModelVersion string         `json:"model_version"`
+	ID           string         `json:"id,omitempty"`
+	Outputs      []outputTensor `json:"outputs"`
+}
+
+type outputTensor struct {
+	Name     string  `json:"name"`
+	Datatype string  `json:"datatype"`
+	Shape    []int64 `json:"shape"`
+	Data     []any   `json:"data"`
+}

@@ -1,0 +1,49 @@
+// Package tracing owns OpenTelemetry for tiffin: the tracer provider (an
+// OTLP/HTTP exporter when an endpoint is given, off otherwise), the W3C
+// trace-context propagator the transports use to continue a caller's
+// trace, and the tracer the runtime records queue and compute spans with.
+package tracing
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	semconv "go.opentelemetry.io/otel/semconv/v1.26.0"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// Name is the instrumentation scope of tiffin's spans.
+const Name = "github.com/tiffin-ml/tiffin"
+
+// Tracer is the tracer runtime and transports start spans with. Until
+// Setup installs a provider it is OpenTelemetry's no-op, which costs a
+// few nanoseconds per span.
+func Tracer() trace.Tracer { return otel.Tracer(Name) }
+
+// Propagator extracts and injects W3C traceparent and baggage.
+var Propagator = propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})
+
+// Setup installs the global tracer provider. With an empty endpoint
+// tracing stays off (the no-op provider) but traceparent still passes
+// through. It returns the provider's shutdown, which flushes spans.
+func Setup(ctx context.Context, endpoint, service, version string, log *slog.Logger) (func(context.Context) error, error) {
+	otel.SetTextMapPropagator(Propagator)
+	if endpoint == "" {
+		return func(context.Context) error { return nil }, nil
+	}
+	exp, err := otlptracehttp.New(ctx, otlptracehttp.WithEndpointURL(endpoint))
+	if err != nil {
+		return nil, fmt.Errorf("otlp exporter for %s: %w", endpoint, err)
+	}
+	res := resource.NewWithAttributes(semconv.SchemaURL, semconv.ServiceName(service), semconv.ServiceVersion(version))
+	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(res))
+	otel.SetTracerProvider(tp)
+	log.Info("tracing on", "otlp_endpoint", endpoint)
+	return tp.Shutdown, nil
+}

@@ -1,0 +1,24 @@
+// Package grpc is tiffin's gRPC front end, on google.golang.org/grpc: the
+// KServe V2 (Open Inference Protocol) service inference.GRPCInferenceService
+// with the Triton extensions Triton's own clients call (streaming
+// inference, model config, statistics, repository index/load/unload), so
+// tritonclient and perf_analyzer work against tiffin unmodified.
+//
+// Beside it the server registers the standard grpc.health.v1 service, which
+// reports SERVING while the server is ready (the same readiness as
+// ServerReady, checked every HealthInterval), and server reflection, so
+// grpcurl works without the .proto files.
+//
+// Requests carry their tensors either as typed contents or as
+// raw_input_contents (little-endian bytes; BYTES elements each a 4-byte
+// little-endian length then the bytes). Responses mirror the request: typed
+// contents answer typed contents, and raw answers raw, which is what
+// Triton's clients send and read. FP16 and BF16 have no typed field, so a
+// response holding one is raw throughout.
+//
+// The package decodes and encodes only: the runtime validates every request
+// against its model (Signature.Validate, inside Manager.Infer), and errors
+// become gRPC codes in one place, transport.GRPCCode. Each call's context
+// goes to the runtime, so a call cancelled or past its deadline is dropped
+// from the model's queue before it runs.
+package grpc

@@ -1,0 +1,96 @@
+package grpc
+
+import (
+	"context"
+	"errors"
+	"io"
+	"sync"
+
+	pb "github.com/tiffin-ml/tiffin/transport/grpc/inferencepb"
+)
+
+// ModelInfer runs one inference. The call's context goes to the runtime:
+// a call cancelled or past its deadline leaves the model's queue unrun.
+func (s *Server) ModelInfer(ctx context.Context, req *pb.ModelInferRequest) (*pb.ModelInferResponse, error) {
+	resp, err := s.infer(ctx, req)
+	return resp, rpcError(err)
+}
+
+func (s *Server) infer(ctx context.Context, req *pb.ModelInferRequest) (*pb.ModelInferResponse, error) {
+	d, err := decodeRequest(req)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := s.models.Infer(ctx, &d.req)
+	if err != nil {
+		return nil, err
+	}
+	return encodeResponse(resp, d.typed), nil
+}
+
+// ModelStreamInfer answers each request of a stream with one response
+// message. Requests of one stream run concurrently (up to
+// Options.StreamConcurrency at once), so they can share batches, and their
+// responses may come back in another order than the requests went: match
+// them by id. A failed request is answered with its error_message, and the
+// stream goes on.
+func (s *Server) ModelStreamInfer(stream pb.GRPCInferenceService_ModelStreamInferServer) error {
+	st := &streamState{stream: stream, slots: make(chan struct{}, s.opts.StreamConcurrency)}
+	err := s.receive(st)
+	st.wg.Wait()
+	if err == nil {
+		err = st.sendErr
+	}
+	return err
+}
+
+// streamState is one stream's requests in flight and its one sender.
+type streamState struct {
+	stream  pb.GRPCInferenceService_ModelStreamInferServer
+	wg      sync.WaitGroup
+	slots   chan struct{} // a token per request in flight
+	sendMu  sync.Mutex    // protects: stream.Send, sendErr
+	sendErr error
+}
+
+func (st *streamState) send(m *pb.ModelStreamInferResponse) {
+	st.sendMu.Lock()
+	defer st.sendMu.Unlock()
+	if st.sendErr == nil {
+		st.sendErr = st.stream.Send(m)
+	}
+}
+
+// receive reads requests until the client closes its side, starting each
+// once a slot is free.
+func (s *Server) receive(st *streamState) error {
+	ctx := st.stream.Context()
+	for {
+		req, err := st.stream.Recv()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		select {
+		case st.slots <- struct{}{}:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		st.wg.Add(1)
+		go func() {
+			defer func() { <-st.slots; st.wg.Done() }()
+			st.send(s.streamOne(ctx, req))
+		}()
+	}
+}
+
+func (s *Server) streamOne(ctx context.Context, req *pb.ModelInferRequest) *pb.ModelStreamInferResponse {
+	resp, err := s.infer(ctx, req)
+	if err != nil {
+		return &pb.ModelStreamInferResponse{ErrorMessage: err.Error(),
+			InferResponse: &pb.ModelInferResponse{ModelName: req.GetModelName(), ModelVersion: req.GetModelVersion(), Id: req.GetId()}}
+	}
+	return &pb.ModelStreamInferResponse{InferResponse: resp}
+}

@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# The interop suite (`make interop`): Triton's own clients against tiffin,
+# unmodified. It builds bin/tiffin, writes the demo repository, starts the
+# server on free ports, installs the pinned Python packages into a venv
+# under build/, runs interop.py (tritonclient over HTTP and gRPC), a few
+# seconds of perf_analyzer over gRPC and HTTP, and grpcurl through server
+# reflection, then stops the server.
+set -euo pipefail
+
+readonly GRPCURL_VERSION=v1.9.4
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
+here="$root/transport/grpc/interop"
+build="$root/build/interop"
+venv="$root/build/interop-venv"
+cd "$root"
+mkdir -p "$build"
+
+log() { echo "interop: $*" >&2; }
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+setup_python() {
+	local stamp="$venv/.requirements"
+	if [[ -f "$stamp" ]] && cmp -s "$stamp" "$here/requirements.txt"; then
+		return
+	fi
+	log "installing the pinned Python packages into $venv"
+	rm -rf "$venv"
+	python3 -m venv "$venv"
+	"$venv/bin/pip" install -q --disable-pip-version-check -r "$here/requirements.txt"
+	cp "$here/requirements.txt" "$stamp"
+}
+
+setup_tools() {
+	# perf_analyzer (from the tritonclient wheel) links libb64.so.0d.
+	if ! ldconfig -p | grep -q libb64.so.0d; then
+		log "installing Debian's libb64-0d for perf_analyzer"
+		apt-get update -qq && apt-get install -y -qq libb64-0d
+	fi
+	GOBIN="$build/bin" go install "github.com/fullstorydev/grpcurl/cmd/grpcurl@${GRPCURL_VERSION}"
+}
+
+start_server() {
+	http_port="$(free_port)"
+	grpc_port="$(free_port)"
+	./bin/tiffin serve --model-repository "$build/models" --host 127.0.0.1 \
+		--http-port "$http_port" --grpc-port "$grpc_port" --log-level warn &
+	server_pid=$!
+	trap 'kill "$server_pid" 2>/dev/null; wait "$server_pid" 2>/dev/null || true' EXIT
+	for _ in $(seq 1 120); do
+		if python3 -c "import urllib.request,sys; urllib.request.urlopen(sys.argv[1])" \
+			"http://127.0.0.1:$http_port/v2/health/ready" 2>/dev/null; then
+			log "tiffin ready: http :$http_port, grpc :$grpc_port"
+			return
+		fi
+		sleep 0.5
+	done
+	log "tiffin did not become ready"
+	exit 1
+}
+
+perf() {
+	local cudart
+	cudart="$("$venv/bin/python" -c 'import nvidia.cuda_runtime, os; print(os.path.join(nvidia.cuda_runtime.__path__[0], "lib"))')"
+	for proto in grpc http; do
+		local port="$grpc_port"
+		[[ "$proto" == http ]] && port="$http_port"
+		log "perf_analyzer over $proto"
+		LD_LIBRARY_PATH="$cudart" "$venv/bin/perf_analyzer" -m mlp-small -i "$proto" -u "127.0.0.1:$port" \
+			--concurrency-range 2 -p 1000 --max-trials 5 -s 50 | tee "$build/perf-$proto.txt"
+		grep -q "Throughput:" "$build/perf-$proto.txt"
+		grep -q "Server:" "$build/perf-$proto.txt" # it read the statistics extension
+	done
+}
+
+grpcurl_check() {
+	log "grpcurl through reflection"
+	"$build/bin/grpcurl" -plaintext "127.0.0.1:$grpc_port" list | tee "$build/grpcurl-list.txt"
+	grep -q inference.GRPCInferenceService "$build/grpcurl-list.txt"
+	"$build/bin/grpcurl" -plaintext -d '{"model_name":"multi-io","inputs":[
+		{"name":"a","datatype":"FP32","shape":[1,4],"contents":{"fp32_contents":[1,-2,3,-4]}},
+		{"name":"b","datatype":"INT32","shape":[1,4],"contents":{"int_contents":[1,2,3,4]}},
+		{"name":"c","datatype":"FP64","shape":[1,2],"contents":{"fp64_contents":[0.5,1]}}]}' \
+		"127.0.0.1:$grpc_port" inference.GRPCInferenceService/ModelInfer | tee "$build/grpcurl-infer.json"
+	grep -q '"int64Contents"' "$build/grpcurl-infer.json"
+	PATH="$build/bin:$PATH" go test -count=1 -run 'TestE2EGrpcurl' ./cmd/tiffin/
+}
+
+setup_python
+setup_tools
+go build -o bin/tiffin ./cmd/tiffin
+rm -rf "$build/models"
+./bin/tiffin demo-models "$build/models"
+go run ./transport/grpc/interop/refgen "$build/reference.json"
+start_server
+log "tritonclient $("$venv/bin/pip" show tritonclient | awk '/^Version/ {print $2}')"
+"$venv/bin/python" "$here/interop.py" "127.0.0.1:$http_port" "127.0.0.1:$grpc_port" "$build/reference.json"
+perf
+grpcurl_check
+log "all interop checks passed"

@@ -1,0 +1,153 @@
+package grpc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"time"
+
+	ggrpc "google.golang.org/grpc"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/reflection"
+	"google.golang.org/grpc/status"
+
+	"github.com/tiffin-ml/tiffin/transport"
+	pb "github.com/tiffin-ml/tiffin/transport/grpc/inferencepb"
+)
+
+// HealthInterval is how often the health service re-reads readiness.
+const HealthInterval = 250 * time.Millisecond
+
+// DefaultStreamConcurrency bounds the requests of one ModelStreamInfer
+// stream that run at once.
+const DefaultStreamConcurrency = 64
+
+// Options configure the server.
+type Options struct {
+	Addr              string // host:port; port 0 picks a free one
+	MaxRecvBytes      int    // largest request message
+	MaxSendBytes      int    // largest response message
+	Keepalive         keepalive.ServerParameters
+	KeepalivePolicy   keepalive.EnforcementPolicy
+	StrictReady       bool   // ServerReady needs every model READY
+	Version           string // reported in server metadata
+	Repository        transport.RepositoryControl
+	StreamConcurrency int // default DefaultStreamConcurrency
+	Logger            *slog.Logger
+}
+
+// Server is the gRPC front end. Start binds and serves; Shutdown stops
+// accepting and waits for calls in flight.
+type Server struct {
+	pb.UnimplementedGRPCInferenceServiceServer
+
+	opts   Options
+	models transport.Models
+	log    *slog.Logger
+	srv    *ggrpc.Server
+	health *health.Server
+	ln     net.Listener
+	done   chan error    // the serve loop's result
+	stop   chan struct{} // ends the health loop
+}
+
+// New returns a server that has not bound its port yet.
+func New(models transport.Models, opts Options) *Server {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.StreamConcurrency <= 0 {
+		opts.StreamConcurrency = DefaultStreamConcurrency
+	}
+	s := &Server{opts: opts, models: models, log: opts.Logger, health: health.NewServer()}
+	s.srv = ggrpc.NewServer(
+		ggrpc.MaxRecvMsgSize(opts.MaxRecvBytes),
+		ggrpc.MaxSendMsgSize(opts.MaxSendBytes),
+		ggrpc.KeepaliveParams(opts.Keepalive),
+		ggrpc.KeepaliveEnforcementPolicy(opts.KeepalivePolicy),
+	)
+	pb.RegisterGRPCInferenceServiceServer(s.srv, s)
+	healthpb.RegisterHealthServer(s.srv, s.health)
+	reflection.Register(s.srv)
+	return s
+}
+
+// Start binds the address, serves in the background, and keeps the health
+// service in step with readiness.
+func (s *Server) Start() error {
+	ln, err := net.Listen("tcp", s.opts.Addr)
+	if err != nil {
+		return fmt.Errorf("grpc listen on %s: %w", s.opts.Addr, err)
+	}
+	s.ln = ln
+	s.done = make(chan error, 1)
+	s.stop = make(chan struct{})
+	s.updateHealth()
+	go s.healthLoop()
+	go func() { s.done <- s.srv.Serve(ln) }()
+	s.log.Info("grpc listening", "addr", ln.Addr().String())
+	return nil
+}
+
+// Addr is the bound address, once started.
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// Shutdown marks the server NOT_SERVING, stops accepting, and waits for
+// calls in flight; when ctx ends first, it closes the rest.
+func (s *Server) Shutdown(ctx context.Context) error {
+	if s.ln == nil {
+		return nil
+	}
+	close(s.stop)
+	s.health.Shutdown()
+	stopped := make(chan struct{})
+	go func() {
+		s.srv.GracefulStop()
+		close(stopped)
+	}()
+	select {
+	case <-stopped:
+	case <-ctx.Done():
+		s.srv.Stop()
+		<-stopped
+	}
+	if err := <-s.done; err != nil && !errors.Is(err, ggrpc.ErrServerStopped) {
+		return fmt.Errorf("grpc serve: %w", err)
+	}
+	return nil
+}
+
+func (s *Server) healthLoop() {
+	t := time.NewTicker(HealthInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			s.updateHealth()
+		}
+	}
+}
+
+func (s *Server) updateHealth() {
+	st := healthpb.HealthCheckResponse_NOT_SERVING
+	if s.models.Ready(s.opts.StrictReady) {
+		st = healthpb.HealthCheckResponse_SERVING
+	}
+	s.health.SetServingStatus("", st)
+	s.health.SetServingStatus(pb.GRPCInferenceService_ServiceDesc.ServiceName, st)
+}
+
+// rpcError turns a runtime error into a gRPC status, through the one
+// mapping in package transport.
+func rpcError(err error) error {
+	if err == nil {
+		return nil
+	}
+	return status.Error(transport.GRPCCode(err), err.Error())
+}

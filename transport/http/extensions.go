@@ -1,0 +1,163 @@
+package http
+
+import (
+	"context"
+	"encoding/json"
+
+	"github.com/valyala/fasthttp"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/tiffin-ml/tiffin/runtime"
+	"github.com/tiffin-ml/tiffin/transport"
+)
+
+// Triton's extensions over HTTP, in the JSON shapes Triton's clients read:
+//
+//	GET  /v2/models/<m>[/versions/<v>]/config       model_configuration
+//	GET  /v2/models[/<m>[/versions/<v>]]/stats      statistics
+//	POST /v2/repository/index                       model_repository
+//	POST /v2/repository/models/<m>/load | unload    model_repository
+//
+// The messages are the protobuf messages the gRPC front end sends, built
+// once in package transport and written by transport.MarshalTritonJSON.
+
+// The server metadata lists these extensions beside the core ones;
+// perf_analyzer, for one, reads statistics only from a server that lists
+// "statistics".
+func init() {
+	Extensions = append(Extensions, "model_configuration", "statistics", "model_repository", "model_repository(unload_dependents)")
+}
+
+// routeExtensions handles /v2/models/stats and /v2/repository/...; seg is
+// the path after /v2. It reports whether it answered.
+func (s *Server) routeExtensions(ctx *fasthttp.RequestCtx, seg []string, get, post bool) bool {
+	switch {
+	case len(seg) == 2 && seg[0] == "models" && seg[1] == "stats" && get:
+		s.modelStatistics(ctx, "", 0)
+	case len(seg) == 2 && seg[0] == "repository" && seg[1] == "index" && post:
+		s.repositoryIndex(ctx)
+	case len(seg) == 4 && seg[0] == "repository" && seg[1] == "models" && seg[3] == "load" && post:
+		s.repositoryLoad(ctx, seg[2])
+	case len(seg) == 4 && seg[0] == "repository" && seg[1] == "models" && seg[3] == "unload" && post:
+		s.repositoryUnload(ctx, seg[2])
+	default:
+		return false
+	}
+	return true
+}
+
+// modelExtension handles GET /v2/models/<m>[/versions/<v>]/<what> for the
+// config and stats extensions. It reports whether it answered.
+func (s *Server) modelExtension(ctx *fasthttp.RequestCtx, model string, version int64, what string) bool {
+	switch what {
+	case "config":
+		m, ok := s.extensionModels(ctx)
+		if !ok {
+			return true
+		}
+		cfg, err := transport.ModelConfig(m, model, version)
+		s.writeMessage(ctx, cfg, err)
+	case "stats":
+		s.modelStatistics(ctx, model, version)
+	default:
+		return false
+	}
+	return true
+}
+
+// extensionModels is the runtime as the extensions need it.
+func (s *Server) extensionModels(ctx *fasthttp.RequestCtx) (transport.Models, bool) {
+	m, ok := s.models.(transport.Models)
+	if !ok {
+		replyError(ctx, runtime.Errorf(runtime.KindInternal, "this server's runtime does not support the extension"))
+	}
+	return m, ok
+}
+
+func (s *Server) modelStatistics(ctx *fasthttp.RequestCtx, model string, version int64) {
+	if m, ok := s.extensionModels(ctx); ok {
+		resp, err := transport.ModelStatistics(m, model, version)
+		s.writeMessage(ctx, resp, err)
+	}
+}
+
+// repositoryIndex answers a JSON array of {name, version, state, reason},
+// as Triton does; the body may hold {"ready": true}.
+func (s *Server) repositoryIndex(ctx *fasthttp.RequestCtx) {
+	var body struct {
+		Ready bool `json:"ready"`
+	}
+	m, ok := s.extensionModels(ctx)
+	if !ok || !decodeBody(ctx, &body) {
+		return
+	}
+	out := []byte{'['}
+	for i, e := range transport.RepositoryIndex(m, body.Ready).GetModels() {
+		if i > 0 {
+			out = append(out, ',')
+		}
+		out = append(out, transport.MarshalTritonJSON(e)...)
+	}
+	ctx.SetContentType("application/json")
+	ctx.SetBody(append(out, ']'))
+}
+
+type repositoryBody struct {
+	Parameters map[string]any `json:"parameters"`
+}
+
+func (s *Server) repositoryLoad(ctx *fasthttp.RequestCtx, model string) {
+	var body repositoryBody
+	m, ok := s.extensionModels(ctx)
+	if !ok || !decodeBody(ctx, &body) {
+		return
+	}
+	auth := string(ctx.Request.Header.Peek(fasthttp.HeaderAuthorization))
+	err := transport.LoadModel(context.Background(), m, s.opts.Repository, auth, model, len(body.Parameters))
+	s.writeEmpty(ctx, err)
+}
+
+func (s *Server) repositoryUnload(ctx *fasthttp.RequestCtx, model string) {
+	var body repositoryBody
+	m, ok := s.extensionModels(ctx)
+	if !ok || !decodeBody(ctx, &body) {
+		return
+	}
+	for k := range body.Parameters {
+		if k != "unload_dependents" {
+			replyError(ctx, invalid("unknown unload parameter %q", k))
+			return
+		}
+	}
+	auth := string(ctx.Request.Header.Peek(fasthttp.HeaderAuthorization))
+	s.writeEmpty(ctx, transport.UnloadModel(context.Background(), m, s.opts.Repository, auth, model))
+}
+
+// decodeBody reads an optional JSON body into v; it answers 400 and
+// reports false when the body is not JSON.
+func decodeBody(ctx *fasthttp.RequestCtx, v any) bool {
+	if b := ctx.PostBody(); len(b) > 0 {
+		if err := json.Unmarshal(b, v); err != nil {
+			replyError(ctx, invalid("malformed JSON body: %v", err))
+			return false
+		}
+	}
+	return true
+}
+
+func (s *Server) writeMessage(ctx *fasthttp.RequestCtx, m proto.Message, err error) {
+	if err != nil {
+		replyError(ctx, err)
+		return
+	}
+	ctx.SetContentType("application/json")
+	ctx.SetBody(transport.MarshalTritonJSON(m))
+}
+
+func (s *Server) writeEmpty(ctx *fasthttp.RequestCtx, err error) {
+	if err != nil {
+		replyError(ctx, err)
+		return
+	}
+	ctx.SetStatusCode(fasthttp.StatusOK)
+}
