@@ -123,6 +123,9 @@ func (m *Manager) chooseBackend(name string) (backends.Backend, error) {
 			reasons = append(reasons, fmt.Sprintf("%s: %v", n, err))
 			continue
 		}
+		if len(reasons) > 0 {
+			m.log.Info("backend auto: chose "+n, "passed_over", reasons)
+		}
 		return b, nil
 	}
 	return nil, fmt.Errorf("no backend is available: %v", reasons)

@@ -10,6 +10,7 @@ import (
 	"go.uber.org/dig"
 
 	"github.com/tiffin-ml/tiffin/backends"
+	"github.com/tiffin-ml/tiffin/backends/gorgonia"
 	"github.com/tiffin-ml/tiffin/backends/onnx"
 	"github.com/tiffin-ml/tiffin/runtime"
 	"github.com/tiffin-ml/tiffin/runtime/config"
@@ -45,10 +46,12 @@ func newContainer(cfg config.Server, log *slog.Logger) (*dig.Container, error) {
 	return c, nil
 }
 
-// newBackends registers the execution engines this build has.
+// newBackends registers the execution engines this build has: ONNX
+// Runtime (cgo; unavailable, with its reason, without it) and Gorgonia
+// (pure Go, always there).
 func newBackends(cfg config.Server, log *slog.Logger, lc *lifecycle, _ *runtime.Devices) *backends.Registry {
 	ort := onnx.New(onnx.Options{LibraryPath: cfg.ORTLibrary, Logger: log})
-	reg := backends.NewRegistry(ort)
+	reg := backends.NewRegistry(ort, gorgonia.New(gorgonia.Options{Logger: log}))
 	lc.append(hook{name: "backends",
 		start: func(context.Context) error {
 			if err := ort.Available(); err != nil {

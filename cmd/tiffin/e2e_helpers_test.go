@@ -226,6 +226,21 @@ func writeFile(t *testing.T, path string, b []byte) {
 // checkInfer is a goroutine-safe JSON inference with its check; it returns
 // errors instead of failing the test from another goroutine.
 func checkInfer(ts *testServer, model, input string, shape []int, x, want []float32) error {
+	return checkInferTol(ts, model, input, shape, x, want, 1e-5)
+}
+
+// httpGet returns a GET's status code.
+func httpGet(url string) (int, error) {
+	resp, err := http.Get(url)
+	if err != nil {
+		return 0, err
+	}
+	resp.Body.Close()
+	return resp.StatusCode, nil
+}
+
+// checkInferTol is checkInfer with a tolerance.
+func checkInferTol(ts *testServer, model, input string, shape []int, x, want []float32, tol float64) error {
 	body, err := json.Marshal(map[string]any{"inputs": []map[string]any{
 		{"name": input, "datatype": "FP32", "shape": shape, "data": x}}})
 	if err != nil {
@@ -252,7 +267,7 @@ func checkInfer(ts *testServer, model, input string, shape []int, x, want []floa
 	}
 	for i, raw := range r.Outputs[0].Data {
 		f, err := strconv.ParseFloat(string(raw), 64)
-		if err != nil || math.Abs(f-float64(want[i])) > 1e-5 {
+		if err != nil || math.Abs(f-float64(want[i])) > tol {
 			return fmt.Errorf("element %d = %s, want %v", i, raw, want[i])
 		}
 	}

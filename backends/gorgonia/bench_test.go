@@ -1,0 +1,122 @@
+//go:build cgo
+
+package gorgonia
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"testing"
+
+	"github.com/tiffin-ml/tiffin/backends"
+	"github.com/tiffin-ml/tiffin/backends/onnx"
+)
+
+// ortRepoLibrary is where `make ort` puts the library, from this directory.
+const ortRepoLibrary = "../../third_party/onnxruntime/lib/libonnxruntime.so.1"
+
+// ortBackend returns an ONNX Runtime backend, closed at cleanup, or skips
+// when the library is in neither onnx.DefaultLibraryPath() nor the
+// repository.
+func ortBackend(tb testing.TB) *onnx.Backend {
+	tb.Helper()
+	var tried []string
+	for _, p := range []string{onnx.DefaultLibraryPath(), ortRepoLibrary} {
+		abs, err := filepath.Abs(p)
+		if err != nil {
+			continue
+		}
+		tried = append(tried, abs)
+		if fi, err := os.Stat(abs); err != nil || fi.IsDir() {
+			continue
+		}
+		b := onnx.New(onnx.Options{LibraryPath: abs, Logger: quiet})
+		if err := b.Available(); err != nil {
+			tb.Fatalf("onnxruntime at %s: %v", abs, err)
+		}
+		tb.Cleanup(func() {
+			if err := b.Close(); err != nil {
+				tb.Errorf("closing onnxruntime: %v", err)
+			}
+		})
+		return b
+	}
+	tb.Skipf("onnxruntime library not found (tried %v): run \"make ort\"", tried)
+	return nil
+}
+
+// loadWith loads the model file at path with be, using as many threads as
+// GOMAXPROCS (what gorgonia's BLAS uses), closed at cleanup.
+func loadWith(tb testing.TB, be backends.Backend, name, path string) backends.Model {
+	tb.Helper()
+	m, err := be.Load(context.Background(), backends.LoadSpec{
+		Model: name, Version: 1, Path: path, Threads: runtime.GOMAXPROCS(0), Logger: quiet,
+	})
+	if err != nil {
+		tb.Fatalf("%s: Load %s: %v", be.Name(), name, err)
+	}
+	tb.Cleanup(func() { m.Close() })
+	return m
+}
+
+// TestParityWithONNXRuntime runs every demo model under both backends on the
+// same inputs and compares the outputs within 1e-4.
+func TestParityWithONNXRuntime(t *testing.T) {
+	ort := ortBackend(t)
+	for _, d := range demoModels() {
+		t.Run(d.name, func(t *testing.T) {
+			path := writeModel(t, d.name, d.bytes(t))
+			g, o := loadWith(t, New(Options{Logger: quiet}), d.name, path), loadWith(t, ort, d.name, path)
+			for _, batch := range []int{1, 5, 64} {
+				in := []backends.Tensor{d.input(batch, int64(batch))}
+				got, want := run(t, g, in...), run(t, o, in...)
+				if fmt.Sprint(got[0].Shape) != fmt.Sprint(want[0].Shape) {
+					t.Fatalf("batch %d: gorgonia shape %v, onnxruntime %v", batch, got[0].Shape, want[0].Shape)
+				}
+				checkClose(t, fmt.Sprintf("batch %d", batch), bytesF32(got[0].Data), bytesF32(want[0].Data), 1e-4)
+			}
+		})
+	}
+}
+
+// BenchmarkBackends measures one Run per demo model, backend and batch size,
+// reporting rows (batch items) per second. Both backends get GOMAXPROCS
+// threads; the onnxruntime side skips without the library.
+func BenchmarkBackends(b *testing.B) {
+	for _, d := range demoModels() {
+		path := writeModel(b, d.name, d.bytes(b))
+		b.Run("model="+d.name, func(b *testing.B) {
+			for _, side := range []struct {
+				name    string
+				backend func(testing.TB) backends.Backend
+			}{
+				{"gorgonia", func(testing.TB) backends.Backend { return New(Options{Logger: quiet}) }},
+				{"onnxruntime", func(tb testing.TB) backends.Backend { return ortBackend(tb) }},
+			} {
+				b.Run("backend="+side.name, func(b *testing.B) {
+					m := loadWith(b, side.backend(b), d.name, path)
+					for _, n := range []int{1, 8, 64} {
+						b.Run(fmt.Sprintf("batch=%d", n), func(b *testing.B) { benchRun(b, m, d, n) })
+					}
+				})
+			}
+		})
+	}
+}
+
+func benchRun(b *testing.B, m backends.Model, d demoModel, n int) {
+	in := []backends.Tensor{d.input(n, 1)}
+	ctx := context.Background()
+	if _, err := m.Run(ctx, in); err != nil { // warm: builds gorgonia's graph for n
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := m.Run(ctx, in); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "rows/s")
+}

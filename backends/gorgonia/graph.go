@@ -1,0 +1,226 @@
+package gorgonia
+
+import (
+	"fmt"
+	"sync"
+
+	gg "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+
+	"github.com/tiffin-ml/tiffin/backends/onnxpb"
+)
+
+// buildMu serialises graph construction and compilation process-wide.
+// Gorgonia keeps a little global state that building touches without locks
+// (shared constant nodes such as the zero of Rectify, whose hashes are
+// computed lazily, and the group counter of its graph encoding); the race
+// detector sees both when instances build concurrently. Building is rare (a
+// Load, or a new input shape), so one lock costs nothing. Running is not
+// serialised.
+var buildMu sync.Mutex
+
+// value is an ONNX value while a graph is built: a node of the graph, or a
+// tensor known at build time.
+type value struct {
+	node  *gg.Node
+	konst *constTensor
+	cnode *gg.Node // konst as a node of this graph, once something needs it
+	err   error    // an initializer that could not be decoded
+}
+
+// shape is the value's shape; for a constant, its ONNX shape (a scalar's is
+// empty, while its node has shape [1]).
+func (v *value) shape() []int {
+	if v.node != nil {
+		return append([]int(nil), v.node.Shape()...)
+	}
+	return v.konst.shape
+}
+
+// graphBuilder builds the expression graph of a program for one set of
+// input shapes.
+type graphBuilder struct {
+	p     *program
+	g     *gg.ExprGraph
+	vals  map[string]*value
+	names int // counter for unique constant node names
+}
+
+// nodeCtx is what an op builder sees of one ONNX node.
+type nodeCtx struct {
+	*graphBuilder
+	index int
+	proto *onnxpb.NodeProto
+	in    []*value // nil for omitted optional inputs
+	attrs attrs
+}
+
+// buildGraph builds, for inputs of the given shapes (in metadata order), the
+// graph of p and a tape machine for it.
+func buildGraph(p *program, shapes [][]int) (m *machine, err error) {
+	buildMu.Lock()
+	defer buildMu.Unlock()
+	defer func() {
+		if r := recover(); r != nil {
+			m, err = nil, fmt.Errorf("model %q: building the graph for input shapes %v: gorgonia panicked: %v", p.model, shapes, r)
+		}
+	}()
+	b := &graphBuilder{p: p, g: gg.NewGraph(), vals: make(map[string]*value)}
+	for name, c := range p.inits {
+		b.vals[name] = &value{konst: c}
+	}
+	for name, e := range p.initErr {
+		b.vals[name] = &value{err: e}
+	}
+	m = &machine{inputs: make([]*gg.Node, len(shapes))}
+	for i, spec := range p.meta.Inputs {
+		n := gg.NewTensor(b.g, tensor.Float32, len(shapes[i]), gg.WithShape(shapes[i]...), gg.WithName("input:"+spec.Name))
+		m.inputs[i] = n
+		b.vals[spec.Name] = &value{node: n}
+	}
+	for i, n := range p.nodes {
+		if err := b.buildNode(i, n); err != nil {
+			return nil, err
+		}
+	}
+	if err := m.collect(b, p); err != nil {
+		return nil, err
+	}
+	m.vm = gg.NewTapeMachine(b.g)
+	return m, nil
+}
+
+// buildNode adds one ONNX node to the graph. Errors, and panics from
+// gorgonia, come back naming the model, the node and its op.
+func (b *graphBuilder) buildNode(i int, n *onnxpb.NodeProto) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%s: gorgonia panicked: %v", n.GetOpType(), r)
+		}
+		if err != nil {
+			err = b.p.nodeErr(i, err)
+		}
+	}()
+	c := &nodeCtx{graphBuilder: b, index: i, proto: n, attrs: attrsOf(n)}
+	for _, name := range n.GetInput() {
+		if name == "" {
+			c.in = append(c.in, nil)
+			continue
+		}
+		v, ok := b.vals[name]
+		if !ok {
+			return fmt.Errorf("%s: input %q is not defined", n.GetOpType(), name)
+		}
+		if v.err != nil {
+			return fmt.Errorf("%s: input %w", n.GetOpType(), v.err)
+		}
+		c.in = append(c.in, v)
+	}
+	outs := n.GetOutput()
+	if len(outs) == 0 || outs[0] == "" {
+		return fmt.Errorf("%s: the node has no output", n.GetOpType())
+	}
+	for j, out := range outs[1:] {
+		if out != "" {
+			return fmt.Errorf("%s: output %d (%q) is not supported by the gorgonia backend (only the first output is)", n.GetOpType(), j+1, out)
+		}
+	}
+	v, err := opBuilders[n.GetOpType()](c)
+	if err != nil {
+		return fmt.Errorf("%s: %w", n.GetOpType(), err)
+	}
+	b.vals[outs[0]] = v
+	return nil
+}
+
+// nodeOf returns v as a node of the graph, making a constant node of a
+// constant the first time.
+func (b *graphBuilder) nodeOf(v *value) (*gg.Node, error) {
+	if v.node != nil {
+		return v.node, nil
+	}
+	if v.cnode == nil {
+		n, err := b.constNode(v.konst)
+		if err != nil {
+			return nil, err
+		}
+		v.cnode = n
+	}
+	return v.cnode, nil
+}
+
+// constNode makes a constant node holding c's data, which it shares: the
+// graph never writes into input nodes (gorgonia keeps them live for the
+// whole program, so no op overwrites them in place). A scalar becomes a
+// node of shape [1], which broadcasts the same way.
+func (b *graphBuilder) constNode(c *constTensor) (*gg.Node, error) {
+	data, err := c.floats("constant")
+	if err != nil {
+		return nil, err
+	}
+	shape := c.shape
+	if len(shape) == 0 {
+		shape = []int{1}
+	}
+	b.names++
+	t := tensor.New(tensor.WithShape(shape...), tensor.WithBacking(data))
+	return gg.NewTensor(b.g, tensor.Float32, len(shape), gg.WithShape(shape...),
+		gg.WithName(fmt.Sprintf("const:%d", b.names)), gg.WithValue(t)), nil
+}
+
+// arg returns the required input i.
+func (c *nodeCtx) arg(i int) (*value, error) {
+	if i >= len(c.in) || c.in[i] == nil {
+		return nil, fmt.Errorf("input %d is missing", i)
+	}
+	return c.in[i], nil
+}
+
+// opt returns the optional input i, or nil.
+func (c *nodeCtx) opt(i int) *value {
+	if i >= len(c.in) {
+		return nil
+	}
+	return c.in[i]
+}
+
+// node returns the required input i as a node.
+func (c *nodeCtx) node(i int) (*gg.Node, error) {
+	v, err := c.arg(i)
+	if err != nil {
+		return nil, err
+	}
+	return c.nodeOf(v)
+}
+
+// konst returns input i when it is known at build time.
+func (c *nodeCtx) konst(i int) (*constTensor, bool) {
+	v := c.opt(i)
+	if v == nil || v.konst == nil {
+		return nil, false
+	}
+	return v.konst, true
+}
+
+// derived returns the constant that compute computes for this node and role,
+// computing it once per program.
+func (c *nodeCtx) derived(role string, compute func() (*constTensor, error)) (*constTensor, error) {
+	key := fmt.Sprintf("%d/%s", c.index, role)
+	if d, ok := c.p.derived[key]; ok {
+		return d, nil
+	}
+	d, err := compute()
+	if err != nil {
+		return nil, err
+	}
+	c.p.derived[key] = d
+	return d, nil
+}
+
+// nodeValue wraps a graph node as an ONNX value.
+func nodeValue(n *gg.Node, err error) (*value, error) {
+	if err != nil {
+		return nil, err
+	}
+	return &value{node: n}, nil
+}

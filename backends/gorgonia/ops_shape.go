@@ -1,0 +1,243 @@
+package gorgonia
+
+import (
+	"fmt"
+	"slices"
+
+	gg "gorgonia.org/gorgonia"
+
+	"github.com/tiffin-ml/tiffin/backends/onnxpb"
+)
+
+// buildReshape: the target shape is a constant (the second input, or the
+// "shape" attribute before opset 5); 0 copies the input's axis (unless
+// allowzero), and one -1 takes what is left.
+func buildReshape(c *nodeCtx) (*value, error) {
+	x, err := c.arg(0)
+	if err != nil {
+		return nil, err
+	}
+	var spec []int64
+	if c.p.opset < 5 && c.attrs.has("shape") {
+		ints, err := c.attrs.ints("shape", nil)
+		if err != nil {
+			return nil, err
+		}
+		for _, v := range ints {
+			spec = append(spec, int64(v))
+		}
+	} else {
+		k, ok := c.konst(1)
+		if !ok {
+			return nil, fmt.Errorf("the shape input must be a constant (an initializer or a Constant node)")
+		}
+		if spec, err = k.ints("shape"); err != nil {
+			return nil, err
+		}
+	}
+	allowZero, err := c.attrs.int("allowzero", 0)
+	if err != nil {
+		return nil, err
+	}
+	shape, err := reshapeTarget(x.shape(), spec, allowZero != 0)
+	if err != nil {
+		return nil, err
+	}
+	return reshapeValue(c, x, shape)
+}
+
+// reshapeTarget resolves an ONNX Reshape shape against the input shape in.
+func reshapeTarget(in []int, spec []int64, allowZero bool) ([]int, error) {
+	out := make([]int, len(spec))
+	infer := -1
+	for i, d := range spec {
+		switch {
+		case d == 0 && !allowZero:
+			if i >= len(in) {
+				return nil, fmt.Errorf("shape %v copies axis %d of an input of rank %d", spec, i, len(in))
+			}
+			out[i] = in[i]
+		case d == -1 && infer < 0:
+			infer = i
+		case d <= 0:
+			return nil, fmt.Errorf("shape %v is not supported (empty axes, or more than one -1)", spec)
+		default:
+			out[i] = int(d)
+		}
+	}
+	total := numElems(in)
+	if infer >= 0 {
+		out[infer] = 1
+		rest := numElems(out)
+		if rest == 0 || total%rest != 0 {
+			return nil, fmt.Errorf("cannot reshape %v to %v", in, spec)
+		}
+		out[infer] = total / rest
+	}
+	if numElems(out) != total {
+		return nil, fmt.Errorf("cannot reshape %v to %v", in, spec)
+	}
+	return out, nil
+}
+
+// reshapeValue gives x the shape: a new constant sharing the data for a
+// constant, a copying reshape in the graph otherwise.
+func reshapeValue(c *nodeCtx, x *value, shape []int) (*value, error) {
+	if x.konst != nil {
+		k := *x.konst
+		k.shape = shape
+		return &value{konst: &k}, nil
+	}
+	return nodeValue(reshapeNode(x.node, shape))
+}
+
+// buildFlatten reshapes to 2-D: the axes before axis, and the rest.
+func buildFlatten(c *nodeCtx) (*value, error) {
+	x, err := c.arg(0)
+	if err != nil {
+		return nil, err
+	}
+	a, err := c.attrs.int("axis", 1)
+	if err != nil {
+		return nil, err
+	}
+	shape := x.shape()
+	axis := int(a)
+	if axis < 0 {
+		axis += len(shape)
+	}
+	if axis < 0 || axis > len(shape) {
+		return nil, fmt.Errorf("axis %d is out of range for rank %d", a, len(shape))
+	}
+	return reshapeValue(c, x, []int{numElems(shape[:axis]), numElems(shape[axis:])})
+}
+
+// buildTranspose: gorgonia's Transpose, or a permuted copy at build time for
+// a constant. perm defaults to reversing the axes.
+func buildTranspose(c *nodeCtx) (*value, error) {
+	x, err := c.arg(0)
+	if err != nil {
+		return nil, err
+	}
+	shape := x.shape()
+	rank := len(shape)
+	rev := make([]int, rank)
+	for i := range rev {
+		rev[i] = rank - 1 - i
+	}
+	perm, err := c.attrs.ints("perm", rev)
+	if err != nil {
+		return nil, err
+	}
+	if len(perm) != rank || !isPermutation(perm) {
+		return nil, fmt.Errorf("perm %v is not a permutation of the %d axes", perm, rank)
+	}
+	if slices.IsSorted(perm) {
+		return x, nil
+	}
+	out := make([]int, rank)
+	for i, p := range perm {
+		out[i] = shape[p]
+	}
+	if k := x.konst; k != nil {
+		t := &constTensor{shape: out, isInt: k.isInt}
+		if k.isInt {
+			t.i64 = transposeData(k.i64, shape, perm)
+		} else {
+			t.f32 = transposeData(k.f32, shape, perm)
+		}
+		return &value{konst: t}, nil
+	}
+	return nodeValue(gg.Transpose(x.node, perm...))
+}
+
+func isPermutation(perm []int) bool {
+	seen := make([]bool, len(perm))
+	for _, p := range perm {
+		if p < 0 || p >= len(perm) || seen[p] {
+			return false
+		}
+		seen[p] = true
+	}
+	return true
+}
+
+// buildConcat joins its inputs along axis with gorgonia's Concat.
+func buildConcat(c *nodeCtx) (*value, error) {
+	a, err := c.attrs.int("axis", 0)
+	if err != nil {
+		return nil, err
+	}
+	if !c.attrs.has("axis") {
+		return nil, fmt.Errorf("the axis attribute is required")
+	}
+	var nodes []*gg.Node
+	for i := range c.in {
+		n, err := c.node(i)
+		if err != nil {
+			return nil, err
+		}
+		nodes = append(nodes, n)
+	}
+	if len(nodes) == 0 {
+		return nil, fmt.Errorf("no inputs")
+	}
+	rank := nodes[0].Dims()
+	axis, err := normAxis(int(a), rank)
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range nodes[1:] {
+		s0, s := nodes[0].Shape(), n.Shape()
+		if len(s) != rank || !slices.Equal(s0[:axis], s[:axis]) || !slices.Equal(s0[axis+1:], s[axis+1:]) {
+			return nil, fmt.Errorf("shapes %v and %v cannot be joined along axis %d", s0, s, axis)
+		}
+	}
+	if len(nodes) == 1 {
+		return &value{node: nodes[0]}, nil
+	}
+	return nodeValue(gg.Concat(axis, nodes...))
+}
+
+// passThrough is Identity: the output is the input value itself.
+func passThrough(c *nodeCtx) (*value, error) { return c.arg(0) }
+
+// buildDropout is the identity at inference. A constant true training_mode
+// is refused; the mask output is refused by the caller like any second
+// output.
+func buildDropout(c *nodeCtx) (*value, error) {
+	if k, ok := c.konst(2); ok {
+		if (k.isInt && len(k.i64) > 0 && k.i64[0] != 0) || (!k.isInt && len(k.f32) > 0 && k.f32[0] != 0) {
+			return nil, fmt.Errorf("training_mode is true; the gorgonia backend runs inference only")
+		}
+	} else if c.opt(2) != nil {
+		return nil, fmt.Errorf("training_mode must be a constant")
+	}
+	return c.arg(0)
+}
+
+// buildConstant decodes the value, value_float(s) or value_int(s) attribute.
+func buildConstant(c *nodeCtx) (*value, error) {
+	for _, at := range c.proto.GetAttribute() {
+		switch at.GetName() {
+		case "value":
+			if at.GetType() != onnxpb.AttributeProto_TENSOR {
+				return nil, fmt.Errorf("attribute value has type %s", at.GetType())
+			}
+			k, err := decodeTensor(at.GetT())
+			if err != nil {
+				return nil, err
+			}
+			return &value{konst: k}, nil
+		case "value_float":
+			return &value{konst: &constTensor{f32: []float32{at.GetF()}}}, nil
+		case "value_floats":
+			return &value{konst: &constTensor{shape: []int{len(at.GetFloats())}, f32: at.GetFloats()}}, nil
+		case "value_int":
+			return &value{konst: &constTensor{isInt: true, i64: []int64{at.GetI()}}}, nil
+		case "value_ints":
+			return &value{konst: &constTensor{shape: []int{len(at.GetInts())}, isInt: true, i64: at.GetInts()}}, nil
+		}
+	}
+	return nil, fmt.Errorf("no supported value attribute (value, value_float(s) or value_int(s))")
+}
