@@ -14,6 +14,7 @@ import (
 	"github.com/tiffin-ml/tiffin/backends/onnx"
 	"github.com/tiffin-ml/tiffin/runtime"
 	"github.com/tiffin-ml/tiffin/runtime/config"
+	"github.com/tiffin-ml/tiffin/runtime/metrics"
 	grpct "github.com/tiffin-ml/tiffin/transport/grpc"
 	httpt "github.com/tiffin-ml/tiffin/transport/http"
 )
@@ -27,9 +28,12 @@ func newContainer(cfg config.Server, log *slog.Logger) (*dig.Container, error) {
 		func() config.Server { return cfg },
 		func() *slog.Logger { return log },
 		newLifecycle,
+		newTracing,
 		newDevices,
+		newGPUSampler,
 		newBackends,
 		newManager,
+		newMetrics,
 		newHTTPServer,
 		newGRPCServer, // grpc.go
 	}
@@ -86,24 +90,44 @@ func newDevices(log *slog.Logger) (*runtime.Devices, error) {
 }
 
 // newManager builds the model manager; starting it loads the repository.
-func newManager(p managerParams) *runtime.Manager {
+func newManager(p managerParams) (*runtime.Manager, error) {
+	override, err := deviceOverride(p.Config, p.Devices)
+	if err != nil {
+		return nil, err
+	}
 	m := runtime.NewManager(runtime.ManagerOptions{
-		Repository: p.Config.ModelRepository, Backends: p.Backends, Inventory: p.Devices.Inventory(), Logger: p.Log,
+		Repository: p.Config.ModelRepository, Backends: p.Backends, Inventory: p.Devices.Inventory(),
+		Override: override, Logger: p.Log,
 	})
 	p.LC.append(hook{name: "model manager", start: m.LoadAll, stop: m.Close})
-	return m
+	return m, nil
 }
 
 // newHTTPServer builds the REST front end; it starts last, so it accepts
 // traffic only once the models are loaded, and stops first.
-func newHTTPServer(cfg config.Server, log *slog.Logger, lc *lifecycle, m *runtime.Manager) *httpt.Server {
-	s := httpt.New(m, httpt.Options{
+type httpParams struct {
+	dig.In
+	Config  config.Server
+	Log     *slog.Logger
+	LC      *lifecycle
+	Manager *runtime.Manager
+	Devices *runtime.Devices
+	Metrics *metrics.Metrics
+	Tracing tracingOn
+}
+
+func newHTTPServer(p httpParams) *httpt.Server {
+	cfg, lc := p.Config, p.LC
+	s := httpt.New(p.Manager, httpt.Options{
 		Addr:         net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.HTTPPort)),
 		MaxBodyBytes: cfg.MaxBodyBytes,
 		StrictReady:  cfg.StrictReady,
 		Version:      version,
-		Logger:       log,
+		Logger:       p.Log,
 		Repository:   repositoryControl(cfg), // grpc.go
+		Observer:     p.Metrics,
+		Metrics:      p.Metrics.Handler(),
+		Devices:      newDevicesReport(p.Devices),
 	})
 	lc.append(hook{name: "http", start: func(context.Context) error { return s.Start() }, stop: s.Shutdown})
 	return s

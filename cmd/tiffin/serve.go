@@ -28,6 +28,8 @@ func serveFlags(cfg *config.Server, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "log level: debug, info, warn or error")
 	fs.BoolVar(&cfg.StrictReady, "strict-readiness", cfg.StrictReady, "report ready only when every model is READY")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "how long shutdown waits for requests in flight")
+	fs.StringVar(&cfg.DevicesFile, "devices", cfg.DevicesFile, "host device `FILE`: per device class, instance counts and batching that override config.yaml")
+	fs.StringVar(&cfg.OTLPEndpoint, "otlp-endpoint", cfg.OTLPEndpoint, "send traces over OTLP/HTTP to this `URL` (e.g. http://localhost:4318/v1/traces); empty: off")
 	grpcFlags(fs, cfg) // grpc.go
 	return fs
 }

@@ -18,6 +18,8 @@ type Server struct {
 	LogLevel        string        // --log-level debug|info|warn|error; default info
 	StrictReady     bool          // --strict-readiness: ready only when every model is READY
 	ShutdownTimeout time.Duration // --shutdown-timeout; default 30s
+	DevicesFile     string        // --devices: the host's device file; default none
+	OTLPEndpoint    string        // --otlp-endpoint: OTLP/HTTP traces URL; default "" (tracing off)
 
 	GRPC       GRPC       // the gRPC front end's transport settings
 	Repository Repository // the repository extension (load/unload) over HTTP and gRPC
@@ -112,6 +114,8 @@ func (s Server) LogValue() slog.Value {
 		slog.String("log_format", s.LogFormat),
 		slog.Bool("strict_readiness", s.StrictReady),
 		slog.Duration("shutdown_timeout", s.ShutdownTimeout),
+		slog.String("devices_file", s.DevicesFile),
+		slog.String("otlp_endpoint", s.OTLPEndpoint),
 		slog.Int("grpc_max_recv_bytes", s.GRPC.MaxRecvBytes),
 		slog.Int("grpc_max_send_bytes", s.GRPC.MaxSendBytes),
 		slog.Duration("grpc_keepalive_time", s.GRPC.KeepaliveTime),

@@ -16,6 +16,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	semconv "go.opentelemetry.io/otel/semconv/v1.26.0"
 	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 )
 
 // Name is the instrumentation scope of tiffin's spans.
@@ -35,6 +36,7 @@ var Propagator = propagation.NewCompositeTextMapPropagator(propagation.TraceCont
 func Setup(ctx context.Context, endpoint, service, version string, log *slog.Logger) (func(context.Context) error, error) {
 	otel.SetTextMapPropagator(Propagator)
 	if endpoint == "" {
+		otel.SetTracerProvider(noop.NewTracerProvider())
 		return func(context.Context) error { return nil }, nil
 	}
 	exp, err := otlptracehttp.New(ctx, otlptracehttp.WithEndpointURL(endpoint))

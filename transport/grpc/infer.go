@@ -5,6 +5,13 @@ import (
 	"errors"
 	"io"
 	"sync"
+	"time"
+
+	otelcodes "go.opentelemetry.io/otel/codes"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+
+	"github.com/tiffin-ml/tiffin/transport"
 
 	pb "github.com/tiffin-ml/tiffin/transport/grpc/inferencepb"
 )
@@ -16,7 +23,23 @@ func (s *Server) ModelInfer(ctx context.Context, req *pb.ModelInferRequest) (*pb
 	return resp, rpcError(err)
 }
 
-func (s *Server) infer(ctx context.Context, req *pb.ModelInferRequest) (*pb.ModelInferResponse, error) {
+func (s *Server) infer(ctx context.Context, req *pb.ModelInferRequest) (_ *pb.ModelInferResponse, err error) {
+	start := time.Now()
+	md, _ := metadata.FromIncomingContext(ctx)
+	ctx, span := transport.StartInferSpan(ctx, metadataCarrier(md), "grpc", req.GetModelName())
+	var answered int64
+	defer func() {
+		code := transport.GRPCCode(err)
+		if err == nil {
+			code = codes.OK
+		} else {
+			span.SetStatus(otelcodes.Error, err.Error())
+		}
+		span.End()
+		if s.opts.Observer != nil {
+			s.opts.Observer.ObserveRequest(req.GetModelName(), answered, "grpc", code.String(), time.Since(start))
+		}
+	}()
 	d, err := decodeRequest(req)
 	if err != nil {
 		return nil, err
@@ -25,7 +48,28 @@ func (s *Server) infer(ctx context.Context, req *pb.ModelInferRequest) (*pb.Mode
 	if err != nil {
 		return nil, err
 	}
+	answered = resp.Version
 	return encodeResponse(resp, d.typed), nil
+}
+
+// metadataCarrier lets the trace propagator read gRPC metadata.
+type metadataCarrier metadata.MD
+
+func (c metadataCarrier) Get(key string) string {
+	if v := metadata.MD(c).Get(key); len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+func (c metadataCarrier) Set(key, value string) { metadata.MD(c).Set(key, value) }
+
+func (c metadataCarrier) Keys() []string {
+	keys := make([]string, 0, len(c))
+	for k := range c {
+		keys = append(keys, k)
+	}
+	return keys
 }
 
 // ModelStreamInfer answers each request of a stream with one response

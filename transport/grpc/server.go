@@ -36,7 +36,8 @@ type Options struct {
 	StrictReady       bool   // ServerReady needs every model READY
 	Version           string // reported in server metadata
 	Repository        transport.RepositoryControl
-	StreamConcurrency int // default DefaultStreamConcurrency
+	StreamConcurrency int                // default DefaultStreamConcurrency
+	Observer          transport.Observer // told of every inference; nil: none
 	Logger            *slog.Logger
 }
 

@@ -14,7 +14,11 @@ import (
 var Extensions = []string{"binary_tensor_data"}
 
 func (s *Server) serverMetadata(ctx *fasthttp.RequestCtx) {
-	writeJSON(ctx, map[string]any{"name": "tiffin", "version": s.opts.Version, "extensions": Extensions})
+	md := map[string]any{"name": "tiffin", "version": s.opts.Version, "extensions": Extensions}
+	if s.opts.Devices != nil {
+		md["devices"] = s.opts.Devices
+	}
+	writeJSON(ctx, md)
 }
 
 func (s *Server) serverReady(ctx *fasthttp.RequestCtx) {

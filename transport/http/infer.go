@@ -3,8 +3,13 @@ package http
 import (
 	"context"
 	"strconv"
+	"time"
+
+	"go.opentelemetry.io/otel/codes"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/tiffin-ml/tiffin/transport"
 )
 
 const headerLenKey = "Inference-Header-Content-Length"
@@ -15,30 +20,44 @@ const headerLenKey = "Inference-Header-Content-Length"
 func (s *Server) infer(ctx *fasthttp.RequestCtx, model string, version int64) {
 	s.inflight.Add(1)
 	defer s.inflight.Add(-1)
+	start := time.Now()
+	tctx, span := transport.StartInferSpan(context.Background(), headerCarrier{&ctx.Request.Header}, "http", model)
+	answered := s.answerInfer(tctx, ctx, model, version)
+	code := ctx.Response.StatusCode()
+	if code >= 400 {
+		span.SetStatus(codes.Error, string(ctx.Response.Body()))
+	}
+	span.End()
+	s.opts.Observer.ObserveRequest(model, answered, "http", strconv.Itoa(code), time.Since(start))
+}
+
+// answerInfer decodes, runs and encodes one request, and returns the
+// version that answered (0 when none did).
+func (s *Server) answerInfer(tctx context.Context, ctx *fasthttp.RequestCtx, model string, version int64) int64 {
 	if enc := ctx.Request.Header.Peek(fasthttp.HeaderContentEncoding); len(enc) > 0 && string(enc) != "identity" {
 		replyError(ctx, invalid("Content-Encoding %q is not supported; send the body uncompressed", enc))
-		return
+		return 0
 	}
 	headerLen, err := parseHeaderLen(ctx.Request.Header.Peek(headerLenKey))
 	if err != nil {
 		replyError(ctx, err)
-		return
+		return 0
 	}
 	body, err := s.readBody(ctx)
 	if err != nil {
 		replyError(ctx, err)
-		return
+		return 0
 	}
 	d, err := decodeRequest(body, headerLen)
 	if err != nil {
 		replyError(ctx, err)
-		return
+		return 0
 	}
 	d.req.Model, d.req.Version = model, version
-	resp, err := s.models.Infer(context.Background(), &d.req)
+	resp, err := s.models.Infer(tctx, &d.req)
 	if err != nil {
 		replyError(ctx, err)
-		return
+		return 0
 	}
 	body, jsonLen := encodeResponse(ctx.Response.Body()[:0], resp, d)
 	if jsonLen >= 0 {
@@ -48,4 +67,5 @@ func (s *Server) infer(ctx *fasthttp.RequestCtx, model string, version int64) {
 		ctx.SetContentType("application/json")
 	}
 	ctx.SetBody(body)
+	return resp.Version
 }

@@ -14,6 +14,10 @@ func (s *Server) route(ctx *fasthttp.RequestCtx) {
 	path := string(ctx.Path())
 	seg := strings.Split(strings.Trim(path, "/"), "/")
 	get, post := ctx.IsGet() || ctx.IsHead(), ctx.IsPost()
+	if path == "/metrics" && get && s.metrics != nil {
+		s.metrics(ctx)
+		return
+	}
 	switch {
 	case len(seg) == 0 || seg[0] != "v2":
 	case len(seg) == 1 && get:

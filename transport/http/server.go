@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	stdhttp "net/http"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/valyala/fasthttp"
+	"github.com/valyala/fasthttp/fasthttpadaptor"
 
 	"github.com/tiffin-ml/tiffin/runtime"
 	"github.com/tiffin-ml/tiffin/transport"
@@ -34,6 +36,9 @@ type Options struct {
 	Logger       *slog.Logger
 
 	Repository transport.RepositoryControl // guards the repository extension's load and unload
+	Observer   transport.Observer          // told of every inference; nil: none
+	Metrics    stdhttp.Handler             // serves GET /metrics; nil: 404
+	Devices    any                         // the inventory shown in server metadata; nil: left out
 }
 
 // Server is the HTTP front end. Start binds and serves; Shutdown stops
@@ -47,6 +52,7 @@ type Server struct {
 	done   chan error // the serve loop's result
 
 	inflight atomic.Int64 // inference requests inside the handler
+	metrics  fasthttp.RequestHandler
 
 	connMu sync.Mutex            // protects: fresh
 	fresh  map[net.Conn]struct{} // connections that have not sent a request yet
@@ -59,6 +65,9 @@ func (s *Server) InFlight() int64 { return s.inflight.Load() }
 func New(models Models, opts Options) *Server {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
+	}
+	if opts.Observer == nil {
+		opts.Observer = transport.NopObserver{}
 	}
 	s := &Server{opts: opts, models: models, log: opts.Logger}
 	s.srv = &fasthttp.Server{
@@ -79,6 +88,9 @@ func New(models Models, opts Options) *Server {
 		ConnState:             s.trackConn,
 	}
 	s.fresh = map[net.Conn]struct{}{}
+	if opts.Metrics != nil {
+		s.metrics = fasthttpadaptor.NewFastHTTPHandler(opts.Metrics)
+	}
 	return s
 }
 
