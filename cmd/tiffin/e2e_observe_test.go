@@ -45,6 +45,12 @@ func TestE2EMetrics(t *testing.T) {
 			t.Errorf("/metrics lacks %s", want)
 		}
 	}
+	stats := string(ts.do(t, "GET", "/v2/models/mlp-small/stats", nil, nil).body)
+	for _, want := range []string{`"inference_count":2`, `"batcher":{`, `"dispatch_reasons":{"`, `"device_groups":[{"name":"cpu"`} {
+		if !strings.Contains(stats, want) {
+			t.Errorf("stats lack %s: %s", want, stats)
+		}
+	}
 	var md struct {
 		Devices struct {
 			CPU struct {

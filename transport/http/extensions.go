@@ -77,7 +77,12 @@ func (s *Server) extensionModels(ctx *fasthttp.RequestCtx) (transport.Models, bo
 func (s *Server) modelStatistics(ctx *fasthttp.RequestCtx, model string, version int64) {
 	if m, ok := s.extensionModels(ctx); ok {
 		resp, err := transport.ModelStatistics(m, model, version)
-		s.writeMessage(ctx, resp, err)
+		if err != nil {
+			replyError(ctx, err)
+			return
+		}
+		ctx.SetContentType("application/json")
+		ctx.SetBody(statisticsJSON(m, resp))
 	}
 }
 

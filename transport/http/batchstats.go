@@ -1,0 +1,84 @@
+package http
+
+import (
+	"encoding/json"
+	"strconv"
+
+	"github.com/tiffin-ml/tiffin/batcher"
+	"github.com/tiffin-ml/tiffin/transport"
+	pb "github.com/tiffin-ml/tiffin/transport/grpc/inferencepb"
+)
+
+// batcherView is tiffin's own addition to a model's statistics: what its
+// batcher did, under the key "batcher" (Triton's clients ignore it).
+type batcherView struct {
+	Submitted   uint64                    `json:"submitted"`
+	Rejected    uint64                    `json:"rejected"`
+	Dropped     uint64                    `json:"dropped"`
+	Batches     uint64                    `json:"batches"`
+	Reasons     map[batcher.Reason]uint64 `json:"dispatch_reasons"`
+	Size        histogramView             `json:"batch_size_items"`
+	QueueDelay  histogramView             `json:"queue_delay_seconds"`
+	Compute     histogramView             `json:"compute_seconds"`
+	QueueDepth  int                       `json:"queue_depth"`
+	ArrivalRate float64                   `json:"arrival_rate_items_per_second"`
+	Groups      []groupView               `json:"device_groups"`
+}
+
+type histogramView struct {
+	Bounds []float64 `json:"bounds"`
+	Counts []uint64  `json:"counts"` // per bucket; the last is above the last bound
+	Count  uint64    `json:"count"`
+	Sum    float64   `json:"sum"`
+}
+
+type groupView struct {
+	Name          string  `json:"name"`
+	Policy        string  `json:"policy"`
+	WindowUs      int64   `json:"window_us"`
+	TargetItems   int     `json:"target_items"`
+	CostFixedUs   float64 `json:"cost_fixed_us"`
+	CostPerItemUs float64 `json:"cost_per_item_us"`
+}
+
+func newBatcherView(s batcher.Stats) batcherView {
+	h := func(x batcher.Histogram) histogramView {
+		return histogramView{Bounds: x.Bounds, Counts: x.Counts, Count: x.Count, Sum: x.Sum}
+	}
+	v := batcherView{Submitted: s.Submitted, Rejected: s.Rejected, Dropped: s.Dropped, Batches: s.Batches,
+		Reasons: s.Reasons, Size: h(s.Size), QueueDelay: h(s.QueueDelay), Compute: h(s.Compute),
+		QueueDepth: s.QueueDepth, ArrivalRate: s.ArrivalRate}
+	for _, g := range s.Groups {
+		v.Groups = append(v.Groups, groupView{Name: g.Name, Policy: g.Policy, WindowUs: g.Window.Microseconds(),
+			TargetItems: g.Target, CostFixedUs: float64(g.CostFixed.Nanoseconds()) / 1e3,
+			CostPerItemUs: float64(g.CostPerItem.Nanoseconds()) / 1e3})
+	}
+	return v
+}
+
+// statisticsJSON writes Triton's statistics JSON with each model entry
+// carrying its batcher view.
+func statisticsJSON(m transport.Models, resp *pb.ModelStatisticsResponse) []byte {
+	out := []byte(`{"model_stats":[`)
+	for i, e := range resp.GetModelStats() {
+		if i > 0 {
+			out = append(out, ',')
+		}
+		entry := transport.MarshalTritonJSON(e)
+		version, _ := strconv.ParseInt(e.GetVersion(), 10, 64)
+		v, err := m.Version(e.GetName(), version)
+		if err != nil || len(entry) < 2 {
+			out = append(out, entry...)
+			continue
+		}
+		view, _ := json.Marshal(newBatcherView(v.BatchStats()))
+		out = append(out, entry[:len(entry)-1]...)
+		if len(entry) > 2 {
+			out = append(out, ',')
+		}
+		out = append(out, `"batcher":`...)
+		out = append(out, view...)
+		out = append(out, '}')
+	}
+	return append(out, "]}"...)
+}
