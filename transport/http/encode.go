@@ -1,11 +1,11 @@
 package http
 
 import (
-	"encoding/binary"
 	"strconv"
 
 	"github.com/tiffin-ml/tiffin/backends"
 	"github.com/tiffin-ml/tiffin/runtime"
+	"github.com/tiffin-ml/tiffin/transport"
 )
 
 // encodeResponse writes a V2 response. Outputs asked for as binary go after
@@ -80,11 +80,7 @@ func appendBinary(dst []byte, t *backends.Tensor) []byte {
 	if t.DataType != backends.Bytes {
 		return append(dst, t.Data...)
 	}
-	for _, s := range t.Strings {
-		dst = binary.LittleEndian.AppendUint32(dst, uint32(len(s)))
-		dst = append(dst, s...)
-	}
-	return dst
+	return transport.AppendBytesElements(dst, t.Strings)
 }
 
 // appendError writes {"error": msg}.

@@ -7,7 +7,6 @@ import (
 	"github.com/valyala/fasthttp"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/tiffin-ml/tiffin/runtime"
 	"github.com/tiffin-ml/tiffin/transport"
 )
 
@@ -51,11 +50,7 @@ func (s *Server) routeExtensions(ctx *fasthttp.RequestCtx, seg []string, get, po
 func (s *Server) modelExtension(ctx *fasthttp.RequestCtx, model string, version int64, what string) bool {
 	switch what {
 	case "config":
-		m, ok := s.extensionModels(ctx)
-		if !ok {
-			return true
-		}
-		cfg, err := transport.ModelConfig(m, model, version)
+		cfg, err := transport.ModelConfig(s.models, model, version)
 		s.writeMessage(ctx, cfg, err)
 	case "stats":
 		s.modelStatistics(ctx, model, version)
@@ -65,25 +60,14 @@ func (s *Server) modelExtension(ctx *fasthttp.RequestCtx, model string, version 
 	return true
 }
 
-// extensionModels is the runtime as the extensions need it.
-func (s *Server) extensionModels(ctx *fasthttp.RequestCtx) (transport.Models, bool) {
-	m, ok := s.models.(transport.Models)
-	if !ok {
-		replyError(ctx, runtime.Errorf(runtime.KindInternal, "this server's runtime does not support the extension"))
-	}
-	return m, ok
-}
-
 func (s *Server) modelStatistics(ctx *fasthttp.RequestCtx, model string, version int64) {
-	if m, ok := s.extensionModels(ctx); ok {
-		resp, err := transport.ModelStatistics(m, model, version)
-		if err != nil {
-			replyError(ctx, err)
-			return
-		}
-		ctx.SetContentType("application/json")
-		ctx.SetBody(statisticsJSON(m, resp))
+	resp, err := transport.ModelStatistics(s.models, model, version)
+	if err != nil {
+		replyError(ctx, err)
+		return
 	}
+	ctx.SetContentType("application/json")
+	ctx.SetBody(statisticsJSON(s.models, resp))
 }
 
 // repositoryIndex answers a JSON array of {name, version, state, reason},
@@ -92,8 +76,8 @@ func (s *Server) repositoryIndex(ctx *fasthttp.RequestCtx) {
 	var body struct {
 		Ready bool `json:"ready"`
 	}
-	m, ok := s.extensionModels(ctx)
-	if !ok || !decodeBody(ctx, &body) {
+	m := s.models
+	if !decodeBody(ctx, &body) {
 		return
 	}
 	out := []byte{'['}
@@ -113,8 +97,8 @@ type repositoryBody struct {
 
 func (s *Server) repositoryLoad(ctx *fasthttp.RequestCtx, model string) {
 	var body repositoryBody
-	m, ok := s.extensionModels(ctx)
-	if !ok || !decodeBody(ctx, &body) {
+	m := s.models
+	if !decodeBody(ctx, &body) {
 		return
 	}
 	auth := string(ctx.Request.Header.Peek(fasthttp.HeaderAuthorization))
@@ -124,8 +108,8 @@ func (s *Server) repositoryLoad(ctx *fasthttp.RequestCtx, model string) {
 
 func (s *Server) repositoryUnload(ctx *fasthttp.RequestCtx, model string) {
 	var body repositoryBody
-	m, ok := s.extensionModels(ctx)
-	if !ok || !decodeBody(ctx, &body) {
+	m := s.models
+	if !decodeBody(ctx, &body) {
 		return
 	}
 	for k := range body.Parameters {

@@ -20,12 +20,7 @@ import (
 )
 
 // Models is what the front end needs of the runtime.
-type Models interface {
-	Infer(ctx context.Context, req *runtime.InferRequest) (*runtime.InferResponse, error)
-	Version(name string, version int64) (*runtime.ModelVersion, error)
-	Versions(name string) ([]int64, error)
-	Ready(strict bool) bool
-}
+type Models = transport.Models
 
 // Options configure the server.
 type Options struct {
