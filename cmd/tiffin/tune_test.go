@@ -1,0 +1,51 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/tiffin-ml/tiffin/runtime/config"
+)
+
+// TestTuneSweepsAndRecommends runs a small real sweep of mlp-small and
+// checks the table and that the recommended block is a valid config.
+func TestTuneSweepsAndRecommends(t *testing.T) {
+	lib := requireORT(t)
+	repo := demoRepo(t)
+	out := filepath.Join(t.TempDir(), "rec.yaml")
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"tune", "--model-repository", repo, "--model", "mlp-small", "--sizes", "1,8",
+		"--windows", "0s,1ms", "--clients", "4", "--duration", "200ms", "--ort-library", lib, "--out", out}, &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	table := stdout.String()
+	for _, want := range []string{"DEVICE", "ROWS/S", "P99", "<- best", "recommended for cpu"} {
+		if !strings.Contains(table, want) {
+			t.Fatalf("output lacks %q:\n%s", want, table)
+		}
+	}
+	if n := strings.Count(table, "\n  cpu "); n != 4 {
+		t.Fatalf("%d progress lines, want 4 settings:\n%s", n, table)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m config.Model
+	if err := yaml.Unmarshal(b, &m); err != nil {
+		t.Fatalf("recommendation is not a config: %v\n%s", err, b)
+	}
+	if err := m.Validate(); err != nil || m.MaxBatchSize == nil || m.Batching.Mode != config.BatchStatic {
+		t.Fatalf("recommendation %+v: %v", m, err)
+	}
+	if code := run([]string{"tune", "--model-repository", repo, "--model", "mlp-small", "--sizes", "0"}, &stdout, &stderr); code != 1 ||
+		!strings.Contains(stderr.String(), "--sizes") {
+		t.Fatalf("a bad --sizes: exit %d, %s", code, stderr.String())
+	}
+}
