@@ -34,6 +34,7 @@ func newContainer(cfg config.Server, log *slog.Logger) (*dig.Container, error) {
 		newBackends,
 		newManager,
 		newMetrics,
+		newJobs, // jobs.go
 		newHTTPServer,
 		newGRPCServer, // grpc.go
 	}
@@ -114,6 +115,7 @@ type httpParams struct {
 	Devices *runtime.Devices
 	Metrics *metrics.Metrics
 	Tracing tracingOn
+	Jobs    httpt.Jobs // jobs.go; nil with --jobs=false
 }
 
 func newHTTPServer(p httpParams) *httpt.Server {
@@ -125,6 +127,7 @@ func newHTTPServer(p httpParams) *httpt.Server {
 		Version:      version,
 		Logger:       p.Log,
 		Repository:   repositoryControl(cfg), // grpc.go
+		Jobs:         p.Jobs,
 		Observer:     p.Metrics,
 		Metrics:      p.Metrics.Handler(),
 		Devices:      newDevicesReport(p.Devices),

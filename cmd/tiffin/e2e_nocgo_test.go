@@ -32,7 +32,7 @@ func TestE2ECgoFreeBuildServesGorgonia(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	srv := exec.CommandContext(ctx, bin, "serve", "--model-repository", repo, "--host", "127.0.0.1",
-		"--http-port", fmt.Sprint(port), "--grpc-port", fmt.Sprint(freePort(t)))
+		"--http-port", fmt.Sprint(port), "--grpc-port", fmt.Sprint(freePort(t)), "--jobs=false")
 	var logs strings.Builder
 	srv.Stdout, srv.Stderr = &logs, &logs
 	if err := srv.Start(); err != nil {

@@ -31,6 +31,7 @@ func serveFlags(cfg *config.Server, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&cfg.DevicesFile, "devices", cfg.DevicesFile, "host device `FILE`: per device class, instance counts and batching that override config.yaml")
 	fs.StringVar(&cfg.OTLPEndpoint, "otlp-endpoint", cfg.OTLPEndpoint, "send traces over OTLP/HTTP to this `URL` (e.g. http://localhost:4318/v1/traces); empty: off")
 	grpcFlags(fs, cfg) // grpc.go
+	jobsFlags(fs, &cfg.Jobs)
 	return fs
 }
 

@@ -23,6 +23,7 @@ type Server struct {
 
 	GRPC       GRPC       // the gRPC front end's transport settings
 	Repository Repository // the repository extension (load/unload) over HTTP and gRPC
+	Jobs       Jobs       // the bulk job queue (jobs.go); the zero value is off
 }
 
 // GRPC holds the gRPC front end's message limits and keepalive settings.

@@ -31,6 +31,8 @@ func (s *Server) route(ctx *fasthttp.RequestCtx) {
 		return
 	case len(seg) >= 3 && s.routeExtensions(ctx, seg[1:], get, post):
 		return
+	case len(seg) >= 2 && seg[1] == "jobs" && s.routeJobs(ctx, seg[2:]):
+		return
 	case len(seg) >= 3 && seg[1] == "models":
 		if s.routeModel(ctx, seg[2], seg[3:], get, post) {
 			return

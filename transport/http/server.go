@@ -34,6 +34,7 @@ type Options struct {
 	Observer   transport.Observer          // told of every inference; nil: none
 	Metrics    stdhttp.Handler             // serves GET /metrics; nil: 404
 	Devices    any                         // the inventory shown in server metadata; nil: left out
+	Jobs       Jobs                        // the bulk job queue behind /v2/jobs; nil: disabled
 }
 
 // Server is the HTTP front end. Start binds and serves; Shutdown stops

@@ -1,0 +1,285 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/tiffin-ml/tiffin/runtime/jobs"
+)
+
+// jobClient talks to a server's /v2/jobs.
+type jobClient struct {
+	base string
+	http *http.Client
+}
+
+// jobFlags makes a subcommand's flag set with --server.
+func jobFlags(name string, stderr io.Writer) (*flag.FlagSet, *string) {
+	fs := flag.NewFlagSet("jobs "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	def := os.Getenv("TIFFIN_SERVER")
+	if def == "" {
+		def = "http://localhost:8000"
+	}
+	return fs, fs.String("server", def, "tiffin server `URL`")
+}
+
+// parseArgs parses flags wherever they stand among the positional
+// arguments, and returns the positionals.
+func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		if fs.NArg() == 0 {
+			return pos, nil
+		}
+		pos, args = append(pos, fs.Arg(0)), fs.Args()[1:]
+	}
+}
+
+func newJobClient(server string) *jobClient {
+	return &jobClient{base: strings.TrimSuffix(server, "/") + "/v2/jobs", http: &http.Client{}}
+}
+
+// do sends a request and decodes a JSON answer into out; a non-2xx answer
+// is an error carrying the server's message.
+func (c *jobClient) do(method, path string, body io.Reader, size int64, out any) error {
+	resp, err := c.send(method, path, body, size)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if out == nil {
+		return nil
+	}
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		return fmt.Errorf("%s %s: unreadable answer: %w", method, c.base+path, err)
+	}
+	return nil
+}
+
+func (c *jobClient) send(method, path string, body io.Reader, size int64) (*http.Response, error) {
+	req, err := http.NewRequest(method, c.base+path, body)
+	if err != nil {
+		return nil, err
+	}
+	if size >= 0 {
+		req.ContentLength = size
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode/100 != 2 {
+		defer resp.Body.Close()
+		var e struct {
+			Error string `json:"error"`
+		}
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		if json.Unmarshal(b, &e) != nil || e.Error == "" {
+			e.Error = strings.TrimSpace(string(b))
+		}
+		return nil, fmt.Errorf("%s (HTTP %d)", e.Error, resp.StatusCode)
+	}
+	return resp, nil
+}
+
+func (c *jobClient) status(id string) (jobs.Status, error) {
+	var st jobs.Status
+	err := c.do("GET", "/"+url.PathEscape(id), nil, -1, &st)
+	return st, err
+}
+
+func jobSubmitCmd(args []string, stdout, stderr io.Writer) int {
+	fs, server := jobFlags("submit", stderr)
+	model := fs.String("model", "", "model `NAME` (required)")
+	version := fs.Int64("version", 0, "model version (0: the newest READY one)")
+	input := fs.String("input", "", "input `FILE`: NDJSON or CSV ('-': stdin)")
+	format := fs.String("format", "", "ndjson or csv (default: from the file name, else ndjson)")
+	watch := fs.Bool("watch", false, "then show progress until the job finishes")
+	if _, err := parseArgs(fs, args); err != nil {
+		return 2
+	}
+	if *model == "" || *input == "" {
+		fmt.Fprintln(stderr, "tiffin jobs submit: --model and --input are required")
+		return 2
+	}
+	body, size, err := openInput(*input)
+	if err != nil {
+		return fail(stderr, "submit", err)
+	}
+	defer body.Close()
+	if *format == "" && strings.EqualFold(filepath.Ext(*input), ".csv") {
+		*format = "csv"
+	}
+	q := url.Values{"model": {*model}}
+	if *version > 0 {
+		q.Set("version", strconv.FormatInt(*version, 10))
+	}
+	if *format != "" {
+		q.Set("format", *format)
+	}
+	c := newJobClient(*server)
+	var st jobs.Status
+	if err := c.do("POST", "?"+q.Encode(), body, size, &st); err != nil {
+		return fail(stderr, "submit", err)
+	}
+	if !*watch {
+		return printJSON(stdout, map[string]any{"id": st.ID, "status": st.State, "rows_total": st.RowsTotal})
+	}
+	fmt.Fprintf(stdout, "job %s submitted: %d rows\n", st.ID, st.RowsTotal)
+	return watchJob(c, st.ID, stdout, stderr)
+}
+
+// openInput opens the input file, or stdin for "-", with its size when
+// known (-1 otherwise).
+func openInput(path string) (io.ReadCloser, int64, error) {
+	if path == "-" {
+		return io.NopCloser(os.Stdin), -1, nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, 0, err
+	}
+	fi, err := f.Stat()
+	if err != nil || !fi.Mode().IsRegular() {
+		return f, -1, nil
+	}
+	return f, fi.Size(), nil
+}
+
+func jobStatusCmd(args []string, stdout, stderr io.Writer) int {
+	fs, server := jobFlags("status", stderr)
+	watch := fs.Bool("watch", false, "show progress until the job finishes")
+	asJSON := fs.Bool("json", false, "print the status as JSON")
+	id, ok := oneID(fs, args, stderr)
+	if !ok {
+		return 2
+	}
+	c := newJobClient(*server)
+	if *watch {
+		return watchJob(c, id, stdout, stderr)
+	}
+	st, err := c.status(id)
+	if err != nil {
+		return fail(stderr, "status", err)
+	}
+	if *asJSON {
+		return printJSON(stdout, st)
+	}
+	fmt.Fprintln(stdout, progressLine(st, newRate()))
+	return 0
+}
+
+func jobResultsCmd(args []string, stdout, stderr io.Writer) int {
+	fs, server := jobFlags("results", stderr)
+	id, ok := oneID(fs, args, stderr)
+	if !ok {
+		return 2
+	}
+	resp, err := newJobClient(*server).send("GET", "/"+url.PathEscape(id)+"/results", nil, -1)
+	if err != nil {
+		return fail(stderr, "results", err)
+	}
+	defer resp.Body.Close()
+	if _, err := io.Copy(stdout, resp.Body); err != nil {
+		return fail(stderr, "results", err)
+	}
+	return 0
+}
+
+func jobCancelCmd(args []string, stdout, stderr io.Writer) int {
+	return jobDelete(args, "cancel", "", stdout, stderr)
+}
+
+func jobDeleteCmd(args []string, stdout, stderr io.Writer) int {
+	return jobDelete(args, "delete", "?purge=true", stdout, stderr)
+}
+
+func jobDelete(args []string, name, query string, stdout, stderr io.Writer) int {
+	fs, server := jobFlags(name, stderr)
+	id, ok := oneID(fs, args, stderr)
+	if !ok {
+		return 2
+	}
+	var st jobs.Status
+	if err := newJobClient(*server).do("DELETE", "/"+url.PathEscape(id)+query, nil, -1, &st); err != nil {
+		return fail(stderr, name, err)
+	}
+	state := string(st.State)
+	if name == "delete" {
+		state = "deleted"
+	}
+	fmt.Fprintf(stdout, "job %s: %s\n", st.ID, state)
+	return 0
+}
+
+func jobListCmd(args []string, stdout, stderr io.Writer) int {
+	fs, server := jobFlags("list", stderr)
+	asJSON := fs.Bool("json", false, "print the list as JSON")
+	if _, err := parseArgs(fs, args); err != nil {
+		return 2
+	}
+	var list struct {
+		Jobs []jobs.Status `json:"jobs"`
+	}
+	if err := newJobClient(*server).do("GET", "", nil, -1, &list); err != nil {
+		return fail(stderr, "list", err)
+	}
+	if *asJSON {
+		return printJSON(stdout, list)
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tMODEL\tSTATUS\tROWS\tDONE\tFAILED\tCREATED")
+	for _, j := range list.Jobs {
+		fmt.Fprintf(tw, "%s\t%s:%d\t%s\t%d\t%d\t%d\t%s\n", j.ID, j.Model, j.Version, j.State,
+			j.RowsTotal, j.RowsDone, j.RowsFailed, j.CreatedAt.Local().Format(time.DateTime))
+	}
+	if err := tw.Flush(); err != nil {
+		return fail(stderr, "list", err)
+	}
+	return 0
+}
+
+func oneID(fs *flag.FlagSet, args []string, stderr io.Writer) (string, bool) {
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return "", false
+	}
+	if len(pos) != 1 {
+		fmt.Fprintf(stderr, "Usage: tiffin %s [flags] ID\n", fs.Name())
+		return "", false
+	}
+	return pos[0], true
+}
+
+func printJSON(w io.Writer, v any) int {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		return 1
+	}
+	return 0
+}
+
+func fail(stderr io.Writer, cmd string, err error) int {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = fmt.Errorf("cannot reach the server: %w (set --server or $TIFFIN_SERVER)", ue.Err)
+	}
+	fmt.Fprintf(stderr, "tiffin jobs %s: %v\n", cmd, err)
+	return 1
+}

@@ -1,0 +1,161 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/tiffin-ml/tiffin/runtime/jobs"
+)
+
+// Progress display: on a terminal the line is redrawn in place every
+// poll; elsewhere (a log, a pipe) a line is printed every plainEvery.
+const (
+	ttyPoll    = 500 * time.Millisecond
+	plainPoll  = time.Second
+	plainEvery = 5 * time.Second
+	barWidth   = 30
+)
+
+// watchJob shows a job's progress until it finishes. It exits 0 when the
+// job succeeded.
+func watchJob(c *jobClient, id string, stdout, stderr io.Writer) int {
+	tty := isTTY(stdout)
+	poll := plainPoll
+	if tty {
+		poll = ttyPoll
+	}
+	r := newRate()
+	var printed time.Time
+	for {
+		st, err := c.status(id)
+		if err != nil {
+			if tty {
+				fmt.Fprintln(stdout)
+			}
+			return fail(stderr, "status", err)
+		}
+		now := time.Now()
+		r.observe(st, now)
+		line := progressLine(st, r)
+		switch {
+		case tty:
+			fmt.Fprintf(stdout, "\r%s\x1b[K", line)
+		case st.State.Finished() || now.Sub(printed) >= plainEvery:
+			fmt.Fprintln(stdout, line)
+			printed = now
+		}
+		if st.State.Finished() {
+			if tty {
+				fmt.Fprintln(stdout)
+			}
+			return finishedCode(st, stderr)
+		}
+		time.Sleep(poll)
+	}
+}
+
+func finishedCode(st jobs.Status, stderr io.Writer) int {
+	if st.State == jobs.Succeeded {
+		return 0
+	}
+	fmt.Fprintf(stderr, "tiffin jobs: job %s %s: %s\n", st.ID, st.State, st.Error)
+	return 1
+}
+
+func isTTY(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// rate estimates rows per second from this client's own observations, so
+// the server's clock does not matter; with a single observation it falls
+// back on the job's own timestamps.
+type rate struct {
+	t0   time.Time
+	d0   int64
+	last time.Time
+	rps  float64
+}
+
+func newRate() *rate { return &rate{} }
+
+func (r *rate) observe(st jobs.Status, now time.Time) {
+	if r.t0.IsZero() || st.RowsDone < r.d0 {
+		r.t0, r.d0 = now, st.RowsDone
+		r.rps = serverRate(st, now)
+		return
+	}
+	if dt := now.Sub(r.t0).Seconds(); dt > 0.2 && st.RowsDone > r.d0 {
+		r.rps = float64(st.RowsDone-r.d0) / dt
+	}
+	if st.State.Finished() {
+		r.rps = serverRate(st, now)
+	}
+}
+
+// serverRate is rows done over the time the job has run, by its clock.
+func serverRate(st jobs.Status, now time.Time) float64 {
+	if st.StartedAt == nil {
+		return 0
+	}
+	end := now
+	if st.FinishedAt != nil {
+		end = *st.FinishedAt
+	}
+	if d := end.Sub(*st.StartedAt).Seconds(); d > 0 {
+		return float64(st.RowsDone) / d
+	}
+	return 0
+}
+
+// progressLine renders one status line:
+//
+//	0qSe… running [=========>          ] 45.0% 4500/10000 rows, 3 failed, 85.2k rows/s, ETA 6s
+func progressLine(st jobs.Status, r *rate) string {
+	frac := 0.0
+	if st.RowsTotal > 0 {
+		frac = float64(st.RowsDone) / float64(st.RowsTotal)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s %s %5.1f%% %d/%d rows", st.ID, st.State, bar(frac), 100*frac, st.RowsDone, st.RowsTotal)
+	if st.RowsFailed > 0 {
+		fmt.Fprintf(&b, ", %d failed", st.RowsFailed)
+	}
+	if r.rps > 0 {
+		fmt.Fprintf(&b, ", %s rows/s", human(r.rps))
+	}
+	switch {
+	case st.State.Finished() && st.StartedAt != nil && st.FinishedAt != nil:
+		fmt.Fprintf(&b, ", took %s", st.FinishedAt.Sub(*st.StartedAt).Round(100*time.Millisecond))
+	case r.rps > 0 && st.RowsTotal > st.RowsDone:
+		eta := time.Duration(float64(st.RowsTotal-st.RowsDone) / r.rps * float64(time.Second))
+		fmt.Fprintf(&b, ", ETA %s", eta.Round(time.Second))
+	}
+	return b.String()
+}
+
+func bar(frac float64) string {
+	n := min(int(frac*barWidth), barWidth)
+	head := ""
+	if n < barWidth {
+		head = ">"
+	}
+	return "[" + strings.Repeat("=", n) + head + strings.Repeat(" ", max(barWidth-n-1, 0)) + "]"
+}
+
+func human(v float64) string {
+	switch {
+	case v >= 1e6:
+		return fmt.Sprintf("%.2fM", v/1e6)
+	case v >= 1e3:
+		return fmt.Sprintf("%.1fk", v/1e3)
+	}
+	return fmt.Sprintf("%.0f", v)
+}

@@ -1,0 +1,113 @@
+package jobs
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/tiffin-ml/tiffin/backends"
+)
+
+func TestDecodeValueShapes(t *testing.T) {
+	cases := []struct {
+		raw   string
+		spec  []int64
+		dt    backends.DataType
+		shape string // "" when an error is expected
+		err   string
+	}{
+		{`[1, 2.5, -3]`, []int64{3}, backends.FP32, "[3]", ""},
+		{`[[1,2],[3,4],[5,6]]`, []int64{-1, 2}, backends.Int32, "[3 2]", ""},
+		{`[1,2,3,4,5,6]`, []int64{3, 2}, backends.Int64, "[3 2]", ""}, // flat fills a fixed shape
+		{`7`, []int64{}, backends.FP64, "[]", ""},
+		{`[true,false]`, []int64{2}, backends.Bool, "[2]", ""},
+		{`["a","b\"c"]`, []int64{-1}, backends.Bytes, "[2]", ""},
+		{`[[1,2],[3]]`, []int64{-1, 2}, backends.FP32, "", "ragged"},
+		{`[[1,2],3]`, []int64{-1, 2}, backends.FP32, "", "ragged"},
+		{`[1,2]`, []int64{3}, backends.FP32, "", "shape [2]"},
+		{`[1,"x"]`, []int64{2}, backends.FP32, "", "invalid FP32"},
+		{`[300]`, []int64{1}, backends.Int8, "", "invalid INT8"},
+		{`[]`, []int64{-1}, backends.FP32, "", "empty"},
+		{`[1,2] x`, []int64{2}, backends.FP32, "", "after the value"},
+		{`[1 2]`, []int64{2}, backends.FP32, "", "want ','"},
+	}
+	for _, c := range cases {
+		got, err := decodeValue([]byte(c.raw), rowSpec{name: "x", dt: c.dt, shape: c.spec})
+		if c.shape == "" {
+			if err == nil || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("%s: error %v, want one containing %q", c.raw, err, c.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s: %v", c.raw, err)
+			continue
+		}
+		if fmt.Sprint(got.Shape) != c.shape {
+			t.Errorf("%s: shape %v, want %s", c.raw, got.Shape, c.shape)
+		}
+		if err := got.Check(); err != nil {
+			t.Errorf("%s: %v", c.raw, err)
+		}
+	}
+}
+
+func TestDecodeNDJSONNamesInputs(t *testing.T) {
+	specs := []rowSpec{{name: "a", dt: backends.FP32, shape: []int64{2}}, {name: "b", dt: backends.Int32, shape: []int64{}}}
+	for _, line := range []string{`{"b": 3, "a": [1, 2]}`, ` { "a":[1,2],"b":3 } `, `{"\u0061":[1,2],"b":3}`} {
+		ts, err := decodeNDJSON([]byte(line), specs)
+		if err != nil || ts[0].Name != "a" || ts[1].Name != "b" || len(ts[1].Data) != 4 || len(ts[0].Data) != 8 {
+			t.Fatalf("%s: %+v %v", line, ts, err)
+		}
+	}
+	for line, want := range map[string]string{
+		`{"a":[1,2]}`:               `missing input "b"`,
+		`{"a":[1,2],"b":1,"c":2}`:   `unknown input "c"`,
+		`[1,2]`:                     "not a JSON object",
+		`{"a":[1,2],"b":[1,2]}`:     `input "b"`,
+		`{"a":[1,2],"b":1} garbage`: "after the JSON object",
+		`{"a":[1,2],"a":[1,2]}`:     `given twice`,
+		`{"a":[1,2] "b":1}`:         "want ','",
+		`{"a" [1,2]}`:               "want ':'",
+		`{a:1}`:                     "quoted input name",
+		`{"a":[1,2],"b":1`:          "want ','",
+		`{"a":[1,2],"b":"x"}`:       `input "b"`,
+	} {
+		if _, err := decodeNDJSON([]byte(line), specs); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: error %v, want %q", line, err, want)
+		}
+	}
+}
+
+func TestDecodeCSV(t *testing.T) {
+	spec := rowSpec{name: "input", dt: backends.FP32, shape: []int64{3}}
+	ts, err := decodeCSV([]byte(`1, 2.5 ,"3"`), spec)
+	if err != nil || fmt.Sprint(ts[0].Shape) != "[3]" {
+		t.Fatalf("%+v %v", ts, err)
+	}
+	if _, err := decodeCSV([]byte(`1,2`), spec); err == nil || !strings.Contains(err.Error(), "2 columns") {
+		t.Fatalf("short row: %v", err)
+	}
+	if _, err := decodeCSV([]byte(`1,x,3`), spec); err == nil || !strings.Contains(err.Error(), "column 2") {
+		t.Fatalf("bad value: %v", err)
+	}
+	header := csvHeader(spec)
+	if !header([]byte("a,b,c")) || header([]byte("1,2,3")) {
+		t.Fatal("header detection")
+	}
+}
+
+func TestAppendRowResultNests(t *testing.T) {
+	out := backends.Tensor{Name: "y", DataType: backends.Int32, Shape: []int64{2, 2, 2}}
+	for i := range 8 {
+		out.Data = appendInt(out.Data, uint64(i), 4)
+	}
+	got := string(appendRowResult(nil, 7, []backends.Tensor{out}, 1, true))
+	if want := `{"row":7,"outputs":{"y":[[4,5],[6,7]]}}` + "\n"; got != want {
+		t.Fatalf("got %s want %s", got, want)
+	}
+	got = string(appendRowError(nil, 3, `bad "row"`))
+	if want := `{"row":3,"error":"bad \"row\""}` + "\n"; got != want {
+		t.Fatalf("got %s want %s", got, want)
+	}
+}

@@ -1,0 +1,164 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/tiffin-ml/tiffin/runtime"
+)
+
+func TestJobScoresRowsInOrder(t *testing.T) {
+	m := newRefModels()
+	s := startService(t, m, t.TempDir(), nil)
+	ctx := context.Background()
+	lines := strings.Split(ndjsonInput(95), "\n")
+	lines[13] = `{"input": [1, 2]}`                             // wrong shape: fails alone
+	lines[40] = `not json`                                      // fails alone
+	lines[77] = strings.Replace(lines[77], "[", "[999,", 1)     // 17 values: decode error
+	lines[80] = `{"input":[999,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0]}` // the backend fails its batch
+	st, err := s.Submit(ctx, "mlp-small", 0, NDJSON, strings.NewReader(strings.Join(lines, "\n")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.State != Pending && st.State != Running || st.RowsTotal != 95 || st.Chunks != 10 || st.Version != 1 {
+		t.Fatalf("submitted: %+v", st)
+	}
+	st = waitFinished(t, s, st.ID, 30*time.Second)
+	if st.State != Succeeded || st.RowsDone != 95 || st.RowsFailed != 4 || st.ChunksDone != 10 || st.StartedAt == nil {
+		t.Fatalf("finished: %+v", st)
+	}
+	rc, _, err := s.Results(ctx, st.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	checkResults(t, readResults(t, rc), 95, map[int]bool{13: true, 40: true, 77: true, 80: true})
+	if m.maxRows.Load() != 8 {
+		t.Fatalf("largest batch %d, want the model's max of 8", m.maxRows.Load())
+	}
+	redeliver(t, s, chunkRef{job: st.ID, index: 3, firstRow: 30, rows: 10}, lines[30:40])
+	if again, _ := s.Get(ctx, st.ID); again.RowsDone != 95 || again.RowsFailed != 4 || again.Replicas["test"] != 10 {
+		t.Fatalf("a redelivered chunk counted again: %+v", again)
+	}
+}
+
+// redeliver queues a chunk again, as the queue does when an ack is lost,
+// and waits until a worker has taken and acked it.
+func redeliver(t *testing.T, s *Service, c chunkRef, lines []string) {
+	t.Helper()
+	ctx := context.Background()
+	st := s.store.Load()
+	m := nats.NewMsg(chunkSubject + "." + c.job)
+	m.Header.Set(hdrJob, c.job)
+	m.Header.Set(hdrChunk, strconv.Itoa(c.index))
+	m.Header.Set(hdrRow, strconv.FormatInt(c.firstRow, 10))
+	m.Header.Set(hdrRows, strconv.Itoa(c.rows))
+	m.Data = []byte(strings.Join(lines, "\n"))
+	if _, err := st.js.PublishMsg(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		info, err := st.chunks.Info(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.State.Msgs == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the redelivered chunk was not acked: %+v", info.State)
+		}
+	}
+}
+
+func TestJobSurvivesAbandonedChunks(t *testing.T) {
+	dir := t.TempDir()
+	m := newRefModels()
+	m.delay = 20 * time.Millisecond
+	s := New(m, Options{DataDir: dir, Workers: 2, ChunkRows: 10, AckWait: 2 * time.Second, Replica: "first",
+		Logger: slog.New(slog.DiscardHandler)})
+	if err := s.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	st, err := s.Submit(context.Background(), "mlp-small", 1, NDJSON, strings.NewReader(ndjsonInput(200)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		cur, _ := s.Get(context.Background(), st.ID)
+		if cur.ChunksDone >= 2 {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	// A stop whose deadline has passed abandons the chunks in flight.
+	expired, cancel := context.WithCancel(context.Background())
+	cancel()
+	_ = s.Stop(expired)
+
+	m.delay = 0
+	s2 := startService(t, m, dir, func(o *Options) { o.Replica = "second" })
+	done := waitFinished(t, s2, st.ID, 30*time.Second)
+	if done.State != Succeeded || done.RowsDone != 200 || done.RowsFailed != 0 || done.Replicas["first"] < 2 || done.Replicas["second"] == 0 {
+		t.Fatalf("%+v", done)
+	}
+	rc, _, err := s2.Results(context.Background(), st.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	checkResults(t, readResults(t, rc), 200, nil)
+}
+
+func TestJobCancelListAndConflicts(t *testing.T) {
+	s := startService(t, newRefModels(), t.TempDir(), func(o *Options) { o.Workers = 0 })
+	ctx := context.Background()
+	a, err := s.Submit(ctx, "mlp-small", 0, CSV, strings.NewReader("f0,f1\n"+strings.Repeat("1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16\n", 25)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.RowsTotal != 25 || a.State != Pending {
+		t.Fatalf("%+v", a)
+	}
+	if _, _, err := s.Results(ctx, a.ID); !errors.Is(err, ErrConflict) || !strings.Contains(err.Error(), "pending") {
+		t.Fatalf("results of a pending job: %v", err)
+	}
+	c, err := s.Cancel(ctx, a.ID)
+	if err != nil || c.State != Cancelled || c.FinishedAt == nil {
+		t.Fatalf("%+v %v", c, err)
+	}
+	if _, _, err := s.Results(ctx, a.ID); !errors.Is(err, ErrConflict) {
+		t.Fatalf("results of a cancelled job: %v", err)
+	}
+	b, err := s.Submit(ctx, "mlp-small", 0, NDJSON, strings.NewReader(ndjsonInput(3)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := s.List(ctx)
+	if err != nil || len(list) != 2 || list[0].ID != a.ID || list[1].ID != b.ID {
+		t.Fatalf("%+v %v", list, err)
+	}
+	for _, bad := range []struct {
+		model, format string
+		body          string
+		kind          runtime.Kind
+	}{
+		{"nope", "ndjson", "{}", runtime.KindNotFound},
+		{"mlp-small", "ndjson", "\n\n", runtime.KindInvalidArgument},
+	} {
+		f, _ := ParseFormat(bad.format)
+		if _, err := s.Submit(ctx, bad.model, 0, f, strings.NewReader(bad.body)); runtime.KindOf(err) != bad.kind {
+			t.Errorf("%s %q: %v, want %s", bad.model, bad.body, err, bad.kind)
+		}
+	}
+	if _, err := s.Get(ctx, "no-such*job"); runtime.KindOf(err) != runtime.KindNotFound {
+		t.Fatalf("%v", err)
+	}
+}

@@ -1,0 +1,252 @@
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/tiffin-ml/tiffin/runtime"
+)
+
+// The JetStream names the job store uses. Every replica sharing a queue
+// uses the same ones.
+const (
+	jobsBucket    = "TIFFIN_JOBS"        // KV: job id -> record (JSON)
+	resultsBucket = "TIFFIN_JOB_RESULTS" // objects: "<job>/<chunk>" -> NDJSON result lines
+	chunkStream   = "TIFFIN_JOB_CHUNKS"  // work queue: one message per chunk, its input as the body
+	chunkSubject  = "tiffin.jobs.chunks" // + ".<job id>"
+	consumerName  = "tiffin-scorers"     // the durable pull consumer every replica shares
+)
+
+// Chunk message headers.
+const (
+	hdrJob   = "Tiffin-Job"
+	hdrChunk = "Tiffin-Chunk"
+	hdrRow   = "Tiffin-Row"  // the chunk's first row number
+	hdrRows  = "Tiffin-Rows" // how many rows it holds
+)
+
+// headerRoom is what a chunk message keeps free of the server's largest
+// payload for its headers.
+const headerRoom = 4 << 10
+
+// chunkRef names one chunk of a job: the headers its input travels with.
+type chunkRef struct {
+	job      string
+	index    int
+	firstRow int64
+	rows     int
+}
+
+// store is the job store on JetStream: job records in a KV bucket, chunk
+// inputs as messages of a work-queue stream, chunk results in an object
+// store. It holds no state of its own, so replicas can share one.
+type store struct {
+	js       jetstream.JetStream
+	jobs     jetstream.KeyValue
+	results  jetstream.ObjectStore
+	chunks   jetstream.Stream
+	maxChunk int // bytes of input one chunk may carry
+}
+
+// openStore creates the buckets and the stream, or binds to them.
+func openStore(ctx context.Context, nc *nats.Conn) (*store, error) {
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, fmt.Errorf("jetstream: %w", err)
+	}
+	s := &store{js: js, maxChunk: int(nc.MaxPayload()) - headerRoom}
+	if s.jobs, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket: jobsBucket, Description: "tiffin bulk jobs", History: 1, Storage: jetstream.FileStorage,
+	}); err != nil {
+		return nil, fmt.Errorf("job bucket %s: %w", jobsBucket, err)
+	}
+	if s.results, err = js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
+		Bucket: resultsBucket, Description: "tiffin bulk job results, by chunk", Storage: jetstream.FileStorage,
+	}); err != nil {
+		return nil, fmt.Errorf("result store %s: %w", resultsBucket, err)
+	}
+	if s.chunks, err = js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name: chunkStream, Description: "tiffin bulk job chunks to score",
+		Subjects: []string{chunkSubject + ".>"}, Retention: jetstream.WorkQueuePolicy,
+		Storage: jetstream.FileStorage, Duplicates: 2 * time.Minute,
+	}); err != nil {
+		return nil, fmt.Errorf("chunk stream %s: %w", chunkStream, err)
+	}
+	return s, nil
+}
+
+// consumer binds to the shared durable consumer of chunks: explicit acks,
+// and redelivery of a chunk not acked within ackWait.
+func (s *store) consumer(ctx context.Context, ackWait time.Duration) (jetstream.Consumer, error) {
+	c, err := s.chunks.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
+		Durable: consumerName, Description: "tiffin replicas scoring chunks",
+		AckPolicy: jetstream.AckExplicitPolicy, AckWait: ackWait, MaxDeliver: -1,
+		FilterSubject: chunkSubject + ".>",
+	})
+	if err != nil {
+		return nil, fmt.Errorf("chunk consumer %s: %w", consumerName, err)
+	}
+	return c, nil
+}
+
+func (s *store) create(ctx context.Context, r *record) error {
+	b, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	if _, err := s.jobs.Create(ctx, r.ID, b); err != nil {
+		return fmt.Errorf("store job %s: %w", r.ID, err)
+	}
+	return nil
+}
+
+// get reads a job record and its revision.
+func (s *store) get(ctx context.Context, id string) (*record, uint64, error) {
+	if !validID(id) {
+		return nil, 0, runtime.Errorf(runtime.KindNotFound, "unknown job %q", id)
+	}
+	e, err := s.jobs.Get(ctx, id)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return nil, 0, runtime.Errorf(runtime.KindNotFound, "unknown job %q", id)
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("read job %s: %w", id, err)
+	}
+	r := &record{}
+	if err := json.Unmarshal(e.Value(), r); err != nil {
+		return nil, 0, fmt.Errorf("job %s: corrupt record: %w", id, err)
+	}
+	return r, e.Revision(), nil
+}
+
+// update applies fn to the job's record by compare-and-set, retrying
+// when another writer got there first. fn reports whether it changed the
+// record; the record returned is the one stored.
+func (s *store) update(ctx context.Context, id string, fn func(*record) bool) (*record, error) {
+	for {
+		r, rev, err := s.get(ctx, id)
+		if err != nil || !fn(r) {
+			return r, err
+		}
+		b, err := json.Marshal(r)
+		if err != nil {
+			return nil, err
+		}
+		_, err = s.jobs.Update(ctx, id, b, rev)
+		if errors.Is(err, jetstream.ErrKeyRevisionMismatch) || errors.Is(err, jetstream.ErrKeyExists) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("update job %s: %w", id, err)
+		}
+		return r, nil
+	}
+}
+
+// list reads every job record.
+func (s *store) list(ctx context.Context) ([]*record, error) {
+	keys, err := s.jobs.ListKeys(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list jobs: %w", err)
+	}
+	var out []*record
+	for k := range keys.Keys() {
+		r, _, err := s.get(ctx, k)
+		if runtime.KindOf(err) == runtime.KindNotFound {
+			continue // deleted meanwhile
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// publish queues one chunk. Its message id makes a retried publish a no-op.
+func (s *store) publish(ctx context.Context, c chunkRef, data []byte) error {
+	m := nats.NewMsg(chunkSubject + "." + c.job)
+	m.Header.Set(hdrJob, c.job)
+	m.Header.Set(hdrChunk, strconv.Itoa(c.index))
+	m.Header.Set(hdrRow, strconv.FormatInt(c.firstRow, 10))
+	m.Header.Set(hdrRows, strconv.Itoa(c.rows))
+	m.Data = data
+	if _, err := s.js.PublishMsg(ctx, m, jetstream.WithMsgID(resultName(c.job, c.index))); err != nil {
+		return fmt.Errorf("queue chunk %d of job %s: %w", c.index, c.job, err)
+	}
+	return nil
+}
+
+// parseChunkRef reads a chunk message's headers.
+func parseChunkRef(h nats.Header) (chunkRef, error) {
+	c := chunkRef{job: h.Get(hdrJob)}
+	var e1, e2, e3 error
+	c.index, e1 = strconv.Atoi(h.Get(hdrChunk))
+	c.firstRow, e2 = strconv.ParseInt(h.Get(hdrRow), 10, 64)
+	c.rows, e3 = strconv.Atoi(h.Get(hdrRows))
+	if err := errors.Join(e1, e2, e3); err != nil || !validID(c.job) {
+		return c, fmt.Errorf("malformed chunk message headers %v: %w", h, err)
+	}
+	return c, nil
+}
+
+// purge drops a job's chunks that no replica has taken yet.
+func (s *store) purge(ctx context.Context, job string) error {
+	if err := s.chunks.Purge(ctx, jetstream.WithPurgeSubject(chunkSubject+"."+job)); err != nil {
+		return fmt.Errorf("purge chunks of job %s: %w", job, err)
+	}
+	return nil
+}
+
+func (s *store) putResult(ctx context.Context, job string, index int, data []byte) error {
+	if _, err := s.results.PutBytes(ctx, resultName(job, index), data); err != nil {
+		return fmt.Errorf("store result of chunk %d of job %s: %w", index, job, err)
+	}
+	return nil
+}
+
+func (s *store) openResult(ctx context.Context, job string, index int) (io.ReadCloser, error) {
+	r, err := s.results.Get(ctx, resultName(job, index))
+	if err != nil {
+		return nil, fmt.Errorf("read result of chunk %d of job %s: %w", index, job, err)
+	}
+	return r, nil
+}
+
+// deleteResults removes the stored results of the chunks in done.
+func (s *store) deleteResults(ctx context.Context, job string, done bitmap) error {
+	var errs []error
+	for i := range 8 * len(done) {
+		if done.has(i) {
+			err := s.results.Delete(ctx, resultName(job, i))
+			if err != nil && !errors.Is(err, jetstream.ErrObjectNotFound) {
+				errs = append(errs, err)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func resultName(job string, index int) string { return job + "/" + strconv.Itoa(index) }
+
+// validID reports whether id could be a job id: letters and digits only,
+// so it is always a valid key and subject token.
+func validID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for _, c := range id {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
+}

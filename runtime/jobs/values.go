@@ -1,0 +1,300 @@
+package jobs
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+
+	"github.com/tiffin-ml/tiffin/backends"
+)
+
+// valueParser reads a JSON scalar or nested arrays of scalars straight into
+// tensor bytes, learning the shape as it goes: every array at one depth
+// must have the same length, and every scalar sit at the same depth.
+type valueParser struct {
+	raw   []byte
+	pos   int
+	dt    backends.DataType
+	data  []byte
+	strs  [][]byte
+	dims  []int64 // array length by depth; -1 until the first array there closes
+	leaf  int     // the depth of scalars; -1 until the first one
+	count int64
+}
+
+// tensor reads the value at the parser's position as a row of s.
+func (p *valueParser) tensor(s rowSpec) (backends.Tensor, error) {
+	p.dt, p.data, p.strs, p.dims, p.leaf, p.count = s.dt, nil, nil, p.dims[:0], -1, 0
+	if err := p.value(0); err != nil {
+		return backends.Tensor{}, err
+	}
+	shape, err := fitShape(p.dims[:p.leaf], p.count, s.shape)
+	if err != nil {
+		return backends.Tensor{}, err
+	}
+	return backends.Tensor{Name: s.name, DataType: s.dt, Shape: shape, Data: p.data, Strings: p.strs}, nil
+}
+
+// scanObject reads a JSON object, calling fn with each key and the parser
+// positioned on its value, which fn must consume.
+func scanObject(raw []byte, fn func(key string, p *valueParser) error) error {
+	p := &valueParser{raw: raw}
+	if p.skipSpace(); !p.eat('{') {
+		return errors.New("not a JSON object of inputs")
+	}
+	for n := 0; ; n++ {
+		if p.skipSpace(); p.eat('}') {
+			break
+		}
+		if n > 0 && !p.eat(',') {
+			return errors.New("malformed JSON object: want ',' or '}'")
+		}
+		key, err := p.key()
+		if err != nil {
+			return err
+		}
+		if err := fn(key, p); err != nil {
+			return err
+		}
+	}
+	if p.skipSpace(); p.pos != len(raw) {
+		return fmt.Errorf("unexpected %s after the JSON object", clip(raw[p.pos:]))
+	}
+	return nil
+}
+
+// key reads an object key and its colon.
+func (p *valueParser) key() (string, error) {
+	p.skipSpace()
+	end := p.stringEnd()
+	if end < 0 {
+		return "", errors.New("malformed JSON object: want a quoted input name")
+	}
+	tok := p.raw[p.pos:end]
+	p.pos = end
+	if p.skipSpace(); !p.eat(':') {
+		return "", errors.New("malformed JSON object: want ':' after a name")
+	}
+	if bytes.IndexByte(tok, '\\') < 0 {
+		return string(tok[1 : len(tok)-1]), nil
+	}
+	var s string
+	if err := json.Unmarshal(tok, &s); err != nil {
+		return "", fmt.Errorf("malformed input name %s", clip(tok))
+	}
+	return s, nil
+}
+
+// stringEnd returns the end of the JSON string at the position, or -1.
+func (p *valueParser) stringEnd() int {
+	if p.pos >= len(p.raw) || p.raw[p.pos] != '"' {
+		return -1
+	}
+	for i := p.pos + 1; i < len(p.raw); i++ {
+		switch p.raw[i] {
+		case '\\':
+			i++
+		case '"':
+			return i + 1
+		}
+	}
+	return -1
+}
+
+func (p *valueParser) eat(c byte) bool {
+	if p.pos < len(p.raw) && p.raw[p.pos] == c {
+		p.pos++
+		return true
+	}
+	return false
+}
+
+func (p *valueParser) value(depth int) error {
+	p.skipSpace()
+	if p.pos >= len(p.raw) {
+		return errors.New("unexpected end of the value")
+	}
+	if p.raw[p.pos] != '[' {
+		return p.scalar(depth)
+	}
+	p.pos++
+	for len(p.dims) <= depth {
+		p.dims = append(p.dims, -1)
+	}
+	n := int64(0)
+	for {
+		p.skipSpace()
+		if p.pos < len(p.raw) && p.raw[p.pos] == ']' {
+			p.pos++
+			break
+		}
+		if n > 0 {
+			if p.pos >= len(p.raw) || p.raw[p.pos] != ',' {
+				return errors.New("malformed array: want ',' or ']'")
+			}
+			p.pos++
+		}
+		if err := p.value(depth + 1); err != nil {
+			return err
+		}
+		n++
+	}
+	if n == 0 {
+		return errors.New("empty array")
+	}
+	if p.dims[depth] >= 0 && p.dims[depth] != n {
+		return fmt.Errorf("ragged array: lengths %d and %d at depth %d", p.dims[depth], n, depth)
+	}
+	p.dims[depth] = n
+	return nil
+}
+
+func (p *valueParser) scalar(depth int) error {
+	if p.leaf >= 0 && p.leaf != depth {
+		return errors.New("ragged array: values at different depths")
+	}
+	p.leaf = depth
+	end := p.pos
+	if p.raw[end] == '"' {
+		if end = p.stringEnd(); end < 0 {
+			return errors.New("unterminated string")
+		}
+	} else {
+		for end < len(p.raw) && !isDelim(p.raw[end]) {
+			end++
+		}
+	}
+	tok := p.raw[p.pos:end]
+	p.pos = end
+	p.count++
+	if p.dt == backends.Bytes {
+		var s string
+		if err := json.Unmarshal(tok, &s); err != nil {
+			return fmt.Errorf("BYTES values are JSON strings, got %s", clip(tok))
+		}
+		p.strs = append(p.strs, []byte(s))
+		return nil
+	}
+	var err error
+	p.data, err = appendElement(p.data, p.dt, tok)
+	return err
+}
+
+func isDelim(c byte) bool {
+	return c == ',' || c == ']' || c == '}' || c == ' ' || c == '\t' || c == '\n' || c == '\r'
+}
+
+func (p *valueParser) skipSpace() {
+	for p.pos < len(p.raw) && (p.raw[p.pos] == ' ' || p.raw[p.pos] == '\t' || p.raw[p.pos] == '\n' || p.raw[p.pos] == '\r') {
+		p.pos++
+	}
+}
+
+// appendElement parses one number or boolean of dt and appends its
+// little-endian bytes. FP16 and BF16 are refused at submission.
+func appendElement(dst []byte, dt backends.DataType, tok []byte) ([]byte, error) {
+	s := string(tok)
+	bad := func() error { return fmt.Errorf("invalid %s value %s", dt, clip(tok)) }
+	le := binary.LittleEndian
+	switch dt {
+	case backends.Bool:
+		b, err := strconv.ParseBool(s)
+		if err != nil || (s != "true" && s != "false" && s != "0" && s != "1") {
+			return nil, bad()
+		}
+		return append(dst, boolByte(b)), nil
+	case backends.FP32:
+		f, err := strconv.ParseFloat(s, 32)
+		if err != nil {
+			return nil, bad()
+		}
+		return le.AppendUint32(dst, math.Float32bits(float32(f))), nil
+	case backends.FP64:
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			return nil, bad()
+		}
+		return le.AppendUint64(dst, math.Float64bits(f)), nil
+	case backends.Int8, backends.Int16, backends.Int32, backends.Int64:
+		v, err := strconv.ParseInt(s, 10, dt.Size()*8)
+		if err != nil {
+			return nil, bad()
+		}
+		return appendInt(dst, uint64(v), dt.Size()), nil
+	case backends.Uint8, backends.Uint16, backends.Uint32, backends.Uint64:
+		v, err := strconv.ParseUint(s, 10, dt.Size()*8)
+		if err != nil {
+			return nil, bad()
+		}
+		return appendInt(dst, v, dt.Size()), nil
+	}
+	return nil, fmt.Errorf("datatype %s is not supported in jobs", dt)
+}
+
+func boolByte(b bool) byte {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func appendInt(dst []byte, v uint64, size int) []byte {
+	le := binary.LittleEndian
+	switch size {
+	case 1:
+		return append(dst, byte(v))
+	case 2:
+		return le.AppendUint16(dst, uint16(v))
+	case 4:
+		return le.AppendUint32(dst, uint32(v))
+	}
+	return le.AppendUint64(dst, v)
+}
+
+// appendValue writes one element as JSON; NaN and infinities become null.
+func appendValue(dst []byte, dt backends.DataType, b []byte) []byte {
+	le := binary.LittleEndian
+	switch dt {
+	case backends.Bool:
+		return strconv.AppendBool(dst, b[0] != 0)
+	case backends.FP32:
+		return appendFloat(dst, float64(math.Float32frombits(le.Uint32(b))), 32)
+	case backends.FP64:
+		return appendFloat(dst, math.Float64frombits(le.Uint64(b)), 64)
+	case backends.Int8:
+		return strconv.AppendInt(dst, int64(int8(b[0])), 10)
+	case backends.Int16:
+		return strconv.AppendInt(dst, int64(int16(le.Uint16(b))), 10)
+	case backends.Int32:
+		return strconv.AppendInt(dst, int64(int32(le.Uint32(b))), 10)
+	case backends.Int64:
+		return strconv.AppendInt(dst, int64(le.Uint64(b)), 10)
+	case backends.Uint8:
+		return strconv.AppendUint(dst, uint64(b[0]), 10)
+	case backends.Uint16:
+		return strconv.AppendUint(dst, uint64(le.Uint16(b)), 10)
+	case backends.Uint32:
+		return strconv.AppendUint(dst, uint64(le.Uint32(b)), 10)
+	}
+	return strconv.AppendUint(dst, le.Uint64(b), 10)
+}
+
+func appendFloat(dst []byte, f float64, bits int) []byte {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return append(dst, "null"...)
+	}
+	return strconv.AppendFloat(dst, f, 'g', -1, bits)
+}
+
+// clip shortens a token for an error message.
+func clip(tok []byte) string {
+	const n = 32
+	if len(tok) > n {
+		return strconv.Quote(string(tok[:n])) + "..."
+	}
+	return strconv.Quote(string(tok))
+}

@@ -1,0 +1,138 @@
+package http
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"strconv"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/tiffin-ml/tiffin/runtime"
+	"github.com/tiffin-ml/tiffin/runtime/jobs"
+)
+
+// Jobs is what the front end needs of the bulk job queue; *jobs.Service
+// has it. With Options.Jobs nil, /v2/jobs answers 404.
+type Jobs interface {
+	Submit(ctx context.Context, model string, version int64, f jobs.Format, body io.Reader) (jobs.Status, error)
+	Get(ctx context.Context, id string) (jobs.Status, error)
+	List(ctx context.Context) ([]jobs.Status, error)
+	Cancel(ctx context.Context, id string) (jobs.Status, error)
+	Delete(ctx context.Context, id string) (jobs.Status, error)
+	Results(ctx context.Context, id string) (io.ReadCloser, jobs.Status, error)
+}
+
+// routeJobs handles /v2/jobs[/<id>[/results]]:
+//
+//	POST   /v2/jobs?model=M[&version=V][&format=ndjson|csv]  submit; the body is the input
+//	GET    /v2/jobs                                          list
+//	GET    /v2/jobs/<id>                                     status and progress
+//	GET    /v2/jobs/<id>/results                             NDJSON, once finished (else 409)
+//	DELETE /v2/jobs/<id>[?purge=true]                        cancel; purge deletes a finished job
+//
+// The upload is the request body, which fasthttp reads whole before the
+// handler runs, so it is bounded by --max-body-bytes; the job splits it into
+// chunks from there. It reports false for paths it does not serve.
+func (s *Server) routeJobs(ctx *fasthttp.RequestCtx, rest []string) bool {
+	if s.opts.Jobs == nil {
+		replyError(ctx, runtime.Errorf(runtime.KindNotFound, "bulk jobs are disabled on this server (tiffin serve --jobs=false)"))
+		return true
+	}
+	// Not ctx itself: fasthttp's RequestCtx as a context races with Shutdown.
+	bg := context.Background()
+	get := ctx.IsGet() || ctx.IsHead()
+	switch {
+	case len(rest) == 0 && ctx.IsPost():
+		s.submitJob(ctx)
+	case len(rest) == 0 && get:
+		list, err := s.opts.Jobs.List(bg)
+		s.replyJob(ctx, fasthttp.StatusOK, map[string]any{"jobs": list}, err)
+	case len(rest) == 1 && get:
+		st, err := s.opts.Jobs.Get(bg, rest[0])
+		s.replyJob(ctx, fasthttp.StatusOK, st, err)
+	case len(rest) == 1 && ctx.IsDelete():
+		s.cancelJob(ctx, rest[0])
+	case len(rest) == 2 && rest[1] == "results" && get:
+		s.jobResults(ctx, rest[0])
+	default:
+		return false
+	}
+	return true
+}
+
+func (s *Server) submitJob(ctx *fasthttp.RequestCtx) {
+	args := ctx.QueryArgs()
+	model := string(args.Peek("model"))
+	if model == "" {
+		replyError(ctx, invalid("POST /v2/jobs needs ?model=NAME (and optionally &version=N&format=ndjson|csv)"))
+		return
+	}
+	var version int64
+	if v := args.Peek("version"); len(v) > 0 {
+		n, err := parseVersion(string(v))
+		if err != nil {
+			replyError(ctx, err)
+			return
+		}
+		version = n
+	}
+	format := string(args.Peek("format"))
+	if format == "" && bytes.HasPrefix(ctx.Request.Header.ContentType(), []byte("text/csv")) {
+		format = string(jobs.CSV)
+	}
+	f, err := jobs.ParseFormat(format)
+	if err != nil {
+		replyError(ctx, invalid("%v", err))
+		return
+	}
+	st, err := s.opts.Jobs.Submit(context.Background(), model, version, f, bytes.NewReader(ctx.PostBody()))
+	s.replyJob(ctx, fasthttp.StatusAccepted, st, err)
+}
+
+func (s *Server) cancelJob(ctx *fasthttp.RequestCtx, id string) {
+	purge := string(ctx.QueryArgs().Peek("purge"))
+	if purge == "true" || purge == "1" {
+		st, err := s.opts.Jobs.Delete(context.Background(), id)
+		s.replyJob(ctx, fasthttp.StatusOK, st, err)
+		return
+	}
+	st, err := s.opts.Jobs.Cancel(context.Background(), id)
+	s.replyJob(ctx, fasthttp.StatusOK, st, err)
+}
+
+// jobResults streams a finished job's results, chunk by chunk, as NDJSON.
+func (s *Server) jobResults(ctx *fasthttp.RequestCtx, id string) {
+	rc, st, err := s.opts.Jobs.Results(context.Background(), id)
+	if err != nil {
+		s.replyJob(ctx, 0, nil, err)
+		return
+	}
+	ctx.Response.Header.Set("Tiffin-Job-Rows", strconv.FormatInt(st.RowsTotal, 10))
+	ctx.SetContentType("application/x-ndjson")
+	ctx.SetBodyStream(rc, -1) // fasthttp closes rc once it is sent
+}
+
+// replyJob writes v as JSON with status, or the error: 409 for a request
+// the job's state does not allow, else the status its kind maps to.
+func (s *Server) replyJob(ctx *fasthttp.RequestCtx, status int, v any, err error) {
+	if errors.Is(err, jobs.ErrConflict) {
+		replyError(ctx, err)
+		ctx.SetStatusCode(fasthttp.StatusConflict)
+		return
+	}
+	if err != nil {
+		replyError(ctx, err)
+		return
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		replyError(ctx, runtime.Errorf(runtime.KindInternal, "encode response: %v", err))
+		return
+	}
+	ctx.SetStatusCode(status)
+	ctx.SetContentType("application/json")
+	ctx.SetBody(b)
+}
