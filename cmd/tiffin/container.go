@@ -128,6 +128,7 @@ func newHTTPServer(p httpParams) *httpt.Server {
 		Logger:       p.Log,
 		Repository:   repositoryControl(cfg), // grpc.go
 		Jobs:         p.Jobs,
+		MaxJobUpload: cfg.Jobs.MaxUpload,
 		Observer:     p.Metrics,
 		Metrics:      p.Metrics.Handler(),
 		Devices:      newDevicesReport(p.Devices),

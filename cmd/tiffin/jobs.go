@@ -27,6 +27,7 @@ func jobsFlags(fs *flag.FlagSet, j *config.Jobs) {
 	fs.IntVar(&j.Workers, "jobs-workers", j.Workers, "job chunks this replica scores at once (0: take jobs but score none)")
 	fs.IntVar(&j.ChunkRows, "jobs-chunk-rows", j.ChunkRows, "rows per job chunk at most")
 	fs.DurationVar(&j.AckWait, "jobs-ack-wait", j.AckWait, "a chunk whose replica died is redelivered after this")
+	fs.Int64Var(&j.MaxUpload, "jobs-max-upload-bytes", j.MaxUpload, "largest job input accepted (streamed, never held in memory whole); larger gets 413")
 }
 
 type jobsParams struct {

@@ -20,6 +20,7 @@ type Jobs struct {
 	Workers   int           // --jobs-workers: chunks scored at once; 0 takes jobs but scores none
 	ChunkRows int           // --jobs-chunk-rows: rows per chunk at most
 	AckWait   time.Duration // --jobs-ack-wait: an un-acked chunk is redelivered after this
+	MaxUpload int64         // --jobs-max-upload-bytes: the largest job input; streamed, never held whole
 }
 
 // Job queue defaults.
@@ -28,12 +29,13 @@ const (
 	DefaultJobsWorkers = 4
 	DefaultChunkRows   = 1024
 	DefaultJobsAckWait = 30 * time.Second
+	DefaultMaxUpload   = 16 << 30
 )
 
 // DefaultJobs returns the job queue settings `tiffin serve` starts from.
 func DefaultJobs() Jobs {
 	return Jobs{Enabled: true, DataDir: DefaultDataDir, Workers: DefaultJobsWorkers,
-		ChunkRows: DefaultChunkRows, AckWait: DefaultJobsAckWait}
+		ChunkRows: DefaultChunkRows, AckWait: DefaultJobsAckWait, MaxUpload: DefaultMaxUpload}
 }
 
 // Validate checks the job queue flags, naming the flag at fault. A

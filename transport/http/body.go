@@ -20,10 +20,7 @@ func (s *Server) readBody(ctx *fasthttp.RequestCtx) ([]byte, error) {
 	limit := s.opts.MaxBodyBytes
 	n := ctx.Request.Header.ContentLength()
 	if n > limit {
-		if stream := ctx.RequestBodyStream(); stream != nil {
-			_, _ = io.CopyN(io.Discard, stream, drainLimit)
-		}
-		ctx.SetConnectionClose()
+		refuseBody(ctx)
 		return nil, errBodyTooLarge(limit)
 	}
 	if n >= 0 {
@@ -43,6 +40,15 @@ func (s *Server) readBody(ctx *fasthttp.RequestCtx) ([]byte, error) {
 		return nil, errBodyTooLarge(limit)
 	}
 	return b, nil
+}
+
+// refuseBody reads and discards a bounded part of a body the server will
+// not take, then closes the connection after the answer.
+func refuseBody(ctx *fasthttp.RequestCtx) {
+	if stream := ctx.RequestBodyStream(); stream != nil {
+		_, _ = io.CopyN(io.Discard, stream, drainLimit)
+	}
+	ctx.SetConnectionClose()
 }
 
 // errTooLarge marks a body over the limit; the HTTP front end answers it

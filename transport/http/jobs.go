@@ -33,9 +33,8 @@ type Jobs interface {
 //	GET    /v2/jobs/<id>/results                             NDJSON, once finished (else 409)
 //	DELETE /v2/jobs/<id>[?purge=true]                        cancel; purge deletes a finished job
 //
-// The upload is the request body, which fasthttp reads whole before the
-// handler runs, so it is bounded by --max-body-bytes; the job splits it into
-// chunks from there. It reports false for paths it does not serve.
+// The upload is the request body, streamed into chunks as it arrives
+// (jobUpload). It reports false for paths it does not serve.
 func (s *Server) routeJobs(ctx *fasthttp.RequestCtx, rest []string) bool {
 	if s.opts.Jobs == nil {
 		replyError(ctx, runtime.Errorf(runtime.KindNotFound, "bulk jobs are disabled on this server (tiffin serve --jobs=false)"))
@@ -88,8 +87,53 @@ func (s *Server) submitJob(ctx *fasthttp.RequestCtx) {
 		replyError(ctx, invalid("%v", err))
 		return
 	}
-	st, err := s.opts.Jobs.Submit(context.Background(), model, version, f, bytes.NewReader(ctx.PostBody()))
+	body, err := s.jobUpload(ctx)
+	if err != nil {
+		replyError(ctx, err)
+		return
+	}
+	st, err := s.opts.Jobs.Submit(context.Background(), model, version, f, body)
 	s.replyJob(ctx, fasthttp.StatusAccepted, st, err)
+}
+
+// jobUpload is a job's input as a stream. fasthttp hands a body over
+// --max-body-bytes to the handler as a stream rather than in memory, so a
+// job's input may be far larger, up to MaxJobUpload.
+func (s *Server) jobUpload(ctx *fasthttp.RequestCtx) (io.Reader, error) {
+	limit := s.opts.MaxJobUpload
+	if n := ctx.Request.Header.ContentLength(); limit > 0 && int64(n) > limit {
+		refuseBody(ctx)
+		return nil, errUploadTooLarge(limit)
+	}
+	var r io.Reader = bytes.NewReader(ctx.PostBody())
+	if stream := ctx.RequestBodyStream(); stream != nil {
+		r = stream
+	}
+	if limit > 0 {
+		r = &capReader{r: r, left: limit, limit: limit}
+	}
+	return r, nil
+}
+
+// capReader fails once more than left bytes were read.
+type capReader struct {
+	r     io.Reader
+	left  int64
+	limit int64
+}
+
+func (c *capReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.left -= int64(n)
+	if c.left < 0 {
+		return n, errUploadTooLarge(c.limit)
+	}
+	return n, err
+}
+
+func errUploadTooLarge(limit int64) error {
+	return errTooLarge{runtime.Errorf(runtime.KindResourceExhausted,
+		"job input is larger than the %d-byte limit (--jobs-max-upload-bytes)", limit)}
 }
 
 func (s *Server) cancelJob(ctx *fasthttp.RequestCtx, id string) {

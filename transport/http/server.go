@@ -35,6 +35,9 @@ type Options struct {
 	Metrics    stdhttp.Handler             // serves GET /metrics; nil: 404
 	Devices    any                         // the inventory shown in server metadata; nil: left out
 	Jobs       Jobs                        // the bulk job queue behind /v2/jobs; nil: disabled
+	// MaxJobUpload bounds a job's input, which is streamed rather than
+	// buffered, so it may exceed MaxBodyBytes; 0: no bound.
+	MaxJobUpload int64
 }
 
 // Server is the HTTP front end. Start binds and serves; Shutdown stops
