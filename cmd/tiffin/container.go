@@ -20,8 +20,11 @@ import (
 )
 
 // newContainer wires the server's components. One provider per component;
-// every Provide error is checked. Construction order is dependency order:
-// config → devices → backends → model manager → transports.
+// every Provide error is checked. Each component appends its lifecycle hook
+// as it is built, so the order they are built in is the start order (and
+// its reverse the stop order): tracing → devices → backends → model manager
+// (loads models, starts workers) → metrics → job queue → gRPC → HTTP, which
+// accepts traffic last and stops first.
 func newContainer(cfg config.Server, log *slog.Logger) (*dig.Container, error) {
 	c := dig.New()
 	providers := []any{
@@ -43,10 +46,10 @@ func newContainer(cfg config.Server, log *slog.Logger) (*dig.Container, error) {
 			return nil, fmt.Errorf("wire components: %w", err)
 		}
 	}
-	// Nothing depends on the gRPC server, so it is built here, where its
-	// hook joins the lifecycle after the manager's.
-	if err := c.Invoke(func(*grpct.Server) {}); err != nil {
-		return nil, fmt.Errorf("build grpc server: %w", err)
+	// dig builds parameters left to right: this fixes the order above.
+	build := func(tracingOn, *runtime.Manager, *metrics.Metrics, httpt.Jobs, *grpct.Server, *httpt.Server) {}
+	if err := c.Invoke(build); err != nil {
+		return nil, fmt.Errorf("build components: %w", err)
 	}
 	return c, nil
 }

@@ -53,8 +53,8 @@ type Server struct {
 	inflight atomic.Int64 // inference requests inside the handler
 	metrics  fasthttp.RequestHandler
 
-	connMu sync.Mutex            // protects: fresh
-	fresh  map[net.Conn]struct{} // connections that have not sent a request yet
+	connMu sync.Mutex                       // protects: conns
+	conns  map[net.Conn]fasthttp.ConnState // open connections and their state
 }
 
 // InFlight is how many inference requests are being handled right now.
@@ -86,7 +86,7 @@ func New(models Models, opts Options) *Server {
 		Logger:                fasthttpLogger{s.log},
 		ConnState:             s.trackConn,
 	}
-	s.fresh = map[net.Conn]struct{}{}
+	s.conns = map[net.Conn]fasthttp.ConnState{}
 	if opts.Metrics != nil {
 		s.metrics = fasthttpadaptor.NewFastHTTPHandler(opts.Metrics)
 	}
@@ -99,9 +99,9 @@ func (s *Server) Start() error {
 	if err != nil {
 		return fmt.Errorf("http listen on %s: %w", s.opts.Addr, err)
 	}
-	s.ln = ln
+	s.ln = &countingListener{Listener: ln}
 	s.done = make(chan error, 1)
-	go func() { s.done <- s.srv.Serve(ln) }()
+	go func() { s.done <- s.srv.Serve(s.ln) }()
 	s.log.Info("http listening", "addr", ln.Addr().String())
 	return nil
 }
@@ -125,7 +125,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		select {
 		case err := <-result:
 			if err != nil {
-				return fmt.Errorf("http shutdown: %w", err)
+				return fmt.Errorf("http shutdown: %w (connections still open: %v, requests in flight: %d)", err, s.connStates(), s.inflight.Load())
 			}
 			if err := <-s.done; err != nil && !errors.Is(err, net.ErrClosed) {
 				return err
@@ -137,24 +137,62 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 }
 
-// trackConn follows connections from accept to their first request.
+// trackConn follows every connection's state.
 func (s *Server) trackConn(c net.Conn, state fasthttp.ConnState) {
 	s.connMu.Lock()
 	defer s.connMu.Unlock()
-	if state == fasthttp.StateNew {
-		s.fresh[c] = struct{}{}
-	} else {
-		delete(s.fresh, c)
+	if state == fasthttp.StateClosed || state == fasthttp.StateHijacked {
+		delete(s.conns, c)
+		return
 	}
+	s.conns[c] = state
 }
 
+// closeFresh closes the connections that never sent a byte. fasthttp marks
+// a new connection active before it reads its first request, so its own
+// idle sweep never closes one a client dialed ahead and parked.
 func (s *Server) closeFresh() {
 	s.connMu.Lock()
 	defer s.connMu.Unlock()
-	for c := range s.fresh {
-		_ = c.Close()
-		delete(s.fresh, c)
+	for c := range s.conns {
+		if cc, ok := c.(*countingConn); ok && cc.read.Load() == 0 {
+			_ = c.Close()
+		}
 	}
+}
+
+// countingListener hands out connections that count the bytes read.
+type countingListener struct{ net.Listener }
+
+func (l *countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &countingConn{Conn: c}, nil
+}
+
+type countingConn struct {
+	net.Conn
+	read atomic.Int64
+}
+
+func (c *countingConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.read.Add(int64(n))
+	return n, err
+}
+
+// connStates counts open connections by state, for a shutdown that ran out
+// of time.
+func (s *Server) connStates() map[string]int {
+	s.connMu.Lock()
+	defer s.connMu.Unlock()
+	n := map[string]int{}
+	for _, st := range s.conns {
+		n[st.String()]++
+	}
+	return n
 }
 
 // wireError answers requests fasthttp could not read: an oversized body
