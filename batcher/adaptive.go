@@ -7,206 +7,213 @@ import (
 
 // Tuning of the adaptive policy. See doc.go for the method.
 const (
-	fitForget      = 0.97 // weight kept by past samples at each new one (memory ~33 batches)
-	fitMinSamples  = 8    // batches before the fit is trusted
-	fitMinSpread   = 0.5  // weighted std dev of n, items, needed to solve for the slope
-	fitMaxResidual = 0.25 // rms residual / mean cost above which the fit is noise
-	fitMinSlope    = 0.005
-	// fitMinSlope: b*mean(n) below this fraction of mean(cost) is flat.
-	predErrWeight = 0.2 // EWMA weight of the last fit's relative prediction error
-	aimdSteps     = 50  // additive increase is LatencyTarget/aimdSteps per batch
+	waitGain    = 1.25                  // a wait must promise this much more throughput than dispatching now
+	keepGain    = 1.05                  // and, once started, at least this much to go on
+	minWait     = 10 * time.Microsecond // shorter waits do not pay for a park and a wake-up
+	creditMin   = 1.0 / 8               // below this credit the policy does not wait
+	creditStep  = 1.0 / 1024            // credit regained per batch that met the target
+	lagForget   = 1.0 / 64              // share of the wake-up lag forgotten per batch
+	costWeight  = 0.1                   // EWMA weight of the last batch in the typical compute time
+	lagWeight   = 0.25                  // EWMA weight of the last wake-up's lag
+	arrivalGaps = 4                     // a wait ends when no row came for this many expected gaps
 )
 
-// fitStatus says what a least-squares solve found.
-type fitStatus uint8
-
-const (
-	fitUnknown fitStatus = iota // too few samples or no spread in n: keep the last fit
-	fitGood
-	fitBad // flat or negative slope, or residual too high
-)
-
-// costFit is an exponentially weighted online least-squares fit of a
-// batch's compute time c (seconds) against its size n: c(n) = a + b*n.
-// Each sample is weighted 1 and the weights of the earlier ones are
-// multiplied by fitForget, so the fit follows a cost that drifts.
+// adaptivePolicy is work-conserving by default: an idle worker takes what
+// is queued, up to MaxBatch. It waits for more rows only when
+// waiting truly pays; see bestWait. A wait lasts at most credit·c(q) (a
+// wrong guess costs at most as much as the batch itself), ends as soon as
+// the rows stop coming, and is judged when its batch leaves: it paid if
+// it merged rows that would otherwise have needed a batch of their own,
+// in less time than that batch's fixed cost. The credit is AIMD: a wait
+// that did not pay halves it (under a closed loop the measured rate is
+// the server's own throughput, and the rows it promised may never come),
+// a wait that paid doubles it, each batch that met the target adds
+// creditStep and each that missed it halves it; under creditMin the
+// policy does not wait, so it only probes now and then.
 //
-// When the recent batches all have about the same size the slope cannot
-// be solved for; the last good fit is then kept as long as it keeps
-// predicting the new samples (EWMA of the relative error under
-// fitMaxResidual).
-type costFit struct {
-	w, sn, sc, snn, snc, scc float64 // decayed sums of 1, n, c, n², n·c, c²
-	samples                  int
-
-	a, b    float64 // last good fit
-	ok      bool
-	predErr float64
-}
-
-func (f *costFit) add(n int, c float64) {
-	x := float64(n)
-	f.w = fitForget*f.w + 1
-	f.sn = fitForget*f.sn + x
-	f.sc = fitForget*f.sc + c
-	f.snn = fitForget*f.snn + x*x
-	f.snc = fitForget*f.snc + x*c
-	f.scc = fitForget*f.scc + c*c
-	f.samples++
-	a, b, st := f.solve()
-	switch {
-	case st == fitGood:
-		f.a, f.b, f.ok, f.predErr = a, b, true, 0
-	case st == fitBad:
-		f.ok = false
-	case f.ok:
-		pred := f.cost(n)
-		e := math.Abs(c-pred) / math.Max(pred, 1e-9)
-		f.predErr = (1-predErrWeight)*f.predErr + predErrWeight*e
-		f.ok = f.predErr <= fitMaxResidual
-	}
-}
-
-// solve fits a and b to the weighted samples and judges the fit.
-func (f *costFit) solve() (a, b float64, st fitStatus) {
-	if f.samples < fitMinSamples {
-		return 0, 0, fitUnknown
-	}
-	mn, mc := f.sn/f.w, f.sc/f.w
-	varN := f.snn/f.w - mn*mn
-	if varN < fitMinSpread*fitMinSpread {
-		return 0, 0, fitUnknown
-	}
-	cov := f.snc/f.w - mn*mc
-	b = cov / varN
-	a = mc - b*mn
-	resid := f.scc/f.w - mc*mc - b*cov // weighted mean squared residual
-	switch {
-	case b*mn < fitMinSlope*mc:
-		return a, b, fitBad
-	case math.Sqrt(math.Max(resid, 0)) > fitMaxResidual*mc:
-		return a, b, fitBad
-	}
-	return a, b, fitGood
-}
-
-// cost predicts the compute time of a batch of n, in seconds.
-func (f *costFit) cost(n int) float64 { return math.Max(f.a, 0) + f.b*float64(n) }
-
-// adaptivePolicy chooses, per device group, the batch size and window
-// that maximise throughput while the oldest item's queue delay plus
-// compute stays within the latency target. With a trusted cost fit and
-// arrival rate λ it takes the largest n with (n-1)/λ + c(n) <= target
-// (throughput n/c(n) grows with n), and waits at most n/λ for it, never
-// more than target - c(n). Without a trusted fit it runs AIMD on the
-// window and targets MaxBatch.
+// The cost is the per-group fit c(n) = a + b·n when it is trusted. While
+// it is not, the policy falls back: when the fit finds the cost flat
+// (batching is free) it takes c(n) as the typical compute time and goes
+// on waiting under the same AIMD credit; when the fit is too noisy, or
+// not yet known, it has no basis for a wait and is purely
+// work-conserving.
 type adaptivePolicy struct {
-	max    int
-	target time.Duration // latency target
-	fit    costFit
-	aimd   time.Duration // AIMD window: +target/aimdSteps under target, halved over it
+	max      int
+	target   time.Duration // latency target: queue delay plus compute, per batch's oldest row
+	fit      costFit
+	logCost  float64        // EWMA of ln(compute seconds): the typical batch's, robust to spikes
+	costSeen bool           // logCost has a sample
+	credit   float64        // share of the wait bound a new wait may use, in (0, 1]
+	lag      float64        // seconds: EWMA of how late the worker woke after a timed wait
+	eps      [2]waitEpisode // by priority: interactive, bulk (choose asks about both heads)
 
-	lastRate float64 // arrival rate at the last decide, for Stats
+	// For Stats and tests.
+	lastN        int           // the size the last decision aimed at
+	lastWait     time.Duration // the wait it chose (0: dispatched at once)
+	paid, wasted int           // waits that paid off, and those that did not
 }
 
-func newAdaptivePolicy(max int, start, target time.Duration) *adaptivePolicy {
-	if start <= 0 || start > target {
-		start = target / 10
-	}
-	return &adaptivePolicy{max: max, target: target, aimd: start}
+// waitEpisode is the wait in progress, for one head row. Times are on
+// the caller's clock.
+type waitEpisode struct {
+	active bool
+	head   time.Duration // arrival of the head row it waits with
+	start  time.Duration // when the wait began
+	until  time.Duration // when it ends at the latest
+	wake   time.Duration // when the worker asked to be woken, at the latest
+	q0     int           // rows queued when it began
+	qLast  int           // rows queued at the last arrival seen
+	last   time.Duration // when that arrival was seen
+}
+
+func newAdaptivePolicy(max int, target time.Duration) *adaptivePolicy {
+	return &adaptivePolicy{max: max, target: target, credit: 1, lastN: 1}
 }
 
 func (p *adaptivePolicy) decide(s state) decision {
-	p.lastRate = s.rate
-	n, w := p.plan(s.rate, s.bulkOnly)
-	switch {
-	case s.items >= p.max:
-		return decision{dispatch: true, reason: ReasonFull, size: p.max}
-	case s.items >= n:
-		return decision{dispatch: true, reason: ReasonAdaptive, size: s.items}
-	case s.oldest >= w:
-		return decision{dispatch: true, reason: ReasonWindow, size: s.items}
+	q := s.items
+	ep := &p.eps[0]
+	if s.bulkOnly {
+		ep = &p.eps[1]
 	}
-	return decision{wait: w - s.oldest}
+	if q >= p.max {
+		p.settle(ep, s.now, p.max)
+		p.lastN, p.lastWait = p.max, 0
+		return decision{dispatch: true, reason: ReasonFull, size: p.max}
+	}
+	if ep.active && (ep.head != s.now-s.oldest || q < ep.q0) {
+		ep.active = false // its rows left (another group, a drop): start over
+	}
+	if ep.active && s.now >= ep.wake {
+		p.lag += lagWeight * ((s.now - ep.wake).Seconds() - p.lag)
+	}
+	if ep.active && q > ep.qLast {
+		ep.qLast, ep.last = q, s.now
+	}
+	rate := max(s.rate, s.clumped)
+	gap := seconds(arrivalGaps / rate) // a wait ends when no row came for this long
+	var t time.Duration
+	var n int
+	switch {
+	case !ep.active && gap >= minWait:
+		t, n = p.bestWait(q, s.oldest, rate, p.allowance(q), waitGain)
+	case ep.active && s.now < ep.until && s.now-ep.last < gap:
+		t, n = p.bestWait(q, s.oldest, rate, ep.until-s.now, keepGain)
+	}
+	if t < minWait {
+		reason := ReasonAdaptive // work-conserving, or enough rows came
+		if ep.active && (s.now >= ep.until || s.now-ep.last >= gap) {
+			reason = ReasonWindow // the wait ran out
+		}
+		p.settle(ep, s.now, q)
+		p.lastN, p.lastWait = q, 0
+		return decision{dispatch: true, reason: reason, size: q}
+	}
+	if !ep.active {
+		*ep = waitEpisode{active: true, head: s.now - s.oldest, start: s.now, q0: q, qLast: q, last: s.now}
+	}
+	ep.until = s.now + t
+	wait := max(min(t, ep.last+gap-s.now), minWait)
+	ep.wake = s.now + wait
+	p.lastN, p.lastWait = n, t
+	return decision{wait: wait}
 }
 
-// plan returns the target size and the window for the current arrival
-// rate (items/s). A bulk-only batch may use the biggest size and the
-// whole latency budget left after its compute.
-func (p *adaptivePolicy) plan(rate float64, bulkOnly bool) (int, time.Duration) {
-	if !p.fit.ok {
-		return p.max, p.aimd
+// model is the cost c(n) = a + b·n, in seconds, that decisions use: the
+// fit when it is trusted, flat at the typical compute time when the fit
+// found the cost flat, else 0 (then the policy never waits).
+func (p *adaptivePolicy) model() (a, b float64) {
+	switch {
+	case p.fit.ok:
+		return math.Max(p.fit.a, 0), p.fit.b
+	case p.fit.flat && p.costSeen:
+		return math.Exp(p.logCost), 0
 	}
-	T, a, b := p.target.Seconds(), math.Max(p.fit.a, 0), p.fit.b
-	n := 1
-	if rate > 0 {
-		gap := 1 / rate // mean time between items
-		n = int(math.Min(math.Floor((T-a+gap)/(gap+b)), float64(p.max)))
-		n = max(n, 1)
+	return 0, 0
+}
+
+// allowance bounds a new wait: the credit's share of the time the q rows
+// take to run; nothing while the credit is under creditMin.
+func (p *adaptivePolicy) allowance(q int) time.Duration {
+	if p.credit < creditMin {
+		return 0
 	}
-	w := seconds(math.Min(float64(n)/math.Max(rate, 1e-9), T-p.fit.cost(n)))
-	if bulkOnly {
-		return p.max, max(w, seconds(T-p.fit.cost(p.max)))
+	a, b := p.model()
+	return seconds(p.credit * (a + b*float64(q)))
+}
+
+// bestWait returns how long to wait, at most allow, and the rows expected
+// by then; 0 and q to dispatch now. Waiting t for m = rate·t more rows
+// keeps the worker idle t plus its wake-up lag, and saves at best the
+// fixed cost a of the batch those m rows would otherwise need: dispatching
+// now and then them costs c(q) + c(m) = 2a + b(q+m), waiting costs
+// t + lag + a + b(q+m). The wait must make the first gain times the
+// second; since that ratio falls as t grows, bestWait takes the longest t
+// that does (so waits are shorter than a), within allow, MaxBatch and
+// the latency target (w + t + lag + c(q+m) <= target). The q+m rows
+// must also run gain times faster, per second of worker time, than the q
+// rows alone: (q+m)/(t + lag + c(q+m)) against q/c(q).
+func (p *adaptivePolicy) bestWait(q int, w time.Duration, rate float64, allow time.Duration, gain float64) (time.Duration, int) {
+	a, b := p.model()
+	if rate <= 0 || allow <= 0 || a <= 0 {
+		return 0, q
 	}
-	return n, w
+	x, lag := float64(q), p.lag
+	cq := a + b*x
+	t := min(allow.Seconds(), float64(p.max-q)/rate,
+		(p.target.Seconds()-w.Seconds()-lag-cq)/(1+b*rate),
+		((2-gain)*a-(gain-1)*b*x-gain*lag)/(gain+(gain-1)*b*rate))
+	if t <= 0 {
+		return 0, q
+	}
+	n := x + rate*t
+	if n/(t+lag+a+b*n) < gain*x/cq {
+		return 0, q
+	}
+	return seconds(t), int(math.Round(n))
+}
+
+// settle ends the wait ep, if in progress, as n rows leave. It paid if
+// rows came and it took less than the fixed cost of the batch they would
+// otherwise have needed; if not, the credit halves.
+func (p *adaptivePolicy) settle(ep *waitEpisode, now time.Duration, n int) {
+	if !ep.active {
+		return
+	}
+	ep.active = false
+	if a, _ := p.model(); n > ep.q0 && (now-ep.start).Seconds() <= a {
+		p.paid++
+		p.credit = min(1, 2*p.credit)
+		return
+	}
+	p.wasted++
+	p.credit /= 2
 }
 
 func (p *adaptivePolicy) observe(n int, wait, compute time.Duration) {
-	p.fit.add(n, compute.Seconds())
+	c := compute.Seconds()
+	p.fit.add(n, c)
+	if c > 0 {
+		if !p.costSeen {
+			p.logCost, p.costSeen = math.Log(c), true
+		}
+		p.logCost += costWeight * (math.Log(c) - p.logCost)
+	}
+	p.lag *= 1 - lagForget
 	if wait+compute > p.target {
-		p.aimd /= 2
+		p.credit /= 2
 	} else {
-		p.aimd = min(p.aimd+p.target/aimdSteps, p.target)
+		p.credit = min(1, p.credit+creditStep)
 	}
 }
 
-// snapshot reports the interactive plan at the last arrival rate seen.
+// snapshot reports the size the last decision aimed at and the wait it
+// chose.
 func (p *adaptivePolicy) snapshot() GroupStats {
-	n, w := p.plan(p.lastRate, false)
-	g := GroupStats{Policy: "adaptive-aimd", Window: w, Target: n}
+	g := GroupStats{Policy: "adaptive-aimd", Window: p.lastWait, Target: p.lastN}
 	if p.fit.ok {
 		g.Policy = "adaptive-model"
 		g.CostFixed, g.CostPerItem = seconds(math.Max(p.fit.a, 0)), seconds(p.fit.b)
 	}
 	return g
-}
-
-// seconds converts s to a Duration, clamped to [0, 1h].
-func seconds(s float64) time.Duration {
-	return time.Duration(math.Max(0, math.Min(s, 3600)) * float64(time.Second))
-}
-
-// rateMeter is an exponentially decaying count of arrivals: with time
-// constant tau, perSec is about the items per second over the last tau.
-// Times are nanoseconds on the batcher's clock.
-type rateMeter struct {
-	tau         float64 // seconds
-	sum         float64 // decayed item count at last
-	first, last int64
-	started     bool
-}
-
-func (m *rateMeter) add(at int64, n int) {
-	if !m.started {
-		m.first, m.last, m.started = at, at, true
-	}
-	if at > m.last {
-		m.sum *= math.Exp(-float64(at-m.last) / 1e9 / m.tau)
-		m.last = at
-	}
-	m.sum += float64(n)
-}
-
-// perSec is the rate at now. The first tau is normalised by the time
-// actually observed (at least 10ms) so the estimate is not low at start.
-func (m *rateMeter) perSec(now int64) float64 {
-	if !m.started {
-		return 0
-	}
-	sum := m.sum
-	if now > m.last {
-		sum *= math.Exp(-float64(now-m.last) / 1e9 / m.tau)
-	}
-	span := math.Max(float64(now-m.first)/1e9, 0.01)
-	return sum / (m.tau * (1 - math.Exp(-span/m.tau)))
 }

@@ -60,13 +60,58 @@ func BenchmarkBatcher(b *testing.B) {
 	for _, m := range modes {
 		for _, producers := range []int{1, 16} {
 			b.Run(fmt.Sprintf("mode=%s/producers=%d", m.name, producers), func(b *testing.B) {
-				benchBatcher(b, m.cfg, producers)
+				benchBatcher(b, m.cfg, producers, 4, benchProduce)
 			})
 		}
 	}
 }
 
-func benchBatcher(b *testing.B, cfg Config[*benchReq], producers int) {
+// BenchmarkBatcherBursts submits b.N one-row requests in bursts of
+// burstSize at once, burstGap apart (open loop), to the same fake
+// workers. Throughput is set by the load; what differs is latency: the
+// p50 and p99 of submit-to-answer, and the mean batch size.
+func BenchmarkBatcherBursts(b *testing.B) {
+	modes := []struct {
+		name string
+		cfg  Config[*benchReq]
+	}{
+		{"static-2ms", Config[*benchReq]{Mode: ModeStatic, MaxBatch: 64, MaxQueueDelay: 2 * time.Millisecond}},
+		{"static-0s", Config[*benchReq]{Mode: ModeStatic, MaxBatch: 64}},
+		{"adaptive", Config[*benchReq]{Mode: ModeAdaptive, MaxBatch: 64, LatencyTarget: 10 * time.Millisecond}},
+	}
+	for _, m := range modes {
+		b.Run("mode="+m.name, func(b *testing.B) { benchBatcher(b, m.cfg, 1, 1, benchBurst) })
+	}
+}
+
+const (
+	burstSize = 200
+	burstGap  = 20 * time.Millisecond
+)
+
+func benchBurst(b *testing.B, bt *Batcher[*benchReq], reqs []benchReq) {
+	sem := make(chan struct{}, len(reqs)) // never full: the load is open
+	next := time.Now()
+	for i := 0; i < len(reqs); i += burstSize {
+		time.Sleep(time.Until(next))
+		next = next.Add(burstGap)
+		for j := i; j < min(i+burstSize, len(reqs)); j++ {
+			r := &reqs[j]
+			sem <- struct{}{}
+			r.sem, r.submitted = sem, time.Now()
+			r.left.Store(int32(r.rows))
+			if err := bt.Submit(r); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	}
+}
+
+// benchBatcher runs b.N requests of 1 to maxRows rows through a batcher to
+// the fake workers, submitted by producers goroutines running produce.
+func benchBatcher(b *testing.B, cfg Config[*benchReq], producers, maxRows int,
+	produce func(*testing.B, *Batcher[*benchReq], []benchReq)) {
 	cfg.OnDrop = func(r *benchReq, err error) { b.Errorf("request %d dropped: %v", r.id, err) }
 	bt, err := New(cfg, "cpu", "gpu")
 	if err != nil {
@@ -76,7 +121,7 @@ func benchBatcher(b *testing.B, cfg Config[*benchReq], producers int) {
 	reqs := make([]benchReq, b.N)
 	wantRows := 0
 	for i := range reqs {
-		reqs[i].id, reqs[i].rows = i, 1+rng.IntN(4)
+		reqs[i].id, reqs[i].rows = i, 1+rng.IntN(maxRows)
 		wantRows += reqs[i].rows
 	}
 	latency := make([]time.Duration, b.N)
@@ -90,7 +135,7 @@ func benchBatcher(b *testing.B, cfg Config[*benchReq], producers int) {
 	}
 	for p := range producers {
 		lo, hi := b.N*p/producers, b.N*(p+1)/producers
-		prods.Go(func() { benchProduce(b, bt, reqs[lo:hi]) })
+		prods.Go(func() { produce(b, bt, reqs[lo:hi]) })
 	}
 	prods.Wait()
 	bt.Close()

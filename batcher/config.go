@@ -20,9 +20,9 @@ type Config[R Request] struct {
 	// MaxBatch is the most items (rows, not requests) one batch holds.
 	MaxBatch int
 	// MaxQueueDelay is the static window: a batch leaves at the latest
-	// this long after its oldest item arrived. In adaptive mode it is the
-	// starting window of the AIMD fallback. It never drops anything:
-	// deadlines are the requests' contexts.
+	// this long after its oldest item arrived. Adaptive mode does not use
+	// it (it chooses its own waits). It never drops anything: deadlines
+	// are the requests' contexts.
 	MaxQueueDelay time.Duration
 	// Preferred are batch sizes the backend runs well (static mode): a
 	// batch leaves early when the items waiting for it are exactly one of
@@ -33,7 +33,8 @@ type Config[R Request] struct {
 	// DefaultQueueSize.
 	QueueSize int
 	// LatencyTarget is what adaptive mode keeps queue delay plus compute
-	// under, per batch's oldest item. 0 means DefaultLatencyTarget.
+	// under, per batch's oldest item: it never waits past it. 0 means
+	// DefaultLatencyTarget.
 	LatencyTarget time.Duration
 
 	// OnDrop is called once for each submitted request whose context was

@@ -69,8 +69,7 @@
 // the head is delayed by one batch at most; its window still bounds its
 // wait, so no key starves. Bulk requests only run when no interactive
 // batch is ready, so they delay interactive ones by at most the batch in
-// flight; a bulk batch may use MaxBatch and, in adaptive mode, the whole
-// latency budget. A steady stream of ready interactive batches starves
+// flight; a bulk batch may use MaxBatch. A steady stream of ready interactive batches starves
 // bulk: that is what the priority means.
 //
 // # Modes
@@ -81,18 +80,37 @@
 //     when the rows waiting for it are exactly a preferred size
 //     ([ReasonPreferred]), or MaxQueueDelay after its oldest item arrived
 //     ([ReasonWindow]).
-//   - [ModeAdaptive]: per device group, an exponentially weighted online
-//     least-squares fit of compute time c(n) = a + b·n (from Done) and the
-//     arrival rate λ (EWMA, items/s) give the target size: the largest n
-//     ≤ MaxBatch with (n-1)/λ + c(n) ≤ LatencyTarget (throughput n/c(n)
-//     grows with n). The batch leaves when it has n rows
-//     ([ReasonAdaptive]), MaxBatch, or after min(n/λ, target - c(n))
-//     ([ReasonWindow]). While the fit is not trusted (fewer than 8 batches,
-//     no spread in sizes and no earlier good fit, a flat or negative slope,
-//     or an rms residual above 25% of the mean cost) it falls back to AIMD
-//     on the window: +target/50 per batch whose oldest item's queue delay
-//     plus compute met LatencyTarget, halved per batch that missed it, with
-//     MaxBatch as the size. The AIMD window starts at MaxQueueDelay.
+//   - [ModeAdaptive]: work-conserving by default, with no window to set.
+//     Per device group, an exponentially weighted online least-squares
+//     fit of compute time c(n) = a + b·n (from Done) and the arrival rate
+//     λ (the larger of an EWMA of items/s and the rate inside clumps of
+//     arrivals, from the gaps between requests) decide each time a worker
+//     of the group is free. With q rows of the head's key queued, the batch
+//     leaves at once with all of them (up to MaxBatch: holding rows back
+//     would only lengthen the queue) unless waiting truly pays: waiting
+//     t for m = λt more rows idles the worker t (plus its measured
+//     wake-up lag) and saves at most the fixed cost a of the batch those
+//     rows would otherwise need, so it waits only when
+//     c(q)+c(m) >= 1.25·(t + lag + c(q+m)), when the rows then run 1.25
+//     times faster per second of worker time than q/c(q), when the
+//     oldest row's queue delay plus t plus c(q+m) stays within
+//     LatencyTarget, and for at most credit·c(q). A wait ends early once
+//     no row came for four expected gaps, or once going on no longer
+//     pays; the batch then leaves ([ReasonWindow] if the wait ran out,
+//     [ReasonAdaptive] otherwise; [ReasonFull] at MaxBatch). A wait pays
+//     if rows came and it took no longer than a; one that did not pay
+//     halves the credit, one that did doubles it, and each batch within
+//     LatencyTarget adds 1/1024 (a batch over it halves the credit);
+//     under 1/8 the policy does not wait. This is the closed-loop
+//     protection: when each client waits for its answer, the measured
+//     rate is the server's own throughput and the promised rows never
+//     come. While the fit is not trusted (fewer than 8 batches, no spread
+//     in sizes and no earlier good fit, or an rms residual above 25% of
+//     the mean cost) the policy falls back: a flat or negative slope
+//     (batching is free) is taken as c(n) = the typical compute time
+//     (geometric EWMA) with the same rules and AIMD credit; a noisy or
+//     unknown cost gives no basis for a wait, so it is purely
+//     work-conserving. MaxQueueDelay and Preferred are not used.
 //
 // After [Batcher.Close] everything queued leaves at once ([ReasonDrain]).
 // Device groups share the queue; each group's idle worker applies its own

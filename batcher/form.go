@@ -170,10 +170,12 @@ func (b *Batcher[R]) decide(g *group, prio int, head *entry[R], now int64) decis
 		return decision{dispatch: true, reason: ReasonDrain, size: b.cfg.MaxBatch}
 	}
 	return g.pol.decide(state{
+		now:      time.Duration(now),
 		oldest:   time.Duration(now - head.at),
 		items:    b.rowsByKey[head.key],
 		bulkOnly: prio == 1,
 		rate:     b.meter.perSec(now),
+		clumped:  b.meter.clumped(),
 	})
 }
 

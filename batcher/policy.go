@@ -10,10 +10,12 @@ import (
 // interactive request, or the oldest bulk one when no interactive request
 // waits. All times come from the caller, so policies need no clock.
 type state struct {
+	now      time.Duration // the caller's clock (the batcher's: time since New)
 	oldest   time.Duration // queue delay so far of the head request
 	items    int           // rows waiting that could join the candidate batch (same key)
 	bulkOnly bool          // no interactive request is waiting
 	rate     float64       // arrival rate, items per second (EWMA)
+	clumped  float64       // the rate inside clumps of arrivals, items per second (rateMeter.clumped)
 }
 
 // decision is a policy's answer. When dispatch is set the batch takes
@@ -45,7 +47,7 @@ func newPolicy[R Request](cfg Config[R]) policy {
 	case ModeStatic:
 		return &staticPolicy{max: cfg.MaxBatch, window: cfg.MaxQueueDelay, preferred: cfg.Preferred}
 	case ModeAdaptive:
-		return newAdaptivePolicy(cfg.MaxBatch, cfg.MaxQueueDelay, cfg.LatencyTarget)
+		return newAdaptivePolicy(cfg.MaxBatch, cfg.LatencyTarget)
 	default:
 		return offPolicy{}
 	}

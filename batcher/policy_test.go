@@ -3,7 +3,6 @@ package batcher
 import (
 	"math"
 	"math/rand/v2"
-	"slices"
 	"testing"
 	"time"
 )
@@ -58,11 +57,6 @@ func TestRateMeter(t *testing.T) {
 	if m.last != now-gap {
 		t.Errorf("last = %d", m.last)
 	}
-}
-
-// linear is the synthetic cost a + b·n.
-func linear(a, b time.Duration) func(int) time.Duration {
-	return func(n int) time.Duration { return a + time.Duration(n)*b }
 }
 
 func TestCostFit(t *testing.T) {
@@ -120,172 +114,44 @@ func TestCostFitRejects(t *testing.T) {
 	}
 }
 
-func TestAIMD(t *testing.T) {
-	p := newAdaptivePolicy(64, 4*ms, 50*ms)
-	p.observe(8, 10*ms, 10*ms) // 20ms: under target
-	if p.aimd != 5*ms {
-		t.Fatalf("additive increase: %v, want 5ms", p.aimd)
+func TestRateMeterClumped(t *testing.T) {
+	rng := rand.New(rand.NewPCG(6, 6))
+	poissonMeter := rateMeter{tau: 0.5}
+	if poissonMeter.clumped() != 0 {
+		t.Fatal("clumped rate before any gap")
 	}
-	p.observe(8, 40*ms, 20*ms) // 60ms: over
-	if p.aimd != 2500*time.Microsecond {
-		t.Fatalf("multiplicative decrease: %v, want 2.5ms", p.aimd)
+	for _, at := range poisson(rng, 1000, time.Second) {
+		poissonMeter.add(at, 2) // requests of 2 rows at 1000/s
 	}
-	for i := 0; i < 100; i++ {
-		p.observe(8, 0, ms)
+	if r := poissonMeter.clumped(); r < 1400 || r > 2800 {
+		t.Errorf("Poisson, 2000 rows/s: clumped %.0f rows/s, want about 2000", r)
 	}
-	if p.aimd != 50*ms {
-		t.Fatalf("window grew to %v, want capped at the 50ms target", p.aimd)
+	// Clumps of 16 requests 2µs apart every 2ms (8000 rows/s on average):
+	// the rate inside a clump is what the typical gap shows.
+	clumps := rateMeter{tau: 0.5}
+	for c := int64(0); c < 500; c++ {
+		for i := int64(0); i < 16; i++ {
+			clumps.add(c*2e6+i*2000, 1)
+		}
 	}
-	if d := p.decide(state{items: 10, oldest: 20 * ms, rate: 1000}); d.dispatch || d.wait != 30*ms {
-		t.Fatalf("AIMD decide: %+v, want wait 30ms for MaxBatch", d)
-	}
-	if g := p.snapshot(); g.Policy != "adaptive-aimd" || g.Target != 64 || g.Window != 50*ms {
-		t.Fatalf("snapshot %+v", g)
-	}
-	if p := newAdaptivePolicy(8, 0, 50*ms); p.aimd != 5*ms {
-		t.Fatalf("default start window %v", p.aimd)
+	if r := clumps.clumped(); r < 1e5 {
+		t.Errorf("clumped arrivals: %.0f rows/s, want far above the 8000/s average", r)
 	}
 }
 
-// sim runs an adaptive policy against one worker on a fake clock: one-row
-// requests arrive at rate per second (evenly, or Poisson), the worker asks
-// for a batch whenever it is idle and at every arrival, and a batch of n
-// costs cost(n). It returns each batch's size and latency (oldest item's
-// queue delay plus compute).
-type sim struct {
-	p        *adaptivePolicy
-	rate     float64
-	poisson  bool
-	cost     func(n int) time.Duration
-	rng      *rand.Rand
-	sizes    []int
-	latency  []time.Duration
-	dispatch [numReasons]int
-}
-
-func (s *sim) run(d time.Duration) {
-	var arrivals []int64
-	for at := 0.0; at < float64(d); {
-		gap := 1e9 / s.rate
-		if s.poisson {
-			gap = s.rng.ExpFloat64() * gap
-		}
-		at += gap
-		arrivals = append(arrivals, int64(at))
+func TestCostFitFlat(t *testing.T) {
+	var f costFit
+	for i := range 40 {
+		f.add(1+i%32, 0.002)
 	}
-	arrivals = append(arrivals, math.MaxInt64)
-	meter := rateMeter{tau: 0.5}
-	var queue []int64
-	for now, next := int64(0), 0; next < len(arrivals)-1 || len(queue) > 0; {
-		for arrivals[next] <= now {
-			queue = append(queue, arrivals[next])
-			meter.add(arrivals[next], 1)
-			next++
-		}
-		if len(queue) == 0 {
-			now = arrivals[next]
-			continue
-		}
-		dec := s.p.decide(state{oldest: time.Duration(now - queue[0]), items: len(queue), rate: meter.perSec(now)})
-		if !dec.dispatch {
-			now = min(now+int64(dec.wait), arrivals[next])
-			continue
-		}
-		n := min(dec.size, len(queue))
-		wait, c := time.Duration(now-queue[0]), s.cost(n)
-		s.p.observe(n, wait, c)
-		s.sizes, s.latency = append(s.sizes, n), append(s.latency, wait+c)
-		s.dispatch[dec.reason]++
-		queue, now = queue[n:], now+int64(c)
+	if f.ok || !f.flat {
+		t.Fatalf("flat cost: ok=%v flat=%v, want a flat, untrusted fit", f.ok, f.flat)
 	}
-}
-
-func quantile(ds []time.Duration, q float64) time.Duration {
-	s := slices.Sorted(slices.Values(ds))
-	return s[int(q*float64(len(s)-1))]
-}
-
-func mean(xs []int) float64 {
-	sum := 0
-	for _, x := range xs {
-		sum += x
+	for i := range 100 {
+		n := 1 + i%32
+		f.add(n, linear(2*ms, 100*time.Microsecond)(n).Seconds())
 	}
-	return float64(sum) / float64(len(xs))
-}
-
-// TestAdaptiveConverges: with c(n) = 2ms + 0.1ms·n, 2000 items/s and a
-// 20ms target, the largest n with (n-1)/λ + c(n) <= 20ms is 30, filled in
-// 15ms.
-func TestAdaptiveConverges(t *testing.T) {
-	const target = 20 * ms
-	for _, poisson := range []bool{false, true} {
-		s := &sim{p: newAdaptivePolicy(64, 2*ms, target), rate: 2000, poisson: poisson,
-			cost: linear(2*ms, 100*time.Microsecond), rng: rand.New(rand.NewPCG(5, 6))}
-		s.run(10 * time.Second)
-		g := s.p.snapshot()
-		t.Logf("poisson=%v: %+v, %d batches, reasons %v", poisson, g, len(s.sizes), s.dispatch)
-		if g.Policy != "adaptive-model" || g.Target < 28 || g.Target > 32 {
-			t.Errorf("poisson=%v: policy %s target %d, want the model's 30", poisson, g.Policy, g.Target)
-		}
-		if g.Window < 12*ms || g.Window > 15*ms {
-			t.Errorf("poisson=%v: window %v, want about 15ms", poisson, g.Window)
-		}
-		if math.Abs(g.CostFixed.Seconds()-0.002) > 1e-4 || math.Abs(g.CostPerItem.Seconds()-1e-4) > 5e-6 {
-			t.Errorf("poisson=%v: fitted c(n) = %v + %v·n", poisson, g.CostFixed, g.CostPerItem)
-		}
-		half := len(s.sizes) / 2
-		if m := mean(s.sizes[half:]); m < 24 || m > 31 {
-			t.Errorf("poisson=%v: mean batch %.1f, want about 30", poisson, m)
-		}
-		if p99 := quantile(s.latency[half:], 0.99); p99 > target {
-			t.Errorf("poisson=%v: p99 latency %v over the %v target", poisson, p99, target)
-		}
-	}
-}
-
-func TestAdaptiveBulkPlan(t *testing.T) {
-	s := &sim{p: newAdaptivePolicy(64, 2*ms, 20*ms), rate: 2000, cost: linear(2*ms, 100*time.Microsecond)}
-	s.run(2 * time.Second)
-	n, w := s.p.plan(2000, false)
-	nb, wb := s.p.plan(2000, true)
-	if n != 30 || nb != 64 || wb < w || wb > 20*ms {
-		t.Fatalf("interactive plan %d/%v, bulk plan %d/%v", n, w, nb, wb)
-	}
-	if n, _ := s.p.plan(0, false); n != 1 {
-		t.Fatalf("no arrivals: target %d, want 1 (no point waiting)", n)
-	}
-}
-
-// TestAdaptiveFallsBackToAIMD: a flat or noisy cost gives no trusted fit;
-// the policy runs AIMD on the window and still keeps most batches in the
-// target.
-func TestAdaptiveFallsBackToAIMD(t *testing.T) {
-	const target = 20 * ms
-	rng := rand.New(rand.NewPCG(7, 8))
-	for name, cost := range map[string]func(int) time.Duration{
-		"flat": func(int) time.Duration { return 5 * ms },
-		"noisy": func(n int) time.Duration {
-			return time.Duration(float64(linear(2*ms, 100*time.Microsecond)(n)) * (0.1 + 1.8*rng.Float64()))
-		},
-	} {
-		s := &sim{p: newAdaptivePolicy(64, 2*ms, target), rate: 2000, poisson: true, cost: cost, rng: rng}
-		s.run(10 * time.Second)
-		g := s.p.snapshot()
-		over := 0
-		for _, l := range s.latency {
-			if l > target {
-				over++
-			}
-		}
-		t.Logf("%s: %+v, %d batches, %d over target, reasons %v", name, g, len(s.latency), over, s.dispatch)
-		if g.Policy != "adaptive-aimd" || s.p.fit.ok || g.Target != 64 {
-			t.Errorf("%s: policy %+v, want AIMD", name, g)
-		}
-		if g.Window <= 0 || g.Window > target {
-			t.Errorf("%s: window %v out of (0, %v]", name, g.Window, target)
-		}
-		if frac := float64(over) / float64(len(s.latency)); frac > 0.25 {
-			t.Errorf("%s: %.0f%% of batches over target", name, 100*frac)
-		}
+	if !f.ok || f.flat {
+		t.Fatalf("linear cost after a flat one: ok=%v flat=%v", f.ok, f.flat)
 	}
 }

@@ -70,8 +70,8 @@ func sizeBounds(max int) []float64 {
 type GroupStats struct {
 	Name        string
 	Policy      string        // off, static, adaptive-model or adaptive-aimd
-	Window      time.Duration // current window
-	Target      int           // current target batch size, items
+	Window      time.Duration // current window; adaptive: the wait chosen at the last look (0: none)
+	Target      int           // current target batch size, items; adaptive: the size the last look aimed at
 	CostFixed   time.Duration // adaptive: fitted a of c(n) = a + b·n, when trusted
 	CostPerItem time.Duration // adaptive: fitted b
 }
