@@ -13,7 +13,7 @@ HTTP_PORT  ?= 8000
 GRPC_PORT  ?= 8001
 TEST_FLAGS ?= -race -count=1 -timeout=15m
 
-.PHONY: run build nats-server ort demo-models test deps vet bench-smoke nocgo proto proto-check interop clean
+.PHONY: run build nats-server ort demo-models test deps vet bench bench-smoke nocgo proto proto-check interop clean
 
 ## run: fetch ONNX Runtime, build tiffin, write the demo models and serve them
 run: ort build demo-models
@@ -54,6 +54,10 @@ vet:
 ## bench-smoke: run every benchmark once, so they keep compiling and checking themselves
 bench-smoke:
 	$(GO) test -run='^$$' -bench=. -benchtime=1x -count=1 ./...
+
+## bench: the server scenarios of bench/README.md: tiffin on free ports, loaded by `tiffin bench`; results in bench/results
+bench: ort demo-models
+	bash bench/scenarios.sh
 
 ## nocgo: the build without cgo must keep compiling
 nocgo:

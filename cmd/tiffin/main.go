@@ -40,6 +40,7 @@ func commands() []command {
 		{"infer", "send one inference request over HTTP or gRPC; print the outputs as JSON", inferCmd},
 		{"devices", "print the CPU and GPU inventory and a repository's placement", devicesCmd},
 		{"tune", "sweep batch size and window per device group, and recommend a batching block", tuneCmd},
+		{"bench", "load-test a KServe V2 server: throughput, latency percentiles, a chart (tiffin bench -h)", benchCmd},
 		{"jobs", "submit bulk scoring jobs and follow them (tiffin jobs -h)", jobsCmd},
 		{"version", "print the version", func([]string, io.Writer, io.Writer) int { fmt.Println(version); return 0 }},
 	}

@@ -1,0 +1,59 @@
+package bench
+
+import (
+	"net"
+	"strings"
+
+	"github.com/valyala/fasthttp"
+)
+
+// Bare is a bare fasthttp server speaking just enough V2 to be load
+// tested like a real one: it answers the metadata of any model as mlp-small's
+// signature (input FP32 [-1,16], output FP32 [-1,4]) and every inference
+// with the same small fixed response, without decoding the request. It is
+// the ceiling of an HTTP server on this box: the same load generator,
+// the same HTTP stack as tiffin, and no model.
+type Bare struct {
+	srv *fasthttp.Server
+	ln  net.Listener
+}
+
+const (
+	bareMetadata = `{"name":"bare","versions":["1"],"platform":"bare",` +
+		`"inputs":[{"name":"input","datatype":"FP32","shape":[-1,16]}],` +
+		`"outputs":[{"name":"output","datatype":"FP32","shape":[-1,4]}]}`
+	bareResponse = `{"model_name":"bare","model_version":"1","outputs":` +
+		`[{"name":"output","datatype":"FP32","shape":[1,4],"data":[0.0,0.0,0.0,0.0]}]}`
+)
+
+// StartBare listens on addr (such as 127.0.0.1:0) and serves until Close.
+func StartBare(addr string) (*Bare, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	b := &Bare{ln: ln, srv: &fasthttp.Server{Handler: bareHandler, Name: "bare"}}
+	go b.srv.Serve(ln) //nolint:errcheck // Serve returns when Close closes the listener
+	return b, nil
+}
+
+// URL is the server's base URL.
+func (b *Bare) URL() string { return "http://" + b.ln.Addr().String() }
+
+// Close stops the server.
+func (b *Bare) Close() error { return b.srv.Shutdown() }
+
+func bareHandler(ctx *fasthttp.RequestCtx) {
+	path := string(ctx.Path())
+	ctx.SetContentType("application/json")
+	switch {
+	case ctx.IsPost() && strings.HasPrefix(path, "/v2/models/") && strings.HasSuffix(path, "/infer"):
+		ctx.SetBodyString(bareResponse)
+	case ctx.IsGet() && strings.HasPrefix(path, "/v2/models/") && strings.Count(path, "/") == 3:
+		ctx.SetBodyString(bareMetadata)
+	case ctx.IsGet() && strings.HasPrefix(path, "/v2/health/"):
+	default:
+		ctx.SetStatusCode(fasthttp.StatusNotFound)
+		ctx.SetBodyString(`{"error":"the bare server has no ` + strings.ReplaceAll(path, `"`, "") + `"}`)
+	}
+}

@@ -1,0 +1,127 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+
+	"github.com/tiffin-ml/tiffin/backends"
+	pb "github.com/tiffin-ml/tiffin/transport/grpc/inferencepb"
+)
+
+// maxGRPCMessage lifts gRPC's 4 MiB default for large batches.
+const maxGRPCMessage = 1 << 30
+
+// GRPCTarget speaks KServe V2 over gRPC: ModelInfer with
+// raw_input_contents, over a few HTTP/2 connections that the load's
+// goroutines share round-robin.
+type GRPCTarget struct {
+	addr    string
+	timeout time.Duration
+	conns   []*grpc.ClientConn
+	clients []pb.GRPCInferenceServiceClient
+}
+
+// NewGRPCTarget returns a target for the server at addr (host:port) over
+// conns connections.
+func NewGRPCTarget(addr string, conns int, timeout time.Duration) (*GRPCTarget, error) {
+	t := &GRPCTarget{addr: addr, timeout: timeout}
+	for range max(conns, 1) {
+		c, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
+			grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxGRPCMessage), grpc.MaxCallSendMsgSize(maxGRPCMessage)))
+		if err != nil {
+			t.Close()
+			return nil, fmt.Errorf("--grpc %q: %w", addr, err)
+		}
+		t.conns = append(t.conns, c)
+		t.clients = append(t.clients, pb.NewGRPCInferenceServiceClient(c))
+	}
+	return t, nil
+}
+
+// Protocol is grpc.
+func (t *GRPCTarget) Protocol() string { return "grpc" }
+
+// Address is host:port.
+func (t *GRPCTarget) Address() string { return t.addr }
+
+// Close closes the connections.
+func (t *GRPCTarget) Close() error {
+	for _, c := range t.conns {
+		c.Close()
+	}
+	return nil
+}
+
+// Metadata calls ModelMetadata.
+func (t *GRPCTarget) Metadata(ctx context.Context, model string) (backends.Metadata, error) {
+	ctx, cancel := context.WithTimeout(ctx, t.timeout)
+	defer cancel()
+	resp, err := t.clients[0].ModelMetadata(ctx, &pb.ModelMetadataRequest{Name: model})
+	if err != nil {
+		st := status.Convert(err)
+		switch st.Code() {
+		case codes.Unavailable, codes.DeadlineExceeded:
+			return backends.Metadata{}, fmt.Errorf("%w: %s: %s", ErrUnreachable, t.addr, st.Message())
+		case codes.NotFound:
+			return backends.Metadata{}, fmt.Errorf("%w %q: the server at %s does not have it (%s)", ErrUnknownModel, model, t.addr, st.Message())
+		}
+		return backends.Metadata{}, fmt.Errorf("ModelMetadata %s: %s: %s", model, st.Code(), st.Message())
+	}
+	return metadataFrom(model, wireSpecs(resp.Inputs), wireSpecs(resp.Outputs))
+}
+
+func wireSpecs(ts []*pb.ModelMetadataResponse_TensorMetadata) []wireSpec {
+	out := make([]wireSpec, len(ts))
+	for i, t := range ts {
+		out[i] = wireSpec{Name: t.Name, Datatype: t.Datatype, Shape: t.Shape}
+	}
+	return out
+}
+
+// Stats calls ModelStatistics.
+func (t *GRPCTarget) Stats(ctx context.Context, model string) (ServerStats, error) {
+	ctx, cancel := context.WithTimeout(ctx, t.timeout)
+	defer cancel()
+	resp, err := t.clients[0].ModelStatistics(ctx, &pb.ModelStatisticsRequest{Name: model})
+	if err != nil {
+		return ServerStats{}, fmt.Errorf("ModelStatistics: %s", status.Convert(err).Message())
+	}
+	if len(resp.ModelStats) == 0 {
+		return ServerStats{}, fmt.Errorf("ModelStatistics: no model_stats in the answer")
+	}
+	var s ServerStats
+	for _, m := range resp.ModelStats {
+		is := m.GetInferenceStats()
+		s.add(ServerStats{Inferences: m.InferenceCount, Executions: m.ExecutionCount,
+			Queue:   Span{Count: is.GetQueue().GetCount(), Ns: is.GetQueue().GetNs()},
+			Compute: Span{Count: is.GetComputeInfer().GetCount(), Ns: is.GetComputeInfer().GetNs()}})
+	}
+	return s, nil
+}
+
+// Caller builds the request once; concurrent calls share it (marshalling
+// only reads it).
+func (t *GRPCTarget) Caller(model string, inputs []backends.Tensor, rows int) (Call, error) {
+	req := &pb.ModelInferRequest{ModelName: model}
+	for i := range inputs {
+		in := &inputs[i]
+		req.Inputs = append(req.Inputs, &pb.ModelInferRequest_InferInputTensor{
+			Name: in.Name, Datatype: in.DataType.String(), Shape: in.Shape})
+		req.RawInputContents = append(req.RawInputContents, RawContents(in))
+	}
+	return func(ctx context.Context, client int) (int, error) {
+		ctx, cancel := context.WithTimeout(ctx, t.timeout)
+		defer cancel()
+		if _, err := t.clients[client%len(t.clients)].ModelInfer(ctx, req); err != nil {
+			st := status.Convert(err)
+			return 0, fmt.Errorf("%s: %s", st.Code(), st.Message())
+		}
+		return rows, nil
+	}, nil
+}

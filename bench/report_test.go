@@ -1,0 +1,163 @@
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func bareTarget(t *testing.T) *HTTPTarget {
+	t.Helper()
+	bare, err := StartBare("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { bare.Close() })
+	target, err := NewHTTPTarget(bare.URL(), false, 4, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { target.Close() })
+	return target
+}
+
+// The report's JSON keeps the shape other tools read: config, one level
+// per concurrency and rate with percentiles and a histogram, and the mean
+// batch as null (n/a) for a server without statistics.
+func TestBenchReportJSON(t *testing.T) {
+	rep, err := Run(context.Background(), Options{Target: bareTarget(t), Model: "bare", Concurrency: []int{1, 2},
+		Rates: []float64{200}, Arrivals: Uniform, Workers: 4, Duration: 200 * time.Millisecond, Warmup: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "r.json")
+	if err := rep.WriteFiles(path, ChartPath(path)); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Tool   string                     `json:"tool"`
+		Config map[string]json.RawMessage `json:"config"`
+		Levels []map[string]any           `json:"levels"`
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"model", "protocol", "target", "batch", "inputs", "concurrency", "rates", "duration_s", "warmup_s"} {
+		if _, ok := doc.Config[k]; !ok {
+			t.Errorf("config lacks %q: %s", k, b)
+		}
+	}
+	if len(doc.Levels) != 3 {
+		t.Fatalf("%d levels, want 3 (c=1, c=2, r=200)", len(doc.Levels))
+	}
+	for _, l := range doc.Levels {
+		for _, k := range []string{"mode", "label", "requests", "rows", "errors", "requests_per_s", "rows_per_s", "latency", "histogram", "server_mean_batch"} {
+			if _, ok := l[k]; !ok {
+				t.Errorf("level %v lacks %q", l["label"], k)
+			}
+		}
+		lat, _ := l["latency"].(map[string]any)
+		for _, k := range []string{"p50_ms", "p90_ms", "p99_ms", "p99_9_ms"} {
+			if _, ok := lat[k]; !ok {
+				t.Errorf("level %v latency lacks %q", l["label"], k)
+			}
+		}
+		if l["errors"].(float64) != 0 || l["requests_per_s"].(float64) <= 0 {
+			t.Errorf("level %v: %v errors (first: %v), %v requests/s", l["label"], l["errors"], l["first_error"], l["requests_per_s"])
+		}
+		if l["server_mean_batch"] != nil || !strings.HasPrefix(l["server_mean_batch_note"].(string), "n/a") {
+			t.Errorf("level %v: mean batch %v (%v), want null and an n/a note", l["label"], l["server_mean_batch"], l["server_mean_batch_note"])
+		}
+	}
+	if doc.Levels[2]["mode"] != "open" || doc.Levels[2]["sends"] == nil {
+		t.Errorf("the rate level is %v, want open with its sends", doc.Levels[2])
+	}
+	svg, err := os.ReadFile(filepath.Join(dir, "r.svg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := svgElements(t, string(svg)); n["circle.p99"] != 3 {
+		t.Errorf("chart has %d p99 points, want 3", n["circle.p99"])
+	}
+}
+
+func TestBenchErrors(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := ln.Addr().String()
+	ln.Close()
+	v2 := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/v2/models/odd":
+			w.Write([]byte(`{"inputs":[{"name":"z","datatype":"COMPLEX64","shape":[-1,2]}]}`))
+		case "/v2/models/fixed":
+			w.Write([]byte(`{"inputs":[{"name":"x","datatype":"FP32","shape":[3,2]}]}`))
+		default:
+			w.WriteHeader(http.StatusNotFound)
+			w.Write([]byte(`{"error":"no such model"}`))
+		}
+	}))
+	defer v2.Close()
+	for _, c := range []struct {
+		name, url, model string
+		batch            int
+		is               error
+		says             string
+	}{
+		{"unreachable", closed, "m", 1, ErrUnreachable, closed},
+		{"unknown model", v2.URL, "nope", 1, ErrUnknownModel, `"nope"`},
+		{"unknown datatype", v2.URL, "odd", 1, nil, `input "z" has datatype "COMPLEX64"`},
+		{"no batch axis", v2.URL, "fixed", 4, nil, "no batch axis"},
+	} {
+		target, err := NewHTTPTarget(c.url, false, 1, 2*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = Run(context.Background(), Options{Target: target, Model: c.model, Batch: c.batch, Concurrency: []int{1}, Duration: time.Millisecond})
+		target.Close()
+		if err == nil || (c.is != nil && !errors.Is(err, c.is)) || !strings.Contains(err.Error(), c.says) {
+			t.Errorf("%s: error %v, want one wrapping %v and naming %s", c.name, err, c.is, c.says)
+		}
+	}
+}
+
+func TestBenchGRPCUnreachable(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	target, err := NewGRPCTarget(addr, 1, 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer target.Close()
+	if _, err := target.Metadata(context.Background(), "m"); !errors.Is(err, ErrUnreachable) {
+		t.Errorf("error %v, want ErrUnreachable", err)
+	}
+}
+
+func TestBenchScenarioTablesMissingResults(t *testing.T) {
+	md := ScenarioTables(map[string]*Report{})
+	for _, want := range []string{"| tiffin, gRPC | – |", "Overhead per request", "Batching gain"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("tables lack %q:\n%s", want, md)
+		}
+	}
+}
