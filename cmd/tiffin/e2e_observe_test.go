@@ -40,6 +40,7 @@ func TestE2EMetrics(t *testing.T) {
 		`tiffin_model_ready{model="cnn",version="1"} 1`,
 		`tiffin_instance_cpu_seconds_total{cores=`,
 		`go_goroutines`,
+		`tiffin_cpu_usable `,
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %s", want)

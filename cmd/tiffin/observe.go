@@ -30,9 +30,14 @@ func newGPUSampler(log *slog.Logger, lc *lifecycle, dev *runtime.Devices) metric
 	return s
 }
 
-// newMetrics builds the Prometheus registry over the model manager.
-func newMetrics(m *runtime.Manager, gpus metrics.GPUs) *metrics.Metrics {
-	return metrics.New(m, gpus)
+// newMetrics builds the Prometheus registry over the model manager and the
+// device inventory.
+func newMetrics(m *runtime.Manager, gpus metrics.GPUs, dev *runtime.Devices) (*metrics.Metrics, error) {
+	met := metrics.New(m, gpus)
+	if err := met.RegisterDevices(dev); err != nil {
+		return nil, err
+	}
+	return met, nil
 }
 
 // tracingOn marks that the tracer provider is installed (dig builds it

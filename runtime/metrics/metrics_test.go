@@ -101,3 +101,35 @@ func TestThreadCPUSecondsParsesProc(t *testing.T) {
 		t.Fatal("a bad tid read")
 	}
 }
+
+func TestDevicesCollector(t *testing.T) {
+	met := New(fakeModels{}, nil)
+	dev := &runtime.Devices{GPU: gpu.Inventory{Devices: []gpu.Device{{Index: 0, Name: "NVIDIA H100", UUID: "GPU-1", ComputeMajor: 9, MemoryTotal: 80 << 30}}}}
+	dev.CPU.Allowed = []int{0, 1}
+	if err := met.RegisterDevices(dev); err != nil {
+		t.Fatal(err)
+	}
+	families, err := met.Gatherer().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := map[string]bool{}
+	for _, f := range families {
+		found[f.GetName()] = true
+		if f.GetName() == "tiffin_gpu_info" && f.Metric[0].Label[0].GetValue() != "9.0" {
+			t.Errorf("compute capability label %v", f.Metric[0].Label)
+		}
+	}
+	for _, n := range []string{"tiffin_cpu_usable", "tiffin_gpu_info", "tiffin_gpu_memory_total_bytes"} {
+		if !found[n] {
+			t.Errorf("%s missing", n)
+		}
+	}
+}
+
+type fakeModels struct{}
+
+func (fakeModels) Index() []runtime.VersionStatus { return nil }
+func (fakeModels) Version(string, int64) (*runtime.ModelVersion, error) {
+	return nil, runtime.Errorf(runtime.KindNotFound, "none")
+}
