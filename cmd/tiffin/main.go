@@ -1,8 +1,12 @@
 // Command tiffin is the tiffin inference server and its tools.
 //
-//	tiffin serve --model-repository DIR    serve a model repository
-//	tiffin demo-models DIR                 write the demo model repository
+//	tiffin serve --model-repository DIR    serve a model repository over HTTP and gRPC
 //	tiffin infer --model M --http URL ...  send one request, print the outputs
+//	tiffin jobs submit|status|results ...  bulk scoring jobs
+//	tiffin devices                         the CPU and GPU inventory, and placement
+//	tiffin tune --model M ...              sweep batch size and window per device
+//	tiffin bench --model M --http URL ...  load-test any KServe V2 server
+//	tiffin demo-models DIR                 write the demo model repository
 //	tiffin version                         print the version
 //
 // main stays thin: flags become config, config builds the dig container,
@@ -35,7 +39,7 @@ type command struct {
 
 func commands() []command {
 	return []command{
-		{"serve", "serve a model repository over HTTP", serveCmd},
+		{"serve", "serve a model repository over HTTP and gRPC", serveCmd},
 		{"demo-models", "write the demo model repository into a folder", demoModelsCmd},
 		{"infer", "send one inference request over HTTP or gRPC; print the outputs as JSON", inferCmd},
 		{"devices", "print the CPU and GPU inventory and a repository's placement", devicesCmd},
@@ -62,7 +66,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 }
 
 func usage(w io.Writer) {
-	fmt.Fprintln(w, "tiffin: an inference server for ONNX models (KServe V2 over HTTP)")
+	fmt.Fprintln(w, "tiffin: an inference server for ONNX models (KServe V2 over HTTP and gRPC)")
 	fmt.Fprintln(w, "\nUsage: tiffin <command> [flags]\n\nCommands:")
 	for _, c := range commands() {
 		fmt.Fprintf(w, "  %-12s %s\n", c.name, c.summary)
