@@ -53,7 +53,7 @@ type Server struct {
 	inflight atomic.Int64 // inference requests inside the handler
 	metrics  fasthttp.RequestHandler
 
-	connMu sync.Mutex                       // protects: conns
+	connMu sync.Mutex                      // protects: conns
 	conns  map[net.Conn]fasthttp.ConnState // open connections and their state
 }
 
