@@ -48,38 +48,96 @@ func checkSignature(model string, sig *runtime.Signature, f Format) error {
 	return nil
 }
 
-// decodeNDJSON reads one line: a JSON object holding each input's row. It
-// scans the object itself, each value straight into tensor bytes; that
-// is most of a job's CPU time, and twice as fast as encoding/json.
-func decodeNDJSON(line []byte, specs []rowSpec) ([]backends.Tensor, error) {
-	out := make([]backends.Tensor, len(specs))
-	seen := 0
-	err := scanObject(line, func(key string, p *valueParser) error {
-		i := slices.IndexFunc(specs, func(s rowSpec) bool { return s.name == key })
+// rowDecoder decodes a chunk's rows, each straight into the buffers of
+// the batch it joins. Its scratch space is reused from row to row.
+type rowDecoder struct {
+	specs  []rowSpec
+	format Format
+	p      valueParser
+	seen   []bool
+	shapes [][]int64 // by input: the shapes of the row decoded last
+}
+
+func newRowDecoder(specs []rowSpec, f Format) *rowDecoder {
+	return &rowDecoder{specs: specs, format: f, seen: make([]bool, len(specs)), shapes: make([][]int64, len(specs))}
+}
+
+// decode appends a row's elements to b's buffers and sets d.shapes to its
+// shapes; it does not count the row in b. On error the buffers may hold
+// part of the row: the caller truncates them.
+func (d *rowDecoder) decode(line []byte, b *batch) error {
+	if d.format == CSV {
+		return d.csv(line, b)
+	}
+	return d.ndjson(line, b)
+}
+
+// ndjson reads one line: a JSON object holding each input's row. It scans
+// the object itself, each value straight into the batch's tensor bytes,
+// plain decimals in one pass (number.go); parsing is the largest part of
+// a job's own CPU time.
+func (d *rowDecoder) ndjson(line []byte, b *batch) error {
+	clear(d.seen)
+	d.p.raw, d.p.pos = line, 0
+	err := d.p.object(func(key []byte) error {
+		i := slices.IndexFunc(d.specs, func(s rowSpec) bool { return s.name == string(key) })
 		if i < 0 {
 			return fmt.Errorf("unknown input %q", key)
 		}
-		if out[i].Name != "" {
+		if d.seen[i] {
 			return fmt.Errorf("input %q given twice", key)
 		}
-		t, err := p.tensor(specs[i])
+		err := d.p.read(d.specs[i].dt, b.data[i], b.strs[i])
+		b.data[i], b.strs[i] = d.p.data, d.p.strs
+		if err == nil {
+			err = d.fit(i, d.p.shape(), d.p.count)
+		}
 		if err != nil {
 			return fmt.Errorf("input %q: %v", key, err)
 		}
-		out[i], seen = t, seen+1
+		d.seen[i] = true
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
-	if seen < len(specs) {
-		for _, s := range specs {
-			if !slices.ContainsFunc(out, func(t backends.Tensor) bool { return t.Name == s.name }) {
-				return nil, fmt.Errorf("missing input %q", s.name)
-			}
+	for i, ok := range d.seen {
+		if !ok {
+			return fmt.Errorf("missing input %q", d.specs[i].name)
 		}
 	}
-	return out, nil
+	return nil
+}
+
+// fit checks input i's shape as read and keeps it in d.shapes.
+func (d *rowDecoder) fit(i int, got []int64, count int64) error {
+	shape, err := shapeFor(got, count, d.specs[i].shape)
+	d.shapes[i] = append(d.shapes[i][:0], shape...)
+	return err
+}
+
+// csv reads one line of comma-separated features of the single input.
+func (d *rowDecoder) csv(line []byte, b *batch) error {
+	s := &d.specs[0]
+	n, err := eachCSVField(line, func(i int, f []byte) error {
+		if s.dt == backends.Bytes {
+			b.strs[0] = append(b.strs[0], f)
+			return nil
+		}
+		data, err := appendElement(b.data[0], s.dt, f)
+		if err != nil {
+			return fmt.Errorf("column %d: %v", i+1, err)
+		}
+		b.data[0] = data
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if err := d.fit(0, []int64{int64(n)}, int64(n)); err != nil {
+		return fmt.Errorf("%d columns do not fit input %q: %v", n, s.name, err)
+	}
+	return nil
 }
 
 // decodeValue reads one input's row, nested arrays or a scalar, and fits
@@ -96,13 +154,21 @@ func decodeValue(raw []byte, s rowSpec) (backends.Tensor, error) {
 	return t, nil
 }
 
-// fitShape checks a row's shape against the spec's.
+// fitShape checks a row's shape against the spec's, and returns a copy.
 func fitShape(got []int64, count int64, want []int64) ([]int64, error) {
+	shape, err := shapeFor(got, count, want)
+	return slices.Clone(shape), err
+}
+
+// shapeFor is the shape of a row read as got with count elements: got
+// itself when it fits the spec's, or the spec's when got is flat and
+// holds as many elements.
+func shapeFor(got []int64, count int64, want []int64) ([]int64, error) {
 	if fits(got, want) {
-		return slices.Clone(got), nil
+		return got, nil
 	}
 	if len(got) == 1 && backends.NumElements(want) == count {
-		return slices.Clone(want), nil
+		return want, nil
 	}
 	return nil, fmt.Errorf("row has shape %v, the model takes %v per row", got, want)
 }
@@ -119,27 +185,31 @@ func fits(got, want []int64) bool {
 	return true
 }
 
-// decodeCSV reads one line of comma-separated features of the single input.
-func decodeCSV(line []byte, s rowSpec) ([]backends.Tensor, error) {
-	fields, err := csvFields(line)
-	if err != nil {
-		return nil, err
-	}
-	t := backends.Tensor{Name: s.name, DataType: s.dt}
-	for i, f := range fields {
-		if s.dt == backends.Bytes {
-			t.Strings = append(t.Strings, f)
-			continue
+// eachCSVField calls fn with each field of a CSV line, blanks trimmed,
+// and returns how many there were.
+func eachCSVField(line []byte, fn func(i int, f []byte) error) (int, error) {
+	if bytes.IndexByte(line, '"') >= 0 {
+		fields, err := csvFields(line)
+		if err != nil {
+			return 0, err
 		}
-		if t.Data, err = appendElement(t.Data, s.dt, f); err != nil {
-			return nil, fmt.Errorf("column %d: %v", i+1, err)
+		for i, f := range fields {
+			if err := fn(i, f); err != nil {
+				return i, err
+			}
 		}
+		return len(fields), nil
 	}
-	n := int64(len(fields))
-	if t.Shape, err = fitShape([]int64{n}, n, s.shape); err != nil {
-		return nil, fmt.Errorf("%d columns do not fit input %q: %v", n, s.name, err)
+	for n := 0; ; n++ { // as csvFields, without its allocations
+		f, rest, more := bytes.Cut(line, []byte{','})
+		if err := fn(n, bytes.TrimSpace(f)); err != nil {
+			return n, err
+		}
+		if !more {
+			return n + 1, nil
+		}
+		line = rest
 	}
-	return []backends.Tensor{t}, nil
 }
 
 func csvFields(line []byte) ([][]byte, error) {

@@ -111,3 +111,22 @@ func TestAppendRowResultNests(t *testing.T) {
 		t.Fatalf("got %s want %s", got, want)
 	}
 }
+
+// decodeNDJSON decodes one NDJSON row as the scorer does, into a batch of
+// its own, and returns its tensors.
+func decodeNDJSON(line []byte, specs []rowSpec) ([]backends.Tensor, error) {
+	return decodeRow(line, specs, NDJSON)
+}
+
+func decodeCSV(line []byte, spec rowSpec) ([]backends.Tensor, error) {
+	return decodeRow(line, []rowSpec{spec}, CSV)
+}
+
+func decodeRow(line []byte, specs []rowSpec, f Format) ([]backends.Tensor, error) {
+	d, b := newRowDecoder(specs, f), newBatch(len(specs))
+	if err := d.decode(line, b); err != nil {
+		return nil, err
+	}
+	b.add(0, d.shapes)
+	return b.inputs(specs, 0, 1, false), nil
+}

@@ -2,7 +2,10 @@ package jobs
 
 import (
 	"encoding/json"
+	"io"
+	"net"
 	"strconv"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/tiffin-ml/tiffin/backends"
@@ -33,6 +36,15 @@ func appendRowResult(dst []byte, row int64, outs []backends.Tensor, i int64, bat
 		dst = appendNested(dst, o, shape, i*per)
 	}
 	return append(dst, "}}\n"...)
+}
+
+// appendRowResults writes the result lines of n rows numbered from first:
+// row first+i has item i of each output (or all of them, when not batched).
+func appendRowResults(dst []byte, first int64, outs []backends.Tensor, n int, batched bool) []byte {
+	for i := range n {
+		dst = appendRowResult(dst, first+int64(i), outs, int64(i), batched)
+	}
+	return dst
 }
 
 // appendRowError writes {"row":N,"error":"..."}.
@@ -86,4 +98,56 @@ func needsEscape(s string) bool {
 		}
 	}
 	return false
+}
+
+// chunkResult is a scored chunk: its result lines, one per row in row
+// order, in segments.
+type chunkResult struct {
+	segs     []*segment
+	failed   int64
+	firstErr string
+}
+
+// segment is the result lines of consecutive rows: a batch's, or rows
+// that failed to decode.
+type segment struct {
+	lines     []byte
+	failed    int64
+	firstErr  string
+	undecoded bool
+}
+
+var segmentPool sync.Pool // of *segment
+
+func newSegment() *segment {
+	if seg, ok := segmentPool.Get().(*segment); ok {
+		return seg
+	}
+	return &segment{}
+}
+
+func (s *segment) fail(row int64, msg string) {
+	s.lines = appendRowError(s.lines, row, msg)
+	s.failed++
+	if s.firstErr == "" {
+		s.firstErr = msg
+	}
+}
+
+// reader reads the result lines; it leaves r as it is.
+func (r *chunkResult) reader() io.Reader {
+	bufs := make(net.Buffers, len(r.segs))
+	for i, seg := range r.segs {
+		bufs[i] = seg.lines
+	}
+	return &bufs
+}
+
+// release hands the segments back for reuse by later chunks.
+func (r *chunkResult) release() {
+	for _, seg := range r.segs {
+		*seg = segment{lines: seg.lines[:0]}
+		segmentPool.Put(seg)
+	}
+	r.segs = nil
 }

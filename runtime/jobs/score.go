@@ -3,7 +3,6 @@ package jobs
 import (
 	"bytes"
 	"context"
-	"slices"
 	"sync"
 	"time"
 
@@ -24,151 +23,164 @@ type scorer struct {
 	retryFor time.Duration // how long a busy or unavailable model is retried
 }
 
-// chunkResult is a scored chunk: one line per row, in row order.
-type chunkResult struct {
-	lines    []byte
-	failed   int64
-	firstErr string
-}
-
 // batchesInFlight is how many requests one chunk keeps in the runtime.
 const batchesInFlight = 4
-
-// pending is a row on its way through scoring.
-type pending struct {
-	inputs []backends.Tensor // nil once the row has its result
-	line   []byte            // its result line
-	err    string            // why it failed, if it did
-}
 
 // score scores every row of a chunk. A row that cannot be decoded or run
 // fails alone. The error is non-nil only when ctx ended first: the chunk is
 // then left for redelivery.
+//
+// Rows are decoded in order, each straight into the batch it joins, and a
+// batch goes to the runtime once full while the next one is decoded,
+// batchesInFlight at a time: a batch the runtime's batcher split, to run
+// an interactive request first, then completes with the next batch's rows
+// rather than waiting out the model's batching window alone.
 func (s *scorer) score(ctx context.Context, job *record, c chunkRef, data []byte) (chunkResult, error) {
-	rows := splitLines(data)
 	v, err := s.version(ctx, job.Model, job.Version)
 	if err != nil {
-		return failAll(c, len(rows), err.Error()), ctx.Err()
+		return failAll(c, rowCount(data), err.Error()), ctx.Err()
 	}
 	specs := rowSpecs(&v.Sig)
-	pend := make([]pending, len(rows))
-	for i, line := range rows {
-		row := c.firstRow + int64(i)
-		var err error
-		if job.Format == CSV {
-			pend[i].inputs, err = decodeCSV(line, specs[0])
-		} else {
-			pend[i].inputs, err = decodeNDJSON(line, specs)
-		}
-		if err != nil {
-			pend[i].fail(row, err.Error())
-		}
-	}
-	s.runBatches(ctx, job, c.firstRow, pend, v.Sig.MaxBatchSize)
+	r := &chunkRun{scorer: s, ctx: ctx, job: job, specs: specs, maxRows: max(v.Sig.MaxBatchSize, 1),
+		batched: v.Sig.MaxBatchSize > 0, dec: newRowDecoder(specs, job.Format), slots: make(chan struct{}, batchesInFlight)}
+	row := c.firstRow
+	eachLine(data, func(line []byte) {
+		r.row(row, line)
+		row++
+	})
+	r.dispatch()
+	r.wg.Wait()
 	if err := ctx.Err(); err != nil {
+		r.res.release()
 		return chunkResult{}, err
 	}
-	return collect(pend), nil
-}
-
-// runBatches runs the rows in batches of up to maxBatch, batchesInFlight
-// at a time: a batch the runtime's batcher split, to run an interactive
-// request first, then completes with the next batch's rows rather than
-// waiting out the model's batching window alone.
-func (s *scorer) runBatches(ctx context.Context, job *record, first int64, pend []pending, maxBatch int) {
-	var wg sync.WaitGroup
-	slots := make(chan struct{}, batchesInFlight)
-	for i := 0; i < len(pend); {
-		n := batchLen(pend[i:], max(maxBatch, 1))
-		if n == 0 {
-			i++
-			continue
-		}
-		slots <- struct{}{}
-		wg.Add(1)
-		go func(i, n int) {
-			defer func() { <-slots; wg.Done() }()
-			s.runBatch(ctx, job, first+int64(i), pend[i:i+n], maxBatch > 0)
-		}(i, n)
-		i += n
-	}
-	wg.Wait()
-}
-
-// batchLen counts the rows from p[0] that run as one batch: rows that
-// decoded, with the same shapes, up to max.
-func batchLen(p []pending, max int) int {
-	if p[0].inputs == nil {
-		return 0
-	}
-	n := 1
-	for n < len(p) && n < max && p[n].inputs != nil && sameShapes(p[0].inputs, p[n].inputs) {
-		n++
-	}
-	return n
-}
-
-func sameShapes(a, b []backends.Tensor) bool {
-	for i := range a {
-		if !slices.Equal(a[i].Shape, b[i].Shape) {
-			return false
+	for _, seg := range r.res.segs {
+		r.res.failed += seg.failed
+		if r.res.firstErr == "" {
+			r.res.firstErr = seg.firstErr
 		}
 	}
-	return true
+	return r.res, nil
 }
 
-// runBatch runs rows as one request; when that fails, it runs each row
-// alone, so a row the model rejects fails by itself.
-func (s *scorer) runBatch(ctx context.Context, job *record, first int64, p []pending, batched bool) {
-	resp, err := s.infer(ctx, job, batchInputs(p, batched))
-	if ctx.Err() != nil {
-		return // the chunk is abandoned
+// chunkRun is the scoring of one chunk.
+type chunkRun struct {
+	*scorer
+	ctx     context.Context
+	job     *record
+	specs   []rowSpec
+	maxRows int  // rows per request
+	batched bool // whether requests have a batch axis
+	dec     *rowDecoder
+
+	cur   *batch // the batch being filled; nil after a dispatch
+	mark  mark   // where the row being decoded starts in cur
+	res   chunkResult
+	slots chan struct{} // one token per batch in the runtime
+	wg    sync.WaitGroup
+}
+
+// row decodes row n into the current batch, and sends the batch on when
+// it is full. A row that does not decode fails alone; one whose shapes
+// differ from the batch's starts the next batch.
+func (r *chunkRun) row(n int64, line []byte) {
+	if r.cur == nil {
+		r.cur = newBatch(len(r.specs))
 	}
-	if err != nil && len(p) > 1 && !transient(err) {
-		for i := range p {
-			s.runBatch(ctx, job, first+int64(i), p[i:i+1], batched)
-		}
+	b := r.cur
+	b.mark(&r.mark)
+	if err := r.dec.decode(line, b); err != nil {
+		b.truncate(&r.mark)
+		r.dispatch() // the rows before it come first
+		r.undecoded().fail(n, err.Error())
 		return
 	}
-	for i := range p {
-		if err != nil {
-			p[i].fail(first+int64(i), err.Error())
-		} else {
-			p[i].line = appendRowResult(nil, first+int64(i), resp.Outputs, int64(i), batched)
-			p[i].inputs = nil
-		}
+	if !b.fits(r.dec.shapes) {
+		next := newBatch(len(r.specs))
+		b.moveTail(&r.mark, next)
+		r.dispatch()
+		r.cur, b = next, next
+	}
+	b.add(n, r.dec.shapes)
+	if b.rows == r.maxRows {
+		r.dispatch()
 	}
 }
 
-func (p *pending) fail(row int64, msg string) {
-	p.inputs, p.err, p.line = nil, msg, appendRowError(nil, row, msg)
+// undecoded is the segment for the result line of a row that failed to
+// decode: the last one, when that holds such rows too.
+func (r *chunkRun) undecoded() *segment {
+	if k := len(r.res.segs); k > 0 && r.res.segs[k-1].undecoded {
+		return r.res.segs[k-1]
+	}
+	seg := newSegment()
+	seg.undecoded = true
+	r.res.segs = append(r.res.segs, seg)
+	return seg
 }
 
-// batchInputs stacks the rows' inputs along a new batch axis.
-func batchInputs(p []pending, batched bool) []backends.Tensor {
-	if !batched {
-		return p[0].inputs
+// dispatch sends the current batch to the runtime, once one of the
+// chunk's slots is free.
+func (r *chunkRun) dispatch() {
+	b := r.cur
+	if b == nil || b.rows == 0 {
+		return
 	}
-	out := make([]backends.Tensor, len(p[0].inputs))
-	for k, t := range p[0].inputs {
-		b := backends.Tensor{Name: t.Name, DataType: t.DataType, Shape: append([]int64{int64(len(p))}, t.Shape...)}
-		if t.DataType != backends.Bytes {
-			b.Data = make([]byte, 0, len(p)*len(t.Data))
+	r.cur = nil
+	seg := newSegment()
+	r.res.segs = append(r.res.segs, seg)
+	r.slots <- struct{}{}
+	r.wg.Add(1)
+	go func() {
+		defer func() { <-r.slots; r.wg.Done() }()
+		r.run(b, seg)
+		b.release()
+	}()
+}
+
+// run runs a batch as one request and writes its rows' result lines to
+// seg. When the request fails, it runs each row alone, so a row the model
+// rejects fails by itself.
+func (r *chunkRun) run(b *batch, seg *segment) {
+	resp, err := r.infer(r.ctx, r.job, b.inputs(r.specs, 0, b.rows, r.batched), &b.reusable)
+	switch {
+	case r.ctx.Err() != nil:
+		return // the chunk is abandoned
+	case err == nil:
+		seg.lines = appendRowResults(seg.lines, b.first, resp.Outputs, b.rows, r.batched)
+	case b.rows > 1 && !transient(err):
+		for i := range b.rows {
+			row := b.first + int64(i)
+			resp, err := r.infer(r.ctx, r.job, b.inputs(r.specs, i, 1, r.batched), &b.reusable)
+			if r.ctx.Err() != nil {
+				return
+			}
+			if err != nil {
+				seg.fail(row, err.Error())
+			} else {
+				seg.lines = appendRowResults(seg.lines, row, resp.Outputs, 1, r.batched)
+			}
 		}
-		for i := range p {
-			b.Data = append(b.Data, p[i].inputs[k].Data...)
-			b.Strings = append(b.Strings, p[i].inputs[k].Strings...)
+	default:
+		for i := range b.rows {
+			seg.fail(b.first+int64(i), err.Error())
 		}
-		out[k] = b
 	}
-	return out
 }
 
 // infer runs one request at bulk priority, retrying while the model is
-// busy or unavailable, for up to retryFor.
-func (s *scorer) infer(ctx context.Context, job *record, inputs []backends.Tensor) (*runtime.InferResponse, error) {
+// busy or unavailable, for up to retryFor. A try that fails may leave the
+// request in the runtime (one that timed out waiting): it clears *settled,
+// so the request's buffers are not reused.
+func (s *scorer) infer(ctx context.Context, job *record, inputs []backends.Tensor, settled *bool) (*runtime.InferResponse, error) {
 	req := &runtime.InferRequest{Model: job.Model, Version: job.Version, Inputs: inputs, Priority: runtime.PriorityBulk}
-	return retry(ctx, s.retryFor, func() (*runtime.InferResponse, error) { return s.models.Infer(ctx, req) })
+	return retry(ctx, s.retryFor, func() (*runtime.InferResponse, error) {
+		resp, err := s.models.Infer(ctx, req)
+		if err != nil {
+			*settled = false
+		}
+		return resp, err
+	})
 }
 
 func (s *scorer) version(ctx context.Context, model string, version int64) (*runtime.ModelVersion, error) {
@@ -205,32 +217,33 @@ func transient(err error) bool {
 }
 
 func failAll(c chunkRef, n int, msg string) chunkResult {
-	r := chunkResult{failed: int64(n), firstErr: msg}
+	seg := newSegment()
 	for i := range n {
-		r.lines = appendRowError(r.lines, c.firstRow+int64(i), msg)
+		seg.fail(c.firstRow+int64(i), msg)
 	}
-	return r
+	return chunkResult{segs: []*segment{seg}, failed: seg.failed, firstErr: seg.firstErr}
 }
 
-func collect(p []pending) chunkResult {
-	var r chunkResult
-	for _, x := range p {
-		if x.err != "" {
-			r.failed++
-			if r.firstErr == "" {
-				r.firstErr = x.err
-			}
-		}
-		r.lines = append(r.lines, x.line...)
-	}
-	return r
-}
-
-// splitLines cuts a chunk's input into its rows.
-func splitLines(data []byte) [][]byte {
-	lines := bytes.Split(bytes.TrimSuffix(data, []byte{'\n'}), []byte{'\n'})
+// eachLine calls fn with each row of a chunk's input.
+func eachLine(data []byte, fn func(line []byte)) {
 	if len(data) == 0 {
-		return nil
+		return
 	}
-	return lines
+	data = bytes.TrimSuffix(data, []byte{'\n'})
+	for {
+		line, rest, more := bytes.Cut(data, []byte{'\n'})
+		fn(line)
+		if !more {
+			return
+		}
+		data = rest
+	}
+}
+
+// rowCount is how many rows eachLine finds.
+func rowCount(data []byte) int {
+	if len(data) == 0 {
+		return 0
+	}
+	return bytes.Count(bytes.TrimSuffix(data, []byte{'\n'}), []byte{'\n'}) + 1
 }

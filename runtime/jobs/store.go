@@ -206,8 +206,8 @@ func (s *store) purge(ctx context.Context, job string) error {
 	return nil
 }
 
-func (s *store) putResult(ctx context.Context, job string, index int, data []byte) error {
-	if _, err := s.results.PutBytes(ctx, resultName(job, index), data); err != nil {
+func (s *store) putResult(ctx context.Context, job string, index int, lines io.Reader) error {
+	if _, err := s.results.Put(ctx, jetstream.ObjectMeta{Name: resultName(job, index)}, lines); err != nil {
 		return fmt.Errorf("store result of chunk %d of job %s: %w", index, job, err)
 	}
 	return nil

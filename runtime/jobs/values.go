@@ -26,23 +26,31 @@ type valueParser struct {
 	count int64
 }
 
+// read reads the value at the parser's position, appending its elements
+// to data (strs for BYTES), which p.data and p.strs then are; the shape
+// read is p.shape().
+func (p *valueParser) read(dt backends.DataType, data []byte, strs [][]byte) error {
+	p.dt, p.data, p.strs, p.dims, p.leaf, p.count = dt, data, strs, p.dims[:0], -1, 0
+	return p.value(0)
+}
+
+func (p *valueParser) shape() []int64 { return p.dims[:p.leaf] }
+
 // tensor reads the value at the parser's position as a row of s.
 func (p *valueParser) tensor(s rowSpec) (backends.Tensor, error) {
-	p.dt, p.data, p.strs, p.dims, p.leaf, p.count = s.dt, nil, nil, p.dims[:0], -1, 0
-	if err := p.value(0); err != nil {
+	if err := p.read(s.dt, nil, nil); err != nil {
 		return backends.Tensor{}, err
 	}
-	shape, err := fitShape(p.dims[:p.leaf], p.count, s.shape)
+	shape, err := fitShape(p.shape(), p.count, s.shape)
 	if err != nil {
 		return backends.Tensor{}, err
 	}
 	return backends.Tensor{Name: s.name, DataType: s.dt, Shape: shape, Data: p.data, Strings: p.strs}, nil
 }
 
-// scanObject reads a JSON object, calling fn with each key and the parser
-// positioned on its value, which fn must consume.
-func scanObject(raw []byte, fn func(key string, p *valueParser) error) error {
-	p := &valueParser{raw: raw}
+// object reads a JSON object, calling fn with each key (unquoted) and the
+// parser positioned on its value, which fn must consume.
+func (p *valueParser) object(fn func(key []byte) error) error {
 	if p.skipSpace(); !p.eat('{') {
 		return errors.New("not a JSON object of inputs")
 	}
@@ -57,36 +65,36 @@ func scanObject(raw []byte, fn func(key string, p *valueParser) error) error {
 		if err != nil {
 			return err
 		}
-		if err := fn(key, p); err != nil {
+		if err := fn(key); err != nil {
 			return err
 		}
 	}
-	if p.skipSpace(); p.pos != len(raw) {
-		return fmt.Errorf("unexpected %s after the JSON object", clip(raw[p.pos:]))
+	if p.skipSpace(); p.pos != len(p.raw) {
+		return fmt.Errorf("unexpected %s after the JSON object", clip(p.raw[p.pos:]))
 	}
 	return nil
 }
 
 // key reads an object key and its colon.
-func (p *valueParser) key() (string, error) {
+func (p *valueParser) key() ([]byte, error) {
 	p.skipSpace()
 	end := p.stringEnd()
 	if end < 0 {
-		return "", errors.New("malformed JSON object: want a quoted input name")
+		return nil, errors.New("malformed JSON object: want a quoted input name")
 	}
 	tok := p.raw[p.pos:end]
 	p.pos = end
 	if p.skipSpace(); !p.eat(':') {
-		return "", errors.New("malformed JSON object: want ':' after a name")
+		return nil, errors.New("malformed JSON object: want ':' after a name")
 	}
 	if bytes.IndexByte(tok, '\\') < 0 {
-		return string(tok[1 : len(tok)-1]), nil
+		return tok[1 : len(tok)-1], nil
 	}
 	var s string
 	if err := json.Unmarshal(tok, &s); err != nil {
-		return "", fmt.Errorf("malformed input name %s", clip(tok))
+		return nil, fmt.Errorf("malformed input name %s", clip(tok))
 	}
-	return s, nil
+	return []byte(s), nil
 }
 
 // stringEnd returns the end of the JSON string at the position, or -1.
@@ -158,6 +166,10 @@ func (p *valueParser) scalar(depth int) error {
 		return errors.New("ragged array: values at different depths")
 	}
 	p.leaf = depth
+	if p.fastFloat() {
+		p.count++
+		return nil
+	}
 	end := p.pos
 	if p.raw[end] == '"' {
 		if end = p.stringEnd(); end < 0 {
@@ -179,9 +191,37 @@ func (p *valueParser) scalar(depth int) error {
 		p.strs = append(p.strs, []byte(s))
 		return nil
 	}
-	var err error
-	p.data, err = appendElement(p.data, p.dt, tok)
-	return err
+	data, err := appendElement(p.data, p.dt, tok)
+	if err != nil {
+		return err
+	}
+	p.data = data
+	return nil
+}
+
+// fastFloat reads an FP32 or FP64 value that is a plain decimal in one
+// pass, as appendElement would read it; it reports false, having read
+// nothing, for anything else.
+func (p *valueParser) fastFloat() bool {
+	rest := p.raw[p.pos:]
+	le := binary.LittleEndian
+	switch p.dt {
+	case backends.FP32:
+		f, n, ok := exactFloat32Prefix(rest)
+		if !ok || n < len(rest) && !isDelim(rest[n]) {
+			return false
+		}
+		p.data, p.pos = le.AppendUint32(p.data, math.Float32bits(f)), p.pos+n
+		return true
+	case backends.FP64:
+		f, n, ok := exactFloat64Prefix(rest)
+		if !ok || n < len(rest) && !isDelim(rest[n]) {
+			return false
+		}
+		p.data, p.pos = le.AppendUint64(p.data, math.Float64bits(f)), p.pos+n
+		return true
+	}
+	return false
 }
 
 func isDelim(c byte) bool {
@@ -192,67 +232,6 @@ func (p *valueParser) skipSpace() {
 	for p.pos < len(p.raw) && (p.raw[p.pos] == ' ' || p.raw[p.pos] == '\t' || p.raw[p.pos] == '\n' || p.raw[p.pos] == '\r') {
 		p.pos++
 	}
-}
-
-// appendElement parses one number or boolean of dt and appends its
-// little-endian bytes. FP16 and BF16 are refused at submission.
-func appendElement(dst []byte, dt backends.DataType, tok []byte) ([]byte, error) {
-	s := string(tok)
-	bad := func() error { return fmt.Errorf("invalid %s value %s", dt, clip(tok)) }
-	le := binary.LittleEndian
-	switch dt {
-	case backends.Bool:
-		b, err := strconv.ParseBool(s)
-		if err != nil || (s != "true" && s != "false" && s != "0" && s != "1") {
-			return nil, bad()
-		}
-		return append(dst, boolByte(b)), nil
-	case backends.FP32:
-		f, err := strconv.ParseFloat(s, 32)
-		if err != nil {
-			return nil, bad()
-		}
-		return le.AppendUint32(dst, math.Float32bits(float32(f))), nil
-	case backends.FP64:
-		f, err := strconv.ParseFloat(s, 64)
-		if err != nil {
-			return nil, bad()
-		}
-		return le.AppendUint64(dst, math.Float64bits(f)), nil
-	case backends.Int8, backends.Int16, backends.Int32, backends.Int64:
-		v, err := strconv.ParseInt(s, 10, dt.Size()*8)
-		if err != nil {
-			return nil, bad()
-		}
-		return appendInt(dst, uint64(v), dt.Size()), nil
-	case backends.Uint8, backends.Uint16, backends.Uint32, backends.Uint64:
-		v, err := strconv.ParseUint(s, 10, dt.Size()*8)
-		if err != nil {
-			return nil, bad()
-		}
-		return appendInt(dst, v, dt.Size()), nil
-	}
-	return nil, fmt.Errorf("datatype %s is not supported in jobs", dt)
-}
-
-func boolByte(b bool) byte {
-	if b {
-		return 1
-	}
-	return 0
-}
-
-func appendInt(dst []byte, v uint64, size int) []byte {
-	le := binary.LittleEndian
-	switch size {
-	case 1:
-		return append(dst, byte(v))
-	case 2:
-		return le.AppendUint16(dst, uint16(v))
-	case 4:
-		return le.AppendUint32(dst, uint32(v))
-	}
-	return le.AppendUint64(dst, v)
 }
 
 // appendValue writes one element as JSON; NaN and infinities become null.

@@ -133,7 +133,9 @@ func (p *pool) handle(msg jetstream.Msg) {
 		_ = msg.Nak() // abandoned at shutdown: another replica may take it now
 		return
 	}
-	if err := p.record(c, res); err != nil {
+	err = p.record(c, res)
+	res.release()
+	if err != nil {
 		p.retryLater(msg, c, err)
 		return
 	}
@@ -144,7 +146,7 @@ func (p *pool) handle(msg jetstream.Msg) {
 func (p *pool) record(c chunkRef, res chunkResult) error {
 	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
 	defer cancel()
-	if err := p.store.putResult(ctx, c.job, c.index, res.lines); err != nil {
+	if err := p.store.putResult(ctx, c.job, c.index, res.reader()); err != nil {
 		return err
 	}
 	rec, err := p.store.update(ctx, c.job, func(r *record) bool {

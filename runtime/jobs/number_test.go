@@ -1,0 +1,201 @@
+package jobs
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"strconv"
+	"testing"
+
+	"github.com/tiffin-ml/tiffin/backends"
+)
+
+// refAppendElement is appendElement as it was before its fast paths:
+// strconv for everything. The fast paths must agree with it on every input.
+func refAppendElement(dst []byte, dt backends.DataType, tok []byte) ([]byte, error) {
+	s := string(tok)
+	bad := func() error { return fmt.Errorf("invalid %s value %s", dt, clip(tok)) }
+	le := binary.LittleEndian
+	switch dt {
+	case backends.Bool:
+		b, err := strconv.ParseBool(s)
+		if err != nil || (s != "true" && s != "false" && s != "0" && s != "1") {
+			return nil, bad()
+		}
+		if b {
+			return append(dst, 1), nil
+		}
+		return append(dst, 0), nil
+	case backends.FP32:
+		f, err := strconv.ParseFloat(s, 32)
+		if err != nil {
+			return nil, bad()
+		}
+		return le.AppendUint32(dst, math.Float32bits(float32(f))), nil
+	case backends.FP64:
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			return nil, bad()
+		}
+		return le.AppendUint64(dst, math.Float64bits(f)), nil
+	case backends.Int8, backends.Int16, backends.Int32, backends.Int64:
+		v, err := strconv.ParseInt(s, 10, dt.Size()*8)
+		if err != nil {
+			return nil, bad()
+		}
+		return appendInt(dst, uint64(v), dt.Size()), nil
+	case backends.Uint8, backends.Uint16, backends.Uint32, backends.Uint64:
+		v, err := strconv.ParseUint(s, 10, dt.Size()*8)
+		if err != nil {
+			return nil, bad()
+		}
+		return appendInt(dst, v, dt.Size()), nil
+	}
+	return nil, fmt.Errorf("datatype %s is not supported in jobs", dt)
+}
+
+var elementTypes = []backends.DataType{backends.FP32, backends.FP64, backends.Bool,
+	backends.Int8, backends.Int16, backends.Int32, backends.Int64,
+	backends.Uint8, backends.Uint16, backends.Uint32, backends.Uint64}
+
+// checkElement compares appendElement with refAppendElement on tok.
+func checkElement(t testing.TB, dt backends.DataType, tok string) {
+	got, gerr := appendElement([]byte{7}, dt, []byte(tok))
+	want, werr := refAppendElement([]byte{7}, dt, []byte(tok))
+	if !bytes.Equal(got, want) || fmt.Sprint(gerr) != fmt.Sprint(werr) {
+		t.Fatalf("%s %q: got %x %v, want %x %v", dt, tok, got, gerr, want, werr)
+	}
+}
+
+// randomNumber makes a number in a random spelling: JSON forms mostly,
+// near-float32-midpoints, and forms only strconv reads or nobody does.
+func randomNumber(r *rand.Rand) string {
+	switch r.IntN(6) {
+	case 0: // a float32 as an encoder writes it
+		f := math.Float32frombits(r.Uint32())
+		return strconv.FormatFloat(float64(f), "gef"[r.IntN(3)], r.IntN(12)-1, 32)
+	case 1: // a float64, often short
+		f := r.NormFloat64() * math.Pow(10, float64(r.IntN(60)-30))
+		return strconv.FormatFloat(f, "gef"[r.IntN(3)], r.IntN(21)-1, 64)
+	case 2: // near a midpoint between two float32s, where rounding twice could go wrong
+		x := math.Float32frombits(r.Uint32() & 0x7f7fffff)
+		m := (float64(x) + float64(math.Nextafter32(x, float32(math.Inf(1))))) / 2
+		m *= 1 + float64(r.IntN(5)-2)*math.Pow(2, -float64(50+r.IntN(10)))
+		return strconv.FormatFloat(m, "eg"[r.IntN(2)], 8+r.IntN(13), 64)
+	case 3: // an integer
+		return strconv.FormatInt(r.Int64()>>r.IntN(64), 10)
+	}
+	// pieces of numbers glued at random
+	parts := []string{"-", "+", "0", "00", "1", "9", "12345678901234567890", ".", "e", "E", "-", "+",
+		"5", "22", "23", "0x1p3", "_", "inf", "NaN", " ", "16777217", "9007199254740993", ".000"}
+	var b []byte
+	for range 1 + r.IntN(6) {
+		b = append(b, parts[r.IntN(len(parts))]...)
+	}
+	return string(b)
+}
+
+func TestAppendElementMatchesStrconv(t *testing.T) {
+	fixed := []string{"0", "-0", "0.0", "-0.0", "1", "-1", "1.5", "1e5", "1E-5", "1e+5", "1e", "1e+", ".5", "5.",
+		"+1", "007", "0.1", "3.4028235e38", "3.4028236e38", "1e39", "1e-45", "1e-46", "1.17549435e-38",
+		"16777217", "16777217.000000001", "16777216.999999999", "33554434", "33554435", "9007199254740993",
+		"9007199254740992", "1e22", "1e23", "1e-22", "1e-23", "4.4501477170144023e-308", "123456789012345678",
+		"1234567890123456789", "12345678901234567890", "0.84147096", "-0.0012345678", "1.2345678e-05",
+		"127", "128", "-128", "-129", "255", "256", "65535", "4294967295", "4294967296", "-9223372036854775808",
+		"9223372036854775807", "9223372036854775808", "18446744073709551615", "18446744073709551616",
+		"true", "false", "True", "", "-", "1_000", "0x10", "inf", "-Inf", "NaN", "1e1000000000000"}
+	for _, dt := range elementTypes {
+		for _, tok := range fixed {
+			checkElement(t, dt, tok)
+		}
+	}
+	n := 300_000
+	if testing.Short() {
+		n = 30_000
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	for range n {
+		tok := randomNumber(r)
+		checkElement(t, backends.FP32, tok)
+		checkElement(t, backends.FP64, tok)
+		checkElement(t, elementTypes[2+r.IntN(len(elementTypes)-2)], tok)
+	}
+}
+
+// exactFloat32 declines the midpoints it cannot round: they must be rare,
+// or the fast path would not be one.
+func TestExactFloat32TakesEncoderOutput(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	declined := 0
+	for range 10_000 {
+		f := float32(r.NormFloat64())
+		for _, s := range []string{strconv.FormatFloat(float64(f), 'g', -1, 32), strconv.FormatFloat(float64(f), 'g', 8, 32)} {
+			if _, ok := exactFloat32([]byte(s)); !ok {
+				declined++
+			}
+		}
+	}
+	if declined > 20 {
+		t.Fatalf("the fast path declined %d of 20000 plain decimals", declined)
+	}
+}
+
+func FuzzAppendElement(f *testing.F) {
+	for _, s := range []string{"0.84147096", "-1.5e-7", "16777217", "1e23", "+1", "0x1p-2", "-9223372036854775808"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, tok string) {
+		for _, dt := range elementTypes {
+			checkElement(t, dt, tok)
+		}
+	})
+}
+
+// The JSON scanner reads floats in one pass; it must read what it would
+// read token by token.
+func TestDecodeValueMatchesStrconv(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for range 20_000 {
+		dt := []backends.DataType{backends.FP32, backends.FP64}[r.IntN(2)]
+		raw, want, valid := []byte{'['}, []byte{}, true
+		n := 1 + r.IntN(4)
+		for i := 0; i < n; {
+			tok := randomNumber(r)
+			if tok == "" || bytes.ContainsAny([]byte(tok), " \t\r\n,[]{}\"") {
+				continue
+			}
+			if i > 0 {
+				raw = append(raw, ',')
+			}
+			raw = append(append(raw, " \t"[:r.IntN(3)]...), tok...)
+			var err error
+			if want, err = refAppendElement(want, dt, []byte(tok)); err != nil {
+				valid = false
+			}
+			i++
+		}
+		raw = append(raw, ']')
+		got, err := decodeValue(raw, rowSpec{name: "x", dt: dt, shape: []int64{-1}})
+		if valid != (err == nil) || valid && !bytes.Equal(got.Data, want) {
+			t.Fatalf("%s %s: got %x %v, want %x (valid %v)", dt, raw, got.Data, err, want, valid)
+		}
+	}
+}
+
+func TestEightDigits(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	for range 100_000 {
+		s := []byte(fmt.Sprintf("%08d", r.IntN(100_000_000)))
+		if r.IntN(2) == 0 {
+			s[r.IntN(8)] = byte(r.IntN(256))
+		}
+		want, err := strconv.ParseUint(string(s), 10, 64)
+		ok := err == nil && !bytes.ContainsAny(s, "+-_")
+		got, gok := eightDigits(s)
+		if gok != ok || ok && got != want {
+			t.Fatalf("%q: got %d %v, want %d %v", s, got, gok, want, ok)
+		}
+	}
+}
