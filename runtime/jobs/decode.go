@@ -8,6 +8,7 @@ import (
 
 	"github.com/tiffin-ml/tiffin/backends"
 	"github.com/tiffin-ml/tiffin/runtime"
+	"github.com/tiffin-ml/tiffin/runtime/tensorjson"
 )
 
 // rowSpec is one input as a row carries it: the model's spec without the
@@ -124,7 +125,7 @@ func (d *rowDecoder) csv(line []byte, b *batch) error {
 			b.strs[0] = append(b.strs[0], f)
 			return nil
 		}
-		data, err := appendElement(b.data[0], s.dt, f)
+		data, err := tensorjson.AppendElement(b.data[0], s.dt, f)
 		if err != nil {
 			return fmt.Errorf("column %d: %v", i+1, err)
 		}
@@ -149,7 +150,7 @@ func decodeValue(raw []byte, s rowSpec) (backends.Tensor, error) {
 		return t, err
 	}
 	if p.skipSpace(); p.pos != len(raw) {
-		return backends.Tensor{}, fmt.Errorf("unexpected %s after the value", clip(raw[p.pos:]))
+		return backends.Tensor{}, fmt.Errorf("unexpected %s after the value", tensorjson.Clip(raw[p.pos:]))
 	}
 	return t, nil
 }
@@ -240,7 +241,7 @@ func csvHeader(s rowSpec) func([]byte) bool {
 			return false
 		}
 		for _, f := range fields {
-			if _, err := appendElement(nil, s.dt, f); err != nil {
+			if _, err := tensorjson.AppendElement(nil, s.dt, f); err != nil {
 				return true
 			}
 		}

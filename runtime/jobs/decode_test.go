@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/tiffin-ml/tiffin/backends"
+	"github.com/tiffin-ml/tiffin/runtime/tensorjson"
 )
 
 func TestDecodeValueShapes(t *testing.T) {
@@ -100,7 +101,7 @@ func TestDecodeCSV(t *testing.T) {
 func TestAppendRowResultNests(t *testing.T) {
 	out := backends.Tensor{Name: "y", DataType: backends.Int32, Shape: []int64{2, 2, 2}}
 	for i := range 8 {
-		out.Data = appendInt(out.Data, uint64(i), 4)
+		out.Data = tensorjson.AppendInt(out.Data, uint64(i), 4)
 	}
 	got := string(appendRowResult(nil, 7, []backends.Tensor{out}, 1, true))
 	if want := `{"row":7,"outputs":{"y":[[4,5],[6,7]]}}` + "\n"; got != want {

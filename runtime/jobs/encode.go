@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/tiffin-ml/tiffin/backends"
+	"github.com/tiffin-ml/tiffin/runtime/tensorjson"
 )
 
 // appendRowResult writes a result line, {"row":N,"outputs":{...}}, with
@@ -77,7 +78,7 @@ func appendElementJSON(dst []byte, t *backends.Tensor, i int64) []byte {
 		return appendJSONString(dst, string(t.Strings[i]))
 	}
 	size := int64(t.DataType.Size())
-	return appendValue(dst, t.DataType, t.Data[i*size:(i+1)*size])
+	return tensorjson.AppendValue(dst, t.DataType, t.Data[i*size:(i+1)*size])
 }
 
 // appendJSONString writes s as a JSON string; invalid UTF-8 becomes U+FFFD.

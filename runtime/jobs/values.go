@@ -7,9 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"strconv"
 
 	"github.com/tiffin-ml/tiffin/backends"
+	"github.com/tiffin-ml/tiffin/runtime/tensorjson"
 )
 
 // valueParser reads a JSON scalar or nested arrays of scalars straight into
@@ -70,7 +70,7 @@ func (p *valueParser) object(fn func(key []byte) error) error {
 		}
 	}
 	if p.skipSpace(); p.pos != len(p.raw) {
-		return fmt.Errorf("unexpected %s after the JSON object", clip(p.raw[p.pos:]))
+		return fmt.Errorf("unexpected %s after the JSON object", tensorjson.Clip(p.raw[p.pos:]))
 	}
 	return nil
 }
@@ -92,7 +92,7 @@ func (p *valueParser) key() ([]byte, error) {
 	}
 	var s string
 	if err := json.Unmarshal(tok, &s); err != nil {
-		return nil, fmt.Errorf("malformed input name %s", clip(tok))
+		return nil, fmt.Errorf("malformed input name %s", tensorjson.Clip(tok))
 	}
 	return []byte(s), nil
 }
@@ -186,12 +186,12 @@ func (p *valueParser) scalar(depth int) error {
 	if p.dt == backends.Bytes {
 		var s string
 		if err := json.Unmarshal(tok, &s); err != nil {
-			return fmt.Errorf("BYTES values are JSON strings, got %s", clip(tok))
+			return fmt.Errorf("BYTES values are JSON strings, got %s", tensorjson.Clip(tok))
 		}
 		p.strs = append(p.strs, []byte(s))
 		return nil
 	}
-	data, err := appendElement(p.data, p.dt, tok)
+	data, err := tensorjson.AppendElement(p.data, p.dt, tok)
 	if err != nil {
 		return err
 	}
@@ -207,14 +207,14 @@ func (p *valueParser) fastFloat() bool {
 	le := binary.LittleEndian
 	switch p.dt {
 	case backends.FP32:
-		f, n, ok := exactFloat32Prefix(rest)
+		f, n, ok := tensorjson.Float32Prefix(rest)
 		if !ok || n < len(rest) && !isDelim(rest[n]) {
 			return false
 		}
 		p.data, p.pos = le.AppendUint32(p.data, math.Float32bits(f)), p.pos+n
 		return true
 	case backends.FP64:
-		f, n, ok := exactFloat64Prefix(rest)
+		f, n, ok := tensorjson.Float64Prefix(rest)
 		if !ok || n < len(rest) && !isDelim(rest[n]) {
 			return false
 		}
@@ -232,48 +232,4 @@ func (p *valueParser) skipSpace() {
 	for p.pos < len(p.raw) && (p.raw[p.pos] == ' ' || p.raw[p.pos] == '\t' || p.raw[p.pos] == '\n' || p.raw[p.pos] == '\r') {
 		p.pos++
 	}
-}
-
-// appendValue writes one element as JSON; NaN and infinities become null.
-func appendValue(dst []byte, dt backends.DataType, b []byte) []byte {
-	le := binary.LittleEndian
-	switch dt {
-	case backends.Bool:
-		return strconv.AppendBool(dst, b[0] != 0)
-	case backends.FP32:
-		return appendFloat(dst, float64(math.Float32frombits(le.Uint32(b))), 32)
-	case backends.FP64:
-		return appendFloat(dst, math.Float64frombits(le.Uint64(b)), 64)
-	case backends.Int8:
-		return strconv.AppendInt(dst, int64(int8(b[0])), 10)
-	case backends.Int16:
-		return strconv.AppendInt(dst, int64(int16(le.Uint16(b))), 10)
-	case backends.Int32:
-		return strconv.AppendInt(dst, int64(int32(le.Uint32(b))), 10)
-	case backends.Int64:
-		return strconv.AppendInt(dst, int64(le.Uint64(b)), 10)
-	case backends.Uint8:
-		return strconv.AppendUint(dst, uint64(b[0]), 10)
-	case backends.Uint16:
-		return strconv.AppendUint(dst, uint64(le.Uint16(b)), 10)
-	case backends.Uint32:
-		return strconv.AppendUint(dst, uint64(le.Uint32(b)), 10)
-	}
-	return strconv.AppendUint(dst, le.Uint64(b), 10)
-}
-
-func appendFloat(dst []byte, f float64, bits int) []byte {
-	if math.IsNaN(f) || math.IsInf(f, 0) {
-		return append(dst, "null"...)
-	}
-	return strconv.AppendFloat(dst, f, 'g', -1, bits)
-}
-
-// clip shortens a token for an error message.
-func clip(tok []byte) string {
-	const n = 32
-	if len(tok) > n {
-		return strconv.Quote(string(tok[:n])) + "..."
-	}
-	return strconv.Quote(string(tok))
 }

@@ -5,6 +5,7 @@ import (
 
 	"github.com/tiffin-ml/tiffin/backends"
 	"github.com/tiffin-ml/tiffin/runtime"
+	"github.com/tiffin-ml/tiffin/runtime/tensorjson"
 	"github.com/tiffin-ml/tiffin/transport"
 )
 
@@ -13,13 +14,13 @@ import (
 // Inference-Header-Content-Length header, and -1 when nothing is binary.
 func encodeResponse(dst []byte, resp *runtime.InferResponse, d *decoded) (body []byte, headerLen int) {
 	dst = append(dst, `{"model_name":`...)
-	dst = appendJSONString(dst, []byte(resp.Model))
+	dst = tensorjson.AppendString(dst, []byte(resp.Model))
 	dst = append(dst, `,"model_version":"`...)
 	dst = strconv.AppendInt(dst, resp.Version, 10)
 	dst = append(dst, '"')
 	if resp.ID != "" {
 		dst = append(dst, `,"id":`...)
-		dst = appendJSONString(dst, []byte(resp.ID))
+		dst = tensorjson.AppendString(dst, []byte(resp.ID))
 	}
 	dst = append(dst, `,"outputs":[`...)
 	anyBinary := false
@@ -29,7 +30,7 @@ func encodeResponse(dst []byte, resp *runtime.InferResponse, d *decoded) (body [
 			dst = append(dst, ',')
 		}
 		dst = append(dst, `{"name":`...)
-		dst = appendJSONString(dst, []byte(o.Name))
+		dst = tensorjson.AppendString(dst, []byte(o.Name))
 		dst = append(dst, `,"datatype":"`...)
 		dst = append(dst, o.DataType.String()...)
 		dst = append(dst, `","shape":[`...)
@@ -86,6 +87,6 @@ func appendBinary(dst []byte, t *backends.Tensor) []byte {
 // appendError writes {"error": msg}.
 func appendError(dst []byte, msg string) []byte {
 	dst = append(dst, `{"error":`...)
-	dst = appendJSONString(dst, []byte(msg))
+	dst = tensorjson.AppendString(dst, []byte(msg))
 	return append(dst, '}')
 }

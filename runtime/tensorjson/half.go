@@ -1,9 +1,9 @@
-package http
+package tensorjson
 
 import "math"
 
-// float32ToHalf rounds to the nearest IEEE 754 binary16, ties to even.
-func float32ToHalf(f float32) uint16 {
+// Float32ToHalf rounds to the nearest IEEE 754 binary16, ties to even.
+func Float32ToHalf(f float32) uint16 {
 	b := math.Float32bits(f)
 	sign := uint16(b>>16) & 0x8000
 	exp := int32(b>>23&0xff) - 127 + 15
@@ -35,8 +35,8 @@ func float32ToHalf(f float32) uint16 {
 	return sign | uint16(half)
 }
 
-// halfToFloat32 widens an IEEE 754 binary16 exactly.
-func halfToFloat32(h uint16) float32 {
+// HalfToFloat32 widens an IEEE 754 binary16 exactly.
+func HalfToFloat32(h uint16) float32 {
 	sign := uint32(h&0x8000) << 16
 	exp := uint32(h>>10) & 0x1f
 	mant := uint32(h & 0x3ff)
@@ -56,8 +56,8 @@ func halfToFloat32(h uint16) float32 {
 	return math.Float32frombits(sign | (exp+127-15)<<23 | mant<<13)
 }
 
-// float32ToBF16 rounds to bfloat16, ties to even.
-func float32ToBF16(f float32) uint16 {
+// Float32ToBF16 rounds to bfloat16, ties to even.
+func Float32ToBF16(f float32) uint16 {
 	b := math.Float32bits(f)
 	if b&0x7fffffff > 0x7f800000 {
 		return uint16(b>>16) | 0x40 // keep NaN a NaN
@@ -66,4 +66,4 @@ func float32ToBF16(f float32) uint16 {
 	return uint16(b >> 16)
 }
 
-func bf16ToFloat32(h uint16) float32 { return math.Float32frombits(uint32(h) << 16) }
+func BF16ToFloat32(h uint16) float32 { return math.Float32frombits(uint32(h) << 16) }

@@ -1,4 +1,4 @@
-package jobs
+package tensorjson
 
 import (
 	"encoding/binary"
@@ -9,7 +9,7 @@ import (
 	"github.com/tiffin-ml/tiffin/backends"
 )
 
-// Parsing numbers is most of a job's CPU time. appendElement reads the
+// Parsing numbers is most of the CPU time of JSON tensors. AppendElement reads the
 // forms rows almost always use, a plain decimal of at most 19 significant
 // digits with a small exponent, itself; anything else (more digits, a
 // large exponent, a leading '+', hex, inf, a malformed number) goes to
@@ -105,16 +105,16 @@ func eightDigits(s []byte) (uint64, bool) {
 	return v, true
 }
 
-// exactFloat64 reads all of s as a plain decimal: see exactFloat64Prefix.
+// exactFloat64 reads all of s as a plain decimal: see Float64Prefix.
 func exactFloat64(s []byte) (float64, bool) {
-	f, n, ok := exactFloat64Prefix(s)
+	f, n, ok := Float64Prefix(s)
 	return f, ok && n == len(s)
 }
 
-// exactFloat64Prefix reads the plain decimal at the start of s, s[:n], as
+// Float64Prefix reads the plain decimal at the start of s, s[:n], as
 // strconv would read it alone, when mant × 10^exp rounds once because both
 // factors are exact float64s (Clinger's fast path).
-func exactFloat64Prefix(s []byte) (f float64, n int, ok bool) {
+func Float64Prefix(s []byte) (f float64, n int, ok bool) {
 	mant, exp, neg, n, ok := scanDecimal(s)
 	if !ok || mant > 1<<53 || exp < -22 || exp > 22 {
 		return 0, 0, false
@@ -131,19 +131,19 @@ func exactFloat64Prefix(s []byte) (f float64, n int, ok bool) {
 	return f, n, true
 }
 
-// exactFloat32 reads all of s as a plain decimal: see exactFloat32Prefix.
+// exactFloat32 reads all of s as a plain decimal: see Float32Prefix.
 func exactFloat32(s []byte) (float32, bool) {
-	f, n, ok := exactFloat32Prefix(s)
+	f, n, ok := Float32Prefix(s)
 	return f, ok && n == len(s)
 }
 
-// exactFloat32Prefix is exactFloat64Prefix rounded to float32 as strconv
+// Float32Prefix is Float64Prefix rounded to float32 as strconv
 // rounds s[:n] to float32. It rounds twice, to float64 then to float32,
 // which is exact unless the float64 lands on a midpoint between two
 // float32s; it then declines. (The value is 0 or between 1e-22 and 1e38:
 // a normal float32, whose significand is 29 bits narrower.)
-func exactFloat32Prefix(s []byte) (float32, int, bool) {
-	f, n, ok := exactFloat64Prefix(s)
+func Float32Prefix(s []byte) (float32, int, bool) {
+	f, n, ok := Float64Prefix(s)
 	if !ok || math.Float64bits(f)&(1<<29-1) == 1<<28 {
 		return 0, 0, false
 	}
@@ -178,11 +178,21 @@ func exactUint(s []byte, max int) (uint64, bool) {
 	return u, true
 }
 
-// appendElement parses one number or boolean of dt and appends its
-// little-endian bytes. FP16 and BF16 are refused at submission.
-func appendElement(dst []byte, dt backends.DataType, tok []byte) ([]byte, error) {
+// AppendElement parses one JSON number or boolean as an element of dt and
+// appends its little-endian bytes. Booleans are true/false (or 1/0); FP16
+// and BF16 are read as float32 and rounded to nearest even.
+func AppendElement(dst []byte, dt backends.DataType, tok []byte) ([]byte, error) {
 	le := binary.LittleEndian
 	switch dt {
+	case backends.FP16, backends.BF16:
+		f, err := strconv.ParseFloat(string(tok), 32)
+		if err != nil {
+			return nil, badElement(dt, tok)
+		}
+		if dt == backends.FP16 {
+			return le.AppendUint16(dst, Float32ToHalf(float32(f))), nil
+		}
+		return le.AppendUint16(dst, Float32ToBF16(float32(f))), nil
 	case backends.FP32:
 		if f, ok := exactFloat32(tok); ok {
 			return le.AppendUint32(dst, math.Float32bits(f)), nil
@@ -210,7 +220,7 @@ func appendElement(dst []byte, dt backends.DataType, tok []byte) ([]byte, error)
 				return nil, badElement(dt, tok)
 			}
 		}
-		return appendInt(dst, uint64(v), dt.Size()), nil
+		return AppendInt(dst, uint64(v), dt.Size()), nil
 	case backends.Uint8, backends.Uint16, backends.Uint32, backends.Uint64:
 		bits := dt.Size() * 8
 		v, ok := exactUint(tok, 19)
@@ -220,7 +230,7 @@ func appendElement(dst []byte, dt backends.DataType, tok []byte) ([]byte, error)
 				return nil, badElement(dt, tok)
 			}
 		}
-		return appendInt(dst, v, dt.Size()), nil
+		return AppendInt(dst, v, dt.Size()), nil
 	case backends.Bool:
 		switch string(tok) {
 		case "true", "1":
@@ -230,14 +240,14 @@ func appendElement(dst []byte, dt backends.DataType, tok []byte) ([]byte, error)
 		}
 		return nil, badElement(dt, tok)
 	}
-	return nil, fmt.Errorf("datatype %s is not supported in jobs", dt)
+	return nil, fmt.Errorf("datatype %s has no JSON number form", dt)
 }
 
 func badElement(dt backends.DataType, tok []byte) error {
-	return fmt.Errorf("invalid %s value %s", dt, clip(tok))
+	return fmt.Errorf("invalid %s value %s", dt, Clip(tok))
 }
 
-func appendInt(dst []byte, v uint64, size int) []byte {
+func AppendInt(dst []byte, v uint64, size int) []byte {
 	le := binary.LittleEndian
 	switch size {
 	case 1:

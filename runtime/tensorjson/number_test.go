@@ -1,4 +1,4 @@
-package jobs
+package tensorjson
 
 import (
 	"bytes"
@@ -12,11 +12,11 @@ import (
 	"github.com/tiffin-ml/tiffin/backends"
 )
 
-// refAppendElement is appendElement as it was before its fast paths:
+// refAppendElement is AppendElement as it was before its fast paths:
 // strconv for everything. The fast paths must agree with it on every input.
 func refAppendElement(dst []byte, dt backends.DataType, tok []byte) ([]byte, error) {
 	s := string(tok)
-	bad := func() error { return fmt.Errorf("invalid %s value %s", dt, clip(tok)) }
+	bad := func() error { return fmt.Errorf("invalid %s value %s", dt, Clip(tok)) }
 	le := binary.LittleEndian
 	switch dt {
 	case backends.Bool:
@@ -45,24 +45,24 @@ func refAppendElement(dst []byte, dt backends.DataType, tok []byte) ([]byte, err
 		if err != nil {
 			return nil, bad()
 		}
-		return appendInt(dst, uint64(v), dt.Size()), nil
+		return AppendInt(dst, uint64(v), dt.Size()), nil
 	case backends.Uint8, backends.Uint16, backends.Uint32, backends.Uint64:
 		v, err := strconv.ParseUint(s, 10, dt.Size()*8)
 		if err != nil {
 			return nil, bad()
 		}
-		return appendInt(dst, v, dt.Size()), nil
+		return AppendInt(dst, v, dt.Size()), nil
 	}
-	return nil, fmt.Errorf("datatype %s is not supported in jobs", dt)
+	return nil, fmt.Errorf("datatype %s has no JSON number form", dt)
 }
 
 var elementTypes = []backends.DataType{backends.FP32, backends.FP64, backends.Bool,
 	backends.Int8, backends.Int16, backends.Int32, backends.Int64,
 	backends.Uint8, backends.Uint16, backends.Uint32, backends.Uint64}
 
-// checkElement compares appendElement with refAppendElement on tok.
+// checkElement compares AppendElement with refAppendElement on tok.
 func checkElement(t testing.TB, dt backends.DataType, tok string) {
-	got, gerr := appendElement([]byte{7}, dt, []byte(tok))
+	got, gerr := AppendElement([]byte{7}, dt, []byte(tok))
 	want, werr := refAppendElement([]byte{7}, dt, []byte(tok))
 	if !bytes.Equal(got, want) || fmt.Sprint(gerr) != fmt.Sprint(werr) {
 		t.Fatalf("%s %q: got %x %v, want %x %v", dt, tok, got, gerr, want, werr)
@@ -151,37 +151,6 @@ func FuzzAppendElement(f *testing.F) {
 			checkElement(t, dt, tok)
 		}
 	})
-}
-
-// The JSON scanner reads floats in one pass; it must read what it would
-// read token by token.
-func TestDecodeValueMatchesStrconv(t *testing.T) {
-	r := rand.New(rand.NewPCG(5, 6))
-	for range 20_000 {
-		dt := []backends.DataType{backends.FP32, backends.FP64}[r.IntN(2)]
-		raw, want, valid := []byte{'['}, []byte{}, true
-		n := 1 + r.IntN(4)
-		for i := 0; i < n; {
-			tok := randomNumber(r)
-			if tok == "" || bytes.ContainsAny([]byte(tok), " \t\r\n,[]{}\"") {
-				continue
-			}
-			if i > 0 {
-				raw = append(raw, ',')
-			}
-			raw = append(append(raw, " \t"[:r.IntN(3)]...), tok...)
-			var err error
-			if want, err = refAppendElement(want, dt, []byte(tok)); err != nil {
-				valid = false
-			}
-			i++
-		}
-		raw = append(raw, ']')
-		got, err := decodeValue(raw, rowSpec{name: "x", dt: dt, shape: []int64{-1}})
-		if valid != (err == nil) || valid && !bytes.Equal(got.Data, want) {
-			t.Fatalf("%s %s: got %x %v, want %x (valid %v)", dt, raw, got.Data, err, want, valid)
-		}
-	}
 }
 
 func TestEightDigits(t *testing.T) {
