@@ -61,7 +61,7 @@ type InstanceGroup struct {
 
 // Batching tunes how requests are grouped before they reach an instance.
 type Batching struct {
-	Mode                string      `yaml:"mode"`                  // off | static | adaptive; default static when the model batches
+	Mode                string      `yaml:"mode"`                  // off | static | adaptive; default adaptive when the model batches
 	MaxQueueDelay       OptDuration `yaml:"max_queue_delay"`       // default 2ms; 0s: do not wait
 	PreferredBatchSizes []int       `yaml:"preferred_batch_sizes"` // default none
 	MaxQueueSize        int         `yaml:"max_queue_size"`        // default 1024

@@ -134,7 +134,7 @@ func (b Batching) WithDefaults(batches bool) Batching {
 	if b.Mode == "" {
 		b.Mode = BatchOff
 		if batches {
-			b.Mode = BatchStatic
+			b.Mode = BatchAdaptive
 		}
 	}
 	if !b.MaxQueueDelay.Set {
