@@ -1,13 +1,11 @@
 package bench
 
 import (
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"math"
-	"strconv"
 
 	"github.com/tiffin-ml/tiffin/backends"
+	"github.com/tiffin-ml/tiffin/runtime/tensorjson"
 	"github.com/tiffin-ml/tiffin/transport"
 )
 
@@ -82,45 +80,7 @@ func jsonData(t *backends.Tensor) (json.RawMessage, error) {
 		if i > 0 {
 			out = append(out, ',')
 		}
-		out = appendElement(out, t.DataType, t.Data[i:i+size])
+		out = tensorjson.AppendValue(out, t.DataType, t.Data[i:i+size])
 	}
 	return append(out, ']'), nil
-}
-
-// appendElement writes one little-endian element as JSON.
-func appendElement(dst []byte, dt backends.DataType, b []byte) []byte {
-	var u uint64
-	for i := len(b) - 1; i >= 0; i-- {
-		u = u<<8 | uint64(b[i])
-	}
-	shift := 64 - 8*len(b)
-	switch dt {
-	case backends.Bool:
-		return strconv.AppendBool(dst, u != 0)
-	case backends.FP32:
-		return strconv.AppendFloat(dst, float64(math.Float32frombits(binary.LittleEndian.Uint32(b))), 'g', -1, 32)
-	case backends.FP64:
-		return strconv.AppendFloat(dst, math.Float64frombits(u), 'g', -1, 64)
-	case backends.BF16:
-		return strconv.AppendFloat(dst, float64(math.Float32frombits(uint32(u)<<16)), 'g', -1, 32)
-	case backends.FP16:
-		return strconv.AppendFloat(dst, halfToFloat(uint16(u)), 'g', -1, 32)
-	case backends.Int8, backends.Int16, backends.Int32, backends.Int64:
-		return strconv.AppendInt(dst, int64(u<<shift)>>shift, 10)
-	}
-	return strconv.AppendUint(dst, u, 10)
-}
-
-// halfToFloat widens a finite IEEE 754 binary16 (synthetic inputs hold no
-// infinities or NaNs).
-func halfToFloat(h uint16) float64 {
-	exp, mant := int(h>>10&0x1f), float64(h&0x3ff)
-	f := math.Ldexp(1+mant/1024, exp-15)
-	if exp == 0 {
-		f = math.Ldexp(mant, -24)
-	}
-	if h&0x8000 != 0 {
-		f = -f
-	}
-	return f
 }

@@ -82,7 +82,7 @@ func (p *proc) kill() {
 // startTiffin runs `tiffin serve` on a free port and waits until it is ready.
 func startTiffin(t *testing.T, bin, repo string, args ...string) *proc {
 	t.Helper()
-	port := listenPort(t)
+	port := freePort(t)
 	args = append([]string{"serve", "--model-repository", repo, "--host", "127.0.0.1",
 		"--http-port", strconv.Itoa(port), "--grpc-port", "0", "--ort-library", requireORT(t)}, args...)
 	p := startProc(t, bin, args...)
@@ -100,16 +100,6 @@ func startTiffin(t *testing.T, bin, repo string, args ...string) *proc {
 	}
 }
 
-func listenPort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
 // TestE2EJobsSharedExternalQueue runs two tiffin replicas on one external
 // nats-server: a job submitted to one is split between both, and every row
 // appears exactly once.
@@ -119,7 +109,7 @@ func TestE2EJobsSharedExternalQueue(t *testing.T) {
 		t.Skipf("%s not found: run `make nats-server` to build it from the pinned module", natsBin)
 	}
 	requireORT(t)
-	port := listenPort(t)
+	port := freePort(t)
 	startProc(t, natsBin, "-js", "-sd", t.TempDir(), "-a", "127.0.0.1", "-p", strconv.Itoa(port))
 	waitTCP(t, port)
 	url := fmt.Sprintf("nats://127.0.0.1:%d", port)

@@ -3,11 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
-	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -17,6 +15,8 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/tiffin-ml/tiffin/backends"
+	"github.com/tiffin-ml/tiffin/bench"
+	"github.com/tiffin-ml/tiffin/runtime/tensorjson"
 	"github.com/tiffin-ml/tiffin/transport"
 	pb "github.com/tiffin-ml/tiffin/transport/grpc/inferencepb"
 )
@@ -74,7 +74,6 @@ func flatten(v any, depth int, shape []int64, leaves *[]any) ([]int64, error) {
 }
 
 func appendLeaf(t *backends.Tensor, leaf any) error {
-	le := binary.LittleEndian
 	switch x := leaf.(type) {
 	case bool:
 		if t.DataType != backends.Bool {
@@ -93,33 +92,12 @@ func appendLeaf(t *backends.Tensor, leaf any) error {
 	if !ok {
 		return fmt.Errorf("want a number, boolean or string, got %v", leaf)
 	}
-	s := string(num)
-	switch dt := t.DataType; dt {
-	case backends.FP32, backends.FP64:
-		f, err := strconv.ParseFloat(s, dt.Size()*8)
-		if dt == backends.FP32 {
-			t.Data = le.AppendUint32(t.Data, math.Float32bits(float32(f)))
-		} else {
-			t.Data = le.AppendUint64(t.Data, math.Float64bits(f))
-		}
-		return err
-	case backends.Int8, backends.Int16, backends.Int32, backends.Int64:
-		v, err := strconv.ParseInt(s, 10, dt.Size()*8)
-		t.Data = appendUint(t.Data, uint64(v), dt.Size())
-		return err
-	case backends.Uint8, backends.Uint16, backends.Uint32, backends.Uint64:
-		v, err := strconv.ParseUint(s, 10, dt.Size()*8)
-		t.Data = appendUint(t.Data, v, dt.Size())
+	data, err := tensorjson.AppendElement(t.Data, t.DataType, []byte(num))
+	if err != nil {
 		return err
 	}
-	return fmt.Errorf("%s from JSON is not supported: pass a .npy file", t.DataType)
-}
-
-func appendUint(dst []byte, v uint64, size int) []byte {
-	for i := 0; i < size; i++ {
-		dst = append(dst, byte(v>>(8*i)))
-	}
-	return dst
+	t.Data = data
+	return nil
 }
 
 // tensorValues lists a tensor's elements for printing: shortest decimal
@@ -140,57 +118,10 @@ func tensorValues(t *backends.Tensor) []any {
 	return out
 }
 
+// elementValue is one little-endian element as JSON: the shortest decimal
+// at its precision (NaN and infinities, which JSON cannot hold, as null).
 func elementValue(dt backends.DataType, b []byte) any {
-	var u uint64
-	for i := len(b) - 1; i >= 0; i-- {
-		u = u<<8 | uint64(b[i])
-	}
-	shift := 64 - 8*len(b)
-	switch dt {
-	case backends.Bool:
-		return u != 0
-	case backends.FP32:
-		return number(float64(math.Float32frombits(uint32(u))), 32)
-	case backends.FP64:
-		return number(math.Float64frombits(u), 64)
-	case backends.FP16:
-		return number(float64(halfBits(uint16(u))), 32)
-	case backends.BF16:
-		return number(float64(math.Float32frombits(uint32(u)<<16)), 32)
-	case backends.Int8, backends.Int16, backends.Int32, backends.Int64:
-		return int64(u<<shift) >> shift
-	}
-	return u
-}
-
-// number is a float's shortest decimal text at its precision; NaN and
-// infinities, which JSON cannot hold, print as null.
-func number(f float64, bits int) any {
-	if math.IsNaN(f) || math.IsInf(f, 0) {
-		return nil
-	}
-	return json.Number(strconv.FormatFloat(f, 'g', -1, bits))
-}
-
-// halfBits widens an IEEE 754 binary16.
-func halfBits(h uint16) float32 {
-	exp, mant := int(h>>10&0x1f), float64(h&0x3ff)
-	var f float64
-	switch exp {
-	case 0:
-		f = math.Ldexp(mant, -24)
-	case 0x1f:
-		f = math.Inf(1)
-		if mant != 0 {
-			f = math.NaN()
-		}
-	default:
-		f = math.Ldexp(1+mant/1024, exp-15)
-	}
-	if h&0x8000 != 0 {
-		f = -f
-	}
-	return float32(f)
+	return json.RawMessage(tensorjson.AppendValue(nil, dt, b))
 }
 
 // inferGRPC sends the request as raw_input_contents.
@@ -204,7 +135,7 @@ func (a *inferArgs) inferGRPC(ctx context.Context, tensors []backends.Tensor) (*
 	for i := range tensors {
 		t := &tensors[i]
 		req.Inputs = append(req.Inputs, &pb.ModelInferRequest_InferInputTensor{Name: t.Name, Datatype: t.DataType.String(), Shape: t.Shape})
-		req.RawInputContents = append(req.RawInputContents, rawTensorBytes(t))
+		req.RawInputContents = append(req.RawInputContents, bench.RawContents(t))
 	}
 	for _, o := range a.outputs {
 		req.Outputs = append(req.Outputs, &pb.ModelInferRequest_InferRequestedOutputTensor{Name: o})
@@ -226,13 +157,6 @@ func (a *inferArgs) inferGRPC(ctx context.Context, tensors []backends.Tensor) (*
 		out.Outputs = append(out.Outputs, outputTensor{Name: o.Name, Datatype: o.Datatype, Shape: nonNil(o.Shape), Data: tensorValues(&t)})
 	}
 	return out, nil
-}
-
-func rawTensorBytes(t *backends.Tensor) []byte {
-	if t.DataType == backends.Bytes {
-		return transport.AppendBytesElements(nil, t.Strings)
-	}
-	return t.Data
 }
 
 func setRaw(t *backends.Tensor, raw []byte) error {
@@ -306,7 +230,7 @@ func (a *inferArgs) httpBody(tensors []backends.Tensor) ([]byte, int, error) {
 		t := &tensors[i]
 		in := input{Name: t.Name, Datatype: t.DataType.String(), Shape: nonNil(t.Shape)}
 		if a.binary {
-			raw := rawTensorBytes(t)
+			raw := bench.RawContents(t)
 			in.Parameters = map[string]any{"binary_data_size": len(raw)}
 			bin = append(bin, raw...)
 		} else {

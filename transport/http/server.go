@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	stdhttp "net/http"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -227,11 +226,11 @@ func (l fasthttpLogger) Printf(format string, args ...any) {
 	l.log.Debug("fasthttp", "msg", fmt.Sprintf(format, args...))
 }
 
-// parseVersion reads a version path segment.
+// parseVersion reads a version path segment; unlike the wire's version
+// field, an empty segment is no version at all.
 func parseVersion(seg string) (int64, error) {
-	v, err := strconv.ParseInt(seg, 10, 64)
-	if err != nil || v <= 0 {
-		return 0, runtime.Errorf(runtime.KindInvalidArgument, "invalid model version %q: versions are whole numbers >= 1", seg)
+	if seg == "" {
+		return 0, runtime.Errorf(runtime.KindInvalidArgument, "invalid model version \"\": versions are whole numbers >= 1")
 	}
-	return v, nil
+	return transport.ParseVersion(seg)
 }
