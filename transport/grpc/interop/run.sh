@@ -27,6 +27,10 @@ setup_python() {
 	fi
 	log "installing the pinned Python packages into $venv"
 	rm -rf "$venv"
+	if ! python3 -c 'import ensurepip, venv' 2>/dev/null; then
+		log "installing Debian's python3-venv"
+		apt-get update -qq && apt-get install -y -qq python3-venv
+	fi
 	python3 -m venv "$venv"
 	"$venv/bin/pip" install -q --disable-pip-version-check -r "$here/requirements.txt"
 	cp "$here/requirements.txt" "$stamp"
