@@ -74,7 +74,7 @@ func (m *Manager) startInstances(ctx context.Context, v *ModelVersion, backend b
 	}
 	v.plans, v.workers = plans, nil
 	for i, p := range plans {
-		w := &worker{backend: backend, log: m.log, stats: &v.stats, spec: backends.LoadSpec{
+		w := &worker{backend: backend, log: m.log, stats: &v.stats, sig: &v.Sig, spec: backends.LoadSpec{
 			Model: v.Name, Version: v.Version, Path: v.Path, Instance: i,
 			Device: p.Device, Threads: len(p.Device.Cores), Logger: m.log,
 		}}

@@ -18,7 +18,8 @@ import (
 // model.
 type worker struct {
 	spec    backends.LoadSpec
-	stats   *stats // the version's
+	stats   *stats     // the version's
+	sig     *Signature // the version's; read only after serve delivers the batcher
 	backend backends.Backend
 	log     *slog.Logger
 
@@ -99,7 +100,7 @@ func (w *worker) runBatch(batch batcher.Batch[*job]) time.Duration {
 	start := time.Now()
 	outputs, err := w.execute(concatParts(batch.Parts))
 	compute := time.Since(start)
-	if err == nil {
+	if err == nil && w.sig.MaxBatchSize > 0 {
 		err = checkBatchAxis(int64(batch.Rows), outputs)
 	}
 	w.stats.batch(batch.Parts, int64(batch.Rows), start, compute)
@@ -133,7 +134,9 @@ func (w *worker) execute(inputs []backends.Tensor) (out []backends.Tensor, err e
 }
 
 // checkBatchAxis makes sure a run returned one row per item before the
-// rows are split between requests.
+// rows are split between requests. Only a model that batches has a batch
+// axis: one that does not takes and returns whole tensors, whatever their
+// first axis (a fixed [2, 4, 10], or no batch at all), one request a run.
 func checkBatchAxis(rows int64, outputs []backends.Tensor) error {
 	for _, o := range outputs {
 		if len(o.Shape) == 0 || o.Shape[0] != rows {

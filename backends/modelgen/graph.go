@@ -38,10 +38,26 @@ func (g *graph) output(name string, elem onnxpb.TensorProto_DataType, dims ...in
 	g.g.Output = append(g.g.Output, batchedValue(name, elem, dims))
 }
 
+// fixedInput and fixedOutput declare a graph input or output of exactly
+// dims: no batch axis (no dims at all is a scalar).
+func (g *graph) fixedInput(name string, elem onnxpb.TensorProto_DataType, dims ...int64) {
+	g.g.Input = append(g.g.Input, fixedValue(name, elem, dims))
+}
+
+func (g *graph) fixedOutput(name string, elem onnxpb.TensorProto_DataType, dims ...int64) {
+	g.g.Output = append(g.g.Output, fixedValue(name, elem, dims))
+}
+
 func batchedValue(name string, elem onnxpb.TensorProto_DataType, dims []int64) *onnxpb.ValueInfoProto {
-	shape := &onnxpb.TensorShapeProto{Dim: []*onnxpb.TensorShapeProto_Dimension{{
-		Value: &onnxpb.TensorShapeProto_Dimension_DimParam{DimParam: batchParam},
-	}}}
+	v := fixedValue(name, elem, dims)
+	batch := &onnxpb.TensorShapeProto_Dimension{Value: &onnxpb.TensorShapeProto_Dimension_DimParam{DimParam: batchParam}}
+	shape := v.GetType().GetTensorType().Shape
+	shape.Dim = append([]*onnxpb.TensorShapeProto_Dimension{batch}, shape.Dim...)
+	return v
+}
+
+func fixedValue(name string, elem onnxpb.TensorProto_DataType, dims []int64) *onnxpb.ValueInfoProto {
+	shape := &onnxpb.TensorShapeProto{Dim: []*onnxpb.TensorShapeProto_Dimension{}}
 	for _, d := range dims {
 		shape.Dim = append(shape.Dim, &onnxpb.TensorShapeProto_Dimension{
 			Value: &onnxpb.TensorShapeProto_Dimension_DimValue{DimValue: d},
