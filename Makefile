@@ -13,7 +13,7 @@ HTTP_PORT  ?= 8000
 GRPC_PORT  ?= 8001
 TEST_FLAGS ?= -race -count=1 -timeout=15m
 
-.PHONY: run build nats-server ort demo-models test deps vet bench bench-smoke nocgo proto proto-check interop clean
+.PHONY: run build nats-server ort demo-models test deps vet bench bench-split bench-smoke nocgo proto proto-check interop clean
 
 ## run: fetch ONNX Runtime, build tiffin, write the demo models and serve them
 run: ort build demo-models
@@ -58,6 +58,10 @@ bench-smoke:
 ## bench: the server scenarios of bench/README.md: tiffin on free ports, loaded by `tiffin bench`; results in bench/results
 bench: ort demo-models
 	bash bench/scenarios.sh
+
+## bench-split: the split-core method: load on core 0, server on core 1, ratios against ORT alone and a bare handler
+bench-split: ort build
+	bash bench/split.sh
 
 ## nocgo: the build without cgo must keep compiling
 nocgo:

@@ -1,8 +1,10 @@
 package bench
 
 import (
+	"fmt"
 	"net"
 	"strings"
+	"syscall"
 
 	"github.com/valyala/fasthttp"
 )
@@ -10,7 +12,8 @@ import (
 // Bare is a bare fasthttp server speaking just enough V2 to be load
 // tested like a real one: it answers the metadata of any model as mlp-small's
 // signature (input FP32 [-1,16], output FP32 [-1,4]) and every inference
-// with the same small fixed response, without decoding the request. It is
+// with the same small fixed response, without decoding the request, and
+// /metrics with its process_cpu_seconds_total. It is
 // the ceiling of an HTTP server on this box: the same load generator,
 // the same HTTP stack as tiffin, and no model.
 type Bare struct {
@@ -52,8 +55,21 @@ func bareHandler(ctx *fasthttp.RequestCtx) {
 	case ctx.IsGet() && strings.HasPrefix(path, "/v2/models/") && strings.Count(path, "/") == 3:
 		ctx.SetBodyString(bareMetadata)
 	case ctx.IsGet() && strings.HasPrefix(path, "/v2/health/"):
+	case ctx.IsGet() && path == "/metrics":
+		ctx.SetContentType("text/plain; version=0.0.4")
+		fmt.Fprintf(ctx, "process_cpu_seconds_total %g\n", processCPUSeconds())
 	default:
 		ctx.SetStatusCode(fasthttp.StatusNotFound)
 		ctx.SetBodyString(`{"error":"the bare server has no ` + strings.ReplaceAll(path, `"`, "") + `"}`)
 	}
+}
+
+// processCPUSeconds is this process's user and system CPU time, which the
+// bare server exposes as tiffin does, so CPU per request compares.
+func processCPUSeconds() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
 }

@@ -98,9 +98,14 @@ func (t *GRPCTarget) Stats(ctx context.Context, model string) (ServerStats, erro
 	var s ServerStats
 	for _, m := range resp.ModelStats {
 		is := m.GetInferenceStats()
-		s.add(ServerStats{Inferences: m.InferenceCount, Executions: m.ExecutionCount,
+		v := ServerStats{Inferences: m.InferenceCount, Executions: m.ExecutionCount,
 			Queue:   Span{Count: is.GetQueue().GetCount(), Ns: is.GetQueue().GetNs()},
-			Compute: Span{Count: is.GetComputeInfer().GetCount(), Ns: is.GetComputeInfer().GetNs()}})
+			Compute: Span{Count: is.GetComputeInfer().GetCount(), Ns: is.GetComputeInfer().GetNs()},
+			Batches: map[int]Span{}}
+		for _, b := range m.GetBatchStats() {
+			v.Batches[int(b.GetBatchSize())] = Span{Count: b.GetComputeInfer().GetCount(), Ns: b.GetComputeInfer().GetNs()}
+		}
+		s.add(v)
 	}
 	return s, nil
 }

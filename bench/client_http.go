@@ -123,6 +123,10 @@ func (t *HTTPTarget) Stats(ctx context.Context, model string) (ServerStats, erro
 				Queue        Span `json:"queue"`
 				ComputeInfer Span `json:"compute_infer"`
 			} `json:"inference_stats"`
+			BatchStats []struct {
+				BatchSize    int  `json:"batch_size"`
+				ComputeInfer Span `json:"compute_infer"`
+			} `json:"batch_stats"`
 		} `json:"model_stats"`
 	}
 	if err := json.Unmarshal(body, &st); err != nil || len(st.ModelStats) == 0 {
@@ -133,8 +137,12 @@ func (t *HTTPTarget) Stats(ctx context.Context, model string) (ServerStats, erro
 		if m.InferenceCount == nil || m.ExecutionCount == nil {
 			return ServerStats{}, fmt.Errorf("GET %s: model_stats lack inference_count or execution_count", path)
 		}
-		s.add(ServerStats{Inferences: *m.InferenceCount, Executions: *m.ExecutionCount,
-			Queue: m.InferenceStats.Queue, Compute: m.InferenceStats.ComputeInfer})
+		v := ServerStats{Inferences: *m.InferenceCount, Executions: *m.ExecutionCount,
+			Queue: m.InferenceStats.Queue, Compute: m.InferenceStats.ComputeInfer, Batches: map[int]Span{}}
+		for _, b := range m.BatchStats {
+			v.Batches[b.BatchSize] = b.ComputeInfer
+		}
+		s.add(v)
 	}
 	return s, nil
 }

@@ -36,6 +36,12 @@ type Level struct {
 	// request queued (the batch window included) and in the backend.
 	ServerQueueMs   *float64 `json:"server_queue_ms,omitempty"`
 	ServerComputeMs *float64 `json:"server_compute_ms,omitempty"`
+	// ServerCPUUsPerReq is the server process's CPU time per request
+	// (process_cpu_seconds_total before and after the level).
+	ServerCPUUsPerReq *float64 `json:"server_cpu_us_per_request,omitempty"`
+	// ComputeInflation is the server's compute per batch over the backend
+	// alone at the same batch sizes (see Inflation).
+	ComputeInflation *float64 `json:"compute_inflation,omitempty"`
 }
 
 // Sends is how well an open-loop run kept its schedule.

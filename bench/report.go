@@ -136,11 +136,12 @@ func (r *Report) Chart() Chart {
 
 // PrintTable writes the levels as an aligned text table.
 func (r *Report) PrintTable(w io.Writer) {
-	fmt.Fprintf(w, "%-8s %10s %10s %9s %9s %9s %9s %7s %10s\n",
-		"LEVEL", "REQ/S", "ROWS/S", "P50 ms", "P90 ms", "P99 ms", "P99.9 ms", "ERRORS", "MEAN BATCH")
+	fmt.Fprintf(w, "%-8s %10s %10s %9s %9s %9s %9s %7s %10s %12s %10s\n",
+		"LEVEL", "REQ/S", "ROWS/S", "P50 ms", "P90 ms", "P99 ms", "P99.9 ms", "ERRORS", "MEAN BATCH", "CPU µs/REQ", "INFLATION")
 	for _, l := range r.Levels {
-		fmt.Fprintf(w, "%-8s %10.0f %10.0f %9.3f %9.3f %9.3f %9.3f %7d %10s\n", l.Label, l.RequestsPerSec, l.RowsPerSec,
-			l.Latency.P50Ms, l.Latency.P90Ms, l.Latency.P99Ms, l.Latency.P999Ms, l.Errors, meanBatchText(l))
+		fmt.Fprintf(w, "%-8s %10.0f %10.0f %9.3f %9.3f %9.3f %9.3f %7d %10s %12s %10s\n", l.Label, l.RequestsPerSec, l.RowsPerSec,
+			l.Latency.P50Ms, l.Latency.P90Ms, l.Latency.P99Ms, l.Latency.P999Ms, l.Errors, meanBatchText(l),
+			optText(l.ServerCPUUsPerReq, "%.1f"), optText(l.ComputeInflation, "%.2f×"))
 	}
 	for _, l := range r.Levels {
 		if l.FirstError != "" {
@@ -152,6 +153,14 @@ func (r *Report) PrintTable(w io.Writer) {
 				l.Label, s.Dropped, s.Scheduled, s.Late, s.LateAfterMs, s.MaxLagMs)
 		}
 	}
+}
+
+// optText formats a figure that may not have been measured.
+func optText(v *float64, format string) string {
+	if v == nil {
+		return "n/a"
+	}
+	return fmt.Sprintf(format, *v)
 }
 
 func meanBatchText(l Level) string {

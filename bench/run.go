@@ -25,6 +25,12 @@ type Options struct {
 	Version     string    // the tool's version, for the report
 	Progress    io.Writer // live line and per-level summaries; nil for none
 	TTY         bool      // Progress is a terminal: redraw the line in place
+	// MetricsURL is the server's Prometheus endpoint: each level reports
+	// the server's CPU time per request from it. Empty: not reported.
+	MetricsURL string
+	// Baseline is the backend alone (a --baseline report): each level
+	// reports compute inflation against it. Nil: not reported.
+	Baseline *Baseline
 }
 
 // Run fetches the model's metadata, synthesises one request, warms the
@@ -107,11 +113,20 @@ func (o Options) warmup(ctx context.Context, call Call) error {
 // read before and after.
 func (o Options) level(ctx context.Context, label string, run func(*Live) Level) Level {
 	before, errBefore := o.Target.Stats(ctx, o.Model)
+	cpuBefore, errCPU := o.cpuSeconds(ctx)
 	live := &Live{}
 	stop := startProgress(o.Progress, o.TTY, label, o.Duration, live)
 	l := run(live)
 	stop()
+	cpuAfter, errCPUAfter := o.cpuSeconds(ctx)
 	after, errAfter := o.Target.Stats(ctx, o.Model)
+	if errCPU == nil && errCPUAfter == nil && l.Requests > 0 {
+		us := (cpuAfter - cpuBefore) * 1e6 / float64(l.Requests)
+		l.ServerCPUUsPerReq = &us
+	}
+	if inf, ok := Inflation(before, after, o.Baseline); ok && errBefore == nil && errAfter == nil {
+		l.ComputeInflation = &inf
+	}
 	switch mean, ok := MeanBatch(before, after); {
 	case errBefore != nil:
 		l.MeanBatchNote = "n/a: " + errBefore.Error()
@@ -124,8 +139,29 @@ func (o Options) level(ctx context.Context, label string, run func(*Live) Level)
 		l.ServerQueueMs, l.ServerComputeMs = meanMs(before.Queue, after.Queue), meanMs(before.Compute, after.Compute)
 	}
 	if o.Progress != nil {
-		fmt.Fprintf(o.Progress, "  %-10s %9.0f req/s %10.0f rows/s  p50 %8.3f ms  p99 %8.3f ms  %d errors  mean batch %s\n",
-			label, l.RequestsPerSec, l.RowsPerSec, l.Latency.P50Ms, l.Latency.P99Ms, l.Errors, meanBatchText(l))
+		fmt.Fprintf(o.Progress, "  %-10s %9.0f req/s %10.0f rows/s  p50 %8.3f ms  p99 %8.3f ms  %d errors  mean batch %s%s\n",
+			label, l.RequestsPerSec, l.RowsPerSec, l.Latency.P50Ms, l.Latency.P99Ms, l.Errors, meanBatchText(l), serverSideText(l))
 	}
 	return l
+}
+
+// cpuSeconds is the server's CPU time so far; an error without MetricsURL.
+func (o Options) cpuSeconds(ctx context.Context) (float64, error) {
+	if o.MetricsURL == "" {
+		return 0, errors.New("no metrics URL")
+	}
+	return CPUSeconds(ctx, o.MetricsURL)
+}
+
+// serverSideText is the server's CPU per request and compute inflation,
+// where measured.
+func serverSideText(l Level) string {
+	s := ""
+	if l.ServerCPUUsPerReq != nil {
+		s += fmt.Sprintf("  server cpu %.1f µs/req", *l.ServerCPUUsPerReq)
+	}
+	if l.ComputeInflation != nil {
+		s += fmt.Sprintf("  compute inflation %.2f×", *l.ComputeInflation)
+	}
+	return s
 }

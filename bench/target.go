@@ -37,6 +37,9 @@ type ServerStats struct {
 	Executions uint64
 	Queue      Span
 	Compute    Span
+	// Batches is compute time by batch size (Triton's batch_stats,
+	// compute_infer): one count per execution.
+	Batches map[int]Span
 }
 
 // Span is one of Triton's duration statistics: a count and a total.
@@ -53,6 +56,14 @@ func (s *ServerStats) add(o ServerStats) {
 	s.Executions += o.Executions
 	s.Queue.add(o.Queue)
 	s.Compute.add(o.Compute)
+	for size, sp := range o.Batches {
+		if s.Batches == nil {
+			s.Batches = map[int]Span{}
+		}
+		b := s.Batches[size]
+		b.add(sp)
+		s.Batches[size] = b
+	}
 }
 
 // meanMs is the mean of a span between two snapshots, in ms; nil when

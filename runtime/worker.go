@@ -69,6 +69,8 @@ func (w *worker) run(ctx context.Context, loaded chan<- error) {
 	w.model = model
 	loaded <- nil
 	if b, ok := <-w.serve; ok {
+		procs.add(1, w.log)
+		defer procs.add(-1, w.log)
 		w.log.Debug("instance serving", "instance", w, "pinned", w.pinned)
 		group := w.spec.Device.Kind.String()
 		for {

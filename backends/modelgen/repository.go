@@ -46,14 +46,27 @@ func Models() []Spec {
 	}
 }
 
+// BenchModels lists the benchmark models of bench/README.md, each with no
+// config, as a new user would serve them: mlp-compute and tiny.
+func BenchModels() []Spec {
+	compute, tiny := MLPCompute(), Tiny()
+	return []Spec{
+		{Name: compute.Name, Metadata: compute.Metadata(), Build: compute.ONNX},
+		{Name: tiny.Name, Metadata: tiny.Metadata(), Build: tiny.ONNX},
+	}
+}
+
 // WriteRepository writes the demo model repository under dir:
 // dir/<model>/1/model.onnx for every model of Models, and
 // dir/<model>/config.yaml for those with a Config. It creates dir as needed
 // and overwrites the files it writes, each atomically (a temporary file
 // renamed into place), so a server watching dir never reads half a model.
 // Other files under dir are left alone.
-func WriteRepository(dir string) error {
-	for _, s := range Models() {
+func WriteRepository(dir string) error { return WriteSpecs(dir, Models()) }
+
+// WriteSpecs writes specs under dir as WriteRepository does.
+func WriteSpecs(dir string, specs []Spec) error {
+	for _, s := range specs {
 		b, err := s.Build()
 		if err != nil {
 			return err

@@ -45,6 +45,7 @@ Flags:
 type benchArgs struct {
 	model, httpURL, grpcAddr, repo, ortLib string
 	out, chart, scenarios, concurrency     string
+	metrics, compare, pinClient, bareAddr  string
 	rates, arrivals                        string
 	binary, baseline, bare                 bool
 	batch, workers, grpcConns, threads     int
@@ -77,6 +78,10 @@ func benchFlags(a *benchArgs, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&a.ortLib, "ort-library", onnx.DefaultLibraryPath(), "path to libonnxruntime.so, for --baseline")
 	fs.BoolVar(&a.bare, "bare-http", false, "load-test a bare fasthttp handler started in this process (the HTTP ceiling)")
 	fs.StringVar(&a.scenarios, "scenarios", "", "run the bench/ server scenarios, writing results into `DIR`")
+	fs.StringVar(&a.metrics, "metrics", "", "server's Prometheus `URL`, for its CPU µs per request (default: --http's /metrics)")
+	fs.StringVar(&a.compare, "compare-baseline", "", "a --baseline report `FILE.json`: report compute inflation against it")
+	fs.StringVar(&a.pinClient, "pin-client", "", "pin this load generator to `CPUS` (such as 0), off the server's cores")
+	fs.StringVar(&a.bareAddr, "bare-listen", "", "only serve the bare fasthttp handler on `ADDR` until interrupted (pin it with taskset)")
 	return fs
 }
 
@@ -101,6 +106,9 @@ func benchCmd(args []string, stdout, stderr io.Writer) int {
 }
 
 func (a *benchArgs) check() error {
+	if a.bareAddr != "" {
+		return nil
+	}
 	targets := 0
 	for _, on := range []bool{a.httpURL != "", a.grpcAddr != "", a.bare} {
 		if on {
@@ -133,6 +141,14 @@ func (a *benchArgs) check() error {
 }
 
 func (a *benchArgs) run(ctx context.Context, stdout, stderr io.Writer) error {
+	if a.pinClient != "" {
+		if err := bench.PinProcess(a.pinClient); err != nil {
+			return err
+		}
+	}
+	if a.bareAddr != "" {
+		return serveBare(ctx, a.bareAddr, stdout)
+	}
 	if a.scenarios != "" {
 		return a.runScenarios(ctx, stderr)
 	}
@@ -199,15 +215,42 @@ func (a *benchArgs) runLoad(ctx context.Context, stderr io.Writer) (*bench.Repor
 		return nil, err
 	}
 	defer closeAll()
-	rep, err := bench.Run(ctx, bench.Options{
+	o := bench.Options{
 		Target: t, Model: model, Batch: a.batch, Concurrency: clients, Rates: rates,
 		Arrivals: a.arrivals, Workers: a.workers, Duration: a.duration, Warmup: a.warmup,
-		Version: version, Progress: stderr, TTY: bench.IsTerminal(stderr),
-	})
+		Version: version, Progress: stderr, TTY: bench.IsTerminal(stderr), MetricsURL: a.metricsURL(t),
+	}
+	if a.compare != "" {
+		if o.Baseline, err = bench.ReadBaseline(a.compare); err != nil {
+			return nil, err
+		}
+	}
+	rep, err := bench.Run(ctx, o)
 	if rep != nil {
 		rep.Config.Bare = a.bare
 	}
 	return rep, err
+}
+
+// metricsURL is --metrics, else the /metrics of the HTTP target (the bare
+// handler's included); empty for gRPC without --metrics.
+func (a *benchArgs) metricsURL(t bench.Target) string {
+	if a.metrics != "" || a.grpcAddr != "" {
+		return a.metrics
+	}
+	return t.Address() + "/metrics"
+}
+
+// serveBare serves the bare handler alone until ctx ends, so it can run
+// pinned in a process of its own while the load comes from another.
+func serveBare(ctx context.Context, addr string, stdout io.Writer) error {
+	bare, err := bench.StartBare(addr)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "bare fasthttp handler on %s; Ctrl-C stops it\n", bare.URL())
+	<-ctx.Done()
+	return bare.Close()
 }
 
 // levels are the closed-loop concurrencies (unless only --rate was given)

@@ -1,0 +1,61 @@
+package runtime
+
+import (
+	"log/slog"
+	"os"
+	goruntime "runtime"
+	"sync"
+)
+
+// procPlan sizes GOMAXPROCS so that instance workers never starve the
+// front end.
+//
+// A worker spends most of its life inside one call into a backend (cgo into
+// ONNX Runtime or CUDA). While a goroutine is in a cgo call it keeps its P
+// in the syscall state; the scheduler's monitor takes the P back only after
+// 20 µs to 10 ms, and a worker coming back from its call needs a P again.
+// With GOMAXPROCS equal to the cores, a worker on every core leaves the
+// goroutines that read, decode and batch requests waiting for a P while
+// compute runs, so requests reach the queue late and batches stay small
+// (issue 9: a mean batch of 2.75 with 32 clients waiting).
+//
+// So each serving worker gets a P of its own, on top of the Ps the process
+// had at start (Go's default: the usable cores, cgroup quota included),
+// which stay for the front end. The OS, not Go, then shares each core
+// between a worker thread and the front end's threads. runtime/LOCKS.md
+// records the measurements behind this choice.
+//
+// GOMAXPROCS is process-wide, so the plan is too. A GOMAXPROCS set in the
+// environment is the operator's choice and is left alone.
+type procPlan struct {
+	mu      sync.Mutex // protects: workers
+	base    int        // Ps for the front end: GOMAXPROCS at start
+	fixed   bool       // GOMAXPROCS was set in the environment
+	workers int        // serving instance workers in the process
+}
+
+var procs = &procPlan{base: goruntime.GOMAXPROCS(0), fixed: os.Getenv("GOMAXPROCS") != ""}
+
+// add changes the count of serving workers by n and resizes GOMAXPROCS.
+func (p *procPlan) add(n int, log *slog.Logger) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.workers += n
+	if p.fixed {
+		return
+	}
+	want := p.base + p.workers
+	if goruntime.GOMAXPROCS(0) != want {
+		goruntime.GOMAXPROCS(want)
+		log.Debug("GOMAXPROCS resized", "gomaxprocs", want, "front_end", p.base, "workers", p.workers)
+	}
+}
+
+// ProcPlan reports GOMAXPROCS and how it is split: Ps kept for the front
+// end, and serving instance workers (one P each), unless GOMAXPROCS was
+// fixed in the environment.
+func ProcPlan() (gomaxprocs, frontEnd, workers int, fixed bool) {
+	procs.mu.Lock()
+	defer procs.mu.Unlock()
+	return goruntime.GOMAXPROCS(0), procs.base, procs.workers, procs.fixed
+}
