@@ -32,6 +32,7 @@ func newContainer(cfg config.Server, log *slog.Logger) (*dig.Container, error) {
 		func() *slog.Logger { return log },
 		newLifecycle,
 		newTracing,
+		newPprof, // pprof.go
 		newDevices,
 		newGPUSampler,
 		newBackends,
@@ -47,7 +48,7 @@ func newContainer(cfg config.Server, log *slog.Logger) (*dig.Container, error) {
 		}
 	}
 	// dig builds parameters left to right: this fixes the order above.
-	build := func(tracingOn, *runtime.Manager, *metrics.Metrics, httpt.Jobs, *grpct.Server, *httpt.Server) {}
+	build := func(tracingOn, pprofOn, *runtime.Manager, *metrics.Metrics, httpt.Jobs, *grpct.Server, *httpt.Server) {}
 	if err := c.Invoke(build); err != nil {
 		return nil, fmt.Errorf("build components: %w", err)
 	}

@@ -11,6 +11,7 @@ import (
 	"syscall"
 
 	"github.com/tiffin-ml/tiffin/backends/onnx"
+	"github.com/tiffin-ml/tiffin/runtime"
 	"github.com/tiffin-ml/tiffin/runtime/config"
 	httpt "github.com/tiffin-ml/tiffin/transport/http"
 )
@@ -30,6 +31,7 @@ func serveFlags(cfg *config.Server, stderr io.Writer) *flag.FlagSet {
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "how long shutdown waits for requests in flight")
 	fs.StringVar(&cfg.DevicesFile, "devices", cfg.DevicesFile, "host device `FILE`: per device class, instance counts and batching that override config.yaml")
 	fs.StringVar(&cfg.OTLPEndpoint, "otlp-endpoint", cfg.OTLPEndpoint, "send traces over OTLP/HTTP to this `URL` (e.g. http://localhost:4318/v1/traces); empty: off")
+	fs.StringVar(&cfg.PprofAddr, "pprof-addr", cfg.PprofAddr, "serve Go's profiles on `ADDR` (a bare port listens on loopback only); empty: off")
 	grpcFlags(fs, cfg) // grpc.go
 	jobsFlags(fs, &cfg.Jobs)
 	return fs
@@ -75,7 +77,9 @@ func serve(ctx context.Context, cfg config.Server, log *slog.Logger, ready chan<
 	if err := lc.start(ctx); err != nil {
 		return err
 	}
-	log.Info("tiffin ready", "http", srv.Addr())
+	procs, frontEnd, workers, fixed := runtime.ProcPlan()
+	log.Info("tiffin ready", "http", srv.Addr(), "gomaxprocs", procs, "front_end_procs", frontEnd,
+		"instance_workers", workers, "gomaxprocs_from_env", fixed)
 	if ready != nil {
 		ready <- srv
 	}

@@ -20,6 +20,7 @@ type Server struct {
 	ShutdownTimeout time.Duration // --shutdown-timeout; default 30s
 	DevicesFile     string        // --devices: the host's device file; default none
 	OTLPEndpoint    string        // --otlp-endpoint: OTLP/HTTP traces URL; default "" (tracing off)
+	PprofAddr       string        // --pprof-addr: Go's profiles on their own listener; default "" (off), loopback unless a host is given
 
 	GRPC       GRPC       // the gRPC front end's transport settings
 	Repository Repository // the repository extension (load/unload) over HTTP and gRPC
@@ -117,6 +118,7 @@ func (s Server) LogValue() slog.Value {
 		slog.Duration("shutdown_timeout", s.ShutdownTimeout),
 		slog.String("devices_file", s.DevicesFile),
 		slog.String("otlp_endpoint", s.OTLPEndpoint),
+		slog.String("pprof_addr", s.PprofAddr),
 		slog.Int("grpc_max_recv_bytes", s.GRPC.MaxRecvBytes),
 		slog.Int("grpc_max_send_bytes", s.GRPC.MaxSendBytes),
 		slog.Duration("grpc_keepalive_time", s.GRPC.KeepaliveTime),
