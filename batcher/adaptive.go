@@ -210,7 +210,10 @@ func (p *adaptivePolicy) observe(n int, wait, compute time.Duration) {
 // snapshot reports the size the last decision aimed at and the wait it
 // chose.
 func (p *adaptivePolicy) snapshot() GroupStats {
-	g := GroupStats{Policy: "adaptive-aimd", Window: p.lastWait, Target: p.lastN}
+	g := GroupStats{Policy: "adaptive-aimd", Window: p.lastWait, Target: p.lastN, CostFit: p.fit.status()}
+	if p.costSeen {
+		g.TypicalCompute = seconds(math.Exp(p.logCost))
+	}
 	if p.fit.ok {
 		g.Policy = "adaptive-model"
 		g.CostFixed, g.CostPerItem = seconds(math.Max(p.fit.a, 0)), seconds(p.fit.b)

@@ -104,8 +104,10 @@
 //     under 1/8 the policy does not wait. This is the closed-loop
 //     protection: when each client waits for its answer, the measured
 //     rate is the server's own throughput and the promised rows never
-//     come. While the fit is not trusted (fewer than 8 batches, no spread
-//     in sizes and no earlier good fit, or an rms residual above 25% of
+//     come. Each sample is first clipped at twice the latest solution's
+//     prediction, so batches slowed by preemption do not make the fit
+//     noise. While the fit is not trusted (fewer than 8 batches, no spread
+//     in sizes and no earlier good fit, or an rms residual above 40% of
 //     the mean cost) the policy falls back: a flat or negative slope
 //     (batching is free) is taken as c(n) = the typical compute time
 //     (geometric EWMA) with the same rules and AIMD credit; a noisy or

@@ -1,6 +1,7 @@
 package batcher
 
 import (
+	"fmt"
 	"math"
 	"time"
 )
@@ -10,7 +11,8 @@ const (
 	fitForget      = 0.97 // weight kept by past samples at each new one (memory ~33 batches)
 	fitMinSamples  = 8    // batches before the fit is trusted
 	fitMinSpread   = 0.5  // weighted std dev of n, items, needed to solve for the slope
-	fitMaxResidual = 0.25 // rms residual / mean cost above which the fit is noise
+	fitMaxResidual = 0.4  // rms residual / mean cost above which the fit is noise
+	fitClip        = 2.0  // a sample above this many times the fit's prediction counts as this
 	fitMinSlope    = 0.005
 	// fitMinSlope: b*mean(n) below this fraction of mean(cost) is flat.
 	predErrWeight = 0.2 // EWMA weight of the last fit's relative prediction error
@@ -43,9 +45,21 @@ type costFit struct {
 	ok      bool
 	predErr float64
 	flat    bool // the last solve found a flat or negative slope
+	lastBad bool // the last solve, or the kept fit's predictions, found noise
+
+	ra, rb float64 // the latest solution, good or not: what samples are clipped against
+	raw    bool
 }
 
 func (f *costFit) add(n int, c float64) {
+	if f.raw {
+		// A batch whose thread was preempted, or that met a page fault
+		// storm, says nothing about batch cost: clip it against the latest
+		// solution, trusted or not, so a few spikes do not make the fit
+		// noise. A cost that truly rose still pulls the fit up, by up to
+		// fitClip at each batch.
+		c = math.Min(c, fitClip*math.Max(f.ra+f.rb*float64(n), 1e-9))
+	}
 	x := float64(n)
 	f.w = fitForget*f.w + 1
 	f.sn = fitForget*f.sn + x
@@ -56,7 +70,9 @@ func (f *costFit) add(n int, c float64) {
 	f.samples++
 	a, b, st := f.solve()
 	if st != fitUnknown {
+		f.ra, f.rb, f.raw = a, b, true
 		f.flat = st == fitFlat
+		f.lastBad = st == fitBad
 	}
 	switch {
 	case st == fitGood:
@@ -68,6 +84,7 @@ func (f *costFit) add(n int, c float64) {
 		e := math.Abs(c-pred) / math.Max(pred, 1e-9)
 		f.predErr = (1-predErrWeight)*f.predErr + predErrWeight*e
 		f.ok = f.predErr <= fitMaxResidual
+		f.lastBad = !f.ok
 	}
 }
 
@@ -92,6 +109,21 @@ func (f *costFit) solve() (a, b float64, st fitStatus) {
 		return a, b, fitBad
 	}
 	return a, b, fitGood
+}
+
+// status words what the fit is, for Stats: trusted, or why not.
+func (f *costFit) status() string {
+	switch {
+	case f.ok:
+		return "trusted"
+	case f.samples < fitMinSamples:
+		return fmt.Sprintf("learning: %d of %d batches", f.samples, fitMinSamples)
+	case f.flat:
+		return "flat: batching is free"
+	case f.lastBad:
+		return "noisy: batch costs vary too much to fit"
+	}
+	return "no spread: batches are all about one size"
 }
 
 // cost predicts the compute time of a batch of n, in seconds.

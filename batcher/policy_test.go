@@ -155,3 +155,45 @@ func TestCostFitFlat(t *testing.T) {
 		t.Fatalf("linear cost after a flat one: ok=%v flat=%v", f.ok, f.flat)
 	}
 }
+
+// TestCostFitRealisticNoise: on a shared host a batch's compute time
+// varies by ±25% and now and then a batch is preempted and takes several
+// times as long. The fit must still be trusted, and close, since the
+// adaptive policy's waits rest on it.
+func TestCostFitRealisticNoise(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	cost := linear(2*ms, 100*time.Microsecond)
+	var f costFit
+	trusted := 0
+	for i := range 400 {
+		n := 1 + rng.IntN(64)
+		c := cost(n).Seconds() * (0.75 + 0.5*rng.Float64())
+		if rng.IntN(20) == 0 {
+			c *= 5 // a preempted batch
+		}
+		f.add(n, c)
+		if i >= 100 && f.ok {
+			trusted++
+		}
+	}
+	if trusted < 270 || math.Abs(f.a-0.002)/0.002 > 0.3 || math.Abs(f.b-0.0001)/0.0001 > 0.3 {
+		t.Fatalf("trusted in %d of the last 300 batches, a=%g b=%g; want trusted nearly always, a≈2ms b≈0.1ms", trusted, f.a, f.b)
+	}
+	if f.status() != "trusted" {
+		t.Fatalf("status %q", f.status())
+	}
+}
+
+func TestCostFitStatus(t *testing.T) {
+	var f costFit
+	f.add(4, 0.001)
+	if s := f.status(); s != "learning: 1 of 8 batches" {
+		t.Fatalf("status after one batch: %q", s)
+	}
+	for range 40 {
+		f.add(4, 0.001)
+	}
+	if s := f.status(); s != "no spread: batches are all about one size" {
+		t.Fatalf("status with one size: %q", s)
+	}
+}

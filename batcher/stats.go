@@ -73,7 +73,13 @@ type GroupStats struct {
 	Window      time.Duration // current window; adaptive: the wait chosen at the last look (0: none)
 	Target      int           // current target batch size, items; adaptive: the size the last look aimed at
 	CostFixed   time.Duration // adaptive: fitted a of c(n) = a + b·n, when trusted
-	CostPerItem time.Duration // adaptive: fitted b
+	CostPerItem time.Duration // adaptive: fitted b, when trusted
+	// CostFit is the adaptive policy's cost fit: "trusted", or why it is
+	// not (learning, flat, noisy, no spread); empty for other policies.
+	CostFit string
+	// TypicalCompute is the adaptive policy's typical batch compute time
+	// (a geometric EWMA): its cost model while the fit is not trusted.
+	TypicalCompute time.Duration
 }
 
 // Stats is a snapshot of a batcher, for the model stats endpoint and

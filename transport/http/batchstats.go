@@ -3,6 +3,7 @@ package http
 import (
 	"encoding/json"
 	"strconv"
+	"time"
 
 	"github.com/tiffin-ml/tiffin/batcher"
 	"github.com/tiffin-ml/tiffin/transport"
@@ -33,12 +34,17 @@ type histogramView struct {
 }
 
 type groupView struct {
-	Name          string  `json:"name"`
-	Policy        string  `json:"policy"`
-	WindowUs      int64   `json:"window_us"`
-	TargetItems   int     `json:"target_items"`
-	CostFixedUs   float64 `json:"cost_fixed_us"`
-	CostPerItemUs float64 `json:"cost_per_item_us"`
+	Name        string `json:"name"`
+	Policy      string `json:"policy"`
+	WindowUs    int64  `json:"window_us"`
+	TargetItems int    `json:"target_items"`
+	// The adaptive policy's cost model: the fit's a and b only while it
+	// is trusted (absent otherwise, never zeros standing for unknown),
+	// and why not when it is not.
+	CostFit          string   `json:"cost_fit,omitempty"`
+	CostFixedUs      *float64 `json:"cost_fixed_us,omitempty"`
+	CostPerItemUs    *float64 `json:"cost_per_item_us,omitempty"`
+	TypicalComputeUs *float64 `json:"typical_compute_us,omitempty"`
 }
 
 func newBatcherView(s batcher.Stats) batcherView {
@@ -49,9 +55,15 @@ func newBatcherView(s batcher.Stats) batcherView {
 		Reasons: s.Reasons, Size: h(s.Size), QueueDelay: h(s.QueueDelay), Compute: h(s.Compute),
 		QueueDepth: s.QueueDepth, ArrivalRate: s.ArrivalRate}
 	for _, g := range s.Groups {
-		v.Groups = append(v.Groups, groupView{Name: g.Name, Policy: g.Policy, WindowUs: g.Window.Microseconds(),
-			TargetItems: g.Target, CostFixedUs: float64(g.CostFixed.Nanoseconds()) / 1e3,
-			CostPerItemUs: float64(g.CostPerItem.Nanoseconds()) / 1e3})
+		gv := groupView{Name: g.Name, Policy: g.Policy, WindowUs: g.Window.Microseconds(),
+			TargetItems: g.Target, CostFit: g.CostFit}
+		if g.CostFit == "trusted" {
+			gv.CostFixedUs, gv.CostPerItemUs = microseconds(g.CostFixed), microseconds(g.CostPerItem)
+		}
+		if g.TypicalCompute > 0 {
+			gv.TypicalComputeUs = microseconds(g.TypicalCompute)
+		}
+		v.Groups = append(v.Groups, gv)
 	}
 	return v
 }
@@ -81,4 +93,9 @@ func statisticsJSON(m transport.Models, resp *pb.ModelStatisticsResponse) []byte
 		out = append(out, '}')
 	}
 	return append(out, "]}"...)
+}
+
+func microseconds(d time.Duration) *float64 {
+	us := float64(d.Nanoseconds()) / 1e3
+	return &us
 }
