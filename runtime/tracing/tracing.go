@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
@@ -27,6 +28,14 @@ const Name = "github.com/tiffin-ml/tiffin"
 // few nanoseconds per span.
 func Tracer() trace.Tracer { return otel.Tracer(Name) }
 
+// enabled is set by Setup when an exporter is installed.
+var enabled atomic.Bool
+
+// Enabled reports whether spans go anywhere. When they do not, the
+// transports skip building server spans and their attributes, so tracing
+// that is off costs nothing per request.
+func Enabled() bool { return enabled.Load() }
+
 // Propagator extracts and injects W3C traceparent and baggage.
 var Propagator = propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})
 
@@ -37,6 +46,7 @@ func Setup(ctx context.Context, endpoint, service, version string, log *slog.Log
 	otel.SetTextMapPropagator(Propagator)
 	if endpoint == "" {
 		otel.SetTracerProvider(noop.NewTracerProvider())
+		enabled.Store(false)
 		return func(context.Context) error { return nil }, nil
 	}
 	exp, err := otlptracehttp.New(ctx, otlptracehttp.WithEndpointURL(endpoint))
@@ -46,6 +56,7 @@ func Setup(ctx context.Context, endpoint, service, version string, log *slog.Log
 	res := resource.NewWithAttributes(semconv.SchemaURL, semconv.ServiceName(service), semconv.ServiceVersion(version))
 	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(res))
 	otel.SetTracerProvider(tp)
+	enabled.Store(true)
 	log.Info("tracing on", "otlp_endpoint", endpoint)
 	return tp.Shutdown, nil
 }
