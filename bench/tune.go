@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/tiffin-ml/tiffin/backends"
@@ -14,12 +15,15 @@ import (
 
 // TuneOptions configure a batch-window sweep of one model.
 type TuneOptions struct {
-	Repository    string
-	Model         string
-	Backends      *backends.Registry
-	Inventory     runtime.Inventory
-	Groups        []string // device groups to sweep: cpu, gpu
-	Sizes         []int    // max batch sizes to try
+	Repository string
+	Model      string
+	Backends   *backends.Registry
+	Inventory  runtime.Inventory
+	Groups     []string // device groups to sweep: cpu, gpu
+	// Plans are the CPU plans to sweep: instances × threads per instance.
+	// Empty: the model's own instance groups only.
+	Plans         []CorePlan
+	Sizes         []int // max batch sizes to try
 	Windows       []time.Duration
 	Clients       int           // concurrent closed-loop clients, one row each
 	Duration      time.Duration // per setting
@@ -28,9 +32,39 @@ type TuneOptions struct {
 	Progress      io.Writer // one line per setting; nil for none
 }
 
+// CorePlan is how a CPU group spends the cores: Instances instances of
+// Threads cores each (ONNX Runtime's intra-op threads), on the first
+// Instances·Threads usable cores.
+type CorePlan struct {
+	Instances, Threads int
+}
+
+func (p CorePlan) String() string {
+	if p.Instances == 0 {
+		return "model's"
+	}
+	return fmt.Sprintf("%dx%d", p.Instances, p.Threads)
+}
+
+// CorePlans crosses instance counts with threads per instance, keeping the
+// plans that fit in cores usable cores.
+func CorePlans(instances, threads []int, cores int) []CorePlan {
+	var out []CorePlan
+	for _, n := range instances {
+		for _, t := range threads {
+			if n >= 1 && t >= 1 && n*t <= cores {
+				out = append(out, CorePlan{Instances: n, Threads: t})
+			}
+		}
+	}
+	return out
+}
+
 // TuneRow is one setting's measurement.
 type TuneRow struct {
 	Group    string
+	Plan     CorePlan // the zero plan: the model's own instance groups
+	Cores    []int    // the CPUs the plan used
 	MaxBatch int
 	Window   time.Duration
 	Result   Result
@@ -44,19 +78,25 @@ func Tune(ctx context.Context, o TuneOptions) ([]TuneRow, map[string]TuneRow, er
 	var rows []TuneRow
 	best := map[string]TuneRow{}
 	for _, g := range o.Groups {
-		for _, size := range o.Sizes {
-			for _, win := range o.Windows {
-				row, err := tuneOne(ctx, o, g, size, win)
-				if err != nil {
-					return rows, best, err
-				}
-				if o.Progress != nil {
-					fmt.Fprintf(o.Progress, "  %-4s batch %4d window %-8s %10.0f rows/s  p50 %-10s p99 %s\n",
-						g, size, win, row.Result.RowsPerSec(), row.Result.P50.Round(time.Microsecond), row.Result.P99.Round(time.Microsecond))
-				}
-				rows = append(rows, row)
-				if better(row, best[g], o.LatencyTarget) {
-					best[g] = row
+		plans := []CorePlan{{}}
+		if g == "cpu" && len(o.Plans) > 0 {
+			plans = o.Plans
+		}
+		for _, plan := range plans {
+			for _, size := range o.Sizes {
+				for _, win := range o.Windows {
+					row, err := tuneOne(ctx, o, TuneRow{Group: g, Plan: plan, MaxBatch: size, Window: win})
+					if err != nil {
+						return rows, best, err
+					}
+					if o.Progress != nil {
+						fmt.Fprintf(o.Progress, "  %-4s plan %-7s batch %4d window %-8s %10.0f rows/s  p50 %-10s p99 %s\n",
+							g, plan, size, win, row.Result.RowsPerSec(), row.Result.P50.Round(time.Microsecond), row.Result.P99.Round(time.Microsecond))
+					}
+					rows = append(rows, row)
+					if better(row, best[g], o.LatencyTarget) {
+						best[g] = row
+					}
 				}
 			}
 		}
@@ -78,7 +118,11 @@ func better(a, b TuneRow, target time.Duration) bool {
 	return a.Result.P99 < b.Result.P99
 }
 
-func tuneOne(ctx context.Context, o TuneOptions, group string, size int, window time.Duration) (TuneRow, error) {
+func tuneOne(ctx context.Context, o TuneOptions, row TuneRow) (TuneRow, error) {
+	group, size, window := row.Group, row.MaxBatch, row.Window
+	if row.Plan.Instances > 0 {
+		row.Cores = planCores(o.Inventory, row.Plan)
+	}
 	m := runtime.NewManager(runtime.ManagerOptions{
 		Repository: o.Repository, Backends: o.Backends, Inventory: o.Inventory, Logger: o.Log,
 		Override: func(name string, cfg *config.Model) error {
@@ -91,6 +135,9 @@ func tuneOne(ctx context.Context, o TuneOptions, group string, size int, window 
 			}
 			if len(cfg.InstanceGroups) == 0 {
 				cfg.InstanceGroups = []config.InstanceGroup{{Kind: group, Count: 1}}
+			}
+			if row.Plan.Instances > 0 {
+				cfg.InstanceGroups = []config.InstanceGroup{{Kind: group, Count: row.Plan.Instances, Cores: row.Cores}}
 			}
 			return nil
 		},
@@ -113,12 +160,32 @@ func tuneOne(ctx context.Context, o TuneOptions, group string, size int, window 
 	if res.Errors > 0 {
 		return TuneRow{}, fmt.Errorf("%s batch %d window %s: %d errors, first: %w", group, size, window, res.Errors, res.FirstErr)
 	}
-	return TuneRow{Group: group, MaxBatch: size, Window: window, Result: res}, nil
+	row.Result = res
+	return row, nil
+}
+
+// planCores is the first Instances·Threads usable CPUs, one per physical
+// core (SMT siblings left out).
+func planCores(inv runtime.Inventory, p CorePlan) []int {
+	var cpus []int
+	for _, c := range inv.Cores {
+		if len(cpus) == p.Instances*p.Threads {
+			break
+		}
+		cpus = append(cpus, c[0])
+	}
+	return cpus
 }
 
 // BatchingYAML renders a recommendation as the config.yaml lines it stands
-// for.
+// for, with its instance group when the sweep chose a CPU plan.
 func BatchingYAML(r TuneRow) string {
-	return fmt.Sprintf("max_batch_size: %d\nbatching:\n  mode: static\n  max_queue_delay: %s\n  preferred_batch_sizes: [%d]\n",
+	s := fmt.Sprintf("max_batch_size: %d\nbatching:\n  mode: static\n  max_queue_delay: %s\n  preferred_batch_sizes: [%d]\n",
 		r.MaxBatch, r.Window, r.MaxBatch)
+	if r.Plan.Instances > 0 {
+		cores := strings.Trim(strings.Join(strings.Fields(fmt.Sprint(r.Cores)), ", "), "[]")
+		s += fmt.Sprintf("instance_groups:\n  - kind: %s\n    count: %d\n    cores: [%s]  # %d per instance\n",
+			r.Group, r.Plan.Instances, cores, r.Plan.Threads)
+	}
+	return s
 }

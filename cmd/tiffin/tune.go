@@ -21,6 +21,7 @@ import (
 
 type tuneFlags struct {
 	repo, model, device, sizes, windows, out, ortLib string
+	instances, threads                               string
 	clients                                          int
 	duration, target                                 time.Duration
 }
@@ -34,6 +35,8 @@ func tuneCmd(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&f.device, "device", "", "device group to sweep: cpu or gpu (default: every kind this host has)")
 	fs.StringVar(&f.sizes, "sizes", "1,8,16,32,64", "max batch sizes to try")
 	fs.StringVar(&f.windows, "windows", "0s,500us,1ms,2ms,5ms", "batch windows (max_queue_delay) to try")
+	fs.StringVar(&f.instances, "instances", "", "CPU instance counts to sweep, e.g. 1,2 (default: the model's own groups)")
+	fs.StringVar(&f.threads, "threads", "", "cores per CPU instance to sweep with --instances, e.g. 1,2 (default: the usable cores split between the instances)")
 	fs.IntVar(&f.clients, "clients", 64, "concurrent closed-loop clients")
 	fs.DurationVar(&f.duration, "duration", 2*time.Second, "measurement time per setting")
 	fs.DurationVar(&f.target, "latency-target", 50*time.Millisecond, "p99 a recommended setting must meet")
@@ -67,6 +70,10 @@ func runTune(f tuneFlags, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	plans, err := f.corePlans(len(dev.Inventory().Cores))
+	if err != nil {
+		return err
+	}
 	groups := []string{"cpu"}
 	if len(dev.GPU.Devices) > 0 {
 		groups = append(groups, "gpu")
@@ -79,10 +86,10 @@ func runTune(f tuneFlags, stdout io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	fmt.Fprintf(stdout, "tuning %s: %d settings per device group, %s each, %d clients\n",
-		f.model, len(sizes)*len(windows), f.duration, f.clients)
+		f.model, len(sizes)*len(windows)*max(len(plans), 1), f.duration, f.clients)
 	rows, best, err := bench.Tune(ctx, bench.TuneOptions{
 		Repository: f.repo, Model: f.model, Backends: backends.NewRegistry(ort), Inventory: dev.Inventory(),
-		Groups: groups, Sizes: sizes, Windows: windows, Clients: f.clients, Duration: f.duration,
+		Groups: groups, Plans: plans, Sizes: sizes, Windows: windows, Clients: f.clients, Duration: f.duration,
 		LatencyTarget: f.target, Log: quiet, Progress: stdout,
 	})
 	if err != nil {
@@ -95,13 +102,13 @@ func runTune(f tuneFlags, stdout io.Writer) error {
 func printTuneTable(w io.Writer, rows []bench.TuneRow, best map[string]bench.TuneRow, target time.Duration) {
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "DEVICE\tBATCH\tWINDOW\tROWS/S\tP50\tP99\t\t")
+	fmt.Fprintln(tw, "DEVICE\tPLAN\tBATCH\tWINDOW\tROWS/S\tP50\tP99\t\t")
 	for _, r := range rows {
 		mark := ""
-		if b := best[r.Group]; b.MaxBatch == r.MaxBatch && b.Window == r.Window {
+		if b := best[r.Group]; b.Plan == r.Plan && b.MaxBatch == r.MaxBatch && b.Window == r.Window {
 			mark = "<- best"
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%.0f\t%s\t%s\t%s\t\n", r.Group, r.MaxBatch, r.Window, r.Result.RowsPerSec(),
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%.0f\t%s\t%s\t%s\t\n", r.Group, r.Plan, r.MaxBatch, r.Window, r.Result.RowsPerSec(),
 			r.Result.P50.Round(time.Microsecond), r.Result.P99.Round(time.Microsecond), mark)
 	}
 	tw.Flush()
@@ -119,6 +126,37 @@ func writeRecommendation(path string, stdout io.Writer, groups []string, best ma
 		return nil
 	}
 	return os.WriteFile(path, []byte(b.String()), 0o644)
+}
+
+// corePlans crosses --instances with --threads; a missing --threads splits
+// the cores between the instances.
+func (f tuneFlags) corePlans(cores int) ([]bench.CorePlan, error) {
+	if f.instances == "" {
+		if f.threads != "" {
+			return nil, fmt.Errorf("--threads needs --instances")
+		}
+		return nil, nil
+	}
+	instances, err := parseInts(f.instances)
+	if err != nil {
+		return nil, fmt.Errorf("--instances: %w", err)
+	}
+	if f.threads == "" {
+		var plans []bench.CorePlan
+		for _, n := range instances {
+			plans = append(plans, bench.CorePlans([]int{n}, []int{max(cores/max(n, 1), 1)}, cores)...)
+		}
+		return plans, nil
+	}
+	threads, err := parseInts(f.threads)
+	if err != nil {
+		return nil, fmt.Errorf("--threads: %w", err)
+	}
+	plans := bench.CorePlans(instances, threads, cores)
+	if len(plans) == 0 {
+		return nil, fmt.Errorf("no plan of --instances %s × --threads %s fits in %d usable cores", f.instances, f.threads, cores)
+	}
+	return plans, nil
 }
 
 func parseInts(s string) ([]int, error) {

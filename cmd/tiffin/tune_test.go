@@ -49,3 +49,36 @@ func TestTuneSweepsAndRecommends(t *testing.T) {
 		t.Fatalf("a bad --sizes: exit %d, %s", code, stderr.String())
 	}
 }
+
+// TestTuneSweepsCorePlans sweeps instances × threads per instance and
+// recommends an instance group with the cores it measured.
+func TestTuneSweepsCorePlans(t *testing.T) {
+	lib := requireORT(t)
+	repo := demoRepo(t)
+	out := filepath.Join(t.TempDir(), "rec.yaml")
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"tune", "--model-repository", repo, "--model", "mlp-small", "--sizes", "8",
+		"--windows", "0s", "--instances", "1,2", "--threads", "1", "--clients", "4", "--duration", "200ms",
+		"--ort-library", lib, "--out", out}, &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	if !strings.Contains(stdout.String(), "plan 1x1") {
+		t.Fatalf("no 1x1 plan in the sweep:\n%s", stdout.String())
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m config.Model
+	if err := yaml.Unmarshal(b, &m); err != nil || m.Validate() != nil {
+		t.Fatalf("recommendation is not a valid config: %v\n%s", err, b)
+	}
+	if len(m.InstanceGroups) != 1 || len(m.InstanceGroups[0].Cores) != m.InstanceGroups[0].Count {
+		t.Fatalf("recommendation has no instance group of the plan's cores:\n%s", b)
+	}
+	if code := run([]string{"tune", "--model-repository", repo, "--model", "mlp-small", "--threads", "1"}, &stdout, &stderr); code != 1 ||
+		!strings.Contains(stderr.String(), "--threads needs --instances") {
+		t.Fatalf("--threads alone: exit %d, %s", code, stderr.String())
+	}
+}
