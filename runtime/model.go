@@ -17,12 +17,13 @@ import (
 // signature, its batcher and its workers. Config, Backend and Sig are set
 // before the version turns READY and are read-only afterwards.
 type ModelVersion struct {
-	Name    string
-	Version int64
-	Path    string
-	Backend string
-	Config  config.Model // with inferred and default values filled in
-	Sig     Signature
+	Name     string
+	Version  int64
+	Path     string // the model file
+	Backend  string
+	Platform string       // the backend's platform name, as the transports report it
+	Config   config.Model // with inferred and default values filled in
+	Sig      Signature
 
 	log *slog.Logger
 
