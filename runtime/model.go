@@ -102,8 +102,8 @@ func (v *ModelVersion) infer(ctx context.Context, req *InferRequest) (resp *Infe
 func (v *ModelVersion) submitError(err error, timeout time.Duration) error {
 	switch {
 	case errors.Is(err, batcher.ErrQueueFull):
-		return Errorf(KindResourceExhausted, "model %s version %d: queue is full (%d requests waiting); retry later",
-			v.Name, v.Version, v.Config.Batching.MaxQueueSize)
+		return Errorf(KindResourceExhausted, "model %s version %d: %w (%d requests waiting); retry later",
+			v.Name, v.Version, ErrQueueFull, v.Config.Batching.MaxQueueSize)
 	case errors.Is(err, batcher.ErrClosed):
 		return Errorf(KindUnavailable, "model %s version %d is unloading", v.Name, v.Version)
 	}
