@@ -3,7 +3,6 @@ package metrics
 import (
 	"context"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -12,6 +11,7 @@ import (
 	"github.com/tiffin-ml/tiffin/backends"
 	"github.com/tiffin-ml/tiffin/backends/modelgen"
 	"github.com/tiffin-ml/tiffin/backends/onnx"
+	"github.com/tiffin-ml/tiffin/backends/onnx/onnxtest"
 	"github.com/tiffin-ml/tiffin/gpu"
 	"github.com/tiffin-ml/tiffin/runtime"
 )
@@ -21,11 +21,7 @@ type fakeGPUs []gpu.Sample
 func (f fakeGPUs) Latest() []gpu.Sample { return f }
 
 func TestMetricsFromARealManager(t *testing.T) {
-	lib, _ := filepath.Abs("../../third_party/onnxruntime/lib/libonnxruntime.so.1")
-	if _, err := os.Stat(lib); err != nil {
-		t.Skipf("ONNX Runtime library not found at %s: run \"make ort\"", lib)
-	}
-	ort := onnx.New(onnx.Options{LibraryPath: lib})
+	ort := onnx.New(onnx.Options{LibraryPath: onnxtest.LibraryPath(t)})
 	defer ort.Close()
 	repo := t.TempDir()
 	if err := modelgen.WriteRepository(repo); err != nil {
