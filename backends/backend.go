@@ -174,25 +174,3 @@ func (r *Registry) Auto() []Backend {
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Describe().AutoOrder < out[j].Describe().AutoOrder })
 	return out
 }
-
-// ModelFiles lists every file name some backend loads, without repeats, in
-// auto order and then by name.
-func (r *Registry) ModelFiles() []string {
-	var files []string
-	add := func(b Backend) {
-		for _, f := range b.Describe().ModelFiles {
-			if !slices.Contains(files, f) {
-				files = append(files, f)
-			}
-		}
-	}
-	for _, b := range r.Auto() {
-		add(b)
-	}
-	for _, n := range r.Names() {
-		if b, err := r.Get(n); err == nil {
-			add(b)
-		}
-	}
-	return files
-}
