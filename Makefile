@@ -13,7 +13,12 @@ HTTP_PORT  ?= 8000
 GRPC_PORT  ?= 8001
 TEST_FLAGS ?= -race -count=1 -timeout=15m
 
-.PHONY: run build nats-server ort demo-models test deps vet bench bench-split bench-smoke nocgo proto proto-check interop clean
+.DEFAULT_GOAL := run
+.PHONY: help run build test-short nats-server ort demo-models test deps vet bench bench-split bench-smoke nocgo proto proto-check interop clean
+
+## help: list the targets, from their ## comments
+help:
+	@awk '/^## [a-z-]+:/ { t = $$2; sub(/:$$/, "", t); sub(/^## [a-z-]+: /, ""); printf "  %-12s %s\n", t, $$0 }' $(MAKEFILE_LIST)
 
 ## run: fetch ONNX Runtime, build tiffin, write the demo models and serve them
 run: ort build demo-models
@@ -48,6 +53,11 @@ deps:
 	@command -v protoc >/dev/null || { echo "protoc is missing: installing Debian's protobuf-compiler"; apt-get update -qq && apt-get install -y -qq protobuf-compiler; }
 	$(GO) mod download
 
+## test-short: the fast edit loop: every test but the end-to-end ones
+test-short:
+	$(GO) test -short ./...
+
+## vet: go vet every package
 vet:
 	$(GO) vet ./...
 
@@ -81,5 +91,6 @@ proto-check:
 interop: ort
 	bash transport/grpc/interop/run.sh
 
+## clean: remove bin/ and build/
 clean:
 	rm -rf bin build

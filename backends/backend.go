@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"sync"
 )
@@ -53,10 +54,37 @@ type LoadSpec struct {
 	Logger  *slog.Logger
 }
 
+// Description is what a backend says of itself, so that nothing outside
+// its package hard-codes it: the runtime, the config checks and the
+// transports read it from the registry.
+type Description struct {
+	// Platforms are other names config files may use for the backend
+	// (Triton's platform names); the first is the platform the transports
+	// report for its models. Empty: the backend's name.
+	Platforms []string
+	// ModelFiles are the file names the backend loads from a version
+	// folder, in order of preference, such as "model.onnx".
+	ModelFiles []string
+	// AutoOrder is the backend's place in `backend: auto`: available
+	// backends are tried from the lowest; 0 or less: auto never picks it.
+	AutoOrder int
+}
+
+// Platform is the platform name the transports report.
+func (d Description) Platform(name string) string {
+	if len(d.Platforms) > 0 {
+		return d.Platforms[0]
+	}
+	return name
+}
+
 // Backend is one execution engine.
 type Backend interface {
 	// Name is the name config files use, such as "onnxruntime".
 	Name() string
+	// Describe says what the backend answers to and loads; it never
+	// changes.
+	Describe() Description
 	// Available is nil when this process can load models with the backend,
 	// and otherwise says why not (a missing library, a build without cgo).
 	Available() error
@@ -100,15 +128,20 @@ func (r *Registry) Register(b Backend) {
 	r.backends[b.Name()] = b
 }
 
-// Get returns the backend with this name.
+// Get returns the backend with this name, or the one that answers to this
+// platform name.
 func (r *Registry) Get(name string) (Backend, error) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	b, ok := r.backends[name]
-	if !ok {
-		return nil, fmt.Errorf("unknown backend %q (have %v)", name, r.namesLocked())
+	if b, ok := r.backends[name]; ok {
+		return b, nil
 	}
-	return b, nil
+	for _, b := range r.backends {
+		if slices.Contains(b.Describe().Platforms, name) {
+			return b, nil
+		}
+	}
+	return nil, fmt.Errorf("unknown backend %q (have %v)", name, r.namesLocked())
 }
 
 // Names lists the registered backends, sorted.
@@ -125,4 +158,19 @@ func (r *Registry) namesLocked() []string {
 	}
 	sort.Strings(names)
 	return names
+}
+
+// Auto lists the backends `backend: auto` may pick, in the order it tries
+// them: by AutoOrder, then by name.
+func (r *Registry) Auto() []Backend {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	var out []Backend
+	for _, n := range r.namesLocked() {
+		if b := r.backends[n]; b.Describe().AutoOrder > 0 {
+			out = append(out, b)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Describe().AutoOrder < out[j].Describe().AutoOrder })
+	return out
 }

@@ -3,6 +3,7 @@ package batcher
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -55,8 +56,8 @@ func (cfg Config[R]) effective() (Config[R], error) {
 		return cfg, fmt.Errorf("batcher: "+format, args...)
 	}
 	switch {
-	case cfg.Mode > ModeAdaptive:
-		return bad("unknown mode %v", cfg.Mode)
+	case int(cfg.Mode) >= len(modes):
+		return bad("unknown mode %v (have %s)", cfg.Mode, strings.Join(ModeNames(), ", "))
 	case cfg.MaxBatch < 0:
 		return bad("MaxBatch %d is negative", cfg.MaxBatch)
 	case cfg.MaxQueueDelay < 0:

@@ -43,14 +43,8 @@ type policy interface {
 }
 
 func newPolicy[R Request](cfg Config[R]) policy {
-	switch cfg.Mode {
-	case ModeStatic:
-		return &staticPolicy{max: cfg.MaxBatch, window: cfg.MaxQueueDelay, preferred: cfg.Preferred}
-	case ModeAdaptive:
-		return newAdaptivePolicy(cfg.MaxBatch, cfg.LatencyTarget)
-	default:
-		return offPolicy{}
-	}
+	return modes[cfg.Mode].policy(policyConfig{maxBatch: cfg.MaxBatch, window: cfg.MaxQueueDelay,
+		preferred: cfg.Preferred, latencyTarget: cfg.LatencyTarget})
 }
 
 // offPolicy dispatches each request alone as soon as it is seen. The

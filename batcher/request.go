@@ -100,32 +100,3 @@ func (r Reason) String() string {
 
 // MarshalText lets a map keyed by Reason encode with readable keys.
 func (r Reason) MarshalText() ([]byte, error) { return []byte(r.String()), nil }
-
-// Mode selects the batching policy.
-type Mode uint8
-
-const (
-	ModeOff      Mode = iota // each request alone, at once
-	ModeStatic               // MaxBatch, preferred sizes and a fixed window
-	ModeAdaptive             // window and target size learnt per device group
-)
-
-var modeNames = [...]string{"off", "static", "adaptive"}
-
-func (m Mode) String() string {
-	if int(m) < len(modeNames) {
-		return modeNames[m]
-	}
-	return fmt.Sprintf("Mode(%d)", uint8(m))
-}
-
-// ParseMode maps "off", "static" and "adaptive" (the model config's
-// spelling) to a Mode.
-func ParseMode(s string) (Mode, error) {
-	for i, n := range modeNames {
-		if n == s {
-			return Mode(i), nil
-		}
-	}
-	return ModeOff, fmt.Errorf("batcher: unknown mode %q (want off, static or adaptive)", s)
-}

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	goruntime "runtime"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/tiffin-ml/tiffin/backends"
@@ -18,7 +19,7 @@ import (
 // through a backend: no server, no wire, no batcher.
 type BaselineOptions struct {
 	Backend    backends.Backend
-	Repository string // the model file is Repository/Model/<newest>/model.onnx
+	Repository string // the model file is Repository/Model/<newest>/<a file the backend loads>
 	Model      string
 	Threads    int   // the instance's threads; default GOMAXPROCS
 	Batches    []int // batch sizes; default 1, 8, 32, 64
@@ -43,23 +44,32 @@ type BaselineRow struct {
 	Latency    Latency `json:"latency"`
 }
 
-// ModelFile finds Repository/Model/<newest version>/model.onnx.
-func ModelFile(repo, model string) (string, error) {
+// ModelFile finds the newest version of the model in the repository that
+// holds a file the backend loads (its Description's ModelFiles), and
+// returns that file.
+func ModelFile(b backends.Backend, repo, model string) (string, error) {
 	entries, err := os.ReadDir(filepath.Join(repo, model))
 	if err != nil {
 		return "", fmt.Errorf("model %q is not in repository %s: %w", model, repo, err)
 	}
-	best := int64(-1)
+	files := b.Describe().ModelFiles
+	best, path := int64(-1), ""
 	for _, e := range entries {
 		v, err := strconv.ParseInt(e.Name(), 10, 64)
-		if err == nil && e.IsDir() && v > best && fileExists(filepath.Join(repo, model, e.Name(), "model.onnx")) {
-			best = v
+		if err != nil || !e.IsDir() || v <= best {
+			continue
+		}
+		for _, f := range files {
+			if p := filepath.Join(repo, model, e.Name(), f); fileExists(p) {
+				best, path = v, p
+				break
+			}
 		}
 	}
 	if best < 0 {
-		return "", fmt.Errorf("model %q in %s has no <version>/model.onnx", model, repo)
+		return "", fmt.Errorf("model %q in %s has no <version>/{%s} for backend %s", model, repo, strings.Join(files, ","), b.Name())
 	}
-	return filepath.Join(repo, model, strconv.FormatInt(best, 10), "model.onnx"), nil
+	return path, nil
 }
 
 func fileExists(path string) bool {
@@ -77,7 +87,7 @@ func RunBaseline(ctx context.Context, o BaselineOptions) (*Baseline, error) {
 	if len(o.Batches) == 0 {
 		o.Batches = []int{1, 8, 32, 64}
 	}
-	path, err := ModelFile(o.Repository, o.Model)
+	path, err := ModelFile(o.Backend, o.Repository, o.Model)
 	if err != nil {
 		return nil, err
 	}

@@ -3,27 +3,19 @@ package bench
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/tiffin-ml/tiffin/backends"
 	"github.com/tiffin-ml/tiffin/backends/modelgen"
 	"github.com/tiffin-ml/tiffin/backends/onnx"
+	"github.com/tiffin-ml/tiffin/backends/onnx/onnxtest"
 	"github.com/tiffin-ml/tiffin/runtime"
 	"github.com/tiffin-ml/tiffin/runtime/config"
 )
 
 func ortOrSkip(tb testing.TB) *onnx.Backend {
 	tb.Helper()
-	lib := os.Getenv(onnx.LibraryEnv)
-	if lib == "" {
-		lib, _ = filepath.Abs("../third_party/onnxruntime/lib/libonnxruntime.so.1")
-	}
-	if _, err := os.Stat(lib); err != nil {
-		tb.Skipf("ONNX Runtime library not found at %s: run \"make ort\"", lib)
-	}
-	return onnx.New(onnx.Options{LibraryPath: lib})
+	return onnx.New(onnx.Options{LibraryPath: onnxtest.LibraryPath(tb)})
 }
 
 // hostInventory is every CPU this process may use, for in-process managers.

@@ -20,6 +20,9 @@ const (
 	KindCancelled                     // the client went away
 	KindPermissionDenied              // the operation is switched off, or the caller may not do it
 	KindUnauthenticated               // the operation needs credentials the caller did not give
+	KindConflict                      // the target's state does not allow the operation (a job not finished)
+	KindTooLarge                      // a body or upload is over its size limit
+	numKinds
 )
 
 var kindNames = [...]string{
@@ -32,28 +35,41 @@ var kindNames = [...]string{
 	KindCancelled:         "cancelled",
 	KindPermissionDenied:  "permission denied",
 	KindUnauthenticated:   "unauthenticated",
+	KindConflict:          "conflict",
+	KindTooLarge:          "too large",
 }
 
-func (k Kind) String() string { return kindNames[k] }
+func (k Kind) String() string {
+	if k < numKinds {
+		return kindNames[k]
+	}
+	return fmt.Sprintf("Kind(%d)", uint8(k))
+}
 
-// Error is an error with a Kind. Its message is the message alone, written
-// for the user; the kind travels separately as a status code.
+// Kinds lists every kind, for tests that must cover each one.
+func Kinds() []Kind {
+	out := make([]Kind, numKinds)
+	for i := range out {
+		out[i] = Kind(i)
+	}
+	return out
+}
+
+// Error is an error with a Kind. Its message is written for the user and
+// is the whole message: a cause in Err is already part of it, so it is
+// printed once. The kind travels separately as a status code.
 type Error struct {
 	Kind Kind
 	Msg  string
-	Err  error // the cause, if any
+	Err  error // the cause, if any, for errors.Is and errors.As
 }
 
-func (e *Error) Error() string {
-	if e.Err != nil {
-		return e.Msg + ": " + e.Err.Error()
-	}
-	return e.Msg
-}
+func (e *Error) Error() string { return e.Msg }
 
 func (e *Error) Unwrap() error { return e.Err }
 
-// Errorf makes an Error of the given kind. A %w verb in format sets the cause.
+// Errorf makes an Error of the given kind. A %w verb in format sets the
+// cause; its text appears where the verb is, once.
 func Errorf(kind Kind, format string, args ...any) error {
 	err := fmt.Errorf(format, args...)
 	return &Error{Kind: kind, Msg: err.Error(), Err: errors.Unwrap(err)}
@@ -61,6 +77,8 @@ func Errorf(kind Kind, format string, args ...any) error {
 
 // Sentinels for errors.Is checks and wrapping.
 var (
+	// ErrQueueFull is the cause of every refusal by a full queue; the
+	// error returned names the model and the queue's size.
 	ErrQueueFull    = &Error{Kind: KindResourceExhausted, Msg: "queue is full"}
 	ErrShuttingDown = &Error{Kind: KindUnavailable, Msg: "server is shutting down"}
 )

@@ -3,8 +3,11 @@ package runtime
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
+	"strings"
 
 	"github.com/tiffin-ml/tiffin/backends"
 	"github.com/tiffin-ml/tiffin/batcher"
@@ -17,12 +20,12 @@ import (
 // the model's metadata, and starts serving. On failure every started worker
 // is stopped and the error names the cause.
 func (m *Manager) loadVersion(ctx context.Context, md ModelDir, vd VersionDir) (*ModelVersion, error) {
-	v := &ModelVersion{Name: md.Name, Version: vd.Version, Path: vd.Path, Config: md.Config, state: StateLoading, log: m.log}
-	backend, err := m.chooseBackend(md.Config.Backend)
+	v := &ModelVersion{Name: md.Name, Version: vd.Version, Config: md.Config, state: StateLoading, log: m.log}
+	backend, path, err := m.chooseBackend(md, vd)
 	if err != nil {
 		return v, err
 	}
-	v.Backend = backend.Name()
+	v.Backend, v.Platform, v.Path = backend.Name(), backend.Describe().Platform(backend.Name()), path
 	groups, auto := m.instanceGroups(md.Config.InstanceGroups)
 	err = m.startInstances(ctx, v, backend, groups)
 	if err != nil && auto {
@@ -100,35 +103,50 @@ func (v *ModelVersion) abort(p *Placer) {
 	v.workers, v.plans = nil, nil
 }
 
-// chooseBackend resolves a config's backend name; auto (or none) takes the
-// first available backend, ONNX Runtime first.
-func (m *Manager) chooseBackend(name string) (backends.Backend, error) {
+// chooseBackend resolves a config's backend name (or platform name) and
+// finds the file it loads in the version folder. Auto (or none) takes the
+// first backend in auto order that is available and has its file there.
+func (m *Manager) chooseBackend(md ModelDir, vd VersionDir) (backends.Backend, string, error) {
+	name := md.Config.Backend
 	if name != "" && name != config.BackendAuto {
 		b, err := m.backends.Get(name)
 		if err != nil {
-			return nil, &config.FieldError{Field: "backend", Msg: err.Error()}
+			return nil, "", &config.FieldError{File: filepath.Join(md.Dir, ConfigFileName), Field: "backend", Msg: err.Error()}
 		}
 		if err := b.Available(); err != nil {
-			return nil, fmt.Errorf("backend %s is unavailable: %w", name, err)
+			return nil, "", fmt.Errorf("backend %s is unavailable: %w", name, err)
 		}
-		return b, nil
+		path, err := modelFile(b, vd.Dir)
+		return b, path, err
 	}
 	var reasons []string
-	for _, n := range []string{config.BackendONNXRuntime, config.BackendGorgonia} {
-		b, err := m.backends.Get(n)
-		if err != nil {
-			continue
+	for _, b := range m.backends.Auto() {
+		err := b.Available()
+		path := ""
+		if err == nil {
+			path, err = modelFile(b, vd.Dir)
 		}
-		if err := b.Available(); err != nil {
-			reasons = append(reasons, fmt.Sprintf("%s: %v", n, err))
+		if err != nil {
+			reasons = append(reasons, fmt.Sprintf("%s: %v", b.Name(), err))
 			continue
 		}
 		if len(reasons) > 0 {
-			m.log.Info("backend auto: chose "+n, "passed_over", reasons)
+			m.log.Info("backend auto: chose "+b.Name(), "passed_over", reasons)
 		}
-		return b, nil
+		return b, path, nil
 	}
-	return nil, fmt.Errorf("no backend is available: %v", reasons)
+	return nil, "", fmt.Errorf("no backend is available: %v", reasons)
+}
+
+// modelFile is the first of the files b loads that dir holds.
+func modelFile(b backends.Backend, dir string) (string, error) {
+	files := b.Describe().ModelFiles
+	for _, f := range files {
+		if fi, err := os.Stat(filepath.Join(dir, f)); err == nil && !fi.IsDir() {
+			return filepath.Join(dir, f), nil
+		}
+	}
+	return "", fmt.Errorf("%s holds none of the files backend %s loads (%s)", dir, b.Name(), strings.Join(files, ", "))
 }
 
 // instanceGroups resolves a config's instance groups on this host.

@@ -17,12 +17,13 @@ import (
 // signature, its batcher and its workers. Config, Backend and Sig are set
 // before the version turns READY and are read-only afterwards.
 type ModelVersion struct {
-	Name    string
-	Version int64
-	Path    string
-	Backend string
-	Config  config.Model // with inferred and default values filled in
-	Sig     Signature
+	Name     string
+	Version  int64
+	Path     string // the model file
+	Backend  string
+	Platform string       // the backend's platform name, as the transports report it
+	Config   config.Model // with inferred and default values filled in
+	Sig      Signature
 
 	log *slog.Logger
 
@@ -101,8 +102,8 @@ func (v *ModelVersion) infer(ctx context.Context, req *InferRequest) (resp *Infe
 func (v *ModelVersion) submitError(err error, timeout time.Duration) error {
 	switch {
 	case errors.Is(err, batcher.ErrQueueFull):
-		return Errorf(KindResourceExhausted, "model %s version %d: queue is full (%d requests waiting); retry later",
-			v.Name, v.Version, v.Config.Batching.MaxQueueSize)
+		return Errorf(KindResourceExhausted, "model %s version %d: %w (%d requests waiting); retry later",
+			v.Name, v.Version, ErrQueueFull, v.Config.Batching.MaxQueueSize)
 	case errors.Is(err, batcher.ErrClosed):
 		return Errorf(KindUnavailable, "model %s version %d is unloading", v.Name, v.Version)
 	}

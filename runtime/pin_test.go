@@ -2,50 +2,34 @@ package runtime
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"slices"
 	"testing"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/tiffin-ml/tiffin/backends"
-	"github.com/tiffin-ml/tiffin/backends/modelgen"
-	"github.com/tiffin-ml/tiffin/backends/onnx"
+	"github.com/tiffin-ml/tiffin/backends/backendtest"
 )
 
-func ortLibrary(t *testing.T) string {
-	t.Helper()
-	lib, _ := filepath.Abs("../third_party/onnxruntime/lib/libonnxruntime.so.1")
-	if env := os.Getenv(onnx.LibraryEnv); env != "" {
-		lib = env
-	}
-	if _, err := os.Stat(lib); err != nil {
-		t.Skipf("ONNX Runtime library not found at %s: run \"make ort\"", lib)
-	}
-	return lib
-}
-
 // TestWorkersPinnedToDifferentCores loads a model with count: 2 on this
-// host and reads each worker thread's affinity back from the kernel.
+// host and reads each worker thread's affinity back from the kernel. The
+// fake backend is enough: pinning is the worker's, not the engine's.
 func TestWorkersPinnedToDifferentCores(t *testing.T) {
 	var host unix.CPUSet
 	if err := unix.SchedGetaffinity(0, &host); err != nil || host.Count() < 2 {
 		t.Skipf("needs 2 CPUs in the affinity mask, have %d", host.Count())
 	}
 	repo := t.TempDir()
-	b, _ := modelgen.MLPSmall().ONNX()
-	writeTestFile(t, filepath.Join(repo, "m", "1", "model.onnx"), b)
-	writeTestFile(t, filepath.Join(repo, "m", "config.yaml"), []byte("instance_groups:\n  - kind: cpu\n    count: 2\n"))
-	ort := onnx.New(onnx.Options{LibraryPath: ortLibrary(t)})
-	defer ort.Close()
+	if err := backendtest.WriteModel(repo, "m", "instance_groups:\n  - kind: cpu\n    count: 2\n", 1); err != nil {
+		t.Fatal(err)
+	}
 	var cpus []int
 	for c := 0; c < 1024 && len(cpus) < 2; c++ {
 		if host.IsSet(c) {
 			cpus = append(cpus, c)
 		}
 	}
-	m := NewManager(ManagerOptions{Repository: repo, Backends: backends.NewRegistry(ort),
+	m := NewManager(ManagerOptions{Repository: repo, Backends: backends.NewRegistry(backendtest.New(backendtest.Options{})),
 		Inventory: Inventory{Cores: [][]int{{cpus[0]}, {cpus[1]}}, Nodes: []int{0, 0}}})
 	if err := m.LoadAll(context.Background()); err != nil {
 		t.Fatal(err)
@@ -71,15 +55,5 @@ func TestWorkersPinnedToDifferentCores(t *testing.T) {
 	}
 	if len(seen) != 2 {
 		t.Fatalf("%d instances, want 2", len(seen))
-	}
-}
-
-func writeTestFile(t *testing.T, path string, b []byte) {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, b, 0o644); err != nil {
-		t.Fatal(err)
 	}
 }

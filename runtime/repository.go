@@ -11,9 +11,6 @@ import (
 	"github.com/tiffin-ml/tiffin/runtime/config"
 )
 
-// ModelFileName is the file each version folder holds.
-const ModelFileName = "model.onnx"
-
 // ConfigFileName is the optional per-model config in the model's folder.
 const ConfigFileName = "config.yaml"
 
@@ -25,10 +22,11 @@ type ModelDir struct {
 	Versions []VersionDir // ascending
 }
 
-// VersionDir is one version folder: DIR/<model>/<version>/model.onnx.
+// VersionDir is one version folder: DIR/<model>/<version>/. Which file in
+// it is loaded depends on the backend (its Description's ModelFiles).
 type VersionDir struct {
 	Version int64
-	Path    string // the model file
+	Dir     string
 }
 
 var modelNameRe = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]*$`)
@@ -79,11 +77,11 @@ func ScanModel(root, name string) (ModelDir, error) {
 		if !e.IsDir() || err != nil || v <= 0 {
 			continue
 		}
-		md.Versions = append(md.Versions, VersionDir{Version: v, Path: filepath.Join(md.Dir, e.Name(), ModelFileName)})
+		md.Versions = append(md.Versions, VersionDir{Version: v, Dir: filepath.Join(md.Dir, e.Name())})
 	}
 	sort.Slice(md.Versions, func(i, j int) bool { return md.Versions[i].Version < md.Versions[j].Version })
 	if len(md.Versions) == 0 {
-		return md, fmt.Errorf("%s: no version folders (want %s/<version>/%s)", md.Dir, name, ModelFileName)
+		return md, fmt.Errorf("%s: no version folders (want %s/<version>/<model file>)", md.Dir, name)
 	}
 	return md, nil
 }

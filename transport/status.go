@@ -6,6 +6,8 @@ import (
 	"github.com/tiffin-ml/tiffin/runtime"
 )
 
+// This file is the one place error kinds become status codes.
+
 // HTTPStatus maps an error from the runtime to its HTTP status code.
 func HTTPStatus(err error) int {
 	switch runtime.KindOf(err) {
@@ -25,6 +27,10 @@ func HTTPStatus(err error) int {
 		return 403
 	case runtime.KindUnauthenticated:
 		return 401
+	case runtime.KindConflict:
+		return 409
+	case runtime.KindTooLarge:
+		return 413
 	}
 	return 500
 }
@@ -48,6 +54,10 @@ func GRPCCode(err error) codes.Code {
 		return codes.PermissionDenied
 	case runtime.KindUnauthenticated:
 		return codes.Unauthenticated
+	case runtime.KindConflict:
+		return codes.FailedPrecondition // the state must change first; retrying as is will not help
+	case runtime.KindTooLarge:
+		return codes.ResourceExhausted // what gRPC itself answers for an oversized message
 	}
 	return codes.Internal
 }

@@ -22,14 +22,6 @@ type Models interface {
 	Ready(strict bool) bool
 }
 
-// Platform names a backend the way Triton's clients expect.
-func Platform(backend string) string {
-	if backend == config.BackendONNXRuntime {
-		return "onnxruntime_onnx"
-	}
-	return backend
-}
-
 // ParseVersion reads a version as the wire carries it: "" is 0, the newest
 // READY version.
 func ParseVersion(s string) (int64, error) {
@@ -62,7 +54,7 @@ func ModelMetadata(m Models, name string, version int64) (*pb.ModelMetadataRespo
 	if err != nil {
 		return nil, err
 	}
-	md := &pb.ModelMetadataResponse{Name: name, Platform: Platform(v.Backend),
+	md := &pb.ModelMetadataResponse{Name: name, Platform: v.Platform,
 		Inputs: tensorMetadata(v.Sig.Inputs), Outputs: tensorMetadata(v.Sig.Outputs)}
 	versions := []int64{version}
 	if version == 0 {
@@ -92,7 +84,7 @@ func ModelConfig(m Models, name string, version int64) (*pb.ModelConfig, error) 
 	}
 	cfg := &pb.ModelConfig{
 		Name:          v.Name,
-		Platform:      Platform(v.Backend),
+		Platform:      v.Platform,
 		Backend:       v.Backend,
 		MaxBatchSize:  int32(v.Sig.MaxBatchSize),
 		VersionPolicy: versionPolicy(v.Config.VersionPolicy),

@@ -49,6 +49,12 @@ func New(opts Options) *Backend {
 // Name returns "gorgonia".
 func (b *Backend) Name() string { return BackendName }
 
+// Describe says that the backend loads model.onnx and comes after ONNX
+// Runtime in auto order: it is the fallback that always loads.
+func (b *Backend) Describe() backends.Description {
+	return backends.Description{ModelFiles: []string{"model.onnx"}, AutoOrder: 20}
+}
+
 // Available returns nil: the backend is pure Go and needs nothing at run
 // time.
 func (b *Backend) Available() error { return nil }

@@ -5,46 +5,29 @@ package gorgonia
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"runtime"
 	"testing"
 
 	"github.com/tiffin-ml/tiffin/backends"
 	"github.com/tiffin-ml/tiffin/backends/onnx"
+	"github.com/tiffin-ml/tiffin/backends/onnx/onnxtest"
 )
 
-// ortRepoLibrary is where `make ort` puts the library, from this directory.
-const ortRepoLibrary = "../../third_party/onnxruntime/lib/libonnxruntime.so.1"
-
 // ortBackend returns an ONNX Runtime backend, closed at cleanup, or skips
-// when the library is in neither onnx.DefaultLibraryPath() nor the
-// repository.
+// when the library is missing (see onnxtest).
 func ortBackend(tb testing.TB) *onnx.Backend {
 	tb.Helper()
-	var tried []string
-	for _, p := range []string{onnx.DefaultLibraryPath(), ortRepoLibrary} {
-		abs, err := filepath.Abs(p)
-		if err != nil {
-			continue
-		}
-		tried = append(tried, abs)
-		if fi, err := os.Stat(abs); err != nil || fi.IsDir() {
-			continue
-		}
-		b := onnx.New(onnx.Options{LibraryPath: abs, Logger: quiet})
-		if err := b.Available(); err != nil {
-			tb.Fatalf("onnxruntime at %s: %v", abs, err)
-		}
-		tb.Cleanup(func() {
-			if err := b.Close(); err != nil {
-				tb.Errorf("closing onnxruntime: %v", err)
-			}
-		})
-		return b
+	lib := onnxtest.LibraryPath(tb)
+	b := onnx.New(onnx.Options{LibraryPath: lib, Logger: quiet})
+	if err := b.Available(); err != nil {
+		tb.Fatalf("onnxruntime at %s: %v", lib, err)
 	}
-	tb.Skipf("onnxruntime library not found (tried %v): run \"make ort\"", tried)
-	return nil
+	tb.Cleanup(func() {
+		if err := b.Close(); err != nil {
+			tb.Errorf("closing onnxruntime: %v", err)
+		}
+	})
+	return b
 }
 
 // loadWith loads the model file at path with be, using as many threads as

@@ -7,7 +7,6 @@ import (
 	"encoding/binary"
 	"log/slog"
 	"math"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -15,25 +14,11 @@ import (
 	"testing"
 
 	"github.com/tiffin-ml/tiffin/backends"
+	"github.com/tiffin-ml/tiffin/backends/onnx/onnxtest"
 )
 
-// testLibrary is the library the tests use: $TIFFIN_ORT_LIBRARY, else the
-// one `make ort` puts in the repository.
-func testLibrary(tb testing.TB) string {
-	tb.Helper()
-	path := os.Getenv(LibraryEnv)
-	if path == "" {
-		path = filepath.Join("..", "..", relLibraryPath)
-	}
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if !fileExists(abs) {
-		tb.Skipf("onnxruntime library not found at %s: run \"make ort\" (or set %s)", abs, LibraryEnv)
-	}
-	return abs
-}
+// testLibrary is the library the tests use (see onnxtest).
+func testLibrary(tb testing.TB) string { return onnxtest.LibraryPath(tb) }
 
 var testDataDir = sync.OnceValues(func() (string, error) {
 	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/yalue/onnxruntime_go").Output()

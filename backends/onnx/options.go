@@ -4,10 +4,19 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+
+	"github.com/tiffin-ml/tiffin/backends"
 )
 
 // BackendName is the name model configurations use for this backend.
 const BackendName = "onnxruntime"
+
+// Describe says that the backend loads model.onnx, answers to Triton's
+// platform name onnxruntime_onnx, and comes first in auto order: it is the
+// fastest engine whenever its library loads.
+func (b *Backend) Describe() backends.Description {
+	return backends.Description{Platforms: []string{"onnxruntime_onnx"}, ModelFiles: []string{"model.onnx"}, AutoOrder: 10}
+}
 
 // LibraryEnv names the environment variable that overrides where the ONNX
 // Runtime shared library is.

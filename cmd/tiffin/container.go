@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"strconv"
@@ -56,24 +58,48 @@ func newContainer(cfg config.Server, log *slog.Logger) (*dig.Container, error) {
 	return c, nil
 }
 
-// newBackends registers the execution engines this build has: ONNX
-// Runtime (cgo; unavailable, with its reason, without it) and Gorgonia
-// (pure Go, always there).
+// registeredBackends lists the execution engines this build has. A new
+// backend is its package plus one line here: everything else (its config
+// and platform names, its model files, its place in auto order) it says
+// itself through Describe.
+var registeredBackends = []func(config.Server, *slog.Logger) backends.Backend{
+	func(cfg config.Server, log *slog.Logger) backends.Backend {
+		return onnx.New(onnx.Options{LibraryPath: cfg.ORTLibrary, Logger: log}) // cgo; unavailable, with its reason, without it
+	},
+	func(_ config.Server, log *slog.Logger) backends.Backend {
+		return gorgonia.New(gorgonia.Options{Logger: log})
+	},
+}
+
+// newBackends builds the registered backends. Starting logs whether each
+// is available and why not; stopping closes those that hold resources.
 func newBackends(cfg config.Server, log *slog.Logger, lc *lifecycle, _ *runtime.Devices) *backends.Registry {
-	ort := onnx.New(onnx.Options{LibraryPath: cfg.ORTLibrary, Logger: log})
-	reg := backends.NewRegistry(ort, gorgonia.New(gorgonia.Options{Logger: log}))
+	var all []backends.Backend
+	for _, newBackend := range registeredBackends {
+		all = append(all, newBackend(cfg, log))
+	}
 	lc.append(hook{name: "backends",
 		start: func(context.Context) error {
-			if err := ort.Available(); err != nil {
-				log.Warn("backend unavailable", "backend", ort.Name(), "reason", err)
-			} else {
-				log.Info("backend available", "backend", ort.Name(), "library", cfg.ORTLibrary)
+			for _, b := range all {
+				if err := b.Available(); err != nil {
+					log.Warn("backend unavailable", "backend", b.Name(), "reason", err)
+				} else {
+					log.Info("backend available", "backend", b.Name(), "platforms", b.Describe().Platforms, "files", b.Describe().ModelFiles)
+				}
 			}
 			return nil
 		},
-		stop: func(context.Context) error { return ort.Close() },
+		stop: func(context.Context) error {
+			var errs []error
+			for _, b := range all {
+				if c, ok := b.(io.Closer); ok {
+					errs = append(errs, c.Close())
+				}
+			}
+			return errors.Join(errs...)
+		},
 	})
-	return reg
+	return backends.NewRegistry(all...)
 }
 
 type managerParams struct {

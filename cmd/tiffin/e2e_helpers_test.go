@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/tiffin-ml/tiffin/backends/modelgen"
-	"github.com/tiffin-ml/tiffin/backends/onnx"
+	"github.com/tiffin-ml/tiffin/backends/onnx/onnxtest"
 	"github.com/tiffin-ml/tiffin/runtime/config"
 	httpt "github.com/tiffin-ml/tiffin/transport/http"
 )
@@ -31,17 +31,21 @@ type testServer struct {
 	errc chan error
 }
 
-// requireORT skips a test when the ONNX Runtime library is not fetched.
+// requireORT skips a test when the ONNX Runtime library is not fetched,
+// and with -short: the tests that serve through it are the slow e2e ones.
 func requireORT(t *testing.T) string {
 	t.Helper()
-	lib := onnx.DefaultLibraryPath()
-	if _, err := os.Stat(lib); err != nil {
-		lib, _ = filepath.Abs("../../third_party/onnxruntime/lib/libonnxruntime.so.1")
+	skipShort(t)
+	return onnxtest.LibraryPath(t)
+}
+
+// skipShort skips an end-to-end test with -short, so `go test -short
+// ./...` is a fast edit loop; CI runs everything.
+func skipShort(t testing.TB) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("end-to-end: skipped with -short")
 	}
-	if _, err := os.Stat(lib); err != nil {
-		t.Skipf("ONNX Runtime library not found at %s: run \"make ort\"", lib)
-	}
-	return lib
 }
 
 func demoRepo(t *testing.T) string {
@@ -55,12 +59,19 @@ func demoRepo(t *testing.T) string {
 
 func startServer(t *testing.T, repo string, edit func(*config.Server)) *testServer {
 	t.Helper()
+	return startServerWith(t, repo, requireORT(t), edit)
+}
+
+// startServerWith starts a server whose ONNX Runtime library is lib,
+// whether or not it exists there.
+func startServerWith(t *testing.T, repo, lib string, edit func(*config.Server)) *testServer {
+	t.Helper()
 	cfg := config.DefaultServer()
 	cfg.ModelRepository = repo
 	cfg.Host = "127.0.0.1"
 	cfg.HTTPPort = 0
 	cfg.GRPCPort = 0 // a free port; gRPC tests choose theirs in edit
-	cfg.ORTLibrary = requireORT(t)
+	cfg.ORTLibrary = lib
 	cfg.ShutdownTimeout = 10 * time.Second
 	if edit != nil {
 		edit(&cfg)

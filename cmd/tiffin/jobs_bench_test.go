@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"math"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -16,6 +15,7 @@ import (
 	"github.com/tiffin-ml/tiffin/backends"
 	"github.com/tiffin-ml/tiffin/backends/modelgen"
 	"github.com/tiffin-ml/tiffin/backends/onnx"
+	"github.com/tiffin-ml/tiffin/backends/onnx/onnxtest"
 	"github.com/tiffin-ml/tiffin/runtime"
 	"github.com/tiffin-ml/tiffin/runtime/config"
 	"github.com/tiffin-ml/tiffin/runtime/jobs"
@@ -28,7 +28,7 @@ import (
 // the same run, the ONNX backend's own rows/s at batch 64 on one thread,
 // and their ratio. Scale with -benchtime, e.g. -benchtime=1000000x.
 func BenchmarkJobs(b *testing.B) {
-	lib := requireORTB(b)
+	lib := onnxtest.LibraryPath(b)
 	repo := b.TempDir()
 	if err := modelgen.WriteRepository(repo); err != nil {
 		b.Fatal(err)
@@ -59,23 +59,12 @@ func BenchmarkJobs(b *testing.B) {
 	b.ReportMetric(rps/backendRPS, "ratio")
 }
 
-func requireORTB(b *testing.B) string {
-	lib := onnx.DefaultLibraryPath()
-	if _, err := os.Stat(lib); err != nil {
-		lib, _ = filepath.Abs("../../third_party/onnxruntime/lib/libonnxruntime.so.1")
-	}
-	if _, err := os.Stat(lib); err != nil {
-		b.Skipf("ONNX Runtime library not found at %s: run \"make ort\"", lib)
-	}
-	return lib
-}
-
 // BenchmarkJobsInteractiveP99 measures single-row interactive requests to
 // mlp-small: their p99 latency on an idle server, then while a job of b.N
 // rows of the same model runs at bulk priority, with 1 and with 4 job
 // workers (--jobs-workers).
 func BenchmarkJobsInteractiveP99(b *testing.B) {
-	lib := requireORTB(b)
+	lib := onnxtest.LibraryPath(b)
 	repo := b.TempDir()
 	if err := modelgen.WriteRepository(repo); err != nil {
 		b.Fatal(err)

@@ -14,12 +14,10 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// Backend names accepted in config.yaml.
-const (
-	BackendONNXRuntime = "onnxruntime"
-	BackendGorgonia    = "gorgonia"
-	BackendAuto        = "auto"
-)
+// BackendAuto is the backend name that lets the runtime choose: the first
+// backend in auto order that is available and finds its model file. Other
+// names are the registered backends' names and platforms.
+const BackendAuto = "auto"
 
 // Instance kinds.
 const (
@@ -38,7 +36,8 @@ const (
 // Model is one model's config.yaml. Every field is optional: what is left out
 // is inferred from the model file or takes the default written beside it.
 type Model struct {
-	// Backend runs the model: onnxruntime | gorgonia | auto. Default: auto.
+	// Backend runs the model: a registered backend's name or platform, or
+	// auto. Default: auto.
 	Backend string `yaml:"backend"`
 	// MaxBatchSize is the most items one batch may hold; 0 means the model
 	// does not batch and shapes are taken whole. nil: inferred (64 when the

@@ -57,7 +57,6 @@ func TestLoadModelMissingAndEmpty(t *testing.T) {
 
 func TestLoadModelErrorsNameFileAndField(t *testing.T) {
 	tests := []struct{ text, want string }{
-		{"backend: tensorflow\n", "backend: unknown backend \"tensorflow\""},
 		{"max_batch_size: -1\n", "max_batch_size: must be >= 0"},
 		{"batching:\n  max_queue_delay: soon\n", "batching.max_queue_delay: want a duration such as \"2ms\", got \"soon\""},
 		{"instance_groups:\n  - count: many\n", "instance_groups[0].count: cannot unmarshal"},

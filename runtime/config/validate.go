@@ -3,6 +3,8 @@ package config
 import (
 	"fmt"
 	"slices"
+
+	"github.com/tiffin-ml/tiffin/batcher"
 )
 
 // Validate checks the values that can be checked without the model file.
@@ -11,11 +13,8 @@ func (m *Model) Validate() error {
 	bad := func(field, format string, args ...any) error {
 		return &FieldError{Field: field, Msg: fmt.Sprintf(format, args...)}
 	}
-	switch m.Backend {
-	case "", BackendONNXRuntime, BackendGorgonia, BackendAuto:
-	default:
-		return bad("backend", "unknown backend %q (want onnxruntime, gorgonia or auto)", m.Backend)
-	}
+	// The backend name is checked by the runtime, against the backends
+	// this process registered.
 	if m.MaxBatchSize != nil && *m.MaxBatchSize < 0 {
 		return bad("max_batch_size", "must be >= 0, got %d", *m.MaxBatchSize)
 	}
@@ -56,10 +55,10 @@ func (b Batching) validate() error {
 	bad := func(field, format string, args ...any) error {
 		return &FieldError{Field: "batching." + field, Msg: fmt.Sprintf(format, args...)}
 	}
-	switch b.Mode {
-	case "", BatchOff, BatchStatic, BatchAdaptive:
-	default:
-		return bad("mode", "unknown mode %q (want off, static or adaptive)", b.Mode)
+	if b.Mode != "" {
+		if _, err := batcher.ParseMode(b.Mode); err != nil {
+			return bad("mode", "%v", err)
+		}
 	}
 	if b.MaxQueueDelay.Duration < 0 {
 		return bad("max_queue_delay", "must not be negative")

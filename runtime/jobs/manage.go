@@ -9,20 +9,17 @@ import (
 	"time"
 
 	"github.com/nats-io/nuid"
+
+	"github.com/tiffin-ml/tiffin/runtime"
 )
 
 // ErrConflict is the target of errors.Is for requests that do not fit a
 // job's state: the results of an unfinished job, cancelling a finished
-// one. HTTP answers them 409.
+// one. Their kind is runtime.KindConflict (HTTP 409).
 var ErrConflict = errors.New("the job's state does not allow this")
 
-type conflictError struct{ msg string }
-
-func (e *conflictError) Error() string        { return e.msg }
-func (e *conflictError) Is(target error) bool { return target == ErrConflict }
-
 func conflict(format string, args ...any) error {
-	return &conflictError{msg: fmt.Sprintf(format, args...)}
+	return &runtime.Error{Kind: runtime.KindConflict, Msg: fmt.Sprintf(format, args...), Err: ErrConflict}
 }
 
 func newID() string { return nuid.Next() }

@@ -51,11 +51,6 @@ func refuseBody(ctx *fasthttp.RequestCtx) {
 	ctx.SetConnectionClose()
 }
 
-// errTooLarge marks a body over the limit; the HTTP front end answers it
-// with 413, which has no place in the shared error kinds.
-type errTooLarge struct{ error }
-
 func errBodyTooLarge(limit int) error {
-	return errTooLarge{runtime.Errorf(runtime.KindResourceExhausted,
-		"request body is larger than the %d-byte limit (--max-body-bytes)", limit)}
+	return runtime.Errorf(runtime.KindTooLarge, "request body is larger than the %d-byte limit (--max-body-bytes)", limit)
 }

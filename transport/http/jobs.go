@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"strconv"
 
@@ -132,8 +131,7 @@ func (c *capReader) Read(p []byte) (int, error) {
 }
 
 func errUploadTooLarge(limit int64) error {
-	return errTooLarge{runtime.Errorf(runtime.KindResourceExhausted,
-		"job input is larger than the %d-byte limit (--jobs-max-upload-bytes)", limit)}
+	return runtime.Errorf(runtime.KindTooLarge, "job input is larger than the %d-byte limit (--jobs-max-upload-bytes)", limit)
 }
 
 func (s *Server) cancelJob(ctx *fasthttp.RequestCtx, id string) {
@@ -159,14 +157,9 @@ func (s *Server) jobResults(ctx *fasthttp.RequestCtx, id string) {
 	ctx.SetBodyStream(rc, -1) // fasthttp closes rc once it is sent
 }
 
-// replyJob writes v as JSON with status, or the error: 409 for a request
-// the job's state does not allow, else the status its kind maps to.
+// replyJob writes v as JSON with status, or the error with the status its
+// kind maps to (409 for a request the job's state does not allow).
 func (s *Server) replyJob(ctx *fasthttp.RequestCtx, status int, v any, err error) {
-	if errors.Is(err, jobs.ErrConflict) {
-		replyError(ctx, err)
-		ctx.SetStatusCode(fasthttp.StatusConflict)
-		return
-	}
 	if err != nil {
 		replyError(ctx, err)
 		return

@@ -197,25 +197,19 @@ func (s *Server) connStates() map[string]int {
 // wireError answers requests fasthttp could not read: an oversized body
 // (413) or a malformed request (400), in the same JSON shape as ours.
 func (s *Server) wireError(ctx *fasthttp.RequestCtx, err error) {
-	status := fasthttp.StatusBadRequest
-	msg := fmt.Sprintf("malformed HTTP request: %v", err)
+	werr := runtime.Errorf(runtime.KindInvalidArgument, "malformed HTTP request: %v", err)
 	if errors.Is(err, fasthttp.ErrBodyTooLarge) {
-		status = fasthttp.StatusRequestEntityTooLarge
-		msg = errBodyTooLarge(s.opts.MaxBodyBytes).Error()
+		werr = errBodyTooLarge(s.opts.MaxBodyBytes)
 	}
-	ctx.SetStatusCode(status)
+	ctx.SetStatusCode(transport.HTTPStatus(werr))
 	ctx.SetContentType("application/json")
-	ctx.SetBody(appendError(nil, msg))
+	ctx.SetBody(appendError(nil, werr.Error()))
 	ctx.SetConnectionClose()
 }
 
 // replyError writes {"error": ...} with the status the error's kind maps to.
 func replyError(ctx *fasthttp.RequestCtx, err error) {
-	status := transport.HTTPStatus(err)
-	if errors.As(err, new(errTooLarge)) {
-		status = fasthttp.StatusRequestEntityTooLarge
-	}
-	ctx.SetStatusCode(status)
+	ctx.SetStatusCode(transport.HTTPStatus(err))
 	ctx.SetContentType("application/json")
 	ctx.SetBody(appendError(ctx.Response.Body()[:0], err.Error()))
 }

@@ -1,0 +1,350 @@
+package runtime_test
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"log/slog"
+	"math"
+	"reflect"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/tiffin-ml/tiffin/backends"
+	"github.com/tiffin-ml/tiffin/backends/backendtest"
+	"github.com/tiffin-ml/tiffin/runtime"
+)
+
+// These tests drive a real Manager (placement, workers, batcher) with the
+// fake backend, so they need no native library and run with CGO_ENABLED=0.
+
+// fakeManager returns a manager over repo with the fake backend as its only
+// backend, closed when the test ends.
+func fakeManager(t *testing.T, repo string, fake *backendtest.Backend) *runtime.Manager {
+	t.Helper()
+	m := runtime.NewManager(runtime.ManagerOptions{Repository: repo, Backends: backends.NewRegistry(fake),
+		Inventory: runtime.Inventory{Cores: [][]int{{0}}, Nodes: []int{0}}, Logger: slog.New(slog.DiscardHandler)})
+	t.Cleanup(func() {
+		if err := m.Close(context.Background()); err != nil {
+			t.Errorf("close manager: %v", err)
+		}
+	})
+	return m
+}
+
+// writeFake writes a fake model with the given versions and config.yaml.
+func writeFake(t *testing.T, repo, name, config string, versions ...int64) {
+	t.Helper()
+	if err := backendtest.WriteModel(repo, name, config, versions...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// rows returns an FP32 "x" of n rows of 4, holding 0, 1, 2, ...
+func rows(n int) backends.Tensor {
+	data := make([]byte, n*4*4)
+	for i := range n * 4 {
+		binary.LittleEndian.PutUint32(data[i*4:], math.Float32bits(float32(i)))
+	}
+	return backends.Tensor{Name: "x", DataType: backends.FP32, Shape: []int64{int64(n), 4}, Data: data}
+}
+
+func infer(m *runtime.Manager, model string, n int) (*runtime.InferResponse, error) {
+	return m.Infer(context.Background(), &runtime.InferRequest{Model: model, Inputs: []backends.Tensor{rows(n)}})
+}
+
+func wantKind(t *testing.T, err error, kind runtime.Kind, substr string) {
+	t.Helper()
+	if err == nil || runtime.KindOf(err) != kind || !strings.Contains(err.Error(), substr) {
+		t.Fatalf("got %v (kind %v), want kind %v naming %q", err, runtime.KindOf(err), kind, substr)
+	}
+}
+
+func TestManagerLoadsAndServes(t *testing.T) {
+	repo := t.TempDir()
+	writeFake(t, repo, "m", "", 1)
+	fake := backendtest.New(backendtest.Options{})
+	m := fakeManager(t, repo, fake)
+	if err := m.LoadAll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if !m.Ready(true) {
+		t.Fatalf("not ready: %+v", m.Index())
+	}
+	v, err := m.Version("m", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Backend != backendtest.Name || v.Sig.MaxBatchSize <= 0 || v.Config.Batching.Mode != "adaptive" {
+		t.Fatalf("backend %q, max batch %d, mode %q: want the fake, inferred batching, adaptive",
+			v.Backend, v.Sig.MaxBatchSize, v.Config.Batching.Mode)
+	}
+	resp, err := infer(m, "m", 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := rows(3)
+	if len(resp.Outputs) != 1 || resp.Outputs[0].Name != "y" || !reflect.DeepEqual(resp.Outputs[0].Data, want.Data) {
+		t.Fatalf("outputs %+v, want y = x", resp.Outputs)
+	}
+	if resp.Version != 1 || fake.Loads() != 1 || fake.Runs() < 1 {
+		t.Fatalf("version %d, loads %d, runs %d", resp.Version, fake.Loads(), fake.Runs())
+	}
+	_, err = m.Infer(context.Background(), &runtime.InferRequest{Model: "nope", Inputs: []backends.Tensor{rows(1)}})
+	wantKind(t, err, runtime.KindNotFound, `"nope"`)
+	bad := rows(1)
+	bad.Shape = []int64{1, 5}
+	_, err = m.Infer(context.Background(), &runtime.InferRequest{Model: "m", Inputs: []backends.Tensor{bad}})
+	wantKind(t, err, runtime.KindInvalidArgument, "x")
+}
+
+func TestManagerVersionPolicy(t *testing.T) {
+	cases := []struct {
+		config string
+		want   []int64
+	}{
+		{"", []int64{3}},
+		{"version_policy: {latest: 2}\n", []int64{2, 3}},
+		{"version_policy: {all: true}\n", []int64{1, 2, 3}},
+		{"version_policy: {specific: [1, 3]}\n", []int64{1, 3}},
+	}
+	for _, c := range cases {
+		t.Run(strings.TrimSpace(c.config), func(t *testing.T) {
+			repo := t.TempDir()
+			writeFake(t, repo, "m", c.config, 1, 2, 3)
+			fake := backendtest.New(backendtest.Options{})
+			m := fakeManager(t, repo, fake)
+			if err := m.Load(context.Background(), "m"); err != nil {
+				t.Fatal(err)
+			}
+			got, err := m.Versions("m")
+			if err != nil || !reflect.DeepEqual(got, c.want) || fake.Loads() != int64(len(c.want)) {
+				t.Fatalf("versions %v (%v), loads %d; want %v", got, err, fake.Loads(), c.want)
+			}
+			resp, err := infer(m, "m", 1)
+			if err != nil || resp.Version != c.want[len(c.want)-1] {
+				t.Fatalf("a request without a version went to %+v (%v), want the newest", resp, err)
+			}
+			if _, err := m.Version("m", 4); runtime.KindOf(err) != runtime.KindNotFound {
+				t.Fatalf("version 4: %v, want not found", err)
+			}
+		})
+	}
+}
+
+func TestManagerLoadFailures(t *testing.T) {
+	cases := []struct {
+		name   string
+		config string
+		fault  func(*backendtest.Backend)
+		reason string
+	}{
+		{"load error", "", func(b *backendtest.Backend) { b.FailLoads(errors.New("weights are corrupt")) }, "weights are corrupt"},
+		{"load panic", "", func(b *backendtest.Backend) { b.PanicLoads("bad op") }, "panicked"},
+		{"unavailable", "", func(b *backendtest.Backend) { b.SetUnavailable(errors.New("no library")) }, "no library"},
+		{"bad config", "max_batch_size: -1\n", func(*backendtest.Backend) {}, "max_batch_size"},
+		{"unknown backend", "backend: nope\n", func(*backendtest.Backend) {}, `config.yaml: backend: unknown backend "nope"`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			repo := t.TempDir()
+			writeFake(t, repo, "m", c.config, 1)
+			writeFake(t, repo, "ok", "", 1)
+			fake := backendtest.New(backendtest.Options{})
+			c.fault(fake)
+			m := fakeManager(t, repo, fake)
+			if err := m.Load(context.Background(), "m"); err == nil || !strings.Contains(err.Error(), c.reason) {
+				t.Fatalf("Load: %v, want an error naming %q", err, c.reason)
+			}
+			idx := m.Index()
+			if len(idx) != 1 || idx[0].State != runtime.StateUnavailable || !strings.Contains(idx[0].Reason, c.reason) {
+				t.Fatalf("index %+v, want m UNAVAILABLE naming %q", idx, c.reason)
+			}
+			_, err := infer(m, "m", 1)
+			wantKind(t, err, runtime.KindUnavailable, c.reason)
+			if m.Ready(true) {
+				t.Fatal("strict readiness with an unavailable model")
+			}
+			if fake.Open() != 0 {
+				t.Fatalf("%d instances left open by a failed load", fake.Open())
+			}
+		})
+	}
+}
+
+func TestManagerReloadRecovers(t *testing.T) {
+	repo := t.TempDir()
+	writeFake(t, repo, "m", "", 1)
+	fake := backendtest.New(backendtest.Options{})
+	fake.FailLoads(errors.New("not yet"))
+	m := fakeManager(t, repo, fake)
+	if err := m.Load(context.Background(), "m"); err == nil {
+		t.Fatal("the first load should fail")
+	}
+	fake.FailLoads(nil)
+	if err := m.Load(context.Background(), "m"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := infer(m, "m", 1); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestManagerRunFailures(t *testing.T) {
+	cases := []struct {
+		name   string
+		fault  func(*backendtest.Backend)
+		reason string
+	}{
+		{"run error", func(b *backendtest.Backend) { b.FailRuns(errors.New("device lost")) }, "device lost"},
+		{"run panic", func(b *backendtest.Backend) { b.PanicRuns("index out of range") }, "panicked: index out of range"},
+		{"wrong batch axis", func(b *backendtest.Backend) { b.WrongBatchAxis(1) }, "want 2 rows on the batch axis"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			repo := t.TempDir()
+			writeFake(t, repo, "m", "", 1)
+			fake := backendtest.New(backendtest.Options{})
+			m := fakeManager(t, repo, fake)
+			if err := m.Load(context.Background(), "m"); err != nil {
+				t.Fatal(err)
+			}
+			c.fault(fake)
+			_, err := infer(m, "m", 2)
+			wantKind(t, err, runtime.KindInternal, c.reason)
+			if n := strings.Count(err.Error(), c.reason); n != 1 {
+				t.Fatalf("%q names its cause %d times, want once", err, n)
+			}
+			fake.FailRuns(nil)
+			fake.PanicRuns(nil)
+			fake.WrongBatchAxis(0)
+			if _, err := infer(m, "m", 2); err != nil {
+				t.Fatalf("the instance should survive a failed batch: %v", err)
+			}
+		})
+	}
+}
+
+func TestManagerTimeoutAndQueueFull(t *testing.T) {
+	repo := t.TempDir()
+	writeFake(t, repo, "m", "max_batch_size: 0\nbatching: {max_queue_size: 1}\n", 1)
+	fake := backendtest.New(backendtest.Options{})
+	m := fakeManager(t, repo, fake)
+	if err := m.Load(context.Background(), "m"); err != nil {
+		t.Fatal(err)
+	}
+	fake.SetLatency(300 * time.Millisecond)
+	req := func(timeout time.Duration) error {
+		_, err := m.Infer(context.Background(), &runtime.InferRequest{Model: "m", Inputs: []backends.Tensor{rows(1)}, Timeout: timeout})
+		return err
+	}
+	wantKind(t, req(20*time.Millisecond), runtime.KindDeadlineExceeded, "timed out after 20ms")
+	// One request runs, one waits in the queue of one: the next is refused.
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Go(func() { _ = req(time.Second) })
+		time.Sleep(50 * time.Millisecond)
+	}
+	err := req(time.Second)
+	wg.Wait()
+	wantKind(t, err, runtime.KindResourceExhausted, "queue is full")
+	if !errors.Is(err, runtime.ErrQueueFull) {
+		t.Fatalf("%v is not runtime.ErrQueueFull", err)
+	}
+}
+
+// load runs closed-loop clients against model until stop is closed, and
+// returns a function that waits for them and reports each error by kind.
+func load(m *runtime.Manager, model string, clients int, stop <-chan struct{}) func() (int64, map[runtime.Kind][]error) {
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var ok atomic.Int64
+	errs := map[runtime.Kind][]error{}
+	for range clients {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if _, err := infer(m, model, 1); err != nil {
+					mu.Lock()
+					errs[runtime.KindOf(err)] = append(errs[runtime.KindOf(err)], err)
+					mu.Unlock()
+					continue
+				}
+				ok.Add(1)
+			}
+		})
+	}
+	return func() (int64, map[runtime.Kind][]error) { wg.Wait(); return ok.Load(), errs }
+}
+
+func TestManagerReloadUnderLoad(t *testing.T) {
+	repo := t.TempDir()
+	writeFake(t, repo, "m", "", 1)
+	fake := backendtest.New(backendtest.Options{})
+	fake.SetLatency(time.Millisecond)
+	m := fakeManager(t, repo, fake)
+	if err := m.Load(context.Background(), "m"); err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	wait := load(m, "m", 8, stop)
+	for range 3 {
+		time.Sleep(20 * time.Millisecond)
+		if err := m.Load(context.Background(), "m"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(20 * time.Millisecond)
+	close(stop)
+	ok, errs := wait()
+	if len(errs) > 0 || ok == 0 {
+		t.Fatalf("a reload must not fail requests: %d ok, errors %v", ok, errs)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for fake.Open() != 1 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond) // old versions drain in the background
+	}
+	if fake.Loads() != 4 || fake.Open() != 1 {
+		t.Fatalf("loads %d, open %d: want 4 loads and only the newest open", fake.Loads(), fake.Open())
+	}
+}
+
+func TestManagerUnloadUnderLoad(t *testing.T) {
+	repo := t.TempDir()
+	writeFake(t, repo, "m", "instance_groups: [{kind: cpu, count: 2}]\n", 1)
+	fake := backendtest.New(backendtest.Options{})
+	fake.SetLatency(2 * time.Millisecond)
+	m := fakeManager(t, repo, fake)
+	if err := m.Load(context.Background(), "m"); err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	wait := load(m, "m", 8, stop)
+	time.Sleep(30 * time.Millisecond)
+	if err := m.Unload(context.Background(), "m"); err != nil {
+		t.Fatal(err)
+	}
+	if fake.Open() != 0 || fake.Closes() != 2 {
+		t.Fatalf("after Unload: %d open, %d closed; want both instances closed", fake.Open(), fake.Closes())
+	}
+	close(stop)
+	ok, errs := wait()
+	for k, es := range errs {
+		if k != runtime.KindNotFound && k != runtime.KindUnavailable {
+			t.Fatalf("unload under load: %d errors of kind %v, e.g. %v", len(es), k, es[0])
+		}
+	}
+	if ok == 0 {
+		t.Fatal("no request succeeded before the unload")
+	}
+	if err := m.Unload(context.Background(), "m"); runtime.KindOf(err) != runtime.KindNotFound {
+		t.Fatalf("second unload: %v, want not found", err)
+	}
+}

@@ -1,0 +1,154 @@
+package grpc_test
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"log/slog"
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	ggrpc "google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	"github.com/tiffin-ml/tiffin/backends"
+	"github.com/tiffin-ml/tiffin/backends/backendtest"
+	"github.com/tiffin-ml/tiffin/runtime"
+	"github.com/tiffin-ml/tiffin/transport"
+	grpct "github.com/tiffin-ml/tiffin/transport/grpc"
+	pb "github.com/tiffin-ml/tiffin/transport/grpc/inferencepb"
+)
+
+// These tests serve the fake backend through a real Manager and a real
+// gRPC server on a free port; they need no native library (CGO_ENABLED=0).
+
+var quiet = slog.New(slog.DiscardHandler)
+
+// serve starts a server over a repository holding "m" (ready) and
+// "broken" (its config does not parse), and returns a client.
+func serve(t *testing.T, edit func(*grpct.Options)) (pb.GRPCInferenceServiceClient, *backendtest.Backend) {
+	t.Helper()
+	repo := t.TempDir()
+	if err := backendtest.WriteModel(repo, "m", "", 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := backendtest.WriteModel(repo, "broken", "max_batch_size: x\n", 1); err != nil {
+		t.Fatal(err)
+	}
+	fake := backendtest.New(backendtest.Options{})
+	m := runtime.NewManager(runtime.ManagerOptions{Repository: repo, Backends: backends.NewRegistry(fake),
+		Inventory: runtime.Inventory{Cores: [][]int{{0}}, Nodes: []int{0}}, Logger: quiet})
+	if err := m.LoadAll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	opts := grpct.Options{Addr: "127.0.0.1:0", MaxRecvBytes: 1 << 20, MaxSendBytes: 1 << 20, Logger: quiet,
+		Repository: transport.RepositoryControl{Enabled: true, Token: "secret"}}
+	if edit != nil {
+		edit(&opts)
+	}
+	s := grpct.New(m, opts)
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := ggrpc.NewClient(s.Addr(), ggrpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = conn.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := s.Shutdown(ctx); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+		if err := m.Close(ctx); err != nil {
+			t.Errorf("close manager: %v", err)
+		}
+	})
+	return pb.NewGRPCInferenceServiceClient(conn), fake
+}
+
+func inferRequest(model string, shape []int64, values ...float32) *pb.ModelInferRequest {
+	raw := make([]byte, 4*len(values))
+	for i, v := range values {
+		binary.LittleEndian.PutUint32(raw[4*i:], math.Float32bits(v))
+	}
+	return &pb.ModelInferRequest{ModelName: model,
+		Inputs:           []*pb.ModelInferRequest_InferInputTensor{{Name: "x", Datatype: "FP32", Shape: shape}},
+		RawInputContents: [][]byte{raw}}
+}
+
+func wantCode(t *testing.T, err error, code codes.Code, substr string) {
+	t.Helper()
+	if status.Code(err) != code || !strings.Contains(status.Convert(err).Message(), substr) {
+		t.Fatalf("got %v, want %v naming %q", err, code, substr)
+	}
+}
+
+func TestGRPCHandlers(t *testing.T) {
+	c, fake := serve(t, nil)
+	ctx := context.Background()
+	if r, err := c.ServerReady(ctx, &pb.ServerReadyRequest{}); err != nil || !r.Ready {
+		t.Fatalf("server ready: %v %v", r, err)
+	}
+	md, err := c.ModelMetadata(ctx, &pb.ModelMetadataRequest{Name: "m"})
+	if err != nil || md.Platform != backendtest.Platform || md.Inputs[0].Name != "x" {
+		t.Fatalf("metadata: %v %v", md, err)
+	}
+	resp, err := c.ModelInfer(ctx, inferRequest("m", []int64{1, 4}, 1, 2, 3, 4))
+	if err != nil || len(resp.Outputs) != 1 || resp.Outputs[0].Name != "y" || len(resp.RawOutputContents[0]) != 16 {
+		t.Fatalf("infer: %v %v", resp, err)
+	}
+	_, err = c.ModelInfer(ctx, inferRequest("nope", []int64{1, 4}, 1, 2, 3, 4))
+	wantCode(t, err, codes.NotFound, "nope")
+	_, err = c.ModelInfer(ctx, inferRequest("m", []int64{1, 3}, 1, 2, 3))
+	wantCode(t, err, codes.InvalidArgument, "x")
+	_, err = c.ModelInfer(ctx, inferRequest("broken", []int64{1, 4}, 1, 2, 3, 4))
+	wantCode(t, err, codes.Unavailable, "broken")
+
+	fake.FailRuns(errors.New("device lost"))
+	_, err = c.ModelInfer(ctx, inferRequest("m", []int64{1, 4}, 1, 2, 3, 4))
+	wantCode(t, err, codes.Internal, "device lost")
+	if n := strings.Count(status.Convert(err).Message(), "device lost"); n != 1 {
+		t.Fatalf("%v names its cause %d times", err, n)
+	}
+	fake.FailRuns(nil)
+
+	fake.SetLatency(200 * time.Millisecond)
+	short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+	defer cancel()
+	_, err = c.ModelInfer(short, inferRequest("m", []int64{1, 4}, 1, 2, 3, 4))
+	wantCode(t, err, codes.DeadlineExceeded, "")
+	fake.SetLatency(0)
+}
+
+func TestGRPCRepository(t *testing.T) {
+	c, fake := serve(t, nil)
+	ctx := context.Background()
+	_, err := c.RepositoryModelUnload(ctx, &pb.RepositoryModelUnloadRequest{ModelName: "m"})
+	wantCode(t, err, codes.Unauthenticated, "bearer token")
+	authed := metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer secret")
+	if _, err := c.RepositoryModelUnload(authed, &pb.RepositoryModelUnloadRequest{ModelName: "m"}); err != nil {
+		t.Fatal(err)
+	}
+	if fake.Open() != 0 {
+		t.Fatalf("%d instances open after unload", fake.Open())
+	}
+	_, err = c.ModelInfer(ctx, inferRequest("m", []int64{1, 4}, 1, 2, 3, 4))
+	wantCode(t, err, codes.NotFound, "m")
+	if _, err := c.RepositoryModelLoad(authed, &pb.RepositoryModelLoadRequest{ModelName: "m"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.ModelInfer(ctx, inferRequest("m", []int64{1, 4}, 1, 2, 3, 4)); err != nil {
+		t.Fatal(err)
+	}
+
+	off, _ := serve(t, func(o *grpct.Options) { o.Repository.Enabled = false })
+	_, err = off.RepositoryModelLoad(authed, &pb.RepositoryModelLoadRequest{ModelName: "m"})
+	wantCode(t, err, codes.PermissionDenied, "--repository-control=false")
+}

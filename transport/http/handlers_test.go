@@ -1,0 +1,209 @@
+package http_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	stdhttp "net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tiffin-ml/tiffin/backends"
+	"github.com/tiffin-ml/tiffin/backends/backendtest"
+	"github.com/tiffin-ml/tiffin/runtime"
+	"github.com/tiffin-ml/tiffin/runtime/jobs"
+	"github.com/tiffin-ml/tiffin/transport"
+	httpt "github.com/tiffin-ml/tiffin/transport/http"
+)
+
+// These tests serve the fake backend through a real Manager and a real
+// server on a free port; they need no native library (CGO_ENABLED=0).
+
+var quiet = slog.New(slog.DiscardHandler)
+
+// serve starts a server over a repository holding "m" (ready) and
+// "broken" (its load fails), with the options edit sets.
+func serve(t *testing.T, edit func(*httpt.Options)) (string, *backendtest.Backend, *runtime.Manager) {
+	t.Helper()
+	repo := t.TempDir()
+	for _, name := range []string{"m", "broken"} {
+		if err := backendtest.WriteModel(repo, name, "batching: {max_queue_size: 1}\n", 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := backendtest.WriteModel(repo, "broken", "max_batch_size: 99999999999999999999\n"); err != nil {
+		t.Fatal(err)
+	}
+	fake := backendtest.New(backendtest.Options{})
+	m := runtime.NewManager(runtime.ManagerOptions{Repository: repo, Backends: backends.NewRegistry(fake),
+		Inventory: runtime.Inventory{Cores: [][]int{{0}}, Nodes: []int{0}}, Logger: quiet})
+	if err := m.LoadAll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	opts := httpt.Options{Addr: "127.0.0.1:0", MaxBodyBytes: 1 << 16, Logger: quiet,
+		Repository: transport.RepositoryControl{Enabled: true}}
+	if edit != nil {
+		edit(&opts)
+	}
+	s := httpt.New(m, opts)
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := s.Shutdown(ctx); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+		if err := m.Close(ctx); err != nil {
+			t.Errorf("close manager: %v", err)
+		}
+	})
+	return "http://" + s.Addr(), fake, m
+}
+
+func call(t *testing.T, method, url, body string) (int, string) {
+	t.Helper()
+	req, err := stdhttp.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := stdhttp.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+const inferBody = `{"inputs":[{"name":"x","shape":[1,4],"datatype":"FP32","data":[1,2,3,4]}]}`
+
+func TestHandlers(t *testing.T) {
+	base, fake, _ := serve(t, nil)
+	cases := []struct {
+		name, method, path, body string
+		status                   int
+		contains                 string
+	}{
+		{"live", "GET", "/v2/health/live", "", 200, ""},
+		{"ready", "GET", "/v2/health/ready", "", 200, ""},
+		{"server metadata", "GET", "/v2", "", 200, `"name":"tiffin"`},
+		{"model metadata", "GET", "/v2/models/m", "", 200, `"platform":"` + backendtest.Platform + `"`},
+		{"model ready", "GET", "/v2/models/m/ready", "", 200, ""},
+		{"infer", "POST", "/v2/models/m/infer", inferBody, 200, `"name":"y"`},
+		{"infer a version", "POST", "/v2/models/m/versions/1/infer", inferBody, 200, `"data":[1,2,3,4]`},
+		{"unknown model", "POST", "/v2/models/nope/infer", inferBody, 404, `unknown model \"nope\"`},
+		{"unknown version", "GET", "/v2/models/m/versions/7", "", 404, "unknown version 7"},
+		{"unknown route", "GET", "/v3", "", 404, "no route"},
+		{"wrong shape", "POST", "/v2/models/m/infer", strings.Replace(inferBody, "[1,4]", "[1,3]", 1), 400, ""},
+		{"malformed JSON", "POST", "/v2/models/m/infer", "{", 400, ""},
+		{"unavailable", "POST", "/v2/models/broken/infer", inferBody, 503, "broken"},
+		{"too large", "POST", "/v2/models/m/infer", strings.Repeat(" ", 1<<17), 413, "--max-body-bytes"},
+		{"jobs off", "GET", "/v2/jobs", "", 404, "--jobs=false"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			status, body := call(t, c.method, base+c.path, c.body)
+			if status != c.status || !strings.Contains(body, c.contains) {
+				t.Fatalf("%s %s: %d %s, want %d containing %q", c.method, c.path, status, body, c.status, c.contains)
+			}
+			if status >= 400 && !strings.HasPrefix(body, `{"error":`) {
+				t.Fatalf("an error body must be {\"error\": ...}: %s", body)
+			}
+		})
+	}
+	t.Run("backend failure", func(t *testing.T) {
+		fake.FailRuns(errors.New("device lost"))
+		defer fake.FailRuns(nil)
+		status, body := call(t, "POST", base+"/v2/models/m/infer", inferBody)
+		if status != 500 || strings.Count(body, "device lost") != 1 {
+			t.Fatalf("%d %s: want 500 naming the cause once", status, body)
+		}
+	})
+	t.Run("timeout", func(t *testing.T) {
+		fake.SetLatency(200 * time.Millisecond)
+		defer fake.SetLatency(0)
+		body := strings.Replace(inferBody, `"inputs"`, `"parameters":{"timeout":20000},"inputs"`, 1)
+		if status, b := call(t, "POST", base+"/v2/models/m/infer", body); status != 504 {
+			t.Fatalf("%d %s, want 504", status, b)
+		}
+	})
+}
+
+func TestHandlersRepository(t *testing.T) {
+	base, fake, _ := serve(t, nil)
+	if status, body := call(t, "POST", base+"/v2/repository/models/m/unload", ""); status != 200 {
+		t.Fatalf("unload: %d %s", status, body)
+	}
+	if fake.Open() != 0 {
+		t.Fatalf("%d instances open after unload", fake.Open())
+	}
+	if status, _ := call(t, "POST", base+"/v2/models/m/infer", inferBody); status != 404 {
+		t.Fatalf("infer after unload: %d, want 404", status)
+	}
+	if status, body := call(t, "POST", base+"/v2/repository/models/m/load", ""); status != 200 {
+		t.Fatalf("load: %d %s", status, body)
+	}
+	if status, body := call(t, "POST", base+"/v2/models/m/infer", inferBody); status != 200 {
+		t.Fatalf("infer after load: %d %s", status, body)
+	}
+	if status, body := call(t, "POST", base+"/v2/repository/index", ""); status != 200 || !strings.Contains(body, "broken") {
+		t.Fatalf("index: %d %s", status, body)
+	}
+
+	off, _, _ := serve(t, func(o *httpt.Options) { o.Repository.Enabled = false })
+	if status, _ := call(t, "POST", off+"/v2/repository/models/m/unload", ""); status != 403 {
+		t.Fatalf("unload with control off: %d, want 403", status)
+	}
+	locked, _, _ := serve(t, func(o *httpt.Options) { o.Repository.Token = "secret" })
+	if status, _ := call(t, "POST", locked+"/v2/repository/models/m/unload", ""); status != 401 {
+		t.Fatalf("unload without the token: %d, want 401", status)
+	}
+}
+
+func TestHandlersQueueFull(t *testing.T) {
+	base, fake, _ := serve(t, nil)
+	fake.SetLatency(300 * time.Millisecond)
+	// max_queue_size 1: one request runs, one waits, the next is refused.
+	done := make(chan struct{}, 2)
+	for range 2 {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			if resp, err := stdhttp.Post(base+"/v2/models/m/infer", "application/json", strings.NewReader(inferBody)); err == nil {
+				resp.Body.Close()
+			}
+		}()
+		time.Sleep(50 * time.Millisecond)
+	}
+	status, body := call(t, "POST", base+"/v2/models/m/infer", inferBody)
+	<-done
+	<-done
+	if status != 429 || !strings.Contains(body, "queue is full") {
+		t.Fatalf("%d %s, want 429", status, body)
+	}
+}
+
+// conflictJobs answers every job request with a state conflict, as the
+// job queue does for the results of an unfinished job.
+type conflictJobs struct{ httpt.Jobs }
+
+func (conflictJobs) Results(context.Context, string) (io.ReadCloser, jobs.Status, error) {
+	return nil, jobs.Status{}, &runtime.Error{Kind: runtime.KindConflict, Msg: "job j is running", Err: jobs.ErrConflict}
+}
+
+func TestHandlersJobConflict(t *testing.T) {
+	base, _, _ := serve(t, func(o *httpt.Options) { o.Jobs = conflictJobs{} })
+	if status, body := call(t, "GET", base+"/v2/jobs/j/results", ""); status != 409 || !strings.Contains(body, "running") {
+		t.Fatalf("%d %s, want 409", status, body)
+	}
+	var e struct{ Error string }
+	_, body := call(t, "GET", base+"/v2/jobs/j/results", "")
+	if err := json.NewDecoder(bytes.NewReader([]byte(body))).Decode(&e); err != nil || e.Error == "" {
+		t.Fatalf("%s: %v", body, err)
+	}
+}
