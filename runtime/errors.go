@@ -42,10 +42,12 @@ type Error struct {
 	Kind Kind
 	Msg  string
 	Err  error // the cause, if any
+
+	whole bool // Msg already ends with the cause's message (Errorf with %w)
 }
 
 func (e *Error) Error() string {
-	if e.Err != nil {
+	if e.Err != nil && !e.whole {
 		return e.Msg + ": " + e.Err.Error()
 	}
 	return e.Msg
@@ -56,7 +58,7 @@ func (e *Error) Unwrap() error { return e.Err }
 // Errorf makes an Error of the given kind. A %w verb in format sets the cause.
 func Errorf(kind Kind, format string, args ...any) error {
 	err := fmt.Errorf(format, args...)
-	return &Error{Kind: kind, Msg: err.Error(), Err: errors.Unwrap(err)}
+	return &Error{Kind: kind, Msg: err.Error(), Err: errors.Unwrap(err), whole: true}
 }
 
 // Sentinels for errors.Is checks and wrapping.

@@ -104,7 +104,8 @@ func newManager(p managerParams) (*runtime.Manager, error) {
 		Repository: p.Config.ModelRepository, Backends: p.Backends, Inventory: p.Devices.Inventory(),
 		Override: override, Logger: p.Log,
 	})
-	p.LC.append(hook{name: "model manager", start: m.LoadAll, stop: m.Close})
+	start, stop := startModels(p.Config.Repository, m) // control.go
+	p.LC.append(hook{name: "model manager", start: start, stop: stop})
 	return m, nil
 }
 
@@ -130,7 +131,7 @@ func newHTTPServer(p httpParams) *httpt.Server {
 		StrictReady:  cfg.StrictReady,
 		Version:      version,
 		Logger:       p.Log,
-		Repository:   repositoryControl(cfg), // grpc.go
+		Access:       access(cfg), // control.go
 		Jobs:         p.Jobs,
 		MaxJobUpload: cfg.Jobs.MaxUpload,
 		Observer:     p.Metrics,

@@ -16,7 +16,8 @@ import (
 	httpt "github.com/tiffin-ml/tiffin/transport/http"
 )
 
-func serveFlags(cfg *config.Server, stderr io.Writer) *flag.FlagSet {
+// serveFlags returns the flag set and a function to run after parsing.
+func serveFlags(cfg *config.Server, stderr io.Writer) (*flag.FlagSet, func()) {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&cfg.ModelRepository, "model-repository", cfg.ModelRepository, "model repository `DIR` (required)")
@@ -34,15 +35,16 @@ func serveFlags(cfg *config.Server, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&cfg.PprofAddr, "pprof-addr", cfg.PprofAddr, "serve Go's profiles on `ADDR` (a bare port listens on loopback only); empty: off")
 	grpcFlags(fs, cfg) // grpc.go
 	jobsFlags(fs, &cfg.Jobs)
-	return fs
+	return fs, controlFlags(fs, &cfg.Repository) // control.go
 }
 
 func serveCmd(args []string, stdout, stderr io.Writer) int {
 	cfg := config.DefaultServer()
-	fs := serveFlags(&cfg, stderr)
+	fs, parsed := serveFlags(&cfg, stderr)
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
+	parsed()
 	if cfg.ORTLibrary == "" {
 		cfg.ORTLibrary = onnx.DefaultLibraryPath()
 	}

@@ -23,7 +23,7 @@ type Server struct {
 	PprofAddr       string        // --pprof-addr: Go's profiles on their own listener; default "" (off), loopback unless a host is given
 
 	GRPC       GRPC       // the gRPC front end's transport settings
-	Repository Repository // the repository extension (load/unload) over HTTP and gRPC
+	Repository Repository // who may load, unload, run jobs and infer (control.go)
 	Jobs       Jobs       // the bulk job queue (jobs.go); the zero value is off
 }
 
@@ -34,12 +34,6 @@ type GRPC struct {
 	KeepaliveTime    time.Duration // --grpc-keepalive-time: ping a client idle this long; default 60s
 	KeepaliveTimeout time.Duration // --grpc-keepalive-timeout: close when a ping goes unanswered this long; default 20s
 	KeepaliveMinTime time.Duration // --grpc-keepalive-min-time: clients pinging more often are disconnected; default 10s
-}
-
-// Repository controls the repository extension.
-type Repository struct {
-	Control bool   // --repository-control; default true: load and unload allowed
-	Token   string // --repository-token, else $TIFFIN_REPOSITORY_TOKEN: a bearer token load and unload need
 }
 
 // Server defaults.
@@ -71,7 +65,7 @@ func DefaultServer() Server {
 			KeepaliveTimeout: DefaultGRPCKeepaliveTimeout,
 			KeepaliveMinTime: DefaultGRPCKeepaliveMinTime,
 		},
-		Repository: Repository{Control: true},
+		Repository: DefaultRepository(),
 	}
 }
 
@@ -95,6 +89,9 @@ func (s *Server) Validate() error {
 		return fmt.Errorf("--log-format: want text or json, got %q", s.LogFormat)
 	}
 	if err := s.GRPC.validate(); err != nil {
+		return err
+	}
+	if err := s.Repository.validate(); err != nil {
 		return err
 	}
 	var l slog.Level
@@ -122,8 +119,7 @@ func (s Server) LogValue() slog.Value {
 		slog.Int("grpc_max_recv_bytes", s.GRPC.MaxRecvBytes),
 		slog.Int("grpc_max_send_bytes", s.GRPC.MaxSendBytes),
 		slog.Duration("grpc_keepalive_time", s.GRPC.KeepaliveTime),
-		slog.Bool("repository_control", s.Repository.Control),
-		slog.Bool("repository_token_set", s.Repository.Token != ""),
+		slog.Any("repository", s.Repository),
 	)
 }
 

@@ -40,6 +40,9 @@ func (s *Server) infer(ctx context.Context, req *pb.ModelInferRequest) (_ *pb.Mo
 			s.opts.Observer.ObserveRequest(req.GetModelName(), answered, "grpc", code.String(), time.Since(start))
 		}
 	}()
+	if err := s.opts.Access.AuthorizeInference(authorization(ctx)); err != nil {
+		return nil, err
+	}
 	d, err := decodeRequest(req)
 	if err != nil {
 		return nil, err

@@ -96,17 +96,26 @@ type repositoryBody struct {
 }
 
 func (s *Server) repositoryLoad(ctx *fasthttp.RequestCtx, model string) {
+	if err := s.opts.Access.AuthorizeControl(authHeader(ctx)); err != nil {
+		refuseBody(ctx)
+		replyError(ctx, err)
+		return
+	}
 	var body repositoryBody
 	m := s.models
 	if !decodeBody(ctx, &body) {
 		return
 	}
-	auth := string(ctx.Request.Header.Peek(fasthttp.HeaderAuthorization))
-	err := transport.LoadModel(context.Background(), m, s.opts.Repository, auth, model, len(body.Parameters))
+	err := transport.LoadModel(context.Background(), m, s.opts.Access, authHeader(ctx), model, len(body.Parameters))
 	s.writeEmpty(ctx, err)
 }
 
 func (s *Server) repositoryUnload(ctx *fasthttp.RequestCtx, model string) {
+	if err := s.opts.Access.AuthorizeControl(authHeader(ctx)); err != nil {
+		refuseBody(ctx)
+		replyError(ctx, err)
+		return
+	}
 	var body repositoryBody
 	m := s.models
 	if !decodeBody(ctx, &body) {
@@ -118,8 +127,7 @@ func (s *Server) repositoryUnload(ctx *fasthttp.RequestCtx, model string) {
 			return
 		}
 	}
-	auth := string(ctx.Request.Header.Peek(fasthttp.HeaderAuthorization))
-	s.writeEmpty(ctx, transport.UnloadModel(context.Background(), m, s.opts.Repository, auth, model))
+	s.writeEmpty(ctx, transport.UnloadModel(context.Background(), m, s.opts.Access, authHeader(ctx), model))
 }
 
 // decodeBody reads an optional JSON body into v; it answers 400 and
@@ -149,4 +157,9 @@ func (s *Server) writeEmpty(ctx *fasthttp.RequestCtx, err error) {
 		return
 	}
 	ctx.SetStatusCode(fasthttp.StatusOK)
+}
+
+// authHeader is the request's Authorization header, if any.
+func authHeader(ctx *fasthttp.RequestCtx) string {
+	return string(ctx.Request.Header.Peek(fasthttp.HeaderAuthorization))
 }

@@ -34,6 +34,11 @@ func (s *Server) infer(ctx *fasthttp.RequestCtx, model string, version int64) {
 // answerInfer decodes, runs and encodes one request, and returns the
 // version that answered (0 when none did).
 func (s *Server) answerInfer(tctx context.Context, ctx *fasthttp.RequestCtx, model string, version int64) int64 {
+	if err := s.opts.Access.AuthorizeInference(authHeader(ctx)); err != nil {
+		refuseBody(ctx)
+		replyError(ctx, err)
+		return 0
+	}
 	if enc := ctx.Request.Header.Peek(fasthttp.HeaderContentEncoding); len(enc) > 0 && string(enc) != "identity" {
 		replyError(ctx, invalid("Content-Encoding %q is not supported; send the body uncompressed", enc))
 		return 0

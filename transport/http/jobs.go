@@ -40,6 +40,11 @@ func (s *Server) routeJobs(ctx *fasthttp.RequestCtx, rest []string) bool {
 		replyError(ctx, runtime.Errorf(runtime.KindNotFound, "bulk jobs are disabled on this server (tiffin serve --jobs=false)"))
 		return true
 	}
+	if err := s.opts.Access.AuthorizeJobs(authHeader(ctx)); err != nil {
+		refuseBody(ctx)
+		replyError(ctx, err)
+		return true
+	}
 	// Not ctx itself: fasthttp's RequestCtx as a context races with Shutdown.
 	bg := context.Background()
 	get := ctx.IsGet() || ctx.IsHead()

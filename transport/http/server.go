@@ -29,11 +29,11 @@ type Options struct {
 	Version      string // reported in server metadata
 	Logger       *slog.Logger
 
-	Repository transport.RepositoryControl // guards the repository extension's load and unload
-	Observer   transport.Observer          // told of every inference; nil: none
-	Metrics    stdhttp.Handler             // serves GET /metrics; nil: 404
-	Devices    any                         // the inventory shown in server metadata; nil: left out
-	Jobs       Jobs                        // the bulk job queue behind /v2/jobs; nil: disabled
+	Access   transport.Access   // who may load, unload, run jobs and infer
+	Observer transport.Observer // told of every inference; nil: none
+	Metrics  stdhttp.Handler    // serves GET /metrics; nil: 404
+	Devices  any                // the inventory shown in server metadata; nil: left out
+	Jobs     Jobs               // the bulk job queue behind /v2/jobs; nil: disabled
 	// MaxJobUpload bounds a job's input, which is streamed rather than
 	// buffered, so it may exceed MaxBodyBytes; 0: no bound.
 	MaxJobUpload int64
@@ -217,7 +217,7 @@ func replyError(ctx *fasthttp.RequestCtx, err error) {
 	}
 	ctx.SetStatusCode(status)
 	ctx.SetContentType("application/json")
-	ctx.SetBody(appendError(ctx.Response.Body()[:0], err.Error()))
+	ctx.SetBody(appendError(ctx.Response.Body()[:0], transport.Public(err.Error())))
 }
 
 type fasthttpLogger struct{ log *slog.Logger }
