@@ -20,6 +20,8 @@ const (
 	KindCancelled                     // the client went away
 	KindPermissionDenied              // the operation is switched off, or the caller may not do it
 	KindUnauthenticated               // the operation needs credentials the caller did not give
+	KindTooLarge                      // the request body is over a size limit
+	KindRequestTimeout                // the client took too long to send its request
 )
 
 var kindNames = [...]string{
@@ -32,6 +34,8 @@ var kindNames = [...]string{
 	KindCancelled:         "cancelled",
 	KindPermissionDenied:  "permission denied",
 	KindUnauthenticated:   "unauthenticated",
+	KindTooLarge:          "too large",
+	KindRequestTimeout:    "request timeout",
 }
 
 func (k Kind) String() string { return kindNames[k] }

@@ -25,6 +25,10 @@ func HTTPStatus(err error) int {
 		return 403
 	case runtime.KindUnauthenticated:
 		return 401
+	case runtime.KindTooLarge:
+		return 413
+	case runtime.KindRequestTimeout:
+		return 408
 	}
 	return 500
 }
@@ -48,6 +52,10 @@ func GRPCCode(err error) codes.Code {
 		return codes.PermissionDenied
 	case runtime.KindUnauthenticated:
 		return codes.Unauthenticated
+	case runtime.KindTooLarge:
+		return codes.ResourceExhausted
+	case runtime.KindRequestTimeout:
+		return codes.DeadlineExceeded
 	}
 	return codes.Internal
 }

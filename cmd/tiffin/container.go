@@ -15,6 +15,7 @@ import (
 	"github.com/tiffin-ml/tiffin/runtime"
 	"github.com/tiffin-ml/tiffin/runtime/config"
 	"github.com/tiffin-ml/tiffin/runtime/metrics"
+	"github.com/tiffin-ml/tiffin/transport"
 	grpct "github.com/tiffin-ml/tiffin/transport/grpc"
 	httpt "github.com/tiffin-ml/tiffin/transport/http"
 )
@@ -38,6 +39,7 @@ func newContainer(cfg config.Server, log *slog.Logger) (*dig.Container, error) {
 		newBackends,
 		newManager,
 		newMetrics,
+		newBudget,
 		newJobs, // jobs.go
 		newHTTPServer,
 		newGRPCServer, // grpc.go
@@ -121,22 +123,32 @@ type httpParams struct {
 	Metrics *metrics.Metrics
 	Tracing tracingOn
 	Jobs    httpt.Jobs // jobs.go; nil with --jobs=false
+	Budget  *transport.Budget
+}
+
+// newBudget is the in-flight memory budget both front ends share.
+func newBudget(cfg config.Server) *transport.Budget {
+	return transport.NewBudget(cfg.MaxInflightBytes)
 }
 
 func newHTTPServer(p httpParams) *httpt.Server {
 	cfg, lc := p.Config, p.LC
 	s := httpt.New(p.Manager, httpt.Options{
-		Addr:         net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.HTTPPort)),
-		MaxBodyBytes: cfg.MaxBodyBytes,
-		StrictReady:  cfg.StrictReady,
-		Version:      version,
-		Logger:       p.Log,
-		Access:       access(cfg), // control.go
-		Jobs:         p.Jobs,
-		MaxJobUpload: cfg.Jobs.MaxUpload,
-		Observer:     p.Metrics,
-		Metrics:      p.Metrics.Handler(),
-		Devices:      newDevicesReport(p.Devices),
+		Addr:          net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.HTTPPort)),
+		MaxBodyBytes:  cfg.MaxBodyBytes,
+		StrictReady:   cfg.StrictReady,
+		Version:       version,
+		Logger:        p.Log,
+		Access:        access(cfg), // control.go
+		Jobs:          p.Jobs,
+		MaxJobUpload:  cfg.Jobs.MaxUpload,
+		Budget:        p.Budget,
+		HeaderTimeout: cfg.HeaderReadTimeout,
+		BodyTimeout:   cfg.BodyReadTimeout,
+		WriteTimeout:  cfg.WriteTimeout,
+		Observer:      p.Metrics,
+		Metrics:       p.Metrics.Handler(),
+		Devices:       newDevicesReport(p.Devices),
 	})
 	lc.append(hook{name: "http", start: func(context.Context) error { return s.Start() }, stop: s.Shutdown})
 	return s

@@ -71,6 +71,10 @@ func access(cfg config.Server) transport.Access {
 	return transport.Access{Mode: r.Mode, Token: r.Token, InferenceToken: r.InferenceToken}
 }
 
+// modelStopGrace is how long the models have to drain and unload once the
+// front ends have stopped.
+const modelStopGrace = 10 * time.Second
+
 // startModels loads the models the control mode asks for at start, and in
 // poll mode follows the repository until stop.
 func startModels(r config.Repository, m *runtime.Manager) (start, stop func(context.Context) error) {
@@ -89,7 +93,12 @@ func startModels(r config.Repository, m *runtime.Manager) (start, stop func(cont
 	}
 	stop = func(ctx context.Context) error {
 		cancel()
-		return m.Close(ctx)
+		// The front ends are closed by now, perhaps at the shutdown
+		// deadline; the models still get their own grace to finish what
+		// was queued and unload.
+		mctx, done := context.WithTimeout(context.WithoutCancel(ctx), modelStopGrace)
+		defer done()
+		return m.Close(mctx)
 	}
 	return start, stop
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/tiffin-ml/tiffin/runtime"
 	"github.com/tiffin-ml/tiffin/runtime/config"
 	"github.com/tiffin-ml/tiffin/runtime/metrics"
+	"github.com/tiffin-ml/tiffin/transport"
 	grpct "github.com/tiffin-ml/tiffin/transport/grpc"
 )
 
@@ -28,7 +29,7 @@ func grpcFlags(fs *flag.FlagSet, cfg *config.Server) {
 
 // newGRPCServer builds the gRPC front end. Like the HTTP server it starts
 // after the model manager and stops before it.
-func newGRPCServer(cfg config.Server, log *slog.Logger, lc *lifecycle, m *runtime.Manager, met *metrics.Metrics, _ tracingOn) *grpct.Server {
+func newGRPCServer(cfg config.Server, log *slog.Logger, lc *lifecycle, m *runtime.Manager, met *metrics.Metrics, budget *transport.Budget, _ tracingOn) *grpct.Server {
 	g := cfg.GRPC
 	s := grpct.New(m, grpct.Options{
 		Addr:         net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.GRPCPort)),
@@ -41,6 +42,7 @@ func newGRPCServer(cfg config.Server, log *slog.Logger, lc *lifecycle, m *runtim
 		Version:     version,
 		Access:      access(cfg), // control.go
 		Observer:    met,
+		Budget:      budget,
 		Logger:      log,
 	})
 	lc.append(hook{name: "grpc", start: func(context.Context) error { return s.Start() }, stop: s.Shutdown})

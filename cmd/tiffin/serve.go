@@ -31,6 +31,10 @@ func serveFlags(cfg *config.Server, stderr io.Writer) (*flag.FlagSet, func()) {
 	fs.BoolVar(&cfg.StrictReady, "strict-readiness", cfg.StrictReady, "report ready only when every model is READY")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "how long shutdown waits for requests in flight")
 	fs.StringVar(&cfg.DevicesFile, "devices", cfg.DevicesFile, "host device `FILE`: per device class, instance counts and batching that override config.yaml")
+	fs.Int64Var(&cfg.MaxInflightBytes, "max-inflight-bytes", cfg.MaxInflightBytes, "bytes all requests in flight may hold together (bodies and decoded tensors); beyond it: 429")
+	fs.DurationVar(&cfg.HeaderReadTimeout, "header-read-timeout", cfg.HeaderReadTimeout, "a request's headers must arrive within this (408 otherwise)")
+	fs.DurationVar(&cfg.BodyReadTimeout, "body-read-timeout", cfg.BodyReadTimeout, "a request's body must arrive within this (408 otherwise)")
+	fs.DurationVar(&cfg.WriteTimeout, "write-timeout", cfg.WriteTimeout, "a response must be written within this; a client that does not read is disconnected")
 	fs.StringVar(&cfg.OTLPEndpoint, "otlp-endpoint", cfg.OTLPEndpoint, "send traces over OTLP/HTTP to this `URL` (e.g. http://localhost:4318/v1/traces); empty: off")
 	fs.StringVar(&cfg.PprofAddr, "pprof-addr", cfg.PprofAddr, "serve Go's profiles on `ADDR` (a bare port listens on loopback only); empty: off")
 	grpcFlags(fs, cfg) // grpc.go

@@ -38,6 +38,7 @@ type Options struct {
 	Access            transport.Access   // who may load, unload, run jobs and infer
 	StreamConcurrency int                // default DefaultStreamConcurrency
 	Observer          transport.Observer // told of every inference; nil: none
+	Budget            *transport.Budget  // bytes requests in flight may hold, shared with HTTP; nil: no bound
 	Logger            *slog.Logger
 }
 

@@ -1,7 +1,11 @@
 package http
 
 import (
+	"errors"
 	"io"
+	"net"
+	"os"
+	"time"
 
 	"github.com/valyala/fasthttp"
 
@@ -13,49 +17,107 @@ import (
 // the response see the 413 rather than a reset connection.
 const drainLimit = 16 << 20
 
-// readBody returns the request body, holding the configured limit. Bodies
-// within the limit were already buffered by fasthttp; a larger one is
-// refused (413) and never read into memory.
-func (s *Server) readBody(ctx *fasthttp.RequestCtx) ([]byte, error) {
-	limit := s.opts.MaxBodyBytes
+// controlBodyLimit bounds the bodies of the control routes (repository
+// index, load, unload): they carry a few parameters at most.
+const controlBodyLimit = 64 << 10
+
+// chunkStep is how much of a chunked body is read (and reserved) at once.
+const chunkStep = 256 << 10
+
+// costFactor is how many bytes an inference request is charged against the
+// in-flight budget per body byte: the body itself, the tensors decoded from
+// it, and the response.
+const costFactor = 3
+
+// readBody reads the request body into memory the request owns (fasthttp
+// keeps at most its first 8 KiB; the rest is streamed), refusing it with 413
+// as soon as it is known to be over limit: from Content-Length before a
+// byte is read, or while a chunked body streams. Every byte read is first
+// reserved from the in-flight budget, factor times over; the caller gives
+// the reservation back with s.budget.Release(held). The body must arrive
+// within BodyTimeout (408 otherwise).
+func (s *Server) readBody(ctx *fasthttp.RequestCtx, limit int, what string, factor int64) (body []byte, held int64, err error) {
 	n := ctx.Request.Header.ContentLength()
 	if n > limit {
 		refuseBody(ctx)
-		return nil, errBodyTooLarge(limit)
+		return nil, 0, errBodyTooLarge(limit, what)
+	}
+	stream := ctx.RequestBodyStream()
+	if stream == nil { // not streamed: a copy the request owns
+		return append([]byte(nil), ctx.PostBody()...), 0, nil
+	}
+	if s.opts.BodyTimeout > 0 {
+		_ = ctx.Conn().SetReadDeadline(time.Now().Add(s.opts.BodyTimeout))
 	}
 	if n >= 0 {
-		return ctx.PostBody(), nil
+		if err := s.budget.Reserve(factor * int64(n)); err != nil {
+			refuseBody(ctx)
+			return nil, 0, err
+		}
+		body = make([]byte, n)
+		if _, err := io.ReadFull(stream, body); err != nil {
+			s.budget.Release(factor * int64(n))
+			ctx.SetConnectionClose()
+			return nil, 0, bodyReadError(err)
+		}
+		return body, factor * int64(n), nil
 	}
-	// Chunked: read at most one byte past the limit to tell.
-	stream := ctx.RequestBodyStream()
-	if stream == nil {
-		return ctx.PostBody(), nil
-	}
-	b, err := io.ReadAll(io.LimitReader(stream, int64(limit)+1))
-	if err != nil {
-		return nil, runtime.Errorf(runtime.KindInvalidArgument, "read request body: %v", err)
-	}
-	if len(b) > limit {
+	return s.readChunked(ctx, stream, limit, what, factor)
+}
+
+// readChunked reads a body of unknown length step by step, reserving each
+// step before it is read, and stops one byte past the limit.
+func (s *Server) readChunked(ctx *fasthttp.RequestCtx, stream io.Reader, limit int, what string, factor int64) ([]byte, int64, error) {
+	var body []byte
+	var held int64
+	fail := func(err error) ([]byte, int64, error) {
+		s.budget.Release(held)
 		ctx.SetConnectionClose()
-		return nil, errBodyTooLarge(limit)
+		return nil, 0, err
 	}
-	return b, nil
+	for {
+		step := min(chunkStep, limit+1-len(body))
+		if err := s.budget.Reserve(factor * int64(step)); err != nil {
+			return fail(err)
+		}
+		held += factor * int64(step)
+		body = append(body, make([]byte, step)...)
+		got, err := io.ReadFull(stream, body[len(body)-step:])
+		body = body[:len(body)-step+got]
+		switch {
+		case len(body) > limit:
+			return fail(errBodyTooLarge(limit, what))
+		case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+			return body, held, nil
+		case err != nil:
+			return fail(bodyReadError(err))
+		}
+	}
+}
+
+// bodyReadError names why a body could not be read: too slow (408) or cut.
+func bodyReadError(err error) error {
+	var ne net.Error
+	if errors.Is(err, os.ErrDeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
+		return runtime.Errorf(runtime.KindRequestTimeout, "the request body did not arrive in time (--body-read-timeout)")
+	}
+	return runtime.Errorf(runtime.KindInvalidArgument, "read request body: %v", err)
 }
 
 // refuseBody reads and discards a bounded part of a body the server will
 // not take, then closes the connection after the answer.
 func refuseBody(ctx *fasthttp.RequestCtx) {
+	if ctx.Request.Header.ContentLength() == 0 {
+		return
+	}
 	if stream := ctx.RequestBodyStream(); stream != nil {
+		_ = ctx.Conn().SetReadDeadline(time.Now().Add(time.Second))
 		_, _ = io.CopyN(io.Discard, stream, drainLimit)
 	}
 	ctx.SetConnectionClose()
 }
 
-// errTooLarge marks a body over the limit; the HTTP front end answers it
-// with 413, which has no place in the shared error kinds.
-type errTooLarge struct{ error }
-
-func errBodyTooLarge(limit int) error {
-	return errTooLarge{runtime.Errorf(runtime.KindResourceExhausted,
-		"request body is larger than the %d-byte limit (--max-body-bytes)", limit)}
+// errBodyTooLarge says which limit a body broke; what names it (a flag).
+func errBodyTooLarge(limit int, what string) error {
+	return runtime.Errorf(runtime.KindTooLarge, "request body is larger than the %d-byte limit (%s)", limit, what)
 }

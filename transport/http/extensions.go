@@ -77,7 +77,7 @@ func (s *Server) repositoryIndex(ctx *fasthttp.RequestCtx) {
 		Ready bool `json:"ready"`
 	}
 	m := s.models
-	if !decodeBody(ctx, &body) {
+	if !s.decodeBody(ctx, &body) {
 		return
 	}
 	out := []byte{'['}
@@ -103,7 +103,7 @@ func (s *Server) repositoryLoad(ctx *fasthttp.RequestCtx, model string) {
 	}
 	var body repositoryBody
 	m := s.models
-	if !decodeBody(ctx, &body) {
+	if !s.decodeBody(ctx, &body) {
 		return
 	}
 	err := transport.LoadModel(context.Background(), m, s.opts.Access, authHeader(ctx), model, len(body.Parameters))
@@ -118,7 +118,7 @@ func (s *Server) repositoryUnload(ctx *fasthttp.RequestCtx, model string) {
 	}
 	var body repositoryBody
 	m := s.models
-	if !decodeBody(ctx, &body) {
+	if !s.decodeBody(ctx, &body) {
 		return
 	}
 	for k := range body.Parameters {
@@ -130,10 +130,17 @@ func (s *Server) repositoryUnload(ctx *fasthttp.RequestCtx, model string) {
 	s.writeEmpty(ctx, transport.UnloadModel(context.Background(), m, s.opts.Access, authHeader(ctx), model))
 }
 
-// decodeBody reads an optional JSON body into v; it answers 400 and
-// reports false when the body is not JSON.
-func decodeBody(ctx *fasthttp.RequestCtx, v any) bool {
-	if b := ctx.PostBody(); len(b) > 0 {
+// decodeBody reads an optional JSON body of at most controlBodyLimit bytes
+// into v; it answers 413 for a larger body, 400 for one that is not JSON,
+// and then reports false.
+func (s *Server) decodeBody(ctx *fasthttp.RequestCtx, v any) bool {
+	b, held, err := s.readBody(ctx, controlBodyLimit, "control routes take small JSON bodies", 1)
+	defer s.budget.Release(held)
+	if err != nil {
+		replyError(ctx, err)
+		return false
+	}
+	if len(b) > 0 {
 		if err := json.Unmarshal(b, v); err != nil {
 			replyError(ctx, invalid("malformed JSON body: %v", err))
 			return false

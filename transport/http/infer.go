@@ -9,6 +9,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/tiffin-ml/tiffin/backends"
 	"github.com/tiffin-ml/tiffin/transport"
 )
 
@@ -48,12 +49,22 @@ func (s *Server) answerInfer(tctx context.Context, ctx *fasthttp.RequestCtx, mod
 		replyError(ctx, err)
 		return 0
 	}
-	body, err := s.readBody(ctx)
+	// The route names the model: find it before reading the body, so a
+	// request for a model that is not there costs nothing, and check the
+	// tensors' shapes against it before any data is decoded.
+	v, err := s.models.Version(model, version)
+	if err != nil {
+		refuseBody(ctx)
+		replyError(ctx, err)
+		return 0
+	}
+	body, held, err := s.readBody(ctx, s.opts.MaxBodyBytes, "--max-body-bytes", costFactor)
+	defer s.budget.Release(held)
 	if err != nil {
 		replyError(ctx, err)
 		return 0
 	}
-	d, err := decodeRequest(body, headerLen)
+	d, err := decodeRequest(body, headerLen, func(in []backends.Tensor) error { return v.Sig.CheckShapes(model, in) })
 	if err != nil {
 		replyError(ctx, err)
 		return 0

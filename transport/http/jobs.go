@@ -110,9 +110,11 @@ func (s *Server) jobUpload(ctx *fasthttp.RequestCtx) (io.Reader, error) {
 		refuseBody(ctx)
 		return nil, errUploadTooLarge(limit)
 	}
-	var r io.Reader = bytes.NewReader(ctx.PostBody())
-	if stream := ctx.RequestBodyStream(); stream != nil {
-		r = stream
+	// The stream, never PostBody: PostBody reads the whole upload into
+	// memory first.
+	r := ctx.RequestBodyStream()
+	if r == nil {
+		r = bytes.NewReader(ctx.PostBody())
 	}
 	if limit > 0 {
 		r = &capReader{r: r, left: limit, limit: limit}
@@ -137,8 +139,7 @@ func (c *capReader) Read(p []byte) (int, error) {
 }
 
 func errUploadTooLarge(limit int64) error {
-	return errTooLarge{runtime.Errorf(runtime.KindResourceExhausted,
-		"job input is larger than the %d-byte limit (--jobs-max-upload-bytes)", limit)}
+	return runtime.Errorf(runtime.KindTooLarge, "job input is larger than the %d-byte limit (--jobs-max-upload-bytes)", limit)
 }
 
 func (s *Server) cancelJob(ctx *fasthttp.RequestCtx, id string) {
