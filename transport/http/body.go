@@ -39,7 +39,7 @@ const costFactor = 3
 func (s *Server) readBody(ctx *fasthttp.RequestCtx, limit int, what string, factor int64) (body []byte, held int64, err error) {
 	n := ctx.Request.Header.ContentLength()
 	if n > limit {
-		refuseBody(ctx)
+		s.refuseBody(ctx)
 		return nil, 0, errBodyTooLarge(limit, what)
 	}
 	stream := ctx.RequestBodyStream()
@@ -51,7 +51,7 @@ func (s *Server) readBody(ctx *fasthttp.RequestCtx, limit int, what string, fact
 	}
 	if n >= 0 {
 		if err := s.budget.Reserve(factor * int64(n)); err != nil {
-			refuseBody(ctx)
+			s.refuseBody(ctx)
 			return nil, 0, err
 		}
 		body = make([]byte, n)
@@ -86,6 +86,7 @@ func (s *Server) readChunked(ctx *fasthttp.RequestCtx, stream io.Reader, limit i
 		body = body[:len(body)-step+got]
 		switch {
 		case len(body) > limit:
+			s.refuseBody(ctx) // drain a bounded part, so the client reads the 413
 			return fail(errBodyTooLarge(limit, what))
 		case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
 			return body, held, nil
@@ -104,15 +105,24 @@ func bodyReadError(err error) error {
 	return runtime.Errorf(runtime.KindInvalidArgument, "read request body: %v", err)
 }
 
-// refuseBody reads and discards a bounded part of a body the server will
-// not take, then closes the connection after the answer.
-func refuseBody(ctx *fasthttp.RequestCtx) {
-	if ctx.Request.Header.ContentLength() == 0 {
+// refuseBody reads and discards a body the server will not take, then
+// closes the connection after the answer, so that clients which send the
+// whole body before reading the response see the answer rather than a
+// reset connection. Reading to discard holds no memory; it reads at most
+// the whole body when that is within --max-body-bytes, else drainLimit,
+// within the body timeout.
+func (s *Server) refuseBody(ctx *fasthttp.RequestCtx) {
+	n := ctx.Request.Header.ContentLength()
+	if n == 0 {
 		return
 	}
+	drain := int64(drainLimit)
+	if n > 0 && n <= s.opts.MaxBodyBytes {
+		drain = int64(n)
+	}
 	if stream := ctx.RequestBodyStream(); stream != nil {
-		_ = ctx.Conn().SetReadDeadline(time.Now().Add(time.Second))
-		_, _ = io.CopyN(io.Discard, stream, drainLimit)
+		_ = ctx.Conn().SetReadDeadline(time.Now().Add(s.opts.BodyTimeout))
+		_, _ = io.CopyN(io.Discard, stream, drain)
 	}
 	ctx.SetConnectionClose()
 }

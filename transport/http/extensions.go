@@ -97,7 +97,7 @@ type repositoryBody struct {
 
 func (s *Server) repositoryLoad(ctx *fasthttp.RequestCtx, model string) {
 	if err := s.opts.Access.AuthorizeControl(authHeader(ctx)); err != nil {
-		refuseBody(ctx)
+		s.refuseBody(ctx)
 		replyError(ctx, err)
 		return
 	}
@@ -112,7 +112,7 @@ func (s *Server) repositoryLoad(ctx *fasthttp.RequestCtx, model string) {
 
 func (s *Server) repositoryUnload(ctx *fasthttp.RequestCtx, model string) {
 	if err := s.opts.Access.AuthorizeControl(authHeader(ctx)); err != nil {
-		refuseBody(ctx)
+		s.refuseBody(ctx)
 		replyError(ctx, err)
 		return
 	}

@@ -36,7 +36,7 @@ func (s *Server) infer(ctx *fasthttp.RequestCtx, model string, version int64) {
 // version that answered (0 when none did).
 func (s *Server) answerInfer(tctx context.Context, ctx *fasthttp.RequestCtx, model string, version int64) int64 {
 	if err := s.opts.Access.AuthorizeInference(authHeader(ctx)); err != nil {
-		refuseBody(ctx)
+		s.refuseBody(ctx)
 		replyError(ctx, err)
 		return 0
 	}
@@ -54,7 +54,7 @@ func (s *Server) answerInfer(tctx context.Context, ctx *fasthttp.RequestCtx, mod
 	// tensors' shapes against it before any data is decoded.
 	v, err := s.models.Version(model, version)
 	if err != nil {
-		refuseBody(ctx)
+		s.refuseBody(ctx)
 		replyError(ctx, err)
 		return 0
 	}
@@ -70,7 +70,11 @@ func (s *Server) answerInfer(tctx context.Context, ctx *fasthttp.RequestCtx, mod
 		return 0
 	}
 	d.req.Model, d.req.Version = model, version
+	tctx, cancel := context.WithCancel(tctx)
+	defer cancel()
+	stop := watchHangup(ctx.Conn(), cancel)
 	resp, err := s.models.Infer(tctx, &d.req)
+	stop()
 	if err != nil {
 		replyError(ctx, err)
 		return 0

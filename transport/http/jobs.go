@@ -41,7 +41,7 @@ func (s *Server) routeJobs(ctx *fasthttp.RequestCtx, rest []string) bool {
 		return true
 	}
 	if err := s.opts.Access.AuthorizeJobs(authHeader(ctx)); err != nil {
-		refuseBody(ctx)
+		s.refuseBody(ctx)
 		replyError(ctx, err)
 		return true
 	}
@@ -107,7 +107,7 @@ func (s *Server) submitJob(ctx *fasthttp.RequestCtx) {
 func (s *Server) jobUpload(ctx *fasthttp.RequestCtx) (io.Reader, error) {
 	limit := s.opts.MaxJobUpload
 	if n := ctx.Request.Header.ContentLength(); limit > 0 && int64(n) > limit {
-		refuseBody(ctx)
+		s.refuseBody(ctx)
 		return nil, errUploadTooLarge(limit)
 	}
 	// The stream, never PostBody: PostBody reads the whole upload into

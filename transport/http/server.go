@@ -216,6 +216,9 @@ type countingConn struct {
 	read atomic.Int64
 }
 
+// NetConn is the connection underneath, for watchHangup.
+func (c *countingConn) NetConn() net.Conn { return c.Conn }
+
 func (c *countingConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
 	c.read.Add(int64(n))
