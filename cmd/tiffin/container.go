@@ -50,7 +50,8 @@ func newContainer(cfg config.Server, log *slog.Logger) (*dig.Container, error) {
 		}
 	}
 	// dig builds parameters left to right: this fixes the order above.
-	build := func(tracingOn, pprofOn, *runtime.Manager, *metrics.Metrics, httpt.Jobs, *grpct.Server, *httpt.Server) {}
+	build := func(tracingOn, pprofOn, *runtime.Manager, *metrics.Metrics, httpt.Jobs, *grpct.Server, *httpt.Server) {
+	}
 	if err := c.Invoke(build); err != nil {
 		return nil, fmt.Errorf("build components: %w", err)
 	}
