@@ -232,3 +232,64 @@ func jsonBody(x []float32, shape []int) ([]byte, error) {
 	b.WriteString("]}]}")
 	return b.Bytes(), nil
 }
+
+// TestE2EHostileHangupDropped reproduces finding 7: an HTTP request whose
+// client hung up while it waited in the queue is dropped before compute,
+// and the drop shows in the statistics.
+func TestE2EHostileHangupDropped(t *testing.T) {
+	repo := demoRepo(t)
+	writeFile(t, repo+"/mlp-small/config.yaml", []byte("max_batch_size: 64\nbatching: {mode: static, max_queue_delay: 3s, timeout: 10s}\n"))
+	ts := startServer(t, repo, nil)
+	body, _ := jsonBody(seqInput(1, 16, 1), []int{1, 16})
+	c, err := net.Dial("tcp", strings.TrimPrefix(ts.base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(c, "POST /v2/models/mlp-small/infer HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
+	time.Sleep(300 * time.Millisecond) // queued, waiting out the 3 s window
+	c.Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		r := ts.do(t, "GET", "/v2/models/mlp-small/stats", nil, nil)
+		if bytes.Contains(r.body, []byte(`"dropped":1`)) {
+			if !bytes.Contains(r.body, []byte(`"inference_count":"0"`)) && !bytes.Contains(r.body, []byte(`"inference_count":0`)) {
+				t.Fatalf("the dropped request was computed: %s", r.body)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the request of a client that hung up was not dropped: %s", r.body)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestE2EHostileShutdownNonReader reproduces finding 6's shutdown half: a
+// client that pipelines requests and never reads its answers used to hold
+// shutdown for its whole budget, then unloads failed and the exit code was
+// 1. Now its connection is closed at the deadline and serve returns nil
+// (the exit code 0), with the models unloaded.
+func TestE2EHostileShutdownNonReader(t *testing.T) {
+	ts := startServer(t, demoRepo(t), func(c *config.Server) { c.ShutdownTimeout = time.Second })
+	x := seqInput(64, 256, 1)
+	body, _ := jsonBody(x, []int{64, 256})
+	c, err := net.Dial("tcp", strings.TrimPrefix(ts.base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.(*net.TCPConn).SetReadBuffer(4 << 10) //nolint:errcheck
+	go func() {
+		for range 400 {
+			if _, err := fmt.Fprintf(c, "POST /v2/models/mlp-large/infer HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s", len(body), body); err != nil {
+				return
+			}
+		}
+	}()
+	time.Sleep(2 * time.Second) // the answers fill the socket buffers
+	start := time.Now()
+	ts.shutdown() // fails the test if serve returns an error
+	if d := time.Since(start); d > 8*time.Second {
+		t.Fatalf("shutdown took %s", d)
+	}
+}
