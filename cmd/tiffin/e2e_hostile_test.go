@@ -293,3 +293,56 @@ func TestE2EHostileShutdownNonReader(t *testing.T) {
 		t.Fatalf("shutdown took %s", d)
 	}
 }
+
+// rowsReader yields the same NDJSON rows again and again, n bytes in all.
+type rowsReader struct {
+	rows []byte
+	off  int
+	left int64
+}
+
+func (r *rowsReader) Read(p []byte) (int, error) {
+	if r.left <= 0 {
+		return 0, io.EOF
+	}
+	n := 0
+	for n < len(p) && r.left > 0 {
+		c := copy(p[n:min(len(p), n+int(min(r.left, int64(len(p)))))], r.rows[r.off:])
+		r.off = (r.off + c) % len(r.rows)
+		n += c
+		r.left -= int64(c)
+	}
+	return n, nil
+}
+
+// TestE2EHostileJobUploadStreams reproduces finding 2: a 1 GiB chunked
+// job upload against a 256 MiB limit peaked at 4.1 GiB before its 413.
+// Now the upload streams: the server's peak RSS stays within 64 MiB of
+// what it was before, and the answer is 413.
+func TestE2EHostileJobUploadStreams(t *testing.T) {
+	if testing.Short() {
+		t.Skip("streams 256 MiB into the job queue; skipped with -short")
+	}
+	bin := buildTiffin(t)
+	p := startTiffin(t, bin, demoRepo(t), "--data-dir", t.TempDir(), "--jobs-workers", "0",
+		"--jobs-max-upload-bytes", strconv.Itoa(256<<20))
+	pid := p.cmd.Process.Pid
+	// Warm up: one small job, so what the queue holds at rest is counted.
+	submitJob(t, p.base, "model=mlp-small", mlpNDJSON(10, nil))
+	idle := peakRSS(t, pid)
+	req, _ := http.NewRequest("POST", p.base+"/v2/jobs?model=mlp-small", &rowsReader{rows: mlpNDJSON(100, nil), left: 1 << 30})
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	peak := peakRSS(t, pid)
+	t.Logf("peak RSS before %d MiB, after a 1 GiB upload: %d MiB; answer %d %s", idle>>20, peak>>20, resp.StatusCode, b)
+	if resp.StatusCode != 413 {
+		t.Fatalf("1 GiB over a 256 MiB limit: %d %s", resp.StatusCode, b)
+	}
+	if peak-idle > 64<<20 {
+		t.Fatalf("peak RSS grew by %d MiB during the upload, want at most 64", (peak-idle)>>20)
+	}
+}
