@@ -13,7 +13,7 @@ HTTP_PORT  ?= 8000
 GRPC_PORT  ?= 8001
 TEST_FLAGS ?= -race -count=1 -timeout=15m
 
-.PHONY: run build nats-server ort demo-models test deps vet bench bench-split bench-smoke nocgo proto proto-check interop clean
+.PHONY: run build nats-server ort demo-models test deps vet bench bench-split bench-smoke nocgo proto proto-check interop fuzz clean
 
 ## run: fetch ONNX Runtime, build tiffin, write the demo models and serve them
 run: ort build demo-models
@@ -78,6 +78,24 @@ proto-check:
 	bash transport/grpc/inferencepb/gen.sh check
 
 ## interop: Triton's Python client, perf_analyzer and grpcurl against a running tiffin
+# fuzz runs each fuzz target for FUZZTIME (not in CI: `make test` runs
+# their seed corpora as ordinary tests).
+FUZZTIME ?= 30s
+FUZZ_TARGETS = \
+	./transport/http:FuzzDecodeRequest \
+	./transport/http:FuzzDecodeChecked \
+	./transport/grpc:FuzzDecodeRequest \
+	./runtime/tensorjson:FuzzAppendElement \
+	./runtime/config:FuzzLoadModel \
+	./backends/gorgonia:FuzzParseProgram
+
+fuzz:
+	@for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "fuzz $$pkg $$name for $(FUZZTIME)"; \
+		go test -run='^$$' -fuzz="^$$name$$" -fuzztime=$(FUZZTIME) $$pkg || exit 1; \
+	done
+
 interop: ort
 	bash transport/grpc/interop/run.sh
 
