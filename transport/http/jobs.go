@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"strconv"
+	"time"
 
 	"github.com/valyala/fasthttp"
 
@@ -98,7 +99,23 @@ func (s *Server) submitJob(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	st, err := s.opts.Jobs.Submit(context.Background(), model, version, f, body)
+	if runtime.KindOf(err) == runtime.KindTooLarge {
+		s.drainUpload(ctx, body)
+	}
 	s.replyJob(ctx, fasthttp.StatusAccepted, st, err)
+}
+
+// drainUpload reads and discards what is left of an upload refused for its
+// size, until its end or the body timeout, so that a client still sending
+// reads its 413 rather than a reset connection. Discarding holds no
+// memory, and the body timeout bounds the time, as for any upload.
+func (s *Server) drainUpload(ctx *fasthttp.RequestCtx, body io.Reader) {
+	if c, ok := body.(*capReader); ok {
+		body = c.r
+	}
+	_ = ctx.Conn().SetReadDeadline(time.Now().Add(s.opts.BodyTimeout))
+	_, _ = io.Copy(io.Discard, body)
+	ctx.SetConnectionClose()
 }
 
 // jobUpload is a job's input as a stream. fasthttp hands a body over
