@@ -14,7 +14,7 @@ GRPC_PORT  ?= 8001
 TEST_FLAGS ?= -race -count=1 -timeout=15m
 
 .DEFAULT_GOAL := run
-.PHONY: help run build test-short nats-server ort demo-models test deps vet bench bench-split bench-smoke nocgo proto proto-check interop clean
+.PHONY: help run build test-short nats-server ort demo-models test deps vet bench bench-split bench-smoke nocgo proto proto-check interop fuzz clean
 
 ## help: list the targets, from their ## comments
 help:
@@ -88,6 +88,24 @@ proto-check:
 	bash transport/grpc/inferencepb/gen.sh check
 
 ## interop: Triton's Python client, perf_analyzer and grpcurl against a running tiffin
+# fuzz runs each fuzz target for FUZZTIME (not in CI: `make test` runs
+# their seed corpora as ordinary tests).
+FUZZTIME ?= 30s
+FUZZ_TARGETS = \
+	./transport/http:FuzzDecodeRequest \
+	./transport/http:FuzzDecodeChecked \
+	./transport/grpc:FuzzDecodeRequest \
+	./runtime/tensorjson:FuzzAppendElement \
+	./runtime/config:FuzzLoadModel \
+	./backends/gorgonia:FuzzParseProgram
+
+fuzz:
+	@for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "fuzz $$pkg $$name for $(FUZZTIME)"; \
+		go test -run='^$$' -fuzz="^$$name$$" -fuzztime=$(FUZZTIME) $$pkg || exit 1; \
+	done
+
 interop: ort
 	bash transport/grpc/interop/run.sh
 

@@ -22,6 +22,7 @@ const (
 	KindUnauthenticated               // the operation needs credentials the caller did not give
 	KindConflict                      // the target's state does not allow the operation (a job not finished)
 	KindTooLarge                      // a body or upload is over its size limit
+	KindRequestTimeout                // the client took too long to send its request
 	numKinds
 )
 
@@ -37,6 +38,7 @@ var kindNames = [...]string{
 	KindUnauthenticated:   "unauthenticated",
 	KindConflict:          "conflict",
 	KindTooLarge:          "too large",
+	KindRequestTimeout:    "request timeout",
 }
 
 func (k Kind) String() string {
@@ -61,10 +63,17 @@ func Kinds() []Kind {
 type Error struct {
 	Kind Kind
 	Msg  string
-	Err  error // the cause, if any, for errors.Is and errors.As
+	Err  error // the cause, if any
+
+	whole bool // Msg already ends with the cause's message (Errorf with %w)
 }
 
-func (e *Error) Error() string { return e.Msg }
+func (e *Error) Error() string {
+	if e.Err != nil && !e.whole {
+		return e.Msg + ": " + e.Err.Error()
+	}
+	return e.Msg
+}
 
 func (e *Error) Unwrap() error { return e.Err }
 
@@ -72,7 +81,7 @@ func (e *Error) Unwrap() error { return e.Err }
 // cause; its text appears where the verb is, once.
 func Errorf(kind Kind, format string, args ...any) error {
 	err := fmt.Errorf(format, args...)
-	return &Error{Kind: kind, Msg: err.Error(), Err: errors.Unwrap(err)}
+	return &Error{Kind: kind, Msg: err.Error(), Err: errors.Unwrap(err), whole: true}
 }
 
 // Sentinels for errors.Is checks and wrapping.

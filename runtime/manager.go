@@ -29,9 +29,10 @@ type Manager struct {
 	mu     sync.RWMutex      // protects: models
 	models map[string]*entry // by model name; an entry is replaced whole, never edited
 
-	loadMu   sync.Mutex // serialises Load and Unload of models; taken before mu
-	placer   *Placer    // guarded by loadMu
-	expected int        // CPU instances the host is to run; guarded by loadMu
+	loadMu   sync.Mutex        // serialises Load and Unload of models; taken before mu
+	placer   *Placer           // guarded by loadMu
+	stamps   map[string]string // model folder fingerprints at their last load attempt (poll.go); guarded by loadMu
+	expected int               // CPU instances the host is to run; guarded by loadMu
 	started  atomic.Bool
 	closing  atomic.Bool
 }
@@ -61,26 +62,18 @@ func NewManager(o ManagerOptions) *Manager {
 		o.Logger = slog.Default()
 	}
 	return &Manager{root: o.Repository, backends: o.Backends, inv: o.Inventory, override: o.Override, log: o.Logger,
-		models: map[string]*entry{}, placer: NewPlacer(o.Inventory)}
+		models: map[string]*entry{}, placer: NewPlacer(o.Inventory), stamps: map[string]string{}}
 }
 
 // LoadAll loads every model in the repository. A model that fails is kept
 // as UNAVAILABLE with its reason; only an unreadable repository is an error.
 func (m *Manager) LoadAll(ctx context.Context) error {
-	defer m.started.Store(true)
 	names, err := ListModels(m.root)
 	if err != nil {
+		m.started.Store(true)
 		return err
 	}
-	m.loadMu.Lock()
-	m.expected = m.countInstances(names)
-	m.loadMu.Unlock()
-	for _, name := range names {
-		if err := m.Load(ctx, name); err != nil {
-			m.log.Error("model unavailable", "model", name, "err", err)
-		}
-	}
-	return nil
+	return m.LoadNames(ctx, names) // poll.go
 }
 
 // Load loads a model's selected versions, or reloads them: the new versions
@@ -93,6 +86,7 @@ func (m *Manager) Load(ctx context.Context, name string) error {
 	m.loadMu.Lock()
 	defer m.loadMu.Unlock()
 	e := &entry{name: name, versions: map[int64]*ModelVersion{}}
+	stamp := stampModel(m.root, name)
 	md, err := m.scan(name)
 	if k := KindOf(err); k == KindNotFound || k == KindInvalidArgument {
 		return err // no such folder, or a name that is not one: nothing to record
@@ -100,16 +94,40 @@ func (m *Manager) Load(ctx context.Context, name string) error {
 	if err == nil {
 		err = m.loadVersions(ctx, e, md)
 	}
+	m.stamps[name] = stamp
 	e.err = err
 	m.mu.Lock()
 	old := m.models[name]
-	m.models[name] = e
+	keep := err != nil && old != nil && old.serving()
+	if !keep {
+		m.models[name] = e
+	}
 	m.mu.Unlock()
-	if old != nil {
+	switch {
+	case keep:
+		// A failed reload must not take a serving model down (Triton keeps
+		// the loaded version too): the new versions go, the old stay.
+		m.release(e)
+		m.stopEntry(e)
+		m.log.Error("reload failed; the serving versions stay", "model", name, "serving", old.versionList(), "err", err)
+	case old != nil:
 		m.release(old)
 		m.stopEntry(old)
 	}
-	return err
+	if err != nil {
+		return Errorf(KindInvalidArgument, "load model %q failed: %w", name, err)
+	}
+	return nil
+}
+
+// serving reports whether any of the entry's versions is READY.
+func (e *entry) serving() bool {
+	for _, v := range e.versions {
+		if v.Ready() {
+			return true
+		}
+	}
+	return false
 }
 
 func (m *Manager) loadVersions(ctx context.Context, e *entry, md ModelDir) error {
@@ -167,6 +185,7 @@ func (m *Manager) Unload(ctx context.Context, name string) error {
 	if e == nil {
 		return Errorf(KindNotFound, "model %q is not loaded", name)
 	}
+	delete(m.stamps, name)
 	m.release(e)
 	return m.stopEntryWait(ctx, e)
 }

@@ -46,6 +46,23 @@ func (s *Signature) Validate(model string, req *InferRequest) (int64, error) {
 	return rows, nil
 }
 
+// CheckShapes checks the inputs' names, datatypes and shapes against the
+// signature before their data is decoded: a front end calls it with the
+// tensors' headers only (no data), so every element count it then
+// allocates for is one the model takes.
+func (s *Signature) CheckShapes(model string, inputs []backends.Tensor) error {
+	ordered, err := s.orderInputs(model, inputs)
+	if err != nil {
+		return err
+	}
+	for i := range ordered {
+		if _, err := s.checkShape(model, &s.Inputs[i], &ordered[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (s *Signature) orderInputs(model string, in []backends.Tensor) ([]backends.Tensor, error) {
 	ordered := make([]backends.Tensor, len(s.Inputs))
 	seen := make([]bool, len(s.Inputs))
@@ -71,6 +88,18 @@ func (s *Signature) orderInputs(model string, in []backends.Tensor) ([]backends.
 // checkInput returns the input's batch size (its first axis) when the
 // model batches.
 func (s *Signature) checkInput(model string, spec *backends.TensorSpec, t *backends.Tensor) (int64, error) {
+	rows, err := s.checkShape(model, spec, t)
+	if err != nil {
+		return 0, err
+	}
+	if err := t.Check(); err != nil {
+		return 0, Errorf(KindInvalidArgument, "%v", err)
+	}
+	return rows, nil
+}
+
+// checkShape checks an input's datatype and shape, not its data.
+func (s *Signature) checkShape(model string, spec *backends.TensorSpec, t *backends.Tensor) (int64, error) {
 	if t.DataType != spec.DataType {
 		return 0, Errorf(KindInvalidArgument, "input %q has datatype %s, model %s expects %s", t.Name, t.DataType, model, spec.DataType)
 	}
@@ -89,9 +118,6 @@ func (s *Signature) checkInput(model string, spec *backends.TensorSpec, t *backe
 		if rows < 1 || rows > int64(s.MaxBatchSize) {
 			return 0, Errorf(KindInvalidArgument, "input %q has batch size %d; model %s takes 1 to %d", t.Name, rows, model, s.MaxBatchSize)
 		}
-	}
-	if err := t.Check(); err != nil {
-		return 0, Errorf(KindInvalidArgument, "%v", err)
 	}
 	return rows, nil
 }

@@ -31,6 +31,8 @@ func HTTPStatus(err error) int {
 		return 409
 	case runtime.KindTooLarge:
 		return 413
+	case runtime.KindRequestTimeout:
+		return 408
 	}
 	return 500
 }
@@ -58,6 +60,8 @@ func GRPCCode(err error) codes.Code {
 		return codes.FailedPrecondition // the state must change first; retrying as is will not help
 	case runtime.KindTooLarge:
 		return codes.ResourceExhausted // what gRPC itself answers for an oversized message
+	case runtime.KindRequestTimeout:
+		return codes.DeadlineExceeded
 	}
 	return codes.Internal
 }

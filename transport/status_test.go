@@ -28,6 +28,7 @@ func TestStatusEveryKind(t *testing.T) {
 		runtime.KindUnauthenticated:   {401, codes.Unauthenticated},
 		runtime.KindConflict:          {409, codes.FailedPrecondition},
 		runtime.KindTooLarge:          {413, codes.ResourceExhausted},
+		runtime.KindRequestTimeout:    {408, codes.DeadlineExceeded},
 	}
 	for _, k := range runtime.Kinds() {
 		w, ok := want[k]

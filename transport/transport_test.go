@@ -31,27 +31,58 @@ func TestMarshalTritonJSON(t *testing.T) {
 	}
 }
 
-func TestRepositoryControlAuthorize(t *testing.T) {
+func TestAccessAuthorize(t *testing.T) {
+	explicit, none, poll := Access{Mode: "explicit"}, Access{Mode: "none"}, Access{Mode: "poll"}
+	tok := Access{Mode: "explicit", Token: "t", InferenceToken: "i"}
 	cases := []struct {
-		c    RepositoryControl
+		name string
+		a    Access
+		op   func(Access, string) error
 		auth string
 		want runtime.Kind
 		ok   bool
 	}{
-		{RepositoryControl{Enabled: true}, "", 0, true},
-		{RepositoryControl{Enabled: false}, "", runtime.KindPermissionDenied, false},
-		{RepositoryControl{Enabled: true, Token: "t"}, "", runtime.KindUnauthenticated, false},
-		{RepositoryControl{Enabled: true, Token: "t"}, "Bearer x", runtime.KindUnauthenticated, false},
-		{RepositoryControl{Enabled: true, Token: "t"}, "Basic t", runtime.KindUnauthenticated, false},
-		{RepositoryControl{Enabled: true, Token: "t"}, "bearer t", 0, true},
+		{"control explicit", explicit, Access.AuthorizeControl, "", 0, true},
+		{"control none", none, Access.AuthorizeControl, "", runtime.KindPermissionDenied, false},
+		{"control poll", poll, Access.AuthorizeControl, "", runtime.KindPermissionDenied, false},
+		{"control zero value", Access{}, Access.AuthorizeControl, "", runtime.KindPermissionDenied, false},
+		{"control no token", tok, Access.AuthorizeControl, "", runtime.KindUnauthenticated, false},
+		{"control wrong token", tok, Access.AuthorizeControl, "Bearer x", runtime.KindUnauthenticated, false},
+		{"control basic", tok, Access.AuthorizeControl, "Basic t", runtime.KindUnauthenticated, false},
+		{"control token", tok, Access.AuthorizeControl, "bearer t", 0, true},
+		{"control inference token", tok, Access.AuthorizeControl, "Bearer i", runtime.KindUnauthenticated, false},
+		{"jobs open", none, Access.AuthorizeJobs, "", 0, true},
+		{"jobs no token", Access{Token: "t"}, Access.AuthorizeJobs, "", runtime.KindUnauthenticated, false},
+		{"jobs token", Access{Token: "t"}, Access.AuthorizeJobs, "Bearer t", 0, true},
+		{"infer open", Access{Token: "t"}, Access.AuthorizeInference, "", 0, true},
+		{"infer no token", tok, Access.AuthorizeInference, "", runtime.KindUnauthenticated, false},
+		{"infer token", tok, Access.AuthorizeInference, "Bearer i", 0, true},
+		{"infer control token", tok, Access.AuthorizeInference, "Bearer t", 0, true},
 	}
 	for _, c := range cases {
-		err := c.c.Authorize(c.auth)
+		err := c.op(c.a, c.auth)
 		if (err == nil) != c.ok || (err != nil && runtime.KindOf(err) != c.want) {
-			t.Fatalf("%+v with %q: %v", c.c, c.auth, err)
+			t.Fatalf("%s: %+v with %q: %v", c.name, c.a, c.auth, err)
 		}
 	}
 	if HTTPStatus(runtime.Errorf(runtime.KindPermissionDenied, "x")) != 403 || HTTPStatus(runtime.Errorf(runtime.KindUnauthenticated, "x")) != 401 {
 		t.Fatal("permission kinds map to 403 and 401")
+	}
+}
+
+func TestPublic(t *testing.T) {
+	cases := map[string]string{
+		"loading /tmp/Test1/001/mlp-small/1/model.onnx: failed":   "loading …/mlp-small/1/model.onnx: failed",
+		`open "/home/alice/models/cnn/config.yaml": no such file`: `open "…/models/cnn/config.yaml": no such file`,
+		"library /opt/ort/lib/libonnxruntime.so.1 (make ort)":     "library …/lib/libonnxruntime.so.1 (make ort)",
+		"no route for GET /v2/models/x/nope":                      "no route for GET /v2/models/x/nope",
+		"connect http://localhost:4318/v1/traces":                 "connect http://localhost:4318/v1/traces",
+		"/srv/data/jobs: permission denied":                       "…/jobs: permission denied",
+		"shape [1, 16] / batch":                                   "shape [1, 16] / batch",
+	}
+	for in, want := range cases {
+		if got := Public(in); got != want {
+			t.Errorf("Public(%q) = %q, want %q", in, got, want)
+		}
 	}
 }

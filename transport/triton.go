@@ -174,7 +174,7 @@ func RepositoryIndex(m Models, readyOnly bool) *pb.RepositoryIndexResponse {
 		if readyOnly && s.State != runtime.StateReady {
 			continue
 		}
-		e := &pb.RepositoryIndexResponse_ModelIndex{Name: s.Model, State: string(s.State), Reason: s.Reason}
+		e := &pb.RepositoryIndexResponse_ModelIndex{Name: s.Model, State: string(s.State), Reason: Public(s.Reason)}
 		if s.Version > 0 {
 			e.Version = strconv.FormatInt(s.Version, 10)
 		}

@@ -17,6 +17,7 @@ import (
 	"github.com/tiffin-ml/tiffin/runtime"
 	"github.com/tiffin-ml/tiffin/runtime/config"
 	"github.com/tiffin-ml/tiffin/runtime/metrics"
+	"github.com/tiffin-ml/tiffin/transport"
 	grpct "github.com/tiffin-ml/tiffin/transport/grpc"
 	httpt "github.com/tiffin-ml/tiffin/transport/http"
 )
@@ -40,6 +41,7 @@ func newContainer(cfg config.Server, log *slog.Logger) (*dig.Container, error) {
 		newBackends,
 		newManager,
 		newMetrics,
+		newBudget,
 		newJobs, // jobs.go
 		newHTTPServer,
 		newGRPCServer, // grpc.go
@@ -131,7 +133,8 @@ func newManager(p managerParams) (*runtime.Manager, error) {
 		Repository: p.Config.ModelRepository, Backends: p.Backends, Inventory: p.Devices.Inventory(),
 		Override: override, Logger: p.Log,
 	})
-	p.LC.append(hook{name: "model manager", start: m.LoadAll, stop: m.Close})
+	start, stop := startModels(p.Config.Repository, m) // control.go
+	p.LC.append(hook{name: "model manager", start: start, stop: stop})
 	return m, nil
 }
 
@@ -147,22 +150,32 @@ type httpParams struct {
 	Metrics *metrics.Metrics
 	Tracing tracingOn
 	Jobs    httpt.Jobs // jobs.go; nil with --jobs=false
+	Budget  *transport.Budget
+}
+
+// newBudget is the in-flight memory budget both front ends share.
+func newBudget(cfg config.Server) *transport.Budget {
+	return transport.NewBudget(cfg.MaxInflightBytes)
 }
 
 func newHTTPServer(p httpParams) *httpt.Server {
 	cfg, lc := p.Config, p.LC
 	s := httpt.New(p.Manager, httpt.Options{
-		Addr:         net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.HTTPPort)),
-		MaxBodyBytes: cfg.MaxBodyBytes,
-		StrictReady:  cfg.StrictReady,
-		Version:      version,
-		Logger:       p.Log,
-		Repository:   repositoryControl(cfg), // grpc.go
-		Jobs:         p.Jobs,
-		MaxJobUpload: cfg.Jobs.MaxUpload,
-		Observer:     p.Metrics,
-		Metrics:      p.Metrics.Handler(),
-		Devices:      newDevicesReport(p.Devices),
+		Addr:          net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.HTTPPort)),
+		MaxBodyBytes:  cfg.MaxBodyBytes,
+		StrictReady:   cfg.StrictReady,
+		Version:       version,
+		Logger:        p.Log,
+		Access:        access(cfg), // control.go
+		Jobs:          p.Jobs,
+		MaxJobUpload:  cfg.Jobs.MaxUpload,
+		Budget:        p.Budget,
+		HeaderTimeout: cfg.HeaderReadTimeout,
+		BodyTimeout:   cfg.BodyReadTimeout,
+		WriteTimeout:  cfg.WriteTimeout,
+		Observer:      p.Metrics,
+		Metrics:       p.Metrics.Handler(),
+		Devices:       newDevicesReport(p.Devices),
 	})
 	lc.append(hook{name: "http", start: func(context.Context) error { return s.Start() }, stop: s.Shutdown})
 	return s

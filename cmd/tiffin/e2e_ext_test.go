@@ -111,7 +111,7 @@ func TestE2EStatistics(t *testing.T) {
 // TestE2ERepository indexes, unloads and loads over both front ends, and
 // refuses names that would leave the repository.
 func TestE2ERepository(t *testing.T) {
-	gs := startGRPC(t, demoRepo(t), nil)
+	gs := startGRPC(t, demoRepo(t), explicitControl)
 	ctx := ctxT(t)
 	idx, err := gs.client.RepositoryIndex(ctx, &pb.RepositoryIndexRequest{Ready: true})
 	if err != nil || len(idx.Models) != 4 || idx.Models[0].State != "READY" || idx.Models[0].Version != "1" {
@@ -158,12 +158,27 @@ func TestE2ERepository(t *testing.T) {
 	}
 }
 
+// explicitControl opens the control plane (model control mode explicit),
+// with every model loaded at start.
+func explicitControl(c *config.Server) {
+	c.Repository.Mode = config.ControlExplicit
+	c.Repository.LoadModels = []string{config.LoadAllModels}
+}
+
+// TestE2ERepositoryControlOff: the default mode, none, refuses load and
+// unload on both front ends and says how to allow them.
 func TestE2ERepositoryControlOff(t *testing.T) {
-	gs := startGRPC(t, demoRepo(t), func(c *config.Server) { c.Repository.Control = false })
+	gs := startGRPC(t, demoRepo(t), nil)
 	_, err := gs.client.RepositoryModelUnload(ctxT(t), &pb.RepositoryModelUnloadRequest{ModelName: "cnn"})
 	wantCode(t, "unload with control off", err, codes.PermissionDenied)
-	if r := gs.do(t, "POST", "/v2/repository/models/cnn/load", nil, nil); r.status != 403 {
+	if r := gs.do(t, "POST", "/v2/repository/models/cnn/load", nil, nil); r.status != 403 || !bytes.Contains(r.body, []byte("--model-control-mode explicit")) {
 		t.Fatalf("http load with control off: %d %s", r.status, r.body)
+	}
+	if r := gs.do(t, "POST", "/v2/repository/models/cnn/unload", nil, nil); r.status != 403 {
+		t.Fatalf("http unload with control off: %d %s", r.status, r.body)
+	}
+	if r := gs.do(t, "GET", "/v2/models/cnn/ready", nil, nil); r.status != 200 {
+		t.Fatalf("cnn must still serve: %d", r.status)
 	}
 	if r := gs.do(t, "POST", "/v2/repository/index", nil, nil); r.status != 200 {
 		t.Fatalf("the index stays open: %d", r.status)
@@ -171,7 +186,7 @@ func TestE2ERepositoryControlOff(t *testing.T) {
 }
 
 func TestE2ERepositoryToken(t *testing.T) {
-	gs := startGRPC(t, demoRepo(t), func(c *config.Server) { c.Repository.Token = "s3cret" })
+	gs := startGRPC(t, demoRepo(t), func(c *config.Server) { explicitControl(c); c.Repository.Token = "s3cret" })
 	ctx := ctxT(t)
 	_, err := gs.client.RepositoryModelLoad(ctx, &pb.RepositoryModelLoadRequest{ModelName: "cnn"})
 	wantCode(t, "load without a token", err, codes.Unauthenticated)
@@ -195,7 +210,7 @@ func TestE2ERepositoryToken(t *testing.T) {
 // while mlp-small is reloaded several times: none may fail, because the
 // runtime loads the new version before it retires the old one.
 func TestE2EReloadUnderLoad(t *testing.T) {
-	gs := startGRPC(t, demoRepo(t), nil)
+	gs := startGRPC(t, demoRepo(t), explicitControl)
 	ctx, stop := context.WithCancel(ctxT(t))
 	var wg sync.WaitGroup
 	var done, failed atomic.Int64

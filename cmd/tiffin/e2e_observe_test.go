@@ -32,7 +32,7 @@ func TestE2EMetrics(t *testing.T) {
 	body := string(r.body)
 	for _, want := range []string{
 		`tiffin_requests_total{code="200",model="mlp-small",protocol="http",version="1"} 1`,
-		`tiffin_requests_total{code="404",model="nope",protocol="http",version=""} 1`,
+		`tiffin_requests_total{code="404",model="_unknown",protocol="http",version=""} 1`,
 		`tiffin_request_duration_seconds_bucket{model="mlp-small",protocol="http",version="1",le="+Inf"} 1`,
 		`tiffin_inference_items_total{device="cpu",model="mlp-small",version="1"} 2`,
 		`tiffin_batch_size_items_count{device="cpu",model="mlp-small",version="1"} 1`,

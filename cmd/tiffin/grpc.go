@@ -5,7 +5,6 @@ import (
 	"flag"
 	"log/slog"
 	"net"
-	"os"
 	"strconv"
 
 	"google.golang.org/grpc/keepalive"
@@ -17,11 +16,7 @@ import (
 	grpct "github.com/tiffin-ml/tiffin/transport/grpc"
 )
 
-// repositoryTokenEnv is read when --repository-token is not given, so the
-// token need not appear in the process list.
-const repositoryTokenEnv = "TIFFIN_REPOSITORY_TOKEN"
-
-// grpcFlags adds the gRPC front end's and the repository extension's flags
+// grpcFlags adds the gRPC front end's flags
 // to `tiffin serve`.
 func grpcFlags(fs *flag.FlagSet, cfg *config.Server) {
 	g := &cfg.GRPC
@@ -30,22 +25,11 @@ func grpcFlags(fs *flag.FlagSet, cfg *config.Server) {
 	fs.DurationVar(&g.KeepaliveTime, "grpc-keepalive-time", g.KeepaliveTime, "ping a gRPC client whose connection is idle this long")
 	fs.DurationVar(&g.KeepaliveTimeout, "grpc-keepalive-timeout", g.KeepaliveTimeout, "close a gRPC connection whose ping goes unanswered this long")
 	fs.DurationVar(&g.KeepaliveMinTime, "grpc-keepalive-min-time", g.KeepaliveMinTime, "disconnect gRPC clients that ping more often than this")
-	fs.BoolVar(&cfg.Repository.Control, "repository-control", cfg.Repository.Control,
-		"allow loading and unloading models over HTTP and gRPC (false: 403 / PERMISSION_DENIED)")
-	if cfg.Repository.Token == "" {
-		cfg.Repository.Token = os.Getenv(repositoryTokenEnv)
-	}
-	fs.Func("repository-token", "bearer `TOKEN` that model load and unload need (default: $"+repositoryTokenEnv+")",
-		func(s string) error { cfg.Repository.Token = s; return nil })
-}
-
-func repositoryControl(cfg config.Server) transport.RepositoryControl {
-	return transport.RepositoryControl{Enabled: cfg.Repository.Control, Token: cfg.Repository.Token}
 }
 
 // newGRPCServer builds the gRPC front end. Like the HTTP server it starts
 // after the model manager and stops before it.
-func newGRPCServer(cfg config.Server, log *slog.Logger, lc *lifecycle, m *runtime.Manager, met *metrics.Metrics, _ tracingOn) *grpct.Server {
+func newGRPCServer(cfg config.Server, log *slog.Logger, lc *lifecycle, m *runtime.Manager, met *metrics.Metrics, budget *transport.Budget, _ tracingOn) *grpct.Server {
 	g := cfg.GRPC
 	s := grpct.New(m, grpct.Options{
 		Addr:         net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.GRPCPort)),
@@ -56,8 +40,9 @@ func newGRPCServer(cfg config.Server, log *slog.Logger, lc *lifecycle, m *runtim
 			PermitWithoutStream: true},
 		StrictReady: cfg.StrictReady,
 		Version:     version,
-		Repository:  repositoryControl(cfg),
+		Access:      access(cfg), // control.go
 		Observer:    met,
+		Budget:      budget,
 		Logger:      log,
 	})
 	lc.append(hook{name: "grpc", start: func(context.Context) error { return s.Start() }, stop: s.Shutdown})

@@ -79,6 +79,10 @@ func (c *jobClient) send(method, path string, body io.Reader, size int64) (*http
 	if size >= 0 {
 		req.ContentLength = size
 	}
+	// A server started with a repository token wants it on every job route.
+	if tok := os.Getenv(repositoryTokenEnv); tok != "" {
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return nil, err

@@ -16,7 +16,8 @@ import (
 	httpt "github.com/tiffin-ml/tiffin/transport/http"
 )
 
-func serveFlags(cfg *config.Server, stderr io.Writer) *flag.FlagSet {
+// serveFlags returns the flag set and a function to run after parsing.
+func serveFlags(cfg *config.Server, stderr io.Writer) (*flag.FlagSet, func()) {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&cfg.ModelRepository, "model-repository", cfg.ModelRepository, "model repository `DIR` (required)")
@@ -30,19 +31,24 @@ func serveFlags(cfg *config.Server, stderr io.Writer) *flag.FlagSet {
 	fs.BoolVar(&cfg.StrictReady, "strict-readiness", cfg.StrictReady, "report ready only when every model is READY")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "how long shutdown waits for requests in flight")
 	fs.StringVar(&cfg.DevicesFile, "devices", cfg.DevicesFile, "host device `FILE`: per device class, instance counts and batching that override config.yaml")
+	fs.Int64Var(&cfg.MaxInflightBytes, "max-inflight-bytes", cfg.MaxInflightBytes, "bytes all requests in flight may hold together (bodies and decoded tensors); beyond it: 429")
+	fs.DurationVar(&cfg.HeaderReadTimeout, "header-read-timeout", cfg.HeaderReadTimeout, "a request's headers must arrive within this (408 otherwise)")
+	fs.DurationVar(&cfg.BodyReadTimeout, "body-read-timeout", cfg.BodyReadTimeout, "a request's body must arrive within this (408 otherwise)")
+	fs.DurationVar(&cfg.WriteTimeout, "write-timeout", cfg.WriteTimeout, "a response must be written within this; a client that does not read is disconnected")
 	fs.StringVar(&cfg.OTLPEndpoint, "otlp-endpoint", cfg.OTLPEndpoint, "send traces over OTLP/HTTP to this `URL` (e.g. http://localhost:4318/v1/traces); empty: off")
 	fs.StringVar(&cfg.PprofAddr, "pprof-addr", cfg.PprofAddr, "serve Go's profiles on `ADDR` (a bare port listens on loopback only); empty: off")
 	grpcFlags(fs, cfg) // grpc.go
 	jobsFlags(fs, &cfg.Jobs)
-	return fs
+	return fs, controlFlags(fs, &cfg.Repository) // control.go
 }
 
 func serveCmd(args []string, stdout, stderr io.Writer) int {
 	cfg := config.DefaultServer()
-	fs := serveFlags(&cfg, stderr)
+	fs, parsed := serveFlags(&cfg, stderr)
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
+	parsed()
 	if cfg.ORTLibrary == "" {
 		cfg.ORTLibrary = onnx.DefaultLibraryPath()
 	}

@@ -22,8 +22,13 @@ type Server struct {
 	OTLPEndpoint    string        // --otlp-endpoint: OTLP/HTTP traces URL; default "" (tracing off)
 	PprofAddr       string        // --pprof-addr: Go's profiles on their own listener; default "" (off), loopback unless a host is given
 
+	MaxInflightBytes  int64         // --max-inflight-bytes: bytes all requests in flight may hold; default 1 GiB
+	HeaderReadTimeout time.Duration // --header-read-timeout: a request's headers must arrive within; default 60s
+	BodyReadTimeout   time.Duration // --body-read-timeout: a request's body must arrive within; default 60s
+	WriteTimeout      time.Duration // --write-timeout: a response must be written within; default 60s
+
 	GRPC       GRPC       // the gRPC front end's transport settings
-	Repository Repository // the repository extension (load/unload) over HTTP and gRPC
+	Repository Repository // who may load, unload, run jobs and infer (control.go)
 	Jobs       Jobs       // the bulk job queue (jobs.go); the zero value is off
 }
 
@@ -36,18 +41,16 @@ type GRPC struct {
 	KeepaliveMinTime time.Duration // --grpc-keepalive-min-time: clients pinging more often are disconnected; default 10s
 }
 
-// Repository controls the repository extension.
-type Repository struct {
-	Control bool   // --repository-control; default true: load and unload allowed
-	Token   string // --repository-token, else $TIFFIN_REPOSITORY_TOKEN: a bearer token load and unload need
-}
-
 // Server defaults.
 const (
 	DefaultHTTPPort        = 8000
 	DefaultGRPCPort        = 8001
 	DefaultMaxBodyBytes    = 64 << 20
 	DefaultShutdownTimeout = 30 * time.Second
+
+	DefaultMaxInflightBytes = 1 << 30
+	DefaultReadTimeout      = 60 * time.Second
+	DefaultWriteTimeout     = 60 * time.Second
 
 	DefaultGRPCMaxMessageBytes  = 64 << 20
 	DefaultGRPCKeepaliveTime    = 60 * time.Second
@@ -64,6 +67,11 @@ func DefaultServer() Server {
 		LogFormat:       "text",
 		LogLevel:        "info",
 		ShutdownTimeout: DefaultShutdownTimeout,
+
+		MaxInflightBytes:  DefaultMaxInflightBytes,
+		HeaderReadTimeout: DefaultReadTimeout,
+		BodyReadTimeout:   DefaultReadTimeout,
+		WriteTimeout:      DefaultWriteTimeout,
 		GRPC: GRPC{
 			MaxRecvBytes:     DefaultGRPCMaxMessageBytes,
 			MaxSendBytes:     DefaultGRPCMaxMessageBytes,
@@ -71,7 +79,7 @@ func DefaultServer() Server {
 			KeepaliveTimeout: DefaultGRPCKeepaliveTimeout,
 			KeepaliveMinTime: DefaultGRPCKeepaliveMinTime,
 		},
-		Repository: Repository{Control: true},
+		Repository: DefaultRepository(),
 	}
 }
 
@@ -91,10 +99,24 @@ func (s *Server) Validate() error {
 	if s.MaxBodyBytes <= 0 {
 		return fmt.Errorf("--max-body-bytes: must be > 0, got %d", s.MaxBodyBytes)
 	}
+	if s.MaxInflightBytes < int64(s.MaxBodyBytes) {
+		return fmt.Errorf("--max-inflight-bytes: %d is less than --max-body-bytes (%d), so the largest request could never run", s.MaxInflightBytes, s.MaxBodyBytes)
+	}
+	for _, f := range []struct {
+		name string
+		v    time.Duration
+	}{{"--header-read-timeout", s.HeaderReadTimeout}, {"--body-read-timeout", s.BodyReadTimeout}, {"--write-timeout", s.WriteTimeout}} {
+		if f.v <= 0 {
+			return fmt.Errorf("%s: must be > 0, got %s", f.name, f.v)
+		}
+	}
 	if s.LogFormat != "text" && s.LogFormat != "json" {
 		return fmt.Errorf("--log-format: want text or json, got %q", s.LogFormat)
 	}
 	if err := s.GRPC.validate(); err != nil {
+		return err
+	}
+	if err := s.Repository.validate(); err != nil {
 		return err
 	}
 	var l slog.Level
@@ -119,11 +141,14 @@ func (s Server) LogValue() slog.Value {
 		slog.String("devices_file", s.DevicesFile),
 		slog.String("otlp_endpoint", s.OTLPEndpoint),
 		slog.String("pprof_addr", s.PprofAddr),
+		slog.Int64("max_inflight_bytes", s.MaxInflightBytes),
+		slog.Duration("header_read_timeout", s.HeaderReadTimeout),
+		slog.Duration("body_read_timeout", s.BodyReadTimeout),
+		slog.Duration("write_timeout", s.WriteTimeout),
 		slog.Int("grpc_max_recv_bytes", s.GRPC.MaxRecvBytes),
 		slog.Int("grpc_max_send_bytes", s.GRPC.MaxSendBytes),
 		slog.Duration("grpc_keepalive_time", s.GRPC.KeepaliveTime),
-		slog.Bool("repository_control", s.Repository.Control),
-		slog.Bool("repository_token_set", s.Repository.Token != ""),
+		slog.Any("repository", s.Repository),
 	)
 }
 

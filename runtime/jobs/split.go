@@ -56,7 +56,11 @@ func (sp splitter) split(r io.Reader, emit func(c chunkRef, data []byte) error) 
 			return rows, chunks, flush()
 		}
 		if err != nil {
-			return rows, chunks, runtime.Errorf(runtime.KindInvalidArgument, "read the input at row %d: %w", rows, err)
+			kind := runtime.KindInvalidArgument
+			if runtime.KindOf(err) == runtime.KindTooLarge { // the upload's size limit: 413, not 400
+				kind = runtime.KindTooLarge
+			}
+			return rows, chunks, runtime.Errorf(kind, "read the input at row %d: %w", rows, err)
 		}
 	}
 }

@@ -29,6 +29,7 @@ type Metrics struct {
 	reg      *prometheus.Registry
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
+	models   Models // names the model label may carry
 }
 
 // latencyBuckets span 100µs to 10s.
@@ -38,7 +39,8 @@ var latencyBuckets = []float64{1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 1e-2, 2.5
 // instruments and the runtime collector.
 func New(models Models, gpus GPUs) *Metrics {
 	m := &Metrics{
-		reg: prometheus.NewRegistry(),
+		models: models,
+		reg:    prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tiffin_requests_total",
 			Help: "Inference requests by model, version, protocol and status code.",
@@ -61,13 +63,32 @@ func (m *Metrics) Register(c prometheus.Collector) error { return m.reg.Register
 // ObserveRequest records one inference request. version is 0 when the
 // request never reached a version (an unknown model); code is the wire
 // status, such as "200" or "InvalidArgument".
+//
+// The model label carries only names the server has models for: a client
+// chooses the name in the URL, and every name it sent (404s included)
+// would otherwise be a new series for ever. Any other name is UnknownModel.
 func (m *Metrics) ObserveRequest(model string, version int64, protocol, code string, d time.Duration) {
+	if runtime.KindOf(m.lookup(model)) == runtime.KindNotFound {
+		model = UnknownModel
+	}
 	v := ""
 	if version > 0 {
 		v = strconv.FormatInt(version, 10)
 	}
 	m.requests.WithLabelValues(model, v, protocol, code).Inc()
 	m.latency.WithLabelValues(model, v, protocol).Observe(d.Seconds())
+}
+
+// UnknownModel is the model label of requests for a model the server does
+// not have.
+const UnknownModel = "_unknown"
+
+func (m *Metrics) lookup(model string) error {
+	if m.models == nil {
+		return nil
+	}
+	_, err := m.models.Version(model, 0)
+	return err
 }
 
 // Handler serves the text exposition format.

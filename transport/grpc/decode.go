@@ -20,7 +20,9 @@ type decoded struct {
 
 // decodeRequest turns a ModelInferRequest into a runtime request. It checks
 // only what it needs to build tensors; the runtime validates the rest.
-func decodeRequest(r *pb.ModelInferRequest) (*decoded, error) {
+// check, when not nil, is given the inputs' names, datatypes and shapes
+// before any data is decoded.
+func decodeRequest(r *pb.ModelInferRequest, check func([]backends.Tensor) error) (*decoded, error) {
 	version, err := transport.ParseVersion(r.GetModelVersion())
 	if err != nil {
 		return nil, err
@@ -39,6 +41,16 @@ func decodeRequest(r *pb.ModelInferRequest) (*decoded, error) {
 	}
 	d.typed = len(raw) == 0
 	d.req.Inputs = make([]backends.Tensor, len(r.GetInputs()))
+	for i, in := range r.GetInputs() {
+		if err := decodeHeader(in, &d.req.Inputs[i]); err != nil {
+			return nil, err
+		}
+	}
+	if check != nil {
+		if err := check(d.req.Inputs); err != nil {
+			return nil, err
+		}
+	}
 	for i, in := range r.GetInputs() {
 		var data []byte
 		if !d.typed {
@@ -90,9 +102,8 @@ func wholeNumber(p *pb.InferParameter) (uint64, bool) {
 	return 0, false
 }
 
-// decodeInput fills t from one input and its raw bytes (or its typed
-// contents when typed).
-func decodeInput(in *pb.ModelInferRequest_InferInputTensor, raw []byte, typed bool, t *backends.Tensor) error {
+// decodeHeader fills t's name, datatype and shape from one input.
+func decodeHeader(in *pb.ModelInferRequest_InferInputTensor, t *backends.Tensor) error {
 	if in.GetName() == "" {
 		return invalid("an input has no name")
 	}
@@ -100,11 +111,17 @@ func decodeInput(in *pb.ModelInferRequest_InferInputTensor, raw []byte, typed bo
 	if !ok {
 		return invalid("input %q: unknown datatype %q", in.GetName(), in.GetDatatype())
 	}
-	n := backends.NumElements(in.GetShape())
-	if n < 0 {
+	if backends.NumElements(in.GetShape()) < 0 {
 		return invalid("input %q: invalid shape %v", in.GetName(), in.GetShape())
 	}
 	*t = backends.Tensor{Name: in.GetName(), DataType: dt, Shape: in.GetShape()}
+	return nil
+}
+
+// decodeInput fills t's data from one input's raw bytes (or its typed
+// contents when typed); decodeHeader filled the rest.
+func decodeInput(in *pb.ModelInferRequest_InferInputTensor, raw []byte, typed bool, t *backends.Tensor) error {
+	dt, n := t.DataType, backends.NumElements(t.Shape)
 	if typed {
 		return fromContents(t, in.GetContents())
 	}

@@ -36,7 +36,7 @@ func FuzzDecodeRequest(f *testing.F) {
 		if proto.Unmarshal(b, &req) != nil {
 			return
 		}
-		d, err := decodeRequest(&req)
+		d, err := decodeRequest(&req, nil)
 		if err != nil {
 			return
 		}

@@ -19,6 +19,7 @@ import (
 	"github.com/tiffin-ml/tiffin/backends"
 	"github.com/tiffin-ml/tiffin/backends/backendtest"
 	"github.com/tiffin-ml/tiffin/runtime"
+	"github.com/tiffin-ml/tiffin/runtime/config"
 	"github.com/tiffin-ml/tiffin/transport"
 	grpct "github.com/tiffin-ml/tiffin/transport/grpc"
 	pb "github.com/tiffin-ml/tiffin/transport/grpc/inferencepb"
@@ -47,7 +48,7 @@ func serve(t *testing.T, edit func(*grpct.Options)) (pb.GRPCInferenceServiceClie
 		t.Fatal(err)
 	}
 	opts := grpct.Options{Addr: "127.0.0.1:0", MaxRecvBytes: 1 << 20, MaxSendBytes: 1 << 20, Logger: quiet,
-		Repository: transport.RepositoryControl{Enabled: true, Token: "secret"}}
+		Access: transport.Access{Mode: config.ControlExplicit, Token: "secret"}}
 	if edit != nil {
 		edit(&opts)
 	}
@@ -148,7 +149,7 @@ func TestGRPCRepository(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	off, _ := serve(t, func(o *grpct.Options) { o.Repository.Enabled = false })
+	off, _ := serve(t, func(o *grpct.Options) { o.Access.Mode = config.ControlNone })
 	_, err = off.RepositoryModelLoad(authed, &pb.RepositoryModelLoadRequest{ModelName: "m"})
-	wantCode(t, err, codes.PermissionDenied, "--repository-control=false")
+	wantCode(t, err, codes.PermissionDenied, "--model-control-mode explicit")
 }

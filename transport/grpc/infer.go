@@ -11,10 +11,18 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 
+	"google.golang.org/protobuf/proto"
+
+	"github.com/tiffin-ml/tiffin/backends"
 	"github.com/tiffin-ml/tiffin/transport"
 
 	pb "github.com/tiffin-ml/tiffin/transport/grpc/inferencepb"
 )
+
+// costFactor is how many bytes a request is charged against the in-flight
+// budget per byte of its message: the message and the tensors decoded from
+// it (typed contents become new buffers; raw contents are used in place).
+const costFactor = 2
 
 // ModelInfer runs one inference. The call's context goes to the runtime:
 // a call cancelled or past its deadline leaves the model's queue unrun.
@@ -40,7 +48,26 @@ func (s *Server) infer(ctx context.Context, req *pb.ModelInferRequest) (_ *pb.Mo
 			s.opts.Observer.ObserveRequest(req.GetModelName(), answered, "grpc", code.String(), time.Since(start))
 		}
 	}()
-	d, err := decodeRequest(req)
+	if err := s.opts.Access.AuthorizeInference(authorization(ctx)); err != nil {
+		return nil, err
+	}
+	// Find the model before decoding, and check shapes against it before
+	// any tensor is allocated; hold the message's bytes against the
+	// in-flight budget while it is decoded and runs.
+	version, err := transport.ParseVersion(req.GetModelVersion())
+	if err != nil {
+		return nil, err
+	}
+	v, err := s.models.Version(req.GetModelName(), version)
+	if err != nil {
+		return nil, err
+	}
+	cost := costFactor * int64(proto.Size(req))
+	if err := s.opts.Budget.Reserve(cost); err != nil {
+		return nil, err
+	}
+	defer s.opts.Budget.Release(cost)
+	d, err := decodeRequest(req, func(in []backends.Tensor) error { return v.Sig.CheckShapes(v.Name, in) })
 	if err != nil {
 		return nil, err
 	}

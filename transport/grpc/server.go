@@ -33,11 +33,12 @@ type Options struct {
 	MaxSendBytes      int    // largest response message
 	Keepalive         keepalive.ServerParameters
 	KeepalivePolicy   keepalive.EnforcementPolicy
-	StrictReady       bool   // ServerReady needs every model READY
-	Version           string // reported in server metadata
-	Repository        transport.RepositoryControl
+	StrictReady       bool               // ServerReady needs every model READY
+	Version           string             // reported in server metadata
+	Access            transport.Access   // who may load, unload, run jobs and infer
 	StreamConcurrency int                // default DefaultStreamConcurrency
 	Observer          transport.Observer // told of every inference; nil: none
+	Budget            *transport.Budget  // bytes requests in flight may hold, shared with HTTP; nil: no bound
 	Logger            *slog.Logger
 }
 
@@ -150,5 +151,5 @@ func rpcError(err error) error {
 	if err == nil {
 		return nil
 	}
-	return status.Error(transport.GRPCCode(err), err.Error())
+	return status.Error(transport.GRPCCode(err), transport.Public(err.Error()))
 }

@@ -80,7 +80,7 @@ func (s *Server) RepositoryIndex(_ context.Context, req *pb.RepositoryIndexReque
 
 // RepositoryModelLoad loads or reloads a model from the repository.
 func (s *Server) RepositoryModelLoad(ctx context.Context, req *pb.RepositoryModelLoadRequest) (*pb.RepositoryModelLoadResponse, error) {
-	err := transport.LoadModel(ctx, s.models, s.opts.Repository, authorization(ctx), req.GetModelName(), len(req.GetParameters()))
+	err := transport.LoadModel(ctx, s.models, s.opts.Access, authorization(ctx), req.GetModelName(), len(req.GetParameters()))
 	if err != nil {
 		return nil, rpcError(err)
 	}
@@ -95,7 +95,7 @@ func (s *Server) RepositoryModelUnload(ctx context.Context, req *pb.RepositoryMo
 			return nil, rpcError(runtime.Errorf(runtime.KindInvalidArgument, "unknown unload parameter %q", k))
 		}
 	}
-	if err := transport.UnloadModel(ctx, s.models, s.opts.Repository, authorization(ctx), req.GetModelName()); err != nil {
+	if err := transport.UnloadModel(ctx, s.models, s.opts.Access, authorization(ctx), req.GetModelName()); err != nil {
 		return nil, rpcError(err)
 	}
 	return &pb.RepositoryModelUnloadResponse{}, nil

@@ -1,7 +1,11 @@
 package http
 
 import (
+	"errors"
 	"io"
+	"net"
+	"os"
+	"time"
 
 	"github.com/valyala/fasthttp"
 
@@ -13,44 +17,117 @@ import (
 // the response see the 413 rather than a reset connection.
 const drainLimit = 16 << 20
 
-// readBody returns the request body, holding the configured limit. Bodies
-// within the limit were already buffered by fasthttp; a larger one is
-// refused (413) and never read into memory.
-func (s *Server) readBody(ctx *fasthttp.RequestCtx) ([]byte, error) {
-	limit := s.opts.MaxBodyBytes
+// controlBodyLimit bounds the bodies of the control routes (repository
+// index, load, unload): they carry a few parameters at most.
+const controlBodyLimit = 64 << 10
+
+// chunkStep is how much of a chunked body is read (and reserved) at once.
+const chunkStep = 256 << 10
+
+// costFactor is how many bytes an inference request is charged against the
+// in-flight budget per body byte: the body itself, the tensors decoded from
+// it, and the response.
+const costFactor = 3
+
+// readBody reads the request body into memory the request owns (fasthttp
+// keeps at most its first 8 KiB; the rest is streamed), refusing it with 413
+// as soon as it is known to be over limit: from Content-Length before a
+// byte is read, or while a chunked body streams. Every byte read is first
+// reserved from the in-flight budget, factor times over; the caller gives
+// the reservation back with s.budget.Release(held). The body must arrive
+// within BodyTimeout (408 otherwise).
+func (s *Server) readBody(ctx *fasthttp.RequestCtx, limit int, what string, factor int64) (body []byte, held int64, err error) {
 	n := ctx.Request.Header.ContentLength()
 	if n > limit {
-		refuseBody(ctx)
-		return nil, errBodyTooLarge(limit)
+		s.refuseBody(ctx)
+		return nil, 0, errBodyTooLarge(limit, what)
+	}
+	stream := ctx.RequestBodyStream()
+	if stream == nil { // not streamed: a copy the request owns
+		return append([]byte(nil), ctx.PostBody()...), 0, nil
+	}
+	if s.opts.BodyTimeout > 0 {
+		_ = ctx.Conn().SetReadDeadline(time.Now().Add(s.opts.BodyTimeout))
 	}
 	if n >= 0 {
-		return ctx.PostBody(), nil
+		if err := s.budget.Reserve(factor * int64(n)); err != nil {
+			s.refuseBody(ctx)
+			return nil, 0, err
+		}
+		body = make([]byte, n)
+		if _, err := io.ReadFull(stream, body); err != nil {
+			s.budget.Release(factor * int64(n))
+			ctx.SetConnectionClose()
+			return nil, 0, bodyReadError(err)
+		}
+		return body, factor * int64(n), nil
 	}
-	// Chunked: read at most one byte past the limit to tell.
-	stream := ctx.RequestBodyStream()
-	if stream == nil {
-		return ctx.PostBody(), nil
-	}
-	b, err := io.ReadAll(io.LimitReader(stream, int64(limit)+1))
-	if err != nil {
-		return nil, runtime.Errorf(runtime.KindInvalidArgument, "read request body: %v", err)
-	}
-	if len(b) > limit {
-		ctx.SetConnectionClose()
-		return nil, errBodyTooLarge(limit)
-	}
-	return b, nil
+	return s.readChunked(ctx, stream, limit, what, factor)
 }
 
-// refuseBody reads and discards a bounded part of a body the server will
-// not take, then closes the connection after the answer.
-func refuseBody(ctx *fasthttp.RequestCtx) {
+// readChunked reads a body of unknown length step by step, reserving each
+// step before it is read, and stops one byte past the limit.
+func (s *Server) readChunked(ctx *fasthttp.RequestCtx, stream io.Reader, limit int, what string, factor int64) ([]byte, int64, error) {
+	var body []byte
+	var held int64
+	fail := func(err error) ([]byte, int64, error) {
+		s.budget.Release(held)
+		ctx.SetConnectionClose()
+		return nil, 0, err
+	}
+	for {
+		step := min(chunkStep, limit+1-len(body))
+		if err := s.budget.Reserve(factor * int64(step)); err != nil {
+			return fail(err)
+		}
+		held += factor * int64(step)
+		body = append(body, make([]byte, step)...)
+		got, err := io.ReadFull(stream, body[len(body)-step:])
+		body = body[:len(body)-step+got]
+		switch {
+		case len(body) > limit:
+			s.refuseBody(ctx) // drain a bounded part, so the client reads the 413
+			return fail(errBodyTooLarge(limit, what))
+		case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+			return body, held, nil
+		case err != nil:
+			return fail(bodyReadError(err))
+		}
+	}
+}
+
+// bodyReadError names why a body could not be read: too slow (408) or cut.
+func bodyReadError(err error) error {
+	var ne net.Error
+	if errors.Is(err, os.ErrDeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
+		return runtime.Errorf(runtime.KindRequestTimeout, "the request body did not arrive in time (--body-read-timeout)")
+	}
+	return runtime.Errorf(runtime.KindInvalidArgument, "read request body: %v", err)
+}
+
+// refuseBody reads and discards a body the server will not take, then
+// closes the connection after the answer, so that clients which send the
+// whole body before reading the response see the answer rather than a
+// reset connection. Reading to discard holds no memory; it reads at most
+// the whole body when that is within --max-body-bytes, else drainLimit,
+// within the body timeout.
+func (s *Server) refuseBody(ctx *fasthttp.RequestCtx) {
+	n := ctx.Request.Header.ContentLength()
+	if n == 0 {
+		return
+	}
+	drain := int64(drainLimit)
+	if n > 0 && n <= s.opts.MaxBodyBytes {
+		drain = int64(n)
+	}
 	if stream := ctx.RequestBodyStream(); stream != nil {
-		_, _ = io.CopyN(io.Discard, stream, drainLimit)
+		_ = ctx.Conn().SetReadDeadline(time.Now().Add(s.opts.BodyTimeout))
+		_, _ = io.CopyN(io.Discard, stream, drain)
 	}
 	ctx.SetConnectionClose()
 }
 
-func errBodyTooLarge(limit int) error {
-	return runtime.Errorf(runtime.KindTooLarge, "request body is larger than the %d-byte limit (--max-body-bytes)", limit)
+// errBodyTooLarge says which limit a body broke; what names it (a flag).
+func errBodyTooLarge(limit int, what string) error {
+	return runtime.Errorf(runtime.KindTooLarge, "request body is larger than the %d-byte limit (%s)", limit, what)
 }

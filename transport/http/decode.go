@@ -21,11 +21,20 @@ type requestJSON struct {
 }
 
 type inputJSON struct {
-	Name       string          `json:"name"`
-	Shape      []int64         `json:"shape"`
-	Datatype   string          `json:"datatype"`
-	Parameters parameters      `json:"parameters"`
-	Data       json.RawMessage `json:"data"`
+	Name       string     `json:"name"`
+	Shape      []int64    `json:"shape"`
+	Datatype   string     `json:"datatype"`
+	Parameters parameters `json:"parameters"`
+	Data       rawRef     `json:"data"`
+}
+
+// rawRef is a JSON value kept as a slice of the request body, which the
+// request owns: json.RawMessage would copy every input's data once more.
+type rawRef []byte
+
+func (r *rawRef) UnmarshalJSON(b []byte) error {
+	*r = b
+	return nil
 }
 
 type outputRequest struct {
@@ -63,10 +72,13 @@ type decoded struct {
 	binaryOutput map[string]bool // binary_data per requested output
 }
 
-// decodeRequest parses a V2 request body. headerLen is the value of
+// decodeRequest parses a V2 request body, which the request owns (the
+// binary part is used in place). headerLen is the value of
 // Inference-Header-Content-Length (-1 when absent): the JSON is that many
-// bytes and the binary tensor data follows it.
-func decodeRequest(body []byte, headerLen int) (*decoded, error) {
+// bytes and the binary tensor data follows it. check, when not nil, is
+// given the inputs' names, datatypes and shapes before any data is
+// decoded, so no element count the model does not take is allocated for.
+func decodeRequest(body []byte, headerLen int, check func([]backends.Tensor) error) (*decoded, error) {
 	jsonPart, binPart := body, []byte(nil)
 	if headerLen >= 0 {
 		if headerLen > len(body) {
@@ -85,12 +97,17 @@ func decodeRequest(body []byte, headerLen int) (*decoded, error) {
 	if len(rj.Inputs) == 0 {
 		return nil, invalid("request has no inputs")
 	}
-	// The binary part outlives the handler (a timed-out request may still
-	// sit in a queue), so it is copied out of fasthttp's buffer once.
-	if len(binPart) > 0 {
-		binPart = append([]byte(nil), binPart...)
-	}
 	d.req.Inputs = make([]backends.Tensor, len(rj.Inputs))
+	for i := range rj.Inputs {
+		if err := decodeHeader(&rj.Inputs[i], &d.req.Inputs[i]); err != nil {
+			return nil, err
+		}
+	}
+	if check != nil {
+		if err := check(d.req.Inputs); err != nil {
+			return nil, err
+		}
+	}
 	for i := range rj.Inputs {
 		rest, err := decodeInput(&rj.Inputs[i], &d.req.Inputs[i], binPart)
 		if err != nil {
@@ -140,21 +157,28 @@ func (d *decoded) decodeParameters(p parameters) error {
 	return nil
 }
 
-// decodeInput fills t from one JSON input, taking its bytes from the front
-// of bin when the input says binary_data_size. It returns the rest of bin.
-func decodeInput(in *inputJSON, t *backends.Tensor, bin []byte) ([]byte, error) {
+// decodeHeader fills t's name, datatype and shape from one JSON input.
+func decodeHeader(in *inputJSON, t *backends.Tensor) error {
 	if in.Name == "" {
-		return nil, invalid("an input has no name")
+		return invalid("an input has no name")
 	}
 	dt, ok := backends.ParseDataType(in.Datatype)
 	if !ok {
-		return nil, invalid("input %q: unknown datatype %q", in.Name, in.Datatype)
+		return invalid("input %q: unknown datatype %q", in.Name, in.Datatype)
 	}
 	n := backends.NumElements(in.Shape)
 	if in.Shape == nil || n < 0 {
-		return nil, invalid("input %q: invalid shape %v", in.Name, in.Shape)
+		return invalid("input %q: invalid shape %v", in.Name, in.Shape)
 	}
 	*t = backends.Tensor{Name: in.Name, DataType: dt, Shape: in.Shape}
+	return nil
+}
+
+// decodeInput fills t's data from one JSON input whose header decodeHeader
+// read, taking its bytes from the front of bin when the input says
+// binary_data_size. It returns the rest of bin.
+func decodeInput(in *inputJSON, t *backends.Tensor, bin []byte) ([]byte, error) {
+	dt, n := t.DataType, backends.NumElements(t.Shape)
 	size, isBinary, err := in.Parameters.int("binary_data_size")
 	if err != nil {
 		return nil, invalid("input %q: %v", in.Name, err)

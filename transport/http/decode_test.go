@@ -25,7 +25,7 @@ func TestDecodeRequestBinaryAndParameters(t *testing.T) {
 	bin = binary.LittleEndian.AppendUint32(bin, 3)
 	bin = append(bin, "abc"...)
 	bin = binary.LittleEndian.AppendUint32(bin, 0)
-	d, err := decodeRequest(append([]byte(header), bin...), len(header))
+	d, err := decodeRequest(append([]byte(header), bin...), len(header), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +59,7 @@ func TestDecodeRequestErrors(t *testing.T) {
 		{`{"inputs":[{"name":"a","datatype":"FP32","shape":[1],"data":[1]}]}xyz`, 66, `3 bytes of binary data that no input claims`},
 	}
 	for _, tt := range tests {
-		_, err := decodeRequest([]byte(tt.body), tt.headerLen)
+		_, err := decodeRequest([]byte(tt.body), tt.headerLen, nil)
 		if err == nil || !strings.Contains(err.Error(), tt.want) || runtime.KindOf(err) != runtime.KindInvalidArgument {
 			t.Errorf("%s: err %v, want invalid argument %q", tt.body, err, tt.want)
 		}
@@ -76,7 +76,7 @@ func FuzzDecodeRequest(f *testing.F) {
 		if headerLen < -1 {
 			headerLen = -1
 		}
-		d, err := decodeRequest(body, headerLen)
+		d, err := decodeRequest(body, headerLen, nil)
 		if err != nil {
 			return
 		}
@@ -115,7 +115,7 @@ func BenchmarkDecode(b *testing.B) {
 				b.ReportAllocs()
 				b.SetBytes(int64(len(body)))
 				for b.Loop() {
-					d, err := decodeRequest(body, hl)
+					d, err := decodeRequest(body, hl, nil)
 					if err != nil || len(d.req.Inputs[0].Data) != batch*64 {
 						b.Fatalf("decode: %v", err)
 					}
@@ -141,4 +141,25 @@ func BenchmarkEncode(b *testing.B) {
 			}
 		})
 	}
+}
+
+// FuzzDecodeChecked decodes JSON and binary requests (BYTES included)
+// against a model's signature, as the server does: the shape check runs
+// before any data is decoded, and nothing may panic. Run with `make fuzz`.
+func FuzzDecodeChecked(f *testing.F) {
+	f.Add([]byte(`{"inputs":[{"name":"s","datatype":"BYTES","shape":[1,2],"data":["a","b"]}]}`), -1)
+	f.Add([]byte(`{"inputs":[{"name":"s","datatype":"BYTES","shape":[1,1],"parameters":{"binary_data_size":5}}]}`+"\x01\x00\x00\x00z"), 88)
+	f.Add([]byte(`{"inputs":[{"name":"x","datatype":"FP32","shape":[2,2],"data":[[1,2],[3,4]]}]}`), -1)
+	sig := runtime.Signature{MaxBatchSize: 8, Inputs: []backends.TensorSpec{
+		{Name: "s", DataType: backends.Bytes, Shape: []int64{-1, -1}},
+	}}
+	f.Fuzz(func(t *testing.T, body []byte, headerLen int) {
+		if headerLen < -1 || headerLen > len(body) {
+			headerLen = -1
+		}
+		d, err := decodeRequest(body, headerLen, func(in []backends.Tensor) error { return sig.CheckShapes("m", in) })
+		if err == nil && len(d.req.Inputs) != 1 {
+			t.Fatalf("a checked request has %d inputs", len(d.req.Inputs))
+		}
+	})
 }

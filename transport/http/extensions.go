@@ -77,7 +77,7 @@ func (s *Server) repositoryIndex(ctx *fasthttp.RequestCtx) {
 		Ready bool `json:"ready"`
 	}
 	m := s.models
-	if !decodeBody(ctx, &body) {
+	if !s.decodeBody(ctx, &body) {
 		return
 	}
 	out := []byte{'['}
@@ -96,20 +96,29 @@ type repositoryBody struct {
 }
 
 func (s *Server) repositoryLoad(ctx *fasthttp.RequestCtx, model string) {
-	var body repositoryBody
-	m := s.models
-	if !decodeBody(ctx, &body) {
+	if err := s.opts.Access.AuthorizeControl(authHeader(ctx)); err != nil {
+		s.refuseBody(ctx)
+		replyError(ctx, err)
 		return
 	}
-	auth := string(ctx.Request.Header.Peek(fasthttp.HeaderAuthorization))
-	err := transport.LoadModel(context.Background(), m, s.opts.Repository, auth, model, len(body.Parameters))
+	var body repositoryBody
+	m := s.models
+	if !s.decodeBody(ctx, &body) {
+		return
+	}
+	err := transport.LoadModel(context.Background(), m, s.opts.Access, authHeader(ctx), model, len(body.Parameters))
 	s.writeEmpty(ctx, err)
 }
 
 func (s *Server) repositoryUnload(ctx *fasthttp.RequestCtx, model string) {
+	if err := s.opts.Access.AuthorizeControl(authHeader(ctx)); err != nil {
+		s.refuseBody(ctx)
+		replyError(ctx, err)
+		return
+	}
 	var body repositoryBody
 	m := s.models
-	if !decodeBody(ctx, &body) {
+	if !s.decodeBody(ctx, &body) {
 		return
 	}
 	for k := range body.Parameters {
@@ -118,14 +127,20 @@ func (s *Server) repositoryUnload(ctx *fasthttp.RequestCtx, model string) {
 			return
 		}
 	}
-	auth := string(ctx.Request.Header.Peek(fasthttp.HeaderAuthorization))
-	s.writeEmpty(ctx, transport.UnloadModel(context.Background(), m, s.opts.Repository, auth, model))
+	s.writeEmpty(ctx, transport.UnloadModel(context.Background(), m, s.opts.Access, authHeader(ctx), model))
 }
 
-// decodeBody reads an optional JSON body into v; it answers 400 and
-// reports false when the body is not JSON.
-func decodeBody(ctx *fasthttp.RequestCtx, v any) bool {
-	if b := ctx.PostBody(); len(b) > 0 {
+// decodeBody reads an optional JSON body of at most controlBodyLimit bytes
+// into v; it answers 413 for a larger body, 400 for one that is not JSON,
+// and then reports false.
+func (s *Server) decodeBody(ctx *fasthttp.RequestCtx, v any) bool {
+	b, held, err := s.readBody(ctx, controlBodyLimit, "control routes take small JSON bodies", 1)
+	defer s.budget.Release(held)
+	if err != nil {
+		replyError(ctx, err)
+		return false
+	}
+	if len(b) > 0 {
 		if err := json.Unmarshal(b, v); err != nil {
 			replyError(ctx, invalid("malformed JSON body: %v", err))
 			return false
@@ -149,4 +164,9 @@ func (s *Server) writeEmpty(ctx *fasthttp.RequestCtx, err error) {
 		return
 	}
 	ctx.SetStatusCode(fasthttp.StatusOK)
+}
+
+// authHeader is the request's Authorization header, if any.
+func authHeader(ctx *fasthttp.RequestCtx) string {
+	return string(ctx.Request.Header.Peek(fasthttp.HeaderAuthorization))
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/tiffin-ml/tiffin/backends"
 	"github.com/tiffin-ml/tiffin/backends/backendtest"
 	"github.com/tiffin-ml/tiffin/runtime"
+	"github.com/tiffin-ml/tiffin/runtime/config"
 	"github.com/tiffin-ml/tiffin/runtime/jobs"
 	"github.com/tiffin-ml/tiffin/transport"
 	httpt "github.com/tiffin-ml/tiffin/transport/http"
@@ -45,7 +46,7 @@ func serve(t *testing.T, edit func(*httpt.Options)) (string, *backendtest.Backen
 		t.Fatal(err)
 	}
 	opts := httpt.Options{Addr: "127.0.0.1:0", MaxBodyBytes: 1 << 16, Logger: quiet,
-		Repository: transport.RepositoryControl{Enabled: true}}
+		Access: transport.Access{Mode: config.ControlExplicit}}
 	if edit != nil {
 		edit(&opts)
 	}
@@ -156,11 +157,11 @@ func TestHandlersRepository(t *testing.T) {
 		t.Fatalf("index: %d %s", status, body)
 	}
 
-	off, _, _ := serve(t, func(o *httpt.Options) { o.Repository.Enabled = false })
+	off, _, _ := serve(t, func(o *httpt.Options) { o.Access.Mode = config.ControlNone })
 	if status, _ := call(t, "POST", off+"/v2/repository/models/m/unload", ""); status != 403 {
 		t.Fatalf("unload with control off: %d, want 403", status)
 	}
-	locked, _, _ := serve(t, func(o *httpt.Options) { o.Repository.Token = "secret" })
+	locked, _, _ := serve(t, func(o *httpt.Options) { o.Access.Token = "secret" })
 	if status, _ := call(t, "POST", locked+"/v2/repository/models/m/unload", ""); status != 401 {
 		t.Fatalf("unload without the token: %d, want 401", status)
 	}

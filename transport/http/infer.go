@@ -9,6 +9,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/tiffin-ml/tiffin/backends"
 	"github.com/tiffin-ml/tiffin/transport"
 )
 
@@ -34,6 +35,11 @@ func (s *Server) infer(ctx *fasthttp.RequestCtx, model string, version int64) {
 // answerInfer decodes, runs and encodes one request, and returns the
 // version that answered (0 when none did).
 func (s *Server) answerInfer(tctx context.Context, ctx *fasthttp.RequestCtx, model string, version int64) int64 {
+	if err := s.opts.Access.AuthorizeInference(authHeader(ctx)); err != nil {
+		s.refuseBody(ctx)
+		replyError(ctx, err)
+		return 0
+	}
 	if enc := ctx.Request.Header.Peek(fasthttp.HeaderContentEncoding); len(enc) > 0 && string(enc) != "identity" {
 		replyError(ctx, invalid("Content-Encoding %q is not supported; send the body uncompressed", enc))
 		return 0
@@ -43,18 +49,32 @@ func (s *Server) answerInfer(tctx context.Context, ctx *fasthttp.RequestCtx, mod
 		replyError(ctx, err)
 		return 0
 	}
-	body, err := s.readBody(ctx)
+	// The route names the model: find it before reading the body, so a
+	// request for a model that is not there costs nothing, and check the
+	// tensors' shapes against it before any data is decoded.
+	v, err := s.models.Version(model, version)
+	if err != nil {
+		s.refuseBody(ctx)
+		replyError(ctx, err)
+		return 0
+	}
+	body, held, err := s.readBody(ctx, s.opts.MaxBodyBytes, "--max-body-bytes", costFactor)
+	defer s.budget.Release(held)
 	if err != nil {
 		replyError(ctx, err)
 		return 0
 	}
-	d, err := decodeRequest(body, headerLen)
+	d, err := decodeRequest(body, headerLen, func(in []backends.Tensor) error { return v.Sig.CheckShapes(model, in) })
 	if err != nil {
 		replyError(ctx, err)
 		return 0
 	}
 	d.req.Model, d.req.Version = model, version
+	tctx, cancel := context.WithCancel(tctx)
+	defer cancel()
+	stop := watchHangup(ctx.Conn(), cancel)
 	resp, err := s.models.Infer(tctx, &d.req)
+	stop()
 	if err != nil {
 		replyError(ctx, err)
 		return 0

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"strconv"
+	"time"
 
 	"github.com/valyala/fasthttp"
 
@@ -37,6 +38,11 @@ type Jobs interface {
 func (s *Server) routeJobs(ctx *fasthttp.RequestCtx, rest []string) bool {
 	if s.opts.Jobs == nil {
 		replyError(ctx, runtime.Errorf(runtime.KindNotFound, "bulk jobs are disabled on this server (tiffin serve --jobs=false)"))
+		return true
+	}
+	if err := s.opts.Access.AuthorizeJobs(authHeader(ctx)); err != nil {
+		s.refuseBody(ctx)
+		replyError(ctx, err)
 		return true
 	}
 	// Not ctx itself: fasthttp's RequestCtx as a context races with Shutdown.
@@ -92,7 +98,23 @@ func (s *Server) submitJob(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	st, err := s.opts.Jobs.Submit(context.Background(), model, version, f, body)
+	if runtime.KindOf(err) == runtime.KindTooLarge {
+		s.drainUpload(ctx, body)
+	}
 	s.replyJob(ctx, fasthttp.StatusAccepted, st, err)
+}
+
+// drainUpload reads and discards what is left of an upload refused for its
+// size, until its end or the body timeout, so that a client still sending
+// reads its 413 rather than a reset connection. Discarding holds no
+// memory, and the body timeout bounds the time, as for any upload.
+func (s *Server) drainUpload(ctx *fasthttp.RequestCtx, body io.Reader) {
+	if c, ok := body.(*capReader); ok {
+		body = c.r
+	}
+	_ = ctx.Conn().SetReadDeadline(time.Now().Add(s.opts.BodyTimeout))
+	_, _ = io.Copy(io.Discard, body)
+	ctx.SetConnectionClose()
 }
 
 // jobUpload is a job's input as a stream. fasthttp hands a body over
@@ -101,12 +123,14 @@ func (s *Server) submitJob(ctx *fasthttp.RequestCtx) {
 func (s *Server) jobUpload(ctx *fasthttp.RequestCtx) (io.Reader, error) {
 	limit := s.opts.MaxJobUpload
 	if n := ctx.Request.Header.ContentLength(); limit > 0 && int64(n) > limit {
-		refuseBody(ctx)
+		s.refuseBody(ctx)
 		return nil, errUploadTooLarge(limit)
 	}
-	var r io.Reader = bytes.NewReader(ctx.PostBody())
-	if stream := ctx.RequestBodyStream(); stream != nil {
-		r = stream
+	// The stream, never PostBody: PostBody reads the whole upload into
+	// memory first.
+	r := ctx.RequestBodyStream()
+	if r == nil {
+		r = bytes.NewReader(ctx.PostBody())
 	}
 	if limit > 0 {
 		r = &capReader{r: r, left: limit, limit: limit}

@@ -14,8 +14,14 @@ import (
 // that is refused at once. It is a small state machine over the raw bytes,
 // written as one loop on purpose: no interface{} values are built.
 func decodeData(raw []byte, dt backends.DataType, n int64) ([]byte, [][]byte, error) {
-	if n > int64(len(raw)) {
-		return nil, nil, fmt.Errorf("shape holds %d elements but data has at most %d", n, len(raw))
+	// A number takes at least one byte and a separator; a string at least
+	// its two quotes and a separator.
+	most := int64(len(raw)+1) / 2
+	if dt == backends.Bytes {
+		most = int64(len(raw)+1) / 3
+	}
+	if n > most {
+		return nil, nil, fmt.Errorf("shape holds %d elements but data has at most %d", n, most)
 	}
 	var data []byte
 	var strs [][]byte

@@ -63,7 +63,7 @@ func TestDecodeDataErrors(t *testing.T) {
 		{backends.FP32, "[[1]", 1, "unbalanced"},
 		{backends.Bytes, "[1]", 1, "BYTES elements are JSON strings"},
 		{backends.Bytes, `["abc]`, 1, "unterminated string"},
-		{backends.FP32, "[1]", 1000, "at most 3"},
+		{backends.FP32, "[1]", 1000, "at most 2"},
 	}
 	for _, tt := range tests {
 		_, _, err := decodeData([]byte(tt.raw), tt.dt, tt.n)

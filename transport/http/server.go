@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	stdhttp "net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -29,15 +30,29 @@ type Options struct {
 	Version      string // reported in server metadata
 	Logger       *slog.Logger
 
-	Repository transport.RepositoryControl // guards the repository extension's load and unload
-	Observer   transport.Observer          // told of every inference; nil: none
-	Metrics    stdhttp.Handler             // serves GET /metrics; nil: 404
-	Devices    any                         // the inventory shown in server metadata; nil: left out
-	Jobs       Jobs                        // the bulk job queue behind /v2/jobs; nil: disabled
+	Access   transport.Access   // who may load, unload, run jobs and infer
+	Observer transport.Observer // told of every inference; nil: none
+	Metrics  stdhttp.Handler    // serves GET /metrics; nil: 404
+	Devices  any                // the inventory shown in server metadata; nil: left out
+	Jobs     Jobs               // the bulk job queue behind /v2/jobs; nil: disabled
 	// MaxJobUpload bounds a job's input, which is streamed rather than
 	// buffered, so it may exceed MaxBodyBytes; 0: no bound.
 	MaxJobUpload int64
+	// Budget bounds the bytes requests in flight hold, shared with the
+	// gRPC front end; nil: no bound.
+	Budget *transport.Budget
+	// HeaderTimeout bounds the wait for a request's headers, BodyTimeout
+	// the wait for its body (408 either way), WriteTimeout the time a
+	// response may take to be written to a client that does not read.
+	// Zero: DefaultReadTimeout / DefaultWriteTimeout.
+	HeaderTimeout, BodyTimeout, WriteTimeout time.Duration
 }
+
+// Timeout defaults.
+const (
+	DefaultReadTimeout  = 60 * time.Second
+	DefaultWriteTimeout = 60 * time.Second
+)
 
 // Server is the HTTP front end. Start binds and serves; Shutdown stops
 // accepting and waits for requests in flight.
@@ -51,6 +66,7 @@ type Server struct {
 
 	inflight atomic.Int64 // inference requests inside the handler
 	metrics  fasthttp.RequestHandler
+	budget   *transport.Budget
 
 	connMu sync.Mutex                      // protects: conns
 	conns  map[net.Conn]fasthttp.ConnState // open connections and their state
@@ -67,7 +83,15 @@ func New(models Models, opts Options) *Server {
 	if opts.Observer == nil {
 		opts.Observer = transport.NopObserver{}
 	}
-	s := &Server{opts: opts, models: models, log: opts.Logger}
+	for _, d := range []*time.Duration{&opts.HeaderTimeout, &opts.BodyTimeout} {
+		if *d <= 0 {
+			*d = DefaultReadTimeout
+		}
+	}
+	if opts.WriteTimeout <= 0 {
+		opts.WriteTimeout = DefaultWriteTimeout
+	}
+	s := &Server{opts: opts, models: models, log: opts.Logger, budget: opts.Budget}
 	s.srv = &fasthttp.Server{
 		Handler:            s.route,
 		ErrorHandler:       s.wireError,
@@ -78,7 +102,9 @@ func New(models Models, opts Options) *Server {
 		// connection while the client is still sending.
 		StreamRequestBody:     true,
 		ReadBufferSize:        16 << 10,
-		ReadTimeout:           5 * time.Minute,
+		ReadTimeout:           opts.HeaderTimeout,
+		WriteTimeout:          opts.WriteTimeout,
+		HeaderReceived:        s.headerReceived,
 		IdleTimeout:           2 * time.Minute,
 		NoDefaultServerHeader: false,
 		CloseOnShutdown:       true,
@@ -124,7 +150,12 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		select {
 		case err := <-result:
 			if err != nil {
-				return fmt.Errorf("http shutdown: %w (connections still open: %v, requests in flight: %d)", err, s.connStates(), s.inflight.Load())
+				// Out of time: the connections still open (a client that
+				// never reads its response, one that sends slowly) are
+				// closed, so that the rest of shutdown gets to run.
+				s.log.Warn("http shutdown deadline: closing connections still open",
+					"connections", s.connStates(), "requests_in_flight", s.inflight.Load(), "err", err)
+				s.closeAll()
 			}
 			if err := <-s.done; err != nil && !errors.Is(err, net.ErrClosed) {
 				return err
@@ -160,6 +191,15 @@ func (s *Server) closeFresh() {
 	}
 }
 
+// closeAll closes every open connection.
+func (s *Server) closeAll() {
+	s.connMu.Lock()
+	defer s.connMu.Unlock()
+	for c := range s.conns {
+		_ = c.Close()
+	}
+}
+
 // countingListener hands out connections that count the bytes read.
 type countingListener struct{ net.Listener }
 
@@ -175,6 +215,9 @@ type countingConn struct {
 	net.Conn
 	read atomic.Int64
 }
+
+// NetConn is the connection underneath, for watchHangup.
+func (c *countingConn) NetConn() net.Conn { return c.Conn }
 
 func (c *countingConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
@@ -194,12 +237,28 @@ func (s *Server) connStates() map[string]int {
 	return n
 }
 
+// headerReceived sets the read deadline for what fasthttp reads of the
+// body before the handler runs (up to 8 KiB): the body timeout, or one
+// second for a body already known to be over the limit, so that a client
+// which sends such headers and stalls is not waited for.
+func (s *Server) headerReceived(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
+	if h.ContentLength() > s.opts.MaxBodyBytes && !strings.HasPrefix(string(h.RequestURI()), "/v2/jobs") {
+		return fasthttp.RequestConfig{ReadTimeout: time.Second}
+	}
+	return fasthttp.RequestConfig{ReadTimeout: s.opts.BodyTimeout}
+}
+
 // wireError answers requests fasthttp could not read: an oversized body
-// (413) or a malformed request (400), in the same JSON shape as ours.
+// (413), one too slow to arrive (408), or a malformed request (400), in the
+// same JSON shape as ours.
 func (s *Server) wireError(ctx *fasthttp.RequestCtx, err error) {
 	werr := runtime.Errorf(runtime.KindInvalidArgument, "malformed HTTP request: %v", err)
-	if errors.Is(err, fasthttp.ErrBodyTooLarge) {
-		werr = errBodyTooLarge(s.opts.MaxBodyBytes)
+	var ne net.Error
+	switch {
+	case errors.Is(err, fasthttp.ErrBodyTooLarge):
+		werr = errBodyTooLarge(s.opts.MaxBodyBytes, "--max-body-bytes")
+	case errors.As(err, &ne) && ne.Timeout():
+		werr = runtime.Errorf(runtime.KindRequestTimeout, "the request did not arrive in time (--header-read-timeout, --body-read-timeout)")
 	}
 	ctx.SetStatusCode(transport.HTTPStatus(werr))
 	ctx.SetContentType("application/json")
@@ -211,7 +270,7 @@ func (s *Server) wireError(ctx *fasthttp.RequestCtx, err error) {
 func replyError(ctx *fasthttp.RequestCtx, err error) {
 	ctx.SetStatusCode(transport.HTTPStatus(err))
 	ctx.SetContentType("application/json")
-	ctx.SetBody(appendError(ctx.Response.Body()[:0], err.Error()))
+	ctx.SetBody(appendError(ctx.Response.Body()[:0], transport.Public(err.Error())))
 }
 
 type fasthttpLogger struct{ log *slog.Logger }

@@ -49,7 +49,8 @@ start_server() {
 	http_port="$(free_port)"
 	grpc_port="$(free_port)"
 	./bin/tiffin serve --model-repository "$build/models" --host 127.0.0.1 \
-		--http-port "$http_port" --grpc-port "$grpc_port" --log-level warn &
+		--http-port "$http_port" --grpc-port "$grpc_port" --log-level warn \
+		--model-control-mode explicit --load-model '*' &
 	server_pid=$!
 	trap 'kill "$server_pid" 2>/dev/null; wait "$server_pid" 2>/dev/null || true' EXIT
 	for _ in $(seq 1 120); do
