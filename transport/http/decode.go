@@ -1,7 +1,6 @@
 package http
 
 import (
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"time"
@@ -29,13 +28,8 @@ type inputJSON struct {
 }
 
 // rawRef is a JSON value kept as a slice of the request body, which the
-// request owns: json.RawMessage would copy every input's data once more.
+// request owns (see scan.go).
 type rawRef []byte
-
-func (r *rawRef) UnmarshalJSON(b []byte) error {
-	*r = b
-	return nil
-}
 
 type outputRequest struct {
 	Name       string     `json:"name"`
@@ -86,8 +80,8 @@ func decodeRequest(body []byte, headerLen int, check func([]backends.Tensor) err
 		}
 		jsonPart, binPart = body[:headerLen], body[headerLen:]
 	}
-	var rj requestJSON
-	if err := json.Unmarshal(jsonPart, &rj); err != nil {
+	rj, err := parseRequestJSON(jsonPart)
+	if err != nil {
 		return nil, invalid("malformed JSON request: %v", err)
 	}
 	d := &decoded{req: runtime.InferRequest{ID: rj.ID}}

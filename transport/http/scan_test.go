@@ -1,0 +1,87 @@
+package http
+
+import (
+	"bytes"
+	"encoding/json"
+	"reflect"
+	"testing"
+)
+
+// stdRequest is the request as encoding/json reads it, the reference for
+// the one-pass scanner.
+type stdRequest struct {
+	ID         string          `json:"id"`
+	Parameters parameters      `json:"parameters"`
+	Inputs     []stdInput      `json:"inputs"`
+	Outputs    []outputRequest `json:"outputs"`
+}
+
+type stdInput struct {
+	Name       string          `json:"name"`
+	Shape      []int64         `json:"shape"`
+	Datatype   string          `json:"datatype"`
+	Parameters parameters      `json:"parameters"`
+	Data       json.RawMessage `json:"data"`
+}
+
+// checkAgainstStd: whatever encoding/json reads, the scanner reads the
+// same; it may only be stricter about nesting depth.
+func checkAgainstStd(t *testing.T, body []byte) {
+	t.Helper()
+	var std stdRequest
+	stdErr := json.Unmarshal(body, &std)
+	got, err := parseRequestJSON(body)
+	if stdErr != nil {
+		return // the scanner leaves number syntax inside data to decodeData
+	}
+	if bytes.Count(bytes.ToLower(body), []byte(`inputs"`)) > 1 {
+		// A repeated "inputs" key: encoding/json decodes the second array
+		// over the first one's elements, keeping fields the second lacks;
+		// the scanner starts afresh. Neither is wrong; they differ.
+		return
+	}
+	if err != nil {
+		if bytes.Count(body, []byte("[")) > maxDepth || bytes.Count(body, []byte("{")) > maxDepth {
+			return
+		}
+		t.Fatalf("encoding/json reads %q, the scanner does not: %v", body, err)
+	}
+	if got.ID != std.ID || !reflect.DeepEqual(got.Parameters, std.Parameters) || !reflect.DeepEqual(got.Outputs, std.Outputs) ||
+		len(got.Inputs) != len(std.Inputs) {
+		t.Fatalf("%q: scanner %+v, encoding/json %+v", body, got, std)
+	}
+	for i, in := range got.Inputs {
+		s := std.Inputs[i]
+		if in.Name != s.Name || !reflect.DeepEqual(in.Shape, s.Shape) || in.Datatype != s.Datatype ||
+			!reflect.DeepEqual(in.Parameters, s.Parameters) || !bytes.Equal(in.Data, s.Data) {
+			t.Fatalf("%q input %d: scanner %+v, encoding/json %+v", body, i, in, s)
+		}
+	}
+}
+
+func TestParseRequestJSONMatchesStd(t *testing.T) {
+	for _, body := range []string{
+		`{"id":"7","inputs":[{"name":"a","datatype":"FP32","shape":[2],"data":[1,2]}],"outputs":[{"name":"y","parameters":{"binary_data":true}}]}`,
+		` { "Inputs" : [ { "NAME":"a" , "data" : [[1, 2],[3,4]], "shape":[2,2], "datatype":"FP32", "extra": {"x":[null, "s\"]"]} } ] } `,
+		`{"inputs":null,"id":"\u0041"}`,
+		`{"inputs":[{"name":"s","datatype":"BYTES","shape":[2],"data":["a]b","c\\d"]}],"parameters":{"timeout":5}}`,
+		`{"inputs":[],"inputs":[{"name":"twice"}]}`,
+		`{"\u0069nputs":[{"name":"escaped key"}]}`,
+	} {
+		checkAgainstStd(t, []byte(body))
+	}
+	for _, bad := range []string{`{"inputs":[{"name":"a"}]`, `{"inputs":[1 2]}`, `{"id":"x"} trailing`, `{"inputs":[{"data":[1,2}]}`,
+		`{"id":"a` + "\n" + `"}`, string(bytes.Repeat([]byte("["), 100000))} {
+		if _, err := parseRequestJSON([]byte(bad)); err == nil {
+			t.Errorf("%.40q: accepted", bad)
+		}
+	}
+}
+
+// FuzzParseRequestJSON holds the scanner to encoding/json on arbitrary
+// bodies.
+func FuzzParseRequestJSON(f *testing.F) {
+	f.Add([]byte(`{"id":"1","inputs":[{"name":"a","datatype":"FP32","shape":[2],"data":[1,2]}]}`))
+	f.Add([]byte(`{"inputs":[{"name":"s","datatype":"BYTES","shape":[1],"data":["x\"y"]}],"outputs":[{"name":"o"}]}`))
+	f.Fuzz(func(t *testing.T, body []byte) { checkAgainstStd(t, body) })
+}
