@@ -3,6 +3,7 @@ package metrics
 import (
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -29,7 +30,8 @@ type Metrics struct {
 	reg      *prometheus.Registry
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
-	models   Models // names the model label may carry
+	models   Models   // names the model label may carry
+	series   sync.Map // seriesKey -> requestSeries
 }
 
 // latencyBuckets span 100µs to 10s.
@@ -71,12 +73,35 @@ func (m *Metrics) ObserveRequest(model string, version int64, protocol, code str
 	if runtime.KindOf(m.lookup(model)) == runtime.KindNotFound {
 		model = UnknownModel
 	}
-	v := ""
-	if version > 0 {
-		v = strconv.FormatInt(version, 10)
+	key := seriesKey{model, version, protocol, code}
+	s, ok := m.series.Load(key)
+	if !ok {
+		v := ""
+		if version > 0 {
+			v = strconv.FormatInt(version, 10)
+		}
+		s, _ = m.series.LoadOrStore(key, requestSeries{
+			count:   m.requests.WithLabelValues(model, v, protocol, code),
+			latency: m.latency.WithLabelValues(model, v, protocol),
+		})
 	}
-	m.requests.WithLabelValues(model, v, protocol, code).Inc()
-	m.latency.WithLabelValues(model, v, protocol).Observe(d.Seconds())
+	rs := s.(requestSeries)
+	rs.count.Inc()
+	rs.latency.Observe(d.Seconds())
+}
+
+// seriesKey names one request series; requestSeries holds its children,
+// resolved once, so a request costs no label hashing or formatting. The
+// cache is as bounded as the labels are.
+type seriesKey struct {
+	model          string
+	version        int64
+	protocol, code string
+}
+
+type requestSeries struct {
+	count   prometheus.Counter
+	latency prometheus.Observer
 }
 
 // UnknownModel is the model label of requests for a model the server does
