@@ -145,7 +145,7 @@ func (v *ModelVersion) stop(ctx context.Context) error {
 type InstanceInfo struct {
 	Instance int
 	Device   backends.Device
-	ThreadID int   // the worker's OS thread
+	ThreadID int   // the worker's own OS thread; 0 when it has none (an instance on every core of the process)
 	Pinned   []int // the thread's CPU set, read back after pinning
 }
 

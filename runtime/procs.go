@@ -59,3 +59,24 @@ func ProcPlan() (gomaxprocs, frontEnd, workers int, fixed bool) {
 	defer procs.mu.Unlock()
 	return goruntime.GOMAXPROCS(0), procs.base, procs.workers, procs.fixed
 }
+
+// processCPUs is the CPU set the process started with, read on the main
+// thread before any worker pinned its own.
+var processCPUs, _ = threadAffinity()
+
+// sameCPUs reports whether a and b hold the same CPUs, in any order.
+func sameCPUs(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	in := make(map[int]bool, len(a))
+	for _, c := range a {
+		in[c] = true
+	}
+	for _, c := range b {
+		if !in[c] {
+			return false
+		}
+	}
+	return true
+}

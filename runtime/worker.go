@@ -30,7 +30,7 @@ type worker struct {
 
 	model  backends.Model // owned by the worker goroutine once loaded
 	pinned []int          // the thread's CPU set as read back after pinning
-	tid    int            // the OS thread's id
+	tid    int            // the OS thread's id; 0 when the worker has no thread of its own
 	done   chan struct{}  // closed when the goroutine has closed the model and exited
 }
 
@@ -51,16 +51,18 @@ func (w *worker) start(ctx context.Context) error {
 }
 
 func (w *worker) run(ctx context.Context, loaded chan<- error) {
-	// The thread stays locked until the goroutine exits, and then Go retires
-	// it, so the pinned thread never serves other goroutines.
-	goruntime.LockOSThread()
 	defer close(w.done)
-	if err := pinThread(w.spec.Device.Cores); err != nil {
-		loaded <- err
-		return
+	if w.ownThread() {
+		// The thread stays locked until the goroutine exits, and then Go
+		// retires it, so the pinned thread never serves other goroutines.
+		goruntime.LockOSThread()
+		if err := pinThread(w.spec.Device.Cores); err != nil {
+			loaded <- err
+			return
+		}
+		w.tid = threadID()
 	}
 	w.pinned, _ = threadAffinity()
-	w.tid = threadID()
 	model, err := w.load(ctx)
 	if err != nil {
 		loaded <- err
@@ -85,6 +87,19 @@ func (w *worker) run(ctx context.Context, loaded chan<- error) {
 	if err := w.model.Close(); err != nil {
 		w.log.Warn("close instance", "instance", w, "err", err)
 	}
+}
+
+// ownThread says whether the worker needs an OS thread of its own: when
+// pinning narrows its CPUs (the instance has some of the process's cores,
+// not all), and on a GPU, since CUDA's current device is per thread. An
+// instance on every core the process may use gains nothing from a locked
+// thread and pays for one: each batch handed to a locked thread costs a
+// futex wake-up and a P hand-off each way (bench/README.md, Split cores).
+func (w *worker) ownThread() bool {
+	if w.spec.Device.Kind == backends.GPU {
+		return true
+	}
+	return len(w.spec.Device.Cores) > 0 && !sameCPUs(w.spec.Device.Cores, processCPUs)
 }
 
 func (w *worker) load(ctx context.Context) (m backends.Model, err error) {
