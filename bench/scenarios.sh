@@ -16,21 +16,8 @@ mkdir -p build "$results"
 
 say() { echo "bench: $*" >&2; }
 
-# listening succeeds when something answers on the port.
-listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-free_port() {
-	local p
-	for _ in $(seq 1 100); do
-		p=$((20000 + RANDOM % 30000))
-		if ! listening "$p" && [[ "$p" != "${1:-}" ]]; then
-			echo "$p"
-			return
-		fi
-	done
-	say "found no free port"
-	exit 1
-}
+# shellcheck source=bench/ports.sh
+source "$root/bench/ports.sh"
 
 # ready succeeds when GET /v2/health/ready answers 200.
 ready() {

@@ -26,15 +26,8 @@ say() { echo "bench-split: $*" >&2; }
 [[ "$(nproc --all)" -ge 2 ]] || { say "needs 2 cores"; exit 1; }
 ./bin/tiffin demo-models --bench "$repo" >/dev/null
 
-listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-free_port() {
-	local p
-	for _ in $(seq 1 100); do
-		p=$((20000 + RANDOM % 30000))
-		if ! listening "$p"; then echo "$p"; return; fi
-	done
-	say "found no free port"; exit 1
-}
+# shellcheck source=bench/ports.sh
+source "$root/bench/ports.sh"
 wait_ready() { # URL PID
 	for _ in $(seq 1 240); do
 		curl -fs "$1" >/dev/null 2>&1 && return 0
@@ -54,7 +47,7 @@ say "ONNX Runtime alone on core $server, one thread"
 taskset -c "$server" ./bin/tiffin bench --baseline --model mlp-compute --model-repository "$repo" \
 	--threads 1 --duration "$dur" --out "$out/baseline-compute.json" >"$out/baseline-compute.txt"
 
-http_port="$(free_port)"; grpc_port="$(free_port)"
+http_port="$(free_port)"; grpc_port="$(free_port "$http_port")"
 env ${SERVER_ENV:-} taskset -c "$server" ./bin/tiffin serve --model-repository "$repo" --host 127.0.0.1 \
 	--http-port "$http_port" --grpc-port "$grpc_port" --jobs=false --log-level warn >"$out/server.log" 2>&1 &
 srv=$!
