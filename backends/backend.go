@@ -94,8 +94,13 @@ type Backend interface {
 	Load(ctx context.Context, spec LoadSpec) (Model, error)
 }
 
-// Model is one loaded instance. Run and Close are called from the instance's
-// worker goroutine only, never concurrently.
+// Model is one loaded instance. Its calls never overlap, but they may come
+// from different goroutines and OS threads: an instance pinned to some of
+// the process's cores, or on a GPU, is run on its own locked, pinned
+// thread; any other instance is lent to the request goroutines, one at a
+// time (runtime/LOCKS.md, "Lent instances"). Load and Close run on the
+// instance's worker goroutine. A model must keep no per-thread state
+// between calls.
 type Model interface {
 	Metadata() Metadata
 	// Run executes one batch. inputs holds one tensor per metadata input,

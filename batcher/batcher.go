@@ -158,6 +158,15 @@ func (b *Batcher[R]) nudge(skip *group) {
 // the batcher is closed and everything queued has been handed out. Call it
 // from each worker of the group in a loop; any number may wait at once.
 func (b *Batcher[R]) Next(ctx context.Context, group string) (Batch[R], error) {
+	return b.NextUntil(ctx, group, nil)
+}
+
+// NextUntil is Next for a caller that stops waiting when quit closes: it
+// then returns ErrQuit, holding nothing. A request goroutine that runs
+// batches itself passes its own request's completion, so it stops leading
+// the group once its answer is in (runtime/LOCKS.md, "Lent instances"). A
+// nil quit never closes.
+func (b *Batcher[R]) NextUntil(ctx context.Context, group string, quit <-chan struct{}) (Batch[R], error) {
 	g := b.lookup(group)
 	if g == nil {
 		return Batch[R]{}, fmt.Errorf("%w %q", ErrUnknownGroup, group)
@@ -166,6 +175,8 @@ func (b *Batcher[R]) Next(ctx context.Context, group string) (Batch[R], error) {
 	case <-g.turn:
 	case <-ctx.Done():
 		return Batch[R]{}, ctx.Err()
+	case <-quit:
+		return Batch[R]{}, ErrQuit
 	}
 	defer b.release(g)
 	var drops []dropped[R]
@@ -185,7 +196,7 @@ func (b *Batcher[R]) Next(ctx context.Context, group string) (Batch[R], error) {
 		case yield:
 			runtime.Gosched()
 		case park:
-			if err := b.park(ctx, g, wait); err != nil {
+			if err := b.park(ctx, g, wait, quit); err != nil {
 				return Batch[R]{}, err
 			}
 		}
@@ -208,8 +219,8 @@ func (b *Batcher[R]) release(g *group) {
 	b.nudge(g)
 }
 
-// park waits for an arrival, a nudge, wait (when > 0), Close or ctx.
-func (b *Batcher[R]) park(ctx context.Context, g *group, wait time.Duration) error {
+// park waits for an arrival, a nudge, wait (when > 0), Close, ctx or quit.
+func (b *Batcher[R]) park(ctx context.Context, g *group, wait time.Duration, quit <-chan struct{}) error {
 	g.waiting.Store(true)
 	defer g.waiting.Store(false)
 	if b.rings[0].headReady() || b.rings[1].headReady() {
@@ -227,8 +238,24 @@ func (b *Batcher[R]) park(ctx context.Context, g *group, wait time.Duration) err
 	case <-b.done:
 	case <-ctx.Done():
 		return ctx.Err()
+	case <-quit:
+		return ErrQuit
 	}
 	return nil
+}
+
+// Sweep drops every queued request whose context is done, at once and
+// without a group's turn. A caller that stops waiting for its request
+// (its context ended) calls it, so the request leaves the queue even when
+// no worker is looking (a lent instance's borrower was the only one).
+func (b *Batcher[R]) Sweep() {
+	var drops []dropped[R]
+	b.mu.Lock()
+	b.pull()
+	b.sweep(&drops)
+	b.lastSweep = b.now()
+	b.mu.Unlock()
+	b.report(drops)
 }
 
 // report tells the runtime about dropped requests, outside the locks.

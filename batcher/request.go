@@ -100,3 +100,6 @@ func (r Reason) String() string {
 
 // MarshalText lets a map keyed by Reason encode with readable keys.
 func (r Reason) MarshalText() ([]byte, error) { return []byte(r.String()), nil }
+
+// ErrQuit is returned by NextUntil when its quit channel closed first.
+var ErrQuit = errors.New("batcher: caller stopped waiting")

@@ -23,9 +23,10 @@ type job struct {
 	rows     int64  // items on the batch axis; 1 when the model does not batch
 	key      uint64 // hash of the non-batch dimensions and datatypes
 	enqueued time.Time
-	done     chan jobResult // buffered 1, so a worker never blocks on it
+	done     chan struct{} // closed by finish, after result is set
 
 	finished atomic.Bool
+	result   jobResult // written once by finish before done closes; read after <-done
 	mu       sync.Mutex        // protects: outputs, pending
 	outputs  []backends.Tensor // assembled from parts, when the job was split
 	pending  int64             // rows not yet computed
@@ -43,7 +44,8 @@ func (j *job) Priority() batcher.Priority { return batcher.Priority(j.req.Priori
 
 func (j *job) finish(outputs []backends.Tensor, err error) {
 	if j.finished.CompareAndSwap(false, true) {
-		j.done <- jobResult{outputs: outputs, err: err}
+		j.result = jobResult{outputs: outputs, err: err}
+		close(j.done)
 	}
 }
 

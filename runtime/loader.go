@@ -52,6 +52,7 @@ func (m *Manager) loadVersion(ctx context.Context, md ModelDir, vd VersionDir) (
 		v.abort(m.placer)
 		return v, err
 	}
+	v.lendInstances()
 	for _, w := range v.workers {
 		w.serve <- v.batcher
 	}

@@ -33,6 +33,7 @@ type ModelVersion struct {
 
 	batcher *batcher.Batcher[*job]
 	workers []*worker
+	lend    chan *worker // idle lent instances (worker.go); nil when none is lent
 	plans   []InstancePlan // where the workers run; released on unload
 	stats   stats
 }
@@ -83,19 +84,49 @@ func (v *ModelVersion) infer(ctx context.Context, req *InferRequest) (resp *Infe
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	j := &job{ctx: ctx, req: req, rows: rows, key: shapeKey(req.Inputs), enqueued: time.Now(), done: make(chan jobResult, 1)}
+	j := &job{ctx: ctx, req: req, rows: rows, key: shapeKey(req.Inputs), enqueued: time.Now(), done: make(chan struct{})}
 	if err := v.batcher.Submit(j); err != nil {
 		return nil, v.submitError(err, timeout)
 	}
-	select {
-	case r := <-j.done:
-		if r.err != nil {
-			return nil, v.waitError(r.err, timeout)
+	if err := v.await(j); err != nil {
+		return nil, v.waitError(err, timeout)
+	}
+	if j.result.err != nil {
+		return nil, v.waitError(j.result.err, timeout)
+	}
+	return &InferResponse{ID: req.ID, Model: v.Name, Version: v.Version,
+		Outputs: selectOutputs(&v.Sig, req.Outputs, j.result.outputs)}, nil
+}
+
+// await waits until j is finished or its context is done. While it waits,
+// it borrows any idle lent instance and runs the group's batches itself,
+// until j is finished: at low load a request then runs on the goroutine
+// that read it, with no hand-off to a worker and back (LOCKS.md, "Lent
+// instances"). It returns only the context's error; j.result holds the
+// rest.
+func (v *ModelVersion) await(j *job) error {
+	lend := v.lend
+	for {
+		select {
+		case <-j.done:
+			return nil
+		default:
 		}
-		return &InferResponse{ID: req.ID, Model: v.Name, Version: v.Version,
-			Outputs: selectOutputs(&v.Sig, req.Outputs, r.outputs)}, nil
-	case <-ctx.Done():
-		return nil, v.waitError(ctx.Err(), timeout)
+		select {
+		case <-j.done:
+			return nil
+		case <-j.ctx.Done():
+			v.batcher.Sweep() // j leaves the queue now, even if nobody leads the group
+			return j.ctx.Err()
+		case w := <-lend:
+			closed := w.drive(v.batcher, j)
+			lend <- w // never blocks: the pool has room for every lent instance
+			if closed {
+				lend = nil // everything queued is handed out: only wait now
+			}
+			// Loop: j is finished, its context is done (the next select
+			// sees which), or it waits in a batch another borrower runs.
+		}
 	}
 }
 
@@ -126,6 +157,23 @@ func (v *ModelVersion) stop(ctx context.Context) error {
 	v.setState(StateUnloading, "unloading")
 	if v.batcher != nil {
 		v.batcher.Close()
+	}
+	// Take every lent instance back from the pool (borrowers finish their
+	// batch first), then let their goroutines hand out what is queued.
+	for _, w := range v.workers {
+		if w.lend == nil {
+			continue
+		}
+		select {
+		case <-v.lend:
+		case <-ctx.Done():
+			return fmt.Errorf("unload %s version %d: %w", v.Name, v.Version, ctx.Err())
+		}
+	}
+	for _, w := range v.workers {
+		if w.retire != nil {
+			close(w.retire)
+		}
 	}
 	for _, w := range v.workers {
 		if w.done == nil {

@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	goruntime "runtime"
@@ -12,10 +13,13 @@ import (
 	"github.com/tiffin-ml/tiffin/batcher"
 )
 
-// worker is one model instance: one goroutine locked to one OS thread,
-// pinned to the instance's cores. That goroutine loads the instance, is the
-// only caller of its backends.Model, and closes it. Nothing else touches the
-// model.
+// worker is one model instance. Its goroutine loads the model and closes
+// it. An instance that needs a thread of its own (pinned to some of the
+// process's cores, or on a GPU) runs every batch on that goroutine, locked
+// to its OS thread. Any other instance is lent: it waits in its version's
+// pool, and the request goroutines waiting on the batcher borrow it and run
+// batches themselves, one borrower at a time (LOCKS.md, "Lent instances").
+// Either way one goroutine at a time calls the backends.Model.
 type worker struct {
 	spec    backends.LoadSpec
 	stats   *stats     // the version's
@@ -27,6 +31,12 @@ type worker struct {
 	// version has loaded; closed without a value, it tells the worker to
 	// close its model and exit.
 	serve chan *batcher.Batcher[*job]
+
+	// lend is the version's pool of idle lent instances; nil for an
+	// instance with a thread of its own. retire is closed by the version's
+	// stop once it has taken this instance out of the pool for good.
+	lend   chan *worker
+	retire chan struct{}
 
 	model  backends.Model // owned by the worker goroutine once loaded
 	pinned []int          // the thread's CPU set as read back after pinning
@@ -73,19 +83,46 @@ func (w *worker) run(ctx context.Context, loaded chan<- error) {
 	if b, ok := <-w.serve; ok {
 		procs.add(1, w.log)
 		defer procs.add(-1, w.log)
-		w.log.Debug("instance serving", "instance", w, "pinned", w.pinned)
-		group := w.spec.Device.Kind.String()
-		for {
-			batch, err := b.Next(context.Background(), group)
-			if err != nil {
-				break // closed and drained
-			}
-			compute := w.runBatch(batch)
-			b.Done(batch, compute)
+		w.log.Debug("instance serving", "instance", w, "pinned", w.pinned, "lent", w.lend != nil)
+		if w.lend != nil {
+			w.lend <- w
+			<-w.retire // the version is unloading and holds this instance now
 		}
+		w.serveUntilClosed(b)
 	}
 	if err := w.model.Close(); err != nil {
 		w.log.Warn("close instance", "instance", w, "err", err)
+	}
+}
+
+// serveUntilClosed runs the group's batches until the batcher is closed
+// and everything queued has been handed out.
+func (w *worker) serveUntilClosed(b *batcher.Batcher[*job]) {
+	group := w.spec.Device.Kind.String()
+	for {
+		batch, err := b.Next(context.Background(), group)
+		if err != nil {
+			return // closed and drained
+		}
+		b.Done(batch, w.runBatch(batch))
+	}
+}
+
+// drive runs the group's batches on a borrowed instance, on the calling
+// request goroutine, until j is finished, j's context is done, or the
+// batcher is closed and drained (closed is then true). The caller holds w
+// for the whole call and returns it to the pool afterwards.
+func (w *worker) drive(b *batcher.Batcher[*job], j *job) (closed bool) {
+	group := w.spec.Device.Kind.String()
+	for {
+		batch, err := b.NextUntil(j.ctx, group, j.done)
+		if err != nil {
+			return errors.Is(err, batcher.ErrClosed)
+		}
+		b.Done(batch, w.runBatch(batch))
+		if j.finished.Load() {
+			return false
+		}
 	}
 }
 
@@ -161,4 +198,25 @@ func checkBatchAxis(rows int64, outputs []backends.Tensor) error {
 		}
 	}
 	return nil
+}
+
+// lendInstances gives every instance without a thread of its own to the
+// version's pool, where waiting request goroutines borrow it. Call it once,
+// before the workers are served their batcher.
+func (v *ModelVersion) lendInstances() {
+	n := 0
+	for _, w := range v.workers {
+		if !w.ownThread() {
+			n++
+		}
+	}
+	if n == 0 {
+		return
+	}
+	v.lend = make(chan *worker, n)
+	for _, w := range v.workers {
+		if !w.ownThread() {
+			w.lend, w.retire = v.lend, make(chan struct{})
+		}
+	}
 }
