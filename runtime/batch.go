@@ -26,7 +26,7 @@ type job struct {
 	done     chan struct{} // closed by finish, after result is set
 
 	finished atomic.Bool
-	result   jobResult // written once by finish before done closes; read after <-done
+	result   jobResult         // written once by finish before done closes; read after <-done
 	mu       sync.Mutex        // protects: outputs, pending
 	outputs  []backends.Tensor // assembled from parts, when the job was split
 	pending  int64             // rows not yet computed

@@ -33,7 +33,7 @@ type ModelVersion struct {
 
 	batcher *batcher.Batcher[*job]
 	workers []*worker
-	lend    chan *worker // idle lent instances (worker.go); nil when none is lent
+	lend    chan *worker   // idle lent instances (worker.go); nil when none is lent
 	plans   []InstancePlan // where the workers run; released on unload
 	stats   stats
 }
