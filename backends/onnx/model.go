@@ -21,8 +21,9 @@ type Model struct {
 
 	// mu serialises Run and Close: Backend.Close may close an instance
 	// from another goroutine than its worker's.
-	mu      sync.Mutex
-	session *ort.DynamicAdvancedSession // nil once closed
+	mu          sync.Mutex
+	session     *ort.DynamicAdvancedSession // nil once closed
+	oursRefused bool                        // a run refused Go-allocated outputs: ORT allocates them from then on
 }
 
 var _ backends.Model = (*Model)(nil)
@@ -51,19 +52,51 @@ func (m *Model) Run(ctx context.Context, inputs []backends.Tensor) ([]backends.T
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", m.name, err)
 	}
-	outs, err := m.outputValues(inputs)
-	defer destroyAll(outs) // ORT fills in the nil ones during Run
+	outs, err := m.run(inputs, ins)
+	defer destroyAll(outs)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", m.name, err)
-	}
-	if err := m.session.Run(ins, outs); err != nil {
-		return nil, fmt.Errorf("%s: running: %w", m.name, err)
 	}
 	results, err := m.results(outs)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", m.name, err)
 	}
 	return results, nil
+}
+
+// run runs the session with Go-allocated outputs where their shapes are
+// known, and once more with ORT allocating them if ORT refused those (an
+// output whose leading dynamic axis is not the batch axis); from then on
+// ORT allocates them. The returned values are the caller's to destroy.
+func (m *Model) run(inputs []backends.Tensor, ins []ort.Value) ([]ort.Value, error) {
+	ours := !m.oursRefused
+	outs, err := m.outputValues(inputs, ours)
+	if err == nil {
+		err = m.session.Run(ins, outs)
+		if err != nil && ours && m.anyOurs(outs) {
+			destroyAll(outs)
+			if outs, err = m.outputValues(inputs, false); err == nil {
+				if err = m.session.Run(ins, outs); err == nil {
+					m.oursRefused = true
+				}
+			}
+		}
+		if err != nil {
+			err = fmt.Errorf("running: %w", err)
+		}
+	}
+	return outs, err
+}
+
+// anyOurs reports whether outs holds a Go-allocated output that ORT could
+// have allocated itself (not a 16-bit float one).
+func (m *Model) anyOurs(outs []ort.Value) bool {
+	for i, v := range outs {
+		if dt := m.meta.Outputs[i].DataType; v != nil && dt != backends.FP16 && dt != backends.BF16 {
+			return true
+		}
+	}
+	return false
 }
 
 // checkInputs compares the inputs with the metadata, so that a bad request

@@ -373,3 +373,46 @@ func TestDataTypeMapping(t *testing.T) {
 		}
 	}
 }
+
+// The backend allocates an output in Go memory when its shape is known
+// before the run, taking a dynamic leading axis for the batch axis. An
+// output whose leading axis is dynamic but not the batch (a Concat of two
+// inputs along axis 0, here: N+K rows) makes ORT refuse that buffer: the
+// run is retried with ORT allocating it, and ORT allocates it from then on.
+func TestOutputNotOnTheBatchAxis(t *testing.T) {
+	rowsOf := func(sym string) []byte { // FP32 [sym, 2]
+		shape := pbBytes(pbBytes(nil, 1, pbBytes(nil, 2, []byte(sym))), 1, pbInt(nil, 1, 2))
+		return pbBytes(nil, 1, pbBytes(pbInt(nil, 1, onnxFloat), 2, shape))
+	}
+	axis := pbInt(pbInt(pbBytes(nil, 1, []byte("axis")), 3, 0), 20, 2) // AttributeProto{name, i: 0, type: INT}
+	n := pbBytes(pbBytes(pbBytes(nil, 1, []byte("a")), 1, []byte("b")), 2, []byte("y"))
+	n = pbBytes(pbBytes(n, 4, []byte("Concat")), 5, axis)
+	g := pbBytes(pbBytes(nil, 1, n), 2, []byte("g"))
+	g = pbBytes(pbBytes(g, 11, valueInfo("a", rowsOf("N"))), 11, valueInfo("b", rowsOf("K")))
+	g = pbBytes(g, 12, valueInfo("y", rowsOf("NK")))
+	model := pbBytes(pbBytes(pbInt(nil, 1, 8), 8, pbInt(nil, 2, 17)), 7, g)
+	m := load(t, newTestBackend(t), writeModel(t, "concat.onnx", model))
+	in := func(name string, rows int, from float32) backends.Tensor {
+		vs := make([]float32, rows*2)
+		for i := range vs {
+			vs[i] = from + float32(i)
+		}
+		return backends.Tensor{Name: name, DataType: backends.FP32, Shape: []int64{int64(rows), 2}, Data: f32Bytes(vs...)}
+	}
+	for _, k := range []int{0, 3, 1} {
+		res, err := m.Run(context.Background(), []backends.Tensor{in("a", 2, 0), in("b", k, 4)})
+		if err != nil {
+			t.Fatalf("2+%d rows: %v", k, err)
+		}
+		want := make([]float32, (2+k)*2)
+		for i := range want {
+			want[i] = float32(i)
+		}
+		if got := res[0]; !reflect.DeepEqual(got.Shape, []int64{int64(2 + k), 2}) || !reflect.DeepEqual(f32s(got.Data), want) {
+			t.Fatalf("2+%d rows: got shape %v data %v, want %v", k, got.Shape, f32s(got.Data), want)
+		}
+	}
+	if !m.(*Model).oursRefused {
+		t.Fatal("ORT's refusal of a Go buffer was not remembered")
+	}
+}

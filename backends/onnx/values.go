@@ -69,19 +69,30 @@ func stringValue(shape ort.Shape, elems [][]byte) (ort.Value, error) {
 }
 
 // outputValues returns the output slots for Run, nil where ORT is to
-// allocate the output. FP16 and BF16 outputs are allocated here instead:
-// onnxruntime_go (v1.27.0) copies only one byte per element out of an
-// ORT-allocated 16-bit float tensor and then fails with "not enough space".
-// Their shape must be known before the run: fixed, or fixed but for a leading
-// batch axis, which is then the inputs' batch size.
-func (m *Model) outputValues(inputs []backends.Tensor) ([]ort.Value, error) {
+// allocate the output. Where the output's shape is known before the run
+// (fixed, or fixed but for a leading batch axis, which is then the inputs'
+// batch size), it is allocated here in Go memory and ORT writes into it:
+// the result then needs no copy out of ORT's memory and no ORT value to
+// read back (several cgo calls a run). ORT-allocated outputs remain for
+// BYTES, for other dynamic shapes, and after a run that refused Go's
+// buffers (m.oursRefused; Run retries it once without them).
+//
+// FP16 and BF16 outputs are always allocated here: onnxruntime_go
+// (v1.27.0) copies only one byte per element out of an ORT-allocated
+// 16-bit float tensor and then fails with "not enough space". Their shape
+// must be known before the run.
+func (m *Model) outputValues(inputs []backends.Tensor, ours bool) ([]ort.Value, error) {
 	outs := make([]ort.Value, len(m.meta.Outputs))
 	for i, spec := range m.meta.Outputs {
-		if spec.DataType != backends.FP16 && spec.DataType != backends.BF16 {
+		half := spec.DataType == backends.FP16 || spec.DataType == backends.BF16
+		if !half && (!ours || spec.DataType == backends.Bytes) {
 			continue
 		}
 		v, err := m.preallocate(spec, inputs)
 		if err != nil {
+			if !half {
+				continue // ORT allocates it
+			}
 			return outs, fmt.Errorf("output %q: %w", spec.Name, err)
 		}
 		outs[i] = v
