@@ -72,9 +72,9 @@ func (s *Server) answerInfer(tctx context.Context, ctx *fasthttp.RequestCtx, mod
 	d.req.Model, d.req.Version = model, version
 	tctx, cancel := context.WithCancel(tctx)
 	defer cancel()
-	watch := watchHangupLater(ctx.Conn(), cancel)
+	watch := s.hangups.watch(ctx.Conn(), cancel)
 	resp, err := s.models.Infer(tctx, &d.req)
-	watch.stop()
+	s.hangups.done(watch)
 	if err != nil {
 		replyError(ctx, err)
 		return 0

@@ -65,6 +65,7 @@ type Server struct {
 	done   chan error // the serve loop's result
 
 	inflight atomic.Int64 // inference requests inside the handler
+	hangups  hangups      // watches for clients that hang up while their request waits
 	metrics  fasthttp.RequestHandler
 	budget   *transport.Budget
 
