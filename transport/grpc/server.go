@@ -57,6 +57,11 @@ type Server struct {
 	stop   chan struct{} // ends the health loop
 }
 
+// streamWorkers is how many goroutines serve streams without being started
+// for each. Inference handlers block until their answer, so there are more
+// than cores; idle ones cost only their stacks.
+const streamWorkers = 32
+
 // New returns a server that has not bound its port yet.
 func New(models transport.Models, opts Options) *Server {
 	if opts.Logger == nil {
@@ -71,6 +76,10 @@ func New(models transport.Models, opts Options) *Server {
 		ggrpc.MaxSendMsgSize(opts.MaxSendBytes),
 		ggrpc.KeepaliveParams(opts.Keepalive),
 		ggrpc.KeepaliveEnforcementPolicy(opts.KeepalivePolicy),
+		// Streams go to warm worker goroutines instead of a new goroutine
+		// each (no stack to grow per request); past streamWorkers busy
+		// ones, gRPC starts a goroutine as before.
+		ggrpc.NumStreamWorkers(streamWorkers),
 	)
 	pb.RegisterGRPCInferenceServiceServer(s.srv, s)
 	healthpb.RegisterHealthServer(s.srv, s.health)
