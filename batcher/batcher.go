@@ -29,11 +29,12 @@ type Batcher[R Request] struct {
 	rows   atomic.Int64       // rows of those requests not yet handed out
 	counts [numCounters]atomic.Uint64
 
-	mu        sync.Mutex // protects: pending, rowsByKey, meter, lastSweep, every group's pol
-	pending   [2]fifo[R] // by Priority: requests pulled from the rings, in arrival order
-	rowsByKey map[uint64]int
-	meter     rateMeter
-	lastSweep int64
+	mu         sync.Mutex  // protects: pending, rowsByKey, meter, lastSweep, spareParts, every group's pol
+	pending    [2]fifo[R]  // by Priority: requests pulled from the rings, in arrival order
+	spareParts [][]Part[R] // finished batches' Parts, for the next batches (form.go)
+	rowsByKey  map[uint64]int
+	meter      rateMeter
+	lastSweep  int64
 }
 
 // Indexes into Batcher.counts.
@@ -267,16 +268,18 @@ func (b *Batcher[R]) report(drops []dropped[R]) {
 }
 
 // Done reports that a batch from Next has run (or failed) and how long
-// its compute took. Call it exactly once per batch, from any goroutine.
-// It feeds the group's policy and the stats, then calls OnBatch.
+// its compute took. Call it exactly once per batch, from any goroutine,
+// after the last use of batch.Parts: the batcher reuses that slice. It
+// feeds the group's policy and the stats, then calls OnBatch.
 func (b *Batcher[R]) Done(batch Batch[R], compute time.Duration) {
 	s := BatchStats{Group: batch.Group, Rows: batch.Rows, Parts: len(batch.Parts),
 		Reason: batch.Reason, OldestWait: batch.OldestWait, Compute: compute}
+	b.mu.Lock()
 	if g := b.lookup(batch.Group); g != nil {
-		b.mu.Lock()
 		g.pol.observe(batch.Rows, batch.OldestWait, compute)
-		b.mu.Unlock()
 	}
+	b.keepParts(batch.Parts)
+	b.mu.Unlock()
 	b.counts[cDone].Add(1)
 	b.rec.record(s)
 	if b.cfg.OnBatch != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -75,7 +76,8 @@ func submit(t *testing.T, b *Batcher[*testReq], reqs ...*testReq) {
 	}
 }
 
-// next is Next with a liveness bound; the batch is marked Done at once.
+// next is Next with a liveness bound; the batch is marked Done at once
+// (the batcher reuses Parts after Done, so the caller gets a copy).
 func next(t *testing.T, b *Batcher[*testReq], group string) Batch[*testReq] {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), liveness)
@@ -84,8 +86,10 @@ func next(t *testing.T, b *Batcher[*testReq], group string) Batch[*testReq] {
 	if err != nil {
 		t.Fatalf("Next(%s): %v", group, err)
 	}
+	out := batch
+	out.Parts = slices.Clone(batch.Parts)
 	b.Done(batch, time.Millisecond)
-	return batch
+	return out
 }
 
 // nothingFor checks that no batch is dispatched within d.

@@ -196,7 +196,7 @@ func (b *Batcher[R]) form(g *group, d decision, key uint64, now int64, drops *[]
 	if b.cfg.Mode == ModeOff {
 		t.space, t.whole = 1, true
 	}
-	t.parts = make([]Part[R], 0, min(t.space, 32))
+	t.parts = b.partsBuf(min(t.space, 32))
 	for i := range b.pending {
 		b.takeFrom(&b.pending[i], &t, drops)
 	}
@@ -283,4 +283,32 @@ func ctxErr[R Request](r R) error {
 		return nil
 	}
 	return context.Cause(ctx)
+}
+
+// maxSpareParts bounds the Parts slices kept for reuse: one per batch that
+// can be in flight at once is plenty.
+const maxSpareParts = 16
+
+// partsBuf returns an empty Parts slice with room for n, reusing one that a
+// Done gave back. Call under mu.
+func (b *Batcher[R]) partsBuf(n int) []Part[R] {
+	if k := len(b.spareParts); k > 0 {
+		p := b.spareParts[k-1]
+		b.spareParts[k-1] = nil
+		b.spareParts = b.spareParts[:k-1]
+		if cap(p) >= n {
+			return p
+		}
+	}
+	return make([]Part[R], 0, n)
+}
+
+// keepParts takes back a finished batch's Parts for reuse, cleared so the
+// requests they held can be collected. Call under mu.
+func (b *Batcher[R]) keepParts(p []Part[R]) {
+	if cap(p) == 0 || len(b.spareParts) >= maxSpareParts {
+		return
+	}
+	clear(p)
+	b.spareParts = append(b.spareParts, p[:0])
 }

@@ -50,3 +50,30 @@ func TestSweepDropsEndedRequests(t *testing.T) {
 		t.Fatalf("stats %+v: want 1 dropped and the live request still queued", s)
 	}
 }
+
+// Done takes a batch's Parts back, cleared (the requests can be collected),
+// and the next batch reuses them: a batch allocates nothing.
+func TestDoneRecyclesParts(t *testing.T) {
+	b, _ := newBatcher(t, Config[*testReq]{Mode: ModeStatic, MaxBatch: 4, MaxQueueDelay: farWindow})
+	ctx, cancel := context.WithTimeout(context.Background(), liveness)
+	defer cancel()
+	submit(t, b, reqs(4)...)
+	first, err := b.Next(ctx, "cpu")
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts := first.Parts[:1]
+	b.Done(first, time.Millisecond)
+	if parts[0].Req != nil {
+		t.Fatalf("a finished batch's parts still hold %v", parts[0].Req)
+	}
+	submit(t, b, reqs(4)...)
+	second, err := b.Next(ctx, "cpu")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if &second.Parts[0] != &parts[0] {
+		t.Fatal("the next batch did not reuse the finished batch's Parts")
+	}
+	b.Done(second, time.Millisecond)
+}
