@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+
+	"github.com/tiffin-ml/tiffin/backends"
 )
 
 // The request's JSON is read in one pass: a small scanner walks the
@@ -198,10 +200,132 @@ func (s *scanner) field(name string, v any) error {
 	if err != nil {
 		return err
 	}
+	return unmarshalField(name, raw, v)
+}
+
+func unmarshalField(name string, raw []byte, v any) error {
 	if err := json.Unmarshal(raw, v); err != nil {
 		return fmt.Errorf("field %q: %v", name, err)
 	}
 	return nil
+}
+
+// stringField decodes a string field. A plain string (printable ASCII, no
+// escapes), which is what clients send, is taken as it is; one of known is
+// taken without a copy. Anything else (escapes, null, a wrong type) goes
+// through encoding/json, for its decoding and its errors.
+func (s *scanner) stringField(name string, v *string, known func([]byte) (string, bool)) error {
+	raw, err := s.value()
+	if err != nil {
+		return err
+	}
+	in, ok := plainString(raw)
+	if !ok {
+		return unmarshalField(name, raw, v)
+	}
+	if known != nil {
+		if k, ok := known(in); ok {
+			*v = k
+			return nil
+		}
+	}
+	*v = string(in)
+	return nil
+}
+
+// intsField decodes an array of integers; a plain one (decimal integers of
+// up to 18 digits) without encoding/json, anything else through it.
+func (s *scanner) intsField(name string, v *[]int64) error {
+	raw, err := s.value()
+	if err != nil {
+		return err
+	}
+	if out, ok := plainInts(raw, (*v)[:0]); ok {
+		*v = out
+		return nil
+	}
+	return unmarshalField(name, raw, v)
+}
+
+// plainString returns the inside of a JSON string of printable ASCII with
+// no escapes.
+func plainString(raw []byte) ([]byte, bool) {
+	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
+		return nil, false
+	}
+	in := raw[1 : len(raw)-1]
+	for _, c := range in {
+		if c < 0x20 || c > 0x7e || c == '\\' || c == '"' {
+			return nil, false
+		}
+	}
+	return in, true
+}
+
+// plainInts parses a JSON array of decimal integers (no leading zeros, no
+// fraction or exponent, at most 18 digits) appended to dst.
+func plainInts(raw []byte, dst []int64) ([]int64, bool) {
+	i := 0
+	ws := func() {
+		for i < len(raw) && (raw[i] == ' ' || raw[i] == '\t' || raw[i] == '\n' || raw[i] == '\r') {
+			i++
+		}
+	}
+	if len(raw) < 2 || raw[0] != '[' {
+		return nil, false
+	}
+	i = 1
+	ws()
+	if i < len(raw) && raw[i] == ']' {
+		if dst == nil {
+			dst = []int64{} // [] is an empty shape (a scalar), not a missing one
+		}
+		return dst, i == len(raw)-1
+	}
+	for {
+		neg := i < len(raw) && raw[i] == '-'
+		if neg {
+			i++
+		}
+		start := i
+		var n int64
+		for i < len(raw) && raw[i] >= '0' && raw[i] <= '9' {
+			n = n*10 + int64(raw[i]-'0')
+			i++
+		}
+		digits := i - start
+		if digits == 0 || digits > 18 || (digits > 1 && raw[start] == '0') {
+			return nil, false
+		}
+		if neg {
+			n = -n
+		}
+		dst = append(dst, n)
+		ws()
+		if i >= len(raw) {
+			return nil, false
+		}
+		switch raw[i] {
+		case ',':
+			i++
+			ws()
+		case ']':
+			return dst, i == len(raw)-1
+		default:
+			return nil, false
+		}
+	}
+}
+
+// dataTypeName returns the constant V2 name equal to b, so a request's
+// datatype costs no allocation.
+func dataTypeName(b []byte) (string, bool) {
+	for d := backends.Bool; d <= backends.Bytes; d++ {
+		if string(b) == d.String() {
+			return d.String(), true
+		}
+	}
+	return "", false
 }
 
 // keyIs matches a quoted key against a field name as encoding/json does:
@@ -225,7 +349,7 @@ func parseRequestJSON(b []byte) (*requestJSON, error) {
 	err := s.object(func(key []byte) error {
 		switch {
 		case keyIs(key, "id"):
-			return s.field("id", &rj.ID)
+			return s.stringField("id", &rj.ID, nil)
 		case keyIs(key, "parameters"):
 			return s.field("parameters", &rj.Parameters)
 		case keyIs(key, "outputs"):
@@ -262,11 +386,11 @@ func (s *scanner) input(in *inputJSON) error {
 	return s.object(func(key []byte) error {
 		switch {
 		case keyIs(key, "name"):
-			return s.field("name", &in.Name)
+			return s.stringField("name", &in.Name, nil)
 		case keyIs(key, "shape"):
-			return s.field("shape", &in.Shape)
+			return s.intsField("shape", &in.Shape)
 		case keyIs(key, "datatype"):
-			return s.field("datatype", &in.Datatype)
+			return s.stringField("datatype", &in.Datatype, dataTypeName)
 		case keyIs(key, "parameters"):
 			return s.field("parameters", &in.Parameters)
 		case keyIs(key, "data"):

@@ -67,6 +67,10 @@ func TestParseRequestJSONMatchesStd(t *testing.T) {
 		`{"inputs":[{"name":"s","datatype":"BYTES","shape":[2],"data":["a]b","c\\d"]}],"parameters":{"timeout":5}}`,
 		`{"inputs":[],"inputs":[{"name":"twice"}]}`,
 		`{"\u0069nputs":[{"name":"escaped key"}]}`,
+		`{"inputs":[{"name":"a","shape":[ -3 , 0,12 ],"datatype":"INT64"},{"shape":[],"datatype":"fp32"},{"shape":null,"name":null}]}`,
+		`{"inputs":[{"shape":[1.0]},{"shape":[01]},{"shape":[1e2]},{"shape":[-0]},{"shape":[123456789012345678901]}]}`,
+		`{"inputs":[{"name":"café","datatype":"F\u0050","shape":[1,]}]}`,
+		`{"inputs":[{"name":"ü","datatype":"FP32"},{"name":"tab\there","shape":[2,"3"]}]}`,
 	} {
 		checkAgainstStd(t, []byte(body))
 	}
@@ -83,5 +87,6 @@ func TestParseRequestJSONMatchesStd(t *testing.T) {
 func FuzzParseRequestJSON(f *testing.F) {
 	f.Add([]byte(`{"id":"1","inputs":[{"name":"a","datatype":"FP32","shape":[2],"data":[1,2]}]}`))
 	f.Add([]byte(`{"inputs":[{"name":"s","datatype":"BYTES","shape":[1],"data":["x\"y"]}],"outputs":[{"name":"o"}]}`))
+	f.Add([]byte(`{"inputs":[{"name":"a","shape":[ -3 , 0,12 ],"datatype":"INT64"},{"shape":[01,1.5,1e2,-0]}]}`))
 	f.Fuzz(func(t *testing.T, body []byte) { checkAgainstStd(t, body) })
 }
