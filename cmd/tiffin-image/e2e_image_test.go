@@ -56,6 +56,7 @@ func TestImageRunsIsolated(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkTarball(t, filepath.Join(out, "tiffin.tar"), img)
+	t.Run("docker load", func(t *testing.T) { dockerLoad(t, filepath.Join(out, "tiffin.tar")) })
 	if want := []string{binPath, "serve", "--model-repository", modelDir}; !equal(cf.Config.Entrypoint, want) {
 		t.Fatalf("entrypoint %q, want %q", cf.Config.Entrypoint, want)
 	}
@@ -158,6 +159,22 @@ func checkTarball(t *testing.T, path string, img v1.Image) {
 	b, _ := timg.ConfigName()
 	if a != b {
 		t.Fatalf("tarball config %s, OCI layout config %s", b, a)
+	}
+}
+
+// dockerLoad loads the tarball into a Docker daemon, when one answers,
+// and checks the loaded image's entrypoint and user.
+func dockerLoad(t *testing.T, path string) {
+	requireDocker(t)
+	out, err := exec.Command("docker", "load", "-i", path).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "tiffin:test") {
+		t.Fatalf("docker load: %v\n%s", err, out)
+	}
+	defer func() { _ = exec.Command("docker", "rmi", "tiffin:test").Run() }()
+	out, err = exec.Command("docker", "image", "inspect", "--format", "{{json .Config.Entrypoint}} {{.Config.User}}", "tiffin:test").CombinedOutput()
+	want := `["/usr/local/bin/tiffin","serve","--model-repository","/models"] 65532:65532`
+	if err != nil || strings.TrimSpace(string(out)) != want {
+		t.Fatalf("docker image inspect: %v: %s, want %s", err, out, want)
 	}
 }
 

@@ -21,7 +21,8 @@ import (
 // or class than the file that needs it is passed over, as ld.so does.
 // A library found nowhere is an error naming it and the file that needs it.
 func elfDeps(roots []string, searchDirs []string) ([]string, error) {
-	seen := map[string]bool{}
+	seen := map[string]bool{}   // host paths taken
+	loaded := map[string]bool{} // sonames: ld.so does not search for a name already loaded
 	var out []string
 	queue := append([]string(nil), roots...)
 	for len(queue) > 0 {
@@ -42,8 +43,13 @@ func elfDeps(roots []string, searchDirs []string) ([]string, error) {
 			}
 			seen[interp] = true
 			out = append(out, interp)
+			loaded[soname(interp)] = true
 		}
 		for _, lib := range needed {
+			if loaded[lib] {
+				continue
+			}
+			loaded[lib] = true
 			found, err := findLibrary(lib, f.Class, f.Machine, append(dirs, searchDirs...))
 			if err != nil {
 				return nil, fmt.Errorf("%s needs %s: %w", path, lib, err)
@@ -57,6 +63,17 @@ func elfDeps(roots []string, searchDirs []string) ([]string, error) {
 	}
 	sort.Strings(out)
 	return out, nil
+}
+
+// soname is a library's DT_SONAME, or its file name.
+func soname(path string) string {
+	if f, err := elf.Open(path); err == nil {
+		defer f.Close()
+		if names, err := f.DynString(elf.DT_SONAME); err == nil && len(names) > 0 {
+			return names[0]
+		}
+	}
+	return filepath.Base(path)
 }
 
 // dynamicInfo reads an ELF file's interpreter, DT_NEEDED entries and its
