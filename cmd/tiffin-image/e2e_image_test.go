@@ -14,7 +14,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -43,12 +42,18 @@ func TestImageRunsIsolated(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, "../tiffin").CombinedOutput(); err != nil {
 		t.Fatalf("go build tiffin: %v\n%s", err, out)
 	}
-	out := t.TempDir()
-	var log bytes.Buffer
-	if err := buildImage(inputs{binary: bin, ortDir: filepath.Dir(lib)}, out, "tiffin:test", "", &log); err != nil {
-		t.Fatal(err)
+	// The builder runs as `make image` runs it: a program of its own, built
+	// without -race (compressing 100 MB under the race detector takes minutes).
+	builder := filepath.Join(t.TempDir(), "tiffin-image")
+	if out, err := exec.Command("go", "build", "-o", builder, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build tiffin-image: %v\n%s", err, out)
 	}
-	t.Log(strings.TrimSpace(log.String()))
+	out := t.TempDir()
+	log, err := exec.Command(builder, "--binary", bin, "--ort-dir", filepath.Dir(lib), "--out", out, "--tag", "tiffin:test").CombinedOutput()
+	if err != nil {
+		t.Fatalf("tiffin-image: %v\n%s", err, log)
+	}
+	t.Log(strings.TrimSpace(string(log)))
 
 	img := readLayout(t, filepath.Join(out, "oci"))
 	cf, err := img.ConfigFile()
@@ -80,16 +85,23 @@ func TestImageRunsIsolated(t *testing.T) {
 		"--host", "127.0.0.1", "--http-port", strconv.Itoa(httpPort), "--grpc-port", strconv.Itoa(grpcPort))
 	cmd, how := isolated(t, rootfs, cf.Config.WorkingDir, uid, gid, args)
 	cmd.Env = cf.Config.Env
-	var logs lockedBuffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
+	logs := serverLog(filepath.Join(t.TempDir(), "server.log"))
+	f, err := os.Create(string(logs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	cmd.Stdout, cmd.Stderr = f, f
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("%s: %v", how, err)
 	}
 	t.Logf("running the image %s", how)
-	defer stop(t, cmd, &logs)
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	defer stop(t, cmd, exited, logs)
 
 	base := fmt.Sprintf("http://127.0.0.1:%d", httpPort)
-	waitReady(t, base, cmd, &logs)
+	waitReady(t, base, exited, logs)
 	x := []float32{0.5, -1, 2, 0.25, 3, -0.75, 1, 0, 1.5, -2, 0.125, 4, -3, 2.5, 0.0625, -0.5,
 		1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}
 	got := inferFP32(t, base, "mlp-small", "input", []int{2, 16}, x)
@@ -265,15 +277,13 @@ func isolated(t *testing.T, rootfs, dir string, uid, gid int, args []string) (*e
 }
 
 // stop sends SIGTERM to the command's process group, then SIGKILL.
-func stop(t *testing.T, cmd *exec.Cmd, logs *lockedBuffer) {
+func stop(t *testing.T, cmd *exec.Cmd, exited <-chan error, logs serverLog) {
 	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
 	select {
-	case <-done:
+	case <-exited:
 	case <-time.After(20 * time.Second):
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		<-done
+		<-exited
 		t.Errorf("the image's server did not stop within 20s of SIGTERM")
 	}
 	if t.Failed() {
@@ -281,7 +291,9 @@ func stop(t *testing.T, cmd *exec.Cmd, logs *lockedBuffer) {
 	}
 }
 
-func waitReady(t *testing.T, base string, cmd *exec.Cmd, logs *lockedBuffer) {
+// waitReady waits for 200 on /v2/health/ready; a server that exits
+// fails the test at once.
+func waitReady(t *testing.T, base string, exited chan error, logs serverLog) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -292,8 +304,14 @@ func waitReady(t *testing.T, base string, cmd *exec.Cmd, logs *lockedBuffer) {
 				return
 			}
 		}
-		if cmd.ProcessState != nil || ctx.Err() != nil {
-			t.Fatalf("the image's server did not get ready:\n%s", logs.String())
+		select {
+		case err := <-exited:
+			exited <- err // for stop
+			t.Fatalf("the image's server exited (%v) before it was ready:\n%s", err, logs.String())
+		default:
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("the image's server did not get ready within 60s:\n%s", logs.String())
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -338,20 +356,10 @@ func equal(a, b []string) bool {
 	return strings.Join(a, "\x00") == strings.Join(b, "\x00") && len(a) == len(b)
 }
 
-// lockedBuffer collects a process's output for failure messages.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
+// serverLog is the file the server writes its output to.
+type serverLog string
 
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
+func (l serverLog) String() string {
+	b, _ := os.ReadFile(string(l))
+	return string(b)
 }

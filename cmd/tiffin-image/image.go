@@ -135,7 +135,7 @@ func build(in inputs, layers []layer, created time.Time, version, scratch string
 		if err := writeLayerFile(p, l.tree, created); err != nil {
 			return nil, err
 		}
-		tl, err := tarball.LayerFromFile(p, tarball.WithMediaType(types.OCILayer))
+		tl, err := tarball.LayerFromFile(p, tarball.WithMediaType(types.OCILayer), tarball.WithCompressedCaching) // compress once, not per write
 		if err != nil {
 			return nil, err
 		}
