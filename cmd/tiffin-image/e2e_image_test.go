@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	"net"
 	"net/http"
@@ -73,6 +74,14 @@ func TestImageRunsIsolated(t *testing.T) {
 	rootfs := t.TempDir()
 	unpack(t, img, rootfs)
 	checkPasswd(t, rootfs, uid)
+	// deploy/Dockerfile copies what --rootfs writes: the same files as the image.
+	dockerRoot := t.TempDir()
+	if out, err := exec.Command(builder, "--binary", bin, "--ort-dir", filepath.Dir(lib), "--rootfs", dockerRoot).CombinedOutput(); err != nil {
+		t.Fatalf("tiffin-image --rootfs: %v\n%s", err, out)
+	}
+	if a, b := listTree(t, rootfs), listTree(t, dockerRoot); a != b {
+		t.Fatalf("--rootfs differs from the image's layers:\nimage:\n%s\n--rootfs:\n%s", a, b)
+	}
 	if err := os.Chmod(rootfs, 0o755); err != nil { // t.TempDir is 0700; an image's / is not
 		t.Fatal(err)
 	}
@@ -219,6 +228,34 @@ func unpack(t *testing.T, img v1.Image, dir string) {
 			t.Fatalf("layer %d: %v", i, err)
 		}
 	}
+}
+
+// listTree lists every path under dir with its type, permissions, owner,
+// size and link target: what two root filesystems must agree on.
+func listTree(t *testing.T, dir string) string {
+	t.Helper()
+	var b strings.Builder
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || p == dir {
+			return err
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		st := fi.Sys().(*syscall.Stat_t)
+		target, _ := os.Readlink(p)
+		size := fi.Size()
+		if fi.IsDir() {
+			size = 0
+		}
+		fmt.Fprintf(&b, "%s %v %d:%d %d %s\n", strings.TrimPrefix(p, dir), fi.Mode(), st.Uid, st.Gid, size, target)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
 }
 
 func checkPasswd(t *testing.T, rootfs string, uid int) {

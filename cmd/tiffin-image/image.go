@@ -28,6 +28,7 @@ const (
 	modelDir = "/models"
 	userName = "tiffin"
 	uid, gid = 65532, 65532 // the usual non-root id of minimal images
+	caBundle = "/etc/ssl/certs/ca-certificates.crt"
 )
 
 // imageConfig is the runtime config of the image: who runs what, where.
@@ -72,6 +73,12 @@ func (in inputs) layers() ([]layer, error) {
 	for _, d := range deps {
 		if err := system.hostPath(d); err != nil {
 			return nil, fmt.Errorf("copying %s: %w", d, err)
+		}
+	}
+	// Go reads this bundle for TLS (an https OTLP endpoint, say), when the host has one.
+	if _, err := os.Stat(caBundle); err == nil {
+		if err := system.hostPath(caBundle); err != nil {
+			return nil, fmt.Errorf("copying %s: %w", caBundle, err)
 		}
 	}
 	system.file("/etc/passwd", 0o644, []byte(fmt.Sprintf("root:x:0:0:root:/root:/sbin/nologin\n%s:x:%d:%d:tiffin:%s:/sbin/nologin\n", userName, uid, gid, workDir)))
