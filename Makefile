@@ -55,6 +55,7 @@ deps:
 	@command -v npm >/dev/null || { echo "npm is missing: installing Debian's npm"; apt-get update -qq && apt-get install -y -qq npm; }
 	@command -v gcc >/dev/null || { echo "gcc is missing: installing Debian's gcc"; apt-get update -qq && apt-get install -y -qq gcc libc6-dev; }
 	@command -v unshare >/dev/null || { echo "unshare is missing (the image test runs the image under it): installing Debian's util-linux"; apt-get update -qq && apt-get install -y -qq util-linux; }
+	@command -v skopeo >/dev/null || { echo "skopeo is missing (the image test reads the image with it): installing Debian's skopeo"; apt-get update -qq && apt-get install -y -qq skopeo; }
 	@command -v protoc >/dev/null || { echo "protoc is missing: installing Debian's protobuf-compiler"; apt-get update -qq && apt-get install -y -qq protobuf-compiler; }
 	$(GO) mod download
 

@@ -63,6 +63,7 @@ func TestImageRunsIsolated(t *testing.T) {
 	}
 	checkTarball(t, filepath.Join(out, "tiffin.tar"), img)
 	t.Run("docker load", func(t *testing.T) { dockerLoad(t, filepath.Join(out, "tiffin.tar")) })
+	t.Run("skopeo", func(t *testing.T) { skopeoReads(t, out, cf.Config.Entrypoint) })
 	if want := []string{binPath, "serve", "--model-repository", modelDir}; !equal(cf.Config.Entrypoint, want) {
 		t.Fatalf("entrypoint %q, want %q", cf.Config.Entrypoint, want)
 	}
@@ -196,6 +197,32 @@ func dockerLoad(t *testing.T, path string) {
 	want := `["/usr/local/bin/tiffin","serve","--model-repository","/models"] 65532:65532`
 	if err != nil || strings.TrimSpace(string(out)) != want {
 		t.Fatalf("docker image inspect: %v: %s, want %s", err, out, want)
+	}
+}
+
+// skopeoReads has containers/image (the library behind podman and
+// skopeo, written apart from go-containerregistry) read both outputs:
+// the tarball as `docker load` reads it, and the OCI layout, copying
+// each so every blob's digest is checked.
+func skopeoReads(t *testing.T, out string, entrypoint []string) {
+	if _, err := exec.LookPath("skopeo"); err != nil {
+		t.Skip("no skopeo here (make test installs Debian's)")
+	}
+	archive := "docker-archive:" + filepath.Join(out, "tiffin.tar")
+	b, err := exec.Command("skopeo", "inspect", "--config", archive).CombinedOutput()
+	if err != nil {
+		t.Fatalf("skopeo inspect %s: %v\n%s", archive, err, b)
+	}
+	var cfg struct {
+		Config struct{ Entrypoint []string }
+	}
+	if err := json.Unmarshal(b, &cfg); err != nil || !equal(cfg.Config.Entrypoint, entrypoint) {
+		t.Fatalf("skopeo reads the tarball's entrypoint as %q (%v), want %q", cfg.Config.Entrypoint, err, entrypoint)
+	}
+	for _, src := range []string{archive, "oci:" + filepath.Join(out, "oci")} {
+		if b, err := exec.Command("skopeo", "copy", "-q", src, "dir:"+t.TempDir()).CombinedOutput(); err != nil {
+			t.Fatalf("skopeo copy %s: %v\n%s", src, err, b)
+		}
 	}
 }
 
