@@ -14,7 +14,7 @@ GRPC_PORT  ?= 8001
 TEST_FLAGS ?= -race -count=1 -timeout=15m
 
 .DEFAULT_GOAL := run
-.PHONY: help run build test-short nats-server ort demo-models test deps vet bench bench-split bench-smoke nocgo proto proto-check interop fuzz clean
+.PHONY: help run build image test-short nats-server ort demo-models test deps vet bench bench-split bench-smoke nocgo proto proto-check interop fuzz clean
 
 ## help: list the targets, from their ## comments
 help:
@@ -27,6 +27,10 @@ run: ort build demo-models
 ## build: build bin/tiffin (links ONNX Runtime dynamically, at run time)
 build:
 	$(GO) build -o bin/tiffin ./cmd/tiffin
+
+## image: build the container image without a daemon: build/image/oci (OCI layout), build/image/tiffin.tar (docker load)
+image: ort build
+	$(GO) run ./cmd/tiffin-image --binary bin/tiffin --ort-dir third_party/onnxruntime/lib --out build/image
 
 ## nats-server: build bin/nats-server from the pinned module, for the shared-queue job tests
 nats-server:
@@ -50,6 +54,8 @@ deps:
 	@command -v $(GO) >/dev/null || { echo "go is not installed: see README, Install"; exit 1; }
 	@command -v npm >/dev/null || { echo "npm is missing: installing Debian's npm"; apt-get update -qq && apt-get install -y -qq npm; }
 	@command -v gcc >/dev/null || { echo "gcc is missing: installing Debian's gcc"; apt-get update -qq && apt-get install -y -qq gcc libc6-dev; }
+	@command -v unshare >/dev/null || { echo "unshare is missing (the image test runs the image under it): installing Debian's util-linux"; apt-get update -qq && apt-get install -y -qq util-linux; }
+	@command -v skopeo >/dev/null || { echo "skopeo is missing (the image test reads the image with it): installing Debian's skopeo"; apt-get update -qq && apt-get install -y -qq skopeo; }
 	@command -v protoc >/dev/null || { echo "protoc is missing: installing Debian's protobuf-compiler"; apt-get update -qq && apt-get install -y -qq protobuf-compiler; }
 	$(GO) mod download
 

@@ -57,7 +57,14 @@ type proc struct {
 // startProc runs a command until the test ends (or kill).
 func startProc(t *testing.T, bin string, args ...string) *proc {
 	t.Helper()
-	p := &proc{cmd: exec.Command(bin, args...), out: &lockedBuffer{}}
+	return startCmd(t, exec.Command(bin, args...))
+}
+
+// startCmd starts a prepared command (its env, its folder) until the test
+// ends (or kill); its output goes to the test's log if the test fails.
+func startCmd(t *testing.T, cmd *exec.Cmd) *proc {
+	t.Helper()
+	p := &proc{cmd: cmd, out: &lockedBuffer{}}
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -65,7 +72,7 @@ func startProc(t *testing.T, bin string, args ...string) *proc {
 	t.Cleanup(func() {
 		p.kill()
 		if t.Failed() {
-			t.Logf("%s output:\n%s", filepath.Base(bin), p.out.String())
+			t.Logf("%s output:\n%s", filepath.Base(cmd.Path), p.out.String())
 		}
 	})
 	return p
