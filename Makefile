@@ -87,11 +87,11 @@ nocgo:
 ## proto: regenerate the committed protobuf code with the pinned tools
 proto:
 	bash backends/onnxpb/gen.sh
-	bash transport/grpc/inferencepb/gen.sh
+	bash transport/inferencepb/gen.sh
 
 ## proto-check: fail when the committed gRPC code differs from what the .proto files generate
 proto-check:
-	bash transport/grpc/inferencepb/gen.sh check
+	bash transport/inferencepb/gen.sh check
 
 ## interop: Triton's Python client, perf_analyzer and grpcurl against a running tiffin
 # fuzz runs each fuzz target for FUZZTIME (not in CI: `make test` runs

@@ -18,7 +18,7 @@ import (
 	"github.com/tiffin-ml/tiffin/bench"
 	"github.com/tiffin-ml/tiffin/runtime/tensorjson"
 	"github.com/tiffin-ml/tiffin/transport"
-	pb "github.com/tiffin-ml/tiffin/transport/grpc/inferencepb"
+	pb "github.com/tiffin-ml/tiffin/transport/inferencepb"
 )
 
 // jsonTensor reads a JSON array (nested or flat) as a tensor of dt. The

@@ -22,7 +22,7 @@ import (
 	"github.com/tiffin-ml/tiffin/runtime/config"
 	"github.com/tiffin-ml/tiffin/transport"
 	grpct "github.com/tiffin-ml/tiffin/transport/grpc"
-	pb "github.com/tiffin-ml/tiffin/transport/grpc/inferencepb"
+	pb "github.com/tiffin-ml/tiffin/transport/inferencepb"
 )
 
 // These tests serve the fake backend through a real Manager and a real
