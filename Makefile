@@ -14,7 +14,7 @@ GRPC_PORT  ?= 8001
 TEST_FLAGS ?= -race -count=1 -timeout=15m
 
 .DEFAULT_GOAL := run
-.PHONY: help run build image test-short nats-server ort demo-models test deps vet bench bench-split bench-smoke nocgo proto proto-check interop fuzz clean
+.PHONY: help lint run build image test-short nats-server ort demo-models test deps vet bench bench-split bench-smoke nocgo proto proto-check interop fuzz clean
 
 ## help: list the targets, from their ## comments
 help:
@@ -44,8 +44,8 @@ ort:
 demo-models: build
 	./bin/tiffin demo-models $(DEMO_REPO)
 
-## test: install what a fresh machine lacks, then run every test
-test: deps ort vet
+## test: install what a fresh machine lacks, lint, then run every test
+test: deps lint ort vet
 	$(GO) test $(TEST_FLAGS) ./...
 	$(MAKE) bench-smoke nocgo proto-check interop
 
@@ -62,6 +62,13 @@ deps:
 ## test-short: the fast edit loop: every test but the end-to-end ones
 test-short:
 	$(GO) test -short ./...
+
+## lint: golangci-lint (.golangci.yml), at the version pinned in third_party/tools/go.mod
+# The linter lives in its own module so its few hundred dependencies stay
+# out of the server's go.mod; `go tool -n` builds it from the module cache
+# at that version and prints its path: nothing installed by hand is used.
+lint:
+	@lint="$$(cd third_party/tools && $(GO) tool -n golangci-lint)" && "$$lint" run ./...
 
 ## vet: go vet every package
 vet:
@@ -87,11 +94,11 @@ nocgo:
 ## proto: regenerate the committed protobuf code with the pinned tools
 proto:
 	bash backends/onnxpb/gen.sh
-	bash transport/grpc/inferencepb/gen.sh
+	bash transport/inferencepb/gen.sh
 
 ## proto-check: fail when the committed gRPC code differs from what the .proto files generate
 proto-check:
-	bash transport/grpc/inferencepb/gen.sh check
+	bash transport/inferencepb/gen.sh check
 
 ## interop: Triton's Python client, perf_analyzer and grpcurl against a running tiffin
 # fuzz runs each fuzz target for FUZZTIME (not in CI: `make test` runs

@@ -88,19 +88,31 @@ type Backend interface {
 	// Available is nil when this process can load models with the backend,
 	// and otherwise says why not (a missing library, a build without cgo).
 	Available() error
-	// Load loads one instance. The runtime calls it on the instance's worker
-	// thread, already pinned to its cores, so threads the engine starts
-	// inherit that placement.
+	// Load loads one instance, on the instance's worker goroutine; see
+	// Model for what that goroutine guarantees.
 	Load(ctx context.Context, spec LoadSpec) (Model, error)
 }
 
-// Model is one loaded instance. Its calls never overlap, but they may come
-// from different goroutines and OS threads: an instance pinned to some of
-// the process's cores, or on a GPU, is run on its own locked, pinned
-// thread; any other instance is lent to the request goroutines, one at a
-// time (runtime/LOCKS.md, "Lent instances"). Load and Close run on the
-// instance's worker goroutine. A model must keep no per-thread state
-// between calls.
+// Model is one loaded instance. This is the threading contract between the
+// runtime and every backend; backends state only how they meet it.
+//
+//   - Load and Close run on the instance's worker goroutine, Close once.
+//     Calls never overlap: a Model need not be safe for concurrent use,
+//     and the runtime never calls Run after Close.
+//   - Run may come from different goroutines and OS threads. An instance
+//     pinned to some of the process's cores, or on a GPU, is run only by
+//     its worker, locked to one OS thread pinned to Device.Cores (threads
+//     an engine starts in Load inherit that placement). Any other instance
+//     is lent to the request goroutines, one holder at a time
+//     (runtime/LOCKS.md, "Lent instances"). So a Model must keep no
+//     per-thread state between calls.
+//   - Metadata may be called from any goroutine at any time; what it
+//     returns never changes and must not be modified.
+//   - The one call from elsewhere: a backend that is an io.Closer is
+//     closed at server stop, after the runtime has closed its models. A
+//     shutdown that ran out of time may leave instances still in Run; a
+//     backend whose Close releases them (because it frees what they need,
+//     such as a native environment) must serialise that with Run itself.
 type Model interface {
 	Metadata() Metadata
 	// Run executes one batch. inputs holds one tensor per metadata input,

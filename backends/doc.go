@@ -8,5 +8,6 @@
 // generator in modelgen.
 //
 // A backend knows nothing of queues, batching policy or the wire: it is given
-// a batch of tensors and returns a batch of tensors.
+// a batch of tensors and returns a batch of tensors. Which goroutine and
+// thread call a model, and when, is stated once, on the Model interface.
 package backends

@@ -5,7 +5,8 @@ import (
 	"time"
 )
 
-// Tuning of the adaptive policy. See doc.go for the method.
+// Tuning of the adaptive policy. The method is described once, in doc.go
+// (Modes, ModeAdaptive); these are its constants.
 const (
 	waitGain    = 1.25                  // a wait must promise this much more throughput than dispatching now
 	keepGain    = 1.05                  // and, once started, at least this much to go on
@@ -18,25 +19,11 @@ const (
 	arrivalGaps = 4                     // a wait ends when no row came for this many expected gaps
 )
 
-// adaptivePolicy is work-conserving by default: an idle worker takes what
-// is queued, up to MaxBatch. It waits for more rows only when
-// waiting truly pays; see bestWait. A wait lasts at most credit·c(q) (a
-// wrong guess costs at most as much as the batch itself), ends as soon as
-// the rows stop coming, and is judged when its batch leaves: it paid if
-// it merged rows that would otherwise have needed a batch of their own,
-// in less time than that batch's fixed cost. The credit is AIMD: a wait
-// that did not pay halves it (under a closed loop the measured rate is
-// the server's own throughput, and the rows it promised may never come),
-// a wait that paid doubles it, each batch that met the target adds
-// creditStep and each that missed it halves it; under creditMin the
-// policy does not wait, so it only probes now and then.
-//
-// The cost is the per-group fit c(n) = a + b·n when it is trusted. While
-// it is not, the policy falls back: when the fit finds the cost flat
-// (batching is free) it takes c(n) as the typical compute time and goes
-// on waiting under the same AIMD credit; when the fit is too noisy, or
-// not yet known, it has no basis for a wait and is purely
-// work-conserving.
+// adaptivePolicy is ModeAdaptive, one per device group. What it decides
+// and why (the cost fit, when a wait pays, the AIMD credit, the
+// fallbacks while the fit is not trusted) is described once, in the
+// package documentation (doc.go, Modes); decide, bestWait, settle and
+// observe implement it step by step.
 type adaptivePolicy struct {
 	max      int
 	target   time.Duration // latency target: queue delay plus compute, per batch's oldest row

@@ -11,6 +11,10 @@ import (
 	"time"
 )
 
+// liveness bounds how long a test waits for something that must happen
+// eventually (a wake-up). It guards against hangs; it asserts no speed.
+const liveness = 10 * time.Second
+
 // testReq is the Request the tests batch.
 type testReq struct {
 	id   int

@@ -128,10 +128,8 @@
 // # The queue underneath
 //
 // Submit pushes onto [Ring]s (one per priority): bounded, lock-free,
-// multi-producer ring buffers with sequence-numbered slots, non-blocking
-// [Ring.TryPush] and [Ring.PopBatch], and a parking [Ring.PopBatchWait].
-// [Queue] is the small interface the ring satisfies; the benchmarks run
-// the ring and two baselines (a buffered channel and a mutex-protected
-// slice) through it. Workers coordinate with one mutex. See LOCKS.md for
-// the concurrency protocol and who owns what.
+// multi-producer ring buffers with sequence-numbered slots and
+// non-blocking [Ring.TryPush] and [Ring.PopBatch]; producers never take a
+// lock. Workers coordinate with one mutex and park on their group's wake
+// channel. See LOCKS.md for the concurrency protocol and who owns what.
 package batcher

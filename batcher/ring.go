@@ -1,9 +1,7 @@
 package batcher
 
 import (
-	"context"
 	"fmt"
-	"runtime"
 	"sync/atomic"
 )
 
@@ -17,10 +15,6 @@ const (
 	// a producer's claim is a CAS on the whole word, so no claim can
 	// succeed after Close (see LOCKS.md).
 	closedBit = uint64(1) << 63
-
-	// spinRounds is how many times an idle consumer yields and re-polls
-	// before it parks on the wake channel.
-	spinRounds = 256
 
 	// maxCapacity keeps positions far from closedBit for any realistic
 	// run time (2^62 pushes).
@@ -48,35 +42,31 @@ type slot[T any] struct {
 //
 // Ownership and concurrency:
 //   - TryPush may be called from any number of goroutines at once.
-//   - PopBatch and PopBatchWait may be called from any number of
-//     goroutines at once; the intended use is one consumer per worker
-//     group. Items popped by one consumer are never seen by another.
-//   - Len, Cap and Close are safe from any goroutine at any time.
+//   - PopBatch may be called from any number of goroutines at once; the
+//     batcher calls it only under its mutex. Items popped by one consumer
+//     are never seen by another.
+//   - Cap and Close are safe from any goroutine at any time.
 //   - The tail cursor is written only by producers (and by Close, which
 //     sets closedBit); the head cursor only by consumers. A slot's value
 //     is owned by the goroutine that claimed its position until that
 //     goroutine stores the next sequence number.
 //
 // The ring holds no locks and allocates nothing after NewRing, except
-// when PopBatch has to grow dst.
+// when PopBatch has to grow dst. It never blocks: waiting for items is the
+// batcher's business (its leaders park on their group's wake channel; see
+// LOCKS.md).
 type Ring[T any] struct {
 	// Read-only after NewRing.
 	mask  uint64
 	slots []slot[T]
-	wake  chan struct{} // 1-buffered; a token means "look again"
-	done  chan struct{} // closed by Close
 
-	// closed mirrors closedBit for consumers, so that an idle consumer's
-	// polling reads this read-mostly line, not the producers' tail line.
+	// closed mirrors closedBit for consumers, so that a leader checking
+	// for the end reads this read-mostly line, not the producers' tail line.
 	closed atomic.Bool
 
-	_      [cacheLine]byte
-	tail   cursor // next position to claim for a push; bit 63 = closed
-	head   cursor // next position to claim for a pop
-	parked struct {
-		n atomic.Int32 // consumers between announcing and leaving park
-		_ [cacheLine - 4]byte
-	}
+	_    [cacheLine]byte
+	tail cursor // next position to claim for a push; bit 63 = closed
+	head cursor // next position to claim for a pop
 }
 
 // NewRing returns an empty ring holding up to capacity items. capacity
@@ -85,12 +75,7 @@ func NewRing[T any](capacity int) (*Ring[T], error) {
 	if capacity <= 0 || capacity&(capacity-1) != 0 || capacity > maxCapacity {
 		return nil, fmt.Errorf("batcher: ring capacity %d is not a power of two in [1, %d]", capacity, maxCapacity)
 	}
-	r := &Ring[T]{
-		mask:  uint64(capacity - 1),
-		slots: make([]slot[T], capacity),
-		wake:  make(chan struct{}, 1),
-		done:  make(chan struct{}),
-	}
+	r := &Ring[T]{mask: uint64(capacity - 1), slots: make([]slot[T], capacity)}
 	for i := range r.slots {
 		r.slots[i].seq.Store(uint64(i))
 	}
@@ -113,9 +98,6 @@ func (r *Ring[T]) TryPush(v T) error {
 			}
 			s.val = v
 			s.seq.Store(pos + 1) // publish
-			if r.parked.n.Load() != 0 {
-				r.signal()
-			}
 			return nil
 		case d < 0: // slot still holds the item from the previous lap
 			return ErrQueueFull
@@ -176,76 +158,6 @@ func (r *Ring[T]) take(dst []T, h uint64, n int) []T {
 	return dst
 }
 
-// PopBatchWait is PopBatch that waits for at least one item. An idle
-// consumer first yields and re-polls spinRounds times, then parks on the
-// wake channel until a producer signals, Close is called or ctx is done.
-// It returns ctx.Err() on cancellation and ErrClosed once the ring is
-// closed and drained; dst is returned unchanged with either error.
-func (r *Ring[T]) PopBatchWait(ctx context.Context, dst []T, max int) ([]T, error) {
-	if max <= 0 {
-		return dst, nil
-	}
-	for round := 0; ; round++ {
-		n := len(dst)
-		if dst = r.PopBatch(dst, max); len(dst) > n {
-			r.passOn()
-			return dst, nil
-		}
-		if r.closedAndDrained() {
-			return dst, ErrClosed
-		}
-		select {
-		case <-ctx.Done():
-			return dst, ctx.Err()
-		default:
-		}
-		if round < spinRounds || r.closed.Load() {
-			// Spin, or wait out a producer that claimed a slot just
-			// before Close and has not published it yet.
-			runtime.Gosched()
-			continue
-		}
-		if err := r.park(ctx); err != nil {
-			return dst, err
-		}
-	}
-}
-
-// park announces the caller as parked, re-checks the ring (a push that
-// raced with the announcement is seen here, or its producer sees the
-// announcement and signals), then sleeps until woken.
-func (r *Ring[T]) park(ctx context.Context) error {
-	r.parked.n.Add(1)
-	defer r.parked.n.Add(-1)
-	if r.headReady() || r.closed.Load() {
-		return nil
-	}
-	select {
-	case <-r.wake:
-		return nil
-	case <-r.done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-// signal leaves a wake token unless one is already pending.
-func (r *Ring[T]) signal() {
-	select {
-	case r.wake <- struct{}{}:
-	default:
-	}
-}
-
-// passOn re-signals after a successful pop when items remain and another
-// consumer is parked, so one token is never the only wake for a backlog.
-func (r *Ring[T]) passOn() {
-	if r.parked.n.Load() != 0 && r.headReady() {
-		r.signal()
-	}
-}
-
 // headReady reports whether the item at the head position is published.
 func (r *Ring[T]) headReady() bool {
 	h := r.head.v.Load()
@@ -261,28 +173,11 @@ func (r *Ring[T]) closedAndDrained() bool {
 	return r.head.v.Load() == r.tail.v.Load()&^closedBit
 }
 
-// Close makes further pushes fail with ErrClosed and wakes every parked
-// consumer. Items pushed before Close can still be popped. Idempotent and
-// safe from any goroutine.
+// Close makes further pushes fail with ErrClosed. Items pushed before
+// Close can still be popped. Idempotent and safe from any goroutine.
 func (r *Ring[T]) Close() {
-	if r.tail.v.Or(closedBit)&closedBit == 0 {
-		r.closed.Store(true)
-		close(r.done)
-	}
-}
-
-// Len returns the number of claimed, not yet popped positions. It is a
-// snapshot and may be stale by the time the caller looks at it.
-func (r *Ring[T]) Len() int {
-	h := r.head.v.Load()
-	t := r.tail.v.Load() &^ closedBit
-	if t <= h {
-		return 0
-	}
-	if n := t - h; n < uint64(len(r.slots)) {
-		return int(n)
-	}
-	return len(r.slots)
+	r.tail.v.Or(closedBit)
+	r.closed.Store(true)
 }
 
 // Cap returns the ring's capacity.

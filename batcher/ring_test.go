@@ -1,19 +1,13 @@
 package batcher
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"runtime"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 )
-
-// liveness bounds how long a test waits for something that must happen
-// eventually (a wake-up). It guards against hangs; it asserts no speed.
-const liveness = 10 * time.Second
 
 func newTestRing[T any](t *testing.T, capacity int) *Ring[T] {
 	t.Helper()
@@ -37,8 +31,8 @@ func TestNewRingCapacity(t *testing.T) {
 	}
 	for _, c := range []int{1, 2, 64, 1024} {
 		r := newTestRing[int](t, c)
-		if r.Cap() != c || r.Len() != 0 {
-			t.Errorf("NewRing(%d): Cap=%d Len=%d", c, r.Cap(), r.Len())
+		if r.Cap() != c || r.headReady() {
+			t.Errorf("NewRing(%d): Cap=%d, head ready %v", c, r.Cap(), r.headReady())
 		}
 	}
 }
@@ -55,9 +49,6 @@ func TestRingFull(t *testing.T) {
 	}
 	if ErrQueueFull.Error() != "queue is full" {
 		t.Errorf("ErrQueueFull message %q", ErrQueueFull)
-	}
-	if r.Len() != 4 {
-		t.Errorf("Len = %d, want 4", r.Len())
 	}
 	if got := r.PopBatch(nil, 1); len(got) != 1 || got[0] != 0 {
 		t.Fatalf("PopBatch(1) = %v", got)
@@ -115,7 +106,7 @@ func TestRingPopBatchMaxAndZeroes(t *testing.T) {
 			t.Errorf("slot %d still references %p after pop", i, r.slots[i].val)
 		}
 	}
-	if r.Len() != 0 || len(r.PopBatch(nil, 8)) != 0 {
+	if r.headReady() || len(r.PopBatch(nil, 8)) != 0 {
 		t.Errorf("ring not empty after popping everything")
 	}
 }
@@ -132,167 +123,50 @@ func TestRingClose(t *testing.T) {
 	if err := r.TryPush(9); !errors.Is(err, ErrClosed) {
 		t.Fatalf("push after Close: %v, want ErrClosed", err)
 	}
-	ctx := context.Background()
-	got, err := r.PopBatchWait(ctx, nil, 2)
-	if err != nil || fmt.Sprint(got) != "[0 1]" {
-		t.Fatalf("drain after Close: %v, %v", got, err)
+	if got := r.PopBatch(nil, 2); fmt.Sprint(got) != "[0 1]" || r.closedAndDrained() {
+		t.Fatalf("drain after Close: %v, drained %v", got, r.closedAndDrained())
 	}
-	got, err = r.PopBatchWait(ctx, got[:0], 2)
-	if err != nil || fmt.Sprint(got) != "[2]" {
-		t.Fatalf("drain after Close: %v, %v", got, err)
+	if got := r.PopBatch(nil, 2); fmt.Sprint(got) != "[2]" || !r.closedAndDrained() {
+		t.Fatalf("drain after Close: %v, drained %v", got, r.closedAndDrained())
 	}
-	if got, err = r.PopBatchWait(ctx, got[:0], 2); !errors.Is(err, ErrClosed) || len(got) != 0 {
-		t.Fatalf("PopBatchWait on closed, drained ring: %v, %v", got, err)
+	if got := r.PopBatch(nil, 2); len(got) != 0 {
+		t.Fatalf("PopBatch on a closed, drained ring: %v", got)
 	}
 }
 
 func TestRingZeroAllocs(t *testing.T) {
 	r := newTestRing[int](t, 64)
 	buf := make([]int, 0, 64)
-	ctx := context.Background()
 	allocs := testing.AllocsPerRun(1000, func() {
 		for i := range 32 {
 			_ = r.TryPush(i)
 		}
 		buf = r.PopBatch(buf[:0], 16)
-		buf, _ = r.PopBatchWait(ctx, buf[:0], 64)
+		buf = r.PopBatch(buf[:0], 64)
 	})
 	if allocs != 0 {
 		t.Errorf("push/pop allocated %.1f times per run, want 0", allocs)
 	}
 }
 
-// waitParked yields until n consumers are parked on r.
-func waitParked[T any](t *testing.T, r *Ring[T], n int32) {
-	t.Helper()
-	deadline := time.Now().Add(liveness)
-	for r.parked.n.Load() != n {
-		if time.Now().After(deadline) {
-			t.Fatalf("consumers never parked (want %d, have %d)", n, r.parked.n.Load())
-		}
-		runtime.Gosched()
-	}
-}
-
-type popResult struct {
-	items []int
-	err   error
-}
-
-func popAsync(ctx context.Context, r *Ring[int], max int) <-chan popResult {
-	out := make(chan popResult, 1)
-	go func() {
-		items, err := r.PopBatchWait(ctx, nil, max)
-		out <- popResult{items, err}
-	}()
-	return out
-}
-
-func recvResult(t *testing.T, c <-chan popResult) popResult {
-	t.Helper()
-	select {
-	case res := <-c:
-		return res
-	case <-time.After(liveness):
-		t.Fatal("parked consumer was not woken (lost wake-up)")
-		return popResult{}
-	}
-}
-
-func TestRingParkWake(t *testing.T) {
-	t.Run("push", func(t *testing.T) {
-		r := newTestRing[int](t, 8)
-		c := popAsync(context.Background(), r, 8)
-		waitParked(t, r, 1)
-		if err := r.TryPush(42); err != nil {
-			t.Fatal(err)
-		}
-		if res := recvResult(t, c); res.err != nil || fmt.Sprint(res.items) != "[42]" {
-			t.Fatalf("woken consumer got %v, %v", res.items, res.err)
-		}
-	})
-	t.Run("close", func(t *testing.T) {
-		r := newTestRing[int](t, 8)
-		c := popAsync(context.Background(), r, 8)
-		waitParked(t, r, 1)
-		r.Close()
-		if res := recvResult(t, c); !errors.Is(res.err, ErrClosed) {
-			t.Fatalf("consumer woken by Close got %v, %v", res.items, res.err)
-		}
-	})
-	t.Run("cancel", func(t *testing.T) {
-		r := newTestRing[int](t, 8)
-		ctx, cancel := context.WithCancel(context.Background())
-		c := popAsync(ctx, r, 8)
-		waitParked(t, r, 1)
-		cancel()
-		if res := recvResult(t, c); !errors.Is(res.err, context.Canceled) {
-			t.Fatalf("cancelled consumer got %v, %v", res.items, res.err)
-		}
-	})
-}
-
-// TestRingNoLostWakeups runs many push/park cycles. Odd cycles push only
-// after the consumer has parked; even cycles push at once, racing the
-// consumer's spin-to-park transition.
-func TestRingNoLostWakeups(t *testing.T) {
-	cycles := 2000
-	if testing.Short() {
-		cycles = 200
-	}
-	r := newTestRing[int](t, 4)
-	for i := range cycles {
-		c := popAsync(context.Background(), r, 4)
-		if i%2 == 1 {
-			waitParked(t, r, 1)
-		}
-		if err := r.TryPush(i); err != nil {
-			t.Fatal(err)
-		}
-		if res := recvResult(t, c); res.err != nil || len(res.items) != 1 || res.items[0] != i {
-			t.Fatalf("cycle %d: got %v, %v", i, res.items, res.err)
-		}
-	}
-}
-
-// TestRingWakePassOn parks two consumers that take one item each and pushes
-// two items back to back: both must wake even if the second push finds a
-// wake token already pending.
-func TestRingWakePassOn(t *testing.T) {
-	r := newTestRing[int](t, 4)
-	for i := range 300 {
-		a := popAsync(context.Background(), r, 1)
-		b := popAsync(context.Background(), r, 1)
-		waitParked(t, r, 2)
-		_ = r.TryPush(2 * i)
-		_ = r.TryPush(2*i + 1)
-		ra, rb := recvResult(t, a), recvResult(t, b)
-		if ra.err != nil || rb.err != nil || len(ra.items)+len(rb.items) != 2 {
-			t.Fatalf("cycle %d: got %v/%v, %v/%v", i, ra.items, rb.items, ra.err, rb.err)
-		}
-	}
-}
-
-func TestQueueStress(t *testing.T) {
+// TestRingStress runs many producers against one or two consumers.
+func TestRingStress(t *testing.T) {
 	const producers = 8
 	perProducer := 20000
 	if testing.Short() {
 		perProducer = 2000
 	}
-	for _, impl := range queueImpls {
-		for _, consumers := range []int{1, 2} {
-			name := fmt.Sprintf("impl=%s/consumers=%d", impl.name, consumers)
-			t.Run(name, func(t *testing.T) {
-				stress(t, impl.new(256), producers, perProducer, consumers)
-			})
-		}
+	for _, consumers := range []int{1, 2} {
+		t.Run(fmt.Sprintf("consumers=%d", consumers), func(t *testing.T) {
+			stress(t, newTestRing[uint64](t, 256), producers, perProducer, consumers)
+		})
 	}
 }
 
 // stress pushes producers*perProducer items, each encoding its producer in
 // the high 32 bits and its sequence in the low 32, and checks that every
 // item arrives exactly once and, per consumer, in order per producer.
-func stress(t *testing.T, q Queue[uint64], producers, perProducer, consumers int) {
+func stress(t *testing.T, q *Ring[uint64], producers, perProducer, consumers int) {
 	var pwg, cwg sync.WaitGroup
 	for p := range producers {
 		pwg.Go(func() {
@@ -335,21 +209,22 @@ func stress(t *testing.T, q Queue[uint64], producers, perProducer, consumers int
 	}
 }
 
-// consume pops until the queue is closed and drained, marking seen[p][s]
-// and checking that each producer's sequence only increases.
-func consume(q Queue[uint64], seen [][]bool) error {
+// consume pops until the ring is closed and drained, yielding while it is
+// empty, marking seen[p][s] and checking that each producer's sequence
+// only increases.
+func consume(q *Ring[uint64], seen [][]bool) error {
 	last := make([]int, len(seen))
 	for i := range last {
 		last[i] = -1
 	}
 	buf := make([]uint64, 0, 64)
 	for {
-		var err error
-		buf, err = q.PopBatchWait(context.Background(), buf[:0], 64)
-		if errors.Is(err, ErrClosed) {
-			return nil
-		} else if err != nil {
-			return err
+		if buf = q.PopBatch(buf[:0], 64); len(buf) == 0 {
+			if q.closedAndDrained() {
+				return nil
+			}
+			runtime.Gosched()
+			continue
 		}
 		for _, v := range buf {
 			p, s := int(v>>32), int(uint32(v))

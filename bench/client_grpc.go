@@ -5,71 +5,53 @@ import (
 	"fmt"
 	"time"
 
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
 	"github.com/tiffin-ml/tiffin/backends"
-	pb "github.com/tiffin-ml/tiffin/transport/grpc/inferencepb"
+	pb "github.com/tiffin-ml/tiffin/transport/inferencepb"
+	"github.com/tiffin-ml/tiffin/transport/v2client"
 )
 
-// maxGRPCMessage lifts gRPC's 4 MiB default for large batches.
-const maxGRPCMessage = 1 << 30
-
-// GRPCTarget speaks KServe V2 over gRPC: ModelInfer with
+// GRPCTarget speaks KServe V2 over gRPC through v2client: ModelInfer with
 // raw_input_contents, over a few HTTP/2 connections that the load's
 // goroutines share round-robin.
 type GRPCTarget struct {
-	addr    string
+	c       *v2client.GRPC
 	timeout time.Duration
-	conns   []*grpc.ClientConn
-	clients []pb.GRPCInferenceServiceClient
 }
 
 // NewGRPCTarget returns a target for the server at addr (host:port) over
 // conns connections.
 func NewGRPCTarget(addr string, conns int, timeout time.Duration) (*GRPCTarget, error) {
-	t := &GRPCTarget{addr: addr, timeout: timeout}
-	for range max(conns, 1) {
-		c, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
-			grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxGRPCMessage), grpc.MaxCallSendMsgSize(maxGRPCMessage)))
-		if err != nil {
-			t.Close()
-			return nil, fmt.Errorf("--grpc %q: %w", addr, err)
-		}
-		t.conns = append(t.conns, c)
-		t.clients = append(t.clients, pb.NewGRPCInferenceServiceClient(c))
+	c, err := v2client.NewGRPC(addr, conns)
+	if err != nil {
+		return nil, err
 	}
-	return t, nil
+	return &GRPCTarget{c: c, timeout: timeout}, nil
 }
 
 // Protocol is grpc.
 func (t *GRPCTarget) Protocol() string { return "grpc" }
 
 // Address is host:port.
-func (t *GRPCTarget) Address() string { return t.addr }
+func (t *GRPCTarget) Address() string { return t.c.Addr() }
 
 // Close closes the connections.
-func (t *GRPCTarget) Close() error {
-	for _, c := range t.conns {
-		c.Close()
-	}
-	return nil
-}
+func (t *GRPCTarget) Close() error { return t.c.Close() }
 
 // Metadata calls ModelMetadata.
 func (t *GRPCTarget) Metadata(ctx context.Context, model string) (backends.Metadata, error) {
 	ctx, cancel := context.WithTimeout(ctx, t.timeout)
 	defer cancel()
-	resp, err := t.clients[0].ModelMetadata(ctx, &pb.ModelMetadataRequest{Name: model})
+	resp, err := t.c.Client(0).ModelMetadata(ctx, &pb.ModelMetadataRequest{Name: model})
 	if err != nil {
 		st := status.Convert(err)
 		switch st.Code() {
 		case codes.Unavailable, codes.DeadlineExceeded:
-			return backends.Metadata{}, fmt.Errorf("%w: %s: %s", ErrUnreachable, t.addr, st.Message())
+			return backends.Metadata{}, fmt.Errorf("%w: %s: %s", ErrUnreachable, t.c.Addr(), st.Message())
 		case codes.NotFound:
-			return backends.Metadata{}, fmt.Errorf("%w %q: the server at %s does not have it (%s)", ErrUnknownModel, model, t.addr, st.Message())
+			return backends.Metadata{}, fmt.Errorf("%w %q: the server at %s does not have it (%s)", ErrUnknownModel, model, t.c.Addr(), st.Message())
 		}
 		return backends.Metadata{}, fmt.Errorf("ModelMetadata %s: %s: %s", model, st.Code(), st.Message())
 	}
@@ -88,7 +70,7 @@ func wireSpecs(ts []*pb.ModelMetadataResponse_TensorMetadata) []wireSpec {
 func (t *GRPCTarget) Stats(ctx context.Context, model string) (ServerStats, error) {
 	ctx, cancel := context.WithTimeout(ctx, t.timeout)
 	defer cancel()
-	resp, err := t.clients[0].ModelStatistics(ctx, &pb.ModelStatisticsRequest{Name: model})
+	resp, err := t.c.Client(0).ModelStatistics(ctx, &pb.ModelStatisticsRequest{Name: model})
 	if err != nil {
 		return ServerStats{}, fmt.Errorf("ModelStatistics: %s", status.Convert(err).Message())
 	}
@@ -113,19 +95,12 @@ func (t *GRPCTarget) Stats(ctx context.Context, model string) (ServerStats, erro
 // Caller builds the request once; concurrent calls share it (marshalling
 // only reads it).
 func (t *GRPCTarget) Caller(model string, inputs []backends.Tensor, rows int) (Call, error) {
-	req := &pb.ModelInferRequest{ModelName: model}
-	for i := range inputs {
-		in := &inputs[i]
-		req.Inputs = append(req.Inputs, &pb.ModelInferRequest_InferInputTensor{
-			Name: in.Name, Datatype: in.DataType.String(), Shape: in.Shape})
-		req.RawInputContents = append(req.RawInputContents, RawContents(in))
-	}
+	req := v2client.GRPCRequest(v2client.Request{Model: model, Inputs: inputs})
 	return func(ctx context.Context, client int) (int, error) {
 		ctx, cancel := context.WithTimeout(ctx, t.timeout)
 		defer cancel()
-		if _, err := t.clients[client%len(t.clients)].ModelInfer(ctx, req); err != nil {
-			st := status.Convert(err)
-			return 0, fmt.Errorf("%s: %s", st.Code(), st.Message())
+		if _, err := t.c.Client(client).ModelInfer(ctx, req); err != nil {
+			return 0, v2client.StatusError(err)
 		}
 		return rows, nil
 	}, nil

@@ -4,46 +4,30 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
-	"net/url"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/valyala/fasthttp"
 
 	"github.com/tiffin-ml/tiffin/backends"
+	"github.com/tiffin-ml/tiffin/transport/v2client"
 )
 
-// HTTPTarget speaks KServe V2 over HTTP/1.1 with fasthttp's client:
-// keep-alive connections, as many as the load needs. Binary selects
-// Triton's binary tensor extension instead of JSON, both ways.
+// HTTPTarget speaks KServe V2 over HTTP/1.1 through v2client (fasthttp's
+// client: keep-alive connections, as many as the load needs). Binary
+// selects Triton's binary tensor extension instead of JSON, both ways.
 type HTTPTarget struct {
-	base    string // scheme://host:port
-	binary  bool
-	timeout time.Duration
-	hc      *fasthttp.HostClient
+	c      *v2client.HTTP
+	binary bool
 }
 
 // NewHTTPTarget returns a target for the server at rawURL ("host:port" or
 // "http://host:port"), keeping up to conns connections open.
 func NewHTTPTarget(rawURL string, binary bool, conns int, timeout time.Duration) (*HTTPTarget, error) {
-	if !strings.Contains(rawURL, "://") {
-		rawURL = "http://" + rawURL
+	c, err := v2client.NewHTTP(rawURL, conns, timeout)
+	if err != nil {
+		return nil, err
 	}
-	u, err := url.Parse(rawURL)
-	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-		return nil, fmt.Errorf("--http %q: want host:port or http://host:port", rawURL)
-	}
-	addr := u.Host
-	if u.Port() == "" {
-		addr = net.JoinHostPort(u.Hostname(), map[string]string{"http": "80", "https": "443"}[u.Scheme])
-	}
-	hc := &fasthttp.HostClient{
-		Addr: addr, IsTLS: u.Scheme == "https", MaxConns: max(conns, 1),
-		MaxConnWaitTimeout: timeout, MaxIdleConnDuration: time.Minute,
-	}
-	return &HTTPTarget{base: u.Scheme + "://" + addr, binary: binary, timeout: timeout, hc: hc}, nil
+	return &HTTPTarget{c: c, binary: binary}, nil
 }
 
 // Protocol is http-json or http-binary.
@@ -55,45 +39,22 @@ func (t *HTTPTarget) Protocol() string {
 }
 
 // Address is the server's base URL.
-func (t *HTTPTarget) Address() string { return t.base }
+func (t *HTTPTarget) Address() string { return t.c.Base() }
 
 // Close closes idle connections.
-func (t *HTTPTarget) Close() error {
-	t.hc.CloseIdleConnections()
-	return nil
-}
-
-// get fetches a path; a transport failure wraps ErrUnreachable.
-func (t *HTTPTarget) get(ctx context.Context, path string) (int, []byte, error) {
-	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
-	defer fasthttp.ReleaseRequest(req)
-	defer fasthttp.ReleaseResponse(resp)
-	req.SetRequestURI(t.base + path)
-	if err := t.hc.DoDeadline(req, resp, t.deadline(ctx)); err != nil {
-		return 0, nil, fmt.Errorf("%w: %s: %v", ErrUnreachable, t.base, err)
-	}
-	return resp.StatusCode(), append([]byte(nil), resp.Body()...), nil
-}
-
-func (t *HTTPTarget) deadline(ctx context.Context) time.Time {
-	d := time.Now().Add(t.timeout)
-	if cd, ok := ctx.Deadline(); ok && cd.Before(d) {
-		return cd
-	}
-	return d
-}
+func (t *HTTPTarget) Close() error { return t.c.Close() }
 
 // Metadata reads GET /v2/models/<model>.
 func (t *HTTPTarget) Metadata(ctx context.Context, model string) (backends.Metadata, error) {
-	path := "/v2/models/" + url.PathEscape(model)
-	code, body, err := t.get(ctx, path)
+	path := v2client.ModelPath(model, "")
+	code, body, err := t.c.Get(ctx, path)
 	switch {
 	case err != nil:
 		return backends.Metadata{}, err
 	case code == fasthttp.StatusNotFound:
-		return backends.Metadata{}, fmt.Errorf("%w %q: the server at %s does not have it (%s)", ErrUnknownModel, model, t.base, errorText(body))
+		return backends.Metadata{}, fmt.Errorf("%w %q: the server at %s does not have it (%s)", ErrUnknownModel, model, t.c.Base(), v2client.ErrorText(body))
 	case code != fasthttp.StatusOK:
-		return backends.Metadata{}, fmt.Errorf("GET %s: HTTP %d: %s", path, code, errorText(body))
+		return backends.Metadata{}, fmt.Errorf("GET %s: HTTP %d: %s", path, code, v2client.ErrorText(body))
 	}
 	var md struct {
 		Inputs  []wireSpec `json:"inputs"`
@@ -107,8 +68,8 @@ func (t *HTTPTarget) Metadata(ctx context.Context, model string) (backends.Metad
 
 // Stats reads Triton's GET /v2/models/<model>/stats.
 func (t *HTTPTarget) Stats(ctx context.Context, model string) (ServerStats, error) {
-	path := "/v2/models/" + url.PathEscape(model) + "/stats"
-	code, body, err := t.get(ctx, path)
+	path := v2client.ModelPath(model, "") + "/stats"
+	code, body, err := t.c.Get(ctx, path)
 	if err != nil {
 		return ServerStats{}, err
 	}
@@ -149,49 +110,14 @@ func (t *HTTPTarget) Stats(ctx context.Context, model string) (ServerStats, erro
 
 // Caller encodes the request once; each call posts the same bytes.
 func (t *HTTPTarget) Caller(model string, inputs []backends.Tensor, rows int) (Call, error) {
-	body, headerLen, err := encodeV2(inputs, t.binary)
+	call, err := t.c.Prepare(v2client.Request{Model: model, Inputs: inputs, Binary: t.binary})
 	if err != nil {
 		return nil, err
 	}
-	uri := t.base + "/v2/models/" + url.PathEscape(model) + "/infer"
 	return func(ctx context.Context, _ int) (int, error) {
-		req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
-		defer fasthttp.ReleaseRequest(req)
-		defer fasthttp.ReleaseResponse(resp)
-		req.SetRequestURI(uri)
-		req.Header.SetMethod(fasthttp.MethodPost)
-		if headerLen >= 0 {
-			req.Header.SetContentType("application/octet-stream")
-			req.Header.Set("Inference-Header-Content-Length", strconv.Itoa(headerLen))
-		} else {
-			req.Header.SetContentType("application/json")
-		}
-		req.SetBodyRaw(body)
-		// Not ctx's deadline: a request in flight when a level ends is
-		// answered and counted, not failed.
-		if err := ctx.Err(); err != nil {
+		if err := call.Send(ctx); err != nil {
 			return 0, err
-		}
-		if err := t.hc.DoTimeout(req, resp, t.timeout); err != nil {
-			return 0, err
-		}
-		if code := resp.StatusCode(); code != fasthttp.StatusOK {
-			return 0, fmt.Errorf("HTTP %d: %s", code, errorText(resp.Body()))
 		}
 		return rows, nil
 	}, nil
-}
-
-// errorText is a V2 error body's message, or the start of the body.
-func errorText(body []byte) string {
-	var e struct {
-		Error string `json:"error"`
-	}
-	if json.Unmarshal(body, &e) == nil && e.Error != "" {
-		return e.Error
-	}
-	if len(body) > 200 {
-		body = body[:200]
-	}
-	return strings.TrimSpace(string(body))
 }

@@ -4,7 +4,7 @@
 //
 // It is also the load generator behind `tiffin bench`, for any KServe V2
 // server: a Target per protocol (HTTP JSON, HTTP with Triton's binary
-// tensor extension, gRPC), Run for closed-loop concurrency levels
+// tensor extension, gRPC), each sending through transport/v2client, Run for closed-loop concurrency levels
 // (RunClosed) and open-loop fixed-rate levels (OpenLoop, whose latency
 // counts from each request's intended send time, free of coordinated
 // omission), the server's mean batch size from Triton's statistics, a

@@ -17,7 +17,7 @@ func slowServer(t *testing.T, d time.Duration) *httptest.Server {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		time.Sleep(d)
 		w.Header().Set("Content-Type", "application/json")
-		w.Write([]byte(`{"outputs":[]}`))
+		_, _ = w.Write([]byte(`{"outputs":[]}`))
 	}))
 	t.Cleanup(srv.Close)
 	return srv

@@ -104,12 +104,12 @@ func TestBenchErrors(t *testing.T) {
 	v2 := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/v2/models/odd":
-			w.Write([]byte(`{"inputs":[{"name":"z","datatype":"COMPLEX64","shape":[-1,2]}]}`))
+			_, _ = w.Write([]byte(`{"inputs":[{"name":"z","datatype":"COMPLEX64","shape":[-1,2]}]}`))
 		case "/v2/models/fixed":
-			w.Write([]byte(`{"inputs":[{"name":"x","datatype":"FP32","shape":[3,2]}]}`))
+			_, _ = w.Write([]byte(`{"inputs":[{"name":"x","datatype":"FP32","shape":[3,2]}]}`))
 		default:
 			w.WriteHeader(http.StatusNotFound)
-			w.Write([]byte(`{"error":"no such model"}`))
+			_, _ = w.Write([]byte(`{"error":"no such model"}`))
 		}
 	}))
 	defer v2.Close()

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/tiffin-ml/tiffin/backends"
+	"github.com/tiffin-ml/tiffin/transport/v2client"
 )
 
 // Target is a KServe V2 server under load, through one protocol. Its
@@ -88,7 +89,7 @@ func MeanBatch(before, after ServerStats) (mean float64, ok bool) {
 
 // Errors a Target's Metadata wraps, so callers can tell them apart.
 var (
-	ErrUnreachable  = errors.New("server unreachable")
+	ErrUnreachable  = v2client.ErrUnreachable
 	ErrUnknownModel = errors.New("unknown model")
 )
 

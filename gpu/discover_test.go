@@ -12,6 +12,7 @@ import (
 	"github.com/NVIDIA/go-nvml/pkg/nvml"
 	"github.com/NVIDIA/go-nvml/pkg/nvml/mock"
 	"github.com/NVIDIA/go-nvml/pkg/nvml/mock/dgxa100"
+	"github.com/NVIDIA/go-nvml/pkg/nvml/mock/server"
 )
 
 func TestDiscoverCustomMocks(t *testing.T) {
@@ -57,7 +58,7 @@ func TestDiscoverDGXA100(t *testing.T) {
 		t.Fatalf("found %d devices, want 8", len(inv.Devices))
 	}
 	for i, d := range inv.Devices {
-		m := s.Devices[i].(*dgxa100.Device)
+		m := s.Devices[i].(*server.Device)
 		want := Device{
 			Index: i, PhysicalIndex: i, UUID: m.UUID, Name: "Mock NVIDIA A100-SXM4-40GB",
 			MemoryTotal: 40960 * mib, ComputeMajor: 8, ComputeMinor: 0,
@@ -74,8 +75,8 @@ func TestDiscoverDGXA100(t *testing.T) {
 
 // enableMIG puts device i of s in MIG mode with two MIG instances in slots
 // 0 and 2 of 7.
-func enableMIG(s *dgxa100.Server, i int) []MIGDevice {
-	dev := s.Devices[i].(*dgxa100.Device)
+func enableMIG(s *server.Server, i int) []MIGDevice {
+	dev := s.Devices[i].(*server.Device)
 	dev.MigMode = nvml.DEVICE_MIG_ENABLE
 	migs := []MIGDevice{
 		{UUID: "MIG-1a2b3c4d-0000-5e6f-8a9b-000000000001", Name: "NVIDIA A100-SXM4-40GB MIG 3g.20gb", MemoryTotal: 19968 * mib, MemoryFree: 19000 * mib},
@@ -139,7 +140,7 @@ func TestDiscoverVisibleOnDGX(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Discover: %v", err)
 	}
-	uuid6 := s.Devices[6].(*dgxa100.Device).UUID
+	uuid6 := s.Devices[6].(*server.Device).UUID
 	vis, err := FilterVisible(inv.Devices, "7, "+uuid6[:12]+",2")
 	if err != nil {
 		t.Fatalf("FilterVisible: %v", err)

@@ -8,6 +8,7 @@ import (
 	"github.com/NVIDIA/go-nvml/pkg/nvml"
 	"github.com/NVIDIA/go-nvml/pkg/nvml/mock"
 	"github.com/NVIDIA/go-nvml/pkg/nvml/mock/dgxa100"
+	"github.com/NVIDIA/go-nvml/pkg/nvml/mock/server"
 )
 
 const mib = 1 << 20
@@ -83,10 +84,10 @@ func wantDevice(spec gpuSpec, i int) Device {
 
 // newDGX returns go-nvml's 8 x A100 mock with telemetry answers on every
 // device: utilization 10*i %, temperature 30+i C, power 100+i W.
-func newDGX() *dgxa100.Server {
+func newDGX() *server.Server {
 	s := dgxa100.New()
 	for i, d := range s.Devices {
-		dev := d.(*dgxa100.Device)
+		dev := d.(*server.Device)
 		dev.GetUtilizationRatesFunc = func() (nvml.Utilization, nvml.Return) {
 			return nvml.Utilization{Gpu: uint32(10 * i), Memory: uint32(i)}, nvml.SUCCESS
 		}

@@ -41,7 +41,7 @@ func (s *nvmlSource) open() error {
 		return err
 	}
 	if err := s.resolve(); err != nil {
-		s.lib.Shutdown()
+		_ = s.lib.Shutdown() // resolve's error is the one to report
 		return err
 	}
 	s.reported = make(map[string]nvml.Return)

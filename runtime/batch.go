@@ -12,12 +12,12 @@ import (
 	"github.com/tiffin-ml/tiffin/batcher"
 )
 
-// job is one request on its way from Infer through the batcher to the
+// inflight is one request on its way from Infer through the batcher to the
 // workers and back. The batcher may split it into parts that run in
 // different batches, even on different workers at once: each part writes
-// its rows at its offset, and the last one finishes the job. A job is
+// its rows at its offset, and the last one finishes it. An inflight request is
 // finished exactly once, by its last part, a failed part, or a drop.
-type job struct {
+type inflight struct {
 	ctx      context.Context
 	req      *InferRequest
 	rows     int64  // items on the batch axis; 1 when the model does not batch
@@ -26,25 +26,25 @@ type job struct {
 	done     chan struct{} // closed by finish, after result is set
 
 	finished atomic.Bool
-	result   jobResult         // written once by finish before done closes; read after <-done
+	result   inflightResult    // written once by finish before done closes; read after <-done
 	mu       sync.Mutex        // protects: outputs, pending
-	outputs  []backends.Tensor // assembled from parts, when the job was split
+	outputs  []backends.Tensor // assembled from parts, when the request was split
 	pending  int64             // rows not yet computed
 }
 
-type jobResult struct {
+type inflightResult struct {
 	outputs []backends.Tensor // every model output, in signature order
 	err     error
 }
 
-func (j *job) Rows() int                  { return int(j.rows) }
-func (j *job) Key() uint64                { return j.key }
-func (j *job) Context() context.Context   { return j.ctx }
-func (j *job) Priority() batcher.Priority { return batcher.Priority(j.req.Priority) }
+func (j *inflight) Rows() int                  { return int(j.rows) }
+func (j *inflight) Key() uint64                { return j.key }
+func (j *inflight) Context() context.Context   { return j.ctx }
+func (j *inflight) Priority() batcher.Priority { return batcher.Priority(j.req.Priority) }
 
-func (j *job) finish(outputs []backends.Tensor, err error) {
+func (j *inflight) finish(outputs []backends.Tensor, err error) {
 	if j.finished.CompareAndSwap(false, true) {
-		j.result = jobResult{outputs: outputs, err: err}
+		j.result = inflightResult{outputs: outputs, err: err}
 		close(j.done)
 	}
 }
@@ -64,9 +64,9 @@ func shapeKey(inputs []backends.Tensor) uint64 {
 	return h.Sum64()
 }
 
-type part = batcher.Part[*job]
+type part = batcher.Part[*inflight]
 
-// whole reports whether a part is its job entire.
+// whole reports whether a part is its request entire.
 func whole(p part) bool { return p.Offset == 0 && int64(p.Rows) == p.Req.rows }
 
 // concatParts joins the parts' rows along the batch axis. Batch formation
@@ -143,9 +143,9 @@ func deliver(parts []part, outputs []backends.Tensor) {
 	}
 }
 
-// addPart copies a part's output rows into the job's outputs at its
-// offset, and finishes the job when its last rows arrive.
-func (j *job) addPart(offset int, pieces []backends.Tensor) {
+// addPart copies a part's output rows into the request's outputs at its
+// offset, and finishes the request when its last rows arrive.
+func (j *inflight) addPart(offset int, pieces []backends.Tensor) {
 	j.mu.Lock()
 	if j.outputs == nil {
 		j.pending = j.rows

@@ -16,20 +16,20 @@ func rowsTensor(name string, rows int64, width int64, fill byte) backends.Tensor
 	return t
 }
 
-func newJob(rows int64, fill byte, words ...string) *job {
+func newInflight(rows int64, fill byte, words ...string) *inflight {
 	s := backends.Tensor{Name: "s", DataType: backends.Bytes, Shape: []int64{rows}}
 	for _, w := range words {
 		s.Strings = append(s.Strings, []byte(w))
 	}
-	return &job{ctx: context.Background(), rows: rows, done: make(chan struct{}),
+	return &inflight{ctx: context.Background(), rows: rows, done: make(chan struct{}),
 		req: &InferRequest{Inputs: []backends.Tensor{rowsTensor("x", rows, 3, fill), s}}}
 }
 
 // TestSplitJobRoundTrip runs an identity "model" over batches that split
-// one job across two batches, and checks every job gets back exactly its
+// one request across two batches, and checks every request gets back exactly its
 // own rows.
 func TestSplitJobRoundTrip(t *testing.T) {
-	a, b, c := newJob(2, 10, "a", "b"), newJob(3, 20, "c", "d", "e"), newJob(1, 30, "f")
+	a, b, c := newInflight(2, 10, "a", "b"), newInflight(3, 20, "c", "d", "e"), newInflight(1, 30, "f")
 	batches := [][]part{
 		{{Req: a, Offset: 0, Rows: 2}, {Req: b, Offset: 0, Rows: 1}}, // b is split...
 		{{Req: b, Offset: 1, Rows: 2}, {Req: c, Offset: 0, Rows: 1}}, // ...across two batches
@@ -51,7 +51,7 @@ func TestSplitJobRoundTrip(t *testing.T) {
 		}
 		deliver(parts, in) // identity: outputs are the inputs
 	}
-	for _, j := range []*job{a, b, c} {
+	for _, j := range []*inflight{a, b, c} {
 		<-j.done
 		r := j.result
 		if r.err != nil {
@@ -60,7 +60,7 @@ func TestSplitJobRoundTrip(t *testing.T) {
 		for i, want := range j.req.Inputs {
 			got := r.outputs[i]
 			if got.Shape[0] != want.Shape[0] || !bytes.Equal(got.Data, want.Data) || len(got.Strings) != len(want.Strings) {
-				t.Fatalf("job of %d rows, output %d: shape %v data %v, want %v %v", j.rows, i, got.Shape, got.Data, want.Shape, want.Data)
+				t.Fatalf("request of %d rows, output %d: shape %v data %v, want %v %v", j.rows, i, got.Shape, got.Data, want.Shape, want.Data)
 			}
 			for s := range got.Strings {
 				if !bytes.Equal(got.Strings[s], want.Strings[s]) {
@@ -75,7 +75,7 @@ func TestSplitJobRoundTrip(t *testing.T) {
 }
 
 func TestJobFinishesOnce(t *testing.T) {
-	j := newJob(1, 0, "x")
+	j := newInflight(1, 0, "x")
 	j.finish(nil, context.Canceled)
 	j.finish(nil, nil) // a late part after a drop is ignored
 	<-j.done

@@ -71,25 +71,7 @@ func TestLentInstancesServeAndUnloadUnderLoad(t *testing.T) {
 	if err != nil || resp.Outputs[0].Shape[0] != 3 {
 		t.Fatalf("one request on a lent instance: %v %+v", err, resp)
 	}
-	stop := make(chan struct{})
-	wait := load(m, "m", 16, stop)
-	time.Sleep(50 * time.Millisecond)
-	if err := m.Unload(context.Background(), "m"); err != nil {
-		t.Fatal(err)
-	}
-	if fake.Open() != 0 || fake.Closes() != 2 {
-		t.Fatalf("after Unload: %d open, %d closed; want both lent instances taken back and closed", fake.Open(), fake.Closes())
-	}
-	close(stop)
-	ok, errs := wait()
-	for k, es := range errs {
-		if k != runtime.KindNotFound && k != runtime.KindUnavailable {
-			t.Fatalf("unload under load: %d errors of kind %v, e.g. %v", len(es), k, es[0])
-		}
-	}
-	if ok == 0 {
-		t.Fatal("no request succeeded before the unload")
-	}
+	unloadUnderLoad(t, m, fake, 16, 50*time.Millisecond, "both lent instances taken back and closed")
 }
 
 // A request whose borrower leads the group through a long window and then

@@ -202,7 +202,7 @@ func batchAxisDynamic(meta backends.Metadata) bool {
 
 // newBatcher builds the version's batcher from its resolved config, with one
 // device group per kind of instance it runs.
-func newBatcher(v *ModelVersion) (*batcher.Batcher[*job], error) {
+func newBatcher(v *ModelVersion) (*batcher.Batcher[*inflight], error) {
 	bc := v.Config.Batching
 	mode, err := batcher.ParseMode(bc.Mode)
 	if err != nil {
@@ -217,14 +217,14 @@ func newBatcher(v *ModelVersion) (*batcher.Batcher[*job], error) {
 			groups = append(groups, g)
 		}
 	}
-	b, err := batcher.New(batcher.Config[*job]{
+	b, err := batcher.New(batcher.Config[*inflight]{
 		Mode:          mode,
 		MaxBatch:      max(v.Sig.MaxBatchSize, 1),
 		MaxQueueDelay: bc.MaxQueueDelay.D(),
 		Preferred:     bc.PreferredBatchSizes,
 		QueueSize:     bc.MaxQueueSize,
 		LatencyTarget: bc.LatencyTarget.D(),
-		OnDrop:        func(j *job, err error) { j.finish(nil, err) },
+		OnDrop:        func(j *inflight, err error) { j.finish(nil, err) },
 	}, groups...)
 	if err != nil {
 		return nil, fmt.Errorf("batching: %w", err)

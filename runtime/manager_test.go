@@ -325,14 +325,26 @@ func TestManagerUnloadUnderLoad(t *testing.T) {
 	if err := m.Load(context.Background(), "m"); err != nil {
 		t.Fatal(err)
 	}
+	unloadUnderLoad(t, m, fake, 8, 30*time.Millisecond, "both instances closed")
+	if err := m.Unload(context.Background(), "m"); runtime.KindOf(err) != runtime.KindNotFound {
+		t.Fatalf("second unload: %v, want not found", err)
+	}
+}
+
+// unloadUnderLoad unloads model "m", whose two instances are loaded, while
+// clients goroutines send it requests (after settle), and checks that both
+// instances are closed, that requests fail only as not found or
+// unavailable, and that some succeeded first.
+func unloadUnderLoad(t *testing.T, m *runtime.Manager, fake *backendtest.Backend, clients int, settle time.Duration, want string) {
+	t.Helper()
 	stop := make(chan struct{})
-	wait := load(m, "m", 8, stop)
-	time.Sleep(30 * time.Millisecond)
+	wait := load(m, "m", clients, stop)
+	time.Sleep(settle)
 	if err := m.Unload(context.Background(), "m"); err != nil {
 		t.Fatal(err)
 	}
 	if fake.Open() != 0 || fake.Closes() != 2 {
-		t.Fatalf("after Unload: %d open, %d closed; want both instances closed", fake.Open(), fake.Closes())
+		t.Fatalf("after Unload: %d open, %d closed; want %s", fake.Open(), fake.Closes(), want)
 	}
 	close(stop)
 	ok, errs := wait()
@@ -343,8 +355,5 @@ func TestManagerUnloadUnderLoad(t *testing.T) {
 	}
 	if ok == 0 {
 		t.Fatal("no request succeeded before the unload")
-	}
-	if err := m.Unload(context.Background(), "m"); runtime.KindOf(err) != runtime.KindNotFound {
-		t.Fatalf("second unload: %v, want not found", err)
 	}
 }

@@ -31,7 +31,7 @@ type ModelVersion struct {
 	state  State
 	reason string
 
-	batcher *batcher.Batcher[*job]
+	batcher *batcher.Batcher[*inflight]
 	workers []*worker
 	lend    chan *worker   // idle lent instances (worker.go); nil when none is lent
 	plans   []InstancePlan // where the workers run; released on unload
@@ -84,7 +84,7 @@ func (v *ModelVersion) infer(ctx context.Context, req *InferRequest) (resp *Infe
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	j := &job{ctx: ctx, req: req, rows: rows, key: shapeKey(req.Inputs), enqueued: time.Now(), done: make(chan struct{})}
+	j := &inflight{ctx: ctx, req: req, rows: rows, key: shapeKey(req.Inputs), enqueued: time.Now(), done: make(chan struct{})}
 	if err := v.batcher.Submit(j); err != nil {
 		return nil, v.submitError(err, timeout)
 	}
@@ -104,7 +104,7 @@ func (v *ModelVersion) infer(ctx context.Context, req *InferRequest) (resp *Infe
 // that read it, with no hand-off to a worker and back (LOCKS.md, "Lent
 // instances"). It returns only the context's error; j.result holds the
 // rest.
-func (v *ModelVersion) await(j *job) error {
+func (v *ModelVersion) await(j *inflight) error {
 	lend := v.lend
 	for {
 		select {

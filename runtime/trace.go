@@ -14,7 +14,7 @@ import (
 // traceBatch records, for each traced request in the batch, a queue span
 // (from submit to the start of compute) and a compute span, as children
 // of the request's span. Requests without a recording span cost one check.
-func traceBatch(b batcher.Batch[*job], dev backends.Device, start time.Time, compute time.Duration) {
+func traceBatch(b batcher.Batch[*inflight], dev backends.Device, start time.Time, compute time.Duration) {
 	for _, p := range b.Parts {
 		if !trace.SpanFromContext(p.Req.ctx).IsRecording() {
 			continue

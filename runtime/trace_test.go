@@ -20,11 +20,11 @@ func TestTraceBatchRecordsQueueAndCompute(t *testing.T) {
 	otel.SetTracerProvider(tp)
 	defer otel.SetTracerProvider(prev)
 	ctx, root := tp.Tracer("test").Start(context.Background(), "infer")
-	j := newJob(2, 0, "a", "b")
+	j := newInflight(2, 0, "a", "b")
 	j.ctx, j.enqueued = ctx, time.Now().Add(-3*time.Millisecond)
-	untraced := newJob(1, 0, "c")
+	untraced := newInflight(1, 0, "c")
 	start := time.Now()
-	traceBatch(batcher.Batch[*job]{Parts: []part{{Req: j, Rows: 2}, {Req: untraced, Rows: 1}}, Rows: 3},
+	traceBatch(batcher.Batch[*inflight]{Parts: []part{{Req: j, Rows: 2}, {Req: untraced, Rows: 1}}, Rows: 3},
 		backends.Device{Kind: backends.CPU}, start, time.Millisecond)
 	root.End()
 	spans := rec.Ended()

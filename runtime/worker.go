@@ -30,7 +30,7 @@ type worker struct {
 	// serve hands the worker its batcher once every instance of the
 	// version has loaded; closed without a value, it tells the worker to
 	// close its model and exit.
-	serve chan *batcher.Batcher[*job]
+	serve chan *batcher.Batcher[*inflight]
 
 	// lend is the version's pool of idle lent instances; nil for an
 	// instance with a thread of its own. retire is closed by the version's
@@ -54,7 +54,7 @@ func (w *worker) LogValue() slog.Value {
 // its batcher closes.
 func (w *worker) start(ctx context.Context) error {
 	w.done = make(chan struct{})
-	w.serve = make(chan *batcher.Batcher[*job], 1)
+	w.serve = make(chan *batcher.Batcher[*inflight], 1)
 	loaded := make(chan error, 1)
 	go w.run(ctx, loaded)
 	return <-loaded
@@ -97,7 +97,7 @@ func (w *worker) run(ctx context.Context, loaded chan<- error) {
 
 // serveUntilClosed runs the group's batches until the batcher is closed
 // and everything queued has been handed out.
-func (w *worker) serveUntilClosed(b *batcher.Batcher[*job]) {
+func (w *worker) serveUntilClosed(b *batcher.Batcher[*inflight]) {
 	group := w.spec.Device.Kind.String()
 	for {
 		batch, err := b.Next(context.Background(), group)
@@ -112,7 +112,7 @@ func (w *worker) serveUntilClosed(b *batcher.Batcher[*job]) {
 // request goroutine, until j is finished, j's context is done, or the
 // batcher is closed and drained (closed is then true). The caller holds w
 // for the whole call and returns it to the pool afterwards.
-func (w *worker) drive(b *batcher.Batcher[*job], j *job) (closed bool) {
+func (w *worker) drive(b *batcher.Batcher[*inflight], j *inflight) (closed bool) {
 	group := w.spec.Device.Kind.String()
 	for {
 		batch, err := b.NextUntil(j.ctx, group, j.done)
@@ -150,7 +150,7 @@ func (w *worker) load(ctx context.Context) (m backends.Model, err error) {
 
 // runBatch runs one batch and hands each part its rows of the outputs. It
 // returns the compute time, which the batcher learns from.
-func (w *worker) runBatch(batch batcher.Batch[*job]) time.Duration {
+func (w *worker) runBatch(batch batcher.Batch[*inflight]) time.Duration {
 	start := time.Now()
 	outputs, err := w.execute(concatParts(batch.Parts))
 	compute := time.Since(start)

@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/tiffin-ml/tiffin/runtime"
-	pb "github.com/tiffin-ml/tiffin/transport/grpc/inferencepb"
+	pb "github.com/tiffin-ml/tiffin/transport/inferencepb"
 )
 
 func TestMarshalTritonJSON(t *testing.T) {

@@ -8,8 +8,10 @@ import (
 )
 
 // Model is one loaded instance. It owns its program and its compiled graphs;
-// nothing mutable is shared with other instances. Run and Close must not be
-// called concurrently (the runtime calls both from the instance's worker).
+// nothing mutable is shared with other instances. It relies on the
+// backends.Model threading contract: its calls never overlap, and it
+// keeps no per-thread state (the backend is not an io.Closer, so nothing
+// but the runtime closes it).
 type Model struct {
 	prog   *program
 	cache  *machineCache

@@ -44,7 +44,7 @@ func buildGemm(c *nodeCtx) (*value, error) {
 		return nil, err
 	}
 	if a.Shape()[1] != b.Shape()[0] {
-		return nil, fmt.Errorf("A' %v and B' %v do not multiply", a.Shape(), b.Shape())
+		return nil, fmt.Errorf("operands A' %v and B' %v do not multiply", a.Shape(), b.Shape())
 	}
 	y, err := gg.Mul(a, b)
 	if err != nil {

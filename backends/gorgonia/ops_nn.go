@@ -250,7 +250,7 @@ func buildBatchNormalization(c *nodeCtx) (*value, error) {
 	}
 	xs := []int(x.Shape())
 	if len(xs) < 2 {
-		return nil, fmt.Errorf("input of shape %v: want N,C,...", xs)
+		return nil, fmt.Errorf("input of shape %v: want at least the N and C axes", xs)
 	}
 	if t, err := c.attrs.int("training_mode", 0); err != nil || t != 0 {
 		return nil, fmtErr(err, "training_mode is not supported by the gorgonia backend (inference only)")

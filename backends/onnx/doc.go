@@ -6,10 +6,14 @@
 // third_party/onnxruntime/lib. The process-wide ORT environment is created on
 // the first Available or Load call and destroyed by Backend.Close.
 //
-// Each loaded instance owns one ORT session, configured for a pinned worker:
-// Threads intra-op threads (the calling thread plus Threads-1 pool threads,
-// which inherit the caller's CPU affinity), one inter-op thread, sequential
-// execution, no spinning, and all graph optimisations.
+// Each loaded instance owns one ORT session, configured for its worker (see
+// the threading contract on backends.Model): Threads intra-op threads (the
+// calling thread plus Threads-1 pool threads, created in Load, so they
+// inherit the worker's CPU affinity when it is pinned), one inter-op
+// thread, sequential execution, no spinning, and all graph optimisations.
+// A session keeps no state between runs that ties it to one OS thread.
+// Backend.Close closes the instances still open, under each one's lock,
+// before it destroys the environment.
 //
 // Inputs are handed to ORT without per-element conversion: a fixed-width
 // tensor's little-endian bytes back the ORT value directly. ORT allocates the

@@ -19,8 +19,10 @@ type Model struct {
 	meta    backends.Metadata
 	backend *Backend // set by Load; told on Close
 
-	// mu serialises Run and Close: Backend.Close may close an instance
-	// from another goroutine than its worker's.
+	// mu serialises Run and Close for the one call the backends.Model
+	// contract allows from outside the instance's holder: Backend.Close at
+	// server stop closes instances a timed-out shutdown left open, before
+	// it destroys the environment they run in. Uncontended otherwise.
 	mu          sync.Mutex
 	session     *ort.DynamicAdvancedSession // nil once closed
 	oursRefused bool                        // a run refused Go-allocated outputs: ORT allocates them from then on

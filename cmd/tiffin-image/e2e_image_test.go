@@ -344,10 +344,11 @@ func isolated(t *testing.T, rootfs, dir string, uid, gid int, args []string) (*e
 func stop(t *testing.T, cmd *exec.Cmd, exited <-chan error, logs serverLog) {
 	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
 	select {
-	case <-exited:
+	case err := <-exited:
+		t.Logf("server exited after SIGTERM: %v", err)
 	case <-time.After(20 * time.Second):
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		<-exited
+		t.Logf("server exited after SIGKILL: %v", <-exited)
 		t.Errorf("the image's server did not stop within 20s of SIGTERM")
 	}
 	if t.Failed() {

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/tiffin-ml/tiffin/backends/modelgen"
-	pb "github.com/tiffin-ml/tiffin/transport/grpc/inferencepb"
+	pb "github.com/tiffin-ml/tiffin/transport/inferencepb"
 )
 
 // TestE2EFixedShapeModel serves a model with no batch axis (input [2,3],

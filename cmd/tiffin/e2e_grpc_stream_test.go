@@ -18,7 +18,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/tiffin-ml/tiffin/backends/modelgen"
-	pb "github.com/tiffin-ml/tiffin/transport/grpc/inferencepb"
+	pb "github.com/tiffin-ml/tiffin/transport/inferencepb"
 )
 
 // TestE2EGRPCStreams runs 64 concurrent ModelStreamInfer streams, each

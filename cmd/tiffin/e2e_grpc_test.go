@@ -18,7 +18,7 @@ import (
 
 	"github.com/tiffin-ml/tiffin/backends/modelgen"
 	"github.com/tiffin-ml/tiffin/runtime/config"
-	pb "github.com/tiffin-ml/tiffin/transport/grpc/inferencepb"
+	pb "github.com/tiffin-ml/tiffin/transport/inferencepb"
 )
 
 // grpcServer is a real tiffin with a gRPC client connected to it.

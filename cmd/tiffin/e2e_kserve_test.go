@@ -18,7 +18,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/tiffin-ml/tiffin/backends/modelgen"
-	pb "github.com/tiffin-ml/tiffin/transport/grpc/inferencepb"
+	pb "github.com/tiffin-ml/tiffin/transport/inferencepb"
 )
 
 const kserveDir = "../../deploy/kserve"

@@ -97,7 +97,7 @@ func (s *otlpSink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/x-protobuf")
 	out, _ := proto.Marshal(&collectorpb.ExportTraceServiceResponse{})
-	w.Write(out)
+	_, _ = w.Write(out)
 }
 
 // TestE2ETraceparentPropagates sends a request with a W3C traceparent and
@@ -109,7 +109,7 @@ func TestE2ETraceparentPropagates(t *testing.T) {
 		t.Fatal(err)
 	}
 	collector := &http.Server{Handler: sink}
-	go collector.Serve(ln)
+	go func() { _ = collector.Serve(ln) }() // ErrServerClosed at Close
 	defer collector.Close()
 	ts := startServer(t, demoRepo(t), func(c *config.Server) {
 		c.OTLPEndpoint = "http://" + ln.Addr().String() + "/v1/traces"

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tiffin-ml/tiffin/backends"
+	"github.com/tiffin-ml/tiffin/transport/v2client"
 )
 
 // inferUsage is printed by `tiffin infer -h`.
@@ -110,17 +111,33 @@ func (a *inferArgs) check() error {
 	return nil
 }
 
-func (a *inferArgs) run() (*inferOutput, error) {
+// run sends the request through v2client and returns the decoded answer.
+func (a *inferArgs) run() (*v2client.Response, error) {
 	tensors, err := a.tensors()
 	if err != nil {
 		return nil, err
 	}
+	req := v2client.Request{Model: a.model, Version: a.version, ID: a.id, Inputs: tensors, Outputs: a.outputs, Binary: a.binary}
 	ctx, cancel := context.WithTimeout(context.Background(), a.timeout)
 	defer cancel()
 	if a.grpcAddr != "" {
-		return a.inferGRPC(ctx, tensors)
+		c, err := v2client.NewGRPC(a.grpcAddr, 1)
+		if err != nil {
+			return nil, err
+		}
+		defer c.Close()
+		return c.Infer(ctx, req)
 	}
-	return a.inferHTTP(ctx, tensors)
+	c, err := v2client.NewHTTP(a.httpURL, 1, a.timeout)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	call, err := c.Prepare(req)
+	if err != nil {
+		return nil, err
+	}
+	return call.Infer(ctx)
 }
 
 // tensors reads every --input.
@@ -171,19 +188,4 @@ func (a *inferArgs) tensor(name, value string) (backends.Tensor, error) {
 		}
 	}
 	return jsonTensor(name, dt, shape, raw)
-}
-
-// inferOutput is what `tiffin infer` prints.
-type inferOutput struct {
-	ModelName    string         `json:"model_name"`
-	ModelVersion string         `json:"model_version"`
-	ID           string         `json:"id,omitempty"`
-	Outputs      []outputTensor `json:"outputs"`
-}
-
-type outputTensor struct {
-	Name     string  `json:"name"`
-	Datatype string  `json:"datatype"`
-	Shape    []int64 `json:"shape"`
-	Data     []any   `json:"data"`
 }

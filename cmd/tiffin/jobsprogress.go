@@ -78,10 +78,9 @@ func isTTY(w io.Writer) bool {
 // the server's clock does not matter; with a single observation it falls
 // back on the job's own timestamps.
 type rate struct {
-	t0   time.Time
-	d0   int64
-	last time.Time
-	rps  float64
+	t0  time.Time
+	d0  int64
+	rps float64
 }
 
 func newRate() *rate { return &rate{} }

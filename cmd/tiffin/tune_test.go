@@ -15,16 +15,8 @@ import (
 // TestTuneSweepsAndRecommends runs a small real sweep of mlp-small and
 // checks the table and that the recommended block is a valid config.
 func TestTuneSweepsAndRecommends(t *testing.T) {
-	lib := requireORT(t)
 	repo := demoRepo(t)
-	out := filepath.Join(t.TempDir(), "rec.yaml")
-	var stdout, stderr bytes.Buffer
-	code := run([]string{"tune", "--model-repository", repo, "--model", "mlp-small", "--sizes", "1,8",
-		"--windows", "0s,1ms", "--clients", "4", "--duration", "200ms", "--ort-library", lib, "--out", out}, &stdout, &stderr)
-	if code != 0 {
-		t.Fatalf("exit %d: %s", code, stderr.String())
-	}
-	table := stdout.String()
+	table, m, b := tuneMLPSmall(t, repo, "--sizes", "1,8", "--windows", "0s,1ms")
 	for _, want := range []string{"DEVICE", "ROWS/S", "P99", "<- best", "recommended for cpu"} {
 		if !strings.Contains(table, want) {
 			t.Fatalf("output lacks %q:\n%s", want, table)
@@ -33,17 +25,10 @@ func TestTuneSweepsAndRecommends(t *testing.T) {
 	if n := strings.Count(table, "\n  cpu "); n != 4 {
 		t.Fatalf("%d progress lines, want 4 settings:\n%s", n, table)
 	}
-	b, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
+	if m.MaxBatchSize == nil || m.Batching.Mode != config.BatchStatic {
+		t.Fatalf("recommendation %+v:\n%s", m, b)
 	}
-	var m config.Model
-	if err := yaml.Unmarshal(b, &m); err != nil {
-		t.Fatalf("recommendation is not a config: %v\n%s", err, b)
-	}
-	if err := m.Validate(); err != nil || m.MaxBatchSize == nil || m.Batching.Mode != config.BatchStatic {
-		t.Fatalf("recommendation %+v: %v", m, err)
-	}
+	var stdout, stderr bytes.Buffer
 	if code := run([]string{"tune", "--model-repository", repo, "--model", "mlp-small", "--sizes", "0"}, &stdout, &stderr); code != 1 ||
 		!strings.Contains(stderr.String(), "--sizes") {
 		t.Fatalf("a bad --sizes: exit %d, %s", code, stderr.String())
@@ -53,32 +38,44 @@ func TestTuneSweepsAndRecommends(t *testing.T) {
 // TestTuneSweepsCorePlans sweeps instances × threads per instance and
 // recommends an instance group with the cores it measured.
 func TestTuneSweepsCorePlans(t *testing.T) {
-	lib := requireORT(t)
 	repo := demoRepo(t)
-	out := filepath.Join(t.TempDir(), "rec.yaml")
-	var stdout, stderr bytes.Buffer
-	code := run([]string{"tune", "--model-repository", repo, "--model", "mlp-small", "--sizes", "8",
-		"--windows", "0s", "--instances", "1,2", "--threads", "1", "--clients", "4", "--duration", "200ms",
-		"--ort-library", lib, "--out", out}, &stdout, &stderr)
-	if code != 0 {
-		t.Fatalf("exit %d: %s", code, stderr.String())
+	table, m, b := tuneMLPSmall(t, repo, "--sizes", "8", "--windows", "0s", "--instances", "1,2", "--threads", "1")
+	if !strings.Contains(table, "plan 1x1") {
+		t.Fatalf("no 1x1 plan in the sweep:\n%s", table)
 	}
-	if !strings.Contains(stdout.String(), "plan 1x1") {
-		t.Fatalf("no 1x1 plan in the sweep:\n%s", stdout.String())
+	if len(m.InstanceGroups) != 1 || len(m.InstanceGroups[0].Cores) != m.InstanceGroups[0].Count {
+		t.Fatalf("recommendation has no instance group of the plan's cores:\n%s", b)
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"tune", "--model-repository", repo, "--model", "mlp-small", "--threads", "1"}, &stdout, &stderr); code != 1 ||
+		!strings.Contains(stderr.String(), "--threads needs --instances") {
+		t.Fatalf("--threads alone: exit %d, %s", code, stderr.String())
+	}
+}
+
+// tuneMLPSmall runs a short real `tiffin tune` of mlp-small (4 clients, 200ms
+// per setting) with the extra flags, and returns its table and its
+// recommendation, which must be a valid model config, parsed and raw.
+func tuneMLPSmall(t *testing.T, repo string, flags ...string) (string, config.Model, []byte) {
+	t.Helper()
+	lib := requireORT(t)
+	out := filepath.Join(t.TempDir(), "rec.yaml")
+	args := append([]string{"tune", "--model-repository", repo, "--model", "mlp-small", "--clients", "4",
+		"--duration", "200ms", "--ort-library", lib, "--out", out}, flags...)
+	var stdout, stderr bytes.Buffer
+	if code := run(args, &stdout, &stderr); code != 0 {
+		t.Fatalf("%v: exit %d: %s", flags, code, stderr.String())
 	}
 	b, err := os.ReadFile(out)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var m config.Model
-	if err := yaml.Unmarshal(b, &m); err != nil || m.Validate() != nil {
+	if err := yaml.Unmarshal(b, &m); err != nil {
+		t.Fatalf("recommendation is not a config: %v\n%s", err, b)
+	}
+	if err := m.Validate(); err != nil {
 		t.Fatalf("recommendation is not a valid config: %v\n%s", err, b)
 	}
-	if len(m.InstanceGroups) != 1 || len(m.InstanceGroups[0].Cores) != m.InstanceGroups[0].Count {
-		t.Fatalf("recommendation has no instance group of the plan's cores:\n%s", b)
-	}
-	if code := run([]string{"tune", "--model-repository", repo, "--model", "mlp-small", "--threads", "1"}, &stdout, &stderr); code != 1 ||
-		!strings.Contains(stderr.String(), "--threads needs --instances") {
-		t.Fatalf("--threads alone: exit %d, %s", code, stderr.String())
-	}
+	return stdout.String(), m, b
 }

@@ -102,13 +102,9 @@ func (s *Server) Validate() error {
 	if s.MaxInflightBytes < int64(s.MaxBodyBytes) {
 		return fmt.Errorf("--max-inflight-bytes: %d is less than --max-body-bytes (%d), so the largest request could never run", s.MaxInflightBytes, s.MaxBodyBytes)
 	}
-	for _, f := range []struct {
-		name string
-		v    time.Duration
-	}{{"--header-read-timeout", s.HeaderReadTimeout}, {"--body-read-timeout", s.BodyReadTimeout}, {"--write-timeout", s.WriteTimeout}} {
-		if f.v <= 0 {
-			return fmt.Errorf("%s: must be > 0, got %s", f.name, f.v)
-		}
+	if err := positive(setting[time.Duration]{"--header-read-timeout", s.HeaderReadTimeout},
+		setting[time.Duration]{"--body-read-timeout", s.BodyReadTimeout}, setting[time.Duration]{"--write-timeout", s.WriteTimeout}); err != nil {
+		return err
 	}
 	if s.LogFormat != "text" && s.LogFormat != "json" {
 		return fmt.Errorf("--log-format: want text or json, got %q", s.LogFormat)
@@ -153,20 +149,27 @@ func (s Server) LogValue() slog.Value {
 }
 
 func (g GRPC) validate() error {
-	for _, f := range []struct {
-		name string
-		v    int
-	}{{"--grpc-max-recv-bytes", g.MaxRecvBytes}, {"--grpc-max-send-bytes", g.MaxSendBytes}} {
-		if f.v <= 0 {
-			return fmt.Errorf("%s: must be > 0, got %d", f.name, f.v)
-		}
+	if err := positive(setting[int]{"--grpc-max-recv-bytes", g.MaxRecvBytes}, setting[int]{"--grpc-max-send-bytes", g.MaxSendBytes}); err != nil {
+		return err
 	}
-	for _, f := range []struct {
-		name string
-		v    time.Duration
-	}{{"--grpc-keepalive-time", g.KeepaliveTime}, {"--grpc-keepalive-timeout", g.KeepaliveTimeout}, {"--grpc-keepalive-min-time", g.KeepaliveMinTime}} {
+	if err := positive(setting[time.Duration]{"--grpc-keepalive-time", g.KeepaliveTime},
+		setting[time.Duration]{"--grpc-keepalive-timeout", g.KeepaliveTimeout}, setting[time.Duration]{"--grpc-keepalive-min-time", g.KeepaliveMinTime}); err != nil {
+		return err
+	}
+	return nil
+}
+
+// setting is a flag's name and value, for positive.
+type setting[T int | time.Duration] struct {
+	name string
+	v    T
+}
+
+// positive names the first setting whose value is not > 0.
+func positive[T int | time.Duration](settings ...setting[T]) error {
+	for _, f := range settings {
 		if f.v <= 0 {
-			return fmt.Errorf("%s: must be > 0, got %s", f.name, f.v)
+			return fmt.Errorf("%s: must be > 0, got %v", f.name, f.v)
 		}
 	}
 	return nil

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # protoc.sh runs protoc with the pinned code generators, for the two gen.sh
-# scripts (backends/onnxpb and transport/grpc/inferencepb).
+# scripts (backends/onnxpb and transport/inferencepb).
 #
 #   third_party/protoc/protoc.sh [protoc arguments]
 #

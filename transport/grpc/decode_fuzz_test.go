@@ -7,7 +7,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
-	pb "github.com/tiffin-ml/tiffin/transport/grpc/inferencepb"
+	pb "github.com/tiffin-ml/tiffin/transport/inferencepb"
 )
 
 // FuzzDecodeRequest feeds arbitrary ModelInferRequest bytes to the decoder:

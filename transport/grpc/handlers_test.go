@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
-	"log/slog"
 	"math"
 	"strings"
 	"testing"
@@ -16,37 +15,24 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
-	"github.com/tiffin-ml/tiffin/backends"
 	"github.com/tiffin-ml/tiffin/backends/backendtest"
-	"github.com/tiffin-ml/tiffin/runtime"
 	"github.com/tiffin-ml/tiffin/runtime/config"
 	"github.com/tiffin-ml/tiffin/transport"
 	grpct "github.com/tiffin-ml/tiffin/transport/grpc"
-	pb "github.com/tiffin-ml/tiffin/transport/grpc/inferencepb"
+	pb "github.com/tiffin-ml/tiffin/transport/inferencepb"
+	"github.com/tiffin-ml/tiffin/transport/internal/transporttest"
 )
 
 // These tests serve the fake backend through a real Manager and a real
 // gRPC server on a free port; they need no native library (CGO_ENABLED=0).
 
-var quiet = slog.New(slog.DiscardHandler)
+var quiet = transporttest.Quiet
 
 // serve starts a server over a repository holding "m" (ready) and
 // "broken" (its config does not parse), and returns a client.
 func serve(t *testing.T, edit func(*grpct.Options)) (pb.GRPCInferenceServiceClient, *backendtest.Backend) {
 	t.Helper()
-	repo := t.TempDir()
-	if err := backendtest.WriteModel(repo, "m", "", 1); err != nil {
-		t.Fatal(err)
-	}
-	if err := backendtest.WriteModel(repo, "broken", "max_batch_size: x\n", 1); err != nil {
-		t.Fatal(err)
-	}
-	fake := backendtest.New(backendtest.Options{})
-	m := runtime.NewManager(runtime.ManagerOptions{Repository: repo, Backends: backends.NewRegistry(fake),
-		Inventory: runtime.Inventory{Cores: [][]int{{0}}, Nodes: []int{0}}, Logger: quiet})
-	if err := m.LoadAll(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	m, fake := transporttest.Manager(t, map[string]string{"m": "", "broken": "max_batch_size: x\n"})
 	opts := grpct.Options{Addr: "127.0.0.1:0", MaxRecvBytes: 1 << 20, MaxSendBytes: 1 << 20, Logger: quiet,
 		Access: transport.Access{Mode: config.ControlExplicit, Token: "secret"}}
 	if edit != nil {
@@ -60,17 +46,8 @@ func serve(t *testing.T, edit func(*grpct.Options)) (pb.GRPCInferenceServiceClie
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		_ = conn.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := s.Shutdown(ctx); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-		if err := m.Close(ctx); err != nil {
-			t.Errorf("close manager: %v", err)
-		}
-	})
+	transporttest.StopAtCleanup(t, "shutdown", s.Shutdown)
+	t.Cleanup(func() { _ = conn.Close() })
 	return pb.NewGRPCInferenceServiceClient(conn), fake
 }
 

@@ -7,7 +7,7 @@ import (
 
 	"github.com/tiffin-ml/tiffin/batcher"
 	"github.com/tiffin-ml/tiffin/transport"
-	pb "github.com/tiffin-ml/tiffin/transport/grpc/inferencepb"
+	pb "github.com/tiffin-ml/tiffin/transport/inferencepb"
 )
 
 // batcherView is tiffin's own addition to a model's statistics: what its

@@ -95,30 +95,29 @@ type repositoryBody struct {
 	Parameters map[string]any `json:"parameters"`
 }
 
-func (s *Server) repositoryLoad(ctx *fasthttp.RequestCtx, model string) {
+// controlBody authorizes a repository control request and reads its
+// optional body; on false it has already answered.
+func (s *Server) controlBody(ctx *fasthttp.RequestCtx, body *repositoryBody) bool {
 	if err := s.opts.Access.AuthorizeControl(authHeader(ctx)); err != nil {
 		s.refuseBody(ctx)
 		replyError(ctx, err)
-		return
+		return false
 	}
+	return s.decodeBody(ctx, body)
+}
+
+func (s *Server) repositoryLoad(ctx *fasthttp.RequestCtx, model string) {
 	var body repositoryBody
-	m := s.models
-	if !s.decodeBody(ctx, &body) {
+	if !s.controlBody(ctx, &body) {
 		return
 	}
-	err := transport.LoadModel(context.Background(), m, s.opts.Access, authHeader(ctx), model, len(body.Parameters))
+	err := transport.LoadModel(context.Background(), s.models, s.opts.Access, authHeader(ctx), model, len(body.Parameters))
 	s.writeEmpty(ctx, err)
 }
 
 func (s *Server) repositoryUnload(ctx *fasthttp.RequestCtx, model string) {
-	if err := s.opts.Access.AuthorizeControl(authHeader(ctx)); err != nil {
-		s.refuseBody(ctx)
-		replyError(ctx, err)
-		return
-	}
 	var body repositoryBody
-	m := s.models
-	if !s.decodeBody(ctx, &body) {
+	if !s.controlBody(ctx, &body) {
 		return
 	}
 	for k := range body.Parameters {
@@ -127,7 +126,7 @@ func (s *Server) repositoryUnload(ctx *fasthttp.RequestCtx, model string) {
 			return
 		}
 	}
-	s.writeEmpty(ctx, transport.UnloadModel(context.Background(), m, s.opts.Access, authHeader(ctx), model))
+	s.writeEmpty(ctx, transport.UnloadModel(context.Background(), s.models, s.opts.Access, authHeader(ctx), model))
 }
 
 // decodeBody reads an optional JSON body of at most controlBodyLimit bytes

@@ -6,45 +6,31 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"log/slog"
 	stdhttp "net/http"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/tiffin-ml/tiffin/backends"
 	"github.com/tiffin-ml/tiffin/backends/backendtest"
 	"github.com/tiffin-ml/tiffin/runtime"
 	"github.com/tiffin-ml/tiffin/runtime/config"
 	"github.com/tiffin-ml/tiffin/runtime/jobs"
 	"github.com/tiffin-ml/tiffin/transport"
 	httpt "github.com/tiffin-ml/tiffin/transport/http"
+	"github.com/tiffin-ml/tiffin/transport/internal/transporttest"
 )
 
 // These tests serve the fake backend through a real Manager and a real
 // server on a free port; they need no native library (CGO_ENABLED=0).
 
-var quiet = slog.New(slog.DiscardHandler)
+var quiet = transporttest.Quiet
 
 // serve starts a server over a repository holding "m" (ready) and
 // "broken" (its load fails), with the options edit sets.
 func serve(t *testing.T, edit func(*httpt.Options)) (string, *backendtest.Backend, *runtime.Manager) {
 	t.Helper()
-	repo := t.TempDir()
-	for _, name := range []string{"m", "broken"} {
-		if err := backendtest.WriteModel(repo, name, "batching: {max_queue_size: 1}\n", 1); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := backendtest.WriteModel(repo, "broken", "max_batch_size: 99999999999999999999\n"); err != nil {
-		t.Fatal(err)
-	}
-	fake := backendtest.New(backendtest.Options{})
-	m := runtime.NewManager(runtime.ManagerOptions{Repository: repo, Backends: backends.NewRegistry(fake),
-		Inventory: runtime.Inventory{Cores: [][]int{{0}}, Nodes: []int{0}}, Logger: quiet})
-	if err := m.LoadAll(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	m, fake := transporttest.Manager(t, map[string]string{
+		"m": "batching: {max_queue_size: 1}\n", "broken": "max_batch_size: 99999999999999999999\n"})
 	opts := httpt.Options{Addr: "127.0.0.1:0", MaxBodyBytes: 1 << 16, Logger: quiet,
 		Access: transport.Access{Mode: config.ControlExplicit}}
 	if edit != nil {
@@ -54,16 +40,7 @@ func serve(t *testing.T, edit func(*httpt.Options)) (string, *backendtest.Backen
 	if err := s.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := s.Shutdown(ctx); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-		if err := m.Close(ctx); err != nil {
-			t.Errorf("close manager: %v", err)
-		}
-	})
+	transporttest.StopAtCleanup(t, "shutdown", s.Shutdown)
 	return "http://" + s.Addr(), fake, m
 }
 

@@ -12,20 +12,7 @@ import (
 // its connection cancels it. done ends the watch and leaves the connection
 // usable.
 func TestHangupsCancelAWaitingRequest(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	client, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	server, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer server.Close()
+	client, server := tcpPair(t)
 	var h hangups
 	cancelled := make(chan struct{})
 	w := h.watch(server, func() { close(cancelled) })
@@ -47,21 +34,7 @@ func TestHangupsCancelAWaitingRequest(t *testing.T) {
 // A pipelined next request is data, not a hang-up: it stays in the socket
 // for the server to read.
 func TestHangupsLeavePipelinedData(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	client, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	server, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer server.Close()
+	client, server := tcpPair(t)
 	var h hangups
 	w := h.watch(server, func() { t.Error("cancelled on data") })
 	time.Sleep(4 * hangupDelay)
@@ -75,4 +48,26 @@ func TestHangupsLeavePipelinedData(t *testing.T) {
 	if _, err := server.Read(buf); err != nil || string(buf) != "next" {
 		t.Fatalf("read %q, %v; want the pipelined bytes", buf, err)
 	}
+}
+
+// tcpPair is both ends of a loopback TCP connection, closed when the test
+// ends.
+func tcpPair(t *testing.T) (client, server net.Conn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	client, err = net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = client.Close() })
+	server, err = ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = server.Close() })
+	return client, server
 }

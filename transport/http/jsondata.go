@@ -33,16 +33,16 @@ func decodeData(raw []byte, dt backends.DataType, n int64) ([]byte, [][]byte, er
 	count, depth := int64(0), 0
 	for i := 0; i < len(raw); {
 		c := raw[i]
-		switch {
-		case c == '[':
+		switch c {
+		case '[':
 			depth++
 			i++
 			continue
-		case c == ']':
+		case ']':
 			depth--
 			i++
 			continue
-		case c == ',' || c == ' ' || c == '\n' || c == '\t' || c == '\r':
+		case ',', ' ', '\n', '\t', '\r':
 			i++
 			continue
 		}

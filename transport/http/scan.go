@@ -100,14 +100,7 @@ func (s *scanner) str() error {
 // object walks an object, calling member with each key (as written, quotes
 // included) with the scanner at its value; member must consume the value.
 func (s *scanner) object(member func(key []byte) error) error {
-	if err := s.enter('{'); err != nil {
-		return err
-	}
-	s.ws()
-	if s.i < len(s.b) && s.b[s.i] == '}' {
-		return s.leave()
-	}
-	for {
+	return s.container('{', '}', func() error {
 		s.ws()
 		if s.i >= len(s.b) || s.b[s.i] != '"' {
 			return s.errorf("object key must be a string")
@@ -122,30 +115,29 @@ func (s *scanner) object(member func(key []byte) error) error {
 			return s.errorf("missing ':' after object key")
 		}
 		s.i++
-		if err := member(key); err != nil {
-			return err
-		}
-		if done, err := s.next('}'); done || err != nil {
-			return err
-		}
-	}
+		return member(key)
+	})
 }
 
 // array walks an array, calling elem with the scanner at each element;
 // elem must consume it.
-func (s *scanner) array(elem func() error) error {
-	if err := s.enter('['); err != nil {
+func (s *scanner) array(elem func() error) error { return s.container('[', ']', elem) }
+
+// container walks an object or array from its open to its end byte,
+// calling entry for each member or element, separated by commas.
+func (s *scanner) container(open, end byte, entry func() error) error {
+	if err := s.enter(open); err != nil {
 		return err
 	}
 	s.ws()
-	if s.i < len(s.b) && s.b[s.i] == ']' {
+	if s.i < len(s.b) && s.b[s.i] == end {
 		return s.leave()
 	}
 	for {
-		if err := elem(); err != nil {
+		if err := entry(); err != nil {
 			return err
 		}
-		if done, err := s.next(']'); done || err != nil {
+		if done, err := s.next(end); done || err != nil {
 			return err
 		}
 	}

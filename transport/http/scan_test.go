@@ -8,20 +8,16 @@ import (
 )
 
 // stdRequest is the request as encoding/json reads it, the reference for
-// the one-pass scanner.
+// the one-pass scanner: requestJSON's fields, with each input's data as
+// encoding/json keeps a raw value (the shallower field wins).
 type stdRequest struct {
-	ID         string          `json:"id"`
-	Parameters parameters      `json:"parameters"`
-	Inputs     []stdInput      `json:"inputs"`
-	Outputs    []outputRequest `json:"outputs"`
+	requestJSON
+	Inputs []stdInput `json:"inputs"`
 }
 
 type stdInput struct {
-	Name       string          `json:"name"`
-	Shape      []int64         `json:"shape"`
-	Datatype   string          `json:"datatype"`
-	Parameters parameters      `json:"parameters"`
-	Data       json.RawMessage `json:"data"`
+	inputJSON
+	Data json.RawMessage `json:"data"`
 }
 
 // checkAgainstStd: whatever encoding/json reads, the scanner reads the

@@ -9,7 +9,7 @@
 // versions:
 // - protoc-gen-go-grpc v1.5.1
 // - protoc             v3.21.12
-// source: transport/grpc/inferencepb/grpc_service.proto
+// source: transport/inferencepb/grpc_service.proto
 
 package inferencepb
 
@@ -547,5 +547,5 @@ var GRPCInferenceService_ServiceDesc = grpc.ServiceDesc{
 			ClientStreams: true,
 		},
 	},
-	Metadata: "transport/grpc/inferencepb/grpc_service.proto",
+	Metadata: "transport/inferencepb/grpc_service.proto",
 }

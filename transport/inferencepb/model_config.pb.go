@@ -8,7 +8,7 @@
 // versions:
 // 	protoc-gen-go v1.36.12
 // 	protoc        v3.21.12
-// source: transport/grpc/inferencepb/model_config.proto
+// source: transport/inferencepb/model_config.proto
 
 package inferencepb
 
@@ -98,11 +98,11 @@ func (x DataType) String() string {
 }
 
 func (DataType) Descriptor() protoreflect.EnumDescriptor {
-	return file_transport_grpc_inferencepb_model_config_proto_enumTypes[0].Descriptor()
+	return file_transport_inferencepb_model_config_proto_enumTypes[0].Descriptor()
 }
 
 func (DataType) Type() protoreflect.EnumType {
-	return &file_transport_grpc_inferencepb_model_config_proto_enumTypes[0]
+	return &file_transport_inferencepb_model_config_proto_enumTypes[0]
 }
 
 func (x DataType) Number() protoreflect.EnumNumber {
@@ -111,7 +111,7 @@ func (x DataType) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use DataType.Descriptor instead.
 func (DataType) EnumDescriptor() ([]byte, []int) {
-	return file_transport_grpc_inferencepb_model_config_proto_rawDescGZIP(), []int{0}
+	return file_transport_inferencepb_model_config_proto_rawDescGZIP(), []int{0}
 }
 
 type ModelInstanceGroup_Kind int32
@@ -150,11 +150,11 @@ func (x ModelInstanceGroup_Kind) String() string {
 }
 
 func (ModelInstanceGroup_Kind) Descriptor() protoreflect.EnumDescriptor {
-	return file_transport_grpc_inferencepb_model_config_proto_enumTypes[1].Descriptor()
+	return file_transport_inferencepb_model_config_proto_enumTypes[1].Descriptor()
 }
 
 func (ModelInstanceGroup_Kind) Type() protoreflect.EnumType {
-	return &file_transport_grpc_inferencepb_model_config_proto_enumTypes[1]
+	return &file_transport_inferencepb_model_config_proto_enumTypes[1]
 }
 
 func (x ModelInstanceGroup_Kind) Number() protoreflect.EnumNumber {
@@ -163,7 +163,7 @@ func (x ModelInstanceGroup_Kind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ModelInstanceGroup_Kind.Descriptor instead.
 func (ModelInstanceGroup_Kind) EnumDescriptor() ([]byte, []int) {
-	return file_transport_grpc_inferencepb_model_config_proto_rawDescGZIP(), []int{0, 0}
+	return file_transport_inferencepb_model_config_proto_rawDescGZIP(), []int{0, 0}
 }
 
 // ModelInstanceGroup is a set of instances of one kind.
@@ -179,7 +179,7 @@ type ModelInstanceGroup struct {
 
 func (x *ModelInstanceGroup) Reset() {
 	*x = ModelInstanceGroup{}
-	mi := &file_transport_grpc_inferencepb_model_config_proto_msgTypes[0]
+	mi := &file_transport_inferencepb_model_config_proto_msgTypes[0]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -191,7 +191,7 @@ func (x *ModelInstanceGroup) String() string {
 func (*ModelInstanceGroup) ProtoMessage() {}
 
 func (x *ModelInstanceGroup) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_grpc_inferencepb_model_config_proto_msgTypes[0]
+	mi := &file_transport_inferencepb_model_config_proto_msgTypes[0]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -204,7 +204,7 @@ func (x *ModelInstanceGroup) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ModelInstanceGroup.ProtoReflect.Descriptor instead.
 func (*ModelInstanceGroup) Descriptor() ([]byte, []int) {
-	return file_transport_grpc_inferencepb_model_config_proto_rawDescGZIP(), []int{0}
+	return file_transport_inferencepb_model_config_proto_rawDescGZIP(), []int{0}
 }
 
 func (x *ModelInstanceGroup) GetName() string {
@@ -248,7 +248,7 @@ type ModelInput struct {
 
 func (x *ModelInput) Reset() {
 	*x = ModelInput{}
-	mi := &file_transport_grpc_inferencepb_model_config_proto_msgTypes[1]
+	mi := &file_transport_inferencepb_model_config_proto_msgTypes[1]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -260,7 +260,7 @@ func (x *ModelInput) String() string {
 func (*ModelInput) ProtoMessage() {}
 
 func (x *ModelInput) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_grpc_inferencepb_model_config_proto_msgTypes[1]
+	mi := &file_transport_inferencepb_model_config_proto_msgTypes[1]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -273,7 +273,7 @@ func (x *ModelInput) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ModelInput.ProtoReflect.Descriptor instead.
 func (*ModelInput) Descriptor() ([]byte, []int) {
-	return file_transport_grpc_inferencepb_model_config_proto_rawDescGZIP(), []int{1}
+	return file_transport_inferencepb_model_config_proto_rawDescGZIP(), []int{1}
 }
 
 func (x *ModelInput) GetName() string {
@@ -309,7 +309,7 @@ type ModelOutput struct {
 
 func (x *ModelOutput) Reset() {
 	*x = ModelOutput{}
-	mi := &file_transport_grpc_inferencepb_model_config_proto_msgTypes[2]
+	mi := &file_transport_inferencepb_model_config_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -321,7 +321,7 @@ func (x *ModelOutput) String() string {
 func (*ModelOutput) ProtoMessage() {}
 
 func (x *ModelOutput) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_grpc_inferencepb_model_config_proto_msgTypes[2]
+	mi := &file_transport_inferencepb_model_config_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -334,7 +334,7 @@ func (x *ModelOutput) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ModelOutput.ProtoReflect.Descriptor instead.
 func (*ModelOutput) Descriptor() ([]byte, []int) {
-	return file_transport_grpc_inferencepb_model_config_proto_rawDescGZIP(), []int{2}
+	return file_transport_inferencepb_model_config_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *ModelOutput) GetName() string {
@@ -373,7 +373,7 @@ type ModelVersionPolicy struct {
 
 func (x *ModelVersionPolicy) Reset() {
 	*x = ModelVersionPolicy{}
-	mi := &file_transport_grpc_inferencepb_model_config_proto_msgTypes[3]
+	mi := &file_transport_inferencepb_model_config_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -385,7 +385,7 @@ func (x *ModelVersionPolicy) String() string {
 func (*ModelVersionPolicy) ProtoMessage() {}
 
 func (x *ModelVersionPolicy) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_grpc_inferencepb_model_config_proto_msgTypes[3]
+	mi := &file_transport_inferencepb_model_config_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -398,7 +398,7 @@ func (x *ModelVersionPolicy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ModelVersionPolicy.ProtoReflect.Descriptor instead.
 func (*ModelVersionPolicy) Descriptor() ([]byte, []int) {
-	return file_transport_grpc_inferencepb_model_config_proto_rawDescGZIP(), []int{3}
+	return file_transport_inferencepb_model_config_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *ModelVersionPolicy) GetPolicyChoice() isModelVersionPolicy_PolicyChoice {
@@ -469,7 +469,7 @@ type ModelQueuePolicy struct {
 
 func (x *ModelQueuePolicy) Reset() {
 	*x = ModelQueuePolicy{}
-	mi := &file_transport_grpc_inferencepb_model_config_proto_msgTypes[4]
+	mi := &file_transport_inferencepb_model_config_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -481,7 +481,7 @@ func (x *ModelQueuePolicy) String() string {
 func (*ModelQueuePolicy) ProtoMessage() {}
 
 func (x *ModelQueuePolicy) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_grpc_inferencepb_model_config_proto_msgTypes[4]
+	mi := &file_transport_inferencepb_model_config_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -494,7 +494,7 @@ func (x *ModelQueuePolicy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ModelQueuePolicy.ProtoReflect.Descriptor instead.
 func (*ModelQueuePolicy) Descriptor() ([]byte, []int) {
-	return file_transport_grpc_inferencepb_model_config_proto_rawDescGZIP(), []int{4}
+	return file_transport_inferencepb_model_config_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *ModelQueuePolicy) GetDefaultTimeoutMicroseconds() uint64 {
@@ -530,7 +530,7 @@ type ModelDynamicBatching struct {
 
 func (x *ModelDynamicBatching) Reset() {
 	*x = ModelDynamicBatching{}
-	mi := &file_transport_grpc_inferencepb_model_config_proto_msgTypes[5]
+	mi := &file_transport_inferencepb_model_config_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -542,7 +542,7 @@ func (x *ModelDynamicBatching) String() string {
 func (*ModelDynamicBatching) ProtoMessage() {}
 
 func (x *ModelDynamicBatching) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_grpc_inferencepb_model_config_proto_msgTypes[5]
+	mi := &file_transport_inferencepb_model_config_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -555,7 +555,7 @@ func (x *ModelDynamicBatching) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ModelDynamicBatching.ProtoReflect.Descriptor instead.
 func (*ModelDynamicBatching) Descriptor() ([]byte, []int) {
-	return file_transport_grpc_inferencepb_model_config_proto_rawDescGZIP(), []int{5}
+	return file_transport_inferencepb_model_config_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ModelDynamicBatching) GetPreferredBatchSize() []int32 {
@@ -600,7 +600,7 @@ type ModelConfig struct {
 
 func (x *ModelConfig) Reset() {
 	*x = ModelConfig{}
-	mi := &file_transport_grpc_inferencepb_model_config_proto_msgTypes[6]
+	mi := &file_transport_inferencepb_model_config_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -612,7 +612,7 @@ func (x *ModelConfig) String() string {
 func (*ModelConfig) ProtoMessage() {}
 
 func (x *ModelConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_grpc_inferencepb_model_config_proto_msgTypes[6]
+	mi := &file_transport_inferencepb_model_config_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -625,7 +625,7 @@ func (x *ModelConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ModelConfig.ProtoReflect.Descriptor instead.
 func (*ModelConfig) Descriptor() ([]byte, []int) {
-	return file_transport_grpc_inferencepb_model_config_proto_rawDescGZIP(), []int{6}
+	return file_transport_inferencepb_model_config_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ModelConfig) GetName() string {
@@ -719,7 +719,7 @@ type ModelVersionPolicy_Latest struct {
 
 func (x *ModelVersionPolicy_Latest) Reset() {
 	*x = ModelVersionPolicy_Latest{}
-	mi := &file_transport_grpc_inferencepb_model_config_proto_msgTypes[7]
+	mi := &file_transport_inferencepb_model_config_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -731,7 +731,7 @@ func (x *ModelVersionPolicy_Latest) String() string {
 func (*ModelVersionPolicy_Latest) ProtoMessage() {}
 
 func (x *ModelVersionPolicy_Latest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_grpc_inferencepb_model_config_proto_msgTypes[7]
+	mi := &file_transport_inferencepb_model_config_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -744,7 +744,7 @@ func (x *ModelVersionPolicy_Latest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ModelVersionPolicy_Latest.ProtoReflect.Descriptor instead.
 func (*ModelVersionPolicy_Latest) Descriptor() ([]byte, []int) {
-	return file_transport_grpc_inferencepb_model_config_proto_rawDescGZIP(), []int{3, 0}
+	return file_transport_inferencepb_model_config_proto_rawDescGZIP(), []int{3, 0}
 }
 
 func (x *ModelVersionPolicy_Latest) GetNumVersions() uint32 {
@@ -762,7 +762,7 @@ type ModelVersionPolicy_All struct {
 
 func (x *ModelVersionPolicy_All) Reset() {
 	*x = ModelVersionPolicy_All{}
-	mi := &file_transport_grpc_inferencepb_model_config_proto_msgTypes[8]
+	mi := &file_transport_inferencepb_model_config_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -774,7 +774,7 @@ func (x *ModelVersionPolicy_All) String() string {
 func (*ModelVersionPolicy_All) ProtoMessage() {}
 
 func (x *ModelVersionPolicy_All) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_grpc_inferencepb_model_config_proto_msgTypes[8]
+	mi := &file_transport_inferencepb_model_config_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -787,7 +787,7 @@ func (x *ModelVersionPolicy_All) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ModelVersionPolicy_All.ProtoReflect.Descriptor instead.
 func (*ModelVersionPolicy_All) Descriptor() ([]byte, []int) {
-	return file_transport_grpc_inferencepb_model_config_proto_rawDescGZIP(), []int{3, 1}
+	return file_transport_inferencepb_model_config_proto_rawDescGZIP(), []int{3, 1}
 }
 
 type ModelVersionPolicy_Specific struct {
@@ -799,7 +799,7 @@ type ModelVersionPolicy_Specific struct {
 
 func (x *ModelVersionPolicy_Specific) Reset() {
 	*x = ModelVersionPolicy_Specific{}
-	mi := &file_transport_grpc_inferencepb_model_config_proto_msgTypes[9]
+	mi := &file_transport_inferencepb_model_config_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -811,7 +811,7 @@ func (x *ModelVersionPolicy_Specific) String() string {
 func (*ModelVersionPolicy_Specific) ProtoMessage() {}
 
 func (x *ModelVersionPolicy_Specific) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_grpc_inferencepb_model_config_proto_msgTypes[9]
+	mi := &file_transport_inferencepb_model_config_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -824,7 +824,7 @@ func (x *ModelVersionPolicy_Specific) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ModelVersionPolicy_Specific.ProtoReflect.Descriptor instead.
 func (*ModelVersionPolicy_Specific) Descriptor() ([]byte, []int) {
-	return file_transport_grpc_inferencepb_model_config_proto_rawDescGZIP(), []int{3, 2}
+	return file_transport_inferencepb_model_config_proto_rawDescGZIP(), []int{3, 2}
 }
 
 func (x *ModelVersionPolicy_Specific) GetVersions() []int64 {
@@ -834,11 +834,11 @@ func (x *ModelVersionPolicy_Specific) GetVersions() []int64 {
 	return nil
 }
 
-var File_transport_grpc_inferencepb_model_config_proto protoreflect.FileDescriptor
+var File_transport_inferencepb_model_config_proto protoreflect.FileDescriptor
 
-const file_transport_grpc_inferencepb_model_config_proto_rawDesc = "" +
+const file_transport_inferencepb_model_config_proto_rawDesc = "" +
 	"\n" +
-	"-transport/grpc/inferencepb/model_config.proto\x12\tinference\"\xcd\x01\n" +
+	"(transport/inferencepb/model_config.proto\x12\tinference\"\xcd\x01\n" +
 	"\x12ModelInstanceGroup\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05count\x18\x02 \x01(\x05R\x05count\x12\x12\n" +
@@ -908,23 +908,23 @@ const file_transport_grpc_inferencepb_model_config_proto_rawDesc = "" +
 	"\tTYPE_FP32\x10\v\x12\r\n" +
 	"\tTYPE_FP64\x10\f\x12\x0f\n" +
 	"\vTYPE_STRING\x10\r\x12\r\n" +
-	"\tTYPE_BF16\x10\x0eB8Z6github.com/tiffin-ml/tiffin/transport/grpc/inferencepbb\x06proto3"
+	"\tTYPE_BF16\x10\x0eB3Z1github.com/tiffin-ml/tiffin/transport/inferencepbb\x06proto3"
 
 var (
-	file_transport_grpc_inferencepb_model_config_proto_rawDescOnce sync.Once
-	file_transport_grpc_inferencepb_model_config_proto_rawDescData []byte
+	file_transport_inferencepb_model_config_proto_rawDescOnce sync.Once
+	file_transport_inferencepb_model_config_proto_rawDescData []byte
 )
 
-func file_transport_grpc_inferencepb_model_config_proto_rawDescGZIP() []byte {
-	file_transport_grpc_inferencepb_model_config_proto_rawDescOnce.Do(func() {
-		file_transport_grpc_inferencepb_model_config_proto_rawDescData = protoimpl.X.CompressGZIP(unsafe.Slice(unsafe.StringData(file_transport_grpc_inferencepb_model_config_proto_rawDesc), len(file_transport_grpc_inferencepb_model_config_proto_rawDesc)))
+func file_transport_inferencepb_model_config_proto_rawDescGZIP() []byte {
+	file_transport_inferencepb_model_config_proto_rawDescOnce.Do(func() {
+		file_transport_inferencepb_model_config_proto_rawDescData = protoimpl.X.CompressGZIP(unsafe.Slice(unsafe.StringData(file_transport_inferencepb_model_config_proto_rawDesc), len(file_transport_inferencepb_model_config_proto_rawDesc)))
 	})
-	return file_transport_grpc_inferencepb_model_config_proto_rawDescData
+	return file_transport_inferencepb_model_config_proto_rawDescData
 }
 
-var file_transport_grpc_inferencepb_model_config_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_transport_grpc_inferencepb_model_config_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
-var file_transport_grpc_inferencepb_model_config_proto_goTypes = []any{
+var file_transport_inferencepb_model_config_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_transport_inferencepb_model_config_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_transport_inferencepb_model_config_proto_goTypes = []any{
 	(DataType)(0),                       // 0: inference.DataType
 	(ModelInstanceGroup_Kind)(0),        // 1: inference.ModelInstanceGroup.Kind
 	(*ModelInstanceGroup)(nil),          // 2: inference.ModelInstanceGroup
@@ -938,7 +938,7 @@ var file_transport_grpc_inferencepb_model_config_proto_goTypes = []any{
 	(*ModelVersionPolicy_All)(nil),      // 10: inference.ModelVersionPolicy.All
 	(*ModelVersionPolicy_Specific)(nil), // 11: inference.ModelVersionPolicy.Specific
 }
-var file_transport_grpc_inferencepb_model_config_proto_depIdxs = []int32{
+var file_transport_inferencepb_model_config_proto_depIdxs = []int32{
 	1,  // 0: inference.ModelInstanceGroup.kind:type_name -> inference.ModelInstanceGroup.Kind
 	0,  // 1: inference.ModelInput.data_type:type_name -> inference.DataType
 	0,  // 2: inference.ModelOutput.data_type:type_name -> inference.DataType
@@ -958,35 +958,35 @@ var file_transport_grpc_inferencepb_model_config_proto_depIdxs = []int32{
 	0,  // [0:12] is the sub-list for field type_name
 }
 
-func init() { file_transport_grpc_inferencepb_model_config_proto_init() }
-func file_transport_grpc_inferencepb_model_config_proto_init() {
-	if File_transport_grpc_inferencepb_model_config_proto != nil {
+func init() { file_transport_inferencepb_model_config_proto_init() }
+func file_transport_inferencepb_model_config_proto_init() {
+	if File_transport_inferencepb_model_config_proto != nil {
 		return
 	}
-	file_transport_grpc_inferencepb_model_config_proto_msgTypes[3].OneofWrappers = []any{
+	file_transport_inferencepb_model_config_proto_msgTypes[3].OneofWrappers = []any{
 		(*ModelVersionPolicy_Latest_)(nil),
 		(*ModelVersionPolicy_All_)(nil),
 		(*ModelVersionPolicy_Specific_)(nil),
 	}
-	file_transport_grpc_inferencepb_model_config_proto_msgTypes[6].OneofWrappers = []any{
+	file_transport_inferencepb_model_config_proto_msgTypes[6].OneofWrappers = []any{
 		(*ModelConfig_DynamicBatching)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
-			RawDescriptor: unsafe.Slice(unsafe.StringData(file_transport_grpc_inferencepb_model_config_proto_rawDesc), len(file_transport_grpc_inferencepb_model_config_proto_rawDesc)),
+			RawDescriptor: unsafe.Slice(unsafe.StringData(file_transport_inferencepb_model_config_proto_rawDesc), len(file_transport_inferencepb_model_config_proto_rawDesc)),
 			NumEnums:      2,
 			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
-		GoTypes:           file_transport_grpc_inferencepb_model_config_proto_goTypes,
-		DependencyIndexes: file_transport_grpc_inferencepb_model_config_proto_depIdxs,
-		EnumInfos:         file_transport_grpc_inferencepb_model_config_proto_enumTypes,
-		MessageInfos:      file_transport_grpc_inferencepb_model_config_proto_msgTypes,
+		GoTypes:           file_transport_inferencepb_model_config_proto_goTypes,
+		DependencyIndexes: file_transport_inferencepb_model_config_proto_depIdxs,
+		EnumInfos:         file_transport_inferencepb_model_config_proto_enumTypes,
+		MessageInfos:      file_transport_inferencepb_model_config_proto_msgTypes,
 	}.Build()
-	File_transport_grpc_inferencepb_model_config_proto = out.File
-	file_transport_grpc_inferencepb_model_config_proto_goTypes = nil
-	file_transport_grpc_inferencepb_model_config_proto_depIdxs = nil
+	File_transport_inferencepb_model_config_proto = out.File
+	file_transport_inferencepb_model_config_proto_goTypes = nil
+	file_transport_inferencepb_model_config_proto_depIdxs = nil
 }

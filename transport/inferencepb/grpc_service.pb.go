@@ -9,7 +9,7 @@
 // versions:
 // 	protoc-gen-go v1.36.12
 // 	protoc        v3.21.12
-// source: transport/grpc/inferencepb/grpc_service.proto
+// source: transport/inferencepb/grpc_service.proto
 
 package inferencepb
 
@@ -36,7 +36,7 @@ type ServerLiveRequest struct {
 
 func (x *ServerLiveRequest) Reset() {
 	*x = ServerLiveRequest{}
-	mi := &file_transport_grpc_inferencepb_grpc_service_proto_msgTypes[0]
+	mi := &file_transport_inferencepb_grpc_service_proto_msgTypes[0]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -48,7 +48,7 @@ func (x *ServerLiveRequest) String() string {
 func (*ServerLiveRequest) ProtoMessage() {}
 
 func (x *ServerLiveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_grpc_inferencepb_grpc_service_proto_msgTypes[0]
+	mi := &file_transport_inferencepb_grpc_service_proto_msgTypes[0]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -61,7 +61,7 @@ func (x *ServerLiveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServerLiveRequest.ProtoReflect.Descriptor instead.
 func (*ServerLiveRequest) Descriptor() ([]byte, []int) {
-	return file_transport_grpc_inferencepb_grpc_service_proto_rawDescGZIP(), []int{0}
+	return file_transport_inferencepb_grpc_service_proto_rawDescGZIP(), []int{0}
 }
 
 type ServerLiveResponse struct {
@@ -73,7 +73,7 @@ type ServerLiveResponse struct {
 
 func (x *ServerLiveResponse) Reset() {
 	*x = ServerLiveResponse{}
-	mi := &file_transport_grpc_inferencepb_grpc_service_proto_msgTypes[1]
+	mi := &file_transport_inferencepb_grpc_service_proto_msgTypes[1]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -85,7 +85,7 @@ func (x *ServerLiveResponse) String() string {
 func (*ServerLiveResponse) ProtoMessage() {}
 
 func (x *ServerLiveResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_grpc_inferencepb_grpc_service_proto_msgTypes[1]
+	mi := &file_transport_inferencepb_grpc_service_proto_msgTypes[1]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -98,7 +98,7 @@ func (x *ServerLiveResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServerLiveResponse.ProtoReflect.Descriptor instead.
 func (*ServerLiveResponse) Descriptor() ([]byte, []int) {
-	return file_transport_grpc_inferencepb_grpc_service_proto_rawDescGZIP(), []int{1}
+	return file_transport_inferencepb_grpc_service_proto_rawDescGZIP(), []int{1}
 }
 
 func (x *ServerLiveResponse) GetLive() bool {
@@ -116,7 +116,7 @@ type ServerReadyRequest struct {
 
 func (x *ServerReadyRequest) Reset() {
 	*x = ServerReadyRequest{}
-	mi := &file_transport_grpc_inferencepb_grpc_service_proto_msgTypes[2]
+	mi := &file_transport_inferencepb_grpc_service_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -128,7 +128,7 @@ func (x *ServerReadyRequest) String() string {
 func (*ServerReadyRequest) ProtoMessage() {}
 
 func (x *ServerReadyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_grpc_inferencepb_grpc_service_proto_msgTypes[2]
+	mi := &file_transport_inferencepb_grpc_service_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -141,7 +141,7 @@ func (x *ServerReadyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServerReadyRequest.ProtoReflect.Descriptor instead.
 func (*ServerReadyRequest) Descriptor() ([]byte, []int) {
-	return file_transport_grpc_inferencepb_grpc_service_proto_rawDescGZIP(), []int{2}
+	return file_transport_inferencepb_grpc_service_proto_rawDescGZIP(), []int{2}
 }
 
 type ServerReadyResponse struct {
@@ -153,7 +153,7 @@ type ServerReadyResponse struct {
 
 func (x *ServerReadyResponse) Reset() {
 	*x = ServerReadyResponse{}
-	mi := &file_transport_grpc_inferencepb_grpc_service_proto_msgTypes[3]
+	mi := &file_transport_inferencepb_grpc_service_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -165,7 +165,7 @@ func (x *ServerReadyResponse) String() string {
 func (*ServerReadyResponse) ProtoMessage() {}
 
 func (x *ServerReadyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_grpc_inferencepb_grpc_service_proto_msgTypes[3]
+	mi := &file_transport_inferencepb_grpc_service_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -178,7 +178,7 @@ func (x *ServerReadyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServerReadyResponse.ProtoReflect.Descriptor instead.
 func (*ServerReadyResponse) Descriptor() ([]byte, []int) {
-	return file_transport_grpc_inferencepb_grpc_service_proto_rawDescGZIP(), []int{3}
+	return file_transport_inferencepb_grpc_service_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *ServerReadyResponse) GetReady() bool {
@@ -199,7 +199,7 @@ type ModelReadyRequest struct {
 
 func (x *ModelReadyRequest) Reset() {
 	*x = ModelReadyRequest{}
-	mi := &file_transport_grpc_inferencepb_grpc_service_proto_msgTypes[4]
+	mi := &file_transport_inferencepb_grpc_service_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -211,7 +211,7 @@ func (x *ModelReadyRequest) String() string {
 func (*ModelReadyRequest) ProtoMessage() {}
 
 func (x *ModelReadyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_grpc_inferencepb_grpc_service_proto_msgTypes[4]
+	mi := &file_transport_inferencepb_grpc_service_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -224,7 +224,7 @@ func (x *ModelReadyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ModelReadyRequest.ProtoReflect.Descriptor instead.
 func (*ModelReadyRequest) Descriptor() ([]byte, []int) {
-	return file_transport_grpc_inferencepb_grpc_service_proto_rawDescGZIP(), []int{4}
+	return file_transport_inferencepb_grpc_service_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *ModelReadyRequest) GetName() string {
@@ -250,7 +250,7 @@ type ModelReadyResponse struct {
 
 func (x *ModelReadyResponse) Reset() {
 	*x = ModelReadyResponse{}
-	mi := &file_transport_grpc_inferencepb_grpc_service_proto_msgTypes[5]
+	mi := &file_transport_inferencepb_grpc_service_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -262,7 +262,7 @@ func (x *ModelReadyResponse) String() string {
 func (*ModelReadyResponse) ProtoMessage() {}
 
 func (x *ModelReadyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_grpc_inferencepb_grpc_service_proto_msgTypes[5]
+	mi := &file_transport_inferencepb_grpc_service_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -275,7 +275,7 @@ func (x *ModelReadyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ModelReadyResponse.ProtoReflect.Descriptor instead.
 func (*ModelReadyResponse) Descriptor() ([]byte, []int) {
-	return file_transport_grpc_inferencepb_grpc_service_proto_rawDescGZIP(), []int{5}
+	return file_transport_inferencepb_grpc_service_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ModelReadyResponse) GetReady() bool {
@@ -293,7 +293,7 @@ type ServerMetadataRequest struct {
 
 func (x *ServerMetadataRequest) Reset() {
 	*x = ServerMetadataRequest{}
-	mi := &file_transport_grpc_inferencepb_grpc_service_proto_msgTypes[6]
+	mi := &file_transport_inferencepb_grpc_service_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -305,7 +305,7 @@ func (x *ServerMetadataRequest) String() string {
 func (*ServerMetadataRequest) ProtoMessage() {}
 
 func (x *ServerMetadataRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_grpc_inferencepb_grpc_service_proto_msgTypes[6]
+	mi := &file_transport_inferencepb_grpc_service_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -318,7 +318,7 @@ func (x *ServerMetadataRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServerMetadataRequest.ProtoReflect.Descriptor instead.
 func (*ServerMetadataRequest) Descriptor() ([]byte, []int) {
-	return file_transport_grpc_inferencepb_grpc_service_proto_rawDescGZIP(), []int{6}
+	return file_transport_inferencepb_grpc_service_proto_rawDescGZIP(), []int{6}
 }
 
 type ServerMetadataResponse struct {
@@ -332,7 +332,7 @@ type ServerMetadataResponse struct {
 
 func (x *ServerMetadataResponse) Reset() {
 	*x = ServerMetadataResponse{}
-	mi := &file_transport_grpc_inferencepb_grpc_service_proto_msgTypes[7]
+	mi := &file_transport_inferencepb_grpc_service_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -344,7 +344,7 @@ func (x *ServerMetadataResponse) String() string {
 func (*ServerMetadataResponse) ProtoMessage() {}
 
 func (x *ServerMetadataResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_grpc_inferencepb_grpc_service_proto_msgTypes[7]
+	mi := &file_transport_inferencepb_grpc_service_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -357,7 +357,7 @@ func (x *ServerMetadataResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServerMetadataResponse.ProtoReflect.Descriptor instead.
 func (*ServerMetadataResponse) Descriptor() ([]byte, []int) {
-	return file_transport_grpc_inferencepb_grpc_service_proto_rawDescGZIP(), []int{7}
+	return file_transport_inferencepb_grpc_service_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ServerMetadataResponse) GetName() string {
@@ -391,7 +391,7 @@ type ModelMetadataRequest struct {
 
 func (x *ModelMetadataRequest) Reset() {
 	*x = ModelMetadataRequest{}
-	mi := &file_transport_grpc_inferencepb_grpc_service_proto_msgTypes[8]
+	mi := &file_transport_inferencepb_grpc_service_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -403,7 +403,7 @@ func (x *ModelMetadataRequest) String() string {
 func (*ModelMetadataRequest) ProtoMessage() {}
 
 func (x *ModelMetadataRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_grpc_inferencepb_grpc_service_proto_msgTypes[8]
+	mi := &file_transport_inferencepb_grpc_service_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -416,7 +416,7 @@ func (x *ModelMetadataRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ModelMetadataRequest.ProtoReflect.Descriptor instead.
 func (*ModelMetadataRequest) Descriptor() ([]byte, []int) {
-	return file_transport_grpc_inferencepb_grpc_service_proto_rawDescGZIP(), []int{8}
+	return file_transport_inferencepb_grpc_service_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ModelMetadataRequest) GetName() string {
@@ -446,7 +446,7 @@ type ModelMetadataResponse struct {
 
 func (x *ModelMetadataResponse) Reset() {
 	*x = ModelMetadataResponse{}
-	mi := &file_transport_grpc_inferencepb_grpc_service_proto_msgTypes[9]
+	mi := &file_transport_inferencepb_grpc_service_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -458,7 +458,7 @@ func (x *ModelMetadataResponse) String() string {
 func (*ModelMetadataResponse) ProtoMessage() {}
 
 func (x *ModelMetadataResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_grpc_inferencepb_grpc_service_proto_msgTypes[9]
+	mi := &file_transport_inferencepb_grpc_service_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -471,7 +471,7 @@ func (x *ModelMetadataResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ModelMetadataResponse.ProtoReflect.Descriptor instead.
 func (*ModelMetadataResponse) Descriptor() ([]byte, []int) {
-	return file_transport_grpc_inferencepb_grpc_service_proto_rawDescGZIP(), []int{9}
+	return file_transport_inferencepb_grpc_service_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ModelMetadataResponse) GetName() string {
@@ -526,7 +526,7 @@ type InferParameter struct {
 
 func (x *InferParameter) Reset() {
 	*x = InferParameter{}
-	mi := &file_transport_grpc_inferencepb_grpc_service_proto_msgTypes[10]
+	mi := &file_transport_inferencepb_grpc_service_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -538,7 +538,7 @@ func (x *InferParameter) String() string {
 func (*InferParameter) ProtoMessage() {}
 
 func (x *InferParameter) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_grpc_inferencepb_grpc_service_proto_msgTypes[10]
+	mi := &file_transport_inferencepb_grpc_service_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -551,7 +551,7 @@ func (x *InferParameter) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InferParameter.ProtoReflect.Descriptor instead.
 func (*InferParameter) Descriptor() ([]byte, []int) {
-	return file_transport_grpc_inferencepb_grpc_service_proto_rawDescGZIP(), []int{10}
+	return file_transport_inferencepb_grpc_service_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *InferParameter) GetParameterChoice() isInferParameter_ParameterChoice {
@@ -660,7 +660,7 @@ type InferTensorContents struct {
 
 func (x *InferTensorContents) Reset() {
 	*x = InferTensorContents{}
-	mi := &file_transport_grpc_inferencepb_grpc_service_proto_msgTypes[11]
+	mi := &file_transport_inferencepb_grpc_service_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -672,7 +672,7 @@ func (x *InferTensorContents) String() string {
 func (*InferTensorContents) ProtoMessage() {}
 
 func (x *InferTensorContents) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_grpc_inferencepb_grpc_service_proto_msgTypes[11]
+	mi := &file_transport_inferencepb_grpc_service_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -685,7 +685,7 @@ func (x *InferTensorContents) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InferTensorContents.ProtoReflect.Descriptor instead.
 func (*InferTensorContents) Descriptor() ([]byte, []int) {
-	return file_transport_grpc_inferencepb_grpc_service_proto_rawDescGZIP(), []int{11}
+	return file_transport_inferencepb_grpc_service_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *InferTensorContents) GetBoolContents() []bool {
@@ -762,7 +762,7 @@ type ModelInferRequest struct {
 
 func (x *ModelInferRequest) Reset() {
 	*x = ModelInferRequest{}
-	mi := &file_transport_grpc_inferencepb_grpc_service_proto_msgTypes[12]
+	mi := &file_transport_inferencepb_grpc_service_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -774,7 +774,7 @@ func (x *ModelInferRequest) String() string {
 func (*ModelInferRequest) ProtoMessage() {}
 
 func (x *ModelInferRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_grpc_inferencepb_grpc_service_proto_msgTypes[12]
+	mi := &file_transport_inferencepb_grpc_service_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -787,7 +787,7 @@ func (x *ModelInferRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ModelInferRequest.ProtoReflect.Descriptor instead.
 func (*ModelInferRequest) Descriptor() ([]byte, []int) {
-	return file_transport_grpc_inferencepb_grpc_service_proto_rawDescGZIP(), []int{12}
+	return file_transport_inferencepb_grpc_service_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ModelInferRequest) GetModelName() string {
@@ -854,7 +854,7 @@ type ModelInferResponse struct {
 
 func (x *ModelInferResponse) Reset() {
 	*x = ModelInferResponse{}
-	mi := &file_transport_grpc_inferencepb_grpc_service_proto_msgTypes[13]
+	mi := &file_transport_inferencepb_grpc_service_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -866,7 +866,7 @@ func (x *ModelInferResponse) String() string {
 func (*ModelInferResponse) ProtoMessage() {}
 
 func (x *ModelInferResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_grpc_inferencepb_grpc_service_proto_msgTypes[13]
+	mi := &file_transport_inferencepb_grpc_service_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -879,7 +879,7 @@ func (x *ModelInferResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ModelInferResponse.ProtoReflect.Descriptor instead.
 func (*ModelInferResponse) Descriptor() ([]byte, []int) {
-	return file_transport_grpc_inferencepb_grpc_service_proto_rawDescGZIP(), []int{13}
+	return file_transport_inferencepb_grpc_service_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ModelInferResponse) GetModelName() string {
@@ -936,7 +936,7 @@ type ModelStreamInferResponse struct {
 
 func (x *ModelStreamInferResponse) Reset() {
 	*x = ModelStreamInferResponse{}
-	mi := &file_transport_grpc_inferencepb_grpc_service_proto_msgTypes[14]
+	mi := &file_transport_inferencepb_grpc_service_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -948,7 +948,7 @@ func (x *ModelStreamInferResponse) String() string {
 func (*ModelStreamInferResponse) ProtoMessage() {}
 
 func (x *ModelStreamInferResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_grpc_inferencepb_grpc_service_proto_msgTypes[14]
+	mi := &file_transport_inferencepb_grpc_service_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -961,7 +961,7 @@ func (x *ModelStreamInferResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ModelStreamInferResponse.ProtoReflect.Descriptor instead.
 func (*ModelStreamInferResponse) Descriptor() ([]byte, []int) {
-	return file_transport_grpc_inferencepb_grpc_service_proto_rawDescGZIP(), []int{14}
+	return file_transport_inferencepb_grpc_service_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ModelStreamInferResponse) GetErrorMessage() string {
@@ -988,7 +988,7 @@ type ModelConfigRequest struct {
 
 func (x *ModelConfigRequest) Reset() {
 	*x = ModelConfigRequest{}
-	mi := &file_transport_grpc_inferencepb_grpc_service_proto_msgTypes[15]
+	mi := &file_transport_inferencepb_grpc_service_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1000,7 +1000,7 @@ func (x *ModelConfigRequest) String() string {
 func (*ModelConfigRequest) ProtoMessage() {}
 
 func (x *ModelConfigRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_grpc_inferencepb_grpc_service_proto_msgTypes[15]
+	mi := &file_transport_inferencepb_grpc_service_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1013,7 +1013,7 @@ func (x *ModelConfigRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ModelConfigRequest.ProtoReflect.Descriptor instead.
 func (*ModelConfigRequest) Descriptor() ([]byte, []int) {
-	return file_transport_grpc_inferencepb_grpc_service_proto_rawDescGZIP(), []int{15}
+	return file_transport_inferencepb_grpc_service_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ModelConfigRequest) GetName() string {
@@ -1039,7 +1039,7 @@ type ModelConfigResponse struct {
 
 func (x *ModelConfigResponse) Reset() {
 	*x = ModelConfigResponse{}
-	mi := &file_transport_grpc_inferencepb_grpc_service_proto_msgTypes[16]
+	mi := &file_transport_inferencepb_grpc_service_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1051,7 +1051,7 @@ func (x *ModelConfigResponse) String() string {
 func (*ModelConfigResponse) ProtoMessage() {}
 
 func (x *ModelConfigResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_grpc_inferencepb_grpc_service_proto_msgTypes[16]
+	mi := &file_transport_inferencepb_grpc_service_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1064,7 +1064,7 @@ func (x *ModelConfigResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ModelConfigResponse.ProtoReflect.Descriptor instead.
 func (*ModelConfigResponse) Descriptor() ([]byte, []int) {
-	return file_transport_grpc_inferencepb_grpc_service_proto_rawDescGZIP(), []int{16}
+	return file_transport_inferencepb_grpc_service_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ModelConfigResponse) GetConfig() *ModelConfig {
@@ -1085,7 +1085,7 @@ type ModelStatisticsRequest struct {
 
 func (x *ModelStatisticsRequest) Reset() {
 	*x = ModelStatisticsRequest{}
-	mi := &file_transport_grpc_inferencepb_grpc_service_proto_msgTypes[17]
+	mi := &file_transport_inferencepb_grpc_service_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1097,7 +1097,7 @@ func (x *ModelStatisticsRequest) String() string {
 func (*ModelStatisticsRequest) ProtoMessage() {}
 
 func (x *ModelStatisticsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_grpc_inferencepb_grpc_service_proto_msgTypes[17]
+	mi := &file_transport_inferencepb_grpc_service_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1110,7 +1110,7 @@ func (x *ModelStatisticsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ModelStatisticsRequest.ProtoReflect.Descriptor instead.
 func (*ModelStatisticsRequest) Descriptor() ([]byte, []int) {
-	return file_transport_grpc_inferencepb_grpc_service_proto_rawDescGZIP(), []int{17}
+	return file_transport_inferencepb_grpc_service_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ModelStatisticsRequest) GetName() string {
@@ -1138,7 +1138,7 @@ type StatisticDuration struct {
 
 func (x *StatisticDuration) Reset() {
 	*x = StatisticDuration{}
-	mi := &file_transport_grpc_inferencepb_grpc_service_proto_msgTypes[18]
+	mi := &file_transport_inferencepb_grpc_service_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1150,7 +1150,7 @@ func (x *StatisticDuration) String() string {
 func (*StatisticDuration) ProtoMessage() {}
 
 func (x *StatisticDuration) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_grpc_inferencepb_grpc_service_proto_msgTypes[18]
+	mi := &file_transport_inferencepb_grpc_service_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1163,7 +1163,7 @@ func (x *StatisticDuration) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatisticDuration.ProtoReflect.Descriptor instead.
 func (*StatisticDuration) Descriptor() ([]byte, []int) {
-	return file_transport_grpc_inferencepb_grpc_service_proto_rawDescGZIP(), []int{18}
+	return file_transport_inferencepb_grpc_service_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *StatisticDuration) GetCount() uint64 {
@@ -1198,7 +1198,7 @@ type InferStatistics struct {
 
 func (x *InferStatistics) Reset() {
 	*x = InferStatistics{}
-	mi := &file_transport_grpc_inferencepb_grpc_service_proto_msgTypes[19]
+	mi := &file_transport_inferencepb_grpc_service_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1210,7 +1210,7 @@ func (x *InferStatistics) String() string {
 func (*InferStatistics) ProtoMessage() {}
 
 func (x *InferStatistics) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_grpc_inferencepb_grpc_service_proto_msgTypes[19]
+	mi := &file_transport_inferencepb_grpc_service_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1223,7 +1223,7 @@ func (x *InferStatistics) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InferStatistics.ProtoReflect.Descriptor instead.
 func (*InferStatistics) Descriptor() ([]byte, []int) {
-	return file_transport_grpc_inferencepb_grpc_service_proto_rawDescGZIP(), []int{19}
+	return file_transport_inferencepb_grpc_service_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *InferStatistics) GetSuccess() *StatisticDuration {
@@ -1294,7 +1294,7 @@ type InferBatchStatistics struct {
 
 func (x *InferBatchStatistics) Reset() {
 	*x = InferBatchStatistics{}
-	mi := &file_transport_grpc_inferencepb_grpc_service_proto_msgTypes[20]
+	mi := &file_transport_inferencepb_grpc_service_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1306,7 +1306,7 @@ func (x *InferBatchStatistics) String() string {
 func (*InferBatchStatistics) ProtoMessage() {}
 
 func (x *InferBatchStatistics) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_grpc_inferencepb_grpc_service_proto_msgTypes[20]
+	mi := &file_transport_inferencepb_grpc_service_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1319,7 +1319,7 @@ func (x *InferBatchStatistics) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InferBatchStatistics.ProtoReflect.Descriptor instead.
 func (*InferBatchStatistics) Descriptor() ([]byte, []int) {
-	return file_transport_grpc_inferencepb_grpc_service_proto_rawDescGZIP(), []int{20}
+	return file_transport_inferencepb_grpc_service_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *InferBatchStatistics) GetBatchSize() uint64 {
@@ -1366,7 +1366,7 @@ type ModelStatistics struct {
 
 func (x *ModelStatistics) Reset() {
 	*x = ModelStatistics{}
-	mi := &file_transport_grpc_inferencepb_grpc_service_proto_msgTypes[21]
+	mi := &file_transport_inferencepb_grpc_service_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1378,7 +1378,7 @@ func (x *ModelStatistics) String() string {
 func (*ModelStatistics) ProtoMessage() {}
 
 func (x *ModelStatistics) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_grpc_inferencepb_grpc_service_proto_msgTypes[21]
+	mi := &file_transport_inferencepb_grpc_service_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1391,7 +1391,7 @@ func (x *ModelStatistics) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ModelStatistics.ProtoReflect.Descriptor instead.
 func (*ModelStatistics) Descriptor() ([]byte, []int) {
-	return file_transport_grpc_inferencepb_grpc_service_proto_rawDescGZIP(), []int{21}
+	return file_transport_inferencepb_grpc_service_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ModelStatistics) GetName() string {
@@ -1452,7 +1452,7 @@ type ModelStatisticsResponse struct {
 
 func (x *ModelStatisticsResponse) Reset() {
 	*x = ModelStatisticsResponse{}
-	mi := &file_transport_grpc_inferencepb_grpc_service_proto_msgTypes[22]
+	mi := &file_transport_inferencepb_grpc_service_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1464,7 +1464,7 @@ func (x *ModelStatisticsResponse) String() string {
 func (*ModelStatisticsResponse) ProtoMessage() {}
 
 func (x *ModelStatisticsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_grpc_inferencepb_grpc_service_proto_msgTypes[22]
+	mi := &file_transport_inferencepb_grpc_service_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1477,7 +1477,7 @@ func (x *ModelStatisticsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ModelStatisticsResponse.ProtoReflect.Descriptor instead.
 func (*ModelStatisticsResponse) Descriptor() ([]byte, []int) {
-	return file_transport_grpc_inferencepb_grpc_service_proto_rawDescGZIP(), []int{22}
+	return file_transport_inferencepb_grpc_service_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ModelStatisticsResponse) GetModelStats() []*ModelStatistics {
@@ -1502,7 +1502,7 @@ type ModelRepositoryParameter struct {
 
 func (x *ModelRepositoryParameter) Reset() {
 	*x = ModelRepositoryParameter{}
-	mi := &file_transport_grpc_inferencepb_grpc_service_proto_msgTypes[23]
+	mi := &file_transport_inferencepb_grpc_service_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1514,7 +1514,7 @@ func (x *ModelRepositoryParameter) String() string {
 func (*ModelRepositoryParameter) ProtoMessage() {}
 
 func (x *ModelRepositoryParameter) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_grpc_inferencepb_grpc_service_proto_msgTypes[23]
+	mi := &file_transport_inferencepb_grpc_service_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1527,7 +1527,7 @@ func (x *ModelRepositoryParameter) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ModelRepositoryParameter.ProtoReflect.Descriptor instead.
 func (*ModelRepositoryParameter) Descriptor() ([]byte, []int) {
-	return file_transport_grpc_inferencepb_grpc_service_proto_rawDescGZIP(), []int{23}
+	return file_transport_inferencepb_grpc_service_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ModelRepositoryParameter) GetParameterChoice() isModelRepositoryParameter_ParameterChoice {
@@ -1611,7 +1611,7 @@ type RepositoryIndexRequest struct {
 
 func (x *RepositoryIndexRequest) Reset() {
 	*x = RepositoryIndexRequest{}
-	mi := &file_transport_grpc_inferencepb_grpc_service_proto_msgTypes[24]
+	mi := &file_transport_inferencepb_grpc_service_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1623,7 +1623,7 @@ func (x *RepositoryIndexRequest) String() string {
 func (*RepositoryIndexRequest) ProtoMessage() {}
 
 func (x *RepositoryIndexRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_grpc_inferencepb_grpc_service_proto_msgTypes[24]
+	mi := &file_transport_inferencepb_grpc_service_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1636,7 +1636,7 @@ func (x *RepositoryIndexRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RepositoryIndexRequest.ProtoReflect.Descriptor instead.
 func (*RepositoryIndexRequest) Descriptor() ([]byte, []int) {
-	return file_transport_grpc_inferencepb_grpc_service_proto_rawDescGZIP(), []int{24}
+	return file_transport_inferencepb_grpc_service_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *RepositoryIndexRequest) GetRepositoryName() string {
@@ -1662,7 +1662,7 @@ type RepositoryIndexResponse struct {
 
 func (x *RepositoryIndexResponse) Reset() {
 	*x = RepositoryIndexResponse{}
-	mi := &file_transport_grpc_inferencepb_grpc_service_proto_msgTypes[25]
+	mi := &file_transport_inferencepb_grpc_service_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1674,7 +1674,7 @@ func (x *RepositoryIndexResponse) String() string {
 func (*RepositoryIndexResponse) ProtoMessage() {}
 
 func (x *RepositoryIndexResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_grpc_inferencepb_grpc_service_proto_msgTypes[25]
+	mi := &file_transport_inferencepb_grpc_service_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1687,7 +1687,7 @@ func (x *RepositoryIndexResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RepositoryIndexResponse.ProtoReflect.Descriptor instead.
 func (*RepositoryIndexResponse) Descriptor() ([]byte, []int) {
-	return file_transport_grpc_inferencepb_grpc_service_proto_rawDescGZIP(), []int{25}
+	return file_transport_inferencepb_grpc_service_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *RepositoryIndexResponse) GetModels() []*RepositoryIndexResponse_ModelIndex {
@@ -1708,7 +1708,7 @@ type RepositoryModelLoadRequest struct {
 
 func (x *RepositoryModelLoadRequest) Reset() {
 	*x = RepositoryModelLoadRequest{}
-	mi := &file_transport_grpc_inferencepb_grpc_service_proto_msgTypes[26]
+	mi := &file_transport_inferencepb_grpc_service_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1720,7 +1720,7 @@ func (x *RepositoryModelLoadRequest) String() string {
 func (*RepositoryModelLoadRequest) ProtoMessage() {}
 
 func (x *RepositoryModelLoadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_grpc_inferencepb_grpc_service_proto_msgTypes[26]
+	mi := &file_transport_inferencepb_grpc_service_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1733,7 +1733,7 @@ func (x *RepositoryModelLoadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RepositoryModelLoadRequest.ProtoReflect.Descriptor instead.
 func (*RepositoryModelLoadRequest) Descriptor() ([]byte, []int) {
-	return file_transport_grpc_inferencepb_grpc_service_proto_rawDescGZIP(), []int{26}
+	return file_transport_inferencepb_grpc_service_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *RepositoryModelLoadRequest) GetRepositoryName() string {
@@ -1765,7 +1765,7 @@ type RepositoryModelLoadResponse struct {
 
 func (x *RepositoryModelLoadResponse) Reset() {
 	*x = RepositoryModelLoadResponse{}
-	mi := &file_transport_grpc_inferencepb_grpc_service_proto_msgTypes[27]
+	mi := &file_transport_inferencepb_grpc_service_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1777,7 +1777,7 @@ func (x *RepositoryModelLoadResponse) String() string {
 func (*RepositoryModelLoadResponse) ProtoMessage() {}
 
 func (x *RepositoryModelLoadResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_grpc_inferencepb_grpc_service_proto_msgTypes[27]
+	mi := &file_transport_inferencepb_grpc_service_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1790,7 +1790,7 @@ func (x *RepositoryModelLoadResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RepositoryModelLoadResponse.ProtoReflect.Descriptor instead.
 func (*RepositoryModelLoadResponse) Descriptor() ([]byte, []int) {
-	return file_transport_grpc_inferencepb_grpc_service_proto_rawDescGZIP(), []int{27}
+	return file_transport_inferencepb_grpc_service_proto_rawDescGZIP(), []int{27}
 }
 
 type RepositoryModelUnloadRequest struct {
@@ -1804,7 +1804,7 @@ type RepositoryModelUnloadRequest struct {
 
 func (x *RepositoryModelUnloadRequest) Reset() {
 	*x = RepositoryModelUnloadRequest{}
-	mi := &file_transport_grpc_inferencepb_grpc_service_proto_msgTypes[28]
+	mi := &file_transport_inferencepb_grpc_service_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1816,7 +1816,7 @@ func (x *RepositoryModelUnloadRequest) String() string {
 func (*RepositoryModelUnloadRequest) ProtoMessage() {}
 
 func (x *RepositoryModelUnloadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_grpc_inferencepb_grpc_service_proto_msgTypes[28]
+	mi := &file_transport_inferencepb_grpc_service_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1829,7 +1829,7 @@ func (x *RepositoryModelUnloadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RepositoryModelUnloadRequest.ProtoReflect.Descriptor instead.
 func (*RepositoryModelUnloadRequest) Descriptor() ([]byte, []int) {
-	return file_transport_grpc_inferencepb_grpc_service_proto_rawDescGZIP(), []int{28}
+	return file_transport_inferencepb_grpc_service_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *RepositoryModelUnloadRequest) GetRepositoryName() string {
@@ -1861,7 +1861,7 @@ type RepositoryModelUnloadResponse struct {
 
 func (x *RepositoryModelUnloadResponse) Reset() {
 	*x = RepositoryModelUnloadResponse{}
-	mi := &file_transport_grpc_inferencepb_grpc_service_proto_msgTypes[29]
+	mi := &file_transport_inferencepb_grpc_service_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1873,7 +1873,7 @@ func (x *RepositoryModelUnloadResponse) String() string {
 func (*RepositoryModelUnloadResponse) ProtoMessage() {}
 
 func (x *RepositoryModelUnloadResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_grpc_inferencepb_grpc_service_proto_msgTypes[29]
+	mi := &file_transport_inferencepb_grpc_service_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1886,7 +1886,7 @@ func (x *RepositoryModelUnloadResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RepositoryModelUnloadResponse.ProtoReflect.Descriptor instead.
 func (*RepositoryModelUnloadResponse) Descriptor() ([]byte, []int) {
-	return file_transport_grpc_inferencepb_grpc_service_proto_rawDescGZIP(), []int{29}
+	return file_transport_inferencepb_grpc_service_proto_rawDescGZIP(), []int{29}
 }
 
 // A -1 in shape is a dynamic axis (the batch axis of a batching model).
@@ -1901,7 +1901,7 @@ type ModelMetadataResponse_TensorMetadata struct {
 
 func (x *ModelMetadataResponse_TensorMetadata) Reset() {
 	*x = ModelMetadataResponse_TensorMetadata{}
-	mi := &file_transport_grpc_inferencepb_grpc_service_proto_msgTypes[30]
+	mi := &file_transport_inferencepb_grpc_service_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1913,7 +1913,7 @@ func (x *ModelMetadataResponse_TensorMetadata) String() string {
 func (*ModelMetadataResponse_TensorMetadata) ProtoMessage() {}
 
 func (x *ModelMetadataResponse_TensorMetadata) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_grpc_inferencepb_grpc_service_proto_msgTypes[30]
+	mi := &file_transport_inferencepb_grpc_service_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1926,7 +1926,7 @@ func (x *ModelMetadataResponse_TensorMetadata) ProtoReflect() protoreflect.Messa
 
 // Deprecated: Use ModelMetadataResponse_TensorMetadata.ProtoReflect.Descriptor instead.
 func (*ModelMetadataResponse_TensorMetadata) Descriptor() ([]byte, []int) {
-	return file_transport_grpc_inferencepb_grpc_service_proto_rawDescGZIP(), []int{9, 0}
+	return file_transport_inferencepb_grpc_service_proto_rawDescGZIP(), []int{9, 0}
 }
 
 func (x *ModelMetadataResponse_TensorMetadata) GetName() string {
@@ -1963,7 +1963,7 @@ type ModelInferRequest_InferInputTensor struct {
 
 func (x *ModelInferRequest_InferInputTensor) Reset() {
 	*x = ModelInferRequest_InferInputTensor{}
-	mi := &file_transport_grpc_inferencepb_grpc_service_proto_msgTypes[31]
+	mi := &file_transport_inferencepb_grpc_service_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1975,7 +1975,7 @@ func (x *ModelInferRequest_InferInputTensor) String() string {
 func (*ModelInferRequest_InferInputTensor) ProtoMessage() {}
 
 func (x *ModelInferRequest_InferInputTensor) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_grpc_inferencepb_grpc_service_proto_msgTypes[31]
+	mi := &file_transport_inferencepb_grpc_service_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1988,7 +1988,7 @@ func (x *ModelInferRequest_InferInputTensor) ProtoReflect() protoreflect.Message
 
 // Deprecated: Use ModelInferRequest_InferInputTensor.ProtoReflect.Descriptor instead.
 func (*ModelInferRequest_InferInputTensor) Descriptor() ([]byte, []int) {
-	return file_transport_grpc_inferencepb_grpc_service_proto_rawDescGZIP(), []int{12, 0}
+	return file_transport_inferencepb_grpc_service_proto_rawDescGZIP(), []int{12, 0}
 }
 
 func (x *ModelInferRequest_InferInputTensor) GetName() string {
@@ -2036,7 +2036,7 @@ type ModelInferRequest_InferRequestedOutputTensor struct {
 
 func (x *ModelInferRequest_InferRequestedOutputTensor) Reset() {
 	*x = ModelInferRequest_InferRequestedOutputTensor{}
-	mi := &file_transport_grpc_inferencepb_grpc_service_proto_msgTypes[32]
+	mi := &file_transport_inferencepb_grpc_service_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2048,7 +2048,7 @@ func (x *ModelInferRequest_InferRequestedOutputTensor) String() string {
 func (*ModelInferRequest_InferRequestedOutputTensor) ProtoMessage() {}
 
 func (x *ModelInferRequest_InferRequestedOutputTensor) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_grpc_inferencepb_grpc_service_proto_msgTypes[32]
+	mi := &file_transport_inferencepb_grpc_service_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2061,7 +2061,7 @@ func (x *ModelInferRequest_InferRequestedOutputTensor) ProtoReflect() protorefle
 
 // Deprecated: Use ModelInferRequest_InferRequestedOutputTensor.ProtoReflect.Descriptor instead.
 func (*ModelInferRequest_InferRequestedOutputTensor) Descriptor() ([]byte, []int) {
-	return file_transport_grpc_inferencepb_grpc_service_proto_rawDescGZIP(), []int{12, 1}
+	return file_transport_inferencepb_grpc_service_proto_rawDescGZIP(), []int{12, 1}
 }
 
 func (x *ModelInferRequest_InferRequestedOutputTensor) GetName() string {
@@ -2091,7 +2091,7 @@ type ModelInferResponse_InferOutputTensor struct {
 
 func (x *ModelInferResponse_InferOutputTensor) Reset() {
 	*x = ModelInferResponse_InferOutputTensor{}
-	mi := &file_transport_grpc_inferencepb_grpc_service_proto_msgTypes[36]
+	mi := &file_transport_inferencepb_grpc_service_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2103,7 +2103,7 @@ func (x *ModelInferResponse_InferOutputTensor) String() string {
 func (*ModelInferResponse_InferOutputTensor) ProtoMessage() {}
 
 func (x *ModelInferResponse_InferOutputTensor) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_grpc_inferencepb_grpc_service_proto_msgTypes[36]
+	mi := &file_transport_inferencepb_grpc_service_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2116,7 +2116,7 @@ func (x *ModelInferResponse_InferOutputTensor) ProtoReflect() protoreflect.Messa
 
 // Deprecated: Use ModelInferResponse_InferOutputTensor.ProtoReflect.Descriptor instead.
 func (*ModelInferResponse_InferOutputTensor) Descriptor() ([]byte, []int) {
-	return file_transport_grpc_inferencepb_grpc_service_proto_rawDescGZIP(), []int{13, 0}
+	return file_transport_inferencepb_grpc_service_proto_rawDescGZIP(), []int{13, 0}
 }
 
 func (x *ModelInferResponse_InferOutputTensor) GetName() string {
@@ -2166,7 +2166,7 @@ type RepositoryIndexResponse_ModelIndex struct {
 
 func (x *RepositoryIndexResponse_ModelIndex) Reset() {
 	*x = RepositoryIndexResponse_ModelIndex{}
-	mi := &file_transport_grpc_inferencepb_grpc_service_proto_msgTypes[39]
+	mi := &file_transport_inferencepb_grpc_service_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2178,7 +2178,7 @@ func (x *RepositoryIndexResponse_ModelIndex) String() string {
 func (*RepositoryIndexResponse_ModelIndex) ProtoMessage() {}
 
 func (x *RepositoryIndexResponse_ModelIndex) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_grpc_inferencepb_grpc_service_proto_msgTypes[39]
+	mi := &file_transport_inferencepb_grpc_service_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2191,7 +2191,7 @@ func (x *RepositoryIndexResponse_ModelIndex) ProtoReflect() protoreflect.Message
 
 // Deprecated: Use RepositoryIndexResponse_ModelIndex.ProtoReflect.Descriptor instead.
 func (*RepositoryIndexResponse_ModelIndex) Descriptor() ([]byte, []int) {
-	return file_transport_grpc_inferencepb_grpc_service_proto_rawDescGZIP(), []int{25, 0}
+	return file_transport_inferencepb_grpc_service_proto_rawDescGZIP(), []int{25, 0}
 }
 
 func (x *RepositoryIndexResponse_ModelIndex) GetName() string {
@@ -2222,11 +2222,11 @@ func (x *RepositoryIndexResponse_ModelIndex) GetReason() string {
 	return ""
 }
 
-var File_transport_grpc_inferencepb_grpc_service_proto protoreflect.FileDescriptor
+var File_transport_inferencepb_grpc_service_proto protoreflect.FileDescriptor
 
-const file_transport_grpc_inferencepb_grpc_service_proto_rawDesc = "" +
+const file_transport_inferencepb_grpc_service_proto_rawDesc = "" +
 	"\n" +
-	"-transport/grpc/inferencepb/grpc_service.proto\x12\tinference\x1a-transport/grpc/inferencepb/model_config.proto\"\x13\n" +
+	"(transport/inferencepb/grpc_service.proto\x12\tinference\x1a(transport/inferencepb/model_config.proto\"\x13\n" +
 	"\x11ServerLiveRequest\"(\n" +
 	"\x12ServerLiveResponse\x12\x12\n" +
 	"\x04live\x18\x01 \x01(\bR\x04live\"\x14\n" +
@@ -2432,22 +2432,22 @@ const file_transport_grpc_inferencepb_grpc_service_proto_rawDesc = "" +
 	"\x0fModelStatistics\x12!.inference.ModelStatisticsRequest\x1a\".inference.ModelStatisticsResponse\"\x00\x12Z\n" +
 	"\x0fRepositoryIndex\x12!.inference.RepositoryIndexRequest\x1a\".inference.RepositoryIndexResponse\"\x00\x12f\n" +
 	"\x13RepositoryModelLoad\x12%.inference.RepositoryModelLoadRequest\x1a&.inference.RepositoryModelLoadResponse\"\x00\x12l\n" +
-	"\x15RepositoryModelUnload\x12'.inference.RepositoryModelUnloadRequest\x1a(.inference.RepositoryModelUnloadResponse\"\x00B8Z6github.com/tiffin-ml/tiffin/transport/grpc/inferencepbb\x06proto3"
+	"\x15RepositoryModelUnload\x12'.inference.RepositoryModelUnloadRequest\x1a(.inference.RepositoryModelUnloadResponse\"\x00B3Z1github.com/tiffin-ml/tiffin/transport/inferencepbb\x06proto3"
 
 var (
-	file_transport_grpc_inferencepb_grpc_service_proto_rawDescOnce sync.Once
-	file_transport_grpc_inferencepb_grpc_service_proto_rawDescData []byte
+	file_transport_inferencepb_grpc_service_proto_rawDescOnce sync.Once
+	file_transport_inferencepb_grpc_service_proto_rawDescData []byte
 )
 
-func file_transport_grpc_inferencepb_grpc_service_proto_rawDescGZIP() []byte {
-	file_transport_grpc_inferencepb_grpc_service_proto_rawDescOnce.Do(func() {
-		file_transport_grpc_inferencepb_grpc_service_proto_rawDescData = protoimpl.X.CompressGZIP(unsafe.Slice(unsafe.StringData(file_transport_grpc_inferencepb_grpc_service_proto_rawDesc), len(file_transport_grpc_inferencepb_grpc_service_proto_rawDesc)))
+func file_transport_inferencepb_grpc_service_proto_rawDescGZIP() []byte {
+	file_transport_inferencepb_grpc_service_proto_rawDescOnce.Do(func() {
+		file_transport_inferencepb_grpc_service_proto_rawDescData = protoimpl.X.CompressGZIP(unsafe.Slice(unsafe.StringData(file_transport_inferencepb_grpc_service_proto_rawDesc), len(file_transport_inferencepb_grpc_service_proto_rawDesc)))
 	})
-	return file_transport_grpc_inferencepb_grpc_service_proto_rawDescData
+	return file_transport_inferencepb_grpc_service_proto_rawDescData
 }
 
-var file_transport_grpc_inferencepb_grpc_service_proto_msgTypes = make([]protoimpl.MessageInfo, 42)
-var file_transport_grpc_inferencepb_grpc_service_proto_goTypes = []any{
+var file_transport_inferencepb_grpc_service_proto_msgTypes = make([]protoimpl.MessageInfo, 42)
+var file_transport_inferencepb_grpc_service_proto_goTypes = []any{
 	(*ServerLiveRequest)(nil),                            // 0: inference.ServerLiveRequest
 	(*ServerLiveResponse)(nil),                           // 1: inference.ServerLiveResponse
 	(*ServerReadyRequest)(nil),                           // 2: inference.ServerReadyRequest
@@ -2492,7 +2492,7 @@ var file_transport_grpc_inferencepb_grpc_service_proto_goTypes = []any{
 	nil,                 // 41: inference.RepositoryModelUnloadRequest.ParametersEntry
 	(*ModelConfig)(nil), // 42: inference.ModelConfig
 }
-var file_transport_grpc_inferencepb_grpc_service_proto_depIdxs = []int32{
+var file_transport_inferencepb_grpc_service_proto_depIdxs = []int32{
 	30, // 0: inference.ModelMetadataResponse.inputs:type_name -> inference.ModelMetadataResponse.TensorMetadata
 	30, // 1: inference.ModelMetadataResponse.outputs:type_name -> inference.ModelMetadataResponse.TensorMetadata
 	33, // 2: inference.ModelInferRequest.parameters:type_name -> inference.ModelInferRequest.ParametersEntry
@@ -2562,20 +2562,20 @@ var file_transport_grpc_inferencepb_grpc_service_proto_depIdxs = []int32{
 	0,  // [0:38] is the sub-list for field type_name
 }
 
-func init() { file_transport_grpc_inferencepb_grpc_service_proto_init() }
-func file_transport_grpc_inferencepb_grpc_service_proto_init() {
-	if File_transport_grpc_inferencepb_grpc_service_proto != nil {
+func init() { file_transport_inferencepb_grpc_service_proto_init() }
+func file_transport_inferencepb_grpc_service_proto_init() {
+	if File_transport_inferencepb_grpc_service_proto != nil {
 		return
 	}
-	file_transport_grpc_inferencepb_model_config_proto_init()
-	file_transport_grpc_inferencepb_grpc_service_proto_msgTypes[10].OneofWrappers = []any{
+	file_transport_inferencepb_model_config_proto_init()
+	file_transport_inferencepb_grpc_service_proto_msgTypes[10].OneofWrappers = []any{
 		(*InferParameter_BoolParam)(nil),
 		(*InferParameter_Int64Param)(nil),
 		(*InferParameter_StringParam)(nil),
 		(*InferParameter_DoubleParam)(nil),
 		(*InferParameter_Uint64Param)(nil),
 	}
-	file_transport_grpc_inferencepb_grpc_service_proto_msgTypes[23].OneofWrappers = []any{
+	file_transport_inferencepb_grpc_service_proto_msgTypes[23].OneofWrappers = []any{
 		(*ModelRepositoryParameter_BoolParam)(nil),
 		(*ModelRepositoryParameter_Int64Param)(nil),
 		(*ModelRepositoryParameter_StringParam)(nil),
@@ -2585,17 +2585,17 @@ func file_transport_grpc_inferencepb_grpc_service_proto_init() {
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
-			RawDescriptor: unsafe.Slice(unsafe.StringData(file_transport_grpc_inferencepb_grpc_service_proto_rawDesc), len(file_transport_grpc_inferencepb_grpc_service_proto_rawDesc)),
+			RawDescriptor: unsafe.Slice(unsafe.StringData(file_transport_inferencepb_grpc_service_proto_rawDesc), len(file_transport_inferencepb_grpc_service_proto_rawDesc)),
 			NumEnums:      0,
 			NumMessages:   42,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
-		GoTypes:           file_transport_grpc_inferencepb_grpc_service_proto_goTypes,
-		DependencyIndexes: file_transport_grpc_inferencepb_grpc_service_proto_depIdxs,
-		MessageInfos:      file_transport_grpc_inferencepb_grpc_service_proto_msgTypes,
+		GoTypes:           file_transport_inferencepb_grpc_service_proto_goTypes,
+		DependencyIndexes: file_transport_inferencepb_grpc_service_proto_depIdxs,
+		MessageInfos:      file_transport_inferencepb_grpc_service_proto_msgTypes,
 	}.Build()
-	File_transport_grpc_inferencepb_grpc_service_proto = out.File
-	file_transport_grpc_inferencepb_grpc_service_proto_goTypes = nil
-	file_transport_grpc_inferencepb_grpc_service_proto_depIdxs = nil
+	File_transport_inferencepb_grpc_service_proto = out.File
+	file_transport_inferencepb_grpc_service_proto_goTypes = nil
+	file_transport_inferencepb_grpc_service_proto_depIdxs = nil
 }

@@ -12,14 +12,14 @@
 # third_party/protoc/protoc.sh.
 set -euo pipefail
 
-readonly PROTOS=(transport/grpc/inferencepb/model_config.proto transport/grpc/inferencepb/grpc_service.proto)
+readonly PROTOS=(transport/inferencepb/model_config.proto transport/inferencepb/grpc_service.proto)
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-root="$(cd "$here/../../.." && pwd)"
+root="$(cd "$here/../.." && pwd)"
 
-# generate OUT writes the .pb.go files under OUT/transport/grpc/inferencepb.
+# generate OUT writes the .pb.go files under OUT/transport/inferencepb.
 # Paths are relative to the repository root, so the files register with the
-# protobuf runtime as transport/grpc/inferencepb/*.proto.
+# protobuf runtime as transport/inferencepb/*.proto.
 generate() {
 	local out="$1"
 	(cd "$root" && third_party/protoc/protoc.sh -I . \
@@ -33,13 +33,13 @@ if [[ "${1:-}" == "check" ]]; then
 	trap 'rm -rf "$tmp"' EXIT
 	generate "$tmp"
 	# The protoc patch version printed in the header is not drift.
-	if ! diff -r -u -I '^//[[:space:]]*protoc[[:space:]]' -x '*.proto' -x gen.sh -x '*.md' \
-		"$root/transport/grpc/inferencepb" "$tmp/transport/grpc/inferencepb"; then
-		echo "gen.sh: generated code in transport/grpc/inferencepb is out of date: run 'make proto'" >&2
+	if ! diff -r -u -I '^//[[:space:]]*protoc[[:space:]]' -x '*.proto' -x gen.sh -x doc.go -x '*.md' \
+		"$root/transport/inferencepb" "$tmp/transport/inferencepb"; then
+		echo "gen.sh: generated code in transport/inferencepb is out of date: run 'make proto'" >&2
 		exit 1
 	fi
-	echo "gen.sh: transport/grpc/inferencepb is up to date" >&2
+	echo "gen.sh: transport/inferencepb is up to date" >&2
 	exit 0
 fi
 generate "$root"
-echo "gen.sh: wrote transport/grpc/inferencepb/*.pb.go" >&2
+echo "gen.sh: wrote transport/inferencepb/*.pb.go" >&2
