@@ -123,9 +123,6 @@ func checkInput(i int, spec backends.TensorSpec, t *backends.Tensor) error {
 	if !shapeFits(t.Shape, spec.Shape) {
 		return fmt.Errorf("input %q: shape %v does not fit model shape %v", spec.Name, t.Shape, spec.Shape)
 	}
-	if len(t.Shape) == 0 {
-		return fmt.Errorf("input %q: scalar (rank 0) inputs are not supported by the onnxruntime backend", spec.Name)
-	}
 	if err := t.Check(); err != nil {
 		return fmt.Errorf("input %w", err)
 	}

@@ -217,7 +217,7 @@ func (a *inferArgs) httpBody(tensors []backends.Tensor) ([]byte, int, error) {
 		Name       string         `json:"name"`
 		Datatype   string         `json:"datatype"`
 		Shape      []int64        `json:"shape"`
-		Data       []any          `json:"data,omitempty"`
+		Data       *[]any         `json:"data,omitempty"` // a pointer: an empty tensor still sends "data": []
 		Parameters map[string]any `json:"parameters,omitempty"`
 	}
 	req := map[string]any{}
@@ -234,7 +234,8 @@ func (a *inferArgs) httpBody(tensors []backends.Tensor) ([]byte, int, error) {
 			in.Parameters = map[string]any{"binary_data_size": len(raw)}
 			bin = append(bin, raw...)
 		} else {
-			in.Data = tensorValues(t)
+			data := tensorValues(t)
+			in.Data = &data
 		}
 		inputs = append(inputs, in)
 	}
