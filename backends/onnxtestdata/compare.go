@@ -63,43 +63,35 @@ func closeTo(x, y, rtol, atol float64) bool {
 // Float64s widens a fixed-width tensor's elements to float64 (BOOL as 0 or
 // 1; 64-bit integers beyond 2^53 round). It returns nil for BYTES.
 func Float64s(t backends.Tensor) []float64 {
-	size := t.DataType.Size()
-	if size == 0 {
+	size, widen := t.DataType.Size(), wideners[t.DataType]
+	if size == 0 || widen == nil {
 		return nil
 	}
 	out := make([]float64, len(t.Data)/size)
-	le := binary.LittleEndian
 	for i := range out {
-		b := t.Data[i*size:]
-		switch t.DataType {
-		case backends.Bool, backends.Uint8:
-			out[i] = float64(b[0])
-		case backends.Int8:
-			out[i] = float64(int8(b[0]))
-		case backends.Uint16:
-			out[i] = float64(le.Uint16(b))
-		case backends.Int16:
-			out[i] = float64(int16(le.Uint16(b)))
-		case backends.Uint32:
-			out[i] = float64(le.Uint32(b))
-		case backends.Int32:
-			out[i] = float64(int32(le.Uint32(b)))
-		case backends.Uint64:
-			out[i] = float64(le.Uint64(b))
-		case backends.Int64:
-			out[i] = float64(int64(le.Uint64(b)))
-		case backends.FP16:
-			out[i] = halfToFloat64(le.Uint16(b))
-		case backends.BF16:
-			out[i] = float64(math.Float32frombits(uint32(le.Uint16(b)) << 16))
-		case backends.FP32:
-			out[i] = float64(math.Float32frombits(le.Uint32(b)))
-		case backends.FP64:
-			out[i] = math.Float64frombits(le.Uint64(b))
-		}
+		out[i] = widen(t.Data[i*size:])
 	}
 	return out
 }
+
+// wideners read one little-endian element of each fixed-width datatype.
+var wideners = map[backends.DataType]func([]byte) float64{
+	backends.Bool:   func(b []byte) float64 { return float64(b[0]) },
+	backends.Uint8:  func(b []byte) float64 { return float64(b[0]) },
+	backends.Int8:   func(b []byte) float64 { return float64(int8(b[0])) },
+	backends.Uint16: func(b []byte) float64 { return float64(le.Uint16(b)) },
+	backends.Int16:  func(b []byte) float64 { return float64(int16(le.Uint16(b))) },
+	backends.Uint32: func(b []byte) float64 { return float64(le.Uint32(b)) },
+	backends.Int32:  func(b []byte) float64 { return float64(int32(le.Uint32(b))) },
+	backends.Uint64: func(b []byte) float64 { return float64(le.Uint64(b)) },
+	backends.Int64:  func(b []byte) float64 { return float64(int64(le.Uint64(b))) },
+	backends.FP16:   func(b []byte) float64 { return halfToFloat64(le.Uint16(b)) },
+	backends.BF16:   func(b []byte) float64 { return float64(math.Float32frombits(uint32(le.Uint16(b)) << 16)) },
+	backends.FP32:   func(b []byte) float64 { return float64(math.Float32frombits(le.Uint32(b))) },
+	backends.FP64:   func(b []byte) float64 { return math.Float64frombits(le.Uint64(b)) },
+}
+
+var le = binary.LittleEndian
 
 // halfToFloat64 widens an IEEE 754 binary16 exactly.
 func halfToFloat64(h uint16) float64 {

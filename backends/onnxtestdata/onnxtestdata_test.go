@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -173,5 +174,31 @@ func TestRealData(t *testing.T) {
 	t.Logf("%d cases (%v), %d loaded", len(cases), counts, loaded)
 	if counts["light"] != 9 || counts["pytorch-converted"]+counts["pytorch-operator"]+counts["simple"] != 140 {
 		t.Errorf("cases per suite %v: want 140 small graphs and 9 light models", counts)
+	}
+}
+
+func TestFloat64s(t *testing.T) {
+	cases := []struct {
+		dt   backends.DataType
+		data []byte
+		want []float64
+	}{
+		{backends.Bool, []byte{1, 0}, []float64{1, 0}},
+		{backends.Int8, []byte{0xfe}, []float64{-2}},
+		{backends.Int16, []byte{0xfe, 0xff}, []float64{-2}},
+		{backends.Uint32, []byte{0xff, 0xff, 0xff, 0xff}, []float64{4294967295}},
+		{backends.Int64, []byte{0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, []float64{-2}},
+		{backends.FP16, []byte{0x00, 0x3e}, []float64{1.5}},
+		{backends.BF16, []byte{0xc0, 0x3f}, []float64{1.5}},
+		{backends.FP64, []byte{0, 0, 0, 0, 0, 0, 0xf8, 0x3f}, []float64{1.5}},
+	}
+	for _, c := range cases {
+		got := Float64s(backends.Tensor{DataType: c.dt, Data: c.data})
+		if !slices.Equal(got, c.want) {
+			t.Errorf("%s %v: %v, want %v", c.dt, c.data, got, c.want)
+		}
+	}
+	if Float64s(backends.Tensor{DataType: backends.Bytes, Strings: [][]byte{{}}}) != nil {
+		t.Error("BYTES widened")
 	}
 }
