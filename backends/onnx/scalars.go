@@ -21,13 +21,16 @@ import (
 // scalarSuffix names the inner, rank-0 value of a rewritten graph boundary.
 const scalarSuffix = "__tiffin_scalar"
 
-// wrapScalars returns the model rewritten as above, or nil when the graph
-// has no rank-0 input or output. It needs Reshape with its shape as an
-// input: ai.onnx opset 5 or later.
-func wrapScalars(model []byte) ([]byte, error) {
+// wrapScalars returns the model rewritten as above with the names of the
+// inputs and outputs it wrapped, or nil when the graph has no rank-0 input
+// or output. The names matter because ONNX Runtime's metadata shows an
+// input or output of unknown rank as [] too: only those named here are
+// scalars. It needs Reshape with its shape as an input: ai.onnx opset 5 or
+// later.
+func wrapScalars(model []byte) ([]byte, map[string]bool, error) {
 	var m onnxpb.ModelProto
 	if err := proto.Unmarshal(model, &m); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	g := m.GetGraph()
 	inits := map[string]bool{}
@@ -46,10 +49,10 @@ func wrapScalars(model []byte) ([]byte, error) {
 		}
 	}
 	if len(scalarIns)+len(scalarOuts) == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
 	if v := defaultOpset(&m); v < 5 {
-		return nil, fmt.Errorf("scalar inputs or outputs need ai.onnx opset 5 or later for the onnxruntime backend, the model imports %d", v)
+		return nil, nil, fmt.Errorf("scalar inputs or outputs need ai.onnx opset 5 or later for the onnxruntime backend, the model imports %d", v)
 	}
 	rename := map[string]string{}
 	var head, tail []*onnxpb.NodeProto
@@ -61,7 +64,7 @@ func wrapScalars(model []byte) ([]byte, error) {
 	}
 	for _, v := range scalarOuts {
 		if _, isIn := rename[v.GetName()]; isIn || inits[v.GetName()] || !produced(g, v.GetName()) {
-			return nil, fmt.Errorf("scalar output %q is a graph input or initializer, which the onnxruntime backend cannot return", v.GetName())
+			return nil, nil, fmt.Errorf("scalar output %q is a graph input or initializer, which the onnxruntime backend cannot return", v.GetName())
 		}
 		inner := v.GetName() + scalarSuffix
 		rename[v.GetName()] = inner
@@ -72,7 +75,12 @@ func wrapScalars(model []byte) ([]byte, error) {
 		setDims(v, 1)
 	}
 	g.Node = append(append(head, g.Node...), tail...)
-	return proto.Marshal(&m)
+	scalars := make(map[string]bool, len(rename))
+	for name := range rename {
+		scalars[name] = true
+	}
+	out, err := proto.Marshal(&m)
+	return out, scalars, err
 }
 
 // isScalar reports whether v is a tensor of rank 0 (a shape with no axes,

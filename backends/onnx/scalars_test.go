@@ -17,9 +17,9 @@ func TestWrapScalars(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wrapped, err := wrapScalars(model)
-	if err != nil || wrapped == nil {
-		t.Fatalf("wrapScalars: %v, %v", wrapped, err)
+	wrapped, scalars, err := wrapScalars(model)
+	if err != nil || wrapped == nil || !scalars["x"] || !scalars["y"] || len(scalars) != 2 {
+		t.Fatalf("wrapScalars: %v, %v, %v", wrapped, scalars, err)
 	}
 	var m onnxpb.ModelProto
 	if err := proto.Unmarshal(wrapped, &m); err != nil {
@@ -48,7 +48,7 @@ func TestWrapScalars(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if out, err := wrapScalars(batched); out != nil || err != nil {
+	if out, scalars, err := wrapScalars(batched); out != nil || scalars != nil || err != nil {
 		t.Errorf("a model without scalars was rewritten: %v", err)
 	}
 
@@ -58,7 +58,7 @@ func TestWrapScalars(t *testing.T) {
 	}
 	m.OpsetImport[0].Version = 4
 	old, _ := proto.Marshal(&m)
-	if _, err := wrapScalars(old); err == nil || !strings.Contains(err.Error(), "opset 5") {
+	if _, _, err := wrapScalars(old); err == nil || !strings.Contains(err.Error(), "opset 5") {
 		t.Errorf("opset 4: %v, want an error naming opset 5", err)
 	}
 }

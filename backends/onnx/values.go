@@ -17,7 +17,7 @@ import (
 func (m *Model) inputValues(inputs []backends.Tensor) ([]ort.Value, error) {
 	vals := make([]ort.Value, 0, len(inputs))
 	for i := range inputs {
-		v, err := inputValue(&inputs[i])
+		v, err := inputValue(&inputs[i], m.scalars[m.meta.Inputs[i].Name])
 		if err != nil {
 			return vals, fmt.Errorf("input %q: %w", m.meta.Inputs[i].Name, err)
 		}
@@ -29,10 +29,10 @@ func (m *Model) inputValues(inputs []backends.Tensor) ([]ort.Value, error) {
 // inputValue wraps one checked tensor. A fixed-width tensor's bytes back the
 // ORT value directly (ORT only reads them during Run); BYTES elements are
 // copied into an ORT string tensor.
-func inputValue(t *backends.Tensor) (ort.Value, error) {
+func inputValue(t *backends.Tensor, scalar bool) (ort.Value, error) {
 	shape := ort.Shape(t.Shape)
-	if len(shape) == 0 {
-		shape = ort.Shape{1} // a scalar; see scalars.go
+	if scalar {
+		shape = ort.Shape{1} // see scalars.go
 	}
 	if t.DataType == backends.Bytes {
 		return stringValue(shape, t.Strings)
@@ -118,6 +118,9 @@ func (m *Model) preallocate(spec backends.TensorSpec, inputs []backends.Tensor) 
 		shape[i] = batch
 	}
 	if len(shape) == 0 {
+		if !m.scalars[spec.Name] { // unknown rank, which ORT also shows as []
+			return nil, fmt.Errorf("%s output of unknown rank is not supported", spec.DataType)
+		}
 		shape = ort.Shape{1} // a scalar; see scalars.go
 	}
 	n := backends.NumElements(shape)
@@ -146,7 +149,7 @@ func (m *Model) batchSize(inputs []backends.Tensor) (int64, bool) {
 func (m *Model) results(outs []ort.Value) ([]backends.Tensor, error) {
 	res := make([]backends.Tensor, len(outs))
 	for i, v := range outs {
-		t, err := result(m.meta.Outputs[i], v)
+		t, err := result(m.meta.Outputs[i], v, m.scalars[m.meta.Outputs[i].Name])
 		if err != nil {
 			return nil, fmt.Errorf("output %q: %w", m.meta.Outputs[i].Name, err)
 		}
@@ -155,10 +158,11 @@ func (m *Model) results(outs []ort.Value) ([]backends.Tensor, error) {
 	return res, nil
 }
 
-// result converts one output value, with the shape ORT gave it.
-func result(spec backends.TensorSpec, v ort.Value) (backends.Tensor, error) {
+// result converts one output value, with the shape ORT gave it (a wrapped
+// scalar's [1] back to [], when scalar says so).
+func result(spec backends.TensorSpec, v ort.Value, scalar bool) (backends.Tensor, error) {
 	t := backends.Tensor{Name: spec.Name, DataType: spec.DataType, Shape: v.GetShape()}
-	if spec.Shape != nil && len(spec.Shape) == 0 {
+	if scalar {
 		t.Shape = []int64{} // [1] to the session; see scalars.go
 	}
 	if got, ok := fromORT[ort.TensorElementDataType(v.DataType())]; !ok || got != spec.DataType {
