@@ -14,7 +14,7 @@ GRPC_PORT  ?= 8001
 TEST_FLAGS ?= -race -count=1 -timeout=15m
 
 .DEFAULT_GOAL := run
-.PHONY: help lint run build image test-short nats-server ort demo-models test deps vet bench bench-split bench-smoke nocgo proto proto-check interop fuzz clean
+.PHONY: help lint run build image test-short nats-server ort conformance-venv demo-models test deps vet bench bench-split bench-smoke nocgo proto proto-check interop conformance fuzz clean
 
 ## help: list the targets, from their ## comments
 help:
@@ -40,14 +40,18 @@ nats-server:
 ort:
 	bash third_party/onnxruntime/fetch.sh
 
+## conformance-venv: install the pinned onnx wheel (ONNX's backend test data) and onnxruntime into build/conformance-venv
+conformance-venv:
+	bash backends/onnxtestdata/venv.sh
+
 ## demo-models: write the demo model repository into $(DEMO_REPO)
 demo-models: build
 	./bin/tiffin demo-models $(DEMO_REPO)
 
 ## test: install what a fresh machine lacks, lint, then run every test
-test: deps lint ort vet
+test: deps lint ort conformance-venv vet
 	$(GO) test $(TEST_FLAGS) ./...
-	$(MAKE) bench-smoke nocgo proto-check interop
+	$(MAKE) bench-smoke nocgo proto-check interop conformance
 
 ## deps: check for the toolchain and fetch the Go modules
 deps:
@@ -99,6 +103,13 @@ proto:
 ## proto-check: fail when the committed gRPC code differs from what the .proto files generate
 proto-check:
 	bash transport/inferencepb/gen.sh check
+
+## conformance: ONNX's backend test models through both backends over JSON, binary and gRPC, against onnxruntime alone; report in build/conformance.md
+# Behind the conformance build tag and without -race: the race detector
+# makes the pure-Go backend too slow on the zoo CNNs (see cmd/tiffin/conformance_test.go).
+conformance: ort conformance-venv
+	$(GO) test -tags conformance -count=1 -timeout=20m -run '^TestConformance$$' ./cmd/tiffin
+	@sed -n '/^| models/,/^$$/p' build/conformance.md
 
 ## interop: Triton's Python client, perf_analyzer and grpcurl against a running tiffin
 # fuzz runs each fuzz target for FUZZTIME (not in CI: `make test` runs

@@ -26,6 +26,7 @@ type Model struct {
 	mu          sync.Mutex
 	session     *ort.DynamicAdvancedSession // nil once closed
 	oursRefused bool                        // a run refused Go-allocated outputs: ORT allocates them from then on
+	scalars     map[string]bool             // rank-0 inputs and outputs, [1] to the session (scalars.go)
 }
 
 var _ backends.Model = (*Model)(nil)
@@ -108,14 +109,18 @@ func (m *Model) checkInputs(inputs []backends.Tensor) error {
 		return fmt.Errorf("got %d inputs, model has %d", len(inputs), len(m.meta.Inputs))
 	}
 	for i := range inputs {
-		if err := checkInput(i, m.meta.Inputs[i], &inputs[i]); err != nil {
+		if err := checkInput(i, m.meta.Inputs[i], &inputs[i], m.scalars[m.meta.Inputs[i].Name]); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func checkInput(i int, spec backends.TensorSpec, t *backends.Tensor) error {
+// checkInput checks one input against its spec. A rank-0 input is taken
+// only when scalar says the session was given it as [1] (scalars.go): ONNX
+// Runtime reports an input of unknown rank as [] too, and onnxruntime_go
+// cannot pass a rank-0 tensor.
+func checkInput(i int, spec backends.TensorSpec, t *backends.Tensor, scalar bool) error {
 	if t.Name != "" && t.Name != spec.Name {
 		return fmt.Errorf("input %d is %q, model expects %q", i, t.Name, spec.Name)
 	}
@@ -125,8 +130,8 @@ func checkInput(i int, spec backends.TensorSpec, t *backends.Tensor) error {
 	if !shapeFits(t.Shape, spec.Shape) {
 		return fmt.Errorf("input %q: shape %v does not fit model shape %v", spec.Name, t.Shape, spec.Shape)
 	}
-	if len(t.Shape) == 0 {
-		return fmt.Errorf("input %q: scalar (rank 0) inputs are not supported by the onnxruntime backend", spec.Name)
+	if len(t.Shape) == 0 && !scalar {
+		return fmt.Errorf("input %q: rank-0 tensors are not supported by the onnxruntime backend where the model does not declare a scalar", spec.Name)
 	}
 	if err := t.Check(); err != nil {
 		return fmt.Errorf("input %w", err)

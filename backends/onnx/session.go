@@ -5,6 +5,7 @@ package onnx
 import (
 	"fmt"
 	"log/slog"
+	"os"
 	"strconv"
 
 	ort "github.com/yalue/onnxruntime_go"
@@ -35,13 +36,33 @@ func newModel(spec backends.LoadSpec, log *slog.Logger) (*Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %s: %w", name, spec.Path, err)
 	}
-	sess, err := ort.NewDynamicAdvancedSession(spec.Path, specNames(meta.Inputs), specNames(meta.Outputs), opts)
+	sess, scalars, err := newSession(spec.Path, specNames(meta.Inputs), specNames(meta.Outputs), opts)
 	if err != nil {
 		return nil, fmt.Errorf("%s: creating session for %s: %w", name, spec.Path, err)
 	}
 	log.Debug("onnxruntime session created", "path", spec.Path, "device", spec.Device,
 		"threads", threadCount(spec), "inputs", meta.Inputs, "outputs", meta.Outputs)
-	return &Model{name: name, meta: meta, session: sess}, nil
+	return &Model{name: name, meta: meta, session: sess, scalars: scalars}, nil
+}
+
+// newSession creates the session from the file, or from the file's graph
+// with its scalar inputs and outputs wrapped when it has any (scalars.go);
+// it returns the names of those it wrapped.
+func newSession(path string, ins, outs []string, opts *ort.SessionOptions) (*ort.DynamicAdvancedSession, map[string]bool, error) {
+	model, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	wrapped, scalars, err := wrapScalars(model)
+	if err != nil {
+		return nil, nil, err
+	}
+	if wrapped == nil {
+		sess, err := ort.NewDynamicAdvancedSession(path, ins, outs, opts)
+		return sess, nil, err
+	}
+	sess, err := ort.NewDynamicAdvancedSessionWithONNXData(wrapped, ins, outs, opts)
+	return sess, scalars, err
 }
 
 func threadCount(spec backends.LoadSpec) int {

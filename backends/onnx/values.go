@@ -17,7 +17,7 @@ import (
 func (m *Model) inputValues(inputs []backends.Tensor) ([]ort.Value, error) {
 	vals := make([]ort.Value, 0, len(inputs))
 	for i := range inputs {
-		v, err := inputValue(&inputs[i])
+		v, err := inputValue(&inputs[i], m.scalars[m.meta.Inputs[i].Name])
 		if err != nil {
 			return vals, fmt.Errorf("input %q: %w", m.meta.Inputs[i].Name, err)
 		}
@@ -29,8 +29,11 @@ func (m *Model) inputValues(inputs []backends.Tensor) ([]ort.Value, error) {
 // inputValue wraps one checked tensor. A fixed-width tensor's bytes back the
 // ORT value directly (ORT only reads them during Run); BYTES elements are
 // copied into an ORT string tensor.
-func inputValue(t *backends.Tensor) (ort.Value, error) {
+func inputValue(t *backends.Tensor, scalar bool) (ort.Value, error) {
 	shape := ort.Shape(t.Shape)
+	if scalar {
+		shape = ort.Shape{1} // see scalars.go
+	}
 	if t.DataType == backends.Bytes {
 		return stringValue(shape, t.Strings)
 	}
@@ -80,7 +83,8 @@ func stringValue(shape ort.Shape, elems [][]byte) (ort.Value, error) {
 // FP16 and BF16 outputs are always allocated here: onnxruntime_go
 // (v1.27.0) copies only one byte per element out of an ORT-allocated
 // 16-bit float tensor and then fails with "not enough space". Their shape
-// must be known before the run.
+// must be known before the run. A scalar is [1] to the session (see
+// scalars.go).
 func (m *Model) outputValues(inputs []backends.Tensor, ours bool) ([]ort.Value, error) {
 	outs := make([]ort.Value, len(m.meta.Outputs))
 	for i, spec := range m.meta.Outputs {
@@ -113,8 +117,14 @@ func (m *Model) preallocate(spec backends.TensorSpec, inputs []backends.Tensor) 
 		}
 		shape[i] = batch
 	}
+	if len(shape) == 0 {
+		if !m.scalars[spec.Name] { // unknown rank, which ORT also shows as []
+			return nil, fmt.Errorf("%s output of unknown rank is not supported", spec.DataType)
+		}
+		shape = ort.Shape{1} // a scalar; see scalars.go
+	}
 	n := backends.NumElements(shape)
-	if n < 0 || len(shape) == 0 {
+	if n < 0 {
 		return nil, fmt.Errorf("%s output of shape %v is not supported", spec.DataType, spec.Shape)
 	}
 	v, err := ort.NewCustomDataTensor(shape, make([]byte, max(1, n*int64(spec.DataType.Size()))), toORT[spec.DataType])
@@ -139,7 +149,7 @@ func (m *Model) batchSize(inputs []backends.Tensor) (int64, bool) {
 func (m *Model) results(outs []ort.Value) ([]backends.Tensor, error) {
 	res := make([]backends.Tensor, len(outs))
 	for i, v := range outs {
-		t, err := result(m.meta.Outputs[i], v)
+		t, err := result(m.meta.Outputs[i], v, m.scalars[m.meta.Outputs[i].Name])
 		if err != nil {
 			return nil, fmt.Errorf("output %q: %w", m.meta.Outputs[i].Name, err)
 		}
@@ -148,9 +158,13 @@ func (m *Model) results(outs []ort.Value) ([]backends.Tensor, error) {
 	return res, nil
 }
 
-// result converts one output value, with the shape ORT gave it.
-func result(spec backends.TensorSpec, v ort.Value) (backends.Tensor, error) {
+// result converts one output value, with the shape ORT gave it (a wrapped
+// scalar's [1] back to [], when scalar says so).
+func result(spec backends.TensorSpec, v ort.Value, scalar bool) (backends.Tensor, error) {
 	t := backends.Tensor{Name: spec.Name, DataType: spec.DataType, Shape: v.GetShape()}
+	if scalar {
+		t.Shape = []int64{} // [1] to the session; see scalars.go
+	}
 	if got, ok := fromORT[ort.TensorElementDataType(v.DataType())]; !ok || got != spec.DataType {
 		return t, fmt.Errorf("onnxruntime returned element type %s, model declares %s",
 			ort.TensorElementDataType(v.DataType()), spec.DataType)

@@ -58,7 +58,9 @@ func (s *Server) infer(ctx context.Context, req *pb.ModelInferRequest) (_ *pb.Mo
 	if err != nil {
 		return nil, err
 	}
-	v, err := s.models.Version(req.GetModelName(), version)
+	// A model that is not READY is refused for that (503), before its
+	// signature, which an UNAVAILABLE model may not have, is checked.
+	v, err := transport.ReadyVersion(s.models, req.GetModelName(), version)
 	if err != nil {
 		return nil, err
 	}

@@ -51,8 +51,10 @@ func (s *Server) answerInfer(tctx context.Context, ctx *fasthttp.RequestCtx, mod
 	}
 	// The route names the model: find it before reading the body, so a
 	// request for a model that is not there costs nothing, and check the
-	// tensors' shapes against it before any data is decoded.
-	v, err := s.models.Version(model, version)
+	// tensors' shapes against it before any data is decoded. A model that
+	// is not READY is refused for that (503), before its signature, which
+	// an UNAVAILABLE model may not have, is checked.
+	v, err := transport.ReadyVersion(s.models, model, version)
 	if err != nil {
 		s.refuseBody(ctx)
 		replyError(ctx, err)
