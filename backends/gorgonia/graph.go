@@ -53,6 +53,11 @@ type nodeCtx struct {
 	proto *onnxpb.NodeProto
 	in    []*value // nil for omitted optional inputs
 	attrs attrs
+	// more is set by builders of ops with several outputs (Split): the
+	// values of outputs 1 and on.
+	more []*value
+	// role tells apart the kernel ops one node adds (Split's parts).
+	role string
 }
 
 // buildGraph builds, for inputs of the given shapes (in metadata order), the
@@ -120,16 +125,20 @@ func (b *graphBuilder) buildNode(i int, n *onnxpb.NodeProto) (err error) {
 	if len(outs) == 0 || outs[0] == "" {
 		return fmt.Errorf("%s: the node has no output", n.GetOpType())
 	}
-	for j, out := range outs[1:] {
-		if out != "" {
-			return fmt.Errorf("%s: output %d (%q) is not supported by the gorgonia backend (only the first output is)", n.GetOpType(), j+1, out)
-		}
-	}
 	v, err := opBuilders[n.GetOpType()](c)
 	if err != nil {
 		return fmt.Errorf("%s: %w", n.GetOpType(), err)
 	}
 	b.vals[outs[0]] = v
+	for j, out := range outs[1:] {
+		switch {
+		case out == "":
+		case j < len(c.more):
+			b.vals[out] = c.more[j]
+		default:
+			return fmt.Errorf("%s: output %d (%q) is not supported by the gorgonia backend (only the first output is)", n.GetOpType(), j+1, out)
+		}
+	}
 	return nil
 }
 

@@ -203,8 +203,8 @@ func buildConcat(c *nodeCtx) (*value, error) {
 func passThrough(c *nodeCtx) (*value, error) { return c.arg(0) }
 
 // buildDropout is the identity at inference. A constant true training_mode
-// is refused; the mask output is refused by the caller like any second
-// output.
+// is refused; the mask output, when asked for, is a constant of ones (every
+// element kept).
 func buildDropout(c *nodeCtx) (*value, error) {
 	if k, ok := c.konst(2); ok {
 		if (k.isInt && len(k.i64) > 0 && k.i64[0] != 0) || (!k.isInt && len(k.f32) > 0 && k.f32[0] != 0) {
@@ -213,7 +213,18 @@ func buildDropout(c *nodeCtx) (*value, error) {
 	} else if c.opt(2) != nil {
 		return nil, fmt.Errorf("training_mode must be a constant")
 	}
-	return c.arg(0)
+	x, err := c.arg(0)
+	if err != nil {
+		return nil, err
+	}
+	if outs := c.proto.GetOutput(); len(outs) > 1 && outs[1] != "" {
+		mask := &constTensor{shape: x.shape(), isInt: true, i64: make([]int64, numElems(x.shape()))}
+		for i := range mask.i64 {
+			mask.i64[i] = 1
+		}
+		c.more = []*value{{konst: mask}}
+	}
+	return x, nil
 }
 
 // buildConstant decodes the value, value_float(s) or value_int(s) attribute.
