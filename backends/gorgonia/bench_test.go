@@ -5,7 +5,9 @@ package gorgonia
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/tiffin-ml/tiffin/backends"
@@ -102,4 +104,46 @@ func benchRun(b *testing.B, m backends.Model, d demoModel, n int) {
 		}
 	}
 	b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "rows/s")
+}
+
+// BenchmarkLightCNNs runs the onnx wheel's light model-zoo CNNs (ResNet-50
+// and the others) at batch 1 on both backends, reporting images per second;
+// it skips without the data (see TestONNXBackendTestData). Compare at one
+// thread with -cpu 1 (GOMAXPROCS 1, which loadWith also gives
+// onnxruntime), and build with GOEXPERIMENT=simd for gorgonia's AVX2 GEMM.
+func BenchmarkLightCNNs(b *testing.B) {
+	dir := onnxDataDir()
+	if dir == "" {
+		b.Skip("ONNX's backend test data is absent (see TestONNXBackendTestData)")
+	}
+	b.Logf("gorgonia GEMM micro-kernel: %s", gemmKernelName())
+	models, _ := filepath.Glob(filepath.Join(dir, "light", "light_*.onnx"))
+	for _, path := range models {
+		name := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(path), "light_"), ".onnx")
+		b.Run("model="+name, func(b *testing.B) {
+			for _, side := range []struct {
+				name    string
+				backend func(testing.TB) backends.Backend
+			}{
+				{"gorgonia", func(testing.TB) backends.Backend { return New(Options{Logger: quiet}) }},
+				{"onnxruntime", func(tb testing.TB) backends.Backend { return ortBackend(tb) }},
+			} {
+				b.Run("backend="+side.name, func(b *testing.B) {
+					m := loadWith(b, side.backend(b), name, path)
+					in := lightInputs(m.Metadata())
+					ctx := context.Background()
+					if _, err := m.Run(ctx, in); err != nil {
+						b.Fatal(err)
+					}
+					b.ReportAllocs()
+					for b.Loop() {
+						if _, err := m.Run(ctx, in); err != nil {
+							b.Fatal(err)
+						}
+					}
+					b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "images/s")
+				})
+			}
+		})
+	}
 }

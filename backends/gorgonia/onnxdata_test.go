@@ -27,7 +27,7 @@ type onnxCase struct {
 
 // onnxDataDir finds ONNX's backend test data: TIFFIN_ONNX_TESTDATA, or an
 // onnx wheel unpacked (or installed) anywhere under the repository's build/.
-func onnxDataDir(t *testing.T) string {
+func onnxDataDir() string {
 	if d := os.Getenv("TIFFIN_ONNX_TESTDATA"); d != "" {
 		return d
 	}
@@ -182,7 +182,7 @@ func runOnnxCase(c onnxCase) (result string, refused bool) {
 // onnx/backend/test/data) is not under build/ and TIFFIN_ONNX_TESTDATA is
 // unset.
 func TestONNXBackendTestData(t *testing.T) {
-	dir := onnxDataDir(t)
+	dir := onnxDataDir()
 	if dir == "" {
 		t.Skip("ONNX's backend test data is absent: set TIFFIN_ONNX_TESTDATA to an onnx/backend/test/data folder, or unpack the onnx wheel under build/")
 	}

@@ -18,7 +18,7 @@ const (
 	binSub
 	binMul
 	binDiv
-	binPow   // no native op from here on
+	binPow // no native op from here on
 	binMax
 	binMin
 	binPRelu // a < 0 ? a·b : a
