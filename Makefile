@@ -14,7 +14,7 @@ GRPC_PORT  ?= 8001
 TEST_FLAGS ?= -race -count=1 -timeout=15m
 
 .DEFAULT_GOAL := run
-.PHONY: help run build image test-short nats-server ort demo-models test deps vet bench bench-split bench-smoke nocgo proto proto-check interop fuzz clean
+.PHONY: help run build image test-short nats-server ort conformance-venv demo-models test deps vet bench bench-split bench-smoke nocgo proto proto-check interop fuzz clean
 
 ## help: list the targets, from their ## comments
 help:
@@ -40,12 +40,16 @@ nats-server:
 ort:
 	bash third_party/onnxruntime/fetch.sh
 
+## conformance-venv: install the pinned onnx wheel (ONNX's backend test data) and onnxruntime into build/conformance-venv
+conformance-venv:
+	bash backends/onnxtestdata/venv.sh
+
 ## demo-models: write the demo model repository into $(DEMO_REPO)
 demo-models: build
 	./bin/tiffin demo-models $(DEMO_REPO)
 
 ## test: install what a fresh machine lacks, then run every test
-test: deps ort vet
+test: deps ort conformance-venv vet
 	$(GO) test $(TEST_FLAGS) ./...
 	$(MAKE) bench-smoke nocgo proto-check interop
 

@@ -7,6 +7,7 @@
 // schema, run gen.sh, which pins protoc 3.21 and protoc-gen-go v1.36.12.
 //
 // Besides the generated messages the package maps ONNX element types to the
-// server's V2 datatypes (ToDataType, FromDataType) and reads the input and
+// server's V2 datatypes (ToDataType, FromDataType), decodes a TensorProto into a
+// backends.Tensor (ToTensor), and reads the input and
 // output signature of a model file without loading a runtime (Inspect).
 package onnxpb

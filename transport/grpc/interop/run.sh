@@ -18,23 +18,12 @@ mkdir -p "$build"
 
 log() { echo "interop: $*" >&2; }
 
+# shellcheck source=../../../third_party/python/venv.sh
+source "$root/third_party/python/venv.sh"
+
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-setup_python() {
-	local stamp="$venv/.requirements"
-	if [[ -f "$stamp" ]] && cmp -s "$stamp" "$here/requirements.txt"; then
-		return
-	fi
-	log "installing the pinned Python packages into $venv"
-	rm -rf "$venv"
-	if ! python3 -c 'import ensurepip, venv' 2>/dev/null; then
-		log "installing Debian's python3-venv"
-		apt-get update -qq && apt-get install -y -qq python3-venv
-	fi
-	python3 -m venv "$venv"
-	"$venv/bin/pip" install -q --disable-pip-version-check -r "$here/requirements.txt"
-	cp "$here/requirements.txt" "$stamp"
-}
+setup_python() { venv_install "$venv" "$here/requirements.txt" interop; }
 
 setup_tools() {
 	# perf_analyzer (from the tritonclient wheel) links libb64.so.0d.
