@@ -5,7 +5,6 @@ package gorgonia
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
@@ -13,6 +12,7 @@ import (
 	"github.com/tiffin-ml/tiffin/backends"
 	"github.com/tiffin-ml/tiffin/backends/onnx"
 	"github.com/tiffin-ml/tiffin/backends/onnx/onnxtest"
+	"github.com/tiffin-ml/tiffin/backends/onnxtestdata"
 )
 
 // ortBackend returns an ONNX Runtime backend, closed at cleanup, or skips
@@ -112,14 +112,17 @@ func benchRun(b *testing.B, m backends.Model, d demoModel, n int) {
 // thread with -cpu 1 (GOMAXPROCS 1, which loadWith also gives
 // onnxruntime), and build with GOEXPERIMENT=simd for gorgonia's AVX2 GEMM.
 func BenchmarkLightCNNs(b *testing.B) {
-	dir := onnxDataDir()
-	if dir == "" {
-		b.Skip("ONNX's backend test data is absent (see TestONNXBackendTestData)")
+	dir, err := onnxtestdata.Dir()
+	if err != nil {
+		b.Skipf("skipping: %v", err)
+	}
+	cases, err := onnxtestdata.List(dir, "light")
+	if err != nil {
+		b.Fatal(err)
 	}
 	b.Logf("gorgonia GEMM micro-kernel: %s", gemmKernelName())
-	models, _ := filepath.Glob(filepath.Join(dir, "light", "light_*.onnx"))
-	for _, path := range models {
-		name := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(path), "light_"), ".onnx")
+	for _, c := range cases {
+		name, path := strings.TrimPrefix(c.Name, "light_"), c.Model
 		b.Run("model="+name, func(b *testing.B) {
 			for _, side := range []struct {
 				name    string
@@ -130,7 +133,10 @@ func BenchmarkLightCNNs(b *testing.B) {
 			} {
 				b.Run("backend="+side.name, func(b *testing.B) {
 					m := loadWith(b, side.backend(b), name, path)
-					in := lightInputs(m.Metadata())
+					in, _, err := c.Load()
+					if err != nil {
+						b.Fatal(err)
+					}
 					ctx := context.Background()
 					if _, err := m.Run(ctx, in); err != nil {
 						b.Fatal(err)
