@@ -73,13 +73,7 @@ func BenchmarkBackends(b *testing.B) {
 	for _, d := range demoModels() {
 		path := writeModel(b, d.name, d.bytes(b))
 		b.Run("model="+d.name, func(b *testing.B) {
-			for _, side := range []struct {
-				name    string
-				backend func(testing.TB) backends.Backend
-			}{
-				{"gorgonia", func(testing.TB) backends.Backend { return New(Options{Logger: quiet}) }},
-				{"onnxruntime", func(tb testing.TB) backends.Backend { return ortBackend(tb) }},
-			} {
+			for _, side := range benchSides {
 				b.Run("backend="+side.name, func(b *testing.B) {
 					m := loadWith(b, side.backend(b), d.name, path)
 					for _, n := range []int{1, 8, 64} {
@@ -89,6 +83,16 @@ func BenchmarkBackends(b *testing.B) {
 			}
 		})
 	}
+}
+
+// benchSides are the backends the benchmarks compare; the onnxruntime side
+// skips without the library.
+var benchSides = []struct {
+	name    string
+	backend func(testing.TB) backends.Backend
+}{
+	{"gorgonia", func(testing.TB) backends.Backend { return New(Options{Logger: quiet}) }},
+	{"onnxruntime", func(tb testing.TB) backends.Backend { return ortBackend(tb) }},
 }
 
 func benchRun(b *testing.B, m backends.Model, d demoModel, n int) {
@@ -124,13 +128,7 @@ func BenchmarkLightCNNs(b *testing.B) {
 	for _, c := range cases {
 		name, path := strings.TrimPrefix(c.Name, "light_"), c.Model
 		b.Run("model="+name, func(b *testing.B) {
-			for _, side := range []struct {
-				name    string
-				backend func(testing.TB) backends.Backend
-			}{
-				{"gorgonia", func(testing.TB) backends.Backend { return New(Options{Logger: quiet}) }},
-				{"onnxruntime", func(tb testing.TB) backends.Backend { return ortBackend(tb) }},
-			} {
+			for _, side := range benchSides {
 				b.Run("backend="+side.name, func(b *testing.B) {
 					m := loadWith(b, side.backend(b), name, path)
 					in, _, err := c.Load()

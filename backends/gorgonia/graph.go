@@ -202,6 +202,16 @@ func (c *nodeCtx) node(i int) (*gg.Node, error) {
 	return c.nodeOf(v)
 }
 
+// twoNodes returns the required inputs 0 and 1 as nodes.
+func (c *nodeCtx) twoNodes() (*gg.Node, *gg.Node, error) {
+	a, err := c.node(0)
+	if err != nil {
+		return nil, nil, err
+	}
+	b, err := c.node(1)
+	return a, b, err
+}
+
 // konst returns input i when it is known at build time.
 func (c *nodeCtx) konst(i int) (*constTensor, bool) {
 	v := c.opt(i)

@@ -128,11 +128,7 @@ func elementwise(kind binKind, a, b *gg.Node) (*gg.Node, error) {
 
 func arith(kind binKind) opBuilder {
 	return func(c *nodeCtx) (*value, error) {
-		a, err := c.node(0)
-		if err != nil {
-			return nil, err
-		}
-		b, err := c.node(1)
+		a, b, err := c.twoNodes()
 		if err != nil {
 			return nil, err
 		}

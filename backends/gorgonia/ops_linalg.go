@@ -195,11 +195,7 @@ func scaled(data []float32, s float32) []float32 {
 // rows; otherwise there is one product per batch entry. All run on the
 // blocked sgemm.
 func buildMatMul(c *nodeCtx) (*value, error) {
-	a, err := c.node(0)
-	if err != nil {
-		return nil, err
-	}
-	b, err := c.node(1)
+	a, b, err := c.twoNodes()
 	if err != nil {
 		return nil, err
 	}

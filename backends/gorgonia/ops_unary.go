@@ -244,11 +244,7 @@ func softmax(out, x []float32, outer, n, inner int, log bool) {
 // binaryOp is a two-input broadcasting op without a gorgonia equivalent.
 func binaryOp(kind binKind) opBuilder {
 	return func(c *nodeCtx) (*value, error) {
-		a, err := c.node(0)
-		if err != nil {
-			return nil, err
-		}
-		b, err := c.node(1)
+		a, b, err := c.twoNodes()
 		if err != nil {
 			return nil, err
 		}
