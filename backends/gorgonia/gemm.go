@@ -159,40 +159,35 @@ func macroKernel(mc, nc, kc int, pa, pb, c []float32, ldc int, first bool) {
 }
 
 // gemmKernelGo is the portable micro-kernel: C[4×16] (+)= Apanel·Bpanel over
-// kc. It works in 2×8 sub-tiles, whose 16 accumulators the compiler can keep
-// in registers, re-reading the panels (which are in L1) once per sub-tile.
+// kc. It works in 2×4 sub-tiles, whose eight scalar accumulators the
+// compiler keeps in registers, re-reading the panels (which are in L1) once
+// per sub-tile.
 func gemmKernelGo(kc int, a, b, c []float32, ldc int, first bool) {
 	a, b = a[:kc*gemmMR], b[:kc*gemmNR]
 	for i := 0; i < gemmMR; i += 2 {
-		for j := 0; j < gemmNR; j += 8 {
-			var r0, r1 [8]float32
+		for j := 0; j < gemmNR; j += 4 {
+			var r00, r01, r02, r03, r10, r11, r12, r13 float32
 			for p := range kc {
-				bv := (*[8]float32)(b[p*gemmNR+j : p*gemmNR+j+8])
-				a0, a1 := a[p*gemmMR+i], a[p*gemmMR+i+1]
-				r0[0] += a0 * bv[0]
-				r0[1] += a0 * bv[1]
-				r0[2] += a0 * bv[2]
-				r0[3] += a0 * bv[3]
-				r0[4] += a0 * bv[4]
-				r0[5] += a0 * bv[5]
-				r0[6] += a0 * bv[6]
-				r0[7] += a0 * bv[7]
-				r1[0] += a1 * bv[0]
-				r1[1] += a1 * bv[1]
-				r1[2] += a1 * bv[2]
-				r1[3] += a1 * bv[3]
-				r1[4] += a1 * bv[4]
-				r1[5] += a1 * bv[5]
-				r1[6] += a1 * bv[6]
-				r1[7] += a1 * bv[7]
+				bv := b[p*gemmNR+j : p*gemmNR+j+4 : p*gemmNR+j+4]
+				av := a[p*gemmMR+i : p*gemmMR+i+2 : p*gemmMR+i+2]
+				b0, b1, b2, b3 := bv[0], bv[1], bv[2], bv[3]
+				a0, a1 := av[0], av[1]
+				r00 += a0 * b0
+				r01 += a0 * b1
+				r02 += a0 * b2
+				r03 += a0 * b3
+				r10 += a1 * b0
+				r11 += a1 * b1
+				r12 += a1 * b2
+				r13 += a1 * b3
 			}
-			storeRow(c[i*ldc+j:i*ldc+j+8], &r0, first)
-			storeRow(c[(i+1)*ldc+j:(i+1)*ldc+j+8], &r1, first)
+			storeRow(c[i*ldc+j:i*ldc+j+4], [4]float32{r00, r01, r02, r03}, first)
+			storeRow(c[(i+1)*ldc+j:(i+1)*ldc+j+4], [4]float32{r10, r11, r12, r13}, first)
 		}
 	}
 }
 
-func storeRow(dst []float32, r *[8]float32, first bool) {
+func storeRow(dst []float32, r [4]float32, first bool) {
 	if first {
 		copy(dst, r[:])
 		return

@@ -41,18 +41,111 @@ func buildConv(c *nodeCtx) (*value, error) {
 		return nil, err
 	}
 	k := &convKernel{g: g, n: xs[0], c: xs[1], m: ws[0], group: int(group)}
-	inputs := []*gg.Node{x, w}
 	if c.opt(2) != nil {
+		if s := c.opt(2).shape(); len(s) != 1 || s[0] != ws[0] {
+			return nil, fmt.Errorf("bias of shape %v: want [%d]", s, ws[0])
+		}
+	}
+	inputs := []*gg.Node{x, w}
+	last := c // the last node this one computes
+	if folded, bn, err := c.foldFollowingBN(ws); err != nil {
+		return nil, err
+	} else if bn != nil {
+		// The weights and bias scaled and shifted by the BatchNormalization.
+		if inputs[1], err = c.constNode(folded[0]); err != nil {
+			return nil, err
+		}
+		b, err := c.constNode(folded[1])
+		if err != nil {
+			return nil, err
+		}
+		inputs = append(inputs, b)
+		last = bn
+	} else if c.opt(2) != nil {
 		b, err := c.node(2)
 		if err != nil {
 			return nil, err
 		}
-		if s := b.Shape(); len(s) != 1 || s[0] != ws[0] {
-			return nil, fmt.Errorf("bias of shape %v: want [%d]", s, ws[0])
-		}
 		inputs = append(inputs, b)
 	}
-	return c.apply(g.outShape(xs[0], ws[0]), k.run, inputs...)
+	var fused []int
+	if last != c {
+		fused = append(fused, last.index)
+	}
+	if j, ok := last.soleConsumer(); ok && c.p.nodes[j].GetOpType() == "Relu" && defaultDomain(c.p.nodes[j].GetDomain()) {
+		k.relu = true
+		fused = append(fused, j)
+	}
+	v, err := c.apply(g.outShape(xs[0], ws[0]), k.run, inputs...)
+	if err != nil {
+		return nil, err
+	}
+	for _, j := range fused {
+		c.fused[j] = v
+	}
+	return v, nil
+}
+
+// foldFollowingBN folds the BatchNormalization that alone reads this Conv's
+// output into the Conv's weights and bias, when all of them are constants:
+// w'[m] = w[m]·a[m], b'[m] = b[m]·a[m] + shift[m]. It returns the folded
+// weights and bias and the BatchNormalization's context, or nil when there
+// is nothing to fold.
+func (c *nodeCtx) foldFollowingBN(ws []int) ([2]*constTensor, *nodeCtx, error) {
+	var none [2]*constTensor
+	j, ok := c.soleConsumer()
+	bnNode := c.p.nodes[min(j, len(c.p.nodes)-1)]
+	if !ok || bnNode.GetOpType() != "BatchNormalization" || !defaultDomain(bnNode.GetDomain()) || len(bnNode.GetOutput()) != 1 {
+		return none, nil, nil
+	}
+	w, wok := c.konst(1)
+	b, bok := c.konst(2)
+	if !wok || w.isInt || (c.opt(2) != nil && (!bok || b.isInt)) {
+		return none, nil, nil
+	}
+	bn, err := c.nodeCtxOf(j, c.proto.GetOutput()[0])
+	if err != nil {
+		return none, nil, nil // BN's parameters come later: build it on its own
+	}
+	if t, err := bn.attrs.int("training_mode", 0); err != nil || t != 0 {
+		return none, nil, nil
+	}
+	if s, err := bn.attrs.int("spatial", 1); err != nil || s != 1 {
+		return none, nil, nil
+	}
+	m := ws[0]
+	ss, err := bn.derived("scale-shift", func() (*constTensor, error) { return bn.foldBatchNorm(m) })
+	if err != nil {
+		return none, nil, nil // not constants: BN builds on its own (and says why if it cannot)
+	}
+	var out [2]*constTensor
+	per := len(w.f32) / m
+	for i, role := range []string{"bn-weight", "bn-bias"} {
+		out[i], err = c.derived(role, func() (*constTensor, error) {
+			if i == 0 {
+				f := make([]float32, len(w.f32))
+				for o := range m {
+					for q := range per {
+						f[o*per+q] = w.f32[o*per+q] * ss.f32[o]
+					}
+				}
+				return &constTensor{shape: w.shape, f32: f}, nil
+			}
+			f := make([]float32, m)
+			for o := range m {
+				bias := float32(0)
+				if b != nil {
+					bias = b.f32[o]
+				}
+				f[o] = bias*ss.f32[o] + ss.f32[m+o]
+			}
+			return &constTensor{shape: []int{m}, f32: f}, nil
+		})
+		if err != nil {
+			return none, nil, err
+		}
+	}
+	return out, bn, nil
 }
 
 // convKernel computes one Conv: n images of c channels into m channels, in
@@ -60,6 +153,7 @@ func buildConv(c *nodeCtx) (*value, error) {
 type convKernel struct {
 	g              *geom
 	n, c, m, group int
+	relu           bool // a Relu that alone reads the output is fused in
 }
 
 func (k *convKernel) run(out []float32, ins [][]float32) {
@@ -86,12 +180,21 @@ func (k *convKernel) run(out []float32, ins [][]float32) {
 				out[(n*k.m+gi*mg)*cols:], cols, false)
 		}
 	}
-	if len(ins) > 2 {
-		for n := range k.n {
-			for m, bias := range ins[2] {
-				row := out[(n*k.m+m)*cols : (n*k.m+m+1)*cols]
+	if len(ins) < 3 && !k.relu {
+		return
+	}
+	for n := range k.n {
+		for m := range k.m {
+			row := out[(n*k.m+m)*cols : (n*k.m+m+1)*cols]
+			if len(ins) > 2 {
+				bias := ins[2][m]
 				for j := range row {
 					row[j] += bias
+				}
+			}
+			if k.relu {
+				for j, v := range row {
+					row[j] = max(v, 0)
 				}
 			}
 		}
