@@ -20,6 +20,9 @@ const (
 	gemmNC = 3072
 )
 
+// packA's fast path reads exactly four rows.
+var _ = [1]struct{}{}[gemmMR-4]
+
 // gemmBufs are the packing buffers, reused across calls.
 type gemmBufs struct{ a, b []float32 }
 
@@ -54,21 +57,50 @@ func sgemm(m, n, k int, a, b matView, c []float32, ldc int, acc bool) {
 		}
 		return
 	}
+	sgemmPacked(m, n, k, a, b, nil, c, ldc, acc)
+}
+
+// sgemmPacked is sgemm with B, when pre is not nil, already packed by
+// prepackB (b is then ignored): a constant B, such as a layer's weights, is
+// packed once when the graph is built rather than on every run.
+func sgemmPacked(m, n, k int, a, b matView, pre []float32, c []float32, ldc int, acc bool) {
 	bufs := gemmPool.Get().(*gemmBufs)
 	defer gemmPool.Put(bufs)
+	off := 0
 	for jc := 0; jc < n; jc += gemmNC {
 		nc := min(gemmNC, n-jc)
 		for pc := 0; pc < k; pc += gemmKC {
 			kc := min(gemmKC, k-pc)
-			bufs.b = packB(bufs.b, b, pc, jc, kc, nc)
+			pb := pre
+			if pre == nil {
+				bufs.b = packB(bufs.b, b, pc, jc, kc, nc)
+				pb = bufs.b
+			} else {
+				size := (nc + gemmNR - 1) / gemmNR * gemmNR * kc
+				pb, off = pre[off:off+size], off+size
+			}
 			first := pc == 0 && !acc
 			for ic := 0; ic < m; ic += gemmMC {
 				mc := min(gemmMC, m-ic)
 				bufs.a = packA(bufs.a, a, ic, pc, mc, kc)
-				macroKernel(mc, nc, kc, bufs.a, bufs.b, c[ic*ldc+jc:], ldc, first)
+				macroKernel(mc, nc, kc, bufs.a, pb, c[ic*ldc+jc:], ldc, first)
 			}
 		}
 	}
+}
+
+// prepackB packs all of the k×n B, block after block in the order
+// sgemmPacked reads them.
+func prepackB(b matView, k, n int) []float32 {
+	var out, buf []float32
+	for jc := 0; jc < n; jc += gemmNC {
+		nc := min(gemmNC, n-jc)
+		for pc := 0; pc < k; pc += gemmKC {
+			buf = packB(buf, b, pc, jc, min(gemmKC, k-pc), nc)
+			out = append(out, buf...)
+		}
+	}
+	return out
 }
 
 // packB copies B[pc:pc+kc, jc:jc+nc] into panels of gemmNR columns, each
@@ -110,13 +142,25 @@ func packA(buf []float32, a matView, ic, pc, mc, kc int) []float32 {
 		if h < gemmMR {
 			clear(dst)
 		}
-		for i := range h {
-			if a.t {
-				for kk := range kc {
-					dst[kk*gemmMR+i] = a.data[(pc+kk)*a.ld+i0+i]
-				}
-				continue
+		if a.t {
+			for kk := range kc {
+				copy(dst[kk*gemmMR:kk*gemmMR+h], a.data[(pc+kk)*a.ld+i0:])
 			}
+			continue
+		}
+		if h == gemmMR {
+			// Four rows read side by side, written in order.
+			r0 := a.data[i0*a.ld+pc : i0*a.ld+pc+kc]
+			r1 := a.data[(i0+1)*a.ld+pc : (i0+1)*a.ld+pc+kc]
+			r2 := a.data[(i0+2)*a.ld+pc : (i0+2)*a.ld+pc+kc]
+			r3 := a.data[(i0+3)*a.ld+pc : (i0+3)*a.ld+pc+kc]
+			for kk := range kc {
+				d := dst[kk*gemmMR : kk*gemmMR+4 : kk*gemmMR+4]
+				d[0], d[1], d[2], d[3] = r0[kk], r1[kk], r2[kk], r3[kk]
+			}
+			continue
+		}
+		for i := range h {
 			row := a.data[(i0+i)*a.ld+pc : (i0+i)*a.ld+pc+kc]
 			for kk, v := range row {
 				dst[kk*gemmMR+i] = v

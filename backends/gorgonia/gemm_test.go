@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -54,8 +55,16 @@ func TestSgemm(t *testing.T) {
 					ldc := n + 3
 					got := randSlice(r, m*ldc)
 					want := append([]float32(nil), got...)
+					packed := append([]float32(nil), got...)
 					sgemm(m, n, k, a, b, got, ldc, acc)
 					naiveGemm(m, n, k, a, b, want, ldc, acc)
+					if k > 0 {
+						// B packed ahead, as for constant weights, gives the same bits.
+						sgemmPacked(m, n, k, a, matView{}, prepackB(b, k, n), packed, ldc, acc)
+						if !slices.Equal(packed, got) {
+							t.Fatal("prepacked B gives a different product")
+						}
+					}
 					for i := range m {
 						for j := range ldc {
 							g, w := got[i*ldc+j], want[i*ldc+j]

@@ -72,7 +72,7 @@ func buildConv(c *nodeCtx) (*value, error) {
 	if last != c {
 		fused = append(fused, last.index)
 	}
-	if j, ok := last.soleConsumer(); ok && c.p.nodes[j].GetOpType() == "Relu" && defaultDomain(c.p.nodes[j].GetDomain()) {
+	if j := last.fuseRelu(); j >= 0 {
 		k.relu = true
 		fused = append(fused, j)
 	}

@@ -63,10 +63,36 @@ func buildGemm(c *nodeCtx) (*value, error) {
 		inputs = append(inputs, bias)
 	}
 	lda, ldb := a.Shape()[1], b.Shape()[1]
-	return c.apply([]int{m, n}, func(out []float32, ins [][]float32) {
+	packed := false
+	if _, ok := c.konst(1); ok && !tb {
+		// Constant weights: pack them once, here.
+		pk, err := c.derived("B-packed", func() (*constTensor, error) {
+			w, err := c.derived("B", func() (*constTensor, error) {
+				return nil, fmt.Errorf("B was not rearranged") // matrix did, above
+			})
+			if err != nil {
+				return nil, err
+			}
+			data := prepackB(matView{data: w.f32, ld: ldb}, k, n)
+			return &constTensor{shape: []int{len(data)}, f32: data}, nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		if inputs[1], err = c.constNode(pk); err != nil {
+			return nil, err
+		}
+		packed = true
+	}
+	relu := c.fuseRelu()
+	v, err := c.apply([]int{m, n}, func(out []float32, ins [][]float32) {
 		av, bv := matView{data: ins[0], ld: lda, t: ta}, matView{data: ins[1], ld: ldb, t: tb}
+		var pre []float32
+		if packed {
+			pre = ins[1]
+		}
 		if cs == nil || alphaY != 1 {
-			sgemm(m, n, k, av, bv, out, n, false)
+			sgemmPacked(m, n, k, av, bv, pre, out, n, false)
 			if alphaY != 1 {
 				for i := range out {
 					out[i] *= alphaY
@@ -75,11 +101,30 @@ func buildGemm(c *nodeCtx) (*value, error) {
 			if cs != nil {
 				addBroadcast(out, ins[2], m, n, cs, true)
 			}
-			return
+		} else {
+			addBroadcast(out, ins[2], m, n, cs, false)
+			sgemmPacked(m, n, k, av, bv, pre, out, n, true)
 		}
-		addBroadcast(out, ins[2], m, n, cs, false)
-		sgemm(m, n, k, av, bv, out, n, true)
+		if relu >= 0 {
+			for i, x := range out {
+				out[i] = max(x, 0)
+			}
+		}
 	}, inputs...)
+	if err == nil && relu >= 0 {
+		c.fused[relu] = v
+	}
+	return v, err
+}
+
+// fuseRelu returns the index of the Relu that alone reads this node's
+// output, which the node then computes itself, or -1.
+func (c *nodeCtx) fuseRelu() int {
+	j, ok := c.soleConsumer()
+	if !ok || c.p.nodes[j].GetOpType() != "Relu" || !defaultDomain(c.p.nodes[j].GetDomain()) {
+		return -1
+	}
+	return j
 }
 
 // dimsOf is the rows and columns of a matrix of shape s, read transposed
