@@ -56,7 +56,11 @@
 // has it (gemm_kernel_simd.go); otherwise, and in default builds, a
 // portable Go kernel runs (gemm_kernel_go.go). Conv is im2col (any group,
 // stride, dilation and padding; skipped for 1×1 stride-1 convolutions)
-// followed by the product, per image and group.
+// followed by the product, per image and group. Constant Gemm weights are
+// packed once, when the graph is built. A BatchNormalization that alone
+// reads a Conv's output is folded into the Conv's weights and bias, and a
+// Relu that alone reads a Conv's or Gemm's output is applied in the same
+// kernel (graphBuilder.fused maps those nodes to the fused value).
 //
 // # Threads
 //
