@@ -38,8 +38,9 @@
 // Expand, Gather: a per-element source index computed at build time), the
 // Reduce ops, LRN, InstanceNormalization, the pools (1 to 3 spatial axes,
 // ceil_mode, count_include_pad, dilations, asymmetric pads), and Gemm,
-// MatMul and Conv on the blocked GEMM below. Ops whose operands are all
-// known at build time fold to constants (c.compute), which is how shape
+// MatMul, Conv and ConvTranspose on the blocked GEMM below. Ops whose
+// operands are all known at build time fold to constants (c.compute), which
+// is how shape
 // arithmetic (Shape, Gather, Concat, Unsqueeze feeding a Reshape) and
 // ConstantOfShape weights resolve. BatchNormalization (inference) is folded
 // into a per-channel scale and shift at build time; Identity and Dropout

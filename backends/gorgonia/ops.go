@@ -93,6 +93,7 @@ func init() {
 		"GlobalAveragePool":  buildGlobalPool(false),  // custom
 		"GlobalMaxPool":      buildGlobalPool(true),   // custom
 		"LRN":                buildLRN,                // custom
+		"ConvTranspose":      buildConvTranspose,      // custom: the blocked GEMM and col2im, groups, 1-3 spatial axes
 		"BatchNormalization": buildBatchNormalization, // composed: x*a + b, a and b folded at build, custom broadcasts
 	}
 }

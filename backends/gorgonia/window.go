@@ -47,18 +47,11 @@ func (c *nodeCtx) spatialInts(name string, rank, def, least int) ([]int, error) 
 	return v, nil
 }
 
-// window reads the sliding-window attributes of Conv and the pools for an
-// input of shape xs (N,C,spatial...) and the given kernel: strides,
-// dilations, and pads or auto_pad, and with ceil the pools' ceil_mode. It
-// refuses windows that do not fit.
-func (c *nodeCtx) window(xs, kernel []int, ceil bool) (*geom, error) {
+// newGeom reads strides and dilations and returns the geometry of a window
+// of kernel over an input of shape xs (N,C,spatial...), without pads or
+// output size yet.
+func (c *nodeCtx) newGeom(xs, kernel []int) (*geom, error) {
 	rank := len(xs) - 2
-	if rank < 1 || rank > 3 {
-		return nil, fmt.Errorf("input of shape %v: 1 to 3 spatial axes are supported by the gorgonia backend", xs)
-	}
-	if len(kernel) != rank {
-		return nil, fmt.Errorf("kernel %v does not fit input %v", kernel, xs)
-	}
 	strides, err := c.spatialInts("strides", rank, 1, 1)
 	if err != nil {
 		return nil, err
@@ -72,6 +65,26 @@ func (c *nodeCtx) window(xs, kernel []int, ceil bool) (*geom, error) {
 	for i := range rank {
 		g.in[off+i], g.kernel[off+i], g.strides[off+i], g.dilations[off+i] = xs[2+i], kernel[i], strides[i], dil[i]
 	}
+	return g, nil
+}
+
+// window reads the sliding-window attributes of Conv and the pools for an
+// input of shape xs (N,C,spatial...) and the given kernel: strides,
+// dilations, and pads or auto_pad, and with ceil the pools' ceil_mode. It
+// refuses windows that do not fit.
+func (c *nodeCtx) window(xs, kernel []int, ceil bool) (*geom, error) {
+	rank := len(xs) - 2
+	if rank < 1 || rank > 3 {
+		return nil, fmt.Errorf("input of shape %v: 1 to 3 spatial axes are supported by the gorgonia backend", xs)
+	}
+	if len(kernel) != rank {
+		return nil, fmt.Errorf("kernel %v does not fit input %v", kernel, xs)
+	}
+	g, err := c.newGeom(xs, kernel)
+	if err != nil {
+		return nil, err
+	}
+	off := 3 - rank
 	autoPad, err := c.attrs.str("auto_pad", "NOTSET")
 	if err != nil {
 		return nil, err
