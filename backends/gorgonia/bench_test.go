@@ -6,11 +6,13 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/tiffin-ml/tiffin/backends"
 	"github.com/tiffin-ml/tiffin/backends/onnx"
 	"github.com/tiffin-ml/tiffin/backends/onnx/onnxtest"
+	"github.com/tiffin-ml/tiffin/backends/onnxtestdata"
 )
 
 // ortBackend returns an ONNX Runtime backend, closed at cleanup, or skips
@@ -71,13 +73,7 @@ func BenchmarkBackends(b *testing.B) {
 	for _, d := range demoModels() {
 		path := writeModel(b, d.name, d.bytes(b))
 		b.Run("model="+d.name, func(b *testing.B) {
-			for _, side := range []struct {
-				name    string
-				backend func(testing.TB) backends.Backend
-			}{
-				{"gorgonia", func(testing.TB) backends.Backend { return New(Options{Logger: quiet}) }},
-				{"onnxruntime", func(tb testing.TB) backends.Backend { return ortBackend(tb) }},
-			} {
+			for _, side := range benchSides {
 				b.Run("backend="+side.name, func(b *testing.B) {
 					m := loadWith(b, side.backend(b), d.name, path)
 					for _, n := range []int{1, 8, 64} {
@@ -87,6 +83,16 @@ func BenchmarkBackends(b *testing.B) {
 			}
 		})
 	}
+}
+
+// benchSides are the backends the benchmarks compare; the onnxruntime side
+// skips without the library.
+var benchSides = []struct {
+	name    string
+	backend func(testing.TB) backends.Backend
+}{
+	{"gorgonia", func(testing.TB) backends.Backend { return New(Options{Logger: quiet}) }},
+	{"onnxruntime", func(tb testing.TB) backends.Backend { return ortBackend(tb) }},
 }
 
 func benchRun(b *testing.B, m backends.Model, d demoModel, n int) {
@@ -102,4 +108,46 @@ func benchRun(b *testing.B, m backends.Model, d demoModel, n int) {
 		}
 	}
 	b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "rows/s")
+}
+
+// BenchmarkLightCNNs runs the onnx wheel's light model-zoo CNNs (ResNet-50
+// and the others) at batch 1 on both backends, reporting images per second;
+// it skips without the data (see TestONNXBackendTestData). Compare at one
+// thread with -cpu 1 (GOMAXPROCS 1, which loadWith also gives
+// onnxruntime), and build with GOEXPERIMENT=simd for gorgonia's AVX2 GEMM.
+func BenchmarkLightCNNs(b *testing.B) {
+	dir, err := onnxtestdata.Dir()
+	if err != nil {
+		b.Skipf("skipping: %v", err)
+	}
+	cases, err := onnxtestdata.List(dir, "light")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("gorgonia GEMM micro-kernel: %s", gemmKernelName())
+	for _, c := range cases {
+		name, path := strings.TrimPrefix(c.Name, "light_"), c.Model
+		b.Run("model="+name, func(b *testing.B) {
+			for _, side := range benchSides {
+				b.Run("backend="+side.name, func(b *testing.B) {
+					m := loadWith(b, side.backend(b), name, path)
+					in, _, err := c.Load()
+					if err != nil {
+						b.Fatal(err)
+					}
+					ctx := context.Background()
+					if _, err := m.Run(ctx, in); err != nil {
+						b.Fatal(err)
+					}
+					b.ReportAllocs()
+					for b.Loop() {
+						if _, err := m.Run(ctx, in); err != nil {
+							b.Fatal(err)
+						}
+					}
+					b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "images/s")
+				})
+			}
+		})
+	}
 }

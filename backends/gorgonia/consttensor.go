@@ -24,6 +24,14 @@ type constTensor struct {
 
 func (c *constTensor) size() int { return numElems(c.shape) }
 
+// isIntOr is c.isInt, or def for a nil c (a value that is not a constant).
+func (c *constTensor) isIntOr(def bool) bool {
+	if c == nil {
+		return def
+	}
+	return c.isInt
+}
+
 // numElems is the product of shape; 1 for a scalar.
 func numElems(shape []int) int {
 	n := 1

@@ -27,27 +27,47 @@
 //
 // # Ops
 //
-// Native gorgonia ops compute Gemm and MatMul (Mul, BatchedMatMul),
+// ops.go lists every op and how it is built. Gorgonia's own ops compute
 // same-shape Add/Sub/Mul/Div, Relu (Rectify), LeakyRelu, Sigmoid, Tanh, Exp,
-// Log, Softmax, Transpose, Concat, Conv (Conv2d), MaxPool (MaxPool2D, for
-// symmetric pads) and GlobalAveragePool. Where gorgonia lacks an op or its
-// semantics differ from ONNX, the package has custom gorgonia Ops:
-// broadcasting arithmetic (numpy rules, any rank), a copying Reshape
-// (gorgonia's aliases its input, which in-place ops may then overwrite),
-// AveragePool (gorgonia's AveragePool2D divides by the input width) and
-// the MaxPool cases gorgonia cannot express or gets wrong (dilations,
-// ceil_mode, asymmetric pads, which it applies the wrong way round), and a
-// zero pad for Conv's asymmetric pads. BatchNormalization (inference) is
-// folded into a per-channel scale and shift at build time; Identity and
-// Dropout pass their input through; Constant, and Gemm's transposes and
-// alpha/beta on constant operands, are resolved at build time. ops.go lists
-// each op and how it is built.
+// Log, Transpose and Concat. Everything else is a custom gorgonia Op of this
+// package, mostly the generic kernelOp (op_kernel.go: fixed shapes and a Go
+// function): broadcasting arithmetic (numpy rules, any rank), the
+// elementwise and n-ary ops, Softmax and LogSoftmax with both axis
+// semantics, a copying Reshape (gorgonia's aliases its input, which in-place
+// ops may then overwrite), the index-moving ops (Slice, Split, Pad, Tile,
+// Expand, Gather: a per-element source index computed at build time), the
+// Reduce ops, LRN, InstanceNormalization, the pools (1 to 3 spatial axes,
+// ceil_mode, count_include_pad, dilations, asymmetric pads), and Gemm,
+// MatMul, Conv and ConvTranspose on the blocked GEMM below. Ops whose
+// operands are all known at build time fold to constants (c.compute), which
+// is how shape
+// arithmetic (Shape, Gather, Concat, Unsqueeze feeding a Reshape) and
+// ConstantOfShape weights resolve. BatchNormalization (inference) is folded
+// into a per-channel scale and shift at build time; Identity and Dropout
+// pass their input through; Constant, and Gemm's transposes and alpha/beta
+// on constant operands, are resolved at build time. Ops with several
+// outputs set nodeCtx.more (Split, Dropout's mask).
+//
+// # GEMM and convolution
+//
+// gemm.go is a GotoBLAS-style float32 product: B is packed into panels 16
+// columns wide and A into panels 4 rows tall per cache block, and a
+// micro-kernel keeps a 4×16 tile of C in registers. With GOEXPERIMENT=simd
+// on amd64 (Go's simd/archsimd) the micro-kernel uses AVX2 FMA when the CPU
+// has it (gemm_kernel_simd.go); otherwise, and in default builds, a
+// portable Go kernel runs (gemm_kernel_go.go). Conv is im2col (any group,
+// stride, dilation and padding; skipped for 1×1 stride-1 convolutions)
+// followed by the product, per image and group. Constant Gemm weights are
+// packed once, when the graph is built. A BatchNormalization that alone
+// reads a Conv's output is folded into the Conv's weights and bias, and a
+// Relu that alone reads a Conv's or Gemm's output is applied in the same
+// kernel (graphBuilder.fused maps those nodes to the fused value).
 //
 // # Threads
 //
-// spec.Threads is not honoured: gonum's BLAS and gorgonia's im2col size
-// their parallelism from GOMAXPROCS, process-wide, and gorgonia offers no
-// per-graph setting. Nor does the instance's CPU pinning fully apply: the
+// spec.Threads is not honoured: the kernels run on one goroutine each, and
+// gorgonia's native ops size their parallelism from GOMAXPROCS,
+// process-wide. Nor does the instance's CPU pinning fully apply: the
 // tape machine runs its instructions on a goroutine it starts for each run.
 // Panics on that goroutine cannot be recovered by the caller, so the custom
 // ops recover their own, and inputs are checked against the metadata before

@@ -37,8 +37,8 @@ func TestLoadRefusals(t *testing.T) {
 	})
 	t.Run("unnamed-node", func(t *testing.T) {
 		g := newTestGraph().input("x", -1, 4).output("y", -1, 4)
-		g.g.Node = []*onnxpb.NodeProto{{OpType: "Erf", Input: []string{"x"}, Output: []string{"y"}}}
-		mustFail(t, "m", g.bytes(t), `model "m": node 0: op Erf is not supported`)
+		g.g.Node = []*onnxpb.NodeProto{{OpType: "RNN", Input: []string{"x"}, Output: []string{"y"}}}
+		mustFail(t, "m", g.bytes(t), `model "m": node 0: op RNN is not supported`)
 	})
 	t.Run("other-domain", func(t *testing.T) {
 		g := newTestGraph().input("x", -1, 4).output("y", -1, 4)
@@ -47,13 +47,14 @@ func TestLoadRefusals(t *testing.T) {
 	})
 	t.Run("unsupported-attribute", func(t *testing.T) {
 		g := newTestGraph().input("x", -1, 2, 4, 4).output("y", -1, 2, 2, 2).init("w", []int64{2, 1, 3, 3}, make([]float32, 18)...).
-			node("Conv", []string{"x", "w"}, []string{"y"}, aInt("group", 2))
+			node("Conv", []string{"x", "w"}, []string{"y"}, aInt("group", 2), aStr("auto_pad", "SAME_MIDDLE"))
 		g.g.Node[0].Name = "conv_1"
-		mustFail(t, "m", g.bytes(t), `model "m": node 0 ("conv_1"): Conv: group 2 is not supported`)
+		mustFail(t, "m", g.bytes(t), `model "m": node 0 ("conv_1"): Conv: auto_pad "SAME_MIDDLE" is not supported`)
 	})
 	t.Run("second-output", func(t *testing.T) {
-		g := newTestGraph().input("x", -1, 4).output("y", -1, 4).node("Dropout", []string{"x"}, []string{"y", "mask"})
-		mustFail(t, "m", g.bytes(t), `Dropout: output 1 ("mask") is not supported`)
+		g := newTestGraph().input("x", -1, 2, 4, 4).output("y", -1, 2, 2, 2).
+			node("MaxPool", []string{"x"}, []string{"y", "indices"}, aInts("kernel_shape", 2, 2), aInts("strides", 2, 2))
+		mustFail(t, "m", g.bytes(t), `MaxPool: output 1 ("indices") is not supported`)
 	})
 	t.Run("non-fp32-input", func(t *testing.T) {
 		b, err := modelgen.NewMultiIO().ONNX()

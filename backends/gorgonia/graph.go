@@ -44,6 +44,9 @@ type graphBuilder struct {
 	g     *gg.ExprGraph
 	vals  map[string]*value
 	names int // counter for unique constant node names
+	// fused holds the nodes an earlier node computed as part of itself
+	// (a BatchNormalization or Relu after a Conv): their output's value.
+	fused map[int]*value
 }
 
 // nodeCtx is what an op builder sees of one ONNX node.
@@ -53,6 +56,11 @@ type nodeCtx struct {
 	proto *onnxpb.NodeProto
 	in    []*value // nil for omitted optional inputs
 	attrs attrs
+	// more is set by builders of ops with several outputs (Split): the
+	// values of outputs 1 and on.
+	more []*value
+	// role tells apart the kernel ops one node adds (Split's parts).
+	role string
 }
 
 // buildGraph builds, for inputs of the given shapes (in metadata order), the
@@ -65,7 +73,7 @@ func buildGraph(p *program, shapes [][]int) (m *machine, err error) {
 			m, err = nil, fmt.Errorf("model %q: building the graph for input shapes %v: gorgonia panicked: %v", p.model, shapes, r)
 		}
 	}()
-	b := &graphBuilder{p: p, g: gg.NewGraph(), vals: make(map[string]*value)}
+	b := &graphBuilder{p: p, g: gg.NewGraph(), vals: make(map[string]*value), fused: make(map[int]*value)}
 	for name, c := range p.inits {
 		b.vals[name] = &value{konst: c}
 	}
@@ -101,36 +109,66 @@ func (b *graphBuilder) buildNode(i int, n *onnxpb.NodeProto) (err error) {
 			err = b.p.nodeErr(i, err)
 		}
 	}()
-	c := &nodeCtx{graphBuilder: b, index: i, proto: n, attrs: attrsOf(n)}
-	for _, name := range n.GetInput() {
-		if name == "" {
-			c.in = append(c.in, nil)
-			continue
-		}
-		v, ok := b.vals[name]
-		if !ok {
-			return fmt.Errorf("%s: input %q is not defined", n.GetOpType(), name)
-		}
-		if v.err != nil {
-			return fmt.Errorf("%s: input %w", n.GetOpType(), v.err)
-		}
-		c.in = append(c.in, v)
+	if v, ok := b.fused[i]; ok {
+		b.vals[n.GetOutput()[0]] = v
+		return nil
+	}
+	c, err := b.nodeCtxOf(i, "")
+	if err != nil {
+		return err
 	}
 	outs := n.GetOutput()
 	if len(outs) == 0 || outs[0] == "" {
 		return fmt.Errorf("%s: the node has no output", n.GetOpType())
-	}
-	for j, out := range outs[1:] {
-		if out != "" {
-			return fmt.Errorf("%s: output %d (%q) is not supported by the gorgonia backend (only the first output is)", n.GetOpType(), j+1, out)
-		}
 	}
 	v, err := opBuilders[n.GetOpType()](c)
 	if err != nil {
 		return fmt.Errorf("%s: %w", n.GetOpType(), err)
 	}
 	b.vals[outs[0]] = v
+	for j, out := range outs[1:] {
+		switch {
+		case out == "":
+		case j < len(c.more):
+			b.vals[out] = c.more[j]
+		default:
+			return fmt.Errorf("%s: output %d (%q) is not supported by the gorgonia backend (only the first output is)", n.GetOpType(), j+1, out)
+		}
+	}
 	return nil
+}
+
+// nodeCtxOf gathers what node i's builder sees: its inputs, which must be
+// defined by now (except pending, the output of the node being built, left
+// nil), and its attributes.
+func (b *graphBuilder) nodeCtxOf(i int, pending string) (*nodeCtx, error) {
+	n := b.p.nodes[i]
+	c := &nodeCtx{graphBuilder: b, index: i, proto: n, attrs: attrsOf(n)}
+	for _, name := range n.GetInput() {
+		if name == "" || name == pending {
+			c.in = append(c.in, nil)
+			continue
+		}
+		v, ok := b.vals[name]
+		if !ok {
+			return nil, fmt.Errorf("%s: input %q is not defined", n.GetOpType(), name)
+		}
+		if v.err != nil {
+			return nil, fmt.Errorf("%s: input %w", n.GetOpType(), v.err)
+		}
+		c.in = append(c.in, v)
+	}
+	return c, nil
+}
+
+// soleConsumer returns the node that alone reads this node's first output
+// (which is not a graph output), if there is one.
+func (c *nodeCtx) soleConsumer() (int, bool) {
+	users := c.p.consumers[c.proto.GetOutput()[0]]
+	if len(users) != 1 || users[0] < 0 || len(c.p.nodes[users[0]].GetOutput()) == 0 {
+		return 0, false
+	}
+	return users[0], true
 }
 
 // nodeOf returns v as a node of the graph, making a constant node of a
@@ -191,6 +229,16 @@ func (c *nodeCtx) node(i int) (*gg.Node, error) {
 		return nil, err
 	}
 	return c.nodeOf(v)
+}
+
+// twoNodes returns the required inputs 0 and 1 as nodes.
+func (c *nodeCtx) twoNodes() (*gg.Node, *gg.Node, error) {
+	a, err := c.node(0)
+	if err != nil {
+		return nil, nil, err
+	}
+	b, err := c.node(1)
+	return a, b, err
 }
 
 // konst returns input i when it is known at build time.

@@ -3,6 +3,7 @@ package gorgonia
 import (
 	"fmt"
 	"hash"
+	"math"
 
 	"github.com/chewxy/hm"
 	gg "gorgonia.org/gorgonia"
@@ -17,9 +18,15 @@ const (
 	binSub
 	binMul
 	binDiv
+	binPow // no native op from here on
+	binMax
+	binMin
+	binPRelu // a < 0 ? a·b : a
 )
 
-func (k binKind) String() string { return [...]string{"Add", "Sub", "Mul", "Div"}[k] }
+func (k binKind) String() string {
+	return [...]string{"Add", "Sub", "Mul", "Div", "Pow", "Max", "Min", "PRelu"}[k]
+}
 
 // broadcastShape is the ONNX (numpy) multidirectional broadcast of a and b:
 // shapes are aligned at their last axis, and on each axis the sizes must be
@@ -159,6 +166,26 @@ func binRow(kind binKind, dst, a []float32, sa int, b []float32, sb int) {
 	case binDiv:
 		for i := range dst {
 			dst[i] = a[i*sa] / b[i*sb]
+		}
+	case binPow:
+		for i := range dst {
+			dst[i] = float32(math.Pow(float64(a[i*sa]), float64(b[i*sb])))
+		}
+	case binMax:
+		for i := range dst {
+			dst[i] = max(a[i*sa], b[i*sb])
+		}
+	case binMin:
+		for i := range dst {
+			dst[i] = min(a[i*sa], b[i*sb])
+		}
+	case binPRelu:
+		for i := range dst {
+			if x := a[i*sa]; x < 0 {
+				dst[i] = x * b[i*sb]
+			} else {
+				dst[i] = x
+			}
 		}
 	}
 }

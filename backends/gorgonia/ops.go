@@ -27,13 +27,35 @@ func init() {
 		"Mul": arith(binMul), // native HadamardProd, else custom broadcast
 		"Div": arith(binDiv), // native HadamardDiv, else custom broadcast
 
-		"Relu":      unary(gg.Rectify), // native
-		"LeakyRelu": buildLeakyRelu,    // native LeakyRelu
-		"Sigmoid":   unary(gg.Sigmoid), // native
-		"Tanh":      unary(gg.Tanh),    // native
-		"Exp":       unary(gg.Exp),     // native
-		"Log":       unary(gg.Log),     // native
-		"Softmax":   buildSoftmax,      // native SoftMax (+ custom reshapes for the 2-D coercion before opset 13)
+		"Relu":        unary(gg.Rectify),   // native
+		"LeakyRelu":   buildLeakyRelu,      // native LeakyRelu
+		"Sigmoid":     unary(gg.Sigmoid),   // native
+		"Tanh":        unary(gg.Tanh),      // native
+		"Exp":         unary(gg.Exp),       // native
+		"Log":         unary(gg.Log),       // native
+		"Softmax":     buildSoftmax(false), // custom kernel (both axis semantics: per axis from opset 13, 2-D coercion before)
+		"LogSoftmax":  buildSoftmax(true),  // custom kernel, as Softmax
+		"Neg":         opNeg,               // custom kernel, as are all below unless marked
+		"Abs":         opAbs,
+		"Sqrt":        opSqrt,
+		"Reciprocal":  opReciprocal,
+		"Floor":       opFloor,
+		"Ceil":        opCeil,
+		"Erf":         opErf,
+		"Sign":        opSign,
+		"Softsign":    opSoftsign,
+		"Softplus":    opSoftplus,
+		"Elu":         opElu,
+		"Selu":        opSelu,
+		"HardSigmoid": opHardSigmoid,
+		"Shrink":      opShrink,
+		"Clip":        opClip,                // bounds: attributes before opset 11, constant inputs from 11
+		"Sum":         naryOp(binAdd, false), // pairwise broadcasting Add
+		"Mean":        naryOp(binAdd, true),
+		"Max":         naryOp(binMax, false),
+		"Min":         naryOp(binMin, false),
+		"Pow":         binaryOp(binPow),   // custom broadcast
+		"PRelu":       binaryOp(binPRelu), // custom broadcast (slope to X)
 
 		"Reshape":   buildReshape,   // custom (a copy; gorgonia's Reshape aliases its input)
 		"Flatten":   buildFlatten,   // custom reshape
@@ -43,10 +65,35 @@ func init() {
 		"Dropout":   buildDropout,   // no op at inference
 		"Constant":  buildConstant,  // a build-time constant
 
-		"Conv":               buildConv,               // native Conv2d (+ custom zero pad for asymmetric pads); bias: custom broadcast
-		"MaxPool":            buildMaxPool,            // native MaxPool2D for symmetric pads; custom pool otherwise
-		"AveragePool":        buildAveragePool,        // custom pool (gorgonia's AveragePool2D divides by the wrong count)
-		"GlobalAveragePool":  buildGlobalAveragePool,  // native GlobalAveragePool2D (+ custom reshapes for non-2-D)
+		"ConstantOfShape": buildConstantOfShape, // a build-time constant
+		"Shape":           buildShape,           // a build-time constant
+		"Unsqueeze":       buildUnsqueeze,       // custom reshape; axes: attribute before opset 13, input from 13
+		"Squeeze":         buildSqueeze,         // custom reshape; axes as Unsqueeze
+		"Slice":           buildSlice,           // custom index map (ops_index.go); folded for constants, as are all below
+		"Split":           buildSplit,           // custom index map per output
+		"Pad":             buildPad,             // custom index map: constant, reflect, edge
+		"Tile":            buildTile,            // custom index map
+		"Expand":          buildExpand,          // custom index map
+		"Gather":          buildGather,          // custom index map (constant indices)
+		"ReduceSum":       buildReduce,          // custom; axes: attribute before opset 13 (18 for the others), input after
+		"ReduceMean":      buildReduce,
+		"ReduceMax":       buildReduce,
+		"ReduceMin":       buildReduce,
+		"ReduceProd":      buildReduce,
+		"ReduceSumSquare": buildReduce,
+		"ReduceL1":        buildReduce,
+		"ReduceL2":        buildReduce,
+		"ReduceLogSumExp": buildReduce,
+
+		"InstanceNormalization": buildInstanceNormalization, // custom
+
+		"Conv":               buildConv,               // custom: im2col + the blocked GEMM of gemm.go, groups, 1-3 spatial axes
+		"MaxPool":            buildPool(true),         // custom (1-3 spatial axes, dilations, ceil_mode, asymmetric pads)
+		"AveragePool":        buildPool(false),        // custom, as MaxPool, plus count_include_pad
+		"GlobalAveragePool":  buildGlobalPool(false),  // custom
+		"GlobalMaxPool":      buildGlobalPool(true),   // custom
+		"LRN":                buildLRN,                // custom
+		"ConvTranspose":      buildConvTranspose,      // custom: the blocked GEMM and col2im, groups, 1-3 spatial axes
 		"BatchNormalization": buildBatchNormalization, // composed: x*a + b, a and b folded at build, custom broadcasts
 	}
 }
@@ -68,9 +115,9 @@ var nativeBinary = [...]func(a, b *gg.Node) (*gg.Node, error){
 }
 
 // elementwise applies kind to a and b: gorgonia's op when their shapes
-// match, the broadcasting custom op otherwise.
+// match and it has one, the broadcasting custom op otherwise.
 func elementwise(kind binKind, a, b *gg.Node) (*gg.Node, error) {
-	if a.Shape().Eq(b.Shape()) {
+	if kind <= binDiv && a.Shape().Eq(b.Shape()) {
 		return nativeBinary[kind](a, b)
 	}
 	op, err := newBroadcastOp(kind, a.Shape(), b.Shape())
@@ -82,11 +129,7 @@ func elementwise(kind binKind, a, b *gg.Node) (*gg.Node, error) {
 
 func arith(kind binKind) opBuilder {
 	return func(c *nodeCtx) (*value, error) {
-		a, err := c.node(0)
-		if err != nil {
-			return nil, err
-		}
-		b, err := c.node(1)
+		a, b, err := c.twoNodes()
 		if err != nil {
 			return nil, err
 		}
@@ -114,41 +157,6 @@ func buildLeakyRelu(c *nodeCtx) (*value, error) {
 		return nil, err
 	}
 	return nodeValue(gg.LeakyRelu(x, float64(alpha)))
-}
-
-// buildSoftmax: from opset 13 Softmax normalises along one axis (default
-// -1); before, it coerced the input to 2-D at axis (default 1) and
-// normalised each row.
-func buildSoftmax(c *nodeCtx) (*value, error) {
-	x, err := c.node(0)
-	if err != nil {
-		return nil, err
-	}
-	def := int64(-1)
-	if c.p.opset < 13 {
-		def = 1
-	}
-	a, err := c.attrs.int("axis", def)
-	if err != nil {
-		return nil, err
-	}
-	shape := []int(x.Shape())
-	axis, err := normAxis(int(a), len(shape))
-	if err != nil {
-		return nil, err
-	}
-	if c.p.opset >= 13 || axis == len(shape)-1 {
-		return nodeValue(gg.SoftMax(x, axis))
-	}
-	flat, err := reshapeNode(x, []int{numElems(shape[:axis]), numElems(shape[axis:])})
-	if err != nil {
-		return nil, err
-	}
-	y, err := gg.SoftMax(flat, 1)
-	if err != nil {
-		return nil, err
-	}
-	return nodeValue(reshapeNode(y, shape))
 }
 
 // reshapeNode reshapes n to shape with the copying reshapeOp; it returns n

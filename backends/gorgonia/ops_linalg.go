@@ -2,15 +2,15 @@ package gorgonia
 
 import (
 	"fmt"
-	"slices"
 
 	gg "gorgonia.org/gorgonia"
 )
 
 // buildGemm: Y = alpha·A'·B' + beta·C, A' and B' being A and B transposed
-// when transA and transB say so. Constant operands (the usual weights) are
-// transposed and scaled once, at build time; otherwise gorgonia transposes
-// and a scalar multiply applies alpha.
+// when transA and transB say so, computed by the blocked sgemm (gemm.go),
+// which reads a transposed graph operand in place. Constant operands (the
+// usual weights) are transposed and scaled once, at build time, so that
+// packing them is a plain copy; C broadcasts to [M, N].
 func buildGemm(c *nodeCtx) (*value, error) {
 	alpha, err := c.attrs.float("alpha", 1)
 	if err != nil {
@@ -35,50 +35,136 @@ func buildGemm(c *nodeCtx) (*value, error) {
 	} else if _, ok := c.konst(0); ok {
 		alphaA, alphaY = alpha, 1
 	}
-	a, err := c.matrix(0, "A", transA != 0, alphaA)
+	a, ta, err := c.matrix(0, "A", transA != 0, alphaA)
 	if err != nil {
 		return nil, err
 	}
-	b, err := c.matrix(1, "B", transB != 0, alphaB)
+	b, tb, err := c.matrix(1, "B", transB != 0, alphaB)
 	if err != nil {
 		return nil, err
 	}
-	if a.Shape()[1] != b.Shape()[0] {
-		return nil, fmt.Errorf("operands A' %v and B' %v do not multiply", a.Shape(), b.Shape())
+	m, k := dimsOf(a.Shape(), ta)
+	k2, n := dimsOf(b.Shape(), tb)
+	if k != k2 {
+		return nil, fmt.Errorf("A' [%d %d] and B' [%d %d] do not multiply", m, k, k2, n)
 	}
-	y, err := gg.Mul(a, b)
-	if err != nil {
-		return nil, err
+	inputs := []*gg.Node{a, b}
+	var cs []int // C's broadcast strides over [M, N]
+	if c.opt(2) != nil && beta != 0 {
+		bias, err := c.scaledInput(2, "C", beta)
+		if err != nil {
+			return nil, err
+		}
+		shape := c.opt(2).shape()
+		if out, err := broadcastShape(shape, []int{m, n}); err != nil || out[0] != m || out[1] != n || len(shape) > 2 {
+			return nil, fmtErr(err, "C of shape %v does not broadcast to [%d %d]", shape, m, n)
+		}
+		cs = broadcastStrides(shape, []int{m, n})
+		inputs = append(inputs, bias)
 	}
-	if y, err = c.scale(y, alphaY); err != nil {
-		return nil, err
+	lda, ldb := a.Shape()[1], b.Shape()[1]
+	packed := false
+	if _, ok := c.konst(1); ok && !tb {
+		// Constant weights: pack them once, here.
+		pk, err := c.derived("B-packed", func() (*constTensor, error) {
+			w, err := c.derived("B", func() (*constTensor, error) {
+				return nil, fmt.Errorf("B was not rearranged") // matrix did, above
+			})
+			if err != nil {
+				return nil, err
+			}
+			data := prepackB(matView{data: w.f32, ld: ldb}, k, n)
+			return &constTensor{shape: []int{len(data)}, f32: data}, nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		if inputs[1], err = c.constNode(pk); err != nil {
+			return nil, err
+		}
+		packed = true
 	}
-	if c.opt(2) == nil || beta == 0 {
-		return nodeValue(y, nil)
+	relu := c.fuseRelu()
+	v, err := c.apply([]int{m, n}, func(out []float32, ins [][]float32) {
+		av, bv := matView{data: ins[0], ld: lda, t: ta}, matView{data: ins[1], ld: ldb, t: tb}
+		var pre []float32
+		if packed {
+			pre = ins[1]
+		}
+		if cs == nil || alphaY != 1 {
+			sgemmPacked(m, n, k, av, bv, pre, out, n, false)
+			if alphaY != 1 {
+				for i := range out {
+					out[i] *= alphaY
+				}
+			}
+			if cs != nil {
+				addBroadcast(out, ins[2], m, n, cs, true)
+			}
+		} else {
+			addBroadcast(out, ins[2], m, n, cs, false)
+			sgemmPacked(m, n, k, av, bv, pre, out, n, true)
+		}
+		if relu >= 0 {
+			for i, x := range out {
+				out[i] = max(x, 0)
+			}
+		}
+	}, inputs...)
+	if err == nil && relu >= 0 {
+		c.fused[relu] = v
 	}
-	bias, err := c.scaledInput(2, "C", beta)
-	if err != nil {
-		return nil, err
-	}
-	return nodeValue(elementwise(binAdd, y, bias))
+	return v, err
 }
 
-// matrix returns input i, a 2-D matrix, transposed when trans and
-// multiplied by s. A constant is rearranged once per program; a graph value
-// is transposed by gorgonia (s must then be 1).
-func (c *nodeCtx) matrix(i int, role string, trans bool, s float32) (*gg.Node, error) {
+// fuseRelu returns the index of the Relu that alone reads this node's
+// output, which the node then computes itself, or -1.
+func (c *nodeCtx) fuseRelu() int {
+	j, ok := c.soleConsumer()
+	if !ok || c.p.nodes[j].GetOpType() != "Relu" || !defaultDomain(c.p.nodes[j].GetDomain()) {
+		return -1
+	}
+	return j
+}
+
+// dimsOf is the rows and columns of a matrix of shape s, read transposed
+// when t.
+func dimsOf(s []int, t bool) (int, int) {
+	if t {
+		return s[1], s[0]
+	}
+	return s[0], s[1]
+}
+
+// addBroadcast adds (or, unless add, copies) the broadcast strides cs of c
+// over the m×n out.
+func addBroadcast(out, c []float32, m, n int, cs []int, add bool) {
+	for i := range m {
+		row := out[i*n : (i+1)*n]
+		for j := range row {
+			v := c[i*cs[0]+j*cs[1]]
+			if add {
+				v += row[j]
+			}
+			row[j] = v
+		}
+	}
+}
+
+// matrix returns input i, a 2-D matrix, multiplied by s and whether it is
+// still to be read transposed. A constant is transposed (when trans) and
+// scaled once per program; a graph value is left as it is (s must then be
+// 1), to be read transposed when trans.
+func (c *nodeCtx) matrix(i int, role string, trans bool, s float32) (*gg.Node, bool, error) {
 	v, err := c.arg(i)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if len(v.shape()) != 2 {
-		return nil, fmt.Errorf("%s must be a matrix, got shape %v", role, v.shape())
+		return nil, false, fmt.Errorf("%s must be a matrix, got shape %v", role, v.shape())
 	}
 	if v.konst == nil {
-		if !trans {
-			return v.node, nil
-		}
-		return gg.Transpose(v.node, 1, 0)
+		return v.node, trans, nil
 	}
 	d, err := c.derived(role, func() (*constTensor, error) {
 		data, err := v.konst.floats(role)
@@ -92,9 +178,10 @@ func (c *nodeCtx) matrix(i int, role string, trans bool, s float32) (*gg.Node, e
 		return &constTensor{shape: shape, f32: scaled(data, s)}, nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	return c.constNode(d)
+	n, err := c.constNode(d)
+	return n, false, err
 }
 
 // scaledInput returns input i multiplied by s: folded at build time for a
@@ -147,16 +234,13 @@ func scaled(data []float32, s float32) []float32 {
 	return out
 }
 
-// buildMatMul supports what inference graphs use: an N-D (N >= 2) left
-// operand times a 2-D right one (flattened to one matrix product), equal-rank
-// N-D operands with equal batch axes (gorgonia's BatchedMatMul), and 1-D
-// operands, promoted and squeezed as numpy does.
+// buildMatMul is numpy's matmul: 1-D operands are promoted (and the added
+// axes dropped from the result), and the batch axes broadcast. A left
+// operand of any rank times a matrix is one product over its flattened
+// rows; otherwise there is one product per batch entry. All run on the
+// blocked sgemm.
 func buildMatMul(c *nodeCtx) (*value, error) {
-	a, err := c.node(0)
-	if err != nil {
-		return nil, err
-	}
-	b, err := c.node(1)
+	a, b, err := c.twoNodes()
 	if err != nil {
 		return nil, err
 	}
@@ -168,65 +252,50 @@ func buildMatMul(c *nodeCtx) (*value, error) {
 	if squeezeB {
 		sb = []int{sb[0], 1}
 	}
-	if sa[len(sa)-1] != sb[len(sb)-2] {
+	m, k, n := sa[len(sa)-2], sa[len(sa)-1], sb[len(sb)-1]
+	if k != sb[len(sb)-2] {
 		return nil, fmt.Errorf("shapes %v and %v do not multiply", a.Shape(), b.Shape())
 	}
-	var y *gg.Node
-	var out []int
-	switch {
-	case len(sb) == 2:
-		out = append(slices.Clone(sa[:len(sa)-1]), sb[1])
-		y, err = matMul2D(a, b, sa, sb)
-	case len(sa) == len(sb) && slices.Equal(sa[:len(sa)-2], sb[:len(sb)-2]):
-		out = append(slices.Clone(sa[:len(sa)-1]), sb[len(sb)-1])
-		y, err = matMulBatched(a, b, sa, sb)
-	default:
-		return nil, fmt.Errorf("shapes %v and %v are not supported by the gorgonia backend (a 2-D right operand, or equal batch axes, are)", a.Shape(), b.Shape())
-	}
+	batchA, batchB := sa[:len(sa)-2], sb[:len(sb)-2]
+	batch, err := broadcastShape(batchA, batchB)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("batch axes of %v and %v: %w", a.Shape(), b.Shape(), err)
 	}
-	final := make([]int, 0, len(out))
-	for i, d := range out {
-		if (squeezeA && i == len(out)-2) || (squeezeB && i == len(out)-1) {
-			continue // the axes numpy added to the 1-D operands
-		}
+	var final []int
+	for _, d := range batch {
 		final = append(final, d)
 	}
-	if len(final) == 0 {
-		return nil, fmt.Errorf("a scalar result (vector times vector) is not supported by the gorgonia backend")
+	if !squeezeA {
+		final = append(final, m)
 	}
-	return nodeValue(reshapeNode(y, final))
-}
-
-// matMul2D multiplies a, of shape sa (rank >= 2), by the matrix b of shape
-// sb, as one [rows,K]×[K,N] product.
-func matMul2D(a, b *gg.Node, sa, sb []int) (*gg.Node, error) {
-	a2, err := reshapeNode(a, []int{numElems(sa[:len(sa)-1]), sa[len(sa)-1]})
-	if err != nil {
-		return nil, err
+	if !squeezeB {
+		final = append(final, n)
 	}
-	b2, err := reshapeNode(b, sb)
-	if err != nil {
-		return nil, err
+	if len(batchB) == 0 {
+		// One product: the left operand's batch axes are just more rows.
+		rows := numElems(batchA) * m
+		return c.apply(final, func(out []float32, ins [][]float32) {
+			sgemm(rows, n, k, matView{data: ins[0], ld: k}, matView{data: ins[1], ld: n}, out, n, false)
+		}, a, b)
 	}
-	return gg.Mul(a2, b2)
-}
-
-// matMulBatched multiplies equal-rank a and b with equal batch axes, as one
-// batched product over their flattened batch axes.
-func matMulBatched(a, b *gg.Node, sa, sb []int) (*gg.Node, error) {
-	r := len(sa)
-	batch := numElems(sa[:r-2])
-	a3, err := reshapeNode(a, []int{batch, sa[r-2], sa[r-1]})
-	if err != nil {
-		return nil, err
-	}
-	b3, err := reshapeNode(b, []int{batch, sb[r-2], sb[r-1]})
-	if err != nil {
-		return nil, err
-	}
-	return gg.BatchedMatMul(a3, b3)
+	strA, strB := broadcastStrides(batchA, batch), broadcastStrides(batchB, batch)
+	return c.apply(final, func(out []float32, ins [][]float32) {
+		idx := make([]int, len(batch))
+		for o := range numElems(batch) {
+			offA, offB := 0, 0
+			for d, i := range idx {
+				offA += i * strA[d]
+				offB += i * strB[d]
+			}
+			sgemm(m, n, k, matView{data: ins[0][offA*m*k:], ld: k}, matView{data: ins[1][offB*k*n:], ld: n}, out[o*m*n:], n, false)
+			for d := len(batch) - 1; d >= 0; d-- {
+				if idx[d]++; idx[d] < batch[d] {
+					break
+				}
+				idx[d] = 0
+			}
+		}
+	}, a, b)
 }
 
 // transposeData permutes the axes of data, of the given shape, by perm.

@@ -162,7 +162,9 @@ func isPermutation(perm []int) bool {
 	return true
 }
 
-// buildConcat joins its inputs along axis with gorgonia's Concat.
+// buildConcat joins its inputs along axis, copying whole blocks (a custom
+// kernel: gorgonia's Concat copies element by element through iterators);
+// constant inputs (shape arithmetic) fold.
 func buildConcat(c *nodeCtx) (*value, error) {
 	a, err := c.attrs.int("axis", 0)
 	if err != nil {
@@ -171,40 +173,57 @@ func buildConcat(c *nodeCtx) (*value, error) {
 	if !c.attrs.has("axis") {
 		return nil, fmt.Errorf("the axis attribute is required")
 	}
-	var nodes []*gg.Node
+	var vals []*value
 	for i := range c.in {
-		n, err := c.node(i)
+		v, err := c.arg(i)
 		if err != nil {
 			return nil, err
 		}
-		nodes = append(nodes, n)
+		vals = append(vals, v)
 	}
-	if len(nodes) == 0 {
+	if len(vals) == 0 {
 		return nil, fmt.Errorf("no inputs")
 	}
-	rank := nodes[0].Dims()
-	axis, err := normAxis(int(a), rank)
+	s0 := vals[0].shape()
+	axis, err := normAxis(int(a), len(s0))
 	if err != nil {
 		return nil, err
 	}
-	for _, n := range nodes[1:] {
-		s0, s := nodes[0].Shape(), n.Shape()
-		if len(s) != rank || !slices.Equal(s0[:axis], s[:axis]) || !slices.Equal(s0[axis+1:], s[axis+1:]) {
+	out := slices.Clone(s0)
+	out[axis] = 0
+	inner := numElems(s0[axis+1:])
+	blocks := make([]int, len(vals)) // elements each input adds per outer step
+	for i, v := range vals {
+		s := v.shape()
+		if len(s) != len(s0) || !slices.Equal(s0[:axis], s[:axis]) || !slices.Equal(s0[axis+1:], s[axis+1:]) {
 			return nil, fmt.Errorf("shapes %v and %v cannot be joined along axis %d", s0, s, axis)
 		}
+		if v.konst != nil && v.konst.isInt != vals[0].konst.isIntOr(false) {
+			return nil, fmt.Errorf("inputs mix integer and float constants")
+		}
+		out[axis] += s[axis]
+		blocks[i] = s[axis] * inner
 	}
-	if len(nodes) == 1 {
-		return &value{node: nodes[0]}, nil
+	if len(vals) == 1 {
+		return vals[0], nil
 	}
-	return nodeValue(gg.Concat(axis, nodes...))
+	outer := numElems(s0[:axis])
+	return c.compute(out, func(o []float32, ins [][]float32) {
+		off := 0
+		for r := range outer {
+			for i, in := range ins {
+				off += copy(o[off:], in[r*blocks[i]:(r+1)*blocks[i]])
+			}
+		}
+	}, vals...)
 }
 
 // passThrough is Identity: the output is the input value itself.
 func passThrough(c *nodeCtx) (*value, error) { return c.arg(0) }
 
 // buildDropout is the identity at inference. A constant true training_mode
-// is refused; the mask output is refused by the caller like any second
-// output.
+// is refused; the mask output, when asked for, is a constant of ones (every
+// element kept).
 func buildDropout(c *nodeCtx) (*value, error) {
 	if k, ok := c.konst(2); ok {
 		if (k.isInt && len(k.i64) > 0 && k.i64[0] != 0) || (!k.isInt && len(k.f32) > 0 && k.f32[0] != 0) {
@@ -213,7 +232,18 @@ func buildDropout(c *nodeCtx) (*value, error) {
 	} else if c.opt(2) != nil {
 		return nil, fmt.Errorf("training_mode must be a constant")
 	}
-	return c.arg(0)
+	x, err := c.arg(0)
+	if err != nil {
+		return nil, err
+	}
+	if outs := c.proto.GetOutput(); len(outs) > 1 && outs[1] != "" {
+		mask := &constTensor{shape: x.shape(), isInt: true, i64: make([]int64, numElems(x.shape()))}
+		for i := range mask.i64 {
+			mask.i64[i] = 1
+		}
+		c.more = []*value{{konst: mask}}
+	}
+	return x, nil
 }
 
 // buildConstant decodes the value, value_float(s) or value_int(s) attribute.

@@ -31,6 +31,9 @@ type program struct {
 	// folded), by node index and role, so that every graph of the instance
 	// shares them.
 	derived map[string]*constTensor
+	// consumers lists, per value name, the nodes that read it; a graph
+	// output counts as a consumer of index -1.
+	consumers map[string][]int
 }
 
 // parseProgram decodes a serialized ModelProto and checks what can be
@@ -68,6 +71,15 @@ func parseProgram(model string, data []byte) (*program, error) {
 	}
 	if err := p.checkNodes(); err != nil {
 		return nil, err
+	}
+	p.consumers = make(map[string][]int)
+	for i, n := range p.nodes {
+		for _, in := range n.GetInput() {
+			p.consumers[in] = append(p.consumers[in], i)
+		}
+	}
+	for _, o := range p.meta.Outputs {
+		p.consumers[o.Name] = append(p.consumers[o.Name], -1)
 	}
 	return p, nil
 }
