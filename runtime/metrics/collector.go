@@ -42,7 +42,7 @@ type runtimeCollector struct {
 
 func (c *runtimeCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descQueue, descBatch, descQWait, descCompute, descReasons, descRejected,
-		descDropped, descItems, descFailures, descWindow, descCPU, descState, descGPUUse, descGPUMem, descGPUT, descGPUW} {
+		descDropped, descItems, descFailures, descWindow, descCPU, descState, descWarmup, descGPUUse, descGPUMem, descGPUT, descGPUW} {
 		ch <- d
 	}
 }
@@ -76,6 +76,7 @@ func (c *runtimeCollector) collectVersion(ch chan<- prometheus.Metric, v *runtim
 		ready = 1
 	}
 	ch <- prometheus.MustNewConstMetric(descState, prometheus.GaugeValue, ready, v.Name, ver)
+	warmupMetric(ch, v, ver) // triton.go
 	bs := v.BatchStats()
 	device := deviceLabel(bs.Groups)
 	l := []string{v.Name, ver, device}
