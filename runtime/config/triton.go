@@ -31,8 +31,10 @@ func LoadTriton(path string) (Model, error) {
 	}
 	pc := &pb.ModelConfig{}
 	if err := prototext.Unmarshal(raw, pc); err != nil {
-		msg := strings.TrimPrefix(err.Error(), "proto: ")
-		return Model{}, &FieldError{File: path, Msg: strings.ReplaceAll(msg, "\u00a0", " ")}
+		// protobuf-go spells "proto:" with a space or a no-break space, at
+		// random, to keep callers from matching its messages.
+		msg := strings.ReplaceAll(err.Error(), "\u00a0", " ")
+		return Model{}, &FieldError{File: path, Msg: strings.TrimPrefix(msg, "proto: ")}
 	}
 	m, err := FromTriton(pc)
 	if err != nil {
@@ -188,8 +190,11 @@ func (t *tritonReader) outputs(list []*pb.ModelOutput) ([]TensorConfig, error) {
 }
 
 // scheduling maps dynamic_batching onto static batching (Triton's dynamic
-// batcher: a window, preferred sizes, a bounded queue). A batching model
-// without dynamic_batching runs each request alone, as in Triton.
+// batcher: a window, preferred sizes, a bounded queue). A model with a
+// max_batch_size but no dynamic_batching runs each request alone, as in
+// Triton; a config that leaves max_batch_size to the model file gets
+// tiffin's default batching, as Triton's auto-complete adds a dynamic
+// batcher.
 func (t *tritonReader) scheduling(pc *pb.ModelConfig, m *Model) error {
 	switch {
 	case pc.GetSequenceBatching() != nil:
@@ -199,7 +204,9 @@ func (t *tritonReader) scheduling(pc *pb.ModelConfig, m *Model) error {
 	}
 	db := pc.GetDynamicBatching()
 	if db == nil {
-		m.Batching.Mode = BatchOff
+		if m.MaxBatchSize != nil {
+			m.Batching.Mode = BatchOff
+		}
 		return nil
 	}
 	m.Batching.Mode = BatchStatic
