@@ -99,7 +99,7 @@ input [ { name: "x" data_type: TYPE_FP32 dims: [ 4 ] reshape { shape: [ 2, 2 ] }
 		{"a typo", `max_batch_size: 4
 dynamic_batchin {}`, "", `config.pbtxt: (line 2:1): unknown field: dynamic_batchin`},
 		{"warmup for no input", `max_batch_size: 4
-model_warmup [ { name: "w" batch_size: 1 inputs { key: "q" value: { data_type: TYPE_FP32 dims: [ 4 ] zero_data: true } } } ]`, "", `warmup[0] (w): the model has no input "q"`},
+model_warmup [ { name: "w" batch_size: 1 inputs { key: "q" value: { data_type: TYPE_FP32 dims: [ 4 ] zero_data: true } } } ]`, "", `config.pbtxt: model_warmup[0] (w): the model has no input "q"`},
 		{"warmup too large", `max_batch_size: 4
 model_warmup [ { name: "w" batch_size: 5 inputs { key: "x" value: { data_type: TYPE_FP32 dims: [ 4 ] random_data: true } } } ]`, "", "batch_size 5 is over max_batch_size 4"},
 		{"platform and backend disagree", `backend: "fake" platform: "onnxruntime_onnx"`, "", `platform: "onnxruntime_onnx" is not a platform of backend "fake"`},

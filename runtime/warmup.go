@@ -67,7 +67,11 @@ func warmup(v *ModelVersion, modelDir string) (time.Duration, error) {
 			err = v.Sig.CheckShapes(v.Name, inputs)
 		}
 		if err != nil {
-			return 0, &config.FieldError{Field: fmt.Sprintf("warmup[%d] (%s)", i, sample.Name), Msg: err.Error()}
+			field := "warmup" // config.yaml's name; config.pbtxt's is model_warmup
+			if v.Config.Triton != nil {
+				field = "model_warmup"
+			}
+			return 0, &config.FieldError{Field: fmt.Sprintf("%s[%d] (%s)", field, i, sample.Name), Msg: err.Error()}
 		}
 		tasks := make([]warmTask, len(v.workers))
 		for j, w := range v.workers {

@@ -45,7 +45,17 @@ func LoadTriton(path string) (Model, error) {
 		return m, err
 	}
 	m.File = path
-	return m, validateIn(&m, path)
+	err = validateIn(&m, path)
+	var fe *FieldError
+	if errors.As(err, &fe) {
+		// Name the field as config.pbtxt spells it.
+		for yamlName, pbName := range map[string]string{"warmup[": "model_warmup[", "instance_groups[": "instance_group["} {
+			if strings.HasPrefix(fe.Field, yamlName) {
+				fe.Field = pbName + strings.TrimPrefix(fe.Field, yamlName)
+			}
+		}
+	}
+	return m, err
 }
 
 // FromTriton maps a parsed Triton ModelConfig onto tiffin's Model. Errors
