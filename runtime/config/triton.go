@@ -114,6 +114,10 @@ var handledTopLevel = []string{"name", "platform", "backend", "max_batch_size", 
 	"dynamic_batching", "sequence_batching", "ensemble_scheduling", "instance_group", "version_policy",
 	"default_model_filename", "model_warmup", "parameters", "model_transaction_policy", "batch_input", "batch_output"}
 
+// TritonDefaultCPUCount is the instance count of a KIND_CPU group that
+// gives none: Triton runs two for ONNX Runtime models.
+const TritonDefaultCPUCount = 2
+
 type tritonReader struct {
 	ignored []string
 }
@@ -262,6 +266,9 @@ func (t *tritonReader) groups(list []*pb.ModelInstanceGroup) ([]InstanceGroup, e
 		}
 		if ig.Count < 0 {
 			return nil, t.bad(at+".count", "must be >= 1, got %d", ig.Count)
+		}
+		if ig.Count == 0 && ig.Kind == KindCPU {
+			ig.Count = TritonDefaultCPUCount
 		}
 		for _, id := range g.GetGpus() {
 			ig.GPUs = append(ig.GPUs, int(id))
