@@ -28,30 +28,36 @@ func newMetricsServer(cfg config.Server, log *slog.Logger, lc *lifecycle, met *m
 	if cfg.MetricsPort < 0 || !cfg.AllowMetrics {
 		return metricsOn{}
 	}
-	addr := net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.MetricsPort))
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", met.Handler())
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, TLSConfig: tlsCfg}
-	lc.append(hook{name: "metrics",
+	sideListener(lc, log, "metrics", net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.MetricsPort)), mux, tlsCfg)
+	return metricsOn{}
+}
+
+// sideListener serves handler on a listener of its own beside the front
+// ends (over TLS when tlsCfg is set): started and stopped with the
+// lifecycle, as pprof and the metrics port are.
+func sideListener(lc *lifecycle, log *slog.Logger, name, addr string, handler http.Handler, tlsCfg *tls.Config) {
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	lc.append(hook{name: name,
 		start: func(context.Context) error {
 			ln, err := net.Listen("tcp", addr)
 			if err != nil {
-				return fmt.Errorf("metrics listen on %s: %w", addr, err)
+				return fmt.Errorf("%s listen on %s: %w", name, addr, err)
 			}
 			if tlsCfg != nil {
 				ln = tls.NewListener(ln, tlsCfg)
 			}
-			log.Info("metrics listening", "addr", ln.Addr().String(), "tls", tlsCfg != nil)
+			log.Info(name+" listening", "addr", ln.Addr().String(), "tls", tlsCfg != nil)
 			go func() {
 				if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-					log.Error("metrics server", "err", err)
+					log.Error(name+" server", "err", err)
 				}
 			}()
 			return nil
 		},
 		stop: func(ctx context.Context) error { return srv.Shutdown(ctx) },
 	})
-	return metricsOn{}
 }
 
 // newTLS loads --tls-cert and --tls-key, and --tls-client-ca for mTLS;

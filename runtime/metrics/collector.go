@@ -47,17 +47,20 @@ func (c *runtimeCollector) Describe(ch chan<- *prometheus.Desc) {
 	}
 }
 
-func (c *runtimeCollector) Collect(ch chan<- prometheus.Metric) {
-	for _, st := range c.models.Index() {
+// eachVersion calls f with every loaded model version and its status.
+func eachVersion(models Models, f func(*runtime.ModelVersion, runtime.VersionStatus)) {
+	for _, st := range models.Index() {
 		if st.Version == 0 {
-			continue
+			continue // a model that failed before any version loaded
 		}
-		v, err := c.models.Version(st.Model, st.Version)
-		if err != nil {
-			continue
+		if v, err := models.Version(st.Model, st.Version); err == nil {
+			f(v, st)
 		}
-		c.collectVersion(ch, v, st)
 	}
+}
+
+func (c *runtimeCollector) Collect(ch chan<- prometheus.Metric) {
+	eachVersion(c.models, func(v *runtime.ModelVersion, st runtime.VersionStatus) { c.collectVersion(ch, v, st) })
 	if c.gpus != nil {
 		for _, s := range c.gpus.Latest() {
 			g := strconv.Itoa(s.Index)

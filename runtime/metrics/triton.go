@@ -44,14 +44,7 @@ func (c *tritonCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (c *tritonCollector) Collect(ch chan<- prometheus.Metric) {
-	for _, st := range c.models.Index() {
-		if st.Version == 0 {
-			continue
-		}
-		v, err := c.models.Version(st.Model, st.Version)
-		if err != nil {
-			continue
-		}
+	eachVersion(c.models, func(v *runtime.ModelVersion, _ runtime.VersionStatus) {
 		s := v.Stats()
 		l := []string{v.Name, strconv.FormatInt(v.Version, 10)}
 		for _, m := range []struct {
@@ -64,7 +57,7 @@ func (c *tritonCollector) Collect(ch chan<- prometheus.Metric) {
 		} {
 			ch <- prometheus.MustNewConstMetric(m.d, prometheus.CounterValue, float64(m.v), l...)
 		}
-	}
+	})
 }
 
 func micros(cs ...runtime.Counter) uint64 {

@@ -17,10 +17,7 @@ import numpy as np
 import tritonclient.grpc as grpcclient
 import tritonclient.http as httpclient
 
-
-def expect(cond, what):
-    if not cond:
-        raise AssertionError(what)
+from interop import expect, run_checks  # beside this file
 
 
 def http_client(addr, pki, with_cert=True):
@@ -66,8 +63,7 @@ def infer(client, mod):
 def main():
     https_addr, grpc_addr, pki = sys.argv[1:4]
     h, g = http_client(https_addr, pki), grpc_client(grpc_addr, pki)
-    failed = 0
-    checks = [
+    run_checks([
         ("ready over TLS with client certificates (http, grpc)",
          lambda: expect(h.is_server_ready() and g.is_server_ready() and h.is_model_ready("classifier"), "not ready")),
         ("get_model_config of a config.pbtxt shows Triton's values (http)", lambda: check_config(h.get_model_config("classifier"), "http")),
@@ -75,16 +71,7 @@ def main():
          lambda: check_config(g.get_model_config("classifier", as_json=True)["config"], "grpc")),
         ("infer over TLS (http, grpc)", lambda: (infer(h, httpclient), infer(g, grpcclient))),
         ("no client certificate: refused", lambda: refused(https_addr, pki)),
-    ]
-    for name, fn in checks:
-        try:
-            fn()
-            print(f"PASS  {name}")
-        except Exception as e:  # report every check, then fail
-            failed += 1
-            print(f"FAIL  {name}: {type(e).__name__}: {e}")
-    print(f"{len(checks) - failed} of {len(checks)} TLS interop checks passed")
-    sys.exit(1 if failed else 0)
+    ], "TLS interop")
 
 
 def refused(addr, pki):

@@ -5,6 +5,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -13,16 +14,19 @@ import (
 )
 
 func main() {
-	if len(os.Args) != 2 {
-		fmt.Fprintln(os.Stderr, "usage: tlsgen DIR")
-		os.Exit(2)
-	}
-	if err := os.MkdirAll(os.Args[1], 0o700); err != nil {
+	if err := run(os.Args[1:]); err != nil {
 		fmt.Fprintln(os.Stderr, "tlsgen:", err)
 		os.Exit(1)
 	}
-	if _, err := tlstest.Write(os.Args[1], 24*time.Hour); err != nil {
-		fmt.Fprintln(os.Stderr, "tlsgen:", err)
-		os.Exit(1)
+}
+
+func run(args []string) error {
+	if len(args) != 1 {
+		return errors.New("usage: tlsgen DIR")
 	}
+	if err := os.MkdirAll(args[0], 0o700); err != nil {
+		return err
+	}
+	_, err := tlstest.Write(args[0], 24*time.Hour)
+	return err
 }
