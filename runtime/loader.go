@@ -45,12 +45,20 @@ func (m *Manager) loadVersion(ctx context.Context, md ModelDir, vd VersionDir) (
 	}
 	if v.Sig, v.Config, err = resolve(meta, md.Config); err != nil {
 		v.abort(m.placer)
-		return v, err
+		return v, inFile(md, err)
 	}
 	v.Config.InstanceGroups = groups
 	if v.batcher, err = newBatcher(v); err != nil {
 		v.abort(m.placer)
 		return v, err
+	}
+	if v.Warmup, err = warmup(v, md.Dir); err != nil {
+		v.batcher.Close()
+		v.abort(m.placer)
+		return v, inFile(md, err)
+	}
+	if len(v.Config.Warmup) > 0 {
+		m.log.Info("model warmed up", "model", v, "samples", len(v.Config.Warmup), "instances", len(v.workers), "took", v.Warmup)
 	}
 	v.lendInstances()
 	for _, w := range v.workers {
@@ -95,6 +103,7 @@ func (m *Manager) startInstances(ctx context.Context, v *ModelVersion, backend b
 // their placement.
 func (v *ModelVersion) abort(p *Placer) {
 	for _, w := range v.workers {
+		w.endWarmup()
 		if w.serve != nil {
 			close(w.serve)
 			<-w.done
@@ -112,12 +121,15 @@ func (m *Manager) chooseBackend(md ModelDir, vd VersionDir) (backends.Backend, s
 	if name != "" && name != config.BackendAuto {
 		b, err := m.backends.Get(name)
 		if err != nil {
-			return nil, "", &config.FieldError{File: filepath.Join(md.Dir, ConfigFileName), Field: "backend", Msg: err.Error()}
+			return nil, "", &config.FieldError{File: configFile(md), Field: "backend", Msg: err.Error()}
 		}
 		if err := b.Available(); err != nil {
 			return nil, "", fmt.Errorf("backend %s is unavailable: %w", name, err)
 		}
-		path, err := modelFile(b, vd.Dir)
+		if err := m.checkPlatform(md, b); err != nil { // tritonconfig.go
+			return nil, "", err
+		}
+		path, err := modelFile(b, vd.Dir, md.Config.ModelFile)
 		return b, path, err
 	}
 	var reasons []string
@@ -125,7 +137,7 @@ func (m *Manager) chooseBackend(md ModelDir, vd VersionDir) (backends.Backend, s
 		err := b.Available()
 		path := ""
 		if err == nil {
-			path, err = modelFile(b, vd.Dir)
+			path, err = modelFile(b, vd.Dir, md.Config.ModelFile)
 		}
 		if err != nil {
 			reasons = append(reasons, fmt.Sprintf("%s: %v", b.Name(), err))
@@ -139,9 +151,13 @@ func (m *Manager) chooseBackend(md ModelDir, vd VersionDir) (backends.Backend, s
 	return nil, "", fmt.Errorf("no backend is available: %v", reasons)
 }
 
-// modelFile is the first of the files b loads that dir holds.
-func modelFile(b backends.Backend, dir string) (string, error) {
+// modelFile is the first of the files b loads that dir holds, or the file
+// the config names (Triton's default_model_filename).
+func modelFile(b backends.Backend, dir, named string) (string, error) {
 	files := b.Describe().ModelFiles
+	if named != "" {
+		files = []string{named}
+	}
 	for _, f := range files {
 		if fi, err := os.Stat(filepath.Join(dir, f)); err == nil && !fi.IsDir() {
 			return filepath.Join(dir, f), nil
@@ -172,6 +188,7 @@ func cpuOnly(groups []config.InstanceGroup) []config.InstanceGroup {
 func resolve(meta backends.Metadata, cfg config.Model) (Signature, config.Model, error) {
 	sig := Signature{Inputs: meta.Inputs, Outputs: meta.Outputs}
 	dynamic := batchAxisDynamic(meta)
+
 	switch {
 	case cfg.MaxBatchSize == nil && dynamic:
 		sig.MaxBatchSize = config.DefaultMaxBatchSize
@@ -185,6 +202,9 @@ func resolve(meta backends.Metadata, cfg config.Model) (Signature, config.Model,
 	}
 	mbs := sig.MaxBatchSize
 	cfg.MaxBatchSize = &mbs
+	if err := sig.declare(cfg.Inputs, cfg.Outputs); err != nil { // declared.go
+		return sig, cfg, err
+	}
 	cfg.Batching = cfg.Batching.WithDefaults(mbs > 0)
 	return sig, cfg, nil
 }

@@ -92,6 +92,7 @@ func (m *Manager) Load(ctx context.Context, name string) error {
 		return err // no such folder, or a name that is not one: nothing to record
 	}
 	if err == nil {
+		m.warnIgnored(md) // tritonconfig.go
 		err = m.loadVersions(ctx, e, md)
 	}
 	m.stamps[name] = stamp

@@ -24,6 +24,7 @@ type ModelVersion struct {
 	Platform string       // the backend's platform name, as the transports report it
 	Config   config.Model // with inferred and default values filled in
 	Sig      Signature
+	Warmup   time.Duration // how long the config's warmup took (0: none); set before READY
 
 	log *slog.Logger
 

@@ -12,6 +12,8 @@ import (
 )
 
 // ConfigFileName is the optional per-model config in the model's folder.
+// A Triton repository's config.pbtxt (TritonConfigFileName) is read in its
+// place; a folder may hold one of the two, not both.
 const ConfigFileName = "config.yaml"
 
 // ModelDir is one model's folder in the repository: DIR/<model>/.
@@ -69,7 +71,7 @@ func ScanModel(root, name string) (ModelDir, error) {
 	if err != nil {
 		return md, fmt.Errorf("read model folder: %w", err)
 	}
-	if md.Config, err = config.LoadModel(filepath.Join(md.Dir, ConfigFileName)); err != nil {
+	if md.Config, err = loadModelConfig(md); err != nil { // tritonconfig.go
 		return md, err
 	}
 	for _, e := range entries {

@@ -31,6 +31,10 @@ type worker struct {
 	// version has loaded; closed without a value, it tells the worker to
 	// close its model and exit.
 	serve chan *batcher.Batcher[*inflight]
+	// warm hands the worker warmup samples between load and serve
+	// (warmup.go); the loader closes it when warmup is over.
+	warm      chan warmTask
+	warmEnded bool // the loader's: warm is closed
 
 	// lend is the version's pool of idle lent instances; nil for an
 	// instance with a thread of its own. retire is closed by the version's
@@ -55,6 +59,7 @@ func (w *worker) LogValue() slog.Value {
 func (w *worker) start(ctx context.Context) error {
 	w.done = make(chan struct{})
 	w.serve = make(chan *batcher.Batcher[*inflight], 1)
+	w.warm = make(chan warmTask)
 	loaded := make(chan error, 1)
 	go w.run(ctx, loaded)
 	return <-loaded
@@ -80,6 +85,7 @@ func (w *worker) run(ctx context.Context, loaded chan<- error) {
 	}
 	w.model = model
 	loaded <- nil
+	w.takeWarmups()
 	if b, ok := <-w.serve; ok {
 		procs.add(1, w.log)
 		defer procs.add(-1, w.log)

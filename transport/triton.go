@@ -100,6 +100,9 @@ func ModelConfig(m Models, name string, version int64) (*pb.ModelConfig, error) 
 	if b := v.Config.Batching; batched && b.Mode != config.BatchOff {
 		cfg.SchedulingChoice = &pb.ModelConfig_DynamicBatching{DynamicBatching: dynamicBatching(b)}
 	}
+	if v.Config.Triton != nil {
+		return completeTriton(v, cfg), nil // tritonconfig.go
+	}
 	return cfg, nil
 }
 

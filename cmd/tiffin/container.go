@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"strconv"
 
 	"go.uber.org/dig"
@@ -41,6 +43,8 @@ func newContainer(cfg config.Server, log *slog.Logger) (*dig.Container, error) {
 		newBackends,
 		newManager,
 		newMetrics,
+		newTLS,           // listeners.go
+		newMetricsServer, // listeners.go
 		newBudget,
 		newJobs, // jobs.go
 		newHTTPServer,
@@ -52,7 +56,7 @@ func newContainer(cfg config.Server, log *slog.Logger) (*dig.Container, error) {
 		}
 	}
 	// dig builds parameters left to right: this fixes the order above.
-	build := func(tracingOn, pprofOn, *runtime.Manager, *metrics.Metrics, httpt.Jobs, *grpct.Server, *httpt.Server) {
+	build := func(tracingOn, pprofOn, *runtime.Manager, *metrics.Metrics, metricsOn, httpt.Jobs, *grpct.Server, *httpt.Server) {
 	}
 	if err := c.Invoke(build); err != nil {
 		return nil, fmt.Errorf("build components: %w", err)
@@ -151,6 +155,7 @@ type httpParams struct {
 	Tracing tracingOn
 	Jobs    httpt.Jobs // jobs.go; nil with --jobs=false
 	Budget  *transport.Budget
+	TLS     *tls.Config // nil: plain text
 }
 
 // newBudget is the in-flight memory budget both front ends share.
@@ -160,6 +165,10 @@ func newBudget(cfg config.Server) *transport.Budget {
 
 func newHTTPServer(p httpParams) *httpt.Server {
 	cfg, lc := p.Config, p.LC
+	var metricsHandler http.Handler
+	if cfg.AllowMetrics {
+		metricsHandler = p.Metrics.Handler()
+	}
 	s := httpt.New(p.Manager, httpt.Options{
 		Addr:          net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.HTTPPort)),
 		MaxBodyBytes:  cfg.MaxBodyBytes,
@@ -174,9 +183,12 @@ func newHTTPServer(p httpParams) *httpt.Server {
 		BodyTimeout:   cfg.BodyReadTimeout,
 		WriteTimeout:  cfg.WriteTimeout,
 		Observer:      p.Metrics,
-		Metrics:       p.Metrics.Handler(),
+		Metrics:       metricsHandler,
 		Devices:       newDevicesReport(p.Devices),
+		TLS:           p.TLS.Clone(),
 	})
-	lc.append(hook{name: "http", start: func(context.Context) error { return s.Start() }, stop: s.Shutdown})
+	if cfg.AllowHTTP {
+		lc.append(hook{name: "http", start: func(context.Context) error { return s.Start() }, stop: s.Shutdown})
+	}
 	return s
 }

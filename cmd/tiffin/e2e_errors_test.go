@@ -75,14 +75,15 @@ func TestE2EBadInput(t *testing.T) {
 
 // TestE2EBadConfigKeepsOthersServing puts a model with a broken config.yaml
 // next to good ones: it is UNAVAILABLE with a reason naming the file and the
-// field, and the rest serve.
+// field, and the rest serve. The server is ready without strict readiness
+// (with it, the default, it is not while a model is UNAVAILABLE).
 func TestE2EBadConfigKeepsOthersServing(t *testing.T) {
 	dir := demoRepo(t)
 	b, _ := modelgen.MLPSmall().ONNX()
 	writeFile(t, dir+"/broken/1/model.onnx", b)
 	writeFile(t, dir+"/broken/config.yaml", []byte("batching:\n  max_queue_delay: soon\n"))
 	writeFile(t, dir+"/garbage/1/model.onnx", []byte("not an onnx file"))
-	ts := startServer(t, dir, nil)
+	ts := startServer(t, dir, func(c *config.Server) { c.StrictReady = false })
 	r := ts.do(t, "GET", "/v2/models/broken/ready", nil, nil)
 	if r.status != 503 || !strings.Contains(string(r.body), "config.yaml") || !strings.Contains(string(r.body), "max_queue_delay") {
 		t.Fatalf("broken model: %d %s", r.status, r.body)

@@ -11,7 +11,7 @@ import (
 	"github.com/tiffin-ml/tiffin/backends"
 	"github.com/tiffin-ml/tiffin/backends/modelgen"
 	"github.com/tiffin-ml/tiffin/backends/onnxpb"
-	pb "github.com/tiffin-ml/tiffin/transport/grpc/inferencepb"
+	pb "github.com/tiffin-ml/tiffin/transport/inferencepb"
 )
 
 // TestE2EUnloadableModel serves a model whose file parses but which ONNX

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tiffin-ml/tiffin/backends"
+	"github.com/tiffin-ml/tiffin/transport/v2client"
 )
 
 // The three ways a test sends a V2 request, through tiffin infer's own
@@ -28,18 +29,33 @@ var wires = []wire{
 	{"grpc", func(_, addr string) inferArgs { return inferArgs{grpcAddr: addr} }},
 }
 
-// inferWire sends inputs to model over w with tiffin infer's own clients.
+// inferWire sends inputs to model over w with tiffin infer's own client
+// package, transport/v2client.
 func inferWire(gs *grpcServer, model string, w wire, inputs []backends.Tensor) ([]backends.Tensor, error) {
 	a := w.args(gs.base, gs.addr)
-	a.model = model
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	var out *inferOutput
+	req := v2client.Request{Model: model, Inputs: inputs, Binary: a.binary}
+	var out *v2client.Response
 	var err error
 	if a.grpcAddr != "" {
-		out, err = a.inferGRPC(ctx, inputs)
+		var c *v2client.GRPC
+		if c, err = v2client.NewGRPC(a.grpcAddr, 1); err != nil {
+			return nil, err
+		}
+		defer c.Close()
+		out, err = c.Infer(ctx, req)
 	} else {
-		out, err = a.inferHTTP(ctx, inputs)
+		var c *v2client.HTTP
+		if c, err = v2client.NewHTTP(a.httpURL, 1, 2*time.Minute); err != nil {
+			return nil, err
+		}
+		defer c.Close()
+		var call *v2client.HTTPCall
+		if call, err = c.Prepare(req); err != nil {
+			return nil, err
+		}
+		out, err = call.Infer(ctx)
 	}
 	if err != nil {
 		return nil, err
@@ -62,7 +78,7 @@ func isServerError(err error) bool {
 
 // outputTensorOf turns a printed output back into a tensor; JSON's null
 // (NaN or an infinity, which JSON cannot hold) becomes NaN.
-func outputTensorOf(o outputTensor) (backends.Tensor, error) {
+func outputTensorOf(o v2client.Output) (backends.Tensor, error) {
 	dt, ok := backends.ParseDataType(o.Datatype)
 	if !ok {
 		return backends.Tensor{}, fmt.Errorf("datatype %q", o.Datatype)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"flag"
 	"log/slog"
 	"net"
@@ -29,7 +30,7 @@ func grpcFlags(fs *flag.FlagSet, cfg *config.Server) {
 
 // newGRPCServer builds the gRPC front end. Like the HTTP server it starts
 // after the model manager and stops before it.
-func newGRPCServer(cfg config.Server, log *slog.Logger, lc *lifecycle, m *runtime.Manager, met *metrics.Metrics, budget *transport.Budget, _ tracingOn) *grpct.Server {
+func newGRPCServer(cfg config.Server, log *slog.Logger, lc *lifecycle, m *runtime.Manager, met *metrics.Metrics, budget *transport.Budget, tlsCfg *tls.Config, _ tracingOn) *grpct.Server {
 	g := cfg.GRPC
 	s := grpct.New(m, grpct.Options{
 		Addr:         net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.GRPCPort)),
@@ -44,7 +45,10 @@ func newGRPCServer(cfg config.Server, log *slog.Logger, lc *lifecycle, m *runtim
 		Observer:    met,
 		Budget:      budget,
 		Logger:      log,
+		TLS:         tlsCfg.Clone(),
 	})
-	lc.append(hook{name: "grpc", start: func(context.Context) error { return s.Start() }, stop: s.Shutdown})
+	if cfg.AllowGRPC {
+		lc.append(hook{name: "grpc", start: func(context.Context) error { return s.Start() }, stop: s.Shutdown})
+	}
 	return s
 }

@@ -31,11 +31,17 @@ func newGPUSampler(log *slog.Logger, lc *lifecycle, dev *runtime.Devices) metric
 }
 
 // newMetrics builds the Prometheus registry over the model manager and the
-// device inventory.
-func newMetrics(m *runtime.Manager, gpus metrics.GPUs, dev *runtime.Devices) (*metrics.Metrics, error) {
+// device inventory, with Triton's metric names under --metrics-compat
+// triton.
+func newMetrics(cfg config.Server, m *runtime.Manager, gpus metrics.GPUs, dev *runtime.Devices) (*metrics.Metrics, error) {
 	met := metrics.New(m, gpus)
 	if err := met.RegisterDevices(dev); err != nil {
 		return nil, err
+	}
+	if cfg.MetricsCompat == config.MetricsCompatTriton {
+		if err := met.EnableTritonNames(); err != nil {
+			return nil, err
+		}
 	}
 	return met, nil
 }

@@ -1,14 +1,10 @@
 package main
 
 import (
-	"context"
-	"errors"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/pprof"
 	"strings"
-	"time"
 
 	"github.com/tiffin-ml/tiffin/runtime/config"
 )
@@ -31,23 +27,7 @@ func newPprof(cfg config.Server, log *slog.Logger, lc *lifecycle) pprofOn {
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	lc.append(hook{name: "pprof",
-		start: func(context.Context) error {
-			ln, err := net.Listen("tcp", addr)
-			if err != nil {
-				return err
-			}
-			log.Info("pprof listening", "addr", ln.Addr().String())
-			go func() {
-				if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-					log.Error("pprof server", "err", err)
-				}
-			}()
-			return nil
-		},
-		stop: func(ctx context.Context) error { return srv.Shutdown(ctx) },
-	})
+	sideListener(lc, log, "pprof", addr, mux, nil) // listeners.go
 	return pprofOn{}
 }
 

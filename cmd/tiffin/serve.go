@@ -28,7 +28,7 @@ func serveFlags(cfg *config.Server, stderr io.Writer) (*flag.FlagSet, func()) {
 	fs.StringVar(&cfg.ORTLibrary, "ort-library", cfg.ORTLibrary, "path to libonnxruntime.so (default: $TIFFIN_ORT_LIBRARY, then third_party/onnxruntime/lib)")
 	fs.StringVar(&cfg.LogFormat, "log-format", cfg.LogFormat, "log format: text or json")
 	fs.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "log level: debug, info, warn or error")
-	fs.BoolVar(&cfg.StrictReady, "strict-readiness", cfg.StrictReady, "report ready only when every model is READY")
+	fs.BoolVar(&cfg.StrictReady, "strict-readiness", cfg.StrictReady, "report ready only when every model is READY (false: once the repository is loaded)")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "how long shutdown waits for requests in flight")
 	fs.StringVar(&cfg.DevicesFile, "devices", cfg.DevicesFile, "host device `FILE`: per device class, instance counts and batching that override config.yaml")
 	fs.Int64Var(&cfg.MaxInflightBytes, "max-inflight-bytes", cfg.MaxInflightBytes, "bytes all requests in flight may hold together (bodies and decoded tensors); beyond it: 429")
@@ -37,7 +37,8 @@ func serveFlags(cfg *config.Server, stderr io.Writer) (*flag.FlagSet, func()) {
 	fs.DurationVar(&cfg.WriteTimeout, "write-timeout", cfg.WriteTimeout, "a response must be written within this; a client that does not read is disconnected")
 	fs.StringVar(&cfg.OTLPEndpoint, "otlp-endpoint", cfg.OTLPEndpoint, "send traces over OTLP/HTTP to this `URL` (e.g. http://localhost:4318/v1/traces); empty: off")
 	fs.StringVar(&cfg.PprofAddr, "pprof-addr", cfg.PprofAddr, "serve Go's profiles on `ADDR` (a bare port listens on loopback only); empty: off")
-	grpcFlags(fs, cfg) // grpc.go
+	grpcFlags(fs, cfg)   // grpc.go
+	tritonFlags(fs, cfg) // tritonflags.go
 	jobsFlags(fs, &cfg.Jobs)
 	return fs, controlFlags(fs, &cfg.Repository) // control.go
 }
@@ -45,6 +46,10 @@ func serveFlags(cfg *config.Server, stderr io.Writer) (*flag.FlagSet, func()) {
 func serveCmd(args []string, stdout, stderr io.Writer) int {
 	cfg := config.DefaultServer()
 	fs, parsed := serveFlags(&cfg, stderr)
+	if err := envFlagsFromOS(fs); err != nil { // TIFFIN_<FLAG>; the command line wins
+		fmt.Fprintf(stderr, "tiffin serve: %v\n", err)
+		return 2
+	}
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/tiffin-ml/tiffin/transport/inferencepb"
 )
 
 // BackendAuto is the backend name that lets the runtime choose: the first
@@ -48,6 +50,36 @@ type Model struct {
 	InstanceGroups []InstanceGroup `yaml:"instance_groups"`
 	Batching       Batching        `yaml:"batching"`
 	VersionPolicy  VersionPolicy   `yaml:"version_policy"`
+	// Warmup samples run on every instance before the model is READY
+	// (warmup.go). Default: none.
+	Warmup []Warmup `yaml:"warmup"`
+
+	// What only a Triton config.pbtxt sets (triton.go).
+
+	// Inputs and Outputs are the tensors the config declares; each must
+	// agree with the model file. Empty: all taken from the model file.
+	Inputs  []TensorConfig `yaml:"-"`
+	Outputs []TensorConfig `yaml:"-"`
+	// ModelFile is the file to load in each version folder
+	// (default_model_filename). Empty: the backend's own file names.
+	ModelFile string `yaml:"-"`
+	// File is the config file read ("" when there is none): the file that
+	// errors about the config name.
+	File string `yaml:"-"`
+	// Ignored names the fields read that tiffin does not act on; the
+	// runtime logs them once per load.
+	Ignored []string `yaml:"-"`
+	// Triton is the config.pbtxt as read; nil for config.yaml. ModelConfig
+	// answers with it, completed from what was resolved.
+	Triton *inferencepb.ModelConfig `yaml:"-"`
+}
+
+// TensorConfig is one input or output a config declares. Shape leaves out
+// the batch axis when the model batches, as Triton's dims do.
+type TensorConfig struct {
+	Name     string
+	DataType string // V2 name: FP32, INT64, BYTES...
+	Shape    []int64
 }
 
 // InstanceGroup is a set of instances of one kind.
@@ -119,14 +151,18 @@ func LoadModel(path string) (Model, error) {
 	if err := dec.Decode(&m); err != nil && !errors.Is(err, io.EOF) { // io.EOF: an empty file
 		return m, decodeError(path, &root, err)
 	}
-	if err := m.Validate(); err != nil {
-		var fe *FieldError
-		if errors.As(err, &fe) {
-			fe.File = path
-		}
-		return m, err
+	m.File = path
+	return m, validateIn(&m, path)
+}
+
+// validateIn validates m, naming path in a *FieldError.
+func validateIn(m *Model, path string) error {
+	err := m.Validate()
+	var fe *FieldError
+	if errors.As(err, &fe) {
+		fe.File = path
 	}
-	return m, nil
+	return err
 }
 
 var lineRe = regexp.MustCompile(`^line (\d+): (.*)$`)

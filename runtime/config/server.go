@@ -27,6 +27,13 @@ type Server struct {
 	BodyReadTimeout   time.Duration // --body-read-timeout: a request's body must arrive within; default 60s
 	WriteTimeout      time.Duration // --write-timeout: a response must be written within; default 60s
 
+	AllowHTTP     bool   // --allow-http: serve the HTTP front end; default true
+	AllowGRPC     bool   // --allow-grpc: serve the gRPC front end; default true
+	AllowMetrics  bool   // --allow-metrics: serve /metrics; default true
+	MetricsPort   int    // --metrics-port: /metrics on a listener of its own too; default -1 (none); 0 picks a free port
+	MetricsCompat string // --metrics-compat: "" or "triton" (also Triton's nv_inference_* names)
+	TLS           TLS    // --tls-cert, --tls-key, --tls-client-ca (listeners.go)
+
 	GRPC       GRPC       // the gRPC front end's transport settings
 	Repository Repository // who may load, unload, run jobs and infer (control.go)
 	Jobs       Jobs       // the bulk job queue (jobs.go); the zero value is off
@@ -67,6 +74,11 @@ func DefaultServer() Server {
 		LogFormat:       "text",
 		LogLevel:        "info",
 		ShutdownTimeout: DefaultShutdownTimeout,
+		StrictReady:     true,
+		AllowHTTP:       true,
+		AllowGRPC:       true,
+		AllowMetrics:    true,
+		MetricsPort:     -1,
 
 		MaxInflightBytes:  DefaultMaxInflightBytes,
 		HeaderReadTimeout: DefaultReadTimeout,
@@ -95,6 +107,9 @@ func (s *Server) Validate() error {
 		if p.v < 0 || p.v > 65535 {
 			return fmt.Errorf("%s: %d is not a port", p.name, p.v)
 		}
+	}
+	if err := s.validateTriton(); err != nil { // listeners.go
+		return err
 	}
 	if s.MaxBodyBytes <= 0 {
 		return fmt.Errorf("--max-body-bytes: must be > 0, got %d", s.MaxBodyBytes)
@@ -145,6 +160,13 @@ func (s Server) LogValue() slog.Value {
 		slog.Int("grpc_max_send_bytes", s.GRPC.MaxSendBytes),
 		slog.Duration("grpc_keepalive_time", s.GRPC.KeepaliveTime),
 		slog.Any("repository", s.Repository),
+		slog.Bool("allow_http", s.AllowHTTP),
+		slog.Bool("allow_grpc", s.AllowGRPC),
+		slog.Bool("allow_metrics", s.AllowMetrics),
+		slog.Int("metrics_port", s.MetricsPort),
+		slog.String("metrics_compat", s.MetricsCompat),
+		slog.Bool("tls", s.TLS.On()),
+		slog.Bool("mtls", s.TLS.ClientCA != ""),
 	)
 }
 

@@ -26,6 +26,9 @@ func (m *Model) Validate() error {
 	if err := m.Batching.validate(); err != nil {
 		return err
 	}
+	if err := validateWarmup(m.Warmup); err != nil {
+		return err
+	}
 	return m.VersionPolicy.validate()
 }
 

@@ -42,22 +42,25 @@ type runtimeCollector struct {
 
 func (c *runtimeCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descQueue, descBatch, descQWait, descCompute, descReasons, descRejected,
-		descDropped, descItems, descFailures, descWindow, descCPU, descState, descGPUUse, descGPUMem, descGPUT, descGPUW} {
+		descDropped, descItems, descFailures, descWindow, descCPU, descState, descWarmup, descGPUUse, descGPUMem, descGPUT, descGPUW} {
 		ch <- d
 	}
 }
 
-func (c *runtimeCollector) Collect(ch chan<- prometheus.Metric) {
-	for _, st := range c.models.Index() {
+// eachVersion calls f with every loaded model version and its status.
+func eachVersion(models Models, f func(*runtime.ModelVersion, runtime.VersionStatus)) {
+	for _, st := range models.Index() {
 		if st.Version == 0 {
-			continue
+			continue // a model that failed before any version loaded
 		}
-		v, err := c.models.Version(st.Model, st.Version)
-		if err != nil {
-			continue
+		if v, err := models.Version(st.Model, st.Version); err == nil {
+			f(v, st)
 		}
-		c.collectVersion(ch, v, st)
 	}
+}
+
+func (c *runtimeCollector) Collect(ch chan<- prometheus.Metric) {
+	eachVersion(c.models, func(v *runtime.ModelVersion, st runtime.VersionStatus) { c.collectVersion(ch, v, st) })
 	if c.gpus != nil {
 		for _, s := range c.gpus.Latest() {
 			g := strconv.Itoa(s.Index)
@@ -76,6 +79,7 @@ func (c *runtimeCollector) collectVersion(ch chan<- prometheus.Metric, v *runtim
 		ready = 1
 	}
 	ch <- prometheus.MustNewConstMetric(descState, prometheus.GaugeValue, ready, v.Name, ver)
+	warmupMetric(ch, v, ver) // triton.go
 	bs := v.BatchStats()
 	device := deviceLabel(bs.Groups)
 	l := []string{v.Name, ver, device}

@@ -39,24 +39,42 @@ func Enabled() bool { return enabled.Load() }
 // Propagator extracts and injects W3C traceparent and baggage.
 var Propagator = propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})
 
-// Setup installs the global tracer provider. With an empty endpoint
-// tracing stays off (the no-op provider) but traceparent still passes
-// through. It returns the provider's shutdown, which flushes spans.
+// Setup installs the global tracer provider. Tracing is on when endpoint
+// is given, or when the standard OTEL_EXPORTER_OTLP_ENDPOINT or
+// OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set (env.go); endpoint wins over
+// them. The exporter, the sampler, the batch processor and the resource
+// also read the other OTEL_* variables (headers, timeouts,
+// OTEL_TRACES_SAMPLER, OTEL_BSP_*, OTEL_SERVICE_NAME,
+// OTEL_RESOURCE_ATTRIBUTES); OTEL_SDK_DISABLED=true or
+// OTEL_TRACES_EXPORTER=none keep it off. Off, it installs the no-op
+// provider, and traceparent still passes through. It returns the
+// provider's shutdown, which flushes spans.
 func Setup(ctx context.Context, endpoint, service, version string, log *slog.Logger) (func(context.Context) error, error) {
 	otel.SetTextMapPropagator(Propagator)
-	if endpoint == "" {
+	on, why := fromEnv(endpoint, log)
+	if !on {
 		otel.SetTracerProvider(noop.NewTracerProvider())
 		enabled.Store(false)
 		return func(context.Context) error { return nil }, nil
 	}
-	exp, err := otlptracehttp.New(ctx, otlptracehttp.WithEndpointURL(endpoint))
-	if err != nil {
-		return nil, fmt.Errorf("otlp exporter for %s: %w", endpoint, err)
+	var opts []otlptracehttp.Option
+	if endpoint != "" {
+		opts = append(opts, otlptracehttp.WithEndpointURL(endpoint))
 	}
-	res := resource.NewWithAttributes(semconv.SchemaURL, semconv.ServiceName(service), semconv.ServiceVersion(version))
+	exp, err := otlptracehttp.New(ctx, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("otlp exporter for %s: %w", why, err)
+	}
+	// Later sources win: OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES
+	// override tiffin's own service name.
+	res, err := resource.New(ctx, resource.WithSchemaURL(semconv.SchemaURL),
+		resource.WithAttributes(semconv.ServiceName(service), semconv.ServiceVersion(version)), resource.WithFromEnv())
+	if err != nil {
+		return nil, fmt.Errorf("tracing resource: %w", err)
+	}
 	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(res))
 	otel.SetTracerProvider(tp)
 	enabled.Store(true)
-	log.Info("tracing on", "otlp_endpoint", endpoint)
+	log.Info("tracing on", "otlp_endpoint", why)
 	return tp.Shutdown, nil
 }

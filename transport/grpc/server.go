@@ -2,6 +2,7 @@ package grpc
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	ggrpc "google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
@@ -39,6 +41,7 @@ type Options struct {
 	StreamConcurrency int                // default DefaultStreamConcurrency
 	Observer          transport.Observer // told of every inference; nil: none
 	Budget            *transport.Budget  // bytes requests in flight may hold, shared with HTTP; nil: no bound
+	TLS               *tls.Config        // serve over TLS (mTLS when it asks for client certificates); nil: plain text
 	Logger            *slog.Logger
 }
 
@@ -71,7 +74,7 @@ func New(models transport.Models, opts Options) *Server {
 		opts.StreamConcurrency = DefaultStreamConcurrency
 	}
 	s := &Server{opts: opts, models: models, log: opts.Logger, health: health.NewServer()}
-	s.srv = ggrpc.NewServer(
+	sopts := []ggrpc.ServerOption{
 		ggrpc.MaxRecvMsgSize(opts.MaxRecvBytes),
 		ggrpc.MaxSendMsgSize(opts.MaxSendBytes),
 		ggrpc.KeepaliveParams(opts.Keepalive),
@@ -80,7 +83,11 @@ func New(models transport.Models, opts Options) *Server {
 		// each (no stack to grow per request); past streamWorkers busy
 		// ones, gRPC starts a goroutine as before.
 		ggrpc.NumStreamWorkers(streamWorkers),
-	)
+	}
+	if opts.TLS != nil {
+		sopts = append(sopts, ggrpc.Creds(credentials.NewTLS(opts.TLS)))
+	}
+	s.srv = ggrpc.NewServer(sopts...)
 	pb.RegisterGRPCInferenceServiceServer(s.srv, s)
 	healthpb.RegisterHealthServer(s.srv, s.health)
 	reflection.Register(s.srv)
@@ -100,12 +107,17 @@ func (s *Server) Start() error {
 	s.updateHealth()
 	go s.healthLoop()
 	go func() { s.done <- s.srv.Serve(ln) }()
-	s.log.Info("grpc listening", "addr", ln.Addr().String())
+	s.log.Info("grpc listening", "addr", ln.Addr().String(), "tls", s.opts.TLS != nil)
 	return nil
 }
 
 // Addr is the bound address, once started.
-func (s *Server) Addr() string { return s.ln.Addr().String() }
+func (s *Server) Addr() string {
+	if s.ln == nil {
+		return "" // not started (--allow-grpc=false)
+	}
+	return s.ln.Addr().String()
+}
 
 // Shutdown marks the server NOT_SERVING, stops accepting, and waits for
 // calls in flight; when ctx ends first, it closes the rest.

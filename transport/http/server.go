@@ -2,6 +2,7 @@ package http
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -33,6 +34,7 @@ type Options struct {
 	Access   transport.Access   // who may load, unload, run jobs and infer
 	Observer transport.Observer // told of every inference; nil: none
 	Metrics  stdhttp.Handler    // serves GET /metrics; nil: 404
+	TLS      *tls.Config        // serve HTTPS (mTLS when it asks for client certificates); nil: plain HTTP
 	Devices  any                // the inventory shown in server metadata; nil: left out
 	Jobs     Jobs               // the bulk job queue behind /v2/jobs; nil: disabled
 	// MaxJobUpload bounds a job's input, which is streamed rather than
@@ -125,15 +127,23 @@ func (s *Server) Start() error {
 	if err != nil {
 		return fmt.Errorf("http listen on %s: %w", s.opts.Addr, err)
 	}
+	if s.opts.TLS != nil {
+		ln = tls.NewListener(ln, s.opts.TLS)
+	}
 	s.ln = &countingListener{Listener: ln}
 	s.done = make(chan error, 1)
 	go func() { s.done <- s.srv.Serve(s.ln) }()
-	s.log.Info("http listening", "addr", ln.Addr().String())
+	s.log.Info("http listening", "addr", ln.Addr().String(), "tls", s.opts.TLS != nil)
 	return nil
 }
 
 // Addr is the bound address, once started.
-func (s *Server) Addr() string { return s.ln.Addr().String() }
+func (s *Server) Addr() string {
+	if s.ln == nil {
+		return "" // not started (--allow-http=false)
+	}
+	return s.ln.Addr().String()
+}
 
 // Shutdown stops accepting connections and waits for requests in flight to
 // finish, or ctx to end. fasthttp closes idle connections itself; a

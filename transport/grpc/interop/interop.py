@@ -184,22 +184,27 @@ def errors(h, g, ref):
         expect(e.status() == "StatusCode.INVALID_ARGUMENT", f"short input status {e.status()}")
 
 
+def run_checks(checks, what):
+    """Runs every (name, fn) check, reports each, and exits 1 if any failed."""
+    failed = 0
+    for name, fn in checks:
+        try:
+            fn()
+            print(f"PASS  {name}")
+        except Exception as e:  # report every check, then fail
+            failed += 1
+            print(f"FAIL  {name}: {type(e).__name__}: {e}")
+    print(f"{len(checks) - failed} of {len(checks)} {what} checks passed")
+    sys.exit(1 if failed else 0)
+
+
 def main():
     http_addr, grpc_addr, ref_path = sys.argv[1:4]
     with open(ref_path) as f:
         ref = json.load(f)
     h = httpclient.InferenceServerClient(http_addr)
     g = grpcclient.InferenceServerClient(grpc_addr)
-    failed = 0
-    for name, fn in CHECKS:
-        try:
-            fn(h, g, ref)
-            print(f"PASS  {name}")
-        except Exception as e:  # report every check, then fail
-            failed += 1
-            print(f"FAIL  {name}: {type(e).__name__}: {e}")
-    print(f"{len(CHECKS) - failed} of {len(CHECKS)} interop checks passed")
-    sys.exit(1 if failed else 0)
+    run_checks([(name, lambda fn=fn: fn(h, g, ref)) for name, fn in CHECKS], "interop")
 
 
 if __name__ == "__main__":

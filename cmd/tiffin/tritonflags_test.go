@@ -1,0 +1,103 @@
+package main
+
+import (
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/tiffin-ml/tiffin/runtime/config"
+	pb "github.com/tiffin-ml/tiffin/transport/inferencepb"
+)
+
+// parseServe parses serve's flags as serveCmd does: the environment first,
+// then the command line.
+func parseServe(t *testing.T, env map[string]string, args ...string) (config.Server, error) {
+	t.Helper()
+	cfg := config.DefaultServer()
+	fs, parsed := serveFlags(&cfg, io.Discard)
+	if err := envFlags(fs, func(k string) string { return env[k] }); err != nil {
+		return cfg, err
+	}
+	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	parsed()
+	return cfg, nil
+}
+
+func TestServeFlagsFromEnvironment(t *testing.T) {
+	env := map[string]string{
+		"TIFFIN_HTTP_PORT": "9000", "TIFFIN_GRPC_PORT": "9001", "TIFFIN_STRICT_READINESS": "false",
+		"TIFFIN_EXIT_TIMEOUT_SECS": "7", "TIFFIN_METRICS_COMPAT": "triton", "TIFFIN_MODEL_REPOSITORY": "/models",
+	}
+	cfg, err := parseServe(t, env, "--grpc-port", "9101")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.HTTPPort != 9000 || cfg.GRPCPort != 9101 || cfg.StrictReady || cfg.ShutdownTimeout != 7*time.Second ||
+		cfg.MetricsCompat != "triton" || cfg.ModelRepository != "/models" {
+		t.Fatalf("http %d grpc %d (the flag wins) strict %v exit %v compat %q repo %q",
+			cfg.HTTPPort, cfg.GRPCPort, cfg.StrictReady, cfg.ShutdownTimeout, cfg.MetricsCompat, cfg.ModelRepository)
+	}
+	if _, err := parseServe(t, map[string]string{"TIFFIN_HTTP_PORT": "eighty"}); err == nil || !strings.Contains(err.Error(), `TIFFIN_HTTP_PORT="eighty"`) {
+		t.Fatalf("a bad value: %v, want an error naming the variable", err)
+	}
+}
+
+func TestServeFlagsTritonDefaults(t *testing.T) {
+	cfg, err := parseServe(t, nil, "--model-repository", "r", "--exit-timeout-secs", "3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cfg.StrictReady || !cfg.AllowHTTP || !cfg.AllowGRPC || !cfg.AllowMetrics || cfg.MetricsPort != -1 || cfg.ShutdownTimeout != 3*time.Second {
+		t.Fatalf("%+v", cfg)
+	}
+	for args, want := range map[string]string{
+		"--allow-http=false --allow-grpc=false": "nothing would serve",
+		"--tls-cert c.pem":                      "--tls-cert and --tls-key go together",
+		"--tls-client-ca ca.pem":                "--tls-client-ca needs --tls-cert",
+		"--metrics-compat prometheus":           "--metrics-compat",
+		"--metrics-port 70000":                  "--metrics-port",
+	} {
+		cfg, err := parseServe(t, nil, append([]string{"--model-repository", "r"}, strings.Fields(args)...)...)
+		if err == nil {
+			err = cfg.Validate()
+		}
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want an error naming %q", args, err, want)
+		}
+	}
+}
+
+// TestE2EAllowFlags: with --allow-http=false only gRPC listens; with
+// --allow-metrics=false /metrics is gone.
+func TestE2EAllowFlags(t *testing.T) {
+	httpPort, grpcPort := freePort(t), freePort(t)
+	startServer(t, demoRepo(t), func(c *config.Server) {
+		c.HTTPPort, c.GRPCPort, c.AllowHTTP = httpPort, grpcPort, false
+	})
+	if c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(httpPort), time.Second); err == nil {
+		c.Close()
+		t.Fatal("the HTTP port listens with --allow-http=false")
+	}
+	conn, err := grpc.NewClient("127.0.0.1:"+strconv.Itoa(grpcPort), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if r, err := pb.NewGRPCInferenceServiceClient(conn).ServerReady(ctxT(t), &pb.ServerReadyRequest{}); err != nil || !r.Ready {
+		t.Fatalf("gRPC with HTTP off: %v %v", r, err)
+	}
+
+	ts := startServer(t, demoRepo(t), func(c *config.Server) { c.AllowMetrics = false })
+	if r := ts.do(t, "GET", "/metrics", nil, nil); r.status != http.StatusNotFound {
+		t.Fatalf("/metrics with --allow-metrics=false: %d, want 404", r.status)
+	}
+}

@@ -1,0 +1,150 @@
+package runtime_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tiffin-ml/tiffin/backends/backendtest"
+	"github.com/tiffin-ml/tiffin/runtime"
+)
+
+// writePbtxt writes a fake model whose config is a Triton config.pbtxt.
+func writePbtxt(t *testing.T, repo, name, pbtxt string, versions ...int64) {
+	t.Helper()
+	writeFake(t, repo, name, "", versions...)
+	if err := os.WriteFile(filepath.Join(repo, name, "config.pbtxt"), []byte(pbtxt), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// tritonDoc is a config written the way Triton's documentation writes
+// them: declared tensors, dynamic batching, two CPU instances, a version
+// policy and a warmup sample.
+const tritonDoc = `
+name: "m"
+platform: "fake_platform"
+max_batch_size: 8
+input [ { name: "x" data_type: TYPE_FP32 dims: [ 4 ] } ]
+output [ { name: "y" data_type: TYPE_FP32 dims: [ 4 ] } ]
+dynamic_batching {
+  preferred_batch_size: [ 4, 8 ]
+  max_queue_delay_microseconds: 500
+  default_queue_policy { max_queue_size: 16 default_timeout_microseconds: 2000000 allow_timeout_override: true }
+}
+instance_group [ { count: 2 kind: KIND_CPU } ]
+version_policy: { latest: { num_versions: 2 } }
+model_warmup [ { name: "zeros" batch_size: 8 count: 3 inputs { key: "x" value: { data_type: TYPE_FP32 dims: [ 4 ] zero_data: true } } } ]
+optimization { input_pinned_memory { enable: true } }
+parameters { key: "intra_op_thread_count" value: { string_value: "2" } }
+`
+
+func TestTritonConfigMapsAndWarmsUp(t *testing.T) {
+	repo := t.TempDir()
+	writePbtxt(t, repo, "m", tritonDoc, 1, 2, 3)
+	fake := backendtest.New(backendtest.Options{})
+	m := fakeManager(t, repo, fake)
+	if err := m.Load(context.Background(), "m"); err != nil {
+		t.Fatal(err)
+	}
+	vs, _ := m.Versions("m")
+	if len(vs) != 2 || vs[0] != 2 || vs[1] != 3 {
+		t.Fatalf("versions %v, want [2 3] (latest 2)", vs)
+	}
+	v, err := m.Version("m", 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := v.Config.Batching
+	if v.Sig.MaxBatchSize != 8 || b.Mode != "static" || b.MaxQueueDelay.D() != 500*time.Microsecond ||
+		len(b.PreferredBatchSizes) != 2 || b.MaxQueueSize != 16 || b.Timeout.D() != 2*time.Second {
+		t.Fatalf("max batch %d, batching %+v: want 8, static, 500µs, [4 8], 16, 2s", v.Sig.MaxBatchSize, b)
+	}
+	if n := len(v.Instances()); n != 2 {
+		t.Fatalf("%d instances, want 2", n)
+	}
+	// Every instance of both versions ran the sample 3 times before READY.
+	if fake.Runs() != 2*2*3 || v.Warmup <= 0 {
+		t.Fatalf("%d runs, warmup %v: want 12 warmup runs before any request", fake.Runs(), v.Warmup)
+	}
+	want := []string{"optimization", "parameters.intra_op_thread_count"}
+	if strings.Join(v.Config.Ignored, ",") != strings.Join(want, ",") {
+		t.Fatalf("ignored %v, want %v", v.Config.Ignored, want)
+	}
+	if _, err := infer(m, "m", 3); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestTritonConfigRefusals(t *testing.T) {
+	cases := []struct {
+		name, pbtxt, yaml, want string
+	}{
+		{"dtype contradicts the model", `max_batch_size: 4
+input [ { name: "x" data_type: TYPE_INT64 dims: [ 4 ] } ]`, "", `config.pbtxt: input[0]: input "x" is INT64 in the config but FP32 in the model`},
+		{"dims contradict the model", `max_batch_size: 4
+input [ { name: "x" data_type: TYPE_FP32 dims: [ 5 ] } ]`, "", `input "x" has dims [5] in the config but shape [-1 4] in the model`},
+		{"unknown tensor", `max_batch_size: 4
+output [ { name: "z" data_type: TYPE_FP32 dims: [ 4 ] } ]`, "", `output[0]: the model has no output "z"`},
+		{"batching a fixed model", `max_batch_size: 4
+input [ { name: "x" data_type: TYPE_FP32 dims: [ -1, 4 ] } ]`, "", `input "x" has dims [-1 4]`},
+		{"both configs", `max_batch_size: 4`, "max_batch_size: 4\n", "config.yaml and "},
+		{"name differs", `name: "other"`, "", `config.pbtxt: name: is "other" but the model's folder is "m"`},
+		{"sequence batching", `sequence_batching {}`, "", "sequence_batching: stateful models are not supported"},
+		{"reshape", `max_batch_size: 4
+input [ { name: "x" data_type: TYPE_FP32 dims: [ 4 ] reshape { shape: [ 2, 2 ] } } ]`, "", "input[0].reshape: tiffin does not reshape tensors"},
+		{"a typo", `max_batch_size: 4
+dynamic_batchin {}`, "", `config.pbtxt: (line 2:1): unknown field: dynamic_batchin`},
+		{"warmup for no input", `max_batch_size: 4
+model_warmup [ { name: "w" batch_size: 1 inputs { key: "q" value: { data_type: TYPE_FP32 dims: [ 4 ] zero_data: true } } } ]`, "", `config.pbtxt: model_warmup[0] (w): the model has no input "q"`},
+		{"warmup too large", `max_batch_size: 4
+model_warmup [ { name: "w" batch_size: 5 inputs { key: "x" value: { data_type: TYPE_FP32 dims: [ 4 ] random_data: true } } } ]`, "", "batch_size 5 is over max_batch_size 4"},
+		{"platform and backend disagree", `backend: "fake" platform: "onnxruntime_onnx"`, "", `platform: "onnxruntime_onnx" is not a platform of backend "fake"`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			repo := t.TempDir()
+			writePbtxt(t, repo, "m", c.pbtxt, 1)
+			if c.yaml != "" {
+				if err := os.WriteFile(filepath.Join(repo, "m", "config.yaml"), []byte(c.yaml), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			m := fakeManager(t, repo, backendtest.New(backendtest.Options{}))
+			err := m.Load(context.Background(), "m")
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("load: %v, want an error naming %q", err, c.want)
+			}
+			for _, st := range m.Index() {
+				if st.State == runtime.StateReady {
+					t.Fatalf("%+v is READY, want UNAVAILABLE", st)
+				}
+			}
+		})
+	}
+}
+
+func TestYAMLWarmupRandomData(t *testing.T) {
+	repo := t.TempDir()
+	writeFake(t, repo, "m", `max_batch_size: 4
+warmup:
+  - {name: r, batch_size: 4, inputs: {x: {data_type: FP32, dims: [4], data: random}}}
+`, 1)
+	fake := backendtest.New(backendtest.Options{})
+	m := fakeManager(t, repo, fake)
+	if err := m.Load(context.Background(), "m"); err != nil {
+		t.Fatal(err)
+	}
+	if fake.Runs() != 1 {
+		t.Fatalf("%d runs, want the one warmup run", fake.Runs())
+	}
+	// A failing warmup keeps the model from READY.
+	fake.FailRuns(os.ErrInvalid)
+	err := m.Load(context.Background(), "m")
+	if err == nil || !strings.Contains(err.Error(), `warmup sample "r" on instance 0`) {
+		t.Fatalf("reload with failing runs: %v, want the warmup failure", err)
+	}
+}
