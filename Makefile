@@ -14,7 +14,7 @@ GRPC_PORT  ?= 8001
 TEST_FLAGS ?= -race -count=1 -timeout=15m
 
 .DEFAULT_GOAL := run
-.PHONY: help run build image test-short nats-server ort demo-models test deps vet bench bench-split bench-smoke nocgo proto proto-check interop fuzz clean
+.PHONY: help run build image test-short nats-server ort ort-gpu cuda-libs demo-models test deps vet bench bench-split bench-smoke nocgo proto proto-check interop fuzz clean
 
 ## help: list the targets, from their ## comments
 help:
@@ -39,6 +39,17 @@ nats-server:
 ## ort: fetch the pinned ONNX Runtime library into third_party/onnxruntime/lib
 ort:
 	bash third_party/onnxruntime/fetch.sh
+
+## ort-gpu: fetch a CUDA-enabled ONNX Runtime into third_party/onnxruntime/gpu (CUDA 12 or 13: ORT_GPU_CUDA, else detected)
+ort-gpu:
+	bash third_party/onnxruntime/fetch-gpu.sh
+
+## cuda-libs: pip-install the pinned CUDA $(CUDA_MAJOR) and cuDNN 9 runtime libraries into build/cuda-libs (GBs)
+CUDA_MAJOR ?= 12
+cuda-libs:
+	python3 -m venv build/cuda-libs
+	build/cuda-libs/bin/pip install -q -r third_party/onnxruntime/cuda$(CUDA_MAJOR)-requirements.txt
+	@echo "LD_LIBRARY_PATH=$$(bash third_party/onnxruntime/cuda-major.sh dirs $(CUDA_MAJOR))"
 
 ## demo-models: write the demo model repository into $(DEMO_REPO)
 demo-models: build
