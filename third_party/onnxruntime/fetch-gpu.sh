@@ -12,18 +12,20 @@
 #           (371 MB jar), downloaded with `mvn dependency:copy`. Its provider
 #           needs libcudart.so.12, libcublas.so.12, libcublasLt.so.12,
 #           libcurand.so.10, libcufft.so.11 and libcudnn.so.9.
-#   cuda13  ONNX Runtime 1.29.0 from the npm packages
-#           com.github.asus4.onnxruntime and
-#           com.github.asus4.onnxruntime.linux-x64-gpu (0.4.9), downloaded
-#           with `npm pack`. Its provider needs libcudart.so.13,
-#           libcublas.so.13, libcublasLt.so.13, libcurand.so.10 and
-#           libcuda.so.1, and opens libcudnn.so.9 when a model needs it.
+#   cuda13  ONNX Runtime 1.31.1 from the PyPI wheel onnxruntime-gpu==1.31.1
+#           (manylinux_2_28_x86_64, cp312; 256 MB), downloaded with
+#           `pip download` (only downloads; nothing is installed). Its
+#           onnxruntime/capi/ holds libonnxruntime.so.1.31.1 and the provider,
+#           which needs libcudart.so.13, libcublas.so.13, libcublasLt.so.13,
+#           libcurand.so.10 and libcuda.so.1, and opens cuDNN 9 when a model
+#           needs it. A newer ONNX Runtime serves the older C API version
+#           (24) that onnxruntime_go asks for.
 #
 # Which one: $ORT_GPU_CUDA (12 or 13) when set; otherwise the major version
 # of the CUDA runtime libraries this machine has (see cuda-major.sh); when
 # it has both or neither, cuda12, the release onnxruntime_go is built for.
 #
-# Both registry clients keep their own download cache (~/.m2, ~/.npm), so a
+# Both registry clients keep their own download cache (~/.m2, pip's), so a
 # second run, or a switch back, downloads nothing. Running it again when the
 # right libraries are already in place does nothing.
 set -euo pipefail
@@ -116,19 +118,20 @@ cuda12)
 	mv "$tmp/$inner/libonnxruntime_providers_shared.so" "$tmp/$inner/libonnxruntime_providers_cuda.so" "$tmp/out/"
 	;;
 cuda13)
-	command -v npm >/dev/null 2>&1 || die "npm is needed to download the CUDA 13 build"
-	inner=package/Plugins/Linux/x64
-	for pkg in com.github.asus4.onnxruntime com.github.asus4.onnxruntime.linux-x64-gpu; do
-		echo "downloading $pkg@0.4.9 (npm keeps it in its cache for next time)"
-		(cd "$tmp" && npm pack --silent --ignore-scripts "$pkg@0.4.9" >/dev/null)
-		check "cuda13/$pkg-0.4.9.tgz" "$tmp/$pkg-0.4.9.tgz"
-	done
-	tar -xzf "$tmp/com.github.asus4.onnxruntime-0.4.9.tgz" -C "$tmp" \
-		"$inner/libonnxruntime.so" "$inner/libonnxruntime_providers_shared.so"
-	mv "$tmp/$inner/libonnxruntime.so" "$tmp/out/libonnxruntime.so.1"
-	mv "$tmp/$inner/libonnxruntime_providers_shared.so" "$tmp/out/"
-	tar -xzf "$tmp/com.github.asus4.onnxruntime.linux-x64-gpu-0.4.9.tgz" -C "$tmp" "$inner/libonnxruntime_providers_cuda.so"
-	mv "$tmp/$inner/libonnxruntime_providers_cuda.so" "$tmp/out/"
+	wheel=onnxruntime_gpu-1.31.1-cp312-cp312-manylinux_2_28_x86_64.whl
+	py="$(command -v python3 || true)"
+	[ -n "$py" ] && "$py" -m pip --version >/dev/null 2>&1 || die "python3 with pip is needed to download onnxruntime-gpu==1.31.1"
+	echo "downloading onnxruntime-gpu==1.31.1 (256 MB; pip keeps it in its cache for next time)"
+	"$py" -m pip download -q --no-deps --only-binary=:all: --platform manylinux_2_28_x86_64 --python-version 3.12 \
+		-d "$tmp" onnxruntime-gpu==1.31.1 >"$tmp/pip.log" 2>&1 ||
+		{ cat "$tmp/pip.log" >&2; die "pip could not download onnxruntime-gpu==1.31.1"; }
+	check "cuda13/$wheel" "$tmp/$wheel"
+	inner=onnxruntime/capi
+	command -v unzip >/dev/null 2>&1 || die "unzip is needed to open the wheel (Debian: apt-get install -y unzip)"
+	unzip -q -o "$tmp/$wheel" "$inner/libonnxruntime.so.1.31.1" "$inner/libonnxruntime_providers_shared.so" \
+		"$inner/libonnxruntime_providers_cuda.so" -d "$tmp"
+	mv "$tmp/$inner/libonnxruntime.so.1.31.1" "$tmp/out/libonnxruntime.so.1"
+	mv "$tmp/$inner/libonnxruntime_providers_shared.so" "$tmp/$inner/libonnxruntime_providers_cuda.so" "$tmp/out/"
 	;;
 esac
 
