@@ -120,7 +120,9 @@ cuda12)
 cuda13)
 	wheel=onnxruntime_gpu-1.31.1-cp312-cp312-manylinux_2_28_x86_64.whl
 	py="$(command -v python3 || true)"
-	[ -n "$py" ] && "$py" -m pip --version >/dev/null 2>&1 || die "python3 with pip is needed to download onnxruntime-gpu==1.31.1"
+	if [ -z "$py" ] || ! "$py" -m pip --version >/dev/null 2>&1; then
+		die "python3 with pip is needed to download onnxruntime-gpu==1.31.1"
+	fi
 	echo "downloading onnxruntime-gpu==1.31.1 (256 MB; pip keeps it in its cache for next time)"
 	"$py" -m pip download -q --no-deps --only-binary=:all: --platform manylinux_2_28_x86_64 --python-version 3.12 \
 		-d "$tmp" onnxruntime-gpu==1.31.1 >"$tmp/pip.log" 2>&1 ||
