@@ -21,7 +21,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 needs() {
 	case "$1" in
 	12) echo libcudart.so.12 libcublas.so.12 libcublasLt.so.12 libcurand.so.10 libcufft.so.11 libcudnn.so.9 ;;
-	13) echo libcudart.so.13 libcublas.so.13 libcublasLt.so.13 libcurand.so.10 libcudnn.so.9 ;;
+	13) echo libcudart.so.13 libcublas.so.13 libcublasLt.so.13 libcurand.so.10 libcuda.so.1 libcudnn.so.9 ;;
 	*)
 		echo "cuda-major.sh: no CUDA $1 build is pinned (12 or 13)" >&2
 		exit 2
