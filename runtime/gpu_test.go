@@ -132,33 +132,32 @@ func TestGPUGroupWithoutCUDALibrariesIsUnavailableNamingTheLibrary(t *testing.T)
 	}
 }
 
-func TestAutoWithoutGPUServesOnCPUWithOneLogLine(t *testing.T) {
-	repo := t.TempDir()
-	writeFake(t, repo, "a", "instance_groups:\n  - kind: auto\n    count: 2\n", 1)
-	m, log := gpuManager(t, repo, backendtest.New(backendtest.Options{}))
-	if got := kinds(t, m, "a"); got != "cpu cpu" {
-		t.Fatalf("auto on a CPU host runs on %q, want two cpu instances", got)
-	}
-	if _, err := infer(m, "a", 3); err != nil {
-		t.Fatal(err)
-	}
-	if l := log.lines("kind auto"); len(l) != 1 || !strings.Contains(l[0], "no GPU") {
-		t.Fatalf("log lines about kind auto: %q, want one saying there is no GPU", l)
-	}
-}
-
-func TestAutoFallsBackToCPUWhenTheGPULoadFails(t *testing.T) {
-	repo := t.TempDir()
-	writeFake(t, repo, "a", "instance_groups:\n  - kind: auto\n", 1)
-	m, log := gpuManager(t, repo, cudaless{backendtest.New(backendtest.Options{})}, 0)
-	if got := kinds(t, m, "a"); got != "cpu" {
-		t.Fatalf("auto after a failed GPU load runs on %q, want cpu", got)
-	}
-	if _, err := infer(m, "a", 1); err != nil {
-		t.Fatal(err)
-	}
-	if l := log.lines("kind auto"); len(l) != 1 || !strings.Contains(l[0], "libcublasLt.so.12") {
-		t.Fatalf("log lines about kind auto: %q, want one naming the missing library", l)
+// TestAutoFallsBackToCPUWithOneLogLine: kind auto runs on the CPU when the
+// host has no GPU, or when its GPU load fails, and says why in one line.
+func TestAutoFallsBackToCPUWithOneLogLine(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		backend backends.Backend
+		gpus    []int
+		because string
+	}{
+		{"no GPU", backendtest.New(backendtest.Options{}), nil, "no GPU"},
+		{"no CUDA libraries", cudaless{backendtest.New(backendtest.Options{})}, []int{0}, "libcublasLt.so.12"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			repo := t.TempDir()
+			writeFake(t, repo, "a", "instance_groups:\n  - kind: auto\n    count: 2\n", 1)
+			m, log := gpuManager(t, repo, c.backend, c.gpus...)
+			if got := kinds(t, m, "a"); got != "cpu cpu" {
+				t.Fatalf("auto runs on %q, want two cpu instances", got)
+			}
+			if _, err := infer(m, "a", 3); err != nil {
+				t.Fatal(err)
+			}
+			if l := log.lines("kind auto"); len(l) != 1 || !strings.Contains(l[0], c.because) {
+				t.Fatalf("log lines about kind auto: %q, want one naming %q", l, c.because)
+			}
+		})
 	}
 }
 
