@@ -48,7 +48,7 @@ pack() {
 	rm -rf "$carry" && mkdir -p "$carry/stage/bin" "$carry/split"
 	cp bin/tiffin "$carry/stage/bin/"
 	cp -r third_party/onnxruntime/gpu "$carry/stage/gpu"
-	say "compressing (xz -9, a few minutes)"
+	say "compressing (xz -9: minutes; 17 on a busy 2-core host)"
 	tar -C "$carry/stage" -cf - bin gpu | xz -T0 -9 >"$carry/split/carry.tar.xz"
 	(cd "$carry/split" && split -b "$part_size" -d -a 2 carry.tar.xz part- && rm carry.tar.xz && sha256 part-* >SHA256SUMS)
 	local n=0 p
