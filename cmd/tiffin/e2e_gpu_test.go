@@ -40,9 +40,9 @@ func TestE2EGPUBuildOnCPUHost(t *testing.T) {
 		sameOutputs(t, model, got, want)
 	}
 
-	status, body := get(t, withGPU.base+"/v2/models/cnn-gpu/ready")
-	if status != http.StatusServiceUnavailable || !strings.Contains(body, "no GPU that NVML can see") {
-		t.Fatalf("kind gpu without a GPU: %d %s, want 503 naming the missing GPU", status, body)
+	r := get(t, withGPU.base+"/v2/models/cnn-gpu/ready")
+	if r.status != http.StatusServiceUnavailable || !strings.Contains(string(r.body), "no GPU that NVML can see") {
+		t.Fatalf("kind gpu without a GPU: %d %s, want 503 naming the missing GPU", r.status, r.body)
 	}
 	if n := strings.Count(withGPU.out.String(), "kind auto"); n != 1 {
 		t.Fatalf("the server logged %d lines about kind auto, want 1:\n%s", n, withGPU.out.String())
@@ -63,22 +63,11 @@ func addModel(t *testing.T, repo, from, name, config string) {
 	writeFile(t, filepath.Join(repo, name, "config.yaml"), []byte(config))
 }
 
-func get(t *testing.T, url string) (int, string) {
-	t.Helper()
-	r, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Body.Close()
-	b, _ := io.ReadAll(r.Body)
-	return r.StatusCode, string(b)
-}
-
 // requestFor builds a JSON request of two rows (or the fixed shape) for
 // every input the model's metadata lists, with varied values.
 func requestFor(t *testing.T, base, model string) []byte {
 	t.Helper()
-	_, body := get(t, base+"/v2/models/"+model)
+	body := get(t, base+"/v2/models/"+model).body
 	var meta struct {
 		Inputs []struct {
 			Name     string  `json:"name"`
@@ -86,7 +75,7 @@ func requestFor(t *testing.T, base, model string) []byte {
 			Shape    []int64 `json:"shape"`
 		} `json:"inputs"`
 	}
-	if err := json.Unmarshal([]byte(body), &meta); err != nil || len(meta.Inputs) == 0 {
+	if err := json.Unmarshal(body, &meta); err != nil || len(meta.Inputs) == 0 {
 		t.Fatalf("%s metadata: %v %s", model, err, body)
 	}
 	var inputs []map[string]any
