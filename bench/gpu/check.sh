@@ -9,8 +9,8 @@
 #               the same models on the CPU
 #   throughput  served rows/s of mlp-large on GPU 0, 64 clients, binary
 #               tensors, >= 0.90 of ONNX Runtime CUDA alone (tiffin bench
-#               --baseline --baseline-gpu 0) at the batch size the server
-#               formed
+#               --baseline --baseline-gpu 0) at the server's mean batch
+#               size, interpolated between the sizes the baseline ran
 #   instances   two instances of cnn on GPU 0 both take work (each worker
 #               thread's CPU time grows under load)
 #   telemetry   NVML utilisation and memory of GPU 0 in /metrics, with the
