@@ -14,7 +14,7 @@ GRPC_PORT  ?= 8001
 TEST_FLAGS ?= -race -count=1 -timeout=15m
 
 .DEFAULT_GOAL := run
-.PHONY: help lint run build image test-short nats-server ort conformance-venv demo-models test deps vet bench bench-split bench-smoke nocgo proto proto-check interop conformance fuzz clean
+.PHONY: help lint run build image test-short nats-server ort ort-gpu cuda-libs conformance-venv demo-models test deps vet bench bench-split bench-smoke nocgo proto proto-check interop conformance fuzz clean
 
 ## help: list the targets, from their ## comments
 help:
@@ -43,6 +43,17 @@ ort:
 ## conformance-venv: install the pinned onnx wheel (ONNX's backend test data) and onnxruntime into build/conformance-venv
 conformance-venv:
 	bash backends/onnxtestdata/venv.sh
+
+## ort-gpu: fetch a CUDA-enabled ONNX Runtime into third_party/onnxruntime/gpu (CUDA 12 or 13: ORT_GPU_CUDA, else detected)
+ort-gpu:
+	bash third_party/onnxruntime/fetch-gpu.sh
+
+## cuda-libs: pip-install the pinned CUDA $(CUDA_MAJOR) and cuDNN 9 runtime libraries into build/cuda-libs (GBs)
+CUDA_MAJOR ?= 12
+cuda-libs:
+	python3 -m venv build/cuda-libs
+	build/cuda-libs/bin/pip install -q -r third_party/onnxruntime/cuda$(CUDA_MAJOR)-requirements.txt
+	@echo "LD_LIBRARY_PATH=$$(bash third_party/onnxruntime/cuda-major.sh dirs $(CUDA_MAJOR))"
 
 ## demo-models: write the demo model repository into $(DEMO_REPO)
 demo-models: build

@@ -51,7 +51,10 @@ type LoadSpec struct {
 	// Threads is how many threads the instance may use for one run; it is
 	// the number of cores it owns. 0 lets the backend choose.
 	Threads int
-	Logger  *slog.Logger
+	// GPUMemLimit bounds a GPU instance's memory arena, in bytes; 0 leaves
+	// it to the backend.
+	GPUMemLimit uint64
+	Logger      *slog.Logger
 }
 
 // Description is what a backend says of itself, so that nothing outside

@@ -21,16 +21,19 @@ type BaselineOptions struct {
 	Backend    backends.Backend
 	Repository string // the model file is Repository/Model/<newest>/<a file the backend loads>
 	Model      string
-	Threads    int   // the instance's threads; default GOMAXPROCS
-	Batches    []int // batch sizes; default 1, 8, 32, 64
-	Duration   time.Duration
-	Progress   io.Writer // one line per batch size; nil for none
+	Threads    int // the instance's threads; default GOMAXPROCS
+	// Device is where the instance runs; the zero value is the CPU.
+	Device   backends.Device
+	Batches  []int // batch sizes; default 1, 8, 32, 64
+	Duration time.Duration
+	Progress io.Writer // one line per batch size; nil for none
 }
 
 // Baseline is the backend's ceiling: rows/s and latency per run at each
 // batch size.
 type Baseline struct {
 	Backend   string        `json:"backend"`
+	Device    string        `json:"device"` // "cpu" or "gpuN"
 	ModelPath string        `json:"model_path"`
 	Threads   int           `json:"threads"`
 	Rows      []BaselineRow `json:"rows"`
@@ -94,7 +97,7 @@ func RunBaseline(ctx context.Context, o BaselineOptions) (*Baseline, error) {
 	if err := o.Backend.Available(); err != nil {
 		return nil, fmt.Errorf("baseline: %w", err)
 	}
-	out := &Baseline{Backend: o.Backend.Name(), ModelPath: path, Threads: o.Threads}
+	out := &Baseline{Backend: o.Backend.Name(), Device: o.Device.LogValue().String(), ModelPath: path, Threads: o.Threads}
 	done := make(chan error, 1)
 	go func() {
 		goruntime.LockOSThread()
@@ -106,7 +109,7 @@ func RunBaseline(ctx context.Context, o BaselineOptions) (*Baseline, error) {
 
 func baselineRuns(ctx context.Context, o BaselineOptions, path string, out *Baseline) error {
 	m, err := o.Backend.Load(ctx, backends.LoadSpec{Model: o.Model, Version: 1, Path: path,
-		Device: backends.Device{Kind: backends.CPU}, Threads: o.Threads, Logger: slog.New(slog.DiscardHandler)})
+		Device: o.Device, Threads: o.Threads, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		return fmt.Errorf("baseline: load %s: %w", path, err)
 	}

@@ -53,9 +53,13 @@ type Sample struct {
 	// Index is the Device.Index the sample belongs to.
 	Index                             int
 	UtilizationGPU, UtilizationMemory uint32 // percent
-	MemoryUsed                        uint64 // bytes
-	TemperatureC                      uint32
-	PowerMilliwatts                   uint32
+	MemoryUsed                        uint64 // bytes, all processes
+	// ProcessMemoryUsed is what this process holds on the device, as
+	// NVML's list of compute processes reports it; 0 when NVML cannot see
+	// this process (a container's PID namespace hides host PIDs).
+	ProcessMemoryUsed uint64
+	TemperatureC      uint32
+	PowerMilliwatts   uint32
 }
 
 // LogValue implements slog.LogValuer.

@@ -2,7 +2,8 @@
 //
 // It answers two questions and nothing more: which GPUs this process can
 // see (Discover, DiscoverHost, FilterVisible) and how busy they are
-// (Sampler). It never makes placement decisions: which worker runs on
+// (Sampler: utilisation, memory in all and this process's own, temperature,
+// power). It never makes placement decisions: which worker runs on
 // which device is decided by the callers that consume an Inventory.
 //
 // It is the only package of the module that imports go-nvml. go-nvml loads

@@ -3,6 +3,7 @@
 package gpu
 
 import (
+	"os"
 	"testing"
 
 	"github.com/NVIDIA/go-nvml/pkg/nvml"
@@ -40,6 +41,12 @@ func newMockGPU(spec gpuSpec) *mock.Device {
 		},
 		GetTemperatureFunc: func(nvml.TemperatureSensors) (uint32, nvml.Return) { return t.TemperatureC, nvml.SUCCESS },
 		GetPowerUsageFunc:  func() (uint32, nvml.Return) { return t.PowerMilliwatts, nvml.SUCCESS },
+		GetComputeRunningProcessesFunc: func() ([]nvml.ProcessInfo, nvml.Return) {
+			return []nvml.ProcessInfo{ // another process, then this one
+				{Pid: uint32(os.Getpid()) + 1, UsedGpuMemory: t.MemoryUsed - t.ProcessMemoryUsed},
+				{Pid: uint32(os.Getpid()), UsedGpuMemory: t.ProcessMemoryUsed},
+			}, nvml.SUCCESS
+		},
 	}
 }
 
@@ -64,7 +71,7 @@ var (
 	specL4 = gpuSpec{
 		uuid: "GPU-6b3c9a10-0d2e-4f55-8a61-0c9e2f1d7a01", name: "NVIDIA L4",
 		total: 23034 * mib, free: 22700 * mib, major: 8, minor: 9,
-		telemetry: Sample{UtilizationGPU: 37, UtilizationMemory: 12, MemoryUsed: 334 * mib, TemperatureC: 51, PowerMilliwatts: 27000},
+		telemetry: Sample{UtilizationGPU: 37, UtilizationMemory: 12, MemoryUsed: 334 * mib, ProcessMemoryUsed: 300 * mib, TemperatureC: 51, PowerMilliwatts: 27000},
 	}
 	specT4 = gpuSpec{
 		uuid: "GPU-ee01f3c2-77aa-4b0e-9d3c-5f1a2b3c4d5e", name: "Tesla T4",
@@ -93,6 +100,7 @@ func newDGX() *server.Server {
 		}
 		dev.GetTemperatureFunc = func(nvml.TemperatureSensors) (uint32, nvml.Return) { return uint32(30 + i), nvml.SUCCESS }
 		dev.GetPowerUsageFunc = func() (uint32, nvml.Return) { return uint32(100+i) * 1000, nvml.SUCCESS }
+		dev.GetComputeRunningProcessesFunc = func() ([]nvml.ProcessInfo, nvml.Return) { return nil, nvml.SUCCESS }
 	}
 	return s
 }

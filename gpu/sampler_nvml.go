@@ -5,6 +5,7 @@ package gpu
 import (
 	"fmt"
 	"log/slog"
+	"os"
 
 	"github.com/NVIDIA/go-nvml/pkg/nvml"
 )
@@ -15,7 +16,7 @@ import (
 // GPU (PhysicalIndex) and its samples carry its Index. With no devices
 // the Sampler reads nothing and Latest returns an empty slice.
 func NewSampler(lib nvml.Interface, devices []Device, cfg SamplerConfig) *Sampler {
-	src := &nvmlSource{lib: lib, devices: devices, logger: orDefault(cfg.Logger)}
+	src := &nvmlSource{lib: lib, devices: devices, logger: orDefault(cfg.Logger), pid: uint32(os.Getpid())}
 	return newSampler(src, cfg)
 }
 
@@ -30,6 +31,7 @@ type nvmlSource struct {
 	lib     nvml.Interface
 	devices []Device
 	logger  *slog.Logger
+	pid     uint32 // this process, whose GPU memory is ProcessMemoryUsed
 
 	// Set by open, then only used by the sampling goroutine.
 	handles  []nvml.Device          // one per device
@@ -82,6 +84,13 @@ func (s *nvmlSource) sampleOne(h nvml.Device, index int) Sample {
 	}
 	if m, ret := h.GetMemoryInfo(); s.ok(ret, index, "memory") {
 		smp.MemoryUsed = m.Used
+	}
+	if procs, ret := h.GetComputeRunningProcesses(); s.ok(ret, index, "processes") {
+		for _, p := range procs {
+			if p.Pid == s.pid {
+				smp.ProcessMemoryUsed += p.UsedGpuMemory
+			}
+		}
 	}
 	if t, ret := h.GetTemperature(nvml.TEMPERATURE_GPU); s.ok(ret, index, "temperature") {
 		smp.TemperatureC = t

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"os"
 	"reflect"
 	"testing"
 
@@ -63,6 +64,7 @@ func TestSamplerNotSupportedIsZero(t *testing.T) {
 	dev.GetUtilizationRatesFunc = func() (nvml.Utilization, nvml.Return) { return nvml.Utilization{}, nvml.ERROR_NOT_SUPPORTED }
 	dev.GetTemperatureFunc = func(nvml.TemperatureSensors) (uint32, nvml.Return) { return 0, nvml.ERROR_NOT_SUPPORTED }
 	dev.GetPowerUsageFunc = func() (uint32, nvml.Return) { return 0, nvml.ERROR_NOT_SUPPORTED }
+	dev.GetComputeRunningProcessesFunc = func() ([]nvml.ProcessInfo, nvml.Return) { return nil, nvml.ERROR_NOT_SUPPORTED }
 	lib := newMockLib(dev)
 	rec := &logRecorder{}
 	s := NewSampler(lib, []Device{wantDevice(specL4, 0)}, SamplerConfig{Logger: slog.New(rec)})
@@ -85,13 +87,14 @@ func TestSamplerLogsAFailingQueryOnce(t *testing.T) {
 	fail := nvml.ERROR_UNKNOWN
 	dev.GetPowerUsageFunc = func() (uint32, nvml.Return) { return 0, fail }
 	rec := &logRecorder{}
-	src := &nvmlSource{lib: newMockLib(dev), devices: []Device{wantDevice(specL4, 0)}, logger: slog.New(rec)}
+	src := &nvmlSource{lib: newMockLib(dev), devices: []Device{wantDevice(specL4, 0)}, logger: slog.New(rec), pid: uint32(os.Getpid())}
 	if err := src.open(); err != nil {
 		t.Fatal(err)
 	}
 	defer src.close()
 	for range 3 {
-		if got := src.sample(); got[0].PowerMilliwatts != 0 || got[0].TemperatureC != specL4.telemetry.TemperatureC {
+		if got := src.sample(); got[0].PowerMilliwatts != 0 || got[0].TemperatureC != specL4.telemetry.TemperatureC ||
+			got[0].ProcessMemoryUsed != specL4.telemetry.ProcessMemoryUsed {
 			t.Errorf("sample = %+v", got[0])
 		}
 	}

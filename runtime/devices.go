@@ -47,6 +47,10 @@ func (d *Devices) Inventory() Inventory {
 	}
 	for _, g := range d.GPU.Devices {
 		inv.GPUs = append(inv.GPUs, g.Index)
+		if inv.GPUMemory == nil {
+			inv.GPUMemory = map[int]uint64{}
+		}
+		inv.GPUMemory[g.Index] = g.MemoryTotal
 	}
 	return inv
 }

@@ -27,6 +27,9 @@ func (m *Manager) loadVersion(ctx context.Context, md ModelDir, vd VersionDir) (
 	}
 	v.Backend, v.Platform, v.Path = backend.Name(), backend.Describe().Platform(backend.Name()), path
 	groups, auto := m.instanceGroups(md.Config.InstanceGroups)
+	if !auto && len(m.inv.GPUs) == 0 && slices.ContainsFunc(md.Config.InstanceGroups, isAuto) {
+		m.log.Info("kind auto: this host has no GPU that NVML can see; instances run on cpu", "model", v)
+	}
 	err = m.startInstances(ctx, v, backend, groups)
 	if err != nil && auto {
 		m.log.Warn("gpu instances failed to load; kind auto falls back to cpu", "model", v, "err", err)
@@ -85,10 +88,11 @@ func (m *Manager) startInstances(ctx context.Context, v *ModelVersion, backend b
 		m.log.Info("placement", "model", v, "note", n)
 	}
 	v.plans, v.workers = plans, nil
+	memLimits := gpuMemLimits(plans, groups, m.inv)
 	for i, p := range plans {
 		w := &worker{backend: backend, log: m.log, stats: &v.stats, sig: &v.Sig, spec: backends.LoadSpec{
 			Model: v.Name, Version: v.Version, Path: v.Path, Instance: i,
-			Device: p.Device, Threads: len(p.Device.Cores), Logger: m.log,
+			Device: p.Device, Threads: len(p.Device.Cores), GPUMemLimit: memLimits[i], Logger: m.log,
 		}}
 		v.workers = append(v.workers, w)
 		if err := w.start(ctx); err != nil {
@@ -170,6 +174,8 @@ func modelFile(b backends.Backend, dir, named string) (string, error) {
 func (m *Manager) instanceGroups(groups []config.InstanceGroup) ([]config.InstanceGroup, bool) {
 	return resolveKinds(groups, len(m.inv.GPUs) > 0)
 }
+
+func isAuto(g config.InstanceGroup) bool { return g.Kind == config.KindAuto }
 
 // cpuOnly turns every GPU group into a CPU group of the same count.
 func cpuOnly(groups []config.InstanceGroup) []config.InstanceGroup {

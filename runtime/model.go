@@ -196,13 +196,16 @@ type InstanceInfo struct {
 	Device   backends.Device
 	ThreadID int   // the worker's own OS thread; 0 when it has none (an instance on every core of the process)
 	Pinned   []int // the thread's CPU set, read back after pinning
+	// GPUMemLimit is a GPU instance's memory arena bound in bytes (0: the
+	// backend's default, or a CPU instance).
+	GPUMemLimit uint64
 }
 
 // Instances lists the version's instances and where they run.
 func (v *ModelVersion) Instances() []InstanceInfo {
 	out := make([]InstanceInfo, len(v.workers))
 	for i, w := range v.workers {
-		out[i] = InstanceInfo{Instance: i, Device: w.spec.Device, ThreadID: w.tid, Pinned: w.pinned}
+		out[i] = InstanceInfo{Instance: i, Device: w.spec.Device, ThreadID: w.tid, Pinned: w.pinned, GPUMemLimit: w.spec.GPUMemLimit}
 	}
 	return out
 }

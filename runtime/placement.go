@@ -17,6 +17,9 @@ type Inventory struct {
 	Nodes []int
 	// GPUs are the CUDA device indexes visible to the process.
 	GPUs []int
+	// GPUMemory is each visible GPU's memory in bytes, by CUDA index; a
+	// GPU missing from it has unknown memory.
+	GPUMemory map[int]uint64
 }
 
 // GroupRequest is one instance group of one model version, with its kind

@@ -15,6 +15,14 @@
 // Backend.Close closes the instances still open, under each one's lock,
 // before it destroys the environment.
 //
+// A GPU instance (LoadSpec.Device.Kind GPU) adds the CUDA execution provider
+// on its device (cuda.go): its session's own CUDA stream for compute and
+// copies, and a memory arena bounded by LoadSpec.GPUMemLimit that grows by
+// what is asked. That needs a CUDA-enabled library (`make ort-gpu`, with
+// libonnxruntime_providers_cuda.so beside it) and the CUDA libraries of its
+// version on the loader path; without them Load fails naming what is
+// missing.
+//
 // Inputs are handed to ORT without per-element conversion: a fixed-width
 // tensor's little-endian bytes back the ORT value directly. ORT allocates the
 // outputs; their contents are returned in Go memory.

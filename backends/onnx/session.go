@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"strconv"
 
 	ort "github.com/yalue/onnxruntime_go"
 
@@ -81,8 +80,8 @@ type optionStep struct {
 // sessionOptions configures a session for a pinned worker: its own thread
 // plus Threads-1 intra-op threads, no inter-op parallelism, no spinning (a
 // spinning thread would burn the cores between requests), and all graph
-// optimisations. A GPU instance gets the CUDA execution provider, which
-// needs a CUDA-enabled ONNX Runtime build.
+// optimisations. A GPU instance gets the CUDA execution provider (see
+// appendCUDA), which needs a CUDA-enabled ONNX Runtime build.
 func sessionOptions(spec backends.LoadSpec) (*ort.SessionOptions, error) {
 	o, err := ort.NewSessionOptions()
 	if err != nil {
@@ -98,7 +97,7 @@ func sessionOptions(spec backends.LoadSpec) (*ort.SessionOptions, error) {
 		{"inter-op spinning", func() error { return o.AddSessionConfigEntry("session.inter_op.allow_spinning", "0") }},
 	}
 	if spec.Device.Kind == backends.GPU {
-		steps = append(steps, optionStep{"CUDA execution provider", func() error { return appendCUDA(o, spec.Device.GPU) }})
+		steps = append(steps, optionStep{"CUDA execution provider", func() error { return appendCUDA(o, spec) }})
 	}
 	for _, s := range steps {
 		if err := s.set(); err != nil {
@@ -107,23 +106,4 @@ func sessionOptions(spec backends.LoadSpec) (*ort.SessionOptions, error) {
 		}
 	}
 	return o, nil
-}
-
-// appendCUDA adds the CUDA execution provider on device gpu.
-func appendCUDA(o *ort.SessionOptions, gpu int) error {
-	err := func() error {
-		cuda, err := ort.NewCUDAProviderOptions()
-		if err != nil {
-			return err
-		}
-		defer cuda.Destroy()
-		if err := cuda.Update(map[string]string{"device_id": strconv.Itoa(gpu)}); err != nil {
-			return err
-		}
-		return o.AppendExecutionProviderCUDA(cuda)
-	}()
-	if err != nil {
-		return fmt.Errorf("%w (GPU instances need a CUDA-enabled ONNX Runtime build, with its provider libraries next to libonnxruntime.so.1)", err)
-	}
-	return nil
 }

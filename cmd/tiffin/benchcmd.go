@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tiffin-ml/tiffin/backends"
 	"github.com/tiffin-ml/tiffin/backends/onnx"
 	"github.com/tiffin-ml/tiffin/bench"
 )
@@ -49,6 +50,7 @@ type benchArgs struct {
 	rates, arrivals                        string
 	binary, baseline, bare                 bool
 	batch, workers, grpcConns, threads     int
+	baselineGPU                            int
 	duration, warmup, timeout              time.Duration
 	set                                    map[string]bool // flags given on the command line
 }
@@ -75,6 +77,7 @@ func benchFlags(a *benchArgs, stderr io.Writer) *flag.FlagSet {
 	fs.BoolVar(&a.baseline, "baseline", false, "also run the model in-process through the ONNX Runtime backend: the ceiling")
 	fs.StringVar(&a.repo, "model-repository", "", "model repository `DIR`, for --baseline and --scenarios")
 	fs.IntVar(&a.threads, "threads", 0, "--baseline instance threads (0: GOMAXPROCS)")
+	fs.IntVar(&a.baselineGPU, "baseline-gpu", -1, "run --baseline on CUDA device `N` (needs a CUDA-enabled --ort-library); -1: the CPU")
 	fs.StringVar(&a.ortLib, "ort-library", onnx.DefaultLibraryPath(), "path to libonnxruntime.so, for --baseline")
 	fs.BoolVar(&a.bare, "bare-http", false, "load-test a bare fasthttp handler started in this process (the HTTP ceiling)")
 	fs.StringVar(&a.scenarios, "scenarios", "", "run the bench/ server scenarios, writing results into `DIR`")
@@ -311,11 +314,19 @@ func (a *benchArgs) runBaseline(ctx context.Context, stderr io.Writer) (*bench.B
 	defer ort.Close()
 	fmt.Fprintf(stderr, "baseline: %s in-process through onnxruntime, %s per batch size\n", a.model, a.duration)
 	return bench.RunBaseline(ctx, bench.BaselineOptions{Backend: ort, Repository: a.repo, Model: a.model,
-		Threads: a.threads, Batches: batches, Duration: a.duration, Progress: stderr})
+		Threads: a.threads, Device: a.baselineDevice(), Batches: batches, Duration: a.duration, Progress: stderr})
+}
+
+// baselineDevice is --baseline-gpu as a device: the CPU when it is negative.
+func (a *benchArgs) baselineDevice() backends.Device {
+	if a.baselineGPU < 0 {
+		return backends.Device{Kind: backends.CPU}
+	}
+	return backends.Device{Kind: backends.GPU, GPU: a.baselineGPU}
 }
 
 func printBaseline(w io.Writer, b *bench.Baseline) {
-	fmt.Fprintf(w, "\nbaseline: %s, %s, %d threads\n", b.ModelPath, b.Backend, b.Threads)
+	fmt.Fprintf(w, "\nbaseline: %s, %s on %s, %d threads\n", b.ModelPath, b.Backend, b.Device, b.Threads)
 	fmt.Fprintf(w, "%-8s %12s %12s %12s\n", "BATCH", "ROWS/S", "P50 ms/run", "P99 ms/run")
 	for _, r := range b.Rows {
 		fmt.Fprintf(w, "%-8d %12.0f %12.3f %12.3f\n", r.Batch, r.RowsPerSec, r.Latency.P50Ms, r.Latency.P99Ms)

@@ -62,7 +62,8 @@ func TestBenchE2E(t *testing.T) {
 
 // Usage mistakes exit 2 with a message; an unknown model exits 1 naming it.
 func TestBenchCommandErrors(t *testing.T) {
-	ts := startServer(t, demoRepo(t), nil)
+	repo := demoRepo(t)
+	ts := startServer(t, repo, nil)
 	for _, c := range []struct {
 		args []string
 		rc   int
@@ -73,6 +74,8 @@ func TestBenchCommandErrors(t *testing.T) {
 		{[]string{"--model", "m", "--baseline"}, 2, "--model-repository"},
 		{[]string{"--model", "m", "--http", ts.base, "--rate", "fast"}, 2, "--rate"},
 		{[]string{"--model", "no-such-model", "--http", ts.base, "--duration", "100ms"}, 1, `unknown model "no-such-model"`},
+		// The test library has no CUDA provider, or this host no CUDA.
+		{[]string{"--model", "mlp-small", "--baseline", "--model-repository", repo, "--ort-library", requireORT(t), "--baseline-gpu", "0", "--duration", "100ms"}, 1, "CUDA"},
 	} {
 		var stdout, stderr bytes.Buffer
 		rc := benchCmd(c.args, &stdout, &stderr)

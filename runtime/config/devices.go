@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -39,6 +40,8 @@ type DeviceClass struct {
 	GPUs         []int    `yaml:"gpus"`
 	MaxBatchSize *int     `yaml:"max_batch_size"`
 	Batching     Batching `yaml:"batching"`
+	// GPUMemLimit sets gpu_mem_limit on the gpu class's groups.
+	GPUMemLimit ByteSize `yaml:"gpu_mem_limit"`
 }
 
 // LoadDevices reads and checks a device file; errors name the file and the
@@ -61,6 +64,12 @@ func LoadDevices(path string) (*DeviceFile, error) {
 	check := func(at string, c DeviceClass) error {
 		if c.Count < 0 {
 			return &FieldError{File: path, Field: at + ".count", Msg: fmt.Sprintf("must be >= 1, got %d", c.Count)}
+		}
+		if c.GPUMemLimit != 0 && !strings.HasSuffix(at, KindGPU) {
+			return &FieldError{File: path, Field: at + ".gpu_mem_limit", Msg: "is for the gpu class only"}
+		}
+		if c.GPUMemLimit != 0 && c.GPUMemLimit < MinGPUMemLimit {
+			return &FieldError{File: path, Field: at + ".gpu_mem_limit", Msg: fmt.Sprintf("must be at least %v, got %v", MinGPUMemLimit, c.GPUMemLimit)}
 		}
 		if err := c.Batching.validate(); err != nil {
 			var fe *FieldError
@@ -108,6 +117,9 @@ func (f *DeviceFile) Apply(model string, cfg *Model, kindOf func(string) string)
 		if len(c.GPUs) > 0 {
 			g.GPUs = c.GPUs
 		}
+		if c.GPUMemLimit > 0 && kindOf(g.Kind) == KindGPU {
+			g.GPUMemLimit = c.GPUMemLimit
+		}
 	}
 	c := f.class(model, kindOf(cfg.InstanceGroups[0].Kind))
 	if c.MaxBatchSize != nil {
@@ -137,6 +149,9 @@ func (f *DeviceFile) class(model, kind string) DeviceClass {
 	}
 	if own.MaxBatchSize == nil {
 		own.MaxBatchSize = base.MaxBatchSize
+	}
+	if own.GPUMemLimit == 0 {
+		own.GPUMemLimit = base.GPUMemLimit
 	}
 	own.Batching = base.Batching.merge(own.Batching)
 	return own

@@ -15,9 +15,12 @@ gpu:
   count: 2
   max_batch_size: 128
   batching: {max_queue_delay: 500us}
+  gpu_mem_limit: 6GiB
 models:
   mlp-large:
     cpu: {count: 1, batching: {mode: adaptive}}
+  big:
+    gpu: {gpu_mem_limit: 20GiB}
 `))
 	if err != nil {
 		t.Fatal(err)
@@ -45,6 +48,17 @@ models:
 	if gpuModel.InstanceGroups[0].Count != 2 || *gpuModel.MaxBatchSize != 128 || gpuModel.Batching.MaxQueueDelay.D() != 500*time.Microsecond {
 		t.Fatalf("gpu class not applied: %+v", gpuModel)
 	}
+	if got := gpuModel.InstanceGroups[0].GPUMemLimit; got != 6<<30 {
+		t.Fatalf("gpu class gpu_mem_limit: %v, want 6GiB", got)
+	}
+	big := Model{InstanceGroups: []InstanceGroup{{Kind: KindGPU}}}
+	f.Apply("big", &big, cpuHost)
+	if got := big.InstanceGroups[0].GPUMemLimit; got != 20<<30 || big.InstanceGroups[0].Count != 2 {
+		t.Fatalf("a model's own gpu_mem_limit over the class's: %+v", big.InstanceGroups[0])
+	}
+	if got := small.InstanceGroups[0].GPUMemLimit; got != 0 {
+		t.Fatalf("a cpu group got gpu_mem_limit %v", got)
+	}
 }
 
 func TestDeviceFileErrors(t *testing.T) {
@@ -54,6 +68,9 @@ func TestDeviceFileErrors(t *testing.T) {
 		{"models:\n  m:\n    tpu: {count: 1}\n", `models.m: unknown device class "tpu"`},
 		{"cpu:\n  cores: lots\n", "cpu.cores"},
 		{"npu: {}\n", "unknown field npu"},
+		{"cpu:\n  gpu_mem_limit: 1GiB\n", "cpu.gpu_mem_limit: is for the gpu class only"},
+		{"gpu:\n  gpu_mem_limit: 1KiB\n", "gpu.gpu_mem_limit: must be at least 64MiB"},
+		{"models:\n  m:\n    cpu: {gpu_mem_limit: 1GiB}\n", "models.m.cpu.gpu_mem_limit: is for the gpu class only"},
 	} {
 		p := writeConfig(t, tt.text)
 		_, err := LoadDevices(p)

@@ -88,6 +88,10 @@ type InstanceGroup struct {
 	Count int    `yaml:"count"` // instances; default 1
 	Cores []int  `yaml:"cores"` // optional explicit CPU ids, split between the instances
 	GPUs  []int  `yaml:"gpus"`  // optional explicit GPU ids
+	// GPUMemLimit bounds each GPU instance's ONNX Runtime memory arena.
+	// 0: DefaultGPUMemFraction of the GPU's memory, split between the
+	// version's instances on that GPU. Only for kind gpu or auto.
+	GPUMemLimit ByteSize `yaml:"gpu_mem_limit"`
 }
 
 // Batching tunes how requests are grouped before they reach an instance.
@@ -115,6 +119,14 @@ const (
 	DefaultMaxQueueSize  = 1024
 	DefaultTimeout       = 5 * time.Second
 	DefaultLatencyTarget = 50 * time.Millisecond
+	// DefaultGPUMemFraction is the share of a GPU's memory the instances
+	// of one model version on it may hold together when gpu_mem_limit is
+	// not set; the rest is left to the CUDA context, cuDNN and cuBLAS
+	// workspaces and other processes.
+	DefaultGPUMemFraction = 0.8
+	// MinGPUMemLimit is the smallest gpu_mem_limit accepted: below it not
+	// even a small model's weights and workspaces fit.
+	MinGPUMemLimit ByteSize = 64 << 20
 )
 
 // FieldError is a config error that names the file and the field.

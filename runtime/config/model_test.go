@@ -66,6 +66,11 @@ func TestLoadModelErrorsNameFileAndField(t *testing.T) {
 		{"max_batch: 3\n", "unknown field max_batch"},
 		{"version_policy: {latest: 1, all: true}\n", "version_policy: set only one"},
 		{"version_policy: {specific: [0]}\n", "version_policy.specific"},
+		{"instance_groups:\n  - kind: gpu\n    gpu_mem_limit: lots\n", "instance_groups[0].gpu_mem_limit: want a size such as \"2GiB\""},
+		{"instance_groups:\n  - kind: gpu\n    gpu_mem_limit: [1]\n", "instance_groups[0].gpu_mem_limit: want a size such as \"2GiB\", got a list"},
+		{"instance_groups:\n  - kind: gpu\n    gpu_mem_limit: 1MiB\n", "instance_groups[0].gpu_mem_limit: must be at least 64MiB, got 1MiB"},
+		{"instance_groups:\n  - kind: cpu\n    gpu_mem_limit: 1GiB\n", "instance_groups[0].gpu_mem_limit: is for kind gpu or auto only"},
+		{"instance_groups:\n  - gpu_mem_limit: 1GiB\n", "instance_groups[0].gpu_mem_limit: is for kind gpu or auto only"},
 	}
 	for _, tt := range tests {
 		p := writeConfig(t, tt.text)

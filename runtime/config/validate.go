@@ -51,6 +51,14 @@ func (g InstanceGroup) validate(at string) error {
 			return &FieldError{Field: at + ".gpus", Msg: fmt.Sprintf("negative GPU id %d", c)}
 		}
 	}
+	if g.GPUMemLimit != 0 {
+		if g.Kind != KindGPU && g.Kind != KindAuto {
+			return &FieldError{Field: at + ".gpu_mem_limit", Msg: "is for kind gpu or auto only"}
+		}
+		if g.GPUMemLimit < MinGPUMemLimit {
+			return &FieldError{Field: at + ".gpu_mem_limit", Msg: fmt.Sprintf("must be at least %v, got %v", MinGPUMemLimit, g.GPUMemLimit)}
+		}
+	}
 	return nil
 }
 

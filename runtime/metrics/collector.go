@@ -8,6 +8,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/tiffin-ml/tiffin/backends"
 	"github.com/tiffin-ml/tiffin/batcher"
 	"github.com/tiffin-ml/tiffin/runtime"
 )
@@ -26,12 +27,15 @@ var (
 	descWindow   = prometheus.NewDesc("tiffin_batch_window_seconds", "The batch window a device group uses now.", mvLabels, nil)
 	descCPU      = prometheus.NewDesc("tiffin_instance_cpu_seconds_total", "CPU time of each instance's worker thread.", append(mvLabels, "instance", "cores"), nil)
 	descState    = prometheus.NewDesc("tiffin_model_ready", "1 when the model version is READY.", []string{"model", "version"}, nil)
+	descGPULimit = prometheus.NewDesc("tiffin_instance_gpu_memory_limit_bytes", "The bound on each GPU instance's memory arena (gpu_mem_limit).",
+		[]string{"model", "version", "instance", "gpu"}, nil)
 
 	gpuLabels  = []string{"gpu"}
 	descGPUUse = prometheus.NewDesc("tiffin_gpu_utilization_ratio", "GPU utilization, 0 to 1.", gpuLabels, nil)
 	descGPUMem = prometheus.NewDesc("tiffin_gpu_memory_used_bytes", "GPU memory in use.", gpuLabels, nil)
 	descGPUT   = prometheus.NewDesc("tiffin_gpu_temperature_celsius", "GPU temperature.", gpuLabels, nil)
 	descGPUW   = prometheus.NewDesc("tiffin_gpu_power_watts", "GPU power draw.", gpuLabels, nil)
+	descGPUOwn = prometheus.NewDesc("tiffin_gpu_process_memory_used_bytes", "GPU memory this process holds (NVML's compute processes; 0 when NVML cannot see this PID).", gpuLabels, nil)
 )
 
 // runtimeCollector reads the runtime's counters at scrape time.
@@ -42,7 +46,7 @@ type runtimeCollector struct {
 
 func (c *runtimeCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descQueue, descBatch, descQWait, descCompute, descReasons, descRejected,
-		descDropped, descItems, descFailures, descWindow, descCPU, descState, descWarmup, descGPUUse, descGPUMem, descGPUT, descGPUW} {
+		descDropped, descItems, descFailures, descWindow, descCPU, descState, descWarmup, descGPULimit, descGPUUse, descGPUMem, descGPUOwn, descGPUT, descGPUW} {
 		ch <- d
 	}
 }
@@ -66,6 +70,7 @@ func (c *runtimeCollector) Collect(ch chan<- prometheus.Metric) {
 			g := strconv.Itoa(s.Index)
 			ch <- prometheus.MustNewConstMetric(descGPUUse, prometheus.GaugeValue, float64(s.UtilizationGPU)/100, g)
 			ch <- prometheus.MustNewConstMetric(descGPUMem, prometheus.GaugeValue, float64(s.MemoryUsed), g)
+			ch <- prometheus.MustNewConstMetric(descGPUOwn, prometheus.GaugeValue, float64(s.ProcessMemoryUsed), g)
 			ch <- prometheus.MustNewConstMetric(descGPUT, prometheus.GaugeValue, float64(s.TemperatureC), g)
 			ch <- prometheus.MustNewConstMetric(descGPUW, prometheus.GaugeValue, float64(s.PowerMilliwatts)/1000, g)
 		}
@@ -104,6 +109,10 @@ func (c *runtimeCollector) collectVersion(ch chan<- prometheus.Metric, v *runtim
 	ch <- prometheus.MustNewConstMetric(descItems, prometheus.CounterValue, float64(rs.InferenceCount), l...)
 	ch <- prometheus.MustNewConstMetric(descFailures, prometheus.CounterValue, float64(rs.Fail.Count), l...)
 	for _, in := range v.Instances() {
+		if in.Device.Kind == backends.GPU && in.GPUMemLimit > 0 {
+			ch <- prometheus.MustNewConstMetric(descGPULimit, prometheus.GaugeValue, float64(in.GPUMemLimit), v.Name, ver,
+				strconv.Itoa(in.Instance), strconv.Itoa(in.Device.GPU))
+		}
 		if secs, ok := threadCPUSeconds(in.ThreadID); ok {
 			ch <- prometheus.MustNewConstMetric(descCPU, prometheus.CounterValue, secs, v.Name, ver,
 				in.Device.Kind.String(), strconv.Itoa(in.Instance), cpuList(in.Device.Cores))

@@ -3,6 +3,7 @@ package metrics
 import (
 	"context"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -135,5 +136,50 @@ func BenchmarkObserveRequest(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		met.ObserveRequest("mlp-small", 1, "http", "200", time.Millisecond)
+	}
+}
+
+// TestGPUMemoryMetrics: each GPU instance's arena bound, and this
+// process's memory on each GPU as NVML reports it.
+func TestGPUMemoryMetrics(t *testing.T) {
+	repo := t.TempDir()
+	if err := backendtest.WriteModel(repo, "g", "instance_groups:\n  - kind: gpu\n    count: 2\n  - kind: gpu\n    gpus: [1]\n    gpu_mem_limit: 1GiB\n", 1); err != nil {
+		t.Fatal(err)
+	}
+	inv := runtime.Inventory{Cores: [][]int{{0}, {1}}, Nodes: []int{0, 0}, GPUs: []int{0, 1}, GPUMemory: map[int]uint64{0: 10 << 30, 1: 10 << 30}}
+	m := runtime.NewManager(runtime.ManagerOptions{Repository: repo, Backends: backends.NewRegistry(backendtest.New(backendtest.Options{})), Inventory: inv})
+	if err := m.Load(context.Background(), "g"); err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close(context.Background())
+	met := New(m, fakeGPUs{{Index: 0, MemoryUsed: 3 << 30, ProcessMemoryUsed: 2 << 30}, {Index: 1, MemoryUsed: 1 << 30, ProcessMemoryUsed: 1 << 29}})
+	families, err := met.Gatherer().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, f := range families {
+		for _, mt := range f.Metric {
+			var labels []string
+			for _, l := range mt.Label {
+				labels = append(labels, l.GetName()+"="+l.GetValue())
+			}
+			got[f.GetName()+"{"+strings.Join(labels, ",")+"}"] = mt.GetGauge().GetValue()
+		}
+	}
+	// Group 0 puts two instances on each GPU, 80% of 10 GiB split between
+	// a version's instances on a GPU: three on GPU 1 (two, and group 1's).
+	want := map[string]float64{
+		"tiffin_instance_gpu_memory_limit_bytes{gpu=0,instance=0,model=g,version=1}": 4 << 30,
+		"tiffin_instance_gpu_memory_limit_bytes{gpu=0,instance=1,model=g,version=1}": 4 << 30,
+		"tiffin_instance_gpu_memory_limit_bytes{gpu=1,instance=2,model=g,version=1}": float64(uint64(8<<30) / 3),
+		"tiffin_instance_gpu_memory_limit_bytes{gpu=1,instance=4,model=g,version=1}": 1 << 30,
+		"tiffin_gpu_process_memory_used_bytes{gpu=0}":                                2 << 30,
+		"tiffin_gpu_process_memory_used_bytes{gpu=1}":                                1 << 29,
+	}
+	for k, w := range want {
+		if v, ok := got[k]; !ok || v != w {
+			t.Errorf("%s = %v (present %v), want %v", k, v, ok, w)
+		}
 	}
 }

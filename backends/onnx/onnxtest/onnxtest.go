@@ -45,6 +45,34 @@ func LibraryPath(tb testing.TB) string {
 	return p
 }
 
+// GPULibraryEnv names a CUDA-enabled ONNX Runtime library for the tests
+// that compare it with the CPU build; RelGPULibraryPath is where `make
+// ort-gpu` puts one.
+const (
+	GPULibraryEnv     = "TIFFIN_ORT_GPU_LIBRARY"
+	RelGPULibraryPath = "third_party/onnxruntime/gpu/libonnxruntime.so.1"
+)
+
+// GPULibraryPath returns the CUDA-enabled library's absolute path
+// ($TIFFIN_ORT_GPU_LIBRARY, else `make ort-gpu`'s copy), or skips the test
+// saying where it looked. The library is 340 MB, so CI need not fetch it.
+func GPULibraryPath(tb testing.TB) string {
+	tb.Helper()
+	p := os.Getenv(GPULibraryEnv)
+	if p == "" {
+		root, ok := moduleRoot()
+		if !ok {
+			tb.Skipf("no module root: cannot look for %s", RelGPULibraryPath)
+		}
+		p = filepath.Join(root, RelGPULibraryPath)
+	}
+	abs, err := filepath.Abs(p)
+	if err != nil || !isFile(abs) {
+		tb.Skipf("CUDA-enabled ONNX Runtime not found at %s: run \"make ort-gpu\" (or set %s) to test the GPU build", p, GPULibraryEnv)
+	}
+	return abs
+}
+
 // moduleRoot is the nearest folder at or above the working directory (a
 // test's package folder) that holds go.mod.
 func moduleRoot() (string, bool) {
