@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tiffin-ml/tiffin/backends"
+	"github.com/tiffin-ml/tiffin/runtime/npy"
 )
 
 // inferUsage is printed by `tiffin infer -h`.
@@ -148,7 +149,7 @@ func (a *inferArgs) tensor(name, value string) (backends.Tensor, error) {
 			return backends.Tensor{}, err
 		}
 		if strings.HasSuffix(path, ".npy") {
-			return readNPY(name, b)
+			return npy.Decode(name, b)
 		}
 		raw = b
 	}

@@ -195,3 +195,18 @@ func checkResults(t *testing.T, lines []resultLine, rows int, bad map[int]bool) 
 		}
 	}
 }
+
+// ndjsonOf renders a chunk's result records as the result lines a reader
+// of the job gets.
+func ndjsonOf(t *testing.T, res chunkResult) io.Reader {
+	t.Helper()
+	b, err := io.ReadAll(res.reader())
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := appendNDJSON(nil, &recordReader{b: b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.NewReader(string(out))
+}
