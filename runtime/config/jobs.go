@@ -14,10 +14,10 @@ import (
 // the tests build it, starts no JetStream; `tiffin serve` turns it on
 // through the --jobs flag, which defaults to true.
 type Jobs struct {
-	Enabled   bool          // --jobs; false: no queue and no /v2/jobs
-	DataDir   string        // --data-dir; the embedded JetStream's store; default ./data
-	QueueURL  string        // --queue-url nats://...; empty: the embedded JetStream
-	Workers   int           // --jobs-workers: chunks scored at once; 0 takes jobs but scores none
+	Enabled    bool          // --jobs; false: no queue and no /v2/jobs
+	DataDir    string        // --data-dir; the embedded JetStream's store; default ./data
+	QueueURL   string        // --queue-url nats://...; empty: the embedded JetStream
+	Workers    int           // --jobs-workers: chunks scored at once; 0 takes jobs but scores none
 	ChunkBytes int           // --jobs-chunk-bytes: the size a chunk of input aims at
 	AckWait    time.Duration // --jobs-ack-wait: an un-acked chunk is redelivered after this
 	MaxUpload  int64         // --jobs-max-upload-bytes: the largest job input; streamed, never held whole

@@ -67,6 +67,9 @@ func (m *refModels) Infer(ctx context.Context, req *runtime.InferRequest) (*runt
 		if x[r*16] == 999 {
 			return nil, runtime.Errorf(runtime.KindInternal, "backend failed on a poisoned row")
 		}
+		if x[r*16] == 777 {
+			panic("scoring crashed on a poison row") // a chunk that crashes whoever scores it
+		}
 	}
 	y := m.mlp.Forward(x, rows)
 	out := backends.Tensor{Name: "output", DataType: backends.FP32, Shape: []int64{int64(rows), 4}, Data: f32Bytes(y)}
@@ -210,3 +213,5 @@ func ndjsonOf(t *testing.T, res chunkResult) io.Reader {
 	}
 	return strings.NewReader(string(out))
 }
+
+func bufioReader(s string) *bufio.Reader { return bufio.NewReader(strings.NewReader(s)) }

@@ -2,7 +2,7 @@ package jobs
 
 import (
 	"fmt"
-		"time"
+	"time"
 
 	"github.com/tiffin-ml/tiffin/backends"
 	"github.com/tiffin-ml/tiffin/runtime"

@@ -81,7 +81,9 @@ func renderParquet(rec *record, chunks *chunkResults) io.ReadCloser {
 func writeParquet(w io.Writer, rec *record, chunks *chunkResults) error {
 	sc := resultSchema(rec.Outputs)
 	props := parquet.NewWriterProperties(parquet.WithCompression(compress.Codecs.Snappy))
-	fw, err := pqarrow.NewFileWriter(sc, w, props, pqarrow.DefaultWriterProps())
+	// The arrow schema travels in the file, so arrow readers get the
+	// fixed-size lists back as such (pyarrow: numpy-ready columns).
+	fw, err := pqarrow.NewFileWriter(sc, w, props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
 	if err != nil {
 		return err
 	}

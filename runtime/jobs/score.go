@@ -86,8 +86,8 @@ type chunkRun struct {
 	batched bool // whether requests have a batch axis
 	dec     *rowDecoder
 
-	cur   *batch // the batch being filled; nil after a dispatch
-	mark  mark   // where the row being decoded starts in cur
+	cur      *batch // the batch being filled; nil after a dispatch
+	mark     mark   // where the row being decoded starts in cur
 	res      chunkResult
 	slots    chan struct{} // one token per batch in the runtime
 	wg       sync.WaitGroup

@@ -19,9 +19,9 @@ import (
 
 // Options configure the job service.
 type Options struct {
-	URL       string        // external NATS (nats://...); empty: embedded JetStream
-	DataDir   string        // the embedded JetStream's store
-	Workers   int           // chunks scored at once; 0: take jobs, score none
+	URL     string // external NATS (nats://...); empty: embedded JetStream
+	DataDir string // the embedded JetStream's store
+	Workers int    // chunks scored at once; 0: take jobs, score none
 	// ChunkBytes is the size a chunk of input aims at: Parquet and NPY
 	// chunks hold as many rows as fit it, text chunks end at the first
 	// row past it. Default DefaultChunkBytes; never more than the job
@@ -34,9 +34,9 @@ type Options struct {
 	MaxRedeliveries int
 	SpoolDir        string        // where Parquet uploads without random access are copied; default the OS temp dir
 	AckWait         time.Duration // an un-acked chunk is redelivered after this
-	RetryFor  time.Duration // how long a busy or unavailable model is retried; default 1m
-	Replica   string        // this replica's name in job status; default host-pid
-	Logger    *slog.Logger
+	RetryFor        time.Duration // how long a busy or unavailable model is retried; default 1m
+	Replica         string        // this replica's name in job status; default host-pid
+	Logger          *slog.Logger
 }
 
 // Defaults for the Options left zero.

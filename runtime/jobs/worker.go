@@ -139,7 +139,7 @@ func (p *pool) handle(msg jetstream.Msg) {
 	}
 	var res chunkResult
 	if n := deliveries(msg); n > p.maxRedeliveries+1 {
-		res = p.poisoned(c, n-1)
+		res = p.poisoned(c, n-2)
 	} else {
 		beat := p.heartbeat(msg)
 		res, err = p.scoreSafely(rec, c, msg.Data())
@@ -184,7 +184,7 @@ func (p *pool) poisoned(c chunkRef, redelivered int) chunkResult {
 	if why == "" {
 		why = "the replica scoring it stopped (crashed or was killed) each time"
 	}
-	msg := fmt.Sprintf("chunk %d (rows %d-%d) was redelivered %d times without being scored, the most allowed (jobs.max_redeliveries); last failure: %s",
+	msg := fmt.Sprintf("chunk %d (rows %d-%d) failed when delivered and when redelivered %d times, the most allowed (jobs.max_redeliveries); last failure: %s",
 		c.index, c.firstRow, c.firstRow+int64(c.rows)-1, redelivered, why)
 	p.log.Warn("poison chunk: its rows fail", "job", c.job, "chunk", c.index, "rows", c.rows, "reason", why)
 	return failAll(c, c.rows, msg)
