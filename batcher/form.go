@@ -207,6 +207,9 @@ func (b *Batcher[R]) form(g *group, d decision, key uint64, now int64, drops *[]
 	}
 	t.parts = b.partsBuf(min(t.space, 32))
 	for i := range b.pending {
+		if i == 1 && !b.closed.Load() && b.bulkGate(g, now) > 0 {
+			break // bulk is over its share: it does not ride along either
+		}
 		b.takeFrom(&b.pending[i], &t, drops)
 	}
 	batch := Batch[R]{Parts: t.parts, Reason: d.reason, Group: g.name,

@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# Bulk scoring from Parquet (`make bench-bulk`), each figure from this one
+# run, load on core CLIENT_CPU (0) and the server on SERVER_CPU (1):
+#   - tiffin jobs: BULK_ROWS (1M) rows of mlp-small and of mlp-large from a
+#     Parquet file, POSTed to /v2/jobs, timed from the upload's start to the
+#     job's end (results stay in the store);
+#   - the backend: ONNX Runtime alone on the server's core, one thread, at
+#     its best batch size (`tiffin bench --baseline`);
+#   - the Python reference (bench/bulk_ref.py): pyarrow and onnxruntime in
+#     batches of 1,024 on the server's core, as a user scores the file today.
+# Environment: BULK_ROWS, CLIENT_CPU, SERVER_CPU, DURATION (baseline, per
+# batch size; 3s), BULK_OUT (build/bench-bulk), BULK_MODELS (mlp-small mlp-large).
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+rows="${BULK_ROWS:-1000000}"
+client="${CLIENT_CPU:-0}"
+server="${SERVER_CPU:-1}"
+dur="${DURATION:-3s}"
+out="${BULK_OUT:-build/bench-bulk}"
+models="${BULK_MODELS:-mlp-small mlp-large}"
+py="build/bench-venv/bin/python"
+repo="$out/models"
+say() { echo "bench-bulk: $*" >&2; }
+
+[[ "$(nproc --all)" -ge 2 ]] || { say "needs 2 cores"; exit 1; }
+[[ -x "$py" ]] || { say "no $py: run make bench-venv"; exit 1; }
+rm -rf "$out/data"
+mkdir -p "$out"
+./bin/tiffin demo-models "$repo" >/dev/null
+
+# shellcheck source=bench/ports.sh
+source "$root/bench/ports.sh"
+http_port="$(free_port)"; grpc_port="$(free_port "$http_port")"
+base="http://127.0.0.1:$http_port"
+
+for m in $models; do
+	[[ -f "$out/$m-$rows.parquet" ]] || { say "write $rows rows of $m"; "$py" bench/bulk_ref.py gen "$repo/$m/1/model.onnx" "$rows" "$out/$m-$rows.parquet"; }
+	say "$m: ONNX Runtime alone on core $server"
+	taskset -c "$server" ./bin/tiffin bench --baseline --model "$m" --model-repository "$repo" \
+		--threads 1 --duration "$dur" --out "$out/baseline-$m.json" >"$out/baseline-$m.txt"
+	say "$m: the Python reference on core $server"
+	taskset -c "$server" "$py" bench/bulk_ref.py score "$repo/$m/1/model.onnx" "$out/$m-$rows.parquet" 1024 >"$out/python-$m.json"
+done
+
+taskset -c "$server" ./bin/tiffin serve --model-repository "$repo" --host 127.0.0.1 --http-port "$http_port" \
+	--grpc-port "$grpc_port" --data-dir "$out/data" --log-level warn >"$out/server.log" 2>&1 &
+srv=$!
+trap 'kill $srv 2>/dev/null; wait $srv 2>/dev/null || true' EXIT
+for _ in $(seq 1 240); do
+	curl -fs "$base/v2/health/ready" >/dev/null 2>&1 && break
+	kill -0 "$srv" 2>/dev/null || { say "server exited; see $out/server.log"; exit 1; }
+	sleep 0.25
+done
+
+for m in $models; do
+	say "$m: a job of $rows rows from Parquet"
+	t0=$(date +%s.%N)
+	id=$(taskset -c "$client" curl -fsS -X POST "$base/v2/jobs?model=$m" --data-binary "@$out/$m-$rows.parquet" |
+		"$py" -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+	while :; do
+		st=$(taskset -c "$client" curl -fsS "$base/v2/jobs/$id")
+		state=$(echo "$st" | "$py" -c 'import json,sys; print(json.load(sys.stdin)["status"])')
+		case "$state" in succeeded | failed | cancelled) break ;; esac
+		sleep 0.05
+	done
+	t1=$(date +%s.%N)
+	echo "$st" >"$out/job-$m.json"
+	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "{\"seconds\": %.4f}\n", b - a }' >"$out/job-time-$m.json"
+	[[ "$state" == succeeded ]] || { say "$m: job $state: $st"; exit 1; }
+done
+curl -fsS "$base/metrics" | grep '^tiffin_bulk_share' >"$out/bulk-share.txt" || true
+kill "$srv"; wait "$srv" 2>/dev/null || true
+trap - EXIT
+
+"$py" - "$out" $models <<'PY'
+import json, sys
+out, models = sys.argv[1], sys.argv[2:]
+res = {}
+print(f"{'model':10} {'tiffin job rows/s':>18} {'backend best rows/s':>20} {'(batch)':>8} {'python rows/s':>14} {'job/backend':>12} {'job/python':>11}")
+for m in models:
+    job = json.load(open(f"{out}/job-{m}.json"))
+    secs = json.load(open(f"{out}/job-time-{m}.json"))["seconds"]
+    best = max(json.load(open(f"{out}/baseline-{m}.json"))["baseline"]["rows"], key=lambda r: r["rows_per_s"])
+    pyref = json.load(open(f"{out}/python-{m}.json"))
+    rate = job["rows_total"] / secs
+    res[m] = {"rows": job["rows_total"], "job_seconds": secs, "job_rows_per_s": rate,
+              "backend_best_rows_per_s": best["rows_per_s"], "backend_best_batch": best["batch"],
+              "python_rows_per_s": pyref["rows_per_s"], "job_over_backend": rate / best["rows_per_s"],
+              "job_over_python": rate / pyref["rows_per_s"]}
+    r = res[m]
+    print(f"{m:10} {rate:18.0f} {best['rows_per_s']:20.0f} {best['batch']:8d} {pyref['rows_per_s']:14.0f} "
+          f"{r['job_over_backend']:12.2f} {r['job_over_python']:11.2f}")
+json.dump(res, open(f"{out}/summary.json", "w"), indent=2)
+PY
