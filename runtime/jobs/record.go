@@ -102,11 +102,7 @@ type outSpec struct {
 func outputSpecs(sig *runtime.Signature) []outSpec {
 	out := make([]outSpec, len(sig.Outputs))
 	for i, o := range sig.Outputs {
-		shape := o.Shape
-		if sig.MaxBatchSize > 0 && len(shape) > 0 {
-			shape = shape[1:]
-		}
-		out[i] = outSpec{Name: o.Name, DataType: o.DataType, Shape: shape}
+		out[i] = outSpec{Name: o.Name, DataType: o.DataType, Shape: rowShape(sig, o.Shape)}
 	}
 	return out
 }
