@@ -8,8 +8,12 @@
 #     its best batch size (`tiffin bench --baseline`);
 #   - the Python reference (bench/bulk_ref.py): pyarrow and onnxruntime in
 #     batches of 1,024 on the server's core, as a user scores the file today.
+#   - the fair share: interactive mlp-small p99 at one client, idle and
+#     during a second mlp-large job (--jobs-max-share, 0.5 by default), and
+#     that job's rate against its solo run above.
 # Environment: BULK_ROWS, CLIENT_CPU, SERVER_CPU, DURATION (baseline, per
-# batch size; 3s), BULK_OUT (build/bench-bulk), BULK_MODELS (mlp-small mlp-large).
+# batch size; 3s), P99_DURATION (5s), BULK_OUT (build/bench-bulk),
+# BULK_MODELS (mlp-small mlp-large).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -69,7 +73,27 @@ for m in $models; do
 	echo "{\"upload_start\": $t0}" >"$out/job-time-$m.json"
 	[[ "$state" == succeeded ]] || { say "$m: job $state: $st"; exit 1; }
 done
-curl -fsS "$base/metrics" | grep '^tiffin_bulk_share' >"$out/bulk-share.txt" || true
+
+p99dur="${P99_DURATION:-5s}"
+interactive() { # NAME: mlp-small at one client over HTTP, from the client core
+	taskset -c "$client" ./bin/tiffin bench --pin-client "$client" --model mlp-small --http "127.0.0.1:$http_port" \
+		--concurrency 1 --duration "$p99dur" --warmup 1s --out "$out/$1.json" >"$out/$1.txt"
+}
+if [[ " $models " == *" mlp-large "* ]]; then
+	say "fair share: interactive mlp-small p99, idle"
+	interactive p99-idle
+	say "fair share: the same during an mlp-large job"
+	id=$(taskset -c "$client" curl -fsS -X POST "$base/v2/jobs?model=mlp-large" --data-binary "@$out/mlp-large-$rows.parquet" |
+		"$py" -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+	interactive p99-during-job
+	curl -fsS "$base/metrics" | grep '^tiffin_bulk_share' >"$out/bulk-share-during.txt" || true
+	while :; do
+		st=$(taskset -c "$client" curl -fsS "$base/v2/jobs/$id")
+		case "$(echo "$st" | grep -o '"status":"[a-z]*"' | cut -d'"' -f4)" in succeeded | failed | cancelled) break ;; esac
+		sleep 0.2
+	done
+	echo "$st" >"$out/job-shared-mlp-large.json"
+fi
 kill "$srv"; wait "$srv" 2>/dev/null || true
 trap - EXIT
 
@@ -93,5 +117,20 @@ for m in models:
     r = res[m]
     print(f"{m:10} {rate:18.0f} {best['rows_per_s']:20.0f} {best['batch']:8d} {pyref['rows_per_s']:14.0f} "
           f"{r['job_over_backend']:12.2f} {r['job_over_python']:11.2f}")
+try:
+    idle = json.load(open(f"{out}/p99-idle.json"))["levels"][0]["latency"]["p99_ms"]
+    during = json.load(open(f"{out}/p99-during-job.json"))["levels"][0]["latency"]["p99_ms"]
+    shared = json.load(open(f"{out}/job-shared-mlp-large.json"))
+    def span(j):
+        t = lambda s: datetime.fromisoformat(re.sub(r"(\.\d{6})\d+", r"\1", s).replace("Z", "+00:00")).timestamp()
+        return t(j["finished_at"]) - t(j["created_at"])
+    solo = json.load(open(f"{out}/job-mlp-large.json"))
+    res["fair_share"] = {"interactive_p99_idle_ms": idle, "interactive_p99_during_job_ms": during,
+                         "p99_ratio": during / idle, "job_rate_shared_over_solo": span(solo) / span(shared)}
+    f = res["fair_share"]
+    print(f"fair share: interactive mlp-small p99 {idle:.3f} ms idle, {during:.3f} ms during an mlp-large job "
+          f"({f['p99_ratio']:.2f}x); the job ran at {f['job_rate_shared_over_solo']:.2f} of its solo rate")
+except FileNotFoundError:
+    pass
 json.dump(res, open(f"{out}/summary.json", "w"), indent=2)
 PY

@@ -194,14 +194,14 @@ func (a *peakAllocator) Free(b []byte) {
 	a.Allocator.Free(b)
 }
 
-// TestSplitParquetIsStreamed reads a 64 MB file (decoded) 64 rows at a
-// time: arrow never holds more than a small part of it.
+// TestSplitParquetIsStreamed reads a file of 16 MB of rows (decoded),
+// 1024 rows at a time: arrow never holds more than a small part of it.
 func TestSplitParquetIsStreamed(t *testing.T) {
 	if testing.Short() {
-		t.Skip("writes a 1M-row file")
+		t.Skip("writes a 256k-row file")
 	}
-	const rows = 1 << 20
-	data := parquetFile(t, rows, 1<<16, false)
+	const rows = 1 << 18
+	data := parquetFile(t, rows, 1<<14, false)
 	mem := &peakAllocator{Allocator: memory.NewGoAllocator()}
 	l := mlpLayout(t, Parquet)
 	n, _, err := splitParquet(context.Background(), "mlp-small", l, bytes.NewReader(data), nil, 1024, mem, func(chunkRef, []byte) error { return nil })
