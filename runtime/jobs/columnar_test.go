@@ -3,6 +3,7 @@ package jobs
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -364,5 +365,66 @@ func TestParquetAndNPYJobs(t *testing.T) {
 		}
 		rc.Close()
 		checkResults(t, readParquetResults(t, buf.Bytes()), 777, nil)
+	}
+}
+
+// TestSplitParquetMultiInput maps one column per input by name, converting
+// an INT32 column into an INT64 input, ignoring other columns; the raw
+// chunk holds input a's rows, then input b's.
+func TestSplitParquetMultiInput(t *testing.T) {
+	sc := arrow.NewSchema([]arrow.Field{{Name: "note", Type: arrow.BinaryTypes.String},
+		{Name: "b", Type: arrow.PrimitiveTypes.Int32}, {Name: "a", Type: arrow.ListOf(arrow.PrimitiveTypes.Float32)}}, nil)
+	var buf bytes.Buffer
+	w, err := pqarrow.NewFileWriter(sc, &buf, parquet.NewWriterProperties(parquet.WithMaxRowGroupLength(3)), pqarrow.DefaultWriterProps())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rb := array.NewRecordBuilder(memory.DefaultAllocator, sc)
+	for i := range 7 {
+		rb.Field(0).(*array.StringBuilder).Append("x")
+		rb.Field(1).(*array.Int32Builder).Append(int32(-i))
+		lb := rb.Field(2).(*array.ListBuilder)
+		lb.Append(true)
+		lb.ValueBuilder().(*array.Float32Builder).AppendValues([]float32{float32(i), float32(i) + 0.5, float32(i) + 0.25}, nil)
+	}
+	rec := rb.NewRecordBatch()
+	if err := w.Write(rec); err != nil {
+		t.Fatal(err)
+	}
+	rec.Release()
+	rb.Release()
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	specs := []rowSpec{{name: "a", dt: backends.FP32, shape: []int64{3}}, {name: "b", dt: backends.Int64, shape: []int64{}}}
+	l, err := newLayout("two", specs, Parquet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []chunkRef
+	var as []float32
+	var bs []int64
+	rows, _, err := splitParquet(context.Background(), "two", l, bytes.NewReader(buf.Bytes()), nil, 2, memory.DefaultAllocator, func(c chunkRef, data []byte) error {
+		got = append(got, c)
+		as = append(as, f32s(data[:c.rows*12])...)
+		for r := range c.rows {
+			bs = append(bs, int64(binary.LittleEndian.Uint64(data[c.rows*12+8*r:])))
+		}
+		return nil
+	})
+	if err != nil || rows != 7 || len(got) != 4 || got[3].rows != 1 || got[3].firstRow != 6 {
+		t.Fatalf("%d rows, chunks %+v, %v", rows, got, err)
+	}
+	for i := range 7 {
+		if as[3*i] != float32(i) || as[3*i+2] != float32(i)+0.25 || bs[i] != int64(-i) {
+			t.Fatalf("row %d: a %v b %d", i, as[3*i:3*i+3], bs[i])
+		}
+	}
+	// A list column of the wrong length names the row.
+	specs[0].shape = []int64{4}
+	l, _ = newLayout("two", specs, Parquet)
+	_, _, err = splitParquet(context.Background(), "two", l, bytes.NewReader(buf.Bytes()), nil, 2, memory.DefaultAllocator, func(chunkRef, []byte) error { return nil })
+	if err == nil || !strings.Contains(err.Error(), `Parquet column "a" has 3 values at row 0; the input takes 4 per row`) {
+		t.Fatalf("want the row named, got %v", err)
 	}
 }
