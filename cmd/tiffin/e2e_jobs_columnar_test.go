@@ -10,51 +10,22 @@ import (
 	"testing"
 	"time"
 
-	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
-	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
 	"github.com/tiffin-ml/tiffin/backends"
 	"github.com/tiffin-ml/tiffin/backends/modelgen"
 	"github.com/tiffin-ml/tiffin/runtime/jobs"
+	"github.com/tiffin-ml/tiffin/runtime/jobs/jobstest"
 	"github.com/tiffin-ml/tiffin/runtime/npy"
 )
 
-// mlpParquet writes rows of mlp-small input with arrow's Parquet writer:
-// a fixed-size-list column "input" and an "id" column the job ignores,
+// mlpParquet writes rows of mlp-small input with arrow's Parquet writer,
 // groupRows rows per row group.
 func mlpParquet(t *testing.T, rows, groupRows int) []byte {
-	t.Helper()
-	sc := arrow.NewSchema([]arrow.Field{{Name: "id", Type: arrow.PrimitiveTypes.Int64},
-		{Name: "input", Type: arrow.FixedSizeListOf(16, arrow.PrimitiveTypes.Float32)}}, nil)
-	var buf bytes.Buffer
-	w, err := pqarrow.NewFileWriter(sc, &buf, parquet.NewWriterProperties(parquet.WithMaxRowGroupLength(int64(groupRows))),
-		pqarrow.DefaultWriterProps())
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := array.NewRecordBuilder(memory.DefaultAllocator, sc)
-	defer b.Release()
-	for i := range rows {
-		b.Field(0).(*array.Int64Builder).Append(int64(i))
-		lb := b.Field(1).(*array.FixedSizeListBuilder)
-		lb.Append(true)
-		lb.ValueBuilder().(*array.Float32Builder).AppendValues(jobRow(i), nil)
-		if (i+1)%groupRows == 0 || i == rows-1 {
-			rec := b.NewRecordBatch()
-			if err := w.Write(rec); err != nil {
-				t.Fatal(err)
-			}
-			rec.Release()
-		}
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	return jobstest.Parquet(t, rows, groupRows, jobRow)
 }
 
 func mlpNPY(rows int) []byte {

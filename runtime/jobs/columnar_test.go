@@ -17,57 +17,29 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
 	"github.com/tiffin-ml/tiffin/backends"
+	"github.com/tiffin-ml/tiffin/runtime/jobs/jobstest"
 	"github.com/tiffin-ml/tiffin/runtime/npy"
 )
 
 // parquetFile writes rows of the test input as Parquet with arrow's own
-// writer: one fixed-size-list column "input" (list), or 16 scalar FLOAT64
-// columns f0..f15 plus an "id" column (scalar), groupRows rows per row
-// group.
+// writer: a fixed-size-list column "input" beside an "id" column (list),
+// or 16 scalar FLOAT64 columns fa..fp after a string "id" column
+// (scalar); groupRows rows per row group.
 func parquetFile(t *testing.T, rows, groupRows int, scalar bool) []byte {
 	t.Helper()
-	var fields []arrow.Field
-	if scalar {
-		fields = append(fields, arrow.Field{Name: "id", Type: arrow.BinaryTypes.String})
-		for k := range 16 {
-			fields = append(fields, arrow.Field{Name: "f" + string(rune('a'+k)), Type: arrow.PrimitiveTypes.Float64})
+	if !scalar {
+		return jobstest.Parquet(t, rows, groupRows, rowValues)
+	}
+	fields := []arrow.Field{{Name: "id", Type: arrow.BinaryTypes.String}}
+	for k := range 16 {
+		fields = append(fields, arrow.Field{Name: "f" + string(rune('a'+k)), Type: arrow.PrimitiveTypes.Float64})
+	}
+	return jobstest.Write(t, arrow.NewSchema(fields, nil), rows, groupRows, func(b *array.RecordBuilder, i int) {
+		b.Field(0).(*array.StringBuilder).Append("r")
+		for k, v := range rowValues(i) {
+			b.Field(1 + k).(*array.Float64Builder).Append(float64(v))
 		}
-	} else {
-		fields = append(fields, arrow.Field{Name: "input", Type: arrow.FixedSizeListOf(16, arrow.PrimitiveTypes.Float32)})
-	}
-	sc := arrow.NewSchema(fields, nil)
-	var buf bytes.Buffer
-	props := parquet.NewWriterProperties(parquet.WithMaxRowGroupLength(int64(groupRows)))
-	w, err := pqarrow.NewFileWriter(sc, &buf, props, pqarrow.DefaultWriterProps())
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := array.NewRecordBuilder(memory.DefaultAllocator, sc)
-	defer b.Release()
-	for i := range rows {
-		x := rowValues(i)
-		if scalar {
-			b.Field(0).(*array.StringBuilder).Append("r")
-			for k, v := range x {
-				b.Field(1 + k).(*array.Float64Builder).Append(float64(v))
-			}
-		} else {
-			lb := b.Field(0).(*array.FixedSizeListBuilder)
-			lb.Append(true)
-			lb.ValueBuilder().(*array.Float32Builder).AppendValues(x, nil)
-		}
-		if (i+1)%groupRows == 0 || i == rows-1 {
-			rec := b.NewRecordBatch()
-			if err := w.Write(rec); err != nil {
-				t.Fatal(err)
-			}
-			rec.Release()
-		}
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	})
 }
 
 func npyFile(rows int) []byte {
