@@ -14,7 +14,7 @@ GRPC_PORT  ?= 8001
 TEST_FLAGS ?= -race -count=1 -timeout=15m
 
 .DEFAULT_GOAL := run
-.PHONY: help lint run build image test-short nats-server ort ort-gpu cuda-libs conformance-venv demo-models test deps vet bench bench-split bench-smoke nocgo proto proto-check interop conformance fuzz clean
+.PHONY: help lint run build image test-short nats-server ort ort-gpu cuda-libs conformance-venv demo-models test deps vet bench bench-split bench-bulk bench-venv bench-smoke nocgo proto proto-check interop conformance fuzz clean
 
 ## help: list the targets, from their ## comments
 help:
@@ -96,6 +96,17 @@ bench-smoke:
 ## bench: the server scenarios of bench/README.md: tiffin on free ports, loaded by `tiffin bench`; results in bench/results
 bench: ort demo-models
 	bash bench/scenarios.sh
+
+## bench-venv: the pinned Python reference of bench-bulk (pyarrow, onnxruntime) in build/bench-venv
+bench-venv: build/bench-venv/.installed
+build/bench-venv/.installed: bench/requirements-bulk.txt
+	python3 -m venv build/bench-venv
+	build/bench-venv/bin/pip install -q -r bench/requirements-bulk.txt
+	touch $@
+
+## bench-bulk: 1M-row Parquet jobs (mlp-small, mlp-large) against ORT's best batch and the Python reference, split cores
+bench-bulk: ort build bench-venv
+	bash bench/bulk.sh
 
 ## bench-split: the split-core method: load on core 0, server on core 1, ratios against ORT alone and a bare handler
 bench-split: ort build

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"runtime"
 	"slices"
 	"sync"
@@ -29,12 +30,15 @@ type Batcher[R Request] struct {
 	rows   atomic.Int64       // rows of those requests not yet handed out
 	counts [numCounters]atomic.Uint64
 
-	mu         sync.Mutex  // protects: pending, rowsByKey, meter, lastSweep, spareParts, every group's pol
+	mu         sync.Mutex  // protects: pending, rowsByKey, meter, lastSweep, lastInteractive, spareParts, every group's pol and share
 	pending    [2]fifo[R]  // by Priority: requests pulled from the rings, in arrival order
 	spareParts [][]Part[R] // finished batches' Parts, for the next batches (form.go)
 	rowsByKey  map[uint64]int
 	meter      rateMeter
 	lastSweep  int64
+	// lastInteractive is when the last interactive request was pulled
+	// (share.go).
+	lastInteractive int64
 }
 
 // Indexes into Batcher.counts.
@@ -53,6 +57,7 @@ const (
 type group struct {
 	name    string
 	pol     policy        // guarded by Batcher.mu
+	share   shareGate     // guarded by Batcher.mu
 	turn    chan struct{} // 1-buffered; its token makes a worker the group's leader
 	wake    chan struct{} // 1-buffered; a token means "look again"
 	waiting atomic.Bool   // the leader is parked or about to park
@@ -76,6 +81,8 @@ func New[R Request](cfg Config[R], groups ...string) (*Batcher[R], error) {
 		rec:       newRecorder(max(cfg.MaxBatch, 64)),
 		rowsByKey: make(map[uint64]int),
 		meter:     rateMeter{tau: 0.5},
+		// interactive traffic starts idle
+		lastInteractive: math.MinInt64 / 2,
 	}
 	for i := range b.rings {
 		if b.rings[i], err = NewRing[entry[R]](ringCapacity(cfg.QueueSize)); err != nil {
@@ -274,9 +281,11 @@ func (b *Batcher[R]) report(drops []dropped[R]) {
 func (b *Batcher[R]) Done(batch Batch[R], compute time.Duration) {
 	s := BatchStats{Group: batch.Group, Rows: batch.Rows, Parts: len(batch.Parts),
 		Reason: batch.Reason, OldestWait: batch.OldestWait, Compute: compute}
+	bulk := bulkRows(batch.Parts)
 	b.mu.Lock()
 	if g := b.lookup(batch.Group); g != nil {
 		g.pol.observe(batch.Rows, batch.OldestWait, compute)
+		g.share.done(b.now(), compute, bulk, batch.Rows)
 	}
 	b.keepParts(batch.Parts)
 	b.mu.Unlock()
@@ -316,7 +325,7 @@ func (b *Batcher[R]) Stats() Stats {
 	s.ArrivalRate = b.meter.perSec(b.now())
 	for _, g := range b.groups {
 		gs := g.pol.snapshot()
-		gs.Name = g.name
+		gs.Name, gs.BulkShare = g.name, g.share.got(b.now())
 		s.Groups = append(s.Groups, gs)
 	}
 	return s

@@ -37,6 +37,10 @@ type Config[R Request] struct {
 	// under, per batch's oldest item: it never waits past it. 0 means
 	// DefaultLatencyTarget.
 	LatencyTarget time.Duration
+	// BulkShare is the most of each device group's compute time bulk
+	// requests take while interactive ones arrive (share.go); when none
+	// has arrived lately, bulk takes all of it. 0 or 1: no limit.
+	BulkShare float64
 
 	// OnDrop is called once for each submitted request whose context was
 	// done before all its rows were handed out, with context.Cause of its
@@ -64,6 +68,8 @@ func (cfg Config[R]) effective() (Config[R], error) {
 		return bad("MaxQueueDelay %v is negative", cfg.MaxQueueDelay)
 	case cfg.QueueSize < 0 || cfg.QueueSize > maxCapacity:
 		return bad("QueueSize %d is not in [0, %d]", cfg.QueueSize, maxCapacity)
+	case cfg.BulkShare < 0 || cfg.BulkShare > 1:
+		return bad("BulkShare %v is not in [0, 1]", cfg.BulkShare)
 	case cfg.LatencyTarget < 0:
 		return bad("LatencyTarget %v is negative", cfg.LatencyTarget)
 	case cfg.OnDrop == nil:

@@ -71,6 +71,7 @@ func (b *Batcher[R]) step(g *group, drops *[]dropped[R]) (Batch[R], outcome, tim
 			return Batch[R]{}, park, wait
 		}
 		if batch := b.form(g, d, key, now, drops); len(batch.Parts) > 0 {
+			g.share.dispatched()
 			return batch, gotBatch, 0
 		}
 		// Every candidate died between choose and form: look again.
@@ -89,6 +90,11 @@ func (b *Batcher[R]) choose(g *group, now int64, drops *[]dropped[R]) (uint64, d
 		head := b.head(prio, drops)
 		if head == nil {
 			continue
+		}
+		if prio == 1 && !b.closed.Load() {
+			if hold := b.bulkGate(g, now); hold > 0 { // bulk is over its share (share.go)
+				return 0, decision{}, min(wait, hold)
+			}
 		}
 		d := b.decide(g, prio, head, now)
 		if d.dispatch {
@@ -129,6 +135,9 @@ func (b *Batcher[R]) pull() {
 		f := &b.pending[i]
 		n := len(f.q)
 		f.q = r.PopBatch(f.q, r.Cap())
+		if i == 0 && len(f.q) > n {
+			b.lastInteractive = f.q[len(f.q)-1].at
+		}
 		for _, e := range f.q[n:] {
 			b.meter.add(e.at, e.rows)
 			b.rowsByKey[e.key] += e.rows
@@ -198,6 +207,9 @@ func (b *Batcher[R]) form(g *group, d decision, key uint64, now int64, drops *[]
 	}
 	t.parts = b.partsBuf(min(t.space, 32))
 	for i := range b.pending {
+		if i == 1 && !b.closed.Load() && b.bulkGate(g, now) > 0 {
+			break // bulk is over its share: it does not ride along either
+		}
 		b.takeFrom(&b.pending[i], &t, drops)
 	}
 	batch := Batch[R]{Parts: t.parts, Reason: d.reason, Group: g.name,

@@ -80,6 +80,9 @@ type GroupStats struct {
 	// TypicalCompute is the adaptive policy's typical batch compute time
 	// (a geometric EWMA): its cost model while the fit is not trusted.
 	TypicalCompute time.Duration
+	// BulkShare is the share of the group's compute capacity bulk requests
+	// used lately (decayed over about a quarter second).
+	BulkShare float64
 }
 
 // Stats is a snapshot of a batcher, for the model stats endpoint and

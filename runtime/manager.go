@@ -20,11 +20,12 @@ import (
 // Lock order: Manager.mu, then ModelVersion.mu. Neither is held while a
 // model loads or a request waits.
 type Manager struct {
-	root     string
-	backends *backends.Registry
-	inv      Inventory
-	override func(model string, cfg *config.Model) error
-	log      *slog.Logger
+	root      string
+	backends  *backends.Registry
+	inv       Inventory
+	override  func(model string, cfg *config.Model) error
+	log       *slog.Logger
+	bulkShare float64 // batcher.Config.BulkShare of every version
 
 	mu     sync.RWMutex      // protects: models
 	models map[string]*entry // by model name; an entry is replaced whole, never edited
@@ -53,7 +54,10 @@ type ManagerOptions struct {
 	// read and before it is used: the host's device file and `tiffin tune`
 	// use it. An error makes the model UNAVAILABLE with that reason.
 	Override func(model string, cfg *config.Model) error
-	Logger   *slog.Logger
+	// BulkShare is the most of each device group's compute time bulk
+	// requests (jobs) take while interactive ones arrive; 0 or 1: no limit.
+	BulkShare float64
+	Logger    *slog.Logger
 }
 
 // NewManager returns a manager with no models loaded.
@@ -61,7 +65,7 @@ func NewManager(o ManagerOptions) *Manager {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	return &Manager{root: o.Repository, backends: o.Backends, inv: o.Inventory, override: o.Override, log: o.Logger,
+	return &Manager{root: o.Repository, backends: o.Backends, inv: o.Inventory, override: o.Override, log: o.Logger, bulkShare: o.BulkShare,
 		models: map[string]*entry{}, placer: NewPlacer(o.Inventory), stamps: map[string]string{}}
 }
 

@@ -135,11 +135,20 @@ func newManager(p managerParams) (*runtime.Manager, error) {
 	}
 	m := runtime.NewManager(runtime.ManagerOptions{
 		Repository: p.Config.ModelRepository, Backends: p.Backends, Inventory: p.Devices.Inventory(),
-		Override: override, Logger: p.Log,
+		Override: override, Logger: p.Log, BulkShare: bulkShare(p.Config.Jobs),
 	})
 	start, stop := startModels(p.Config.Repository, m) // control.go
 	p.LC.append(hook{name: "model manager", start: start, stop: stop})
 	return m, nil
+}
+
+// bulkShare is the batchers' limit on bulk work beside interactive
+// traffic: jobs.max_share when the job queue is on.
+func bulkShare(j config.Jobs) float64 {
+	if !j.Enabled {
+		return 0
+	}
+	return j.MaxShare
 }
 
 // newHTTPServer builds the REST front end; it starts last, so it accepts

@@ -121,14 +121,14 @@ func TestE2EJobsSharedExternalQueue(t *testing.T) {
 	waitTCP(t, port)
 	url := fmt.Sprintf("nats://127.0.0.1:%d", port)
 	bin, repo := buildTiffin(t), demoRepo(t)
-	flags := []string{"--queue-url", url, "--jobs-chunk-rows", "50", "--jobs-workers", "2"}
+	flags := []string{"--queue-url", url, "--jobs-chunk-bytes", "10240", "--jobs-workers", "2"}
 	a := startTiffin(t, bin, repo, flags...)
 	b := startTiffin(t, bin, repo, flags...)
 
 	const rows = 6000
 	st := submitJob(t, a.base, "model=mlp-small", mlpNDJSON(rows, nil))
 	st = waitJob(t, b.base, st.ID, 2*time.Minute) // the job store is shared: either replica answers
-	if st.State != jobs.Succeeded || st.RowsDone != rows || st.RowsFailed != 0 || st.ChunksDone != rows/50 {
+	if st.State != jobs.Succeeded || st.RowsDone != rows || st.RowsFailed != 0 || st.ChunksDone != st.Chunks {
 		t.Fatalf("%+v", st)
 	}
 	if len(st.Replicas) != 2 {
@@ -140,14 +140,18 @@ func TestE2EJobsSharedExternalQueue(t *testing.T) {
 
 // TestE2EJobResumesAfterKill kills a replica with SIGKILL mid-job and starts
 // it again on the same --data-dir: the job finishes with every row present
-// exactly once.
+// exactly once. NDJSON and Parquet inputs.
 func TestE2EJobResumesAfterKill(t *testing.T) {
 	requireORT(t)
+	t.Run("ndjson", func(t *testing.T) { resumeAfterKill(t, "20480", 60000, mlpNDJSON(60000, nil)) })
+	t.Run("parquet", func(t *testing.T) { resumeAfterKill(t, "2048", 100000, mlpParquet(t, 100000, 30000)) })
+}
+
+func resumeAfterKill(t *testing.T, chunkBytes string, rows int, body []byte) {
 	bin, repo, data := buildTiffin(t), demoRepo(t), t.TempDir()
-	flags := []string{"--data-dir", data, "--jobs-workers", "1", "--jobs-chunk-rows", "100", "--jobs-ack-wait", "2s"}
+	flags := []string{"--data-dir", data, "--jobs-workers", "1", "--jobs-chunk-bytes", chunkBytes, "--jobs-ack-wait", "2s"}
 	first := startTiffin(t, bin, repo, flags...)
-	const rows = 60000
-	st := submitJob(t, first.base, "model=mlp-small", mlpNDJSON(rows, nil))
+	st := submitJob(t, first.base, "model=mlp-small", body)
 	for deadline := time.Now().Add(time.Minute); ; time.Sleep(5 * time.Millisecond) {
 		st = getStatus(t, first.base, st.ID)
 		if st.ChunksDone >= 5 {
@@ -165,7 +169,7 @@ func TestE2EJobResumesAfterKill(t *testing.T) {
 
 	second := startTiffin(t, bin, repo, flags...)
 	st = waitJob(t, second.base, st.ID, 2*time.Minute)
-	if st.State != jobs.Succeeded || st.RowsDone != rows || st.ChunksDone != rows/100 || len(st.Replicas) != 2 {
+	if st.State != jobs.Succeeded || st.RowsDone != int64(rows) || st.ChunksDone != st.Chunks || len(st.Replicas) != 2 {
 		t.Fatalf("after the restart: %+v", st)
 	}
 	checkMLPLines(t, jobResults(t, second.base, st.ID, rows), nil)

@@ -17,7 +17,7 @@ import (
 func TestE2EJobUploadStreamsPastBodyLimit(t *testing.T) {
 	const rows = 3000
 	body := mlpNDJSON(rows, nil)
-	jobsOn := withJobs(t, 2, 500)
+	jobsOn := withJobs(t, 2, 100<<10)
 	ts := startServer(t, demoRepo(t), func(c *config.Server) {
 		jobsOn(c)
 		c.MaxBodyBytes = len(body) / 4

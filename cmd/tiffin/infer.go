@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tiffin-ml/tiffin/backends"
+	"github.com/tiffin-ml/tiffin/runtime/npy"
 	"github.com/tiffin-ml/tiffin/transport/v2client"
 )
 
@@ -165,7 +166,7 @@ func (a *inferArgs) tensor(name, value string) (backends.Tensor, error) {
 			return backends.Tensor{}, err
 		}
 		if strings.HasSuffix(path, ".npy") {
-			return readNPY(name, b)
+			return npy.Decode(name, b)
 		}
 		raw = b
 	}

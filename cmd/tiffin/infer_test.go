@@ -12,6 +12,7 @@ import (
 
 	"github.com/tiffin-ml/tiffin/backends"
 	"github.com/tiffin-ml/tiffin/backends/modelgen"
+	"github.com/tiffin-ml/tiffin/runtime/npy"
 )
 
 // npyFile builds a version 1 .npy file.
@@ -45,7 +46,7 @@ func TestReadNPY(t *testing.T) {
 		{"<i4", "3,", make([]byte, 12), backends.Int32, "[3]"},
 	}
 	for _, c := range cases {
-		tn, err := readNPY("x", npyFile(c.descr, false, c.shape, c.data))
+		tn, err := npy.Decode("x", npyFile(c.descr, false, c.shape, c.data))
 		if err != nil || tn.DataType != c.dt || fmt.Sprint(tn.Shape) != c.want || !bytes.Equal(tn.Data, c.data) {
 			t.Fatalf("%s (%s): %v %v %v", c.descr, c.shape, tn.DataType, tn.Shape, err)
 		}
@@ -57,7 +58,7 @@ func TestReadNPY(t *testing.T) {
 		"short data":    npyFile("<f4", false, "2, 3", f4[:20]),
 		"not npy":       []byte("hello world"),
 	} {
-		if _, err := readNPY("x", b); err == nil {
+		if _, err := npy.Decode("x", b); err == nil {
 			t.Fatalf("%s: read without error", what)
 		}
 	}

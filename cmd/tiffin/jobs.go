@@ -25,7 +25,9 @@ func jobsFlags(fs *flag.FlagSet, j *config.Jobs) {
 	fs.StringVar(&j.DataDir, "data-dir", j.DataDir, "`DIR` where the embedded job queue (JetStream) stores jobs, inputs and results")
 	fs.StringVar(&j.QueueURL, "queue-url", j.QueueURL, "`URL` of an external NATS JetStream (nats://host:4222) that replicas share; empty: embedded")
 	fs.IntVar(&j.Workers, "jobs-workers", j.Workers, "job chunks this replica scores at once (0: take jobs but score none)")
-	fs.IntVar(&j.ChunkRows, "jobs-chunk-rows", j.ChunkRows, "rows per job chunk at most")
+	fs.IntVar(&j.ChunkBytes, "jobs-chunk-bytes", j.ChunkBytes, "bytes of input a job chunk aims at (Parquet/NPY: as many rows as fit)")
+	fs.IntVar(&j.MaxRedeliveries, "jobs-max-redeliveries", j.MaxRedeliveries, "redeliveries of a chunk that crashed or kept failing before its rows fail with the reason")
+	fs.Float64Var(&j.MaxShare, "jobs-max-share", j.MaxShare, "the most of each device group's compute time bulk jobs take while interactive requests arrive (1: no limit)")
 	fs.DurationVar(&j.AckWait, "jobs-ack-wait", j.AckWait, "a chunk whose replica died is redelivered after this")
 	fs.Int64Var(&j.MaxUpload, "jobs-max-upload-bytes", j.MaxUpload, "largest job input accepted (streamed, never held in memory whole); larger gets 413")
 }
@@ -60,7 +62,7 @@ func newJobs(p jobsParams) (jobsResult, error) {
 	p.Log.Info("bulk jobs", "config", cfg)
 	svc := jobs.New(p.Manager, jobs.Options{
 		URL: cfg.QueueURL, DataDir: cfg.DataDir, Workers: cfg.Workers,
-		ChunkRows: cfg.ChunkRows, AckWait: cfg.AckWait, Logger: p.Log,
+		ChunkBytes: cfg.ChunkBytes, MaxRedeliveries: cfg.MaxRedeliveries, AckWait: cfg.AckWait, Logger: p.Log,
 	})
 	p.LC.append(hook{name: "jobs", start: svc.Start, stop: svc.Stop})
 	return jobsResult{Service: svc, HTTP: svc}, nil
@@ -89,9 +91,9 @@ func jobsCmd(args []string, stdout, stderr io.Writer) int {
 
 func jobCommands() []command {
 	return []command{
-		{"submit", "submit a job: --model M --input FILE (NDJSON or CSV)", jobSubmitCmd},
+		{"submit", "submit a job: --model M --input FILE (NDJSON, CSV, Parquet or .npy)", jobSubmitCmd},
 		{"status", "show a job's progress (--watch: until it finishes)", jobStatusCmd},
-		{"results", "write a finished job's results (NDJSON) to stdout", jobResultsCmd},
+		{"results", "write a finished job's results (NDJSON, or --format parquet) to stdout", jobResultsCmd},
 		{"cancel", "cancel a pending or running job", jobCancelCmd},
 		{"delete", "delete a finished job and its results", jobDeleteCmd},
 		{"list", "list the jobs", jobListCmd},

@@ -38,7 +38,7 @@ func BenchmarkJobs(b *testing.B) {
 
 	b.ResetTimer()
 	start := time.Now()
-	st, err := svc.Submit(context.Background(), "mlp-small", 0, jobs.NDJSON, &rowGen{rows: b.N})
+	st, err := svc.Submit(context.Background(), "mlp-small", 0, jobs.Input{Format: jobs.NDJSON}, &rowGen{rows: b.N})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -74,7 +74,7 @@ func BenchmarkJobsInteractiveP99(b *testing.B) {
 			svc, m := startJobsBench(b, repo, lib, workers)
 			idle := interactiveP99(b, m, func(n int) bool { return n < 1000 })
 			b.ResetTimer()
-			st, err := svc.Submit(context.Background(), "mlp-small", 0, jobs.NDJSON, &rowGen{rows: b.N})
+			st, err := svc.Submit(context.Background(), "mlp-small", 0, jobs.Input{Format: jobs.NDJSON}, &rowGen{rows: b.N})
 			if err != nil {
 				b.Fatal(err)
 			}

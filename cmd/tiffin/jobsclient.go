@@ -111,8 +111,9 @@ func jobSubmitCmd(args []string, stdout, stderr io.Writer) int {
 	fs, server := jobFlags("submit", stderr)
 	model := fs.String("model", "", "model `NAME` (required)")
 	version := fs.Int64("version", 0, "model version (0: the newest READY one)")
-	input := fs.String("input", "", "input `FILE`: NDJSON or CSV ('-': stdin)")
-	format := fs.String("format", "", "ndjson or csv (default: from the file name, else ndjson)")
+	input := fs.String("input", "", "input `FILE`: NDJSON, CSV, Parquet or .npy ('-': stdin)")
+	format := fs.String("format", "", "ndjson, csv, parquet or npy (default: the server sniffs it from the content)")
+	columns := fs.String("columns", "", "Parquet: the scalar feature `COLUMNS` (a,b,c) of a single input, in order")
 	watch := fs.Bool("watch", false, "then show progress until the job finishes")
 	if _, err := parseArgs(fs, args); err != nil {
 		return 2
@@ -135,6 +136,9 @@ func jobSubmitCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	if *format != "" {
 		q.Set("format", *format)
+	}
+	if *columns != "" {
+		q.Set("columns", *columns)
 	}
 	c := newJobClient(*server)
 	var st jobs.Status
@@ -190,11 +194,12 @@ func jobStatusCmd(args []string, stdout, stderr io.Writer) int {
 
 func jobResultsCmd(args []string, stdout, stderr io.Writer) int {
 	fs, server := jobFlags("results", stderr)
+	format := fs.String("format", "ndjson", "ndjson or parquet")
 	id, ok := oneID(fs, args, stderr)
 	if !ok {
 		return 2
 	}
-	resp, err := newJobClient(*server).send("GET", "/"+url.PathEscape(id)+"/results", nil, -1)
+	resp, err := newJobClient(*server).send("GET", "/"+url.PathEscape(id)+"/results?format="+url.QueryEscape(*format), nil, -1)
 	if err != nil {
 		return fail(stderr, "results", err)
 	}

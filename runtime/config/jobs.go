@@ -14,20 +14,30 @@ import (
 // the tests build it, starts no JetStream; `tiffin serve` turns it on
 // through the --jobs flag, which defaults to true.
 type Jobs struct {
-	Enabled   bool          // --jobs; false: no queue and no /v2/jobs
-	DataDir   string        // --data-dir; the embedded JetStream's store; default ./data
-	QueueURL  string        // --queue-url nats://...; empty: the embedded JetStream
-	Workers   int           // --jobs-workers: chunks scored at once; 0 takes jobs but scores none
-	ChunkRows int           // --jobs-chunk-rows: rows per chunk at most
-	AckWait   time.Duration // --jobs-ack-wait: an un-acked chunk is redelivered after this
-	MaxUpload int64         // --jobs-max-upload-bytes: the largest job input; streamed, never held whole
+	Enabled    bool          // --jobs; false: no queue and no /v2/jobs
+	DataDir    string        // --data-dir; the embedded JetStream's store; default ./data
+	QueueURL   string        // --queue-url nats://...; empty: the embedded JetStream
+	Workers    int           // --jobs-workers: chunks scored at once; 0 takes jobs but scores none
+	ChunkBytes int           // --jobs-chunk-bytes: the size a chunk of input aims at
+	AckWait    time.Duration // --jobs-ack-wait: an un-acked chunk is redelivered after this
+	MaxUpload  int64         // --jobs-max-upload-bytes: the largest job input; streamed, never held whole
+	// MaxRedeliveries (--jobs-max-redeliveries): how often a chunk that
+	// crashed its scorer or kept failing is delivered again before its
+	// rows fail with the reason.
+	MaxRedeliveries int
+	// MaxShare (--jobs-max-share): the most of each device group's compute
+	// time bulk work takes while interactive requests arrive; idle, it
+	// takes all. 1: no limit.
+	MaxShare float64
 }
 
 // Job queue defaults.
 const (
 	DefaultDataDir     = "data"
 	DefaultJobsWorkers = 4
-	DefaultChunkRows   = 1024
+	DefaultChunkBytes  = 1 << 20
+	DefaultRedeliver   = 3
+	DefaultMaxShare    = 0.5
 	DefaultJobsAckWait = 30 * time.Second
 	DefaultMaxUpload   = 16 << 30
 )
@@ -35,7 +45,8 @@ const (
 // DefaultJobs returns the job queue settings `tiffin serve` starts from.
 func DefaultJobs() Jobs {
 	return Jobs{Enabled: true, DataDir: DefaultDataDir, Workers: DefaultJobsWorkers,
-		ChunkRows: DefaultChunkRows, AckWait: DefaultJobsAckWait, MaxUpload: DefaultMaxUpload}
+		ChunkBytes: DefaultChunkBytes, AckWait: DefaultJobsAckWait, MaxUpload: DefaultMaxUpload,
+		MaxRedeliveries: DefaultRedeliver, MaxShare: DefaultMaxShare}
 }
 
 // Validate checks the job queue flags, naming the flag at fault. A
@@ -53,8 +64,14 @@ func (j *Jobs) Validate() error {
 	if j.Workers < 0 {
 		return fmt.Errorf("--jobs-workers: must be >= 0, got %d", j.Workers)
 	}
-	if j.ChunkRows < 1 {
-		return fmt.Errorf("--jobs-chunk-rows: must be >= 1, got %d", j.ChunkRows)
+	if j.ChunkBytes < 1<<10 {
+		return fmt.Errorf("--jobs-chunk-bytes: must be >= 1024, got %d", j.ChunkBytes)
+	}
+	if j.MaxRedeliveries < 0 {
+		return fmt.Errorf("--jobs-max-redeliveries: must be >= 0, got %d", j.MaxRedeliveries)
+	}
+	if !(j.MaxShare > 0 && j.MaxShare <= 1) {
+		return fmt.Errorf("--jobs-max-share: must be in (0, 1], got %v", j.MaxShare)
 	}
 	if j.AckWait < time.Second {
 		return fmt.Errorf("--jobs-ack-wait: must be >= 1s, got %s", j.AckWait)
@@ -73,7 +90,9 @@ func (j Jobs) LogValue() slog.Value {
 		slog.String("queue", queue),
 		slog.String("data_dir", j.DataDir),
 		slog.Int("workers", j.Workers),
-		slog.Int("chunk_rows", j.ChunkRows),
+		slog.Int("chunk_bytes", j.ChunkBytes),
+		slog.Int("max_redeliveries", j.MaxRedeliveries),
+		slog.Float64("max_share", j.MaxShare),
 		slog.Duration("ack_wait", j.AckWait),
 	)
 }

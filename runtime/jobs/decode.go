@@ -22,13 +22,17 @@ type rowSpec struct {
 func rowSpecs(sig *runtime.Signature) []rowSpec {
 	out := make([]rowSpec, len(sig.Inputs))
 	for i, in := range sig.Inputs {
-		shape := in.Shape
-		if sig.MaxBatchSize > 0 && len(shape) > 0 {
-			shape = shape[1:]
-		}
-		out[i] = rowSpec{name: in.Name, dt: in.DataType, shape: shape}
+		out[i] = rowSpec{name: in.Name, dt: in.DataType, shape: rowShape(sig, in.Shape)}
 	}
 	return out
+}
+
+// rowShape is a tensor's shape without the batch axis, when it has one.
+func rowShape(sig *runtime.Signature, shape []int64) []int64 {
+	if sig.MaxBatchSize > 0 && len(shape) > 0 {
+		return shape[1:]
+	}
+	return shape
 }
 
 // checkSignature refuses, at submission, models whose rows jobs cannot

@@ -3,14 +3,17 @@
 //
 // It owns the job store, the chunking of inputs, progress and results:
 //
-//   - Submit reads an upload (NDJSON: a JSON object of named inputs per
-//     line, each the row's tensor without the batch axis; CSV: the features
-//     of a model's single input per line, an optional header first) and cuts
-//     it into chunks of at most ChunkRows rows (and the server's largest
-//     message) as it reads, so no more than a chunk of it is held at a time.
-//     (Over HTTP, fasthttp has read the body whole before Submit runs, so an
-//     upload there is bounded by --max-body-bytes.) Each chunk is a message
-//     of a JetStream work-queue stream, its input lines the body.
+//   - Submit reads an upload in its format, sniffed from its first bytes
+//     (Parquet's PAR1, NPY's \x93NUMPY, a JSON object: NDJSON, else CSV)
+//     or given, and cuts it into chunks of about ChunkBytes as it reads, so
+//     no more than a chunk of it is held at a time. Text (NDJSON: a JSON
+//     object of named inputs per line; CSV: the features of a single input
+//     per line, an optional header first) travels as lines. Parquet (read
+//     with arrow-go one row group at a time, a chunk of rows at a time
+//     within it; columnar.go, parquet.go) and NPY (streamed after its
+//     header) travel as raw tensors: each input's rows back to back, in the
+//     model's order, as the model takes them, so scoring them decodes
+//     nothing. Each chunk is a message of a JetStream work-queue stream.
 //   - Workers in every replica take chunks from one shared durable consumer
 //     with explicit acks, Workers chunks at a time. A chunk's rows go to the
 //     runtime (the Models seam: runtime.Manager's Infer and Version) in
@@ -18,16 +21,22 @@
 //     at once; a row that cannot be decoded or run fails alone, and a busy
 //     or reloading model is retried. While a chunk is scored the worker
 //     tells the queue it is in progress; a chunk not acked within AckWait
-//     (its replica was killed) is redelivered to any replica.
-//   - Exactly once in effect: a chunk's result lines go to the object store
-//     under "<job>/<chunk>", then the chunk is added to the job record's done
-//     set by compare-and-set, then acked. A redelivered chunk already in the
-//     done set is only acked. Progress (rows done and failed) is summed as
-//     chunks join the done set, in the same compare-and-set, so it never
-//     counts a chunk twice.
-//   - Results are the chunks' result objects read in chunk order: one line
-//     per input row, in input order, {"row":N,"outputs":{...}} or
-//     {"row":N,"error":"..."}.
+//     (its replica was killed) is redelivered to any replica. A chunk
+//     delivered more than MaxRedeliveries times after its first delivery
+//     (it crashed its scorer, or kept failing) is not scored again: its
+//     rows fail with the last reason noted, and the job goes on.
+//   - Exactly once in effect: a chunk's results go to the object store
+//     under "<job>/<chunk>", then the chunk's own completion key is created
+//     in the done bucket (progress.go), then the chunk is acked. A
+//     redelivered chunk whose key exists is only acked. Progress is counted
+//     from those keys when read; no shared record is rewritten per chunk.
+//     Whoever completes the last chunk (or seals a job whose chunks are all
+//     done) writes the final counts to the job's record.
+//   - Results are stored as the model's raw output tensors with their row
+//     range (results.go) and rendered when read, a chunk at a time: NDJSON,
+//     one line per input row in input order, {"row":N,"outputs":{...}} or
+//     {"row":N,"error":"..."}; or Parquet (results_parquet.go), one row
+//     group per chunk.
 //
 // # The JobStore seam
 //
@@ -36,8 +45,9 @@
 // directory and listening on no port, connected in process; or an external
 // NATS cluster (a URL) that several tiffin replicas share, which then split
 // every job's chunks between them. Nothing else differs: job records live
-// in the KV bucket TIFFIN_JOBS, chunk inputs in the work-queue stream
-// TIFFIN_JOB_CHUNKS, results in the object store TIFFIN_JOB_RESULTS.
+// in the KV bucket TIFFIN_JOBS, chunk completion keys in TIFFIN_JOB_DONE,
+// chunk inputs in the work-queue stream TIFFIN_JOB_CHUNKS, results in the
+// object store TIFFIN_JOB_RESULTS.
 //
 // Job states: pending, running, then succeeded (every row has a result,
 // some may be row errors), failed (the upload failed, or every row did) or

@@ -101,18 +101,18 @@ func needsEscape(s string) bool {
 	return false
 }
 
-// chunkResult is a scored chunk: its result lines, one per row in row
-// order, in segments.
+// chunkResult is a scored chunk: its result records (results.go), every
+// row's in row order, in segments.
 type chunkResult struct {
 	segs     []*segment
 	failed   int64
 	firstErr string
 }
 
-// segment is the result lines of consecutive rows: a batch's, or rows
+// segment is the result records of consecutive rows: a batch's, or rows
 // that failed to decode.
 type segment struct {
-	lines     []byte
+	buf       []byte
 	failed    int64
 	firstErr  string
 	undecoded bool
@@ -128,18 +128,18 @@ func newSegment() *segment {
 }
 
 func (s *segment) fail(row int64, msg string) {
-	s.lines = appendRowError(s.lines, row, msg)
+	s.buf = appendErrorRecord(s.buf, row, msg)
 	s.failed++
 	if s.firstErr == "" {
 		s.firstErr = msg
 	}
 }
 
-// reader reads the result lines; it leaves r as it is.
+// reader reads the result records; it leaves r as it is.
 func (r *chunkResult) reader() io.Reader {
 	bufs := make(net.Buffers, len(r.segs))
 	for i, seg := range r.segs {
-		bufs[i] = seg.lines
+		bufs[i] = seg.buf
 	}
 	return &bufs
 }
@@ -147,7 +147,7 @@ func (r *chunkResult) reader() io.Reader {
 // release hands the segments back for reuse by later chunks.
 func (r *chunkResult) release() {
 	for _, seg := range r.segs {
-		*seg = segment{lines: seg.lines[:0]}
+		*seg = segment{buf: seg.buf[:0]}
 		segmentPool.Put(seg)
 	}
 	r.segs = nil

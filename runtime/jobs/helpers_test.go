@@ -67,6 +67,9 @@ func (m *refModels) Infer(ctx context.Context, req *runtime.InferRequest) (*runt
 		if x[r*16] == 999 {
 			return nil, runtime.Errorf(runtime.KindInternal, "backend failed on a poisoned row")
 		}
+		if x[r*16] == 777 {
+			panic("scoring crashed on a poison row") // a chunk that crashes whoever scores it
+		}
 	}
 	y := m.mlp.Forward(x, rows)
 	out := backends.Tensor{Name: "output", DataType: backends.FP32, Shape: []int64{int64(rows), 4}, Data: f32Bytes(y)}
@@ -195,3 +198,20 @@ func checkResults(t *testing.T, lines []resultLine, rows int, bad map[int]bool) 
 		}
 	}
 }
+
+// ndjsonOf renders a chunk's result records as the result lines a reader
+// of the job gets.
+func ndjsonOf(t *testing.T, res chunkResult) io.Reader {
+	t.Helper()
+	b, err := io.ReadAll(res.reader())
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := appendNDJSON(nil, &recordReader{b: b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.NewReader(string(out))
+}
+
+func bufioReader(s string) *bufio.Reader { return bufio.NewReader(strings.NewReader(s)) }

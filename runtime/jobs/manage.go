@@ -36,7 +36,9 @@ func (s *Service) List(ctx context.Context) ([]Status, error) {
 	}
 	out := make([]Status, len(recs))
 	for i, r := range recs {
-		out[i] = r.status()
+		if out[i], err = st.status(ctx, r); err != nil {
+			return nil, err
+		}
 	}
 	slices.SortFunc(out, func(a, b Status) int { return a.CreatedAt.Compare(b.CreatedAt) })
 	return out, nil
@@ -51,10 +53,15 @@ func (s *Service) Cancel(ctx context.Context, id string) (Status, error) {
 	if err != nil {
 		return Status{}, err
 	}
+	p, err := st.progress(ctx, id)
+	if err != nil {
+		return Status{}, err
+	}
 	rec, err := st.update(ctx, id, func(r *record) bool {
 		if r.State.Finished() {
 			return false
 		}
+		r.RowsDone, r.RowsFailed, r.ChunksDone, r.Replicas = p.rows, p.failed, p.chunks, p.replicas
 		r.Error = "cancelled"
 		r.finish(Cancelled, time.Now().UTC())
 		return true
@@ -63,13 +70,13 @@ func (s *Service) Cancel(ctx context.Context, id string) (Status, error) {
 		return Status{}, err
 	}
 	if rec.State != Cancelled {
-		return rec.status(), conflict("job %s has already %s; there is nothing to cancel (delete it with ?purge=true)", id, rec.State)
+		return rec.Status, conflict("job %s has already %s; there is nothing to cancel (delete it with ?purge=true)", id, rec.State)
 	}
-	if err := errors.Join(st.purge(ctx, id), st.deleteResults(ctx, id, rec.Done)); err != nil {
-		return rec.status(), err
+	if err := errors.Join(st.purge(ctx, id), st.deleteResults(ctx, id)); err != nil {
+		return rec.Status, err
 	}
 	s.log.Info("job cancelled", "job", id)
-	return rec.status(), nil
+	return rec.Status, nil
 }
 
 // Delete removes a finished job and its results.
@@ -83,22 +90,23 @@ func (s *Service) Delete(ctx context.Context, id string) (Status, error) {
 		return Status{}, err
 	}
 	if !rec.State.Finished() {
-		return rec.status(), conflict("job %s is %s; cancel it before deleting it", id, rec.State)
+		return rec.Status, conflict("job %s is %s; cancel it before deleting it", id, rec.State)
 	}
-	if err := st.deleteResults(ctx, id, rec.Done); err != nil {
-		return rec.status(), err
+	if err := st.deleteResults(ctx, id); err != nil {
+		return rec.Status, err
 	}
 	if err := st.jobs.Purge(ctx, id); err != nil {
-		return rec.status(), fmt.Errorf("delete job %s: %w", id, err)
+		return rec.Status, fmt.Errorf("delete job %s: %w", id, err)
 	}
 	s.log.Info("job deleted", "job", id)
-	return rec.status(), nil
+	return rec.Status, nil
 }
 
-// Results opens a finished job's results: one NDJSON line per input row, in
-// input order. A job still running, cancelled, or whose upload failed has
-// none: that is a conflict.
-func (s *Service) Results(ctx context.Context, id string) (io.ReadCloser, Status, error) {
+// Results opens a finished job's results, rendered in f: NDJSON, one line
+// per input row in input order, or Parquet, one row group per chunk. They
+// are read from the store and rendered one chunk at a time. A job still
+// running, cancelled, or whose upload failed has none: that is a conflict.
+func (s *Service) Results(ctx context.Context, id string, f ResultFormat) (io.ReadCloser, Status, error) {
 	st, err := s.started()
 	if err != nil {
 		return nil, Status{}, err
@@ -107,58 +115,23 @@ func (s *Service) Results(ctx context.Context, id string) (io.ReadCloser, Status
 	if err != nil {
 		return nil, Status{}, err
 	}
-	complete := rec.Sealed && rec.Done.count() == rec.Chunks
+	complete := rec.Sealed && rec.ChunksDone == rec.Chunks
 	switch {
 	case rec.State == Cancelled:
-		return nil, rec.status(), conflict("job %s was cancelled; it has no results", id)
+		return nil, rec.Status, conflict("job %s was cancelled; it has no results", id)
 	case !rec.State.Finished():
-		return nil, rec.status(), conflict("job %s is %s (%d of %d rows done); its results are ready once it has finished",
-			id, rec.State, rec.RowsDone, rec.RowsTotal)
+		now, _ := st.status(ctx, rec)
+		return nil, now, conflict("job %s is %s (%d of %d rows done); its results are ready once it has finished",
+			id, rec.State, now.RowsDone, rec.RowsTotal)
 	case !complete:
-		return nil, rec.status(), conflict("job %s failed: %s; it has no results", id, rec.Error)
+		return nil, rec.Status, conflict("job %s failed: %s; it has no results", id, rec.Error)
 	}
-	return &resultReader{store: st, ctx: ctx, job: id, chunks: rec.Chunks}, rec.status(), nil
-}
-
-// resultReader reads a job's chunk results one after another, fetching each
-// from the store as the previous one is used up.
-type resultReader struct {
-	store  *store
-	ctx    context.Context
-	job    string
-	chunks int
-	next   int
-	cur    io.ReadCloser
-}
-
-func (r *resultReader) Read(p []byte) (int, error) {
-	for {
-		if r.cur == nil {
-			if r.next == r.chunks {
-				return 0, io.EOF
-			}
-			cur, err := r.store.openResult(r.ctx, r.job, r.next)
-			if err != nil {
-				return 0, err
-			}
-			r.cur, r.next = cur, r.next+1
-		}
-		n, err := r.cur.Read(p)
-		if errors.Is(err, io.EOF) {
-			err = r.cur.Close()
-			r.cur = nil
-		}
-		if n > 0 || err != nil {
-			return n, err
-		}
+	chunks := &chunkResults{store: st, ctx: ctx, job: id, chunks: rec.Chunks}
+	switch f {
+	case ResultsParquet:
+		return renderParquet(rec, chunks), rec.Status, nil
+	case ResultsNDJSON, "":
+		return &ndjsonReader{rec: rec, chunks: chunks}, rec.Status, nil
 	}
-}
-
-func (r *resultReader) Close() error {
-	if r.cur == nil {
-		return nil
-	}
-	err := r.cur.Close()
-	r.cur = nil
-	return err
+	return nil, rec.Status, runtime.Errorf(runtime.KindInvalidArgument, "unknown results format %q: want ndjson or parquet", f)
 }

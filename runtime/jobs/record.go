@@ -2,8 +2,10 @@ package jobs
 
 import (
 	"fmt"
-	"math/bits"
 	"time"
+
+	"github.com/tiffin-ml/tiffin/backends"
+	"github.com/tiffin-ml/tiffin/runtime"
 )
 
 // State is a job's lifecycle state.
@@ -24,19 +26,34 @@ func (s State) Finished() bool { return s == Succeeded || s == Failed || s == Ca
 type Format string
 
 const (
-	NDJSON Format = "ndjson" // one JSON object of named inputs per line
-	CSV    Format = "csv"    // the features of a single input per line
+	NDJSON  Format = "ndjson"  // one JSON object of named inputs per line
+	CSV     Format = "csv"     // the features of a single input per line
+	Parquet Format = "parquet" // a column per input, or scalar feature columns of one
+	NPY     Format = "npy"     // one array [N, ...] feeding a single input
 )
 
-// ParseFormat reads a format name; empty means NDJSON.
+// ParseFormat reads a format name; empty means "sniff it from the
+// content" (Submit does).
 func ParseFormat(s string) (Format, error) {
-	switch Format(s) {
-	case "", NDJSON:
-		return NDJSON, nil
-	case CSV:
-		return CSV, nil
+	switch f := Format(s); f {
+	case "", NDJSON, CSV, Parquet, NPY:
+		return f, nil
 	}
-	return "", fmt.Errorf("unknown input format %q: want ndjson or csv", s)
+	return "", fmt.Errorf("unknown input format %q: want ndjson, csv, parquet or npy", s)
+}
+
+// raw reports whether the format's chunks carry raw tensors rather than
+// lines of text: each input's rows back to back, inputs in the model's
+// order.
+func (f Format) raw() bool { return f == Parquet || f == NPY }
+
+// Input says how to read a job's upload.
+type Input struct {
+	Format Format // empty: sniffed from the content
+	// Columns are the scalar feature columns of a Parquet file that feed
+	// a model's single input, in order; empty: every numeric column (or
+	// the columns named as the model's inputs).
+	Columns []string
 }
 
 // Status is what the API reports of a job.
@@ -58,41 +75,46 @@ type Status struct {
 }
 
 // record is a job as stored in the jobs bucket, updated only by
-// compare-and-set on its revision. Progress is derived from Done, the set of
-// chunks whose result is stored: a chunk counts once however often it is
-// delivered.
+// compare-and-set on its revision, and only at its few changes of state:
+// created, sealed, running, finished. Chunks do not write it: each scored
+// chunk has its own completion key in the done bucket (progress.go), and
+// progress is counted from those when read, so a chunk counts once however
+// often it is delivered, and the replicas scoring one job never contend
+// for one record. RowsDone, RowsFailed, ChunksDone and Replicas are stored
+// when the job finishes.
 type record struct {
 	Status
-	Format   Format `json:"format"`
-	Sealed   bool   `json:"sealed"` // the upload is complete; Chunks and RowsTotal are final
-	Done     bitmap `json:"done"`
-	FirstErr string `json:"first_error,omitempty"` // the first row error, for a job whose every row failed
+	Format   Format    `json:"format"`
+	Outputs  []outSpec `json:"outputs"` // the model's outputs, by row, for rendering results
+	Batched  bool      `json:"batched"` // whether the model has a batch axis
+	Sealed   bool      `json:"sealed"`  // the upload is complete; Chunks and RowsTotal are final
+	FirstErr string    `json:"first_error,omitempty"`
 }
 
-func (r *record) status() Status {
+// outSpec is one output of the model as a result row carries it: its
+// shape without the batch axis (-1: any length).
+type outSpec struct {
+	Name     string            `json:"name"`
+	DataType backends.DataType `json:"datatype"`
+	Shape    []int64           `json:"shape"`
+}
+
+func outputSpecs(sig *runtime.Signature) []outSpec {
+	out := make([]outSpec, len(sig.Outputs))
+	for i, o := range sig.Outputs {
+		out[i] = outSpec{Name: o.Name, DataType: o.DataType, Shape: rowShape(sig, o.Shape)}
+	}
+	return out
+}
+
+// withProgress is the record's status with the progress counted p.
+func (r *record) withProgress(p progress) Status {
 	s := r.Status
-	s.ChunksDone = r.Done.count()
+	s.RowsDone, s.RowsFailed, s.ChunksDone, s.Replicas = p.rows, p.failed, p.chunks, p.replicas
+	if p.chunks > 0 && s.State == Pending {
+		s.State = Running
+	}
 	return s
-}
-
-// complete records a chunk's result. It reports false when the chunk was
-// already recorded or the job is finished, so nothing changed.
-func (r *record) complete(c chunkRef, failed int64, firstErr, replica string, now time.Time) bool {
-	if r.State.Finished() || !r.Done.set(c.index) {
-		return false
-	}
-	r.RowsDone += int64(c.rows)
-	r.RowsFailed += failed
-	if r.FirstErr == "" {
-		r.FirstErr = firstErr
-	}
-	if r.Replicas == nil {
-		r.Replicas = map[string]int{}
-	}
-	r.Replicas[replica]++
-	r.start(now)
-	r.finishIfDone(now)
-	return true
 }
 
 // start marks a pending job running.
@@ -104,16 +126,19 @@ func (r *record) start(now time.Time) bool {
 	return true
 }
 
-// finishIfDone ends a sealed job whose every chunk is recorded.
-func (r *record) finishIfDone(now time.Time) {
-	if !r.Sealed || r.State.Finished() || r.Done.count() < r.Chunks {
-		return
+// finishWith ends a sealed job whose every chunk is done, with the
+// progress counted.
+func (r *record) finishWith(p progress, now time.Time) bool {
+	if !r.Sealed || r.State.Finished() || p.chunks < r.Chunks {
+		return false
 	}
+	r.RowsDone, r.RowsFailed, r.ChunksDone, r.Replicas, r.FirstErr = p.rows, p.failed, p.chunks, p.replicas, p.firstErr
 	r.State = Succeeded
 	if r.RowsFailed == r.RowsTotal {
 		r.State, r.Error = Failed, "every row failed; the first error: "+r.FirstErr
 	}
 	r.finish(r.State, now)
+	return true
 }
 
 func (r *record) finish(s State, now time.Time) {
@@ -121,30 +146,4 @@ func (r *record) finish(s State, now time.Time) {
 	if r.StartedAt == nil {
 		r.StartedAt = &now
 	}
-}
-
-// bitmap is a set of chunk indexes; it travels in JSON as base64.
-type bitmap []byte
-
-// set adds i and reports whether it was absent.
-func (b *bitmap) set(i int) bool {
-	for len(*b) <= i/8 {
-		*b = append(*b, 0)
-	}
-	mask := byte(1) << (i % 8)
-	if (*b)[i/8]&mask != 0 {
-		return false
-	}
-	(*b)[i/8] |= mask
-	return true
-}
-
-func (b bitmap) has(i int) bool { return i/8 < len(b) && b[i/8]&(1<<(i%8)) != 0 }
-
-func (b bitmap) count() int {
-	n := 0
-	for _, x := range b {
-		n += bits.OnesCount8(x)
-	}
-	return n
 }

@@ -3,8 +3,11 @@ package jobs
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/tiffin-ml/tiffin/backends"
 	"github.com/tiffin-ml/tiffin/runtime"
@@ -43,16 +46,26 @@ func (s *scorer) score(ctx context.Context, job *record, c chunkRef, data []byte
 	specs := rowSpecs(&v.Sig)
 	r := &chunkRun{scorer: s, ctx: ctx, job: job, specs: specs, maxRows: max(v.Sig.MaxBatchSize, 1),
 		batched: v.Sig.MaxBatchSize > 0, dec: newRowDecoder(specs, job.Format), slots: make(chan struct{}, batchesInFlight)}
-	row := c.firstRow
-	eachLine(data, func(line []byte) {
-		r.row(row, line)
-		row++
-	})
+	if job.Format.raw() {
+		if msg := r.rawRows(c, data); msg != "" {
+			return failAll(c, c.rows, msg), ctx.Err()
+		}
+	} else {
+		row := c.firstRow
+		eachLine(data, func(line []byte) {
+			r.row(row, line)
+			row++
+		})
+	}
 	r.dispatch()
 	r.wg.Wait()
 	if err := ctx.Err(); err != nil {
 		r.res.release()
 		return chunkResult{}, err
+	}
+	if p := r.panicked.Load(); p != nil {
+		r.res.release()
+		return chunkResult{}, fmt.Errorf("scoring it panicked: %v", *p)
 	}
 	for _, seg := range r.res.segs {
 		r.res.failed += seg.failed
@@ -73,11 +86,49 @@ type chunkRun struct {
 	batched bool // whether requests have a batch axis
 	dec     *rowDecoder
 
-	cur   *batch // the batch being filled; nil after a dispatch
-	mark  mark   // where the row being decoded starts in cur
-	res   chunkResult
-	slots chan struct{} // one token per batch in the runtime
-	wg    sync.WaitGroup
+	cur      *batch // the batch being filled; nil after a dispatch
+	mark     mark   // where the row being decoded starts in cur
+	res      chunkResult
+	slots    chan struct{} // one token per batch in the runtime
+	wg       sync.WaitGroup
+	panicked atomic.Pointer[any] // what a batch's scoring panicked with
+}
+
+// rawRows sends a raw chunk's rows to the runtime in batches, each a view
+// of the chunk's own bytes: nothing is decoded or copied. It returns why
+// the chunk cannot be scored, or "".
+func (r *chunkRun) rawRows(c chunkRef, data []byte) string {
+	l, err := newLayout(r.job.Model, r.specs, r.job.Format)
+	if err != nil {
+		return err.Error()
+	}
+	if len(data) != c.rows*l.total {
+		return fmt.Sprintf("the chunk holds %d bytes, not the %d of %d rows of the model's inputs", len(data), c.rows*l.total, c.rows)
+	}
+	data = aligned(data)
+	for i := 0; i < c.rows; i += r.maxRows {
+		n := min(r.maxRows, c.rows-i)
+		b := &batch{first: c.firstRow + int64(i), rows: n, data: make([][]byte, len(r.specs)),
+			strs: make([][][]byte, len(r.specs)), shapes: make([][]int64, len(r.specs))}
+		for k, s := range r.specs {
+			off := l.offset(k, c.rows) + i*l.rowBytes[k]
+			b.data[k], b.shapes[k] = data[off:off+n*l.rowBytes[k]:off+n*l.rowBytes[k]], s.shape
+		}
+		r.cur = b // not pooled (reusable is false): its buffers are the message's
+		r.dispatch()
+	}
+	return ""
+}
+
+// aligned is data, or a copy of it at an 8-byte-aligned address, so that
+// every element a backend reads in place is aligned.
+func aligned(data []byte) []byte {
+	if len(data) == 0 || uintptr(unsafe.Pointer(&data[0]))%8 == 0 {
+		return data
+	}
+	out := make([]byte, len(data), len(data)+8)
+	copy(out, data)
+	return out
 }
 
 // row decodes row n into the current batch, and sends the batch on when
@@ -132,7 +183,13 @@ func (r *chunkRun) dispatch() {
 	r.slots <- struct{}{}
 	r.wg.Add(1)
 	go func() {
-		defer func() { <-r.slots; r.wg.Done() }()
+		defer func() {
+			if p := recover(); p != nil {
+				r.panicked.Store(&p)
+			}
+			<-r.slots
+			r.wg.Done()
+		}()
 		r.run(b, seg)
 		b.release()
 	}()
@@ -147,7 +204,7 @@ func (r *chunkRun) run(b *batch, seg *segment) {
 	case r.ctx.Err() != nil:
 		return // the chunk is abandoned
 	case err == nil:
-		seg.lines = appendRowResults(seg.lines, b.first, resp.Outputs, b.rows, r.batched)
+		seg.buf = appendOutputsRecord(seg.buf, b.first, resp.Outputs, b.rows, r.batched)
 	case b.rows > 1 && !transient(err):
 		for i := range b.rows {
 			row := b.first + int64(i)
@@ -158,7 +215,7 @@ func (r *chunkRun) run(b *batch, seg *segment) {
 			if err != nil {
 				seg.fail(row, err.Error())
 			} else {
-				seg.lines = appendRowResults(seg.lines, row, resp.Outputs, 1, r.batched)
+				seg.buf = appendOutputsRecord(seg.buf, row, resp.Outputs, 1, r.batched)
 			}
 		}
 	default:

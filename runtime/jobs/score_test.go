@@ -111,7 +111,7 @@ func sumRows(r *rand.Rand, first int64, n int) (data string, want []string) {
 // on their row alone.
 func checkChunk(t *testing.T, res chunkResult, want []string) {
 	t.Helper()
-	sc := bufio.NewScanner(res.reader())
+	sc := bufio.NewScanner(ndjsonOf(t, res))
 	failed := int64(0)
 	for i := 0; sc.Scan(); i++ {
 		got := sc.Text()
@@ -180,7 +180,7 @@ func TestScoreCSVAndEmptyChunks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _ := io.ReadAll(res.reader())
+	b, _ := io.ReadAll(ndjsonOf(t, res))
 	lines := readResults(t, strings.NewReader(string(b)))
 	checkResults(t, lines, 21, map[int]bool{20: true})
 	if res.failed != 1 || !strings.Contains(res.firstErr, "column 3") {

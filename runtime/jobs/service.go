@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -10,20 +11,39 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet"
+
 	"github.com/tiffin-ml/tiffin/runtime"
 )
 
 // Options configure the job service.
 type Options struct {
-	URL       string        // external NATS (nats://...); empty: embedded JetStream
-	DataDir   string        // the embedded JetStream's store
-	Workers   int           // chunks scored at once; 0: take jobs, score none
-	ChunkRows int           // rows per chunk at most
-	AckWait   time.Duration // an un-acked chunk is redelivered after this
-	RetryFor  time.Duration // how long a busy or unavailable model is retried; default 1m
-	Replica   string        // this replica's name in job status; default host-pid
-	Logger    *slog.Logger
+	URL     string // external NATS (nats://...); empty: embedded JetStream
+	DataDir string // the embedded JetStream's store
+	Workers int    // chunks scored at once; 0: take jobs, score none
+	// ChunkBytes is the size a chunk of input aims at: Parquet and NPY
+	// chunks hold as many rows as fit it, text chunks end at the first
+	// row past it. Default DefaultChunkBytes; never more than the job
+	// store's largest message.
+	ChunkBytes int
+	ChunkRows  int // rows per chunk at most besides; 0: no cap
+	// MaxRedeliveries is how often a chunk that crashed its scorer or
+	// kept failing is delivered again before its rows fail with the
+	// reason; 0: DefaultMaxRedeliveries.
+	MaxRedeliveries int
+	SpoolDir        string        // where Parquet uploads without random access are copied; default the OS temp dir
+	AckWait         time.Duration // an un-acked chunk is redelivered after this
+	RetryFor        time.Duration // how long a busy or unavailable model is retried; default 1m
+	Replica         string        // this replica's name in job status; default host-pid
+	Logger          *slog.Logger
 }
+
+// Defaults for the Options left zero.
+const (
+	DefaultChunkBytes      = 1 << 20
+	DefaultMaxRedeliveries = 3
+)
 
 // Service is the bulk job queue: it accepts jobs, scores their chunks
 // with its workers, and serves their status and results. Start connects it
@@ -46,8 +66,11 @@ func New(models Models, opts Options) *Service {
 	if opts.RetryFor <= 0 {
 		opts.RetryFor = time.Minute
 	}
-	if opts.ChunkRows <= 0 {
-		opts.ChunkRows = 1024
+	if opts.ChunkBytes <= 0 {
+		opts.ChunkBytes = DefaultChunkBytes
+	}
+	if opts.MaxRedeliveries <= 0 {
+		opts.MaxRedeliveries = DefaultMaxRedeliveries
 	}
 	if opts.AckWait <= 0 {
 		opts.AckWait = 30 * time.Second
@@ -81,7 +104,7 @@ func (s *Service) Start(ctx context.Context) error {
 		return errors.Join(err, s.Stop(ctx))
 	}
 	s.pool = &pool{store: st, scorer: &scorer{models: s.models, retryFor: s.opts.RetryFor}, cons: cons,
-		ackWait: s.opts.AckWait, replica: s.opts.Replica, log: s.log}
+		ackWait: s.opts.AckWait, replica: s.opts.Replica, log: s.log, maxRedeliveries: s.opts.MaxRedeliveries}
 	s.pool.start(s.opts.Workers)
 	s.log.Info("job queue started", "replica", s.opts.Replica, "workers", s.opts.Workers, "max_chunk_bytes", st.maxChunk)
 	return nil
@@ -111,10 +134,11 @@ func (s *Service) started() (*store, error) {
 	return st, nil
 }
 
-// Submit creates a job scoring body, rows in format f, on a version of a
-// model (0: the newest READY one, then pinned). It reads body to its end,
-// queueing each chunk as it fills, and returns once the job is sealed.
-func (s *Service) Submit(ctx context.Context, model string, version int64, f Format, body io.Reader) (Status, error) {
+// Submit creates a job scoring body on a version of a model (0: the
+// newest READY one, then pinned). The upload's format is in.Format, or
+// sniffed from its first bytes. It reads body to its end, queueing each
+// chunk as it fills, and returns once the job is sealed.
+func (s *Service) Submit(ctx context.Context, model string, version int64, in Input, body io.Reader) (Status, error) {
 	st, err := s.started()
 	if err != nil {
 		return Status{}, err
@@ -123,22 +147,27 @@ func (s *Service) Submit(ctx context.Context, model string, version int64, f For
 	if err != nil {
 		return Status{}, err
 	}
+	br := bufio.NewReaderSize(body, 64<<10)
+	f := in.Format
+	if f == "" {
+		f = sniff(br)
+	}
 	if err := checkSignature(model, &v.Sig, f); err != nil {
 		return Status{}, err
 	}
+	var l *layout
+	if f.raw() {
+		if l, err = newLayout(model, rowSpecs(&v.Sig), f); err != nil {
+			return Status{}, err
+		}
+	}
 	rec := &record{Status: Status{ID: newID(), Model: model, Version: v.Version, State: Pending,
-		CreatedAt: time.Now().UTC()}, Format: f}
+		CreatedAt: time.Now().UTC()}, Format: f, Outputs: outputSpecs(&v.Sig), Batched: v.Sig.MaxBatchSize > 0}
 	if err := st.create(ctx, rec); err != nil {
 		return Status{}, err
 	}
-	sp := splitter{maxRows: s.opts.ChunkRows, maxBytes: st.maxChunk}
-	if f == CSV {
-		sp.header = csvHeader(rowSpecs(&v.Sig)[0])
-	}
-	rows, chunks, err := sp.split(body, func(c chunkRef, data []byte) error {
-		c.job = rec.ID
-		return st.publish(ctx, c, data)
-	})
+	in.Format = f
+	rows, chunks, err := s.split(ctx, st, rec, &v.Sig, l, in, body, br)
 	if err == nil && rows == 0 {
 		err = runtime.Errorf(runtime.KindInvalidArgument, "the input has no rows")
 	}
@@ -151,14 +180,51 @@ func (s *Service) Submit(ctx context.Context, model string, version int64, f For
 			return false
 		}
 		r.Sealed, r.Chunks, r.RowsTotal = true, chunks, rows
-		r.finishIfDone(time.Now().UTC())
 		return true
 	})
 	if err != nil {
 		return Status{}, err
 	}
-	s.log.Info("job submitted", "job", rec.ID, "model", model, "version", v.Version, "rows", rows, "chunks", chunks)
-	return rec.status(), nil
+	if rec, err = st.finishIfDone(ctx, rec.ID, s.log); err != nil {
+		return Status{}, err
+	}
+	s.log.Info("job submitted", "job", rec.ID, "model", model, "version", v.Version, "format", f, "rows", rows, "chunks", chunks)
+	return st.status(ctx, rec)
+}
+
+// split cuts the upload into chunks in its format and queues them.
+func (s *Service) split(ctx context.Context, st *store, rec *record, sig *runtime.Signature, l *layout, in Input,
+	body io.Reader, br *bufio.Reader) (int64, int, error) {
+	emit := func(c chunkRef, data []byte) error {
+		c.job = rec.ID
+		return st.publish(ctx, c, data)
+	}
+	rows := 0
+	if l != nil {
+		rows = l.chunkRows(min(s.opts.ChunkBytes, st.maxChunk))
+		if s.opts.ChunkRows > 0 {
+			rows = min(rows, s.opts.ChunkRows)
+		}
+	}
+	switch in.Format {
+	case Parquet:
+		if _, ok := body.(parquet.ReaderAtSeeker); !ok {
+			body = br
+		}
+		f, done, err := spool(body, s.opts.SpoolDir)
+		if err != nil {
+			return 0, 0, err
+		}
+		defer done()
+		return splitParquet(ctx, rec.Model, l, f, in.Columns, rows, memory.DefaultAllocator, emit)
+	case NPY:
+		return splitNPY(rec.Model, l, br, rows, emit)
+	}
+	sp := splitter{maxRows: s.opts.ChunkRows, target: s.opts.ChunkBytes, maxBytes: st.maxChunk}
+	if in.Format == CSV {
+		sp.header = csvHeader(rowSpecs(sig)[0])
+	}
+	return sp.split(br, emit)
 }
 
 // abort fails a job whose upload failed and drops its queued chunks.
@@ -185,5 +251,5 @@ func (s *Service) Get(ctx context.Context, id string) (Status, error) {
 	if err != nil {
 		return Status{}, err
 	}
-	return rec.status(), nil
+	return st.status(ctx, rec)
 }

@@ -23,7 +23,7 @@ func TestJobScoresRowsInOrder(t *testing.T) {
 	lines[40] = `not json`                                      // fails alone
 	lines[77] = strings.Replace(lines[77], "[", "[999,", 1)     // 17 values: decode error
 	lines[80] = `{"input":[999,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0]}` // the backend fails its batch
-	st, err := s.Submit(ctx, "mlp-small", 0, NDJSON, strings.NewReader(strings.Join(lines, "\n")))
+	st, err := s.Submit(ctx, "mlp-small", 0, Input{Format: NDJSON}, strings.NewReader(strings.Join(lines, "\n")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +34,7 @@ func TestJobScoresRowsInOrder(t *testing.T) {
 	if st.State != Succeeded || st.RowsDone != 95 || st.RowsFailed != 4 || st.ChunksDone != 10 || st.StartedAt == nil {
 		t.Fatalf("finished: %+v", st)
 	}
-	rc, _, err := s.Results(ctx, st.ID)
+	rc, _, err := s.Results(ctx, st.ID, ResultsNDJSON)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +87,7 @@ func TestJobSurvivesAbandonedChunks(t *testing.T) {
 	if err := s.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	st, err := s.Submit(context.Background(), "mlp-small", 1, NDJSON, strings.NewReader(ndjsonInput(200)))
+	st, err := s.Submit(context.Background(), "mlp-small", 1, Input{Format: NDJSON}, strings.NewReader(ndjsonInput(200)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +109,7 @@ func TestJobSurvivesAbandonedChunks(t *testing.T) {
 	if done.State != Succeeded || done.RowsDone != 200 || done.RowsFailed != 0 || done.Replicas["first"] < 2 || done.Replicas["second"] == 0 {
 		t.Fatalf("%+v", done)
 	}
-	rc, _, err := s2.Results(context.Background(), st.ID)
+	rc, _, err := s2.Results(context.Background(), st.ID, ResultsNDJSON)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,24 +120,24 @@ func TestJobSurvivesAbandonedChunks(t *testing.T) {
 func TestJobCancelListAndConflicts(t *testing.T) {
 	s := startService(t, newRefModels(), t.TempDir(), func(o *Options) { o.Workers = 0 })
 	ctx := context.Background()
-	a, err := s.Submit(ctx, "mlp-small", 0, CSV, strings.NewReader("f0,f1\n"+strings.Repeat("1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16\n", 25)))
+	a, err := s.Submit(ctx, "mlp-small", 0, Input{Format: CSV}, strings.NewReader("f0,f1\n"+strings.Repeat("1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16\n", 25)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if a.RowsTotal != 25 || a.State != Pending {
 		t.Fatalf("%+v", a)
 	}
-	if _, _, err := s.Results(ctx, a.ID); !errors.Is(err, ErrConflict) || !strings.Contains(err.Error(), "pending") {
+	if _, _, err := s.Results(ctx, a.ID, ResultsNDJSON); !errors.Is(err, ErrConflict) || !strings.Contains(err.Error(), "pending") {
 		t.Fatalf("results of a pending job: %v", err)
 	}
 	c, err := s.Cancel(ctx, a.ID)
 	if err != nil || c.State != Cancelled || c.FinishedAt == nil {
 		t.Fatalf("%+v %v", c, err)
 	}
-	if _, _, err := s.Results(ctx, a.ID); !errors.Is(err, ErrConflict) {
+	if _, _, err := s.Results(ctx, a.ID, ResultsNDJSON); !errors.Is(err, ErrConflict) {
 		t.Fatalf("results of a cancelled job: %v", err)
 	}
-	b, err := s.Submit(ctx, "mlp-small", 0, NDJSON, strings.NewReader(ndjsonInput(3)))
+	b, err := s.Submit(ctx, "mlp-small", 0, Input{Format: NDJSON}, strings.NewReader(ndjsonInput(3)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +154,7 @@ func TestJobCancelListAndConflicts(t *testing.T) {
 		{"mlp-small", "ndjson", "\n\n", runtime.KindInvalidArgument},
 	} {
 		f, _ := ParseFormat(bad.format)
-		if _, err := s.Submit(ctx, bad.model, 0, f, strings.NewReader(bad.body)); runtime.KindOf(err) != bad.kind {
+		if _, err := s.Submit(ctx, bad.model, 0, Input{Format: f}, strings.NewReader(bad.body)); runtime.KindOf(err) != bad.kind {
 			t.Errorf("%s %q: %v, want %s", bad.model, bad.body, err, bad.kind)
 		}
 	}

@@ -13,8 +13,9 @@ import (
 // so no more than one chunk of the input is held at a time. Blank lines
 // are not rows; rows are numbered from 0 in input order.
 type splitter struct {
-	maxRows  int
-	maxBytes int
+	maxRows  int // rows per chunk at most; 0: no cap
+	target   int // bytes a chunk aims at: the next row starts a new chunk past it; 0: maxBytes
+	maxBytes int // bytes a chunk holds at most (a message's largest payload)
 	// header, when set, says whether the first line is a header to skip.
 	header func(line []byte) bool
 }
@@ -42,7 +43,7 @@ func (sp splitter) split(r io.Reader, emit func(c chunkRef, data []byte) error) 
 				"row %d is longer than the %d-byte limit of one chunk", rows, sp.maxBytes-1)
 		}
 		if len(line) > 0 && !(first && sp.header != nil && sp.header(line)) {
-			if n == sp.maxRows || len(buf)+len(line)+1 > sp.maxBytes {
+			if n == sp.maxRows || len(buf)+len(line)+1 > sp.limit() {
 				if ferr := flush(); ferr != nil {
 					return rows, chunks, ferr
 				}
@@ -63,6 +64,15 @@ func (sp splitter) split(r io.Reader, emit func(c chunkRef, data []byte) error) 
 			return rows, chunks, runtime.Errorf(kind, "read the input at row %d: %w", rows, err)
 		}
 	}
+}
+
+// limit is the size past which a row starts the next chunk. A row alone
+// may still be up to maxBytes long.
+func (sp splitter) limit() int {
+	if sp.target > 0 && sp.target < sp.maxBytes {
+		return sp.target
+	}
+	return sp.maxBytes
 }
 
 var errLineTooLong = errors.New("line too long")

@@ -62,22 +62,28 @@ func TestSplitSkipsHeaderOnlyFirst(t *testing.T) {
 	}
 }
 
-func TestRecordCountsAChunkOnce(t *testing.T) {
-	r := &record{Status: Status{State: Pending}}
-	c := chunkRef{index: 1, rows: 10}
-	if !r.complete(c, 2, "boom", "a", timeNow()) || r.complete(c, 2, "boom", "b", timeNow()) {
-		t.Fatal("a chunk completed twice")
+func TestRecordFinishesOnceEveryChunkIsDone(t *testing.T) {
+	r := &record{Status: Status{State: Running, RowsTotal: 12, Chunks: 2}}
+	one := progress{chunks: 1, rows: 10, failed: 2, firstErr: "boom", replicas: map[string]int{"a": 1}}
+	if r.finishWith(one, timeNow()) {
+		t.Fatal("finished before it was sealed")
 	}
-	if r.RowsDone != 10 || r.RowsFailed != 2 || r.State != Running || r.Replicas["a"] != 1 {
+	r.Sealed = true
+	if r.finishWith(one, timeNow()) || r.State != Running {
+		t.Fatalf("finished with a chunk to go: %+v", r)
+	}
+	if s := r.withProgress(one); s.RowsDone != 10 || s.RowsFailed != 2 || s.ChunksDone != 1 || s.Replicas["a"] != 1 {
+		t.Fatalf("%+v", s)
+	}
+	both := progress{chunks: 2, rows: 12, failed: 2, firstErr: "boom", replicas: map[string]int{"a": 2}}
+	if !r.finishWith(both, timeNow()) || r.State != Succeeded || r.FinishedAt == nil || r.ChunksDone != 2 || r.RowsDone != 12 {
 		t.Fatalf("%+v", r)
 	}
-	r.Sealed, r.Chunks, r.RowsTotal = true, 2, 12
-	r.complete(chunkRef{index: 0, rows: 2}, 0, "", "a", timeNow())
-	if r.State != Succeeded || r.FinishedAt == nil || r.status().ChunksDone != 2 {
-		t.Fatalf("%+v", r)
+	if r.finishWith(both, timeNow()) {
+		t.Fatal("finished twice")
 	}
 	all := &record{Status: Status{State: Running, RowsTotal: 3, Chunks: 1}, Sealed: true}
-	all.complete(chunkRef{index: 0, rows: 3}, 3, "bad row", "a", timeNow())
+	all.finishWith(progress{chunks: 1, rows: 3, failed: 3, firstErr: "bad row"}, timeNow())
 	if all.State != Failed || !strings.Contains(all.Error, "bad row") {
 		t.Fatalf("%+v", all)
 	}

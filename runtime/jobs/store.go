@@ -54,6 +54,9 @@ type store struct {
 	results  jetstream.ObjectStore
 	chunks   jetstream.Stream
 	maxChunk int // bytes of input one chunk may carry
+
+	done       jetstream.KeyValue // chunk completion keys (progress.go)
+	doneStream jetstream.Stream   // the done bucket's stream, for counting and purging
 }
 
 // openStore creates the buckets and the stream, or binds to them.
@@ -72,6 +75,14 @@ func openStore(ctx context.Context, nc *nats.Conn) (*store, error) {
 		Bucket: resultsBucket, Description: "tiffin bulk job results, by chunk", Storage: jetstream.FileStorage,
 	}); err != nil {
 		return nil, fmt.Errorf("result store %s: %w", resultsBucket, err)
+	}
+	if s.done, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket: doneBucket, Description: "tiffin bulk job chunks scored, one key each", History: 1, Storage: jetstream.FileStorage,
+	}); err != nil {
+		return nil, fmt.Errorf("done bucket %s: %w", doneBucket, err)
+	}
+	if s.doneStream, err = js.Stream(ctx, "KV_"+doneBucket); err != nil {
+		return nil, fmt.Errorf("done bucket %s: %w", doneBucket, err)
 	}
 	if s.chunks, err = js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
 		Name: chunkStream, Description: "tiffin bulk job chunks to score",
@@ -221,18 +232,25 @@ func (s *store) openResult(ctx context.Context, job string, index int) (io.ReadC
 	return r, nil
 }
 
-// deleteResults removes the stored results of the chunks in done.
-func (s *store) deleteResults(ctx context.Context, job string, done bitmap) error {
+// deleteResults removes the stored results of a job's done chunks, then
+// its progress.
+func (s *store) deleteResults(ctx context.Context, job string) error {
+	keys, err := s.done.ListKeysFiltered(ctx, job+".*")
+	if err != nil {
+		return fmt.Errorf("list the done chunks of job %s: %w", job, err)
+	}
 	var errs []error
-	for i := range 8 * len(done) {
-		if done.has(i) {
-			err := s.results.Delete(ctx, resultName(job, i))
-			if err != nil && !errors.Is(err, jetstream.ErrObjectNotFound) {
-				errs = append(errs, err)
-			}
+	for k := range keys.Keys() {
+		i, err := strconv.Atoi(k[len(job)+1:])
+		if err != nil {
+			continue
+		}
+		err = s.results.Delete(ctx, resultName(job, i))
+		if err != nil && !errors.Is(err, jetstream.ErrObjectNotFound) {
+			errs = append(errs, err)
 		}
 	}
-	return errors.Join(errs...)
+	return errors.Join(append(errs, s.forget(ctx, job))...)
 }
 
 func resultName(job string, index int) string { return job + "/" + strconv.Itoa(index) }

@@ -3,7 +3,9 @@ package jobs
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -28,6 +30,8 @@ type pool struct {
 	ackWait time.Duration
 	replica string
 	log     *slog.Logger
+
+	maxRedeliveries int // deliveries beyond the first before a chunk's rows fail
 
 	slots   chan struct{} // one token per chunk in flight
 	stop    context.CancelFunc
@@ -101,7 +105,10 @@ func idle(err error) bool {
 	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) || errors.Is(err, jetstream.ErrNoMessages)
 }
 
-// handle scores one chunk and records it, or leaves it for redelivery.
+// handle scores one chunk and records it, or leaves it for redelivery. A
+// chunk delivered more than maxRedeliveries times since it was queued (it
+// crashed its replica, or kept failing) is not scored again: its rows fail
+// with the reason, and the job goes on.
 func (p *pool) handle(msg jetstream.Msg) {
 	c, err := parseChunkRef(msg.Headers())
 	if err != nil {
@@ -111,6 +118,10 @@ func (p *pool) handle(msg jetstream.Msg) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
 	rec, _, err := p.store.get(ctx, c.job)
+	done := false
+	if err == nil {
+		done, err = p.store.isDone(ctx, c)
+	}
 	cancel()
 	switch {
 	case runtime.KindOf(err) == runtime.KindNotFound:
@@ -119,19 +130,29 @@ func (p *pool) handle(msg jetstream.Msg) {
 	case err != nil:
 		p.retryLater(msg, c, err)
 		return
-	case rec.State.Finished() || rec.Done.has(c.index):
+	case rec.State.Finished() || done:
 		p.ack(msg, c) // cancelled, or scored before a crash
 		return
 	}
 	if rec.State == Pending {
 		p.markRunning(c.job)
 	}
-	beat := p.heartbeat(msg)
-	res, err := p.scorer.score(p.work, rec, c, msg.Data())
-	beat()
-	if err != nil {
-		_ = msg.Nak() // abandoned at shutdown: another replica may take it now
-		return
+	var res chunkResult
+	if n := deliveries(msg); n > p.maxRedeliveries+1 {
+		res = p.poisoned(c, n-2)
+	} else {
+		beat := p.heartbeat(msg)
+		res, err = p.scoreSafely(rec, c, msg.Data())
+		beat()
+		switch {
+		case p.work.Err() != nil:
+			res.release()
+			_ = msg.Nak() // abandoned at shutdown: another replica may take it now
+			return
+		case err != nil:
+			p.retryLater(msg, c, err)
+			return
+		}
 	}
 	err = p.record(c, res)
 	res.release()
@@ -142,26 +163,64 @@ func (p *pool) handle(msg jetstream.Msg) {
 	p.ack(msg, c)
 }
 
-// record stores a chunk's result and marks the chunk done in its job.
+// scoreSafely scores a chunk, turning a panic of the scoring into an
+// error, so one chunk that crashes it cannot take the replica down.
+func (p *pool) scoreSafely(rec *record, c chunkRef, data []byte) (res chunkResult, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			p.log.Error("scoring a chunk panicked", "job", c.job, "chunk", c.index, "panic", r, "stack", string(debug.Stack()))
+			res, err = chunkResult{}, fmt.Errorf("scoring it panicked: %v", r)
+		}
+	}()
+	return p.scorer.score(p.work, rec, c, data)
+}
+
+// poisoned is the result of a chunk delivered too often: every row fails
+// with the reason.
+func (p *pool) poisoned(c chunkRef, redelivered int) chunkResult {
+	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+	why := p.store.why(ctx, c)
+	cancel()
+	if why == "" {
+		why = "the replica scoring it stopped (crashed or was killed) each time"
+	}
+	msg := fmt.Sprintf("chunk %d (rows %d-%d) failed when delivered and when redelivered %d times, the most allowed (jobs.max_redeliveries); last failure: %s",
+		c.index, c.firstRow, c.firstRow+int64(c.rows)-1, redelivered, why)
+	p.log.Warn("poison chunk: its rows fail", "job", c.job, "chunk", c.index, "rows", c.rows, "reason", why)
+	return failAll(c, c.rows, msg)
+}
+
+// deliveries is how many times the queue has delivered msg, this time
+// included.
+func deliveries(msg jetstream.Msg) int {
+	md, err := msg.Metadata()
+	if err != nil {
+		return 1
+	}
+	return int(md.NumDelivered)
+}
+
+// record stores a chunk's result and marks the chunk done, by creating
+// its own completion key; whoever completes the last chunk finishes the
+// job.
 func (p *pool) record(c chunkRef, res chunkResult) error {
 	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
 	defer cancel()
 	if err := p.store.putResult(ctx, c.job, c.index, res.reader()); err != nil {
 		return err
 	}
-	rec, err := p.store.update(ctx, c.job, func(r *record) bool {
-		return r.complete(c, res.failed, res.firstErr, p.replica, time.Now().UTC())
-	})
+	fresh, err := p.store.markDone(ctx, c, chunkDone{Rows: c.rows, Failed: res.failed, FirstErr: res.firstErr, Replica: p.replica})
+	if err != nil || !fresh {
+		return err
+	}
+	rec, err := p.store.finishIfDone(ctx, c.job, p.log)
 	if err != nil {
 		return err
 	}
 	if rec.State == Cancelled {
-		return p.store.deleteResults(ctx, c.job, bitmapOf(c.index))
+		return p.store.deleteResults(ctx, c.job)
 	}
 	p.log.Debug("chunk scored", "job", c.job, "chunk", c.index, "rows", c.rows, "failed", res.failed)
-	if rec.State.Finished() {
-		p.log.Info("job finished", "job", c.job, "status", rec.State, "rows", rec.RowsTotal, "failed", rec.RowsFailed)
-	}
 	return nil
 }
 
@@ -200,15 +259,16 @@ func (p *pool) ack(msg jetstream.Msg, c chunkRef) {
 	}
 }
 
+// retryLater leaves a chunk for redelivery after a second, noting why, for
+// the report should it become poison.
 func (p *pool) retryLater(msg jetstream.Msg, c chunkRef, err error) {
 	p.log.Warn("chunk left for redelivery", "job", c.job, "chunk", c.index, "err", err)
+	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+	defer cancel()
+	if werr := p.store.setWhy(ctx, c, err.Error()); werr != nil {
+		p.log.Warn("note why a chunk failed", "job", c.job, "chunk", c.index, "err", werr)
+	}
 	_ = msg.NakWithDelay(time.Second)
-}
-
-func bitmapOf(i int) bitmap {
-	var b bitmap
-	b.set(i)
-	return b
 }
 
 func sleep(ctx context.Context, d time.Duration) {

@@ -25,6 +25,7 @@ var (
 	descItems    = prometheus.NewDesc("tiffin_inference_items_total", "Items inferred (a request of batch k counts k).", mvLabels, nil)
 	descFailures = prometheus.NewDesc("tiffin_inference_failures_total", "Requests that failed after reaching a model version.", mvLabels, nil)
 	descWindow   = prometheus.NewDesc("tiffin_batch_window_seconds", "The batch window a device group uses now.", mvLabels, nil)
+	descBulk     = prometheus.NewDesc("tiffin_bulk_share", "The share of a device group's compute capacity bulk job requests used lately (limit: --jobs-max-share while interactive requests arrive).", mvLabels, nil)
 	descCPU      = prometheus.NewDesc("tiffin_instance_cpu_seconds_total", "CPU time of each instance's worker thread.", append(mvLabels, "instance", "cores"), nil)
 	descState    = prometheus.NewDesc("tiffin_model_ready", "1 when the model version is READY.", []string{"model", "version"}, nil)
 	descGPULimit = prometheus.NewDesc("tiffin_instance_gpu_memory_limit_bytes", "The bound on each GPU instance's memory arena (gpu_mem_limit).",
@@ -46,7 +47,7 @@ type runtimeCollector struct {
 
 func (c *runtimeCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descQueue, descBatch, descQWait, descCompute, descReasons, descRejected,
-		descDropped, descItems, descFailures, descWindow, descCPU, descState, descWarmup, descGPULimit, descGPUUse, descGPUMem, descGPUOwn, descGPUT, descGPUW} {
+		descDropped, descItems, descFailures, descWindow, descBulk, descCPU, descState, descWarmup, descGPULimit, descGPUUse, descGPUMem, descGPUOwn, descGPUT, descGPUW} {
 		ch <- d
 	}
 }
@@ -104,6 +105,7 @@ func (c *runtimeCollector) collectVersion(ch chan<- prometheus.Metric, v *runtim
 	}
 	for _, g := range bs.Groups {
 		ch <- prometheus.MustNewConstMetric(descWindow, prometheus.GaugeValue, g.Window.Seconds(), v.Name, ver, g.Name)
+		ch <- prometheus.MustNewConstMetric(descBulk, prometheus.GaugeValue, g.BulkShare, v.Name, ver, g.Name)
 	}
 	rs := v.Stats()
 	ch <- prometheus.MustNewConstMetric(descItems, prometheus.CounterValue, float64(rs.InferenceCount), l...)

@@ -170,7 +170,7 @@ func TestHandlersQueueFull(t *testing.T) {
 // job queue does for the results of an unfinished job.
 type conflictJobs struct{ httpt.Jobs }
 
-func (conflictJobs) Results(context.Context, string) (io.ReadCloser, jobs.Status, error) {
+func (conflictJobs) Results(context.Context, string, jobs.ResultFormat) (io.ReadCloser, jobs.Status, error) {
 	return nil, jobs.Status{}, &runtime.Error{Kind: runtime.KindConflict, Msg: "job j is running", Err: jobs.ErrConflict}
 }
 

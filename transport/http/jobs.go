@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -17,21 +18,22 @@ import (
 // Jobs is what the front end needs of the bulk job queue; *jobs.Service
 // has it. With Options.Jobs nil, /v2/jobs answers 404.
 type Jobs interface {
-	Submit(ctx context.Context, model string, version int64, f jobs.Format, body io.Reader) (jobs.Status, error)
+	Submit(ctx context.Context, model string, version int64, in jobs.Input, body io.Reader) (jobs.Status, error)
 	Get(ctx context.Context, id string) (jobs.Status, error)
 	List(ctx context.Context) ([]jobs.Status, error)
 	Cancel(ctx context.Context, id string) (jobs.Status, error)
 	Delete(ctx context.Context, id string) (jobs.Status, error)
-	Results(ctx context.Context, id string) (io.ReadCloser, jobs.Status, error)
+	Results(ctx context.Context, id string, f jobs.ResultFormat) (io.ReadCloser, jobs.Status, error)
 }
 
 // routeJobs handles /v2/jobs[/<id>[/results]]:
 //
-//	POST   /v2/jobs?model=M[&version=V][&format=ndjson|csv]  submit; the body is the input
-//	GET    /v2/jobs                                          list
-//	GET    /v2/jobs/<id>                                     status and progress
-//	GET    /v2/jobs/<id>/results                             NDJSON, once finished (else 409)
-//	DELETE /v2/jobs/<id>[?purge=true]                        cancel; purge deletes a finished job
+//	POST   /v2/jobs?model=M[&version=V][&format=ndjson|csv|parquet|npy][&columns=a,b]
+//	                                          submit; the body is the input (format sniffed when not given)
+//	GET    /v2/jobs                           list
+//	GET    /v2/jobs/<id>                      status and progress
+//	GET    /v2/jobs/<id>/results[?format=parquet]  NDJSON or Parquet, once finished (else 409)
+//	DELETE /v2/jobs/<id>[?purge=true]         cancel; purge deletes a finished job
 //
 // The upload is the request body, streamed into chunks as it arrives
 // (jobUpload). It reports false for paths it does not serve.
@@ -71,7 +73,7 @@ func (s *Server) submitJob(ctx *fasthttp.RequestCtx) {
 	args := ctx.QueryArgs()
 	model := string(args.Peek("model"))
 	if model == "" {
-		replyError(ctx, invalid("POST /v2/jobs needs ?model=NAME (and optionally &version=N&format=ndjson|csv)"))
+		replyError(ctx, invalid("POST /v2/jobs needs ?model=NAME (and optionally &version=N&format=ndjson|csv|parquet|npy)"))
 		return
 	}
 	var version int64
@@ -92,12 +94,16 @@ func (s *Server) submitJob(ctx *fasthttp.RequestCtx) {
 		replyError(ctx, invalid("%v", err))
 		return
 	}
+	in := jobs.Input{Format: f}
+	if cols := string(args.Peek("columns")); cols != "" {
+		in.Columns = strings.Split(cols, ",")
+	}
 	body, err := s.jobUpload(ctx)
 	if err != nil {
 		replyError(ctx, err)
 		return
 	}
-	st, err := s.opts.Jobs.Submit(context.Background(), model, version, f, body)
+	st, err := s.opts.Jobs.Submit(context.Background(), model, version, in, body)
 	if runtime.KindOf(err) == runtime.KindTooLarge {
 		s.drainUpload(ctx, body)
 	}
@@ -169,15 +175,21 @@ func (s *Server) cancelJob(ctx *fasthttp.RequestCtx, id string) {
 	s.replyJob(ctx, fasthttp.StatusOK, st, err)
 }
 
-// jobResults streams a finished job's results, chunk by chunk, as NDJSON.
+// jobResults streams a finished job's results, chunk by chunk, as NDJSON
+// or, with ?format=parquet, as a Parquet file.
 func (s *Server) jobResults(ctx *fasthttp.RequestCtx, id string) {
-	rc, st, err := s.opts.Jobs.Results(context.Background(), id)
+	f := jobs.ResultFormat(ctx.QueryArgs().Peek("format"))
+	rc, st, err := s.opts.Jobs.Results(context.Background(), id, f)
 	if err != nil {
 		s.replyJob(ctx, 0, nil, err)
 		return
 	}
 	ctx.Response.Header.Set("Tiffin-Job-Rows", strconv.FormatInt(st.RowsTotal, 10))
-	ctx.SetContentType("application/x-ndjson")
+	if f == jobs.ResultsParquet {
+		ctx.SetContentType("application/vnd.apache.parquet")
+	} else {
+		ctx.SetContentType("application/x-ndjson")
+	}
 	ctx.SetBodyStream(rc, -1) // fasthttp closes rc once it is sent
 }
 

@@ -1,0 +1,99 @@
+package batcher
+
+import (
+	"math"
+	"time"
+)
+
+// The fair share: while interactive requests arrive, bulk batches take at
+// most Config.BulkShare of each device group's compute time; once no
+// interactive request has arrived for shareIdle, bulk takes all of it.
+// The gate is consulted where a group's leader picks a batch (choose, in
+// form.go): a bulk batch waits while the group's recent bulk compute is
+// over its share. Everything here is guarded by Batcher.mu and allocates
+// nothing.
+const (
+	shareTau  = 250 * time.Millisecond // the decay time of the compute accounting
+	shareIdle = 100 * time.Millisecond // interactive traffic this long quiet is idle
+)
+
+// shareGate is one device group's accounting of compute time.
+type shareGate struct {
+	bulk     float64 // bulk compute, ns, decayed with shareTau
+	all      float64 // all compute, ns, decayed likewise
+	at       int64   // when bulk and all were last decayed, batcher clock
+	inflight int     // batches handed out and not yet Done
+	peak     int     // the most batches in flight at once: the group's workers, as seen
+}
+
+// decay brings the sums to now.
+func (s *shareGate) decay(now int64) {
+	if now > s.at {
+		f := math.Exp(-float64(now-s.at) / float64(shareTau))
+		s.bulk, s.all, s.at = s.bulk*f, s.all*f, now
+	}
+}
+
+// dispatched counts a batch handed to a worker.
+func (s *shareGate) dispatched() {
+	s.inflight++
+	s.peak = max(s.peak, s.inflight)
+}
+
+// done accounts a batch's compute, split between bulk and interactive by
+// rows.
+func (s *shareGate) done(now int64, compute time.Duration, bulkRows, rows int) {
+	s.inflight = max(s.inflight-1, 0)
+	if rows == 0 {
+		return
+	}
+	s.decay(now)
+	c := float64(compute)
+	s.bulk += c * float64(bulkRows) / float64(rows)
+	s.all += c
+}
+
+// capacity is the compute the group's workers could do within the decay
+// window: the budget a share is taken of.
+func (s *shareGate) capacity() float64 { return float64(shareTau) * float64(max(s.peak, 1)) }
+
+// wait is how long a bulk batch must wait for its share at now: 0 when it
+// may go. share >= 1 (or 0, unset) never waits.
+func (s *shareGate) wait(now int64, share float64) time.Duration {
+	if share <= 0 || share >= 1 {
+		return 0
+	}
+	s.decay(now)
+	limit := share * s.capacity()
+	if s.bulk <= limit {
+		return 0
+	}
+	// bulk·e^(-t/τ) = limit
+	return time.Duration(float64(shareTau)*math.Log(s.bulk/limit)) + time.Microsecond
+}
+
+// got is the share of the group's compute capacity bulk work used lately.
+func (s *shareGate) got(now int64) float64 {
+	s.decay(now)
+	return min(s.bulk/s.capacity(), 1)
+}
+
+// bulkGate reports how long group g must hold back a bulk batch at now:
+// 0 when interactive traffic is idle or bulk is within its share.
+func (b *Batcher[R]) bulkGate(g *group, now int64) time.Duration {
+	if now-b.lastInteractive >= int64(shareIdle) {
+		return 0
+	}
+	return g.share.wait(now, b.cfg.BulkShare)
+}
+
+// bulkRows counts a batch's rows that are bulk.
+func bulkRows[R Request](parts []Part[R]) int {
+	n := 0
+	for _, p := range parts {
+		if p.Req.Priority() != Interactive {
+			n += p.Rows
+		}
+	}
+	return n
+}

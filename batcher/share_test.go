@@ -1,0 +1,91 @@
+package batcher
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+// TestBulkShareWhileInteractiveArrives runs one worker that "computes"
+// each batch for 2ms. With interactive requests arriving, bulk batches
+// take about BulkShare of its time; once they stop, bulk takes it all.
+func TestBulkShareWhileInteractiveArrives(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs for about two seconds")
+	}
+	b, err := New(Config[*testReq]{Mode: ModeStatic, MaxBatch: 4, BulkShare: 0.3, QueueSize: 4096,
+		OnDrop: func(*testReq, error) {}}, "cpu")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	const compute = 2 * time.Millisecond
+	busy := map[Priority]time.Duration{}
+	run := func(until time.Time, interactive bool) {
+		clear(busy)
+		for time.Now().Before(until) {
+			for b.Stats().QueueDepth < 64 { // bulk is always waiting
+				if err := b.Submit(&testReq{rows: 4, prio: Bulk}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if interactive {
+				if err := b.Submit(&testReq{rows: 1, prio: Interactive}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			batch, err := b.Next(ctx, "cpu")
+			cancel()
+			if err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(compute)
+			for _, p := range batch.Parts {
+				busy[p.Req.Priority()] += compute * time.Duration(p.Rows) / time.Duration(batch.Rows)
+			}
+			b.Done(batch, compute)
+			if interactive {
+				time.Sleep(compute) // interactive arrives, on average, every other batch time
+			}
+		}
+	}
+	start := time.Now()
+	run(start.Add(time.Second), true)
+	wall := time.Since(start)
+	share := float64(busy[Bulk]) / float64(wall)
+	t.Logf("with interactive traffic: bulk used %.2f of the worker's time (limit 0.3), interactive %.2f; the stats say %.2f",
+		share, float64(busy[Interactive])/float64(wall), b.Stats().Groups[0].BulkShare)
+	if share > 0.3*1.25 || share < 0.3*0.5 {
+		t.Fatalf("bulk took %.2f of the compute time, want about 0.3", share)
+	}
+	time.Sleep(2 * shareIdle)
+	start = time.Now()
+	run(start.Add(500*time.Millisecond), false)
+	idle := float64(busy[Bulk]) / float64(time.Since(start))
+	t.Logf("interactive idle: bulk used %.2f", idle)
+	if idle < 0.6 {
+		t.Fatalf("with interactive traffic idle, bulk used only %.2f of the time", idle)
+	}
+}
+
+// TestShareGateAllocatesNothing: what Done and a leader's step add for the
+// fair share costs no allocation.
+func TestShareGateAllocatesNothing(t *testing.T) {
+	var s shareGate
+	parts := []Part[*testReq]{{Req: &testReq{prio: Bulk}, Rows: 3}, {Req: &testReq{prio: Interactive}, Rows: 1}}
+	now := int64(0)
+	allocs := testing.AllocsPerRun(1000, func() {
+		now += int64(time.Millisecond)
+		s.dispatched()
+		s.done(now, time.Millisecond, bulkRows(parts), 4)
+		_ = s.wait(now, 0.5)
+		_ = s.got(now)
+	})
+	if allocs != 0 {
+		t.Fatalf("%v allocations per batch", allocs)
+	}
+	if g := s.got(now); g < 0.5 || g > 0.9 {
+		t.Fatalf("a worker busy all the time with 3/4 bulk rows: got share %.2f, want about 0.75", g)
+	}
+}

@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# Bulk scoring from Parquet (`make bench-bulk`), each figure from this one
+# run, load on core CLIENT_CPU (0) and the server on SERVER_CPU (1):
+#   - tiffin jobs: BULK_ROWS (1M) rows of mlp-small and of mlp-large from a
+#     Parquet file, POSTed to /v2/jobs, timed from the upload's start to the
+#     job's finished_at (results stay in the store; polling is not timed);
+#   - the backend: ONNX Runtime alone on the server's core, one thread, at
+#     its best batch size (`tiffin bench --baseline`);
+#   - the Python reference (bench/bulk_ref.py): pyarrow and onnxruntime in
+#     batches of 1,024 on the server's core, as a user scores the file today.
+#   - the fair share: interactive mlp-small p99 at one client, idle and
+#     during a second mlp-large job (--jobs-max-share, 0.5 by default), and
+#     that job's rate against its solo run above.
+# Environment: BULK_ROWS, CLIENT_CPU, SERVER_CPU, DURATION (baseline, per
+# batch size; 3s), P99_DURATION (5s), BULK_OUT (build/bench-bulk),
+# BULK_MODELS (mlp-small mlp-large).
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+rows="${BULK_ROWS:-1000000}"
+client="${CLIENT_CPU:-0}"
+server="${SERVER_CPU:-1}"
+dur="${DURATION:-3s}"
+out="${BULK_OUT:-build/bench-bulk}"
+models="${BULK_MODELS:-mlp-small mlp-large}"
+py="build/bench-venv/bin/python"
+repo="$out/models"
+say() { echo "bench-bulk: $*" >&2; }
+
+[[ "$(nproc --all)" -ge 2 ]] || { say "needs 2 cores"; exit 1; }
+[[ -x "$py" ]] || { say "no $py: run make bench-venv"; exit 1; }
+rm -rf "$out/data"
+mkdir -p "$out"
+./bin/tiffin demo-models "$repo" >/dev/null
+
+# shellcheck source=bench/ports.sh
+source "$root/bench/ports.sh"
+http_port="$(free_port)"; grpc_port="$(free_port "$http_port")"
+base="http://127.0.0.1:$http_port"
+
+for m in $models; do
+	[[ -f "$out/$m-$rows.parquet" ]] || { say "write $rows rows of $m"; "$py" bench/bulk_ref.py gen "$repo/$m/1/model.onnx" "$rows" "$out/$m-$rows.parquet"; }
+	say "$m: ONNX Runtime alone on core $server"
+	taskset -c "$server" ./bin/tiffin bench --baseline --model "$m" --model-repository "$repo" \
+		--threads 1 --duration "$dur" --out "$out/baseline-$m.json" >"$out/baseline-$m.txt"
+	say "$m: the Python reference on core $server"
+	taskset -c "$server" "$py" bench/bulk_ref.py score "$repo/$m/1/model.onnx" "$out/$m-$rows.parquet" 1024 >"$out/python-$m.json"
+done
+
+taskset -c "$server" ./bin/tiffin serve --model-repository "$repo" --host 127.0.0.1 --http-port "$http_port" \
+	--grpc-port "$grpc_port" --data-dir "$out/data" --log-level warn >"$out/server.log" 2>&1 &
+srv=$!
+trap 'kill $srv 2>/dev/null; wait $srv 2>/dev/null || true' EXIT
+for _ in $(seq 1 240); do
+	curl -fs "$base/v2/health/ready" >/dev/null 2>&1 && break
+	kill -0 "$srv" 2>/dev/null || { say "server exited; see $out/server.log"; exit 1; }
+	sleep 0.25
+done
+
+for m in $models; do
+	say "$m: a job of $rows rows from Parquet"
+	t0=$(date +%s.%N)
+	id=$(taskset -c "$client" curl -fsS -X POST "$base/v2/jobs?model=$m" --data-binary "@$out/$m-$rows.parquet" |
+		"$py" -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+	while :; do
+		st=$(taskset -c "$client" curl -fsS "$base/v2/jobs/$id")
+		state=$(echo "$st" | grep -o '"status":"[a-z]*"' | cut -d'"' -f4)
+		case "$state" in succeeded | failed | cancelled) break ;; esac
+		sleep 0.2
+	done
+	echo "$st" >"$out/job-$m.json"
+	echo "{\"upload_start\": $t0}" >"$out/job-time-$m.json"
+	[[ "$state" == succeeded ]] || { say "$m: job $state: $st"; exit 1; }
+done
+
+p99dur="${P99_DURATION:-5s}"
+interactive() { # NAME: mlp-small at one client over HTTP, from the client core
+	taskset -c "$client" ./bin/tiffin bench --pin-client "$client" --model mlp-small --http "127.0.0.1:$http_port" \
+		--concurrency 1 --duration "$p99dur" --warmup 1s --out "$out/$1.json" >"$out/$1.txt"
+}
+if [[ " $models " == *" mlp-large "* ]]; then
+	say "fair share: interactive mlp-small p99, idle"
+	interactive p99-idle
+	say "fair share: the same during an mlp-large job"
+	id=$(taskset -c "$client" curl -fsS -X POST "$base/v2/jobs?model=mlp-large" --data-binary "@$out/mlp-large-$rows.parquet" |
+		"$py" -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+	interactive p99-during-job
+	curl -fsS "$base/metrics" | grep '^tiffin_bulk_share' >"$out/bulk-share-during.txt" || true
+	while :; do
+		st=$(taskset -c "$client" curl -fsS "$base/v2/jobs/$id")
+		case "$(echo "$st" | grep -o '"status":"[a-z]*"' | cut -d'"' -f4)" in succeeded | failed | cancelled) break ;; esac
+		sleep 0.2
+	done
+	echo "$st" >"$out/job-shared-mlp-large.json"
+fi
+kill "$srv"; wait "$srv" 2>/dev/null || true
+trap - EXIT
+
+"$py" - "$out" $models <<'PY'
+import json, re, sys
+from datetime import datetime
+out, models = sys.argv[1], sys.argv[2:]
+res = {}
+print(f"{'model':10} {'tiffin job rows/s':>18} {'backend best rows/s':>20} {'(batch)':>8} {'python rows/s':>14} {'job/backend':>12} {'job/python':>11}")
+for m in models:
+    job = json.load(open(f"{out}/job-{m}.json"))
+    t0 = json.load(open(f"{out}/job-time-{m}.json"))["upload_start"]
+    secs = datetime.fromisoformat(re.sub(r"(\.\d{6})\d+", r"\1", job["finished_at"]).replace("Z", "+00:00")).timestamp() - t0
+    best = max(json.load(open(f"{out}/baseline-{m}.json"))["baseline"]["rows"], key=lambda r: r["rows_per_s"])
+    pyref = json.load(open(f"{out}/python-{m}.json"))
+    rate = job["rows_total"] / secs
+    res[m] = {"rows": job["rows_total"], "job_seconds": secs, "job_rows_per_s": rate,
+              "backend_best_rows_per_s": best["rows_per_s"], "backend_best_batch": best["batch"],
+              "python_rows_per_s": pyref["rows_per_s"], "job_over_backend": rate / best["rows_per_s"],
+              "job_over_python": rate / pyref["rows_per_s"]}
+    r = res[m]
+    print(f"{m:10} {rate:18.0f} {best['rows_per_s']:20.0f} {best['batch']:8d} {pyref['rows_per_s']:14.0f} "
+          f"{r['job_over_backend']:12.2f} {r['job_over_python']:11.2f}")
+try:
+    idle = json.load(open(f"{out}/p99-idle.json"))["levels"][0]["latency"]["p99_ms"]
+    during = json.load(open(f"{out}/p99-during-job.json"))["levels"][0]["latency"]["p99_ms"]
+    shared = json.load(open(f"{out}/job-shared-mlp-large.json"))
+    def span(j):
+        t = lambda s: datetime.fromisoformat(re.sub(r"(\.\d{6})\d+", r"\1", s).replace("Z", "+00:00")).timestamp()
+        return t(j["finished_at"]) - t(j["created_at"])
+    solo = json.load(open(f"{out}/job-mlp-large.json"))
+    res["fair_share"] = {"interactive_p99_idle_ms": idle, "interactive_p99_during_job_ms": during,
+                         "p99_ratio": during / idle, "job_rate_shared_over_solo": span(solo) / span(shared)}
+    f = res["fair_share"]
+    print(f"fair share: interactive mlp-small p99 {idle:.3f} ms idle, {during:.3f} ms during an mlp-large job "
+          f"({f['p99_ratio']:.2f}x); the job ran at {f['job_rate_shared_over_solo']:.2f} of its solo rate")
+except FileNotFoundError:
+    pass
+json.dump(res, open(f"{out}/summary.json", "w"), indent=2)
+PY

@@ -1,0 +1,178 @@
+package jobs
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"slices"
+
+	"github.com/tiffin-ml/tiffin/backends"
+	"github.com/tiffin-ml/tiffin/runtime"
+	"github.com/tiffin-ml/tiffin/runtime/npy"
+)
+
+// parquetMagic starts (and ends) every Parquet file.
+const parquetMagic = "PAR1"
+
+// sniff names the format of an upload from its first bytes: Parquet or
+// NPY by their magic, NDJSON when the first thing in it is a JSON object,
+// else CSV. It leaves br where it was.
+func sniff(br *bufio.Reader) Format {
+	head, _ := br.Peek(512)
+	switch {
+	case bytes.HasPrefix(head, []byte(parquetMagic)):
+		return Parquet
+	case bytes.HasPrefix(head, []byte(npy.Magic)):
+		return NPY
+	case bytes.HasPrefix(bytes.TrimLeft(bytes.TrimPrefix(head, []byte("\xef\xbb\xbf")), " \t\r\n"), []byte("{")):
+		return NDJSON
+	}
+	return CSV
+}
+
+// layout is where each input's rows sit in a raw chunk: input k's rows
+// back to back, rowBytes[k] each, after those of inputs 0..k-1. Raw
+// chunks need every input's row shape fixed and numeric.
+type layout struct {
+	specs    []rowSpec
+	rowBytes []int
+	total    int // bytes of one row of every input
+}
+
+func newLayout(model string, specs []rowSpec, f Format) (*layout, error) {
+	l := &layout{specs: specs, rowBytes: make([]int, len(specs))}
+	for k, s := range specs {
+		if s.dt == backends.Bytes || s.dt.Size() == 0 {
+			return nil, runtime.Errorf(runtime.KindInvalidArgument,
+				"model %s: input %q is %s; %s jobs carry numeric inputs only (send NDJSON)", model, s.name, s.dt, f)
+		}
+		for _, d := range s.shape {
+			if d < 0 {
+				return nil, runtime.Errorf(runtime.KindInvalidArgument,
+					"model %s: input %q has a variable dimension (row shape %v); %s jobs need a fixed row shape (send NDJSON)", model, s.name, s.shape, f)
+			}
+		}
+		l.rowBytes[k] = int(backends.NumElements(s.shape)) * s.dt.Size()
+		l.total += l.rowBytes[k]
+	}
+	if l.total == 0 {
+		return nil, runtime.Errorf(runtime.KindInvalidArgument, "model %s: its rows are empty", model)
+	}
+	return l, nil
+}
+
+// chunkRows is how many rows fill a chunk of at most maxBytes.
+func (l *layout) chunkRows(maxBytes int) int { return max(1, maxBytes/l.total) }
+
+// offset is where input k's rows start in a raw chunk of n rows.
+func (l *layout) offset(k, n int) int {
+	off := 0
+	for _, b := range l.rowBytes[:k] {
+		off += b * n
+	}
+	return off
+}
+
+// rawChunker gathers rows into raw chunks of rows rows each and emits each
+// one when full, numbering rows and chunks as the splitter does.
+type rawChunker struct {
+	l      *layout
+	rows   int      // rows per chunk
+	bufs   [][]byte // by input: the rows gathered so far
+	n      int      // rows gathered
+	msg    []byte   // the chunk as sent, reused
+	total  int64    // rows emitted or gathered
+	chunks int
+	emit   func(c chunkRef, data []byte) error
+}
+
+func newRawChunker(l *layout, rows int, emit func(chunkRef, []byte) error) *rawChunker {
+	return &rawChunker{l: l, rows: rows, bufs: make([][]byte, len(l.specs)), emit: emit}
+}
+
+// room is how many more rows the current chunk takes.
+func (c *rawChunker) room() int { return c.rows - c.n }
+
+// added counts n rows the caller appended to every input's buffer, and
+// emits the chunk once full.
+func (c *rawChunker) added(n int) error {
+	c.n += n
+	c.total += int64(n)
+	for k, b := range c.bufs {
+		if len(b) != c.n*c.l.rowBytes[k] {
+			return fmt.Errorf("internal: input %q holds %d bytes for %d rows", c.l.specs[k].name, len(b), c.n)
+		}
+	}
+	if c.n == c.rows {
+		return c.flush()
+	}
+	return nil
+}
+
+// flush emits the rows gathered, if any.
+func (c *rawChunker) flush() error {
+	if c.n == 0 {
+		return nil
+	}
+	c.msg = c.msg[:0]
+	for k := range c.bufs {
+		c.msg = append(c.msg, c.bufs[k]...)
+		c.bufs[k] = c.bufs[k][:0]
+	}
+	ref := chunkRef{index: c.chunks, firstRow: c.total - int64(c.n), rows: c.n}
+	c.chunks++
+	c.n = 0
+	return c.emit(ref, c.msg)
+}
+
+// splitNPY cuts a .npy upload into raw chunks as it reads it: the array
+// [N, ...] feeds the model's single input, N rows.
+func splitNPY(model string, l *layout, r io.Reader, rows int, emit func(chunkRef, []byte) error) (int64, int, error) {
+	if len(l.specs) != 1 {
+		return 0, 0, runtime.Errorf(runtime.KindInvalidArgument,
+			"model %s has %d inputs; a .npy file feeds a model with exactly one (send Parquet or NDJSON)", model, len(l.specs))
+	}
+	h, err := npy.ReadHeader(r)
+	if err != nil {
+		return 0, 0, runtime.Errorf(runtime.KindInvalidArgument, "%v", err)
+	}
+	s := l.specs[0]
+	switch {
+	case h.DataType != s.dt:
+		return 0, 0, runtime.Errorf(runtime.KindInvalidArgument,
+			"the .npy array is %s; input %q of model %s takes %s (convert it with astype)", h.DataType, s.name, model, s.dt)
+	case len(h.Shape) == 0:
+		return 0, 0, runtime.Errorf(runtime.KindInvalidArgument, "the .npy array is a scalar; want shape [N, ...], one row per item")
+	}
+	if _, err := shapeFor(h.Shape[1:], backends.NumElements(h.Shape[1:]), s.shape); err != nil && !(len(h.Shape) == 1 && backends.NumElements(s.shape) == 1) {
+		return 0, 0, runtime.Errorf(runtime.KindInvalidArgument, "the .npy array's shape %v: %v", h.Shape, err)
+	}
+	c := newRawChunker(l, rows, emit)
+	left := h.Shape[0]
+	for left > 0 {
+		n := int(min(int64(c.room()), left))
+		b := c.bufs[0]
+		start := len(b)
+		b = slices.Grow(b, n*l.rowBytes[0])[:start+n*l.rowBytes[0]]
+		if _, err := io.ReadFull(r, b[start:]); err != nil {
+			return c.total, c.chunks, npyReadErr(err, c.total, h.Shape[0])
+		}
+		c.bufs[0] = b
+		if err := c.added(n); err != nil {
+			return c.total, c.chunks, err
+		}
+		left -= int64(n)
+	}
+	return c.total, c.chunks, c.flush()
+}
+
+func npyReadErr(err error, row, rows int64) error {
+	if runtime.KindOf(err) == runtime.KindTooLarge {
+		return err
+	}
+	if err == io.EOF || err == io.ErrUnexpectedEOF {
+		return runtime.Errorf(runtime.KindInvalidArgument, "the .npy data ends within row %d of the %d its header promises", row, rows)
+	}
+	return runtime.Errorf(runtime.KindInvalidArgument, "read the .npy data at row %d: %v", row, err)
+}

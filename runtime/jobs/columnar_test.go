@@ -1,0 +1,402 @@
+package jobs
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet"
+	"github.com/apache/arrow-go/v18/parquet/file"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+
+	"github.com/tiffin-ml/tiffin/backends"
+	"github.com/tiffin-ml/tiffin/runtime/jobs/jobstest"
+	"github.com/tiffin-ml/tiffin/runtime/npy"
+)
+
+// parquetFile writes rows of the test input as Parquet with arrow's own
+// writer: a fixed-size-list column "input" beside an "id" column (list),
+// or 16 scalar FLOAT64 columns fa..fp after a string "id" column
+// (scalar); groupRows rows per row group.
+func parquetFile(t *testing.T, rows, groupRows int, scalar bool) []byte {
+	t.Helper()
+	if !scalar {
+		return jobstest.Parquet(t, rows, groupRows, rowValues)
+	}
+	fields := []arrow.Field{{Name: "id", Type: arrow.BinaryTypes.String}}
+	for k := range 16 {
+		fields = append(fields, arrow.Field{Name: "f" + string(rune('a'+k)), Type: arrow.PrimitiveTypes.Float64})
+	}
+	return jobstest.Write(t, arrow.NewSchema(fields, nil), rows, groupRows, func(b *array.RecordBuilder, i int) {
+		b.Field(0).(*array.StringBuilder).Append("r")
+		for k, v := range rowValues(i) {
+			b.Field(1 + k).(*array.Float64Builder).Append(float64(v))
+		}
+	})
+}
+
+func npyFile(rows int) []byte {
+	b := npy.AppendHeader(nil, backends.FP32, []int64{int64(rows), 16})
+	for i := range rows {
+		b = append(b, f32Bytes(rowValues(i))...)
+	}
+	return b
+}
+
+func mlpLayout(t *testing.T, f Format) *layout {
+	t.Helper()
+	v, _ := newRefModels().Version("mlp-small", 1)
+	l, err := newLayout("mlp-small", rowSpecs(&v.Sig), f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// collect gathers the raw chunks a split emits, checking they number rows
+// and chunks in order, and returns every row's values.
+func collect(t *testing.T, rows int) (func(chunkRef, []byte) error, func() [][]float32) {
+	var got [][]float32
+	next := int64(0)
+	return func(c chunkRef, data []byte) error {
+			if c.firstRow != next || len(data) != c.rows*64 {
+				t.Fatalf("chunk %+v of %d bytes after row %d", c, len(data), next)
+			}
+			next += int64(c.rows)
+			x := f32s(data)
+			for r := range c.rows {
+				got = append(got, x[16*r:16*r+16])
+			}
+			return nil
+		}, func() [][]float32 {
+			if len(got) != rows {
+				t.Fatalf("%d rows read, want %d", len(got), rows)
+			}
+			return got
+		}
+}
+
+func checkRows(t *testing.T, got [][]float32) {
+	t.Helper()
+	for i, x := range got {
+		want := rowValues(i)
+		for k := range want {
+			if x[k] != want[k] {
+				t.Fatalf("row %d value %d: %v, want %v", i, k, x[k], want[k])
+			}
+		}
+	}
+}
+
+func TestSplitParquetListAndScalarColumns(t *testing.T) {
+	l := mlpLayout(t, Parquet)
+	for _, scalar := range []bool{false, true} {
+		data := parquetFile(t, 1000, 300, scalar)
+		emit, done := collect(t, 1000)
+		rows, chunks, err := splitParquet(context.Background(), "mlp-small", l, bytes.NewReader(data), nil, 128, memory.DefaultAllocator, emit)
+		if err != nil || rows != 1000 || chunks != 8 {
+			t.Fatalf("scalar=%v: %d rows, %d chunks, %v", scalar, rows, chunks, err)
+		}
+		checkRows(t, done())
+	}
+	// columns= picks (and orders) the scalar features.
+	cols := []string{}
+	for k := range 16 {
+		cols = append(cols, "f"+string(rune('a'+k)))
+	}
+	emit, done := collect(t, 10)
+	if _, _, err := splitParquet(context.Background(), "mlp-small", l, bytes.NewReader(parquetFile(t, 10, 4, true)), cols, 3, memory.DefaultAllocator, emit); err != nil {
+		t.Fatal(err)
+	}
+	checkRows(t, done())
+}
+
+func TestSplitParquetErrorsNameTheProblem(t *testing.T) {
+	l := mlpLayout(t, Parquet)
+	good := parquetFile(t, 10, 5, true)
+	cases := []struct {
+		data    []byte
+		columns []string
+		want    string
+	}{
+		{[]byte("PAR1 but not really a parquet file PAR1"), nil, "not a readable Parquet file"},
+		{good[:len(good)/2], nil, "not a readable Parquet file"},
+		{good, []string{"fa", "nope"}, `no column "nope"`},
+		{good, []string{"id"}, `column "id" is utf8`},
+		{good, []string{"fa", "fb"}, "2 feature columns, but input \"input\" takes 16 values per row"},
+	}
+	for _, c := range cases {
+		_, _, err := splitParquet(context.Background(), "mlp-small", l, bytes.NewReader(c.data), c.columns, 8, memory.DefaultAllocator,
+			func(chunkRef, []byte) error { return nil })
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("columns %v: want an error naming %q, got %v", c.columns, c.want, err)
+		}
+	}
+}
+
+// peakAllocator records the most memory arrow held at once.
+type peakAllocator struct {
+	memory.Allocator
+	cur, peak atomic.Int64
+}
+
+func (a *peakAllocator) Allocate(n int) []byte {
+	if c := a.cur.Add(int64(n)); c > a.peak.Load() {
+		a.peak.Store(c)
+	}
+	return a.Allocator.Allocate(n)
+}
+
+func (a *peakAllocator) Reallocate(n int, b []byte) []byte {
+	a.cur.Add(int64(n - len(b)))
+	if c := a.cur.Load(); c > a.peak.Load() {
+		a.peak.Store(c)
+	}
+	return a.Allocator.Reallocate(n, b)
+}
+
+func (a *peakAllocator) Free(b []byte) {
+	a.cur.Add(-int64(len(b)))
+	a.Allocator.Free(b)
+}
+
+// TestSplitParquetIsStreamed reads a file of 16 MB of rows (decoded),
+// 1024 rows at a time: arrow never holds more than a small part of it.
+func TestSplitParquetIsStreamed(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes a 256k-row file")
+	}
+	const rows = 1 << 18
+	data := parquetFile(t, rows, 1<<14, false)
+	mem := &peakAllocator{Allocator: memory.NewGoAllocator()}
+	l := mlpLayout(t, Parquet)
+	n, _, err := splitParquet(context.Background(), "mlp-small", l, bytes.NewReader(data), nil, 1024, mem, func(chunkRef, []byte) error { return nil })
+	if err != nil || n != rows {
+		t.Fatal(n, err)
+	}
+	decoded := int64(rows * 64)
+	t.Logf("peak arrow memory %d bytes for %d bytes of rows (%d of Parquet)", mem.peak.Load(), decoded, len(data))
+	if mem.peak.Load() > decoded/8 {
+		t.Fatalf("arrow held %d bytes at once, more than an eighth of the %d decoded: not streamed", mem.peak.Load(), decoded)
+	}
+}
+
+func TestSplitNPY(t *testing.T) {
+	l := mlpLayout(t, NPY)
+	emit, done := collect(t, 100)
+	rows, chunks, err := splitNPY("mlp-small", l, bytes.NewReader(npyFile(100)), 30, emit)
+	if err != nil || rows != 100 || chunks != 4 {
+		t.Fatalf("%d rows, %d chunks, %v", rows, chunks, err)
+	}
+	checkRows(t, done())
+	f64 := npy.AppendHeader(nil, backends.FP64, []int64{2, 16})
+	wide := npy.AppendHeader(nil, backends.FP32, []int64{2, 17})
+	for _, c := range []struct {
+		data []byte
+		want string
+	}{
+		{npyFile(100)[:1000], "the .npy data ends within row"},
+		{append(f64, make([]byte, 256)...), "the .npy array is FP64; input \"input\" of model mlp-small takes FP32"},
+		{append(wide, make([]byte, 136)...), "shape [2 17]"},
+		{[]byte("\x93NUMPY\x07"), "not a .npy file"},
+	} {
+		_, _, err := splitNPY("mlp-small", l, bytes.NewReader(c.data), 30, func(chunkRef, []byte) error { return nil })
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("want an error naming %q, got %v", c.want, err)
+		}
+	}
+}
+
+func TestSniff(t *testing.T) {
+	for in, want := range map[string]Format{"PAR1xxxx": Parquet, npy.Magic + "\x01\x00": NPY,
+		"\n  {\"input\":[1]}": NDJSON, "\xef\xbb\xbf{}": NDJSON, "1,2,3\n": CSV, "a,b\n1,2": CSV} {
+		if got := sniff(bufioReader(in)); got != want {
+			t.Errorf("%q: sniffed %s, want %s", in, got, want)
+		}
+	}
+}
+
+// readParquetResults reads results rendered as Parquet with arrow's reader.
+func readParquetResults(t *testing.T, data []byte) []resultLine {
+	t.Helper()
+	pf, err := file.NewParquetReader(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: 1 << 20}, memory.DefaultAllocator)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tbl, err := fr.ReadTable(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tbl.Release()
+	rr := array.NewTableReader(tbl, 1<<20)
+	defer rr.Release()
+	var out []resultLine
+	for rr.Next() {
+		rec := rr.RecordBatch()
+		rows := rec.Column(0).(*array.Int64)
+		errs := rec.Column(1).(*array.String)
+		outs, ok := rec.Column(2).(*array.FixedSizeList)
+		if !ok {
+			t.Fatalf("output column is %s, want a fixed-size list", rec.Column(2).DataType())
+		}
+		vals := outs.ListValues().(*array.Float32)
+		for i := range int(rec.NumRows()) {
+			l := resultLine{Row: rows.Value(i)}
+			if errs.IsValid(i) {
+				l.Error = errs.Value(i)
+			} else {
+				start, end := outs.ValueOffsets(i)
+				l.Outputs = map[string][]float64{"output": nil}
+				for j := start; j < end; j++ {
+					l.Outputs["output"] = append(l.Outputs["output"], float64(vals.Value(int(j))))
+				}
+			}
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// TestPoisonChunkFailsOnlyItsRows: a chunk whose scoring crashes every
+// time is redelivered MaxRedeliveries times, then its rows fail with the
+// reason; the other chunks' rows are scored and the job succeeds.
+func TestPoisonChunkFailsOnlyItsRows(t *testing.T) {
+	m := newRefModels()
+	s := startService(t, m, t.TempDir(), func(o *Options) { o.ChunkBytes = 64 * 10; o.ChunkRows = 0; o.MaxRedeliveries = 1 })
+	in := npyFile(50)
+	hdr := len(npy.AppendHeader(nil, backends.FP32, []int64{50, 16}))
+	copy(in[hdr+23*64:], f32Bytes([]float32{777})) // row 23: chunk 2, rows 20-29
+	st, err := s.Submit(context.Background(), "mlp-small", 0, Input{Format: NPY}, bytes.NewReader(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st = waitFinished(t, s, st.ID, 30*time.Second)
+	if st.State != Succeeded || st.RowsDone != 50 || st.RowsFailed != 10 || st.ChunksDone != 5 {
+		t.Fatalf("%+v", st)
+	}
+	rc, _, err := s.Results(context.Background(), st.ID, ResultsNDJSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	lines := readResults(t, rc)
+	bad := map[int]bool{}
+	for i := 20; i < 30; i++ {
+		bad[i] = true
+		if e := lines[i].Error; !strings.Contains(e, "chunk 2 (rows 20-29) failed when delivered and when redelivered 1 times") || !strings.Contains(e, "scoring crashed on a poison row") {
+			t.Fatalf("row %d: %q, want the poison reason", i, e)
+		}
+	}
+	// The expected values of the poisoned rows do not matter: they failed.
+	checkResults(t, lines, 50, bad)
+}
+
+// TestParquetAndNPYJobs runs real jobs on the embedded JetStream: Parquet
+// and NPY in, results read back as NDJSON and as Parquet, within 1e-5 of
+// the reference.
+func TestParquetAndNPYJobs(t *testing.T) {
+	m := newRefModels()
+	s := startService(t, m, t.TempDir(), func(o *Options) { o.ChunkBytes = 64 * 50; o.ChunkRows = 0 })
+	ctx := context.Background()
+	for name, in := range map[string][]byte{"parquet": parquetFile(t, 777, 200, false), "npy": npyFile(777)} {
+		st, err := s.Submit(ctx, "mlp-small", 0, Input{}, bytes.NewReader(in)) // format sniffed
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if st.RowsTotal != 777 || st.Chunks != 16 {
+			t.Fatalf("%s: %+v", name, st)
+		}
+		st = waitFinished(t, s, st.ID, 30*time.Second)
+		if st.State != Succeeded || st.RowsDone != 777 || st.RowsFailed != 0 || st.ChunksDone != 16 {
+			t.Fatalf("%s: %+v", name, st)
+		}
+		rc, _, err := s.Results(ctx, st.ID, ResultsNDJSON)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkResults(t, readResults(t, rc), 777, nil)
+		rc.Close()
+		rc, _, err = s.Results(ctx, st.ID, ResultsParquet)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		if _, err := buf.ReadFrom(rc); err != nil {
+			t.Fatal(err)
+		}
+		rc.Close()
+		checkResults(t, readParquetResults(t, buf.Bytes()), 777, nil)
+	}
+}
+
+// TestSplitParquetMultiInput maps one column per input by name, converting
+// an INT32 column into an INT64 input, ignoring other columns; the raw
+// chunk holds input a's rows, then input b's.
+func TestSplitParquetMultiInput(t *testing.T) {
+	sc := arrow.NewSchema([]arrow.Field{{Name: "note", Type: arrow.BinaryTypes.String},
+		{Name: "b", Type: arrow.PrimitiveTypes.Int32}, {Name: "a", Type: arrow.ListOf(arrow.PrimitiveTypes.Float32)}}, nil)
+	var buf bytes.Buffer
+	w, err := pqarrow.NewFileWriter(sc, &buf, parquet.NewWriterProperties(parquet.WithMaxRowGroupLength(3)), pqarrow.DefaultWriterProps())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rb := array.NewRecordBuilder(memory.DefaultAllocator, sc)
+	for i := range 7 {
+		rb.Field(0).(*array.StringBuilder).Append("x")
+		rb.Field(1).(*array.Int32Builder).Append(int32(-i))
+		lb := rb.Field(2).(*array.ListBuilder)
+		lb.Append(true)
+		lb.ValueBuilder().(*array.Float32Builder).AppendValues([]float32{float32(i), float32(i) + 0.5, float32(i) + 0.25}, nil)
+	}
+	rec := rb.NewRecordBatch()
+	if err := w.Write(rec); err != nil {
+		t.Fatal(err)
+	}
+	rec.Release()
+	rb.Release()
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	specs := []rowSpec{{name: "a", dt: backends.FP32, shape: []int64{3}}, {name: "b", dt: backends.Int64, shape: []int64{}}}
+	l, err := newLayout("two", specs, Parquet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []chunkRef
+	var as []float32
+	var bs []int64
+	rows, _, err := splitParquet(context.Background(), "two", l, bytes.NewReader(buf.Bytes()), nil, 2, memory.DefaultAllocator, func(c chunkRef, data []byte) error {
+		got = append(got, c)
+		as = append(as, f32s(data[:c.rows*12])...)
+		for r := range c.rows {
+			bs = append(bs, int64(binary.LittleEndian.Uint64(data[c.rows*12+8*r:])))
+		}
+		return nil
+	})
+	if err != nil || rows != 7 || len(got) != 4 || got[3].rows != 1 || got[3].firstRow != 6 {
+		t.Fatalf("%d rows, chunks %+v, %v", rows, got, err)
+	}
+	for i := range 7 {
+		if as[3*i] != float32(i) || as[3*i+2] != float32(i)+0.25 || bs[i] != int64(-i) {
+			t.Fatalf("row %d: a %v b %d", i, as[3*i:3*i+3], bs[i])
+		}
+	}
+	// A list column of the wrong length names the row.
+	specs[0].shape = []int64{4}
+	l, _ = newLayout("two", specs, Parquet)
+	_, _, err = splitParquet(context.Background(), "two", l, bytes.NewReader(buf.Bytes()), nil, 2, memory.DefaultAllocator, func(chunkRef, []byte) error { return nil })
+	if err == nil || !strings.Contains(err.Error(), `Parquet column "a" has 3 values at row 0; the input takes 4 per row`) {
+		t.Fatalf("want the row named, got %v", err)
+	}
+}

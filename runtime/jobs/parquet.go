@@ -1,0 +1,408 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet"
+	"github.com/apache/arrow-go/v18/parquet/file"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+
+	"github.com/tiffin-ml/tiffin/backends"
+	"github.com/tiffin-ml/tiffin/runtime"
+)
+
+// source is where one model input's rows come from in a Parquet file:
+// one list or fixed-size-list column (or a scalar column for an input of
+// one element per row), or several scalar feature columns.
+type source struct {
+	cols []int // top-level field indexes
+	list bool  // cols[0] holds each row's elements as a list
+}
+
+// parquetPlan maps a file's columns to a model's inputs:
+//   - a column named as an input feeds it: a list or fixed-size-list
+//     column of the row's elements, or a scalar one for an input of one
+//     element per row;
+//   - otherwise, for a single input, the scalar feature columns named by
+//     columns, in that order, or every numeric scalar column in file
+//     order, or the file's only list column.
+func parquetPlan(model string, l *layout, sc *arrow.Schema, columns []string) ([]source, error) {
+	bad := func(format string, args ...any) ([]source, error) {
+		return nil, runtime.Errorf(runtime.KindInvalidArgument, "Parquet input for model %s: "+format, append([]any{model}, args...)...)
+	}
+	out := make([]source, len(l.specs))
+	if len(columns) > 0 {
+		if len(l.specs) != 1 {
+			return bad("columns= picks the features of a single input; the model has %d inputs, so name a list column after each", len(l.specs))
+		}
+		for _, name := range columns {
+			i := sc.FieldIndices(name)
+			if len(i) == 0 {
+				return bad("no column %q (the file has %v)", name, fieldNames(sc))
+			}
+			if !scalarType(sc.Field(i[0]).Type) {
+				return bad("column %q is %s; columns= names scalar numeric columns", name, sc.Field(i[0]).Type)
+			}
+			out[0].cols = append(out[0].cols, i[0])
+		}
+		return out, checkWidth(model, l, 0, len(out[0].cols))
+	}
+	for k, s := range l.specs {
+		i := sc.FieldIndices(s.name)
+		if len(i) == 0 {
+			continue
+		}
+		t := sc.Field(i[0]).Type
+		switch {
+		case listType(t):
+			out[k] = source{cols: i[:1], list: true}
+		case scalarType(t) && backends.NumElements(s.shape) == 1:
+			out[k] = source{cols: i[:1]}
+		default:
+			return bad("column %q is %s; input %q takes %v %s per row: give a list of them", s.name, t, s.name, s.shape, s.dt)
+		}
+	}
+	if len(l.specs) == 1 && out[0].cols == nil {
+		var lists []int
+		for i, f := range sc.Fields() {
+			switch {
+			case scalarType(f.Type):
+				out[0].cols = append(out[0].cols, i)
+			case listType(f.Type):
+				lists = append(lists, i)
+			}
+		}
+		if len(lists) == 1 && len(out[0].cols) != int(backends.NumElements(l.specs[0].shape)) {
+			out[0] = source{cols: lists, list: true}
+		}
+		if len(out[0].cols) == 0 {
+			return bad("no numeric or list column for input %q (the file has %v)", l.specs[0].name, fieldNames(sc))
+		}
+		if !out[0].list {
+			return out, checkWidth(model, l, 0, len(out[0].cols))
+		}
+	}
+	for k, s := range l.specs {
+		if out[k].cols == nil {
+			return bad("no column named %q for that input (the file has %v)", s.name, fieldNames(sc))
+		}
+	}
+	return out, nil
+}
+
+func checkWidth(model string, l *layout, k, n int) error {
+	s := l.specs[k]
+	if want := backends.NumElements(s.shape); int64(n) != want {
+		return runtime.Errorf(runtime.KindInvalidArgument,
+			"Parquet input for model %s: %d feature columns, but input %q takes %d values per row (shape %v); pick them with columns=a,b,...",
+			model, n, s.name, want, s.shape)
+	}
+	return nil
+}
+
+func fieldNames(sc *arrow.Schema) []string {
+	var out []string
+	for _, f := range sc.Fields() {
+		out = append(out, f.Name)
+	}
+	return out
+}
+
+func listType(t arrow.DataType) bool {
+	switch lt := t.(type) {
+	case *arrow.FixedSizeListType:
+		return scalarType(lt.Elem())
+	case *arrow.ListType:
+		return scalarType(lt.Elem())
+	case *arrow.LargeListType:
+		return scalarType(lt.Elem())
+	}
+	return false
+}
+
+func scalarType(t arrow.DataType) bool {
+	switch t.ID() {
+	case arrow.BOOL, arrow.INT8, arrow.INT16, arrow.INT32, arrow.INT64, arrow.UINT8, arrow.UINT16,
+		arrow.UINT32, arrow.UINT64, arrow.FLOAT32, arrow.FLOAT64:
+		return true
+	}
+	return false
+}
+
+// splitParquet cuts a Parquet file into raw chunks of rows rows, reading
+// it one row group at a time and, within a row group, rows rows at a
+// time: only the columns the model needs are read, and no more than a
+// chunk of them is held.
+func splitParquet(ctx context.Context, model string, l *layout, f parquet.ReaderAtSeeker, columns []string, rows int,
+	mem memory.Allocator, emit func(chunkRef, []byte) error) (int64, int, error) {
+	pf, err := file.NewParquetReader(f)
+	if err != nil {
+		return 0, 0, runtime.Errorf(runtime.KindInvalidArgument, "not a readable Parquet file: %v", err)
+	}
+	defer pf.Close()
+	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: int64(rows)}, mem)
+	if err != nil {
+		return 0, 0, runtime.Errorf(runtime.KindInvalidArgument, "read the Parquet schema: %v", err)
+	}
+	sc, err := fr.Schema()
+	if err != nil {
+		return 0, 0, runtime.Errorf(runtime.KindInvalidArgument, "read the Parquet schema: %v", err)
+	}
+	plan, err := parquetPlan(model, l, sc, columns)
+	if err != nil {
+		return 0, 0, err
+	}
+	fields, leaves := neededColumns(fr.Manifest, plan)
+	c := newRawChunker(l, rows, emit)
+	for rg := range pf.NumRowGroups() {
+		if err := readRowGroup(ctx, fr, rg, leaves, fields, plan, c); err != nil {
+			return c.total, c.chunks, err
+		}
+	}
+	return c.total, c.chunks, c.flush()
+}
+
+// neededColumns lists the leaf columns the plan reads, and maps each
+// field it names to its index in the records read.
+func neededColumns(m *pqarrow.SchemaManifest, plan []source) (map[int]int, []int) {
+	var used []int
+	for _, s := range plan {
+		used = append(used, s.cols...)
+	}
+	slices.Sort(used)
+	used = slices.Compact(used)
+	fields := map[int]int{}
+	var leaves []int
+	for pos, i := range used {
+		fields[i] = pos
+		leaves = appendLeaves(leaves, &m.Fields[i])
+	}
+	return fields, leaves
+}
+
+func appendLeaves(dst []int, f *pqarrow.SchemaField) []int {
+	if f.IsLeaf() {
+		return append(dst, f.ColIndex)
+	}
+	for i := range f.Children {
+		dst = appendLeaves(dst, &f.Children[i])
+	}
+	return dst
+}
+
+func readRowGroup(ctx context.Context, fr *pqarrow.FileReader, rg int, leaves []int, fields map[int]int, plan []source, c *rawChunker) error {
+	rr, err := fr.GetRecordReader(ctx, leaves, []int{rg})
+	if err != nil {
+		return runtime.Errorf(runtime.KindInvalidArgument, "read Parquet row group %d: %v", rg, err)
+	}
+	defer rr.Release()
+	for rr.Next() {
+		rec := rr.RecordBatch()
+		for off, n := 0, int(rec.NumRows()); off < n; {
+			take := min(c.room(), n-off)
+			for k, s := range plan {
+				if c.bufs[k], err = appendSource(c.bufs[k], rec, fields, s, c.l.specs[k], off, take, c.total); err != nil {
+					return err
+				}
+			}
+			if err := c.added(take); err != nil {
+				return err
+			}
+			off += take
+		}
+	}
+	if err := rr.Err(); err != nil && !errors.Is(err, io.EOF) {
+		return runtime.Errorf(runtime.KindInvalidArgument, "read Parquet row group %d: %v", rg, err)
+	}
+	return nil
+}
+
+// appendSource appends rows [from, from+n) of an input's columns, in the
+// input's datatype, row after row. firstRow numbers row from in errors.
+func appendSource(dst []byte, rec arrow.RecordBatch, fields map[int]int, s source, spec rowSpec, from, n int, firstRow int64) ([]byte, error) {
+	size := spec.dt.Size()
+	if s.list {
+		col := rec.Column(fields[s.cols[0]])
+		ll, ok := col.(array.ListLike)
+		if !ok {
+			return dst, fmt.Errorf("column %q is not a list", rec.ColumnName(fields[s.cols[0]]))
+		}
+		per := int(backends.NumElements(spec.shape))
+		for i := from; i < from+n; i++ {
+			start, end := ll.ValueOffsets(i)
+			if ll.IsNull(i) || int(end-start) != per {
+				return dst, rowErr(rec.ColumnName(fields[s.cols[0]]), firstRow+int64(i-from), ll.IsNull(i), int(end-start), per)
+			}
+		}
+		if n == 0 {
+			return dst, nil
+		}
+		start, _ := ll.ValueOffsets(from)
+		_, end := ll.ValueOffsets(from + n - 1)
+		return appendValues(dst, ll.ListValues(), int(start), int(end), spec, rec.ColumnName(fields[s.cols[0]]))
+	}
+	if len(s.cols) == 1 {
+		return appendValues(dst, rec.Column(fields[s.cols[0]]), from, from+n, spec, rec.ColumnName(fields[s.cols[0]]))
+	}
+	// Scalar feature columns: column c is element c of every row.
+	width := len(s.cols)
+	at := len(dst)
+	dst = slices.Grow(dst, n*width*size)[:at+n*width*size]
+	var tmp []byte
+	for c, fi := range s.cols {
+		var err error
+		if tmp, err = appendValues(tmp[:0], rec.Column(fields[fi]), from, from+n, spec, rec.ColumnName(fields[fi])); err != nil {
+			return dst[:at], err
+		}
+		for i := range n {
+			copy(dst[at+(i*width+c)*size:], tmp[i*size:(i+1)*size])
+		}
+	}
+	return dst, nil
+}
+
+func rowErr(col string, row int64, null bool, got, want int) error {
+	if null {
+		return runtime.Errorf(runtime.KindInvalidArgument, "Parquet column %q is null at row %d", col, row)
+	}
+	return runtime.Errorf(runtime.KindInvalidArgument, "Parquet column %q has %d values at row %d; the input takes %d per row", col, got, row, want)
+}
+
+// appendValues appends elements [start, end) of a scalar array in the
+// input's datatype: copied as they are when the types agree, else
+// converted (an integer column into a float input, FLOAT64 into FP32).
+// A float column does not feed an integer input.
+func appendValues(dst []byte, a arrow.Array, start, end int, spec rowSpec, col string) ([]byte, error) {
+	if a.NullN() > 0 {
+		for i := start; i < end; i++ {
+			if a.IsNull(i) {
+				return dst, runtime.Errorf(runtime.KindInvalidArgument, "Parquet column %q holds a null value (element %d)", col, i)
+			}
+		}
+	}
+	dt := spec.dt
+	if same(a.DataType(), dt) && dt != backends.Bool {
+		size := dt.Size()
+		d := a.Data()
+		raw := d.Buffers()[1].Bytes()
+		return append(dst, raw[(d.Offset()+start)*size:(d.Offset()+end)*size]...), nil
+	}
+	floatIn := dt == backends.FP32 || dt == backends.FP64
+	switch v := a.(type) {
+	case *array.Float32:
+		if floatIn {
+			return convert(dst, v.Float32Values()[start:end], dt), nil
+		}
+	case *array.Float64:
+		if floatIn {
+			return convert(dst, v.Float64Values()[start:end], dt), nil
+		}
+	case *array.Int8:
+		return convert(dst, v.Int8Values()[start:end], dt), nil
+	case *array.Int16:
+		return convert(dst, v.Int16Values()[start:end], dt), nil
+	case *array.Int32:
+		return convert(dst, v.Int32Values()[start:end], dt), nil
+	case *array.Int64:
+		return convert(dst, v.Int64Values()[start:end], dt), nil
+	case *array.Uint8:
+		return convert(dst, v.Uint8Values()[start:end], dt), nil
+	case *array.Uint16:
+		return convert(dst, v.Uint16Values()[start:end], dt), nil
+	case *array.Uint32:
+		return convert(dst, v.Uint32Values()[start:end], dt), nil
+	case *array.Uint64:
+		return convert(dst, v.Uint64Values()[start:end], dt), nil
+	case *array.Boolean:
+		b := make([]uint8, 0, end-start)
+		for i := start; i < end; i++ {
+			if v.Value(i) {
+				b = append(b, 1)
+			} else {
+				b = append(b, 0)
+			}
+		}
+		return convert(dst, b, dt), nil
+	}
+	return dst, runtime.Errorf(runtime.KindInvalidArgument, "Parquet column %q is %s; input %q takes %s", col, a.DataType(), spec.name, dt)
+}
+
+func same(t arrow.DataType, dt backends.DataType) bool {
+	want := map[backends.DataType]arrow.Type{backends.Int8: arrow.INT8, backends.Int16: arrow.INT16, backends.Int32: arrow.INT32,
+		backends.Int64: arrow.INT64, backends.Uint8: arrow.UINT8, backends.Uint16: arrow.UINT16, backends.Uint32: arrow.UINT32,
+		backends.Uint64: arrow.UINT64, backends.FP32: arrow.FLOAT32, backends.FP64: arrow.FLOAT64}
+	id, ok := want[dt]
+	return ok && t.ID() == id
+}
+
+type number interface {
+	~int8 | ~int16 | ~int32 | ~int64 | ~uint8 | ~uint16 | ~uint32 | ~uint64 | ~float32 | ~float64
+}
+
+// convert appends src's values as dt's elements (little-endian, as Go
+// lays them out on every platform tiffin runs on).
+func convert[S number](dst []byte, src []S, dt backends.DataType) []byte {
+	switch dt {
+	case backends.FP32:
+		return convertTo[float32](dst, src)
+	case backends.FP64:
+		return convertTo[float64](dst, src)
+	case backends.Int8:
+		return convertTo[int8](dst, src)
+	case backends.Int16:
+		return convertTo[int16](dst, src)
+	case backends.Int32:
+		return convertTo[int32](dst, src)
+	case backends.Int64:
+		return convertTo[int64](dst, src)
+	case backends.Uint8, backends.Bool:
+		return convertTo[uint8](dst, src)
+	case backends.Uint16:
+		return convertTo[uint16](dst, src)
+	case backends.Uint32:
+		return convertTo[uint32](dst, src)
+	case backends.Uint64:
+		return convertTo[uint64](dst, src)
+	}
+	return dst
+}
+
+func convertTo[T, S number](dst []byte, src []S) []byte {
+	out := make([]T, len(src))
+	for i, v := range src {
+		out[i] = T(v)
+	}
+	return append(dst, asBytes(out)...)
+}
+
+// spool gives a Parquet upload the random access its reader needs: the
+// upload itself when it has it, else a copy in a temporary file under
+// dir, removed by the returned func. It is copied at the upload's pace
+// and never held in memory.
+func spool(body io.Reader, dir string) (parquet.ReaderAtSeeker, func(), error) {
+	if ras, ok := body.(parquet.ReaderAtSeeker); ok {
+		return ras, func() {}, nil
+	}
+	f, err := os.CreateTemp(dir, "tiffin-upload-*.parquet")
+	if err != nil {
+		return nil, nil, fmt.Errorf("spool the Parquet upload: %w", err)
+	}
+	done := func() { _ = f.Close(); _ = os.Remove(f.Name()) }
+	if _, err := io.Copy(f, body); err != nil {
+		done()
+		kind := runtime.KindInvalidArgument
+		if runtime.KindOf(err) == runtime.KindTooLarge {
+			kind = runtime.KindTooLarge
+		}
+		return nil, nil, runtime.Errorf(kind, "read the Parquet upload: %w", err)
+	}
+	return f, done, nil
+}
