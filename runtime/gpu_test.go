@@ -46,7 +46,8 @@ func (b *syncBuffer) lines(substr string) []string {
 
 // errNoCUDA is what the ONNX Runtime CUDA provider says when its libraries
 // are not on the loader's path.
-var errNoCUDA = errors.New("Failed to load library libonnxruntime_providers_cuda.so with error: libcublasLt.so.12: cannot open shared object file: No such file or directory")
+var errNoCUDA = errors.New( //nolint:staticcheck // ST1005: ONNX Runtime's own message, capital and all
+	"Failed to load library libonnxruntime_providers_cuda.so with error: libcublasLt.so.12: cannot open shared object file: No such file or directory")
 
 // cudaless is the fake backend, refusing GPU instances with errNoCUDA.
 type cudaless struct{ *backendtest.Backend }

@@ -71,7 +71,7 @@ func sgemmPacked(m, n, k int, a, b matView, pre []float32, c []float32, ldc int,
 		nc := min(gemmNC, n-jc)
 		for pc := 0; pc < k; pc += gemmKC {
 			kc := min(gemmKC, k-pc)
-			pb := pre
+			var pb []float32
 			if pre == nil {
 				bufs.b = packB(bufs.b, b, pc, jc, kc, nc)
 				pb = bufs.b

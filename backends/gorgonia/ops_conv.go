@@ -2,10 +2,11 @@ package gorgonia
 
 import (
 	"fmt"
-	gg "gorgonia.org/gorgonia"
 	"math"
 	"slices"
 	"sync"
+
+	gg "gorgonia.org/gorgonia"
 )
 
 // scratchPool holds im2col buffers, reused across runs and graphs.
@@ -432,7 +433,7 @@ func buildLRN(c *nodeCtx) (*value, error) {
 		return nil, err
 	}
 	if len(xs) < 2 {
-		return nil, fmt.Errorf("input of shape %v: want N,C,...", xs)
+		return nil, fmt.Errorf("input of shape %v: want N, C and spatial axes", xs)
 	}
 	ch, plane := xs[1], numElems(xs[2:])
 	before, after := int(size-1)/2, int(size)-1-int(size-1)/2

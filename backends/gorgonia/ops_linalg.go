@@ -46,7 +46,7 @@ func buildGemm(c *nodeCtx) (*value, error) {
 	m, k := dimsOf(a.Shape(), ta)
 	k2, n := dimsOf(b.Shape(), tb)
 	if k != k2 {
-		return nil, fmt.Errorf("A' [%d %d] and B' [%d %d] do not multiply", m, k, k2, n)
+		return nil, fmt.Errorf("operands A' [%d %d] and B' [%d %d] do not multiply", m, k, k2, n)
 	}
 	inputs := []*gg.Node{a, b}
 	var cs []int // C's broadcast strides over [M, N]
@@ -68,7 +68,7 @@ func buildGemm(c *nodeCtx) (*value, error) {
 		// Constant weights: pack them once, here.
 		pk, err := c.derived("B-packed", func() (*constTensor, error) {
 			w, err := c.derived("B", func() (*constTensor, error) {
-				return nil, fmt.Errorf("B was not rearranged") // matrix did, above
+				return nil, fmt.Errorf("operand B was not rearranged") // matrix did, above
 			})
 			if err != nil {
 				return nil, err
@@ -261,10 +261,7 @@ func buildMatMul(c *nodeCtx) (*value, error) {
 	if err != nil {
 		return nil, fmt.Errorf("batch axes of %v and %v: %w", a.Shape(), b.Shape(), err)
 	}
-	var final []int
-	for _, d := range batch {
-		final = append(final, d)
-	}
+	final := append([]int(nil), batch...)
 	if !squeezeA {
 		final = append(final, m)
 	}

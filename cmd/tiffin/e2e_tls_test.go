@@ -53,7 +53,8 @@ func TestE2ETLS(t *testing.T) {
 					t.Fatalf("GET %s over TLS: %d %v", url, code, err)
 				}
 			}
-			if _, err := http.Get("http://" + ts.srv.Addr() + "/v2/health/ready"); err == nil {
+			if resp, err := http.Get("http://" + ts.srv.Addr() + "/v2/health/ready"); err == nil {
+				resp.Body.Close()
 				t.Fatal("plain HTTP to the TLS port answered")
 			}
 			if mtls {
