@@ -81,11 +81,7 @@ func (s *Service) Cancel(ctx context.Context, id string) (Status, error) {
 
 // Delete removes a finished job and its results.
 func (s *Service) Delete(ctx context.Context, id string) (Status, error) {
-	st, err := s.started()
-	if err != nil {
-		return Status{}, err
-	}
-	rec, _, err := st.get(ctx, id)
+	st, rec, err := s.lookup(ctx, id)
 	if err != nil {
 		return Status{}, err
 	}
@@ -107,11 +103,7 @@ func (s *Service) Delete(ctx context.Context, id string) (Status, error) {
 // are read from the store and rendered one chunk at a time. A job still
 // running, cancelled, or whose upload failed has none: that is a conflict.
 func (s *Service) Results(ctx context.Context, id string, f ResultFormat) (io.ReadCloser, Status, error) {
-	st, err := s.started()
-	if err != nil {
-		return nil, Status{}, err
-	}
-	rec, _, err := st.get(ctx, id)
+	st, rec, err := s.lookup(ctx, id)
 	if err != nil {
 		return nil, Status{}, err
 	}

@@ -126,6 +126,16 @@ func (s *Service) Stop(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
+// lookup reads a job's record from a started service's store.
+func (s *Service) lookup(ctx context.Context, id string) (*store, *record, error) {
+	st, err := s.started()
+	if err != nil {
+		return nil, nil, err
+	}
+	rec, _, err := st.get(ctx, id)
+	return st, rec, err
+}
+
 func (s *Service) started() (*store, error) {
 	st := s.store.Load()
 	if st == nil {
@@ -243,11 +253,7 @@ func (s *Service) abort(st *store, id string, cause error) {
 
 // Get returns a job's status.
 func (s *Service) Get(ctx context.Context, id string) (Status, error) {
-	st, err := s.started()
-	if err != nil {
-		return Status{}, err
-	}
-	rec, _, err := st.get(ctx, id)
+	st, rec, err := s.lookup(ctx, id)
 	if err != nil {
 		return Status{}, err
 	}
