@@ -118,7 +118,7 @@ func waitStatus(t *testing.T, ts *testServer, path string, want int) {
 // health and metadata stay open.
 func TestE2ETokens(t *testing.T) {
 	gs := startGRPC(t, demoRepo(t), func(c *config.Server) {
-		withJobs(t, 1, 100)(c)
+		withJobs(t, 1, 4096)(c)
 		c.Repository.Token = "ctl"
 		c.Repository.InferenceToken = "inf"
 	})
