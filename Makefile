@@ -6,6 +6,12 @@ GO ?= go
 export CGO_CFLAGS ?= -Wno-deprecated-declarations
 export CGO_ENABLED ?= 1
 
+# The pure-Go backend's GEMM uses AVX2/FMA through Go's simd/archsimd, an
+# experiment of Go 1.26 (amd64): bin/tiffin is built with it where the
+# toolchain has it, else with the portable kernel (about 8x slower; see
+# README, "The pure-Go backend"). SIMD= (empty) builds without it.
+SIMD ?= $(shell GOEXPERIMENT=simd $(GO) env GOEXPERIMENT >/dev/null 2>&1 && echo simd)
+
 ORT_LIB    := third_party/onnxruntime/lib/libonnxruntime.so.1
 export TIFFIN_ORT_LIBRARY ?= $(abspath $(ORT_LIB))
 DEMO_REPO  ?= build/demo-models
@@ -14,7 +20,7 @@ GRPC_PORT  ?= 8001
 TEST_FLAGS ?= -race -count=1 -timeout=15m
 
 .DEFAULT_GOAL := run
-.PHONY: help lint run build image test-short nats-server ort ort-gpu cuda-libs conformance-venv demo-models test deps vet bench bench-split bench-bulk bench-venv bench-smoke nocgo proto proto-check interop conformance fuzz clean
+.PHONY: help lint run build image test-short test-simd nats-server ort ort-gpu cuda-libs conformance-venv demo-models test deps vet bench bench-split bench-bulk bench-venv bench-smoke nocgo proto proto-check interop conformance fuzz clean
 
 ## help: list the targets, from their ## comments
 help:
@@ -24,9 +30,9 @@ help:
 run: ort build demo-models
 	./bin/tiffin serve --model-repository $(DEMO_REPO) --http-port $(HTTP_PORT) --grpc-port $(GRPC_PORT)
 
-## build: build bin/tiffin (links ONNX Runtime dynamically, at run time)
+## build: build bin/tiffin (links ONNX Runtime dynamically, at run time; GOEXPERIMENT=$(SIMD) for the pure-Go GEMM)
 build:
-	$(GO) build -o bin/tiffin ./cmd/tiffin
+	GOEXPERIMENT=$(SIMD) $(GO) build -o bin/tiffin ./cmd/tiffin
 
 ## image: build the container image without a daemon: build/image/oci (OCI layout), build/image/tiffin.tar (docker load)
 image: ort build
@@ -62,7 +68,11 @@ demo-models: build
 ## test: install what a fresh machine lacks, lint, then run every test
 test: deps lint ort conformance-venv vet
 	$(GO) test $(TEST_FLAGS) ./...
-	$(MAKE) bench-smoke nocgo proto-check interop conformance
+	$(MAKE) test-simd bench-smoke nocgo proto-check interop conformance
+
+## test-simd: the pure-Go backend's tests again, built as bin/tiffin is (its SIMD GEMM kernel)
+test-simd:
+	@if [ -n "$(SIMD)" ]; then GOEXPERIMENT=$(SIMD) $(GO) test -count=1 ./backends/gorgonia/; else echo "test-simd: this toolchain has no simd experiment; skipped"; fi
 
 ## deps: check for the toolchain and fetch the Go modules
 deps:
@@ -130,7 +140,7 @@ proto-check:
 # Behind the conformance build tag and without -race: the race detector
 # makes the pure-Go backend too slow on the zoo CNNs (see cmd/tiffin/conformance_test.go).
 conformance: ort conformance-venv
-	$(GO) test -tags conformance -count=1 -timeout=20m -run '^TestConformance$$' ./cmd/tiffin
+	GOEXPERIMENT=$(SIMD) $(GO) test -tags conformance -count=1 -timeout=20m -run '^TestConformance$$' ./cmd/tiffin
 	@sed -n '/^| models/,/^$$/p' build/conformance.md
 
 ## interop: Triton's Python client, perf_analyzer and grpcurl against a running tiffin

@@ -22,12 +22,12 @@ func init() {
 		"Gemm":   buildGemm,   // native Mul (+ Transpose); alpha, beta and transposes of weights folded at build; bias: Add or custom broadcast
 		"MatMul": buildMatMul, // native Mul / BatchedMatMul, with custom reshapes for N-D and 1-D operands
 
-		"Add": arith(binAdd), // native Add when shapes match, else custom broadcast
+		"Add": arith(binAdd), // native Add when shapes match (custom, with the Relu, when one alone reads it), else custom broadcast
 		"Sub": arith(binSub), // native Sub, else custom broadcast
 		"Mul": arith(binMul), // native HadamardProd, else custom broadcast
 		"Div": arith(binDiv), // native HadamardDiv, else custom broadcast
 
-		"Relu":        unary(gg.Rectify),   // native
+		"Relu":        opRelu,              // custom kernel: one pass (gorgonia's Rectify takes three)
 		"LeakyRelu":   buildLeakyRelu,      // native LeakyRelu
 		"Sigmoid":     unary(gg.Sigmoid),   // native
 		"Tanh":        unary(gg.Tanh),      // native
@@ -133,8 +133,46 @@ func arith(kind binKind) opBuilder {
 		if err != nil {
 			return nil, err
 		}
+		if kind == binAdd && a.Shape().Eq(b.Shape()) {
+			if j := c.fuseRelu(); j >= 0 {
+				// A residual block's Add then Relu: one pass, as ONNX
+				// Runtime fuses them.
+				v, err := c.apply(a.Shape(), func(out []float32, ins [][]float32) {
+					x, y := ins[0][:len(out)], ins[1][:len(out)]
+					for i := range out {
+						out[i] = relu(x[i] + y[i])
+					}
+				}, a, b)
+				if err == nil {
+					c.fused[j] = v
+				}
+				return v, err
+			}
+		}
 		return nodeValue(elementwise(kind, a, b))
 	}
+}
+
+// relu is max(v, 0) that keeps a NaN a NaN, as ONNX's Relu does.
+func relu(v float32) float32 {
+	if v < 0 {
+		return 0
+	}
+	return v
+}
+
+// opRelu is Relu in one pass over its input.
+func opRelu(c *nodeCtx) (*value, error) {
+	x, err := c.node(0)
+	if err != nil {
+		return nil, err
+	}
+	return c.apply(x.Shape(), func(out []float32, ins [][]float32) {
+		in := ins[0][:len(out)]
+		for i, v := range in {
+			out[i] = relu(v)
+		}
+	}, x)
 }
 
 func unary(f func(*gg.Node) (*gg.Node, error)) opBuilder {
