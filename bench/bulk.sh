@@ -10,7 +10,8 @@
 #     batches of 1,024 on the server's core, as a user scores the file today.
 #   - the fair share: interactive mlp-small p99 at one client, idle and
 #     during a second mlp-large job (--jobs-max-share, 0.5 by default), and
-#     that job's rate against its solo run above.
+#     that job's rows/s over the interactive window against the solo job's
+#     rows/s while scoring (both from rows_done).
 # Environment: BULK_ROWS, CLIENT_CPU, SERVER_CPU, DURATION (baseline, per
 # batch size; 3s), P99_DURATION (5s), BULK_OUT (build/bench-bulk),
 # BULK_MODELS (mlp-small mlp-large).
@@ -58,20 +59,54 @@ for _ in $(seq 1 240); do
 	sleep 0.25
 done
 
+# progress JOB_JSON: one "unix-seconds rows_done" line, for the rate while
+# the job is scoring (the upload's start and the tail left out).
+progress() { echo "$(date +%s.%N) $(echo "$1" | grep -o '"rows_done":[0-9]*' | cut -d: -f2)"; }
+
+# A job's POST returns once the whole file is read, which is about when its
+# rows are scored (reading and scoring overlap), so jobs are watched from
+# the job list while their upload runs in the background.
+# post MODEL: POST the model's Parquet file in the background (post_pid).
+post() {
+	taskset -c "$client" curl -fsS -X POST "$base/v2/jobs?model=$1" --data-binary "@$out/$1-$rows.parquet" -o "$out/post-$1.json" &
+	post_pid=$!
+}
+# job_of MODEL [SKIP_ID]: the id of MODEL's job (not SKIP_ID), once listed.
+job_of() {
+	local id
+	for _ in $(seq 1 1200); do
+		id=$(taskset -c "$client" curl -fsS "$base/v2/jobs" | "$py" -c 'import json,sys
+m, skip = sys.argv[1], sys.argv[2]
+ids = [j["id"] for j in json.load(sys.stdin)["jobs"] if j["model"] == m and j["id"] != skip]
+print(ids[-1] if ids else "")' "$1" "${2:-}")
+		[[ -n "$id" ]] && { echo "$id"; return; }
+		sleep 0.05
+	done
+	say "$1: no job listed"; exit 1
+}
+# watch ID FILE: poll the job every 0.2 s until it ends, appending progress
+# lines to FILE; its last state is left in $st.
+watch() {
+	while :; do
+		st=$(taskset -c "$client" curl -fsS "$base/v2/jobs/$1")
+		progress "$st" >>"$2"
+		case "$(echo "$st" | grep -o '"status":"[a-z]*"' | cut -d'"' -f4)" in succeeded | failed | cancelled) return ;; esac
+		sleep 0.2
+	done
+}
+declare -A solo_id
 for m in $models; do
 	say "$m: a job of $rows rows from Parquet"
 	t0=$(date +%s.%N)
-	id=$(taskset -c "$client" curl -fsS -X POST "$base/v2/jobs?model=$m" --data-binary "@$out/$m-$rows.parquet" |
-		"$py" -c 'import json,sys; print(json.load(sys.stdin)["id"])')
-	while :; do
-		st=$(taskset -c "$client" curl -fsS "$base/v2/jobs/$id")
-		state=$(echo "$st" | grep -o '"status":"[a-z]*"' | cut -d'"' -f4)
-		case "$state" in succeeded | failed | cancelled) break ;; esac
-		sleep 0.2
-	done
+	post "$m"
+	id=$(job_of "$m")
+	solo_id[$m]=$id
+	: >"$out/progress-$m.txt"
+	watch "$id" "$out/progress-$m.txt"
+	wait "$post_pid" || { say "$m: the upload failed"; exit 1; }
 	echo "$st" >"$out/job-$m.json"
 	echo "{\"upload_start\": $t0}" >"$out/job-time-$m.json"
-	[[ "$state" == succeeded ]] || { say "$m: job $state: $st"; exit 1; }
+	[[ "$st" == *'"status":"succeeded"'* ]] || { say "$m: job ended: $st"; exit 1; }
 done
 
 p99dur="${P99_DURATION:-5s}"
@@ -83,15 +118,20 @@ if [[ " $models " == *" mlp-large "* ]]; then
 	say "fair share: interactive mlp-small p99, idle"
 	interactive p99-idle
 	say "fair share: the same during an mlp-large job"
-	id=$(taskset -c "$client" curl -fsS -X POST "$base/v2/jobs?model=mlp-large" --data-binary "@$out/mlp-large-$rows.parquet" |
-		"$py" -c 'import json,sys; print(json.load(sys.stdin)["id"])')
-	interactive p99-during-job
-	curl -fsS "$base/metrics" | grep '^tiffin_bulk_share' >"$out/bulk-share-during.txt" || true
-	while :; do
-		st=$(taskset -c "$client" curl -fsS "$base/v2/jobs/$id")
-		case "$(echo "$st" | grep -o '"status":"[a-z]*"' | cut -d'"' -f4)" in succeeded | failed | cancelled) break ;; esac
-		sleep 0.2
+	post mlp-large
+	id=$(job_of mlp-large "${solo_id[mlp-large]}")
+	for _ in $(seq 1 600); do # until it scores
+		[[ "$(progress "$(curl -fsS "$base/v2/jobs/$id")" | cut -d' ' -f2)" -gt 0 ]] && break
+		sleep 0.05
 	done
+	# The job's rate is taken over the interactive window only: before and
+	# after it, from rows_done.
+	progress "$(taskset -c "$client" curl -fsS "$base/v2/jobs/$id")" >"$out/progress-shared.txt"
+	interactive p99-during-job
+	progress "$(taskset -c "$client" curl -fsS "$base/v2/jobs/$id")" >>"$out/progress-shared.txt"
+	curl -fsS "$base/metrics" | grep '^tiffin_bulk_share' >"$out/bulk-share-during.txt" || true
+	watch "$id" /dev/null
+	wait "$post_pid" || true
 	echo "$st" >"$out/job-shared-mlp-large.json"
 fi
 kill "$srv"; wait "$srv" 2>/dev/null || true
@@ -120,13 +160,20 @@ for m in models:
 try:
     idle = json.load(open(f"{out}/p99-idle.json"))["levels"][0]["latency"]["p99_ms"]
     during = json.load(open(f"{out}/p99-during-job.json"))["levels"][0]["latency"]["p99_ms"]
-    shared = json.load(open(f"{out}/job-shared-mlp-large.json"))
-    def span(j):
-        t = lambda s: datetime.fromisoformat(re.sub(r"(\.\d{6})\d+", r"\1", s).replace("Z", "+00:00")).timestamp()
-        return t(j["finished_at"]) - t(j["created_at"])
-    solo = json.load(open(f"{out}/job-mlp-large.json"))
+    def rate(lines):
+        # rows/s between the first and last samples that are past 10% and
+        # short of 90% of the rows: the scoring, not the upload or the tail.
+        pts = [tuple(map(float, l.split())) for l in lines if len(l.split()) == 2]
+        total = pts[-1][1] if pts else 0
+        mid = [p for p in pts if 0.1 * total <= p[1] <= 0.9 * total] or pts
+        return (mid[-1][1] - mid[0][1]) / (mid[-1][0] - mid[0][0]) if len(mid) > 1 and mid[-1][0] > mid[0][0] else float("nan")
+    solo_rate = rate(open(f"{out}/progress-mlp-large.txt").read().splitlines())
+    sh = [tuple(map(float, l.split())) for l in open(f"{out}/progress-shared.txt").read().splitlines()]
+    shared_rate = (sh[1][1] - sh[0][1]) / (sh[1][0] - sh[0][0])
     res["fair_share"] = {"interactive_p99_idle_ms": idle, "interactive_p99_during_job_ms": during,
-                         "p99_ratio": during / idle, "job_rate_shared_over_solo": span(solo) / span(shared)}
+                         "p99_ratio": during / idle, "job_rows_per_s_solo": solo_rate,
+                         "job_rows_per_s_during_interactive": shared_rate,
+                         "job_rate_shared_over_solo": shared_rate / solo_rate}
     f = res["fair_share"]
     print(f"fair share: interactive mlp-small p99 {idle:.3f} ms idle, {during:.3f} ms during an mlp-large job "
           f"({f['p99_ratio']:.2f}x); the job ran at {f['job_rate_shared_over_solo']:.2f} of its solo rate")
