@@ -41,6 +41,13 @@ type Config[R Request] struct {
 	// requests take while interactive ones arrive (share.go); when none
 	// has arrived lately, bulk takes all of it. 0 or 1: no limit.
 	BulkShare float64
+	// Interactive, when set, reports whether interactive requests arrived
+	// lately anywhere that shares this batcher's devices (other models on
+	// the same cores), so that their traffic holds this batcher's bulk to
+	// its share too. nil: only this batcher's own requests count. It is
+	// called under the batcher's lock: it must be quick and must not call
+	// the batcher.
+	Interactive func() bool
 
 	// OnDrop is called once for each submitted request whose context was
 	// done before all its rows were handed out, with context.Cause of its

@@ -7,7 +7,9 @@ import (
 
 // The fair share: while interactive requests arrive, bulk batches take at
 // most Config.BulkShare of each device group's compute time; once no
-// interactive request has arrived for shareIdle, bulk takes all of it.
+// interactive request has arrived for shareIdle (at this batcher, or, by
+// Config.Interactive, at the other models on the same devices), bulk takes
+// all of it.
 // The gate is consulted where a group's leader picks a batch (choose, in
 // form.go): a bulk batch waits while the group's recent bulk compute is
 // over its share. Everything here is guarded by Batcher.mu and allocates
@@ -79,9 +81,10 @@ func (s *shareGate) got(now int64) float64 {
 }
 
 // bulkGate reports how long group g must hold back a bulk batch at now:
-// 0 when interactive traffic is idle or bulk is within its share.
+// 0 when interactive traffic, here and (Config.Interactive) on the models
+// that share the devices, is idle, or bulk is within its share.
 func (b *Batcher[R]) bulkGate(g *group, now int64) time.Duration {
-	if now-b.lastInteractive >= int64(shareIdle) {
+	if now-b.lastInteractive >= int64(shareIdle) && (b.cfg.Interactive == nil || !b.cfg.Interactive()) {
 		return 0
 	}
 	return g.share.wait(now, b.cfg.BulkShare)

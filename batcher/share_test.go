@@ -2,6 +2,8 @@ package batcher
 
 import (
 	"context"
+	"errors"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -66,6 +68,44 @@ func TestBulkShareWhileInteractiveArrives(t *testing.T) {
 	t.Logf("interactive idle: bulk used %.2f", idle)
 	if idle < 0.6 {
 		t.Fatalf("with interactive traffic idle, bulk used only %.2f of the time", idle)
+	}
+}
+
+// TestBulkShareFollowsOtherModels: interactive traffic at another model on
+// the same devices (Config.Interactive) holds this batcher's bulk to its
+// share, though none of its own requests is interactive.
+func TestBulkShareFollowsOtherModels(t *testing.T) {
+	var elsewhere atomic.Bool
+	b, err := New(Config[*testReq]{Mode: ModeStatic, MaxBatch: 4, BulkShare: 0.5, QueueSize: 64,
+		Interactive: elsewhere.Load, OnDrop: func(*testReq, error) {}}, "cpu")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	next := func(within time.Duration) (Batch[*testReq], error) {
+		ctx, cancel := context.WithTimeout(context.Background(), within)
+		defer cancel()
+		return b.Next(ctx, "cpu")
+	}
+	for range 2 {
+		if err := b.Submit(&testReq{rows: 4, prio: Bulk}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	batch, err := next(time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 200ms of bulk compute: over half of the 250ms window the share is
+	// taken of (shareTau, one worker), so the gate holds bulk ~117ms.
+	b.Done(batch, 200*time.Millisecond)
+	elsewhere.Store(true)
+	if _, err := next(30 * time.Millisecond); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("interactive traffic elsewhere, bulk over its share: Next gave %v, want it held (deadline exceeded)", err)
+	}
+	elsewhere.Store(false)
+	if _, err := next(time.Second); err != nil {
+		t.Fatalf("interactive traffic quiet everywhere: Next: %v, want the bulk batch", err)
 	}
 }
 

@@ -51,7 +51,7 @@ func (m *Manager) loadVersion(ctx context.Context, md ModelDir, vd VersionDir) (
 		return v, inFile(md, err)
 	}
 	v.Config.InstanceGroups = groups
-	if v.batcher, err = newBatcher(v, m.bulkShare); err != nil {
+	if v.batcher, err = newBatcher(v, m.bulkShare, m.interactive.recent); err != nil {
 		v.abort(m.placer)
 		return v, err
 	}
@@ -228,7 +228,7 @@ func batchAxisDynamic(meta backends.Metadata) bool {
 
 // newBatcher builds the version's batcher from its resolved config, with one
 // device group per kind of instance it runs.
-func newBatcher(v *ModelVersion, bulkShare float64) (*batcher.Batcher[*inflight], error) {
+func newBatcher(v *ModelVersion, bulkShare float64, interactive func() bool) (*batcher.Batcher[*inflight], error) {
 	bc := v.Config.Batching
 	mode, err := batcher.ParseMode(bc.Mode)
 	if err != nil {
@@ -251,6 +251,7 @@ func newBatcher(v *ModelVersion, bulkShare float64) (*batcher.Batcher[*inflight]
 		QueueSize:     bc.MaxQueueSize,
 		LatencyTarget: bc.LatencyTarget.D(),
 		BulkShare:     bulkShare,
+		Interactive:   interactive,
 		OnDrop:        func(j *inflight, err error) { j.finish(nil, err) },
 	}, groups...)
 	if err != nil {

@@ -9,6 +9,9 @@ import (
 // Infer runs one request on the model version it names (the newest READY
 // version when it names none).
 func (m *Manager) Infer(ctx context.Context, req *InferRequest) (*InferResponse, error) {
+	if req.Priority == PriorityInteractive {
+		m.interactive.note()
+	}
 	v, err := m.Version(req.Model, req.Version)
 	if err != nil {
 		return nil, err

@@ -26,6 +26,9 @@ type Manager struct {
 	override  func(model string, cfg *config.Model) error
 	log       *slog.Logger
 	bulkShare float64 // batcher.Config.BulkShare of every version
+	// interactive is when an interactive request last arrived, for
+	// BulkPause (bulkpace.go).
+	interactive interactiveClock
 
 	mu     sync.RWMutex      // protects: models
 	models map[string]*entry // by model name; an entry is replaced whole, never edited

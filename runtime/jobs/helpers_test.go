@@ -35,6 +35,9 @@ type refModels struct {
 
 func newRefModels() *refModels { return &refModels{mlp: modelgen.MLPSmall(), maxBatch: 8} }
 
+// BulkPause never pauses: these tests send no interactive requests.
+func (m *refModels) BulkPause(time.Duration) time.Duration { return 0 }
+
 func (m *refModels) Version(name string, version int64) (*runtime.ModelVersion, error) {
 	if name != m.mlp.Name || version > 1 {
 		return nil, runtime.Errorf(runtime.KindNotFound, "unknown model %q", name)

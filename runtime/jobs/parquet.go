@@ -385,9 +385,9 @@ func convertTo[T, S number](dst []byte, src []S) []byte {
 
 // spool gives a Parquet upload the random access its reader needs: the
 // upload itself when it has it, else a copy in a temporary file under
-// dir, removed by the returned func. It is copied at the upload's pace
-// and never held in memory.
-func spool(body io.Reader, dir string) (parquet.ReaderAtSeeker, func(), error) {
+// dir, removed by the returned func. It is copied at the upload's pace,
+// paced by p in turn, and never held in memory.
+func spool(body io.Reader, dir string, p *pacer) (parquet.ReaderAtSeeker, func(), error) {
 	if ras, ok := body.(parquet.ReaderAtSeeker); ok {
 		return ras, func() {}, nil
 	}
@@ -396,7 +396,7 @@ func spool(body io.Reader, dir string) (parquet.ReaderAtSeeker, func(), error) {
 		return nil, nil, fmt.Errorf("spool the Parquet upload: %w", err)
 	}
 	done := func() { _ = f.Close(); _ = os.Remove(f.Name()) }
-	if _, err := io.Copy(f, body); err != nil {
+	if err := p.copy(f, body); err != nil {
 		done()
 		kind := runtime.KindInvalidArgument
 		if runtime.KindOf(err) == runtime.KindTooLarge {

@@ -17,6 +17,10 @@ import (
 type Models interface {
 	Infer(ctx context.Context, req *runtime.InferRequest) (*runtime.InferResponse, error)
 	Version(name string, version int64) (*runtime.ModelVersion, error)
+	// BulkPause is how long a job's own work (reading, decoding and
+	// queueing its input) should pause after running for work, to keep
+	// within the fair share while interactive requests arrive.
+	BulkPause(work time.Duration) time.Duration
 }
 
 // scorer turns a chunk's input lines into its result lines. Rows go to the

@@ -28,6 +28,9 @@ type sumModel struct {
 	largest  atomic.Int64
 }
 
+// BulkPause never pauses: no interactive requests here.
+func (m *sumModel) BulkPause(time.Duration) time.Duration { return 0 }
+
 func (m *sumModel) Version(string, int64) (*runtime.ModelVersion, error) {
 	sig := runtime.Signature{MaxBatchSize: m.maxBatch,
 		Inputs:  []backends.TensorSpec{{Name: "x", DataType: backends.FP32, Shape: []int64{-1}}, {Name: "tag", DataType: backends.Bytes}},

@@ -205,9 +205,12 @@ func (s *Service) Submit(ctx context.Context, model string, version int64, in In
 // split cuts the upload into chunks in its format and queues them.
 func (s *Service) split(ctx context.Context, st *store, rec *record, sig *runtime.Signature, l *layout, in Input,
 	body io.Reader, br *bufio.Reader) (int64, int, error) {
+	p := s.pacer(ctx)
 	emit := func(c chunkRef, data []byte) error {
 		c.job = rec.ID
-		return st.publish(ctx, c, data)
+		err := st.publish(ctx, c, data)
+		p.pace() // the chunk's reading, decoding and queueing
+		return err
 	}
 	rows := 0
 	if l != nil {
@@ -221,7 +224,7 @@ func (s *Service) split(ctx context.Context, st *store, rec *record, sig *runtim
 		if _, ok := body.(parquet.ReaderAtSeeker); !ok {
 			body = br
 		}
-		f, done, err := spool(body, s.opts.SpoolDir)
+		f, done, err := spool(body, s.opts.SpoolDir, p)
 		if err != nil {
 			return 0, 0, err
 		}

@@ -1,0 +1,53 @@
+package jobs
+
+import (
+	"context"
+	"io"
+	"time"
+)
+
+// pacer keeps a job's own work (reading its upload, decoding it, queueing
+// its chunks) within the fair share while interactive requests arrive: the
+// batcher holds back bulk batches, but this work runs in no batcher. After
+// each piece of work it sleeps as long as Models.BulkPause says.
+type pacer struct {
+	ctx    context.Context
+	models Models
+	since  time.Time // when the current piece of work began
+}
+
+func (s *Service) pacer(ctx context.Context) *pacer {
+	return &pacer{ctx: ctx, models: s.models, since: time.Now()}
+}
+
+// pace ends a piece of work: it sleeps if the share asks for it, and
+// starts the next piece.
+func (p *pacer) pace() {
+	if d := p.models.BulkPause(time.Since(p.since)); d > 0 {
+		t := time.NewTimer(d)
+		select {
+		case <-t.C:
+		case <-p.ctx.Done():
+			t.Stop()
+		}
+	}
+	p.since = time.Now()
+}
+
+// spoolPiece is how much of an upload is copied between two paces.
+const spoolPiece = 1 << 20
+
+// copy copies src to dst a piece at a time, pacing after each.
+func (p *pacer) copy(dst io.Writer, src io.Reader) error {
+	buf := make([]byte, 64<<10)
+	for {
+		n, err := io.CopyBuffer(dst, io.LimitReader(src, spoolPiece), buf)
+		if err != nil {
+			return err
+		}
+		if n < spoolPiece {
+			return nil
+		}
+		p.pace()
+	}
+}
