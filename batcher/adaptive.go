@@ -33,6 +33,9 @@ type adaptivePolicy struct {
 	credit   float64        // share of the wait bound a new wait may use, in (0, 1]
 	lag      float64        // seconds: EWMA of how late the worker woke after a timed wait
 	eps      [2]waitEpisode // by priority: interactive, bulk (choose asks about both heads)
+	// shared: the group's instances run on the front end's cores, so the
+	// time a wait keeps them idle is not lost (Config.SharedCores).
+	shared bool
 
 	// For Stats and tests.
 	lastN        int           // the size the last decision aimed at
@@ -148,13 +151,21 @@ func (p *adaptivePolicy) bestWait(q int, w time.Duration, rate float64, allow ti
 	x, lag := float64(q), p.lag
 	cq := a + b*x
 	t := min(allow.Seconds(), float64(p.max-q)/rate,
-		(p.target.Seconds()-w.Seconds()-lag-cq)/(1+b*rate),
-		((2-gain)*a-(gain-1)*b*x-gain*lag)/(gain+(gain-1)*b*rate))
+		(p.target.Seconds()-w.Seconds()-lag-cq)/(1+b*rate))
+	// idle is the worker time the wait costs: t plus the wake-up, or only
+	// the wake-up when the instance shares the front end's cores, which
+	// read the rows meanwhile.
+	idle := func(t float64) float64 { return t + lag }
+	if p.shared {
+		idle = func(float64) float64 { return lag }
+	} else {
+		t = min(t, ((2-gain)*a-(gain-1)*b*x-gain*lag)/(gain+(gain-1)*b*rate))
+	}
 	if t <= 0 {
 		return 0, q
 	}
 	n := x + rate*t
-	if n/(t+lag+a+b*n) < gain*x/cq {
+	if n/(idle(t)+a+b*n) < gain*x/cq {
 		return 0, q
 	}
 	return seconds(t), int(math.Round(n))
@@ -168,7 +179,9 @@ func (p *adaptivePolicy) settle(ep *waitEpisode, now time.Duration, n int) {
 		return
 	}
 	ep.active = false
-	if a, _ := p.model(); n > ep.q0 && (now-ep.start).Seconds() <= a {
+	// On shared cores the wait's length is not lost time: it paid if rows
+	// came.
+	if a, _ := p.model(); n > ep.q0 && (p.shared || (now-ep.start).Seconds() <= a) {
 		p.paid++
 		p.credit = min(1, 2*p.credit)
 		return

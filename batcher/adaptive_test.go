@@ -187,3 +187,29 @@ func TestAdaptiveHighLoad(t *testing.T) {
 		t.Errorf("overload: batch sizes after warm-up %v, want all 64", mid)
 	}
 }
+
+// TestAdaptiveSharedCores: an instance on the front end's own cores
+// (Config.SharedCores) loses nothing while it waits, since those cores read
+// the rows meanwhile, so it waits for rows a dedicated instance would not,
+// and a wait longer than the fixed cost still counts as paid when rows came.
+func TestAdaptiveSharedCores(t *testing.T) {
+	// mlp-compute on one core: ~0.85ms fixed, 72µs a row; 13 rows queued,
+	// the front end reading one every 40µs.
+	cost := linear(850*us, 72*us)
+	s := state{now: 10 * ms, oldest: 100 * us, items: 13, rate: 25000, clumped: 25000}
+	dedicated, shared := trained(t, cost, 50*ms), trained(t, cost, 50*ms)
+	shared.shared = true
+	dd, ds := dedicated.decide(s), shared.decide(s)
+	if ds.dispatch || ds.wait <= 0 {
+		t.Fatalf("shared cores, 13 rows arriving every 40µs: %+v, want a wait", ds)
+	}
+	if !dd.dispatch && shared.lastN <= dedicated.lastN {
+		t.Errorf("shared cores aim at %d rows, a dedicated instance at %d: want more", shared.lastN, dedicated.lastN)
+	}
+	// The rows came, after longer than the fixed cost: paid on shared cores.
+	end := s.now + 2*ms
+	shared.settle(&shared.eps[0], end, 30)
+	if shared.paid != 1 || shared.wasted != 0 {
+		t.Errorf("shared cores, 2ms wait that brought 17 rows: paid %d wasted %d, want paid", shared.paid, shared.wasted)
+	}
+}

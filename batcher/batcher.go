@@ -93,7 +93,7 @@ func New[R Request](cfg Config[R], groups ...string) (*Batcher[R], error) {
 		if name == "" || slices.Contains(groups[:i], name) {
 			return nil, fmt.Errorf("batcher: group name %q is empty or repeated", name)
 		}
-		g := &group{name: name, pol: newPolicy(cfg), turn: make(chan struct{}, 1),
+		g := &group{name: name, pol: newPolicy(cfg, name), turn: make(chan struct{}, 1),
 			wake: make(chan struct{}, 1), timer: time.NewTimer(time.Hour)}
 		g.timer.Stop()
 		g.turn <- struct{}{}

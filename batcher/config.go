@@ -48,6 +48,12 @@ type Config[R Request] struct {
 	// called under the batcher's lock: it must be quick and must not call
 	// the batcher.
 	Interactive func() bool
+	// SharedCores names the device groups whose instances run on the
+	// front end's own cores (the runtime's lent instances): while such an
+	// instance waits for a batch to fill, its cores serve the front end
+	// that reads those rows, so in ModeAdaptive a wait costs it only the
+	// wake-up, not the time waited (adaptive.go, bestWait).
+	SharedCores []string
 
 	// OnDrop is called once for each submitted request whose context was
 	// done before all its rows were handed out, with context.Cause of its

@@ -104,7 +104,11 @@
 //     under 1/8 the policy does not wait. This is the closed-loop
 //     protection: when each client waits for its answer, the measured
 //     rate is the server's own throughput and the promised rows never
-//     come. Each sample is first clipped at twice the latest solution's
+//     come. A group named in Config.SharedCores (instances that run on
+//     the front end's own cores) counts only the wake-up lag as the
+//     wait's cost, not t: its cores read the rows meanwhile, so the same
+//     tests decide with t taken out of the worker's idle time, and a wait
+//     pays if rows came, however long it took. Each sample is first clipped at twice the latest solution's
 //     prediction, so batches slowed by preemption do not make the fit
 //     noise. While the fit is not trusted (fewer than 8 batches, no spread
 //     in sizes and no earlier good fit, or an rms residual above 40% of

@@ -22,6 +22,7 @@ type policyConfig struct {
 	window        time.Duration
 	preferred     []int
 	latencyTarget time.Duration
+	sharedCores   bool // the group's instances run on the front end's cores
 }
 
 // modeSpec is one entry of the registry: the name config files use and
@@ -40,7 +41,9 @@ var modes = [...]modeSpec{
 		return &staticPolicy{max: c.maxBatch, window: c.window, preferred: c.preferred}
 	}},
 	ModeAdaptive: {"adaptive", func(c policyConfig) policy {
-		return newAdaptivePolicy(c.maxBatch, c.latencyTarget)
+		p := newAdaptivePolicy(c.maxBatch, c.latencyTarget)
+		p.shared = c.sharedCores
+		return p
 	}},
 }
 

@@ -42,9 +42,9 @@ type policy interface {
 	snapshot() GroupStats
 }
 
-func newPolicy[R Request](cfg Config[R]) policy {
+func newPolicy[R Request](cfg Config[R], group string) policy {
 	return modes[cfg.Mode].policy(policyConfig{maxBatch: cfg.MaxBatch, window: cfg.MaxQueueDelay,
-		preferred: cfg.Preferred, latencyTarget: cfg.LatencyTarget})
+		preferred: cfg.Preferred, latencyTarget: cfg.LatencyTarget, sharedCores: slices.Contains(cfg.SharedCores, group)})
 }
 
 // offPolicy dispatches each request alone as soon as it is seen. The

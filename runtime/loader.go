@@ -237,10 +237,14 @@ func newBatcher(v *ModelVersion, bulkShare float64, interactive func() bool) (*b
 	if v.Sig.MaxBatchSize == 0 {
 		mode = batcher.ModeOff
 	}
-	var groups []string
+	var groups, shared []string
 	for _, w := range v.workers {
-		if g := w.spec.Device.Kind.String(); !slices.Contains(groups, g) {
+		g := w.spec.Device.Kind.String()
+		if !slices.Contains(groups, g) {
 			groups = append(groups, g)
+		}
+		if !w.ownThread() && !slices.Contains(shared, g) {
+			shared = append(shared, g) // lent: it runs on the front end's cores
 		}
 	}
 	b, err := batcher.New(batcher.Config[*inflight]{
@@ -252,6 +256,7 @@ func newBatcher(v *ModelVersion, bulkShare float64, interactive func() bool) (*b
 		LatencyTarget: bc.LatencyTarget.D(),
 		BulkShare:     bulkShare,
 		Interactive:   interactive,
+		SharedCores:   shared,
 		OnDrop:        func(j *inflight, err error) { j.finish(nil, err) },
 	}, groups...)
 	if err != nil {
