@@ -20,6 +20,14 @@ type constTensor struct {
 	f32   []float32 // when !isInt
 	i64   []int64   // when isInt
 	isInt bool
+	// fixed is set on a tensor that holds the same values in every graph of
+	// the program: an initializer, a Constant's value, anything folded from
+	// fixed tensors only, and what derived caches. Only those may feed a
+	// computation that derived caches for the program; a tensor that
+	// depends on the input shapes (Shape) or values (an integer input)
+	// does not. It only ever goes from false to true, while building
+	// (under buildMu).
+	fixed bool
 }
 
 func (c *constTensor) size() int { return numElems(c.shape) }

@@ -135,7 +135,25 @@ func (b *graphBuilder) buildNode(i int, n *onnxpb.NodeProto) (err error) {
 			return fmt.Errorf("%s: output %d (%q) is not supported by the gorgonia backend (only the first output is)", n.GetOpType(), j+1, out)
 		}
 	}
+	if c.fixedInputs() {
+		for _, out := range append([]*value{v}, c.more...) {
+			if out != nil && out.konst != nil {
+				out.konst.fixed = true
+			}
+		}
+	}
 	return nil
+}
+
+// fixedInputs reports whether every input of the node is a fixed constant
+// (constTensor.fixed), so that what it computes from them is fixed too.
+func (c *nodeCtx) fixedInputs() bool {
+	for _, v := range c.in {
+		if v != nil && (v.konst == nil || !v.konst.fixed) {
+			return false
+		}
+	}
+	return true
 }
 
 // nodeCtxOf gathers what node i's builder sees: its inputs, which must be
@@ -241,6 +259,17 @@ func (c *nodeCtx) twoNodes() (*gg.Node, *gg.Node, error) {
 	return a, b, err
 }
 
+// konsts returns inputs from to to (excluded) that are known at build time,
+// nil for the others: the sources of a derived constant.
+func (c *nodeCtx) konsts(from, to int) []*constTensor {
+	out := make([]*constTensor, 0, to-from)
+	for i := from; i < to; i++ {
+		k, _ := c.konst(i)
+		out = append(out, k)
+	}
+	return out
+}
+
 // konst returns input i when it is known at build time.
 func (c *nodeCtx) konst(i int) (*constTensor, bool) {
 	v := c.opt(i)
@@ -250,9 +279,16 @@ func (c *nodeCtx) konst(i int) (*constTensor, bool) {
 	return v.konst, true
 }
 
-// derived returns the constant that compute computes for this node and role,
-// computing it once per program.
-func (c *nodeCtx) derived(role string, compute func() (*constTensor, error)) (*constTensor, error) {
+// derived returns the constant that compute computes, for this node and
+// role, from the constants sources (nil ones are left out): once per program
+// when every source is fixed (the same in every graph), else in every graph
+// that needs it.
+func (c *nodeCtx) derived(role string, compute func() (*constTensor, error), sources ...*constTensor) (*constTensor, error) {
+	for _, s := range sources {
+		if s != nil && !s.fixed {
+			return compute()
+		}
+	}
 	key := fmt.Sprintf("%d/%s", c.index, role)
 	if d, ok := c.p.derived[key]; ok {
 		return d, nil
@@ -261,6 +297,7 @@ func (c *nodeCtx) derived(role string, compute func() (*constTensor, error)) (*c
 	if err != nil {
 		return nil, err
 	}
+	d.fixed = true
 	c.p.derived[key] = d
 	return d, nil
 }

@@ -85,7 +85,7 @@ func reshapeTarget(in []int, spec []int64, allowZero bool) ([]int, error) {
 func reshapeValue(c *nodeCtx, x *value, shape []int) (*value, error) {
 	if x.konst != nil {
 		k := *x.konst
-		k.shape = shape
+		k.shape, k.fixed = shape, false // fixed again only if the shape is (buildNode)
 		return &value{konst: &k}, nil
 	}
 	return nodeValue(reshapeNode(x.node, shape))

@@ -67,6 +67,7 @@ func parseProgram(model string, data []byte) (*program, error) {
 			p.initErr[t.GetName()] = err
 			continue
 		}
+		c.fixed = true
 		p.inits[t.GetName()] = c
 	}
 	if err := p.checkNodes(); err != nil {
