@@ -7,6 +7,7 @@ import (
 	gg "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
+	"github.com/tiffin-ml/tiffin/backends"
 	"github.com/tiffin-ml/tiffin/backends/onnxpb"
 )
 
@@ -63,14 +64,17 @@ type nodeCtx struct {
 	role string
 }
 
-// buildGraph builds, for inputs of the given shapes (in metadata order), the
-// graph of p and a tape machine for it.
-func buildGraph(p *program, shapes [][]int) (m *machine, err error) {
+// buildGraph builds the graph of p, and a tape machine for it, for inputs
+// (in metadata order) of these shapes. Integer inputs are build-time
+// constants, so their values (Data) are part of the graph too, as are empty
+// FP32 inputs (which hold no values); only the other FP32 inputs are the
+// graph's inputs, and only their shapes count.
+func buildGraph(p *program, inputs []backends.Tensor) (m *machine, err error) {
 	buildMu.Lock()
 	defer buildMu.Unlock()
 	defer func() {
 		if r := recover(); r != nil {
-			m, err = nil, fmt.Errorf("model %q: building the graph for input shapes %v: gorgonia panicked: %v", p.model, shapes, r)
+			m, err = nil, fmt.Errorf("model %q: building the graph for inputs %s: gorgonia panicked: %v", p.model, shapeKey(nil, inputs), r)
 		}
 	}()
 	b := &graphBuilder{p: p, g: gg.NewGraph(), vals: make(map[string]*value), fused: make(map[int]*value)}
@@ -80,11 +84,22 @@ func buildGraph(p *program, shapes [][]int) (m *machine, err error) {
 	for name, e := range p.initErr {
 		b.vals[name] = &value{err: e}
 	}
-	m = &machine{inputs: make([]*gg.Node, len(shapes))}
+	m = &machine{inputs: make([]*gg.Node, len(inputs))}
 	for i, spec := range p.meta.Inputs {
-		n := gg.NewTensor(b.g, tensor.Float32, len(shapes[i]), gg.WithShape(shapes[i]...), gg.WithName("input:"+spec.Name))
-		m.inputs[i] = n
-		b.vals[spec.Name] = &value{node: n}
+		shape := make([]int, len(inputs[i].Shape))
+		for j, d := range inputs[i].Shape {
+			shape[j] = int(d)
+		}
+		switch {
+		case isIntType(spec.DataType):
+			b.vals[spec.Name] = &value{konst: &constTensor{shape: shape, isInt: true, i64: intsOf(inputs[i])}}
+		case numElems(shape) == 0:
+			b.vals[spec.Name] = &value{konst: emptyConst(shape, false)}
+		default:
+			n := gg.NewTensor(b.g, tensor.Float32, len(shape), gg.WithShape(shape...), gg.WithName("input:"+spec.Name))
+			m.inputs[i] = n
+			b.vals[spec.Name] = &value{node: n}
+		}
 	}
 	for i, n := range p.nodes {
 		if err := b.buildNode(i, n); err != nil {
@@ -94,7 +109,9 @@ func buildGraph(p *program, shapes [][]int) (m *machine, err error) {
 	if err := m.collect(b, p); err != nil {
 		return nil, err
 	}
-	m.vm = gg.NewTapeMachine(b.g)
+	if len(b.g.AllNodes()) > 0 { // else every input and output is a constant
+		m.vm = gg.NewTapeMachine(b.g)
+	}
 	return m, nil
 }
 
@@ -208,8 +225,13 @@ func (b *graphBuilder) nodeOf(v *value) (*gg.Node, error) {
 // constNode makes a constant node holding c's data, which it shares: the
 // graph never writes into input nodes (gorgonia keeps them live for the
 // whole program, so no op overwrites them in place). A scalar becomes a
-// node of shape [1], which broadcasts the same way.
+// node of shape [1], which broadcasts the same way. An empty constant (an
+// empty input, or a part of one) has no node: the graph does not run empty
+// tensors.
 func (b *graphBuilder) constNode(c *constTensor) (*gg.Node, error) {
+	if c.size() == 0 {
+		return nil, fmt.Errorf("an empty tensor (shape %v) reaches an op that computes in the graph; the gorgonia backend does not run empty tensors", c.shape)
+	}
 	data, err := c.floats("constant")
 	if err != nil {
 		return nil, err

@@ -129,6 +129,9 @@ func elementwise(kind binKind, a, b *gg.Node) (*gg.Node, error) {
 
 func arith(kind binKind) opBuilder {
 	return func(c *nodeCtx) (*value, error) {
+		if v, ok, err := c.foldIntInputs(kind); ok {
+			return v, err
+		}
 		a, b, err := c.twoNodes()
 		if err != nil {
 			return nil, err
