@@ -69,7 +69,7 @@ func TestLoadRefusals(t *testing.T) {
 		g := relu()
 		g.g.Input[0].Type = &onnxpb.TypeProto{Value: &onnxpb.TypeProto_SequenceType{SequenceType: &onnxpb.TypeProto_Sequence{
 			ElemType: valueInfo("", onnxpb.TensorProto_FLOAT, []int64{4}).GetType()}}}
-		mustFail(t, "m", g.bytes(t), `input "x" skipped: type seq(tensor(float)) is not a tensor`, "FP32 tensors only")
+		mustFail(t, "m", g.bytes(t), `input "x" skipped: type seq(tensor(float)) is not a tensor`, "takes and returns tensors only")
 	})
 	t.Run("non-fp32-output", func(t *testing.T) {
 		g := relu()

@@ -20,13 +20,17 @@ import (
 // serialised.
 var buildMu sync.Mutex
 
-// value is an ONNX value while a graph is built: a node of the graph, or a
-// tensor known at build time.
+// value is an ONNX value while a graph is built: a node of the graph, a
+// tensor known at build time, or a sequence.
 type value struct {
 	node  *gg.Node
 	konst *constTensor
 	cnode *gg.Node // konst as a node of this graph, once something needs it
 	err   error    // an initializer that could not be decoded
+	// isSeq marks a sequence (ops_seq.go): a list known at build time
+	// whose elements, in seq, are tensor values. node and konst are nil.
+	isSeq bool
+	seq   []*value
 }
 
 // shape is the value's shape; for a constant, its ONNX shape (a scalar's is
@@ -175,21 +179,30 @@ func (c *nodeCtx) fixedInputs() bool {
 
 // nodeCtxOf gathers what node i's builder sees: its inputs, which must be
 // defined by now (except pending, the output of the node being built, left
-// nil), and its attributes.
+// nil), and its attributes. It checks that sequences go where the op takes
+// one (seqFirst) and nowhere else, so that op builders see the kind of value
+// they expect.
 func (b *graphBuilder) nodeCtxOf(i int, pending string) (*nodeCtx, error) {
 	n := b.p.nodes[i]
+	op := n.GetOpType()
 	c := &nodeCtx{graphBuilder: b, index: i, proto: n, attrs: attrsOf(n)}
-	for _, name := range n.GetInput() {
+	for j, name := range n.GetInput() {
 		if name == "" || name == pending {
 			c.in = append(c.in, nil)
 			continue
 		}
 		v, ok := b.vals[name]
 		if !ok {
-			return nil, fmt.Errorf("%s: input %q is not defined", n.GetOpType(), name)
+			return nil, fmt.Errorf("%s: input %q is not defined", op, name)
 		}
 		if v.err != nil {
-			return nil, fmt.Errorf("%s: input %w", n.GetOpType(), v.err)
+			return nil, fmt.Errorf("%s: input %w", op, v.err)
+		}
+		if want := j == 0 && seqFirst[op]; v.isSeq != want && op != "Identity" {
+			if v.isSeq {
+				return nil, fmt.Errorf("%s: input %q is a sequence, where the op takes a tensor", op, name)
+			}
+			return nil, fmt.Errorf("%s: input %q is a tensor, where the op takes a sequence", op, name)
 		}
 		c.in = append(c.in, v)
 	}

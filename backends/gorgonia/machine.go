@@ -43,6 +43,9 @@ func (m *machine) collect(b *graphBuilder, p *program) error {
 		if v.err != nil {
 			return fmt.Errorf("model %q: output %q: %w", p.model, spec.Name, v.err)
 		}
+		if v.isSeq {
+			return fmt.Errorf("model %q: output %q is a sequence; the gorgonia backend returns tensors only", p.model, spec.Name)
+		}
 		slot := outputSlot{shape: v.shape(), constant: v.node == nil}
 		if !fits(slot.shape, spec.Shape) {
 			return fmt.Errorf("model %q: output %q: computed shape %v does not match the declared %v", p.model, spec.Name, slot.shape, spec.Shape)

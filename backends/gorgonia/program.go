@@ -118,7 +118,7 @@ func (p *program) checkSignature(g *onnxpb.GraphProto, notes []string) error {
 		if why == "" {
 			why = "some inputs or outputs are not tensors"
 		}
-		return fmt.Errorf("model %q: %s; the gorgonia backend supports FP32 tensors only", p.model, why)
+		return fmt.Errorf("model %q: %s; the gorgonia backend takes and returns tensors only (sequences live inside its graphs)", p.model, why)
 	}
 	for _, s := range p.meta.Inputs {
 		if err := checkSpec("input", s); err != nil {
