@@ -62,6 +62,8 @@ func (b *Backend) Available() error { return nil }
 // Load reads the ONNX model at spec.Path, checks that every op, input and
 // output is supported, and builds the graph for batch 1 (every dynamic axis
 // 1), so that shape errors surface now rather than at the first request.
+// A model with integer inputs is built at its first request instead: their
+// values are part of the graph.
 func (b *Backend) Load(ctx context.Context, spec backends.LoadSpec) (backends.Model, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("model %q: %w", spec.Model, err)
@@ -82,19 +84,24 @@ func (b *Backend) Load(ctx context.Context, spec backends.LoadSpec) (backends.Mo
 		logger = b.logger
 	}
 	m := &Model{prog: p, cache: &machineCache{max: b.maxShapes}}
-	shapes, onlyBatch := probeShapes(p.meta.Inputs)
-	mach, err := buildGraph(p, shapes)
-	switch {
-	case err == nil:
-		mach.key = string(shapeKey(nil, tensorsOfShapes(shapes)))
-		m.cache.put(mach)
-	case onlyBatch:
-		return nil, err
-	default:
-		// Another dynamic axis may make 1 an invalid size; the first run
-		// will build the graph for the shapes it brings.
-		logger.Warn("gorgonia: could not build the graph for dynamic axes of size 1; building on first run",
-			"model", spec.Model, "error", err)
+	if name, ok := p.intInput(); ok {
+		logger.Info("gorgonia: the model has integer inputs, whose values are part of its graphs; building on first run",
+			"model", spec.Model, "input", name)
+	} else {
+		probe, onlyBatch := probeInputs(p.meta.Inputs)
+		mach, err := buildGraph(p, probe)
+		switch {
+		case err == nil:
+			mach.key = string(shapeKey(nil, probe))
+			m.cache.put(mach)
+		case onlyBatch:
+			return nil, err
+		default:
+			// Another dynamic axis may make 1 an invalid size; the first run
+			// will build the graph for the shapes it brings.
+			logger.Warn("gorgonia: could not build the graph for dynamic axes of size 1; building on first run",
+				"model", spec.Model, "error", err)
+		}
 	}
 	if spec.Threads > 1 {
 		logger.Debug("gorgonia: the thread count is not honoured; gorgonia and gonum size their parallelism from GOMAXPROCS",
@@ -103,30 +110,21 @@ func (b *Backend) Load(ctx context.Context, spec backends.LoadSpec) (backends.Mo
 	return m, nil
 }
 
-// probeShapes gives every dynamic axis of the inputs size 1, and reports
-// whether the only dynamic axes were leading (batch) ones.
-func probeShapes(inputs []backends.TensorSpec) ([][]int, bool) {
+// probeInputs are data-less inputs of the metadata's shapes with every
+// dynamic axis 1, and whether the only dynamic axes were leading (batch)
+// ones.
+func probeInputs(specs []backends.TensorSpec) ([]backends.Tensor, bool) {
 	onlyBatch := true
-	shapes := make([][]int, len(inputs))
-	for i, s := range inputs {
-		shapes[i] = make([]int, len(s.Shape))
+	ts := make([]backends.Tensor, len(specs))
+	for i, s := range specs {
+		ts[i] = backends.Tensor{Name: s.Name, DataType: s.DataType, Shape: make([]int64, len(s.Shape))}
 		for j, d := range s.Shape {
-			shapes[i][j] = int(d)
+			ts[i].Shape[j] = d
 			if d < 0 {
-				shapes[i][j] = 1
+				ts[i].Shape[j] = 1
 				onlyBatch = onlyBatch && j == 0
 			}
 		}
 	}
-	return shapes, onlyBatch
-}
-
-// tensorsOfShapes returns data-less tensors of the given shapes, for
-// shapeKey.
-func tensorsOfShapes(shapes [][]int) []backends.Tensor {
-	ts := make([]backends.Tensor, len(shapes))
-	for i, s := range shapes {
-		ts[i].Shape = toInt64s(s)
-	}
-	return ts
+	return ts, onlyBatch
 }

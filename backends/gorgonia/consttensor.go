@@ -10,19 +10,37 @@ import (
 )
 
 // constTensor is a tensor known when the graph is built: an initializer, the
-// value of a Constant node, or a weight rearranged at build time. Floating
-// point tensors (FLOAT, and DOUBLE narrowed to float32) fill f32; integer
-// tensors (INT64, INT32, BOOL), which only ever serve as shapes, axes and
-// flags, fill i64.
-// It is never modified after decoding: graphs of one instance share it.
+// value of a Constant node, an integer or empty model input, a value folded
+// from those, or a weight rearranged at build time. Floating point tensors
+// (FLOAT, and DOUBLE narrowed to float32) fill f32; integer tensors (INT64,
+// INT32, BOOL), which serve as shapes, axes, indices, positions and flags,
+// fill i64.
+// Its data is never modified after it is made: graphs of one instance share
+// it.
 type constTensor struct {
 	shape []int
 	f32   []float32 // when !isInt
 	i64   []int64   // when isInt
 	isInt bool
+	// fixed is set on a tensor that holds the same values in every graph of
+	// the program: an initializer, a Constant's value, anything folded from
+	// fixed tensors only, and what derived caches. Only those may feed a
+	// computation that derived caches for the program; a tensor that
+	// depends on the input shapes (Shape) or values (an integer input)
+	// does not. It only ever goes from false to true, while building
+	// (under buildMu).
+	fixed bool
 }
 
 func (c *constTensor) size() int { return numElems(c.shape) }
+
+// emptyConst is a constant with no elements (a 0 axis in shape).
+func emptyConst(shape []int, isInt bool) *constTensor {
+	if isInt {
+		return &constTensor{shape: shape, isInt: true, i64: []int64{}}
+	}
+	return &constTensor{shape: shape, f32: []float32{}}
+}
 
 // isIntOr is c.isInt, or def for a nil c (a value that is not a constant).
 func (c *constTensor) isIntOr(def bool) bool {

@@ -9,17 +9,57 @@
 // (onnxpb.Inspect; dynamic axes are -1), the initializers (FLOAT from
 // raw_data or float_data; DOUBLE narrowed to float32; INT64 and INT32 for
 // shapes), and the nodes. It refuses, naming the model, the node (index and
-// name) and the op, any op outside SupportedOps, any input or output that is
-// not an FP32 tensor, inputs of unknown rank, and second outputs (Dropout's
+// name) and the op, any op outside SupportedOps; any input or output that is
+// not an FP32, INT64 or INT32 tensor (FP64, BYTES, BOOL, sequences and
+// maps); FP32 inputs of unknown rank or rank 0, integer inputs of unknown
+// rank or of a fixed shape over 4096 values; and second outputs (Dropout's
 // mask, MaxPool's indices, BatchNormalization's training outputs). It then
-// builds the graph for batch 1, so shape errors surface at load too.
+// builds the graph for batch 1, so shape errors surface at load too; a
+// model with integer inputs is built at its first request instead.
+//
+// # Integer inputs and outputs
+//
+// An INT64 or INT32 input (any rank, scalars included) is not an input of
+// the graph: it is a build-time constant, like an initializer, so every op
+// that needs a constant operand takes it (Expand's and Reshape's shape,
+// Gather's indices, Slice's starts, a sequence position), and arithmetic on
+// integer constants folds exactly, in int64. Its values are part of the
+// graph's cache key (shapeKey), so each distinct value builds and caches a
+// graph of its own: fine for shapes, axes, positions and small index sets,
+// not for token ids, so Run refuses an integer input of more than 4096
+// values (maxIntElems), naming it. An empty FP32 input (a 0 axis) holds no
+// values and is a build-time constant too: fine where only its shape
+// counts, refused (naming the node) where the graph would compute on it.
+// An integer output must be known at build time (a Shape, a
+// SequenceLength, arithmetic on integer inputs); collect encodes it
+// little-endian in the output's datatype, and refuses, naming it, one the
+// graph would compute at run time.
+//
+// What the program caches across graphs (program.derived: weights
+// transposed, scaled, packed or folded) is cached only when computed from
+// fixed constants (constTensor.fixed: initializers, Constants and what folds
+// from them alone), never from values that depend on the input shapes or
+// integer values, which are computed again for each graph.
+//
+// # Sequences
+//
+// A sequence is a list known at build time (value.seq), never a model
+// input or output. SequenceEmpty, SequenceConstruct, SequenceInsert and
+// SequenceErase make new lists, SequenceAt returns the element value itself
+// and SequenceLength an INT64 constant; positions must be constants (an
+// integer model input is one), negative ones counting from the end.
+// SplitToSequence cuts its input with Split's index-map kernels (split a
+// scalar, a vector or absent, with keepdims), and ConcatFromSequence joins
+// the elements with Concat's kernel (new_axis stacks them). FP64 and BYTES
+// tensors stay refused, so sequences of them do too.
 //
 // # Graphs per input shape
 //
 // Gorgonia graphs have static shapes, so an instance compiles one graph and
 // tape machine per set of input shapes it sees (in practice, per batch
-// size) and keeps them in a small LRU cache (Options.MaxShapes, default 8);
-// the least recently used is evicted. Each instance owns its program and
+// size; with integer inputs, per value too) and keeps them in a small LRU
+// cache (Options.MaxShapes, default 8); the least recently used is
+// evicted. Each instance owns its program and
 // graphs; nothing mutable is shared between instances. The weights of one
 // instance are shared, read-only, by its graphs: gorgonia never writes into
 // input nodes. Graph construction takes a process-wide lock because
@@ -75,5 +115,5 @@
 // errors.
 //
 // The backend runs on the CPU only: a GPU device is refused at Load. Empty
-// tensors (a 0 axis) are refused at Run.
+// tensors (a 0 axis) are build-time constants, never graph values.
 package gorgonia

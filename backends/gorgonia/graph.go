@@ -7,6 +7,7 @@ import (
 	gg "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
+	"github.com/tiffin-ml/tiffin/backends"
 	"github.com/tiffin-ml/tiffin/backends/onnxpb"
 )
 
@@ -19,13 +20,17 @@ import (
 // serialised.
 var buildMu sync.Mutex
 
-// value is an ONNX value while a graph is built: a node of the graph, or a
-// tensor known at build time.
+// value is an ONNX value while a graph is built: a node of the graph, a
+// tensor known at build time, or a sequence.
 type value struct {
 	node  *gg.Node
 	konst *constTensor
 	cnode *gg.Node // konst as a node of this graph, once something needs it
 	err   error    // an initializer that could not be decoded
+	// isSeq marks a sequence (ops_seq.go): a list known at build time
+	// whose elements, in seq, are tensor values. node and konst are nil.
+	isSeq bool
+	seq   []*value
 }
 
 // shape is the value's shape; for a constant, its ONNX shape (a scalar's is
@@ -63,14 +68,17 @@ type nodeCtx struct {
 	role string
 }
 
-// buildGraph builds, for inputs of the given shapes (in metadata order), the
-// graph of p and a tape machine for it.
-func buildGraph(p *program, shapes [][]int) (m *machine, err error) {
+// buildGraph builds the graph of p, and a tape machine for it, for inputs
+// (in metadata order) of these shapes. Integer inputs are build-time
+// constants, so their values (Data) are part of the graph too, as are empty
+// FP32 inputs (which hold no values); only the other FP32 inputs are the
+// graph's inputs, and only their shapes count.
+func buildGraph(p *program, inputs []backends.Tensor) (m *machine, err error) {
 	buildMu.Lock()
 	defer buildMu.Unlock()
 	defer func() {
 		if r := recover(); r != nil {
-			m, err = nil, fmt.Errorf("model %q: building the graph for input shapes %v: gorgonia panicked: %v", p.model, shapes, r)
+			m, err = nil, fmt.Errorf("model %q: building the graph for inputs %s: gorgonia panicked: %v", p.model, shapeKey(nil, inputs), r)
 		}
 	}()
 	b := &graphBuilder{p: p, g: gg.NewGraph(), vals: make(map[string]*value), fused: make(map[int]*value)}
@@ -80,11 +88,22 @@ func buildGraph(p *program, shapes [][]int) (m *machine, err error) {
 	for name, e := range p.initErr {
 		b.vals[name] = &value{err: e}
 	}
-	m = &machine{inputs: make([]*gg.Node, len(shapes))}
+	m = &machine{inputs: make([]*gg.Node, len(inputs))}
 	for i, spec := range p.meta.Inputs {
-		n := gg.NewTensor(b.g, tensor.Float32, len(shapes[i]), gg.WithShape(shapes[i]...), gg.WithName("input:"+spec.Name))
-		m.inputs[i] = n
-		b.vals[spec.Name] = &value{node: n}
+		shape := make([]int, len(inputs[i].Shape))
+		for j, d := range inputs[i].Shape {
+			shape[j] = int(d)
+		}
+		switch {
+		case isIntType(spec.DataType):
+			b.vals[spec.Name] = &value{konst: &constTensor{shape: shape, isInt: true, i64: intsOf(inputs[i])}}
+		case numElems(shape) == 0:
+			b.vals[spec.Name] = &value{konst: emptyConst(shape, false)}
+		default:
+			n := gg.NewTensor(b.g, tensor.Float32, len(shape), gg.WithShape(shape...), gg.WithName("input:"+spec.Name))
+			m.inputs[i] = n
+			b.vals[spec.Name] = &value{node: n}
+		}
 	}
 	for i, n := range p.nodes {
 		if err := b.buildNode(i, n); err != nil {
@@ -94,7 +113,9 @@ func buildGraph(p *program, shapes [][]int) (m *machine, err error) {
 	if err := m.collect(b, p); err != nil {
 		return nil, err
 	}
-	m.vm = gg.NewTapeMachine(b.g)
+	if len(b.g.AllNodes()) > 0 { // else every input and output is a constant
+		m.vm = gg.NewTapeMachine(b.g)
+	}
 	return m, nil
 }
 
@@ -135,26 +156,53 @@ func (b *graphBuilder) buildNode(i int, n *onnxpb.NodeProto) (err error) {
 			return fmt.Errorf("%s: output %d (%q) is not supported by the gorgonia backend (only the first output is)", n.GetOpType(), j+1, out)
 		}
 	}
+	if c.fixedInputs() {
+		for _, out := range append([]*value{v}, c.more...) {
+			if out != nil && out.konst != nil {
+				out.konst.fixed = true
+			}
+		}
+	}
 	return nil
+}
+
+// fixedInputs reports whether every input of the node is a fixed constant
+// (constTensor.fixed), so that what it computes from them is fixed too.
+func (c *nodeCtx) fixedInputs() bool {
+	for _, v := range c.in {
+		if v != nil && (v.konst == nil || !v.konst.fixed) {
+			return false
+		}
+	}
+	return true
 }
 
 // nodeCtxOf gathers what node i's builder sees: its inputs, which must be
 // defined by now (except pending, the output of the node being built, left
-// nil), and its attributes.
+// nil), and its attributes. It checks that sequences go where the op takes
+// one (seqFirst) and nowhere else, so that op builders see the kind of value
+// they expect.
 func (b *graphBuilder) nodeCtxOf(i int, pending string) (*nodeCtx, error) {
 	n := b.p.nodes[i]
+	op := n.GetOpType()
 	c := &nodeCtx{graphBuilder: b, index: i, proto: n, attrs: attrsOf(n)}
-	for _, name := range n.GetInput() {
+	for j, name := range n.GetInput() {
 		if name == "" || name == pending {
 			c.in = append(c.in, nil)
 			continue
 		}
 		v, ok := b.vals[name]
 		if !ok {
-			return nil, fmt.Errorf("%s: input %q is not defined", n.GetOpType(), name)
+			return nil, fmt.Errorf("%s: input %q is not defined", op, name)
 		}
 		if v.err != nil {
-			return nil, fmt.Errorf("%s: input %w", n.GetOpType(), v.err)
+			return nil, fmt.Errorf("%s: input %w", op, v.err)
+		}
+		if want := j == 0 && seqFirst[op]; v.isSeq != want && op != "Identity" {
+			if v.isSeq {
+				return nil, fmt.Errorf("%s: input %q is a sequence, where the op takes a tensor", op, name)
+			}
+			return nil, fmt.Errorf("%s: input %q is a tensor, where the op takes a sequence", op, name)
 		}
 		c.in = append(c.in, v)
 	}
@@ -190,8 +238,13 @@ func (b *graphBuilder) nodeOf(v *value) (*gg.Node, error) {
 // constNode makes a constant node holding c's data, which it shares: the
 // graph never writes into input nodes (gorgonia keeps them live for the
 // whole program, so no op overwrites them in place). A scalar becomes a
-// node of shape [1], which broadcasts the same way.
+// node of shape [1], which broadcasts the same way. An empty constant (an
+// empty input, or a part of one) has no node: the graph does not run empty
+// tensors.
 func (b *graphBuilder) constNode(c *constTensor) (*gg.Node, error) {
+	if c.size() == 0 {
+		return nil, fmt.Errorf("an empty tensor (shape %v) reaches an op that computes in the graph; the gorgonia backend does not run empty tensors", c.shape)
+	}
 	data, err := c.floats("constant")
 	if err != nil {
 		return nil, err
@@ -241,6 +294,17 @@ func (c *nodeCtx) twoNodes() (*gg.Node, *gg.Node, error) {
 	return a, b, err
 }
 
+// konsts returns inputs from to to (excluded) that are known at build time,
+// nil for the others: the sources of a derived constant.
+func (c *nodeCtx) konsts(from, to int) []*constTensor {
+	out := make([]*constTensor, 0, to-from)
+	for i := from; i < to; i++ {
+		k, _ := c.konst(i)
+		out = append(out, k)
+	}
+	return out
+}
+
 // konst returns input i when it is known at build time.
 func (c *nodeCtx) konst(i int) (*constTensor, bool) {
 	v := c.opt(i)
@@ -250,9 +314,16 @@ func (c *nodeCtx) konst(i int) (*constTensor, bool) {
 	return v.konst, true
 }
 
-// derived returns the constant that compute computes for this node and role,
-// computing it once per program.
-func (c *nodeCtx) derived(role string, compute func() (*constTensor, error)) (*constTensor, error) {
+// derived returns the constant that compute computes, for this node and
+// role, from the constants sources (nil ones are left out): once per program
+// when every source is fixed (the same in every graph), else in every graph
+// that needs it.
+func (c *nodeCtx) derived(role string, compute func() (*constTensor, error), sources ...*constTensor) (*constTensor, error) {
+	for _, s := range sources {
+		if s != nil && !s.fixed {
+			return compute()
+		}
+	}
 	key := fmt.Sprintf("%d/%s", c.index, role)
 	if d, ok := c.p.derived[key]; ok {
 		return d, nil
@@ -261,6 +332,7 @@ func (c *nodeCtx) derived(role string, compute func() (*constTensor, error)) (*c
 	if err != nil {
 		return nil, err
 	}
+	d.fixed = true
 	c.p.derived[key] = d
 	return d, nil
 }

@@ -51,6 +51,18 @@ func (t *testGraph) output(name string, dims ...int64) *testGraph {
 	return t
 }
 
+// typedInput adds an input of element type elem; no dims is a scalar.
+func (t *testGraph) typedInput(name string, elem onnxpb.TensorProto_DataType, dims ...int64) *testGraph {
+	t.g.Input = append(t.g.Input, valueInfo(name, elem, dims))
+	return t
+}
+
+// typedOutput adds an output of element type elem; no dims is a scalar.
+func (t *testGraph) typedOutput(name string, elem onnxpb.TensorProto_DataType, dims ...int64) *testGraph {
+	t.g.Output = append(t.g.Output, valueInfo(name, elem, dims))
+	return t
+}
+
 // init adds an FP32 initializer, in float_data (the model generator uses
 // raw_data, so both encodings get exercised).
 func (t *testGraph) init(name string, dims []int64, data ...float32) *testGraph {
@@ -140,6 +152,21 @@ func load(tb testing.TB, b *Backend, name string, data []byte) backends.Model {
 // fp32 makes an input tensor.
 func fp32(name string, shape []int64, data ...float32) backends.Tensor {
 	return backends.Tensor{Name: name, DataType: backends.FP32, Shape: shape, Data: f32Bytes(data)}
+}
+
+// int64s makes an INT64 input tensor; a nil shape is a scalar.
+func int64s(name string, shape []int64, data ...int64) backends.Tensor {
+	b, _ := intBytes(data, backends.Int64)
+	return backends.Tensor{Name: name, DataType: backends.Int64, Shape: shape, Data: b}
+}
+
+// int32s makes an INT32 input tensor.
+func int32s(name string, shape []int64, data ...int64) backends.Tensor {
+	b, err := intBytes(data, backends.Int32)
+	if err != nil {
+		panic(err)
+	}
+	return backends.Tensor{Name: name, DataType: backends.Int32, Shape: shape, Data: b}
 }
 
 // run runs m and fails the test on error.

@@ -15,24 +15,26 @@ import (
 )
 
 // machine is one compiled graph: the program built for one set of input
-// shapes, with its tape machine.
+// shapes (and integer input values), with its tape machine.
 type machine struct {
-	key     string // the input shapes, as shapeKey renders them
-	vm      gg.VM
-	inputs  []*gg.Node   // one per metadata input
+	key     string       // the inputs, as shapeKey renders them
+	vm      gg.VM        // nil for a graph without nodes
+	inputs  []*gg.Node   // one per metadata input; nil for one that is a constant
 	outputs []outputSlot // one per metadata output
 	sink    *collectOp   // nil when every output is a constant
 }
 
 // outputSlot says where one output comes from.
 type outputSlot struct {
-	shape []int
-	konst []byte // a constant output's bytes; else
-	index int    // the sink's input holding it
+	shape    []int
+	constant bool   // the output is known at build time: its bytes are konst
+	konst    []byte // (little-endian, of the output's datatype); else
+	index    int    // the sink's input holding it
 }
 
 // collect points every metadata output at its value, checks its shape
 // against the declared one, and adds the sink that copies the outputs out.
+// An integer output must be a constant: the graph computes FP32 only.
 func (m *machine) collect(b *graphBuilder, p *program) error {
 	var nodes []*gg.Node
 	seen := make(map[*gg.Node]int)
@@ -41,17 +43,31 @@ func (m *machine) collect(b *graphBuilder, p *program) error {
 		if v.err != nil {
 			return fmt.Errorf("model %q: output %q: %w", p.model, spec.Name, v.err)
 		}
-		slot := outputSlot{shape: v.shape()}
+		if v.isSeq {
+			return fmt.Errorf("model %q: output %q is a sequence; the gorgonia backend returns tensors only", p.model, spec.Name)
+		}
+		slot := outputSlot{shape: v.shape(), constant: v.node == nil}
 		if !fits(slot.shape, spec.Shape) {
 			return fmt.Errorf("model %q: output %q: computed shape %v does not match the declared %v", p.model, spec.Name, slot.shape, spec.Shape)
 		}
-		if v.node == nil {
+		switch {
+		case isIntType(spec.DataType) && v.node != nil:
+			return fmt.Errorf("model %q: output %q (%s) is computed when the model runs; the gorgonia backend returns integer outputs only when they are known as the graph is built (a SequenceLength, a Shape, arithmetic on integer inputs)", p.model, spec.Name, spec.DataType)
+		case isIntType(spec.DataType):
+			data, err := v.konst.ints(fmt.Sprintf("output %q", spec.Name))
+			if err != nil {
+				return fmt.Errorf("model %q: %w", p.model, err)
+			}
+			if slot.konst, err = intBytes(data, spec.DataType); err != nil {
+				return fmt.Errorf("model %q: output %q: %w", p.model, spec.Name, err)
+			}
+		case v.node == nil:
 			data, err := v.konst.floats(fmt.Sprintf("output %q", spec.Name))
 			if err != nil {
 				return fmt.Errorf("model %q: %w", p.model, err)
 			}
 			slot.konst = f32Bytes(data)
-		} else {
+		default:
 			j, ok := seen[v.node]
 			if !ok {
 				j = len(nodes)
@@ -89,12 +105,17 @@ func fits(shape []int, want []int64) bool {
 	return true
 }
 
-// run executes the graph on inputs, which must have the machine's shapes,
-// and returns the outputs named by specs.
+// run executes the graph on inputs, which must have the machine's shapes
+// (and integer values), and returns the outputs named by specs.
 func (m *machine) run(inputs []backends.Tensor, specs []backends.TensorSpec) ([]backends.Tensor, error) {
-	m.vm.Reset()
-	defer m.vm.Reset()
+	if m.vm != nil {
+		m.vm.Reset()
+		defer m.vm.Reset()
+	}
 	for i, n := range m.inputs {
+		if n == nil {
+			continue // a constant of the graph
+		}
 		t := tensor.New(tensor.WithShape(n.Shape().Clone()...), tensor.WithBacking(bytesF32(inputs[i].Data)))
 		if err := gg.Let(n, t); err != nil {
 			return nil, fmt.Errorf("binding input %q: %w", specs[i].Name, err)
@@ -116,7 +137,7 @@ func (m *machine) run(inputs []backends.Tensor, specs []backends.TensorSpec) ([]
 	}
 	for i, o := range m.outputs {
 		var data []byte
-		if o.konst != nil {
+		if o.constant {
 			data = slices.Clone(o.konst)
 		} else {
 			data = m.sink.out[o.index]
@@ -125,7 +146,7 @@ func (m *machine) run(inputs []backends.Tensor, specs []backends.TensorSpec) ([]
 			}
 			taken[o.index] = true
 		}
-		outs[i] = backends.Tensor{Name: specs[i].Name, DataType: backends.FP32, Shape: toInt64s(o.shape), Data: data}
+		outs[i] = backends.Tensor{Name: specs[i].Name, DataType: specs[i].DataType, Shape: toInt64s(o.shape), Data: data}
 	}
 	if m.sink != nil {
 		m.sink.out = nil
@@ -134,7 +155,12 @@ func (m *machine) run(inputs []backends.Tensor, specs []backends.TensorSpec) ([]
 }
 
 // close releases the tape machine.
-func (m *machine) close() error { return m.vm.Close() }
+func (m *machine) close() error {
+	if m.vm == nil {
+		return nil
+	}
+	return m.vm.Close()
+}
 
 func toInt64s(s []int) []int64 {
 	out := make([]int64, len(s))
@@ -144,7 +170,9 @@ func toInt64s(s []int) []int64 {
 	return out
 }
 
-// shapeKey renders the input shapes, as "1x16;" per input, into buf.
+// shapeKey renders the inputs a graph is built for into buf: the shape of
+// each, as "1x16;", and for an integer input its values too, as
+// "1x3=4,0,2;" (a scalar: "=7;").
 func shapeKey(buf []byte, inputs []backends.Tensor) []byte {
 	buf = buf[:0]
 	for _, t := range inputs {
@@ -154,9 +182,57 @@ func shapeKey(buf []byte, inputs []backends.Tensor) []byte {
 			}
 			buf = strconv.AppendInt(buf, d, 10)
 		}
+		if isIntType(t.DataType) {
+			buf = append(buf, '=')
+			for j, v := range intsOf(t) {
+				if j > 0 {
+					buf = append(buf, ',')
+				}
+				buf = strconv.AppendInt(buf, v, 10)
+			}
+		}
 		buf = append(buf, ';')
 	}
 	return buf
+}
+
+// isIntType reports whether dt is an integer datatype the backend takes as
+// build-time constants (INT64, INT32).
+func isIntType(dt backends.DataType) bool { return dt == backends.Int64 || dt == backends.Int32 }
+
+// intsOf decodes an INT64 or INT32 tensor's little-endian data.
+func intsOf(t backends.Tensor) []int64 {
+	if t.DataType == backends.Int32 {
+		vs := make([]int64, len(t.Data)/4)
+		for i := range vs {
+			vs[i] = int64(int32(binary.LittleEndian.Uint32(t.Data[4*i:])))
+		}
+		return vs
+	}
+	vs := make([]int64, len(t.Data)/8)
+	for i := range vs {
+		vs[i] = int64(binary.LittleEndian.Uint64(t.Data[8*i:]))
+	}
+	return vs
+}
+
+// intBytes encodes vs as little-endian INT64 or INT32 bytes.
+func intBytes(vs []int64, dt backends.DataType) ([]byte, error) {
+	if dt == backends.Int32 {
+		b := make([]byte, 4*len(vs))
+		for i, v := range vs {
+			if v != int64(int32(v)) {
+				return nil, fmt.Errorf("value %d does not fit INT32", v)
+			}
+			binary.LittleEndian.PutUint32(b[4*i:], uint32(int32(v)))
+		}
+		return b, nil
+	}
+	b := make([]byte, 8*len(vs))
+	for i, v := range vs {
+		binary.LittleEndian.PutUint64(b[8*i:], uint64(v))
+	}
+	return b, nil
 }
 
 // f32Bytes encodes vs as little-endian bytes.

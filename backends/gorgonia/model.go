@@ -25,10 +25,11 @@ var _ backends.Model = (*Model)(nil)
 // declares them (dynamic axes -1). Callers must not modify it.
 func (m *Model) Metadata() backends.Metadata { return m.prog.meta }
 
-// Run executes one batch: one FP32 tensor per metadata input, in order. It
-// uses the compiled graph for these input shapes, building it (and evicting
-// the least recently used one when the cache is full) the first time. A
-// panic from gorgonia while building or binding comes back as an error.
+// Run executes one batch: one tensor per metadata input, in order. It uses
+// the compiled graph for these input shapes (and integer input values, which
+// are build-time constants), building it (and evicting the least recently
+// used one when the cache is full) the first time. A panic from gorgonia
+// while building or binding comes back as an error.
 func (m *Model) Run(ctx context.Context, inputs []backends.Tensor) (outs []backends.Tensor, err error) {
 	if m.closed {
 		return nil, fmt.Errorf("model %q: run after close", m.prog.model)
@@ -50,25 +51,19 @@ func (m *Model) Run(ctx context.Context, inputs []backends.Tensor) (outs []backe
 	}
 	outs, err = mach.run(inputs, m.prog.meta.Outputs)
 	if err != nil {
-		return nil, fmt.Errorf("model %q: input shapes %s: %w", m.prog.model, mach.key, err)
+		return nil, fmt.Errorf("model %q: inputs %s: %w", m.prog.model, mach.key, err)
 	}
 	return outs, nil
 }
 
-// machineFor returns the compiled graph for the inputs' shapes.
+// machineFor returns the compiled graph for the inputs' shapes and integer
+// values.
 func (m *Model) machineFor(inputs []backends.Tensor) (*machine, error) {
 	m.keyBuf = shapeKey(m.keyBuf, inputs)
 	if mach := m.cache.get(m.keyBuf); mach != nil {
 		return mach, nil
 	}
-	shapes := make([][]int, len(inputs))
-	for i, t := range inputs {
-		shapes[i] = make([]int, len(t.Shape))
-		for j, d := range t.Shape {
-			shapes[i][j] = int(d)
-		}
-	}
-	mach, err := buildGraph(m.prog, shapes)
+	mach, err := buildGraph(m.prog, inputs)
 	if err != nil {
 		return nil, err
 	}
@@ -80,7 +75,8 @@ func (m *Model) machineFor(inputs []backends.Tensor) (*machine, error) {
 }
 
 // checkInputs compares the inputs with the metadata, so that a bad request
-// gets a clear error before any graph is built for it.
+// gets a clear error before any graph is built for it. An integer input may
+// hold at most maxIntElems values: each distinct value builds a graph.
 func (m *Model) checkInputs(inputs []backends.Tensor) error {
 	specs := m.prog.meta.Inputs
 	if len(inputs) != len(specs) {
@@ -100,12 +96,22 @@ func (m *Model) checkInputs(inputs []backends.Tensor) error {
 		if err := t.Check(); err != nil {
 			return fmt.Errorf("input %w", err)
 		}
-		if t.NumElements() == 0 {
-			return fmt.Errorf("input %q: shape %v is empty; the gorgonia backend does not run empty tensors", spec.Name, t.Shape)
+		if n := t.NumElements(); isIntType(spec.DataType) && n > maxIntElems {
+			return fmt.Errorf("input %q: %s of shape %v holds %d values, more than the %d the gorgonia backend takes as a build-time constant (%s)",
+				spec.Name, spec.DataType, t.Shape, n, maxIntElems, intInputAdvice)
 		}
 	}
 	return nil
 }
+
+// maxIntElems bounds the values of one integer input. Integer inputs are
+// build-time constants, a graph per distinct value, which suits shapes,
+// axes, positions and small index sets, not token ids.
+const maxIntElems = 4096
+
+// intInputAdvice ends the refusals of integer inputs too large to be
+// build-time constants.
+const intInputAdvice = "integer inputs are, a graph per distinct value: fine for shapes, positions and small index sets; serve models that take token ids with onnxruntime"
 
 func fitsInt64(shape, want []int64) bool {
 	if len(shape) != len(want) {

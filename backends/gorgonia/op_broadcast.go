@@ -189,3 +189,71 @@ func binRow(kind binKind, dst, a []float32, sa int, b []float32, sb int) {
 		}
 	}
 }
+
+// foldIntInputs folds an arithmetic node whose inputs are all integer
+// constants (shape arithmetic, or arithmetic on integer model inputs),
+// exactly, in int64: ok is false when they are not.
+func (c *nodeCtx) foldIntInputs(kind binKind) (v *value, ok bool, err error) {
+	var ks []*constTensor
+	for i := range c.in {
+		k, isConst := c.konst(i)
+		if !isConst || !k.isInt {
+			return nil, false, nil
+		}
+		ks = append(ks, k)
+	}
+	if len(ks) == 0 {
+		return nil, false, nil
+	}
+	acc := ks[0]
+	for _, k := range ks[1:] {
+		if acc, err = foldInts(kind, acc, k); err != nil {
+			return nil, true, err
+		}
+	}
+	return &value{konst: acc}, true, nil
+}
+
+// foldInts applies kind to the integer constants a and b, with numpy
+// broadcasting. Div truncates, as C does.
+func foldInts(kind binKind, a, b *constTensor) (*constTensor, error) {
+	out, err := broadcastShape(a.shape, b.shape)
+	if err != nil {
+		return nil, err
+	}
+	offsets := func(s []int) []int {
+		st := broadcastStrides(s, out)
+		return gatherIndex(out, func(idx []int) int {
+			off := 0
+			for d, i := range idx {
+				off += i * st[d]
+			}
+			return off
+		})
+	}
+	ia, ib := offsets(a.shape), offsets(b.shape)
+	res := &constTensor{shape: out, isInt: true, i64: make([]int64, len(ia))}
+	for o := range res.i64 {
+		x, y := a.i64[ia[o]], b.i64[ib[o]]
+		switch kind {
+		case binAdd:
+			res.i64[o] = x + y
+		case binSub:
+			res.i64[o] = x - y
+		case binMul:
+			res.i64[o] = x * y
+		case binDiv:
+			if y == 0 {
+				return nil, fmt.Errorf("integer division by zero")
+			}
+			res.i64[o] = x / y
+		case binMax:
+			res.i64[o] = max(x, y)
+		case binMin:
+			res.i64[o] = min(x, y)
+		default:
+			return nil, fmt.Errorf("%v on integer tensors is not supported by the gorgonia backend", kind)
+		}
+	}
+	return res, nil
+}

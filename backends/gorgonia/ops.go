@@ -87,6 +87,17 @@ func init() {
 
 		"InstanceNormalization": buildInstanceNormalization, // custom
 
+		// Sequences are lists known at build time (ops_seq.go); positions
+		// must be constants.
+		"SequenceEmpty":      buildSequenceEmpty,      // an empty list
+		"SequenceConstruct":  buildSequenceConstruct,  // a list of the inputs
+		"SequenceInsert":     buildSequenceInsert,     // a new list; position optional (the end)
+		"SequenceErase":      buildSequenceErase,      // a new list; position optional (the last)
+		"SequenceAt":         buildSequenceAt,         // the element itself
+		"SequenceLength":     buildSequenceLength,     // a build-time INT64 scalar
+		"SplitToSequence":    buildSplitToSequence,    // Split's custom index maps, one per element; split scalar, vector or absent (keepdims)
+		"ConcatFromSequence": buildConcatFromSequence, // Concat's custom kernel; new_axis stacks
+
 		"Conv":               buildConv,               // custom: im2col + the blocked GEMM of gemm.go, groups, 1-3 spatial axes
 		"MaxPool":            buildPool(true),         // custom (1-3 spatial axes, dilations, ceil_mode, asymmetric pads)
 		"AveragePool":        buildPool(false),        // custom, as MaxPool, plus count_include_pad
@@ -129,6 +140,9 @@ func elementwise(kind binKind, a, b *gg.Node) (*gg.Node, error) {
 
 func arith(kind binKind) opBuilder {
 	return func(c *nodeCtx) (*value, error) {
+		if v, ok, err := c.foldIntInputs(kind); ok {
+			return v, err
+		}
 		a, b, err := c.twoNodes()
 		if err != nil {
 			return nil, err

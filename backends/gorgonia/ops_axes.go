@@ -99,7 +99,7 @@ func buildConstantOfShape(c *nodeCtx) (*value, error) {
 			}
 		}
 		return t, nil
-	})
+	}, k)
 	if err != nil {
 		return nil, err
 	}

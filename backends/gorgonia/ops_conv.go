@@ -115,7 +115,7 @@ func (c *nodeCtx) foldFollowingBN(ws []int) ([2]*constTensor, *nodeCtx, error) {
 		return none, nil, nil
 	}
 	m := ws[0]
-	ss, err := bn.derived("scale-shift", func() (*constTensor, error) { return bn.foldBatchNorm(m) })
+	ss, err := bn.derived("scale-shift", func() (*constTensor, error) { return bn.foldBatchNorm(m) }, bn.konsts(1, 5)...)
 	if err != nil {
 		return none, nil, nil // not constants: BN builds on its own (and says why if it cannot)
 	}
@@ -141,7 +141,7 @@ func (c *nodeCtx) foldFollowingBN(ws []int) ([2]*constTensor, *nodeCtx, error) {
 				f[o] = bias*ss.f32[o] + ss.f32[m+o]
 			}
 			return &constTensor{shape: []int{m}, f32: f}, nil
-		})
+		}, w, b, ss)
 		if err != nil {
 			return none, nil, err
 		}

@@ -123,13 +123,39 @@ func buildSplit(c *nodeCtx) (*value, error) {
 	if total != in[axis] {
 		return nil, fmt.Errorf("split %v does not add up to axis %d of %v", sizes, axis, in)
 	}
+	vals, err := c.splitParts(x, axis, sizes, false)
+	if err != nil {
+		return nil, err
+	}
+	c.more = vals[1:]
+	return vals[0], nil
+}
+
+// splitParts cuts x along axis into consecutive parts of the given sizes:
+// each a kernel op that maps its elements (a constant when x is one), and
+// an empty part an empty constant. With squeeze, every part (of size 1
+// along axis) drops that axis.
+func (c *nodeCtx) splitParts(x *value, axis int, sizes []int, squeeze bool) ([]*value, error) {
+	in := x.shape()
 	st := strides(in)
 	var vals []*value
 	begin := 0
 	for part, s := range sizes {
 		c.role = fmt.Sprintf("part%d", part)
-		out := append([]int(nil), in...)
+		out := slices.Clone(in)
 		out[axis] = s
+		shape := out
+		if squeeze {
+			shape = slices.Delete(slices.Clone(out), axis, axis+1)
+			if len(shape) == 0 && x.konst == nil {
+				return nil, fmt.Errorf("the parts of %v would be scalars, which the gorgonia backend computes at build time only", in)
+			}
+		}
+		if numElems(out) == 0 {
+			vals = append(vals, &value{konst: emptyConst(shape, x.konst.isIntOr(false))})
+			begin += s
+			continue
+		}
 		b := begin
 		m := gatherIndex(out, func(idx []int) int {
 			off := b * st[axis]
@@ -138,15 +164,14 @@ func buildSplit(c *nodeCtx) (*value, error) {
 			}
 			return off
 		})
-		v, err := c.compute(out, mapped(m, 0), x)
+		v, err := c.compute(shape, mapped(m, 0), x)
 		if err != nil {
 			return nil, err
 		}
 		vals = append(vals, v)
 		begin += s
 	}
-	c.more = vals[1:]
-	return vals[0], nil
+	return vals, nil
 }
 
 // buildPad: pads (begin for each axis, then end; negative crops) and the

@@ -35,11 +35,11 @@ func buildGemm(c *nodeCtx) (*value, error) {
 	} else if _, ok := c.konst(0); ok {
 		alphaA, alphaY = alpha, 1
 	}
-	a, ta, err := c.matrix(0, "A", transA != 0, alphaA)
+	a, ta, _, err := c.matrix(0, "A", transA != 0, alphaA)
 	if err != nil {
 		return nil, err
 	}
-	b, tb, err := c.matrix(1, "B", transB != 0, alphaB)
+	b, tb, bk, err := c.matrix(1, "B", transB != 0, alphaB)
 	if err != nil {
 		return nil, err
 	}
@@ -64,18 +64,13 @@ func buildGemm(c *nodeCtx) (*value, error) {
 	}
 	lda, ldb := a.Shape()[1], b.Shape()[1]
 	packed := false
-	if _, ok := c.konst(1); ok && !tb {
-		// Constant weights: pack them once, here.
+	if bk != nil && !tb {
+		// Constant weights (transposed and scaled by matrix): pack them
+		// once, here.
 		pk, err := c.derived("B-packed", func() (*constTensor, error) {
-			w, err := c.derived("B", func() (*constTensor, error) {
-				return nil, fmt.Errorf("operand B was not rearranged") // matrix did, above
-			})
-			if err != nil {
-				return nil, err
-			}
-			data := prepackB(matView{data: w.f32, ld: ldb}, k, n)
+			data := prepackB(matView{data: bk.f32, ld: ldb}, k, n)
 			return &constTensor{shape: []int{len(data)}, f32: data}, nil
-		})
+		}, bk)
 		if err != nil {
 			return nil, err
 		}
@@ -155,16 +150,16 @@ func addBroadcast(out, c []float32, m, n int, cs []int, add bool) {
 // still to be read transposed. A constant is transposed (when trans) and
 // scaled once per program; a graph value is left as it is (s must then be
 // 1), to be read transposed when trans.
-func (c *nodeCtx) matrix(i int, role string, trans bool, s float32) (*gg.Node, bool, error) {
+func (c *nodeCtx) matrix(i int, role string, trans bool, s float32) (*gg.Node, bool, *constTensor, error) {
 	v, err := c.arg(i)
 	if err != nil {
-		return nil, false, err
+		return nil, false, nil, err
 	}
 	if len(v.shape()) != 2 {
-		return nil, false, fmt.Errorf("%s must be a matrix, got shape %v", role, v.shape())
+		return nil, false, nil, fmt.Errorf("%s must be a matrix, got shape %v", role, v.shape())
 	}
 	if v.konst == nil {
-		return v.node, trans, nil
+		return v.node, trans, nil, nil
 	}
 	d, err := c.derived(role, func() (*constTensor, error) {
 		data, err := v.konst.floats(role)
@@ -176,12 +171,12 @@ func (c *nodeCtx) matrix(i int, role string, trans bool, s float32) (*gg.Node, b
 			data, shape = transposeData(data, shape, []int{1, 0}), []int{shape[1], shape[0]}
 		}
 		return &constTensor{shape: shape, f32: scaled(data, s)}, nil
-	})
+	}, v.konst)
 	if err != nil {
-		return nil, false, err
+		return nil, false, nil, err
 	}
 	n, err := c.constNode(d)
-	return n, false, err
+	return n, false, d, err
 }
 
 // scaledInput returns input i multiplied by s: folded at build time for a
@@ -203,7 +198,7 @@ func (c *nodeCtx) scaledInput(i int, role string, s float32) (*gg.Node, error) {
 			return nil, err
 		}
 		return &constTensor{shape: v.konst.shape, f32: scaled(data, s)}, nil
-	})
+	}, v.konst)
 	if err != nil {
 		return nil, err
 	}

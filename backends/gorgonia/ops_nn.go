@@ -54,7 +54,7 @@ func buildBatchNormalization(c *nodeCtx) (*value, error) {
 	if s, err := c.attrs.int("spatial", 1); err != nil || s != 1 {
 		return nil, fmtErr(err, "spatial=0 is not supported by the gorgonia backend")
 	}
-	folded, err := c.derived("scale-shift", func() (*constTensor, error) { return c.foldBatchNorm(xs[1]) })
+	folded, err := c.derived("scale-shift", func() (*constTensor, error) { return c.foldBatchNorm(xs[1]) }, c.konsts(1, 5)...)
 	if err != nil {
 		return nil, err
 	}

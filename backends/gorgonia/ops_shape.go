@@ -85,7 +85,7 @@ func reshapeTarget(in []int, spec []int64, allowZero bool) ([]int, error) {
 func reshapeValue(c *nodeCtx, x *value, shape []int) (*value, error) {
 	if x.konst != nil {
 		k := *x.konst
-		k.shape = shape
+		k.shape, k.fixed = shape, false // fixed again only if the shape is (buildNode)
 		return &value{konst: &k}, nil
 	}
 	return nodeValue(reshapeNode(x.node, shape))
@@ -184,17 +184,28 @@ func buildConcat(c *nodeCtx) (*value, error) {
 	if len(vals) == 0 {
 		return nil, fmt.Errorf("no inputs")
 	}
-	s0 := vals[0].shape()
-	axis, err := normAxis(int(a), len(s0))
+	shapes := make([][]int, len(vals))
+	for i, v := range vals {
+		shapes[i] = v.shape()
+	}
+	axis, err := normAxis(int(a), len(shapes[0]))
 	if err != nil {
 		return nil, err
 	}
+	return c.concat(vals, shapes, axis)
+}
+
+// concat joins vals along axis, which counts in shapes: the vals' shapes,
+// or (ConcatFromSequence's new_axis) those with an axis of 1 inserted, which
+// lay the data out the same way.
+func (c *nodeCtx) concat(vals []*value, shapes [][]int, axis int) (*value, error) {
+	s0 := shapes[0]
 	out := slices.Clone(s0)
 	out[axis] = 0
 	inner := numElems(s0[axis+1:])
 	blocks := make([]int, len(vals)) // elements each input adds per outer step
 	for i, v := range vals {
-		s := v.shape()
+		s := shapes[i]
 		if len(s) != len(s0) || !slices.Equal(s0[:axis], s[:axis]) || !slices.Equal(s0[axis+1:], s[axis+1:]) {
 			return nil, fmt.Errorf("shapes %v and %v cannot be joined along axis %d", s0, s, axis)
 		}
@@ -205,7 +216,10 @@ func buildConcat(c *nodeCtx) (*value, error) {
 		blocks[i] = s[axis] * inner
 	}
 	if len(vals) == 1 {
-		return vals[0], nil
+		if slices.Equal(vals[0].shape(), s0) {
+			return vals[0], nil
+		}
+		return reshapeValue(c, vals[0], s0)
 	}
 	outer := numElems(s0[:axis])
 	return c.compute(out, func(o []float32, ins [][]float32) {

@@ -156,6 +156,11 @@ var opClip = mapOp(func(c *nodeCtx) (func(float32) float32, error) {
 // inputs.
 func naryOp(kind binKind, mean bool) opBuilder {
 	return func(c *nodeCtx) (*value, error) {
+		if !mean {
+			if v, ok, err := c.foldIntInputs(kind); ok {
+				return v, err
+			}
+		}
 		acc, err := c.node(0)
 		if err != nil {
 			return nil, err

@@ -2,6 +2,7 @@ package gorgonia
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"google.golang.org/protobuf/proto"
@@ -38,8 +39,8 @@ type program struct {
 
 // parseProgram decodes a serialized ModelProto and checks what can be
 // checked without building a graph: the signature (FP32 tensors with a
-// known rank), the initializers, and that every node's op is supported and
-// its inputs defined before it.
+// known rank, integer ones), the initializers, and that every node's op is
+// supported and its inputs defined before it.
 func parseProgram(model string, data []byte) (*program, error) {
 	var mp onnxpb.ModelProto
 	if err := proto.Unmarshal(data, &mp); err != nil {
@@ -67,6 +68,7 @@ func parseProgram(model string, data []byte) (*program, error) {
 			p.initErr[t.GetName()] = err
 			continue
 		}
+		c.fixed = true
 		p.inits[t.GetName()] = c
 	}
 	if err := p.checkNodes(); err != nil {
@@ -95,7 +97,11 @@ func opsetOf(mp *onnxpb.ModelProto) int64 {
 }
 
 // checkSignature refuses inputs and outputs this backend cannot carry:
-// anything but FP32 tensors, and inputs of unknown rank or rank 0.
+// anything but FP32 tensors and integer (INT64, INT32) ones; FP32 inputs of
+// unknown rank or rank 0; integer inputs of unknown rank, or too large to
+// be build-time constants (Model.checkInputs checks those with dynamic
+// axes). Integer outputs must be build-time constants, which building the
+// graph checks.
 func (p *program) checkSignature(g *onnxpb.GraphProto, notes []string) error {
 	inits := make(map[string]bool)
 	for _, t := range g.GetInitializer() {
@@ -112,14 +118,20 @@ func (p *program) checkSignature(g *onnxpb.GraphProto, notes []string) error {
 		if why == "" {
 			why = "some inputs or outputs are not tensors"
 		}
-		return fmt.Errorf("model %q: %s; the gorgonia backend supports FP32 tensors only", p.model, why)
+		return fmt.Errorf("model %q: %s; the gorgonia backend takes and returns tensors only (sequences live inside its graphs)", p.model, why)
 	}
 	for _, s := range p.meta.Inputs {
 		if err := checkSpec("input", s); err != nil {
 			return fmt.Errorf("model %q: %w", p.model, err)
 		}
-		if len(s.Shape) == 0 {
-			return fmt.Errorf("model %q: input %q has no shape or is a scalar; the gorgonia backend needs inputs of known rank 1 or more", p.model, s.Name)
+		switch {
+		case isIntType(s.DataType) && s.Shape == nil:
+			return fmt.Errorf("model %q: input %q has no shape (unknown rank); the gorgonia backend needs integer inputs of known rank", p.model, s.Name)
+		case isIntType(s.DataType) && !slices.Contains(s.Shape, -1) && tooManyInts(backends.NumElements(s.Shape)):
+			return fmt.Errorf("model %q: input %q (%s of shape %v) holds more than %d values, the most the gorgonia backend takes as a build-time constant (%s)",
+				p.model, s.Name, s.DataType, s.Shape, maxIntElems, intInputAdvice)
+		case !isIntType(s.DataType) && len(s.Shape) == 0:
+			return fmt.Errorf("model %q: input %q has no shape or is a scalar; the gorgonia backend needs FP32 inputs of known rank 1 or more", p.model, s.Name)
 		}
 	}
 	for _, s := range p.meta.Outputs {
@@ -131,10 +143,24 @@ func (p *program) checkSignature(g *onnxpb.GraphProto, notes []string) error {
 }
 
 func checkSpec(role string, s backends.TensorSpec) error {
-	if s.DataType != backends.FP32 {
-		return fmt.Errorf("%s %q has datatype %s; the gorgonia backend supports FP32 only", role, s.Name, s.DataType)
+	if s.DataType != backends.FP32 && !isIntType(s.DataType) {
+		return fmt.Errorf("%s %q has datatype %s; the gorgonia backend supports FP32, and INT64 and INT32 as build-time constants", role, s.Name, s.DataType)
 	}
 	return nil
+}
+
+// tooManyInts reports whether an integer input of n values (-1: more than
+// an int64 holds) is too large to be a build-time constant.
+func tooManyInts(n int64) bool { return n < 0 || n > maxIntElems }
+
+// intInput returns the first integer input's name, if the model has one.
+func (p *program) intInput() (string, bool) {
+	for _, s := range p.meta.Inputs {
+		if isIntType(s.DataType) {
+			return s.Name, true
+		}
+	}
+	return "", false
 }
 
 // checkNodes refuses unsupported ops and nodes that use a value no earlier
