@@ -162,6 +162,14 @@ func splitParquet(ctx context.Context, model string, l *layout, f parquet.Reader
 	}
 	fields, leaves := neededColumns(fr.Manifest, plan)
 	c := newRawChunker(l, rows, emit)
+	if leaf, ok := flatColumn(pf, l, plan, leaves); ok { // parquet_flat.go
+		for rg := range pf.NumRowGroups() {
+			if err := readFlat(ctx, pf, rg, leaf, sc.Field(plan[0].cols[0]).Name, c); err != nil {
+				return c.total, c.chunks, err
+			}
+		}
+		return c.total, c.chunks, c.flush()
+	}
 	for rg := range pf.NumRowGroups() {
 		if err := readRowGroup(ctx, fr, rg, leaves, fields, plan, c); err != nil {
 			return c.total, c.chunks, err
