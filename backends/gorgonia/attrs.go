@@ -84,3 +84,13 @@ func normAxis(axis, rank int) (int, error) {
 	}
 	return axis, nil
 }
+
+// axisAttr reads the node's axis attribute (def when absent) and
+// normalises it for an input of rank rank.
+func (c *nodeCtx) axisAttr(def int64, rank int) (int, error) {
+	a, err := c.attrs.int("axis", def)
+	if err != nil {
+		return 0, err
+	}
+	return normAxis(int(a), rank)
+}

@@ -167,7 +167,8 @@ func arith(kind binKind) opBuilder {
 	}
 }
 
-// relu is max(v, 0) that keeps a NaN a NaN, as ONNX's Relu does.
+// relu is max(v, 0) that keeps a NaN a NaN, as ONNX's Relu does: the one
+// definition for Relu and for the Relu fused into Conv, Gemm and Add.
 func relu(v float32) float32 {
 	if v < 0 {
 		return 0

@@ -195,7 +195,7 @@ func (k *convKernel) run(out []float32, ins [][]float32) {
 			}
 			if k.relu {
 				for j, v := range row {
-					row[j] = max(v, 0)
+					row[j] = relu(v)
 				}
 			}
 		}

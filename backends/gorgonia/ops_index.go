@@ -91,11 +91,7 @@ func buildSplit(c *nodeCtx) (*value, error) {
 		return nil, err
 	}
 	in := x.shape()
-	a, err := c.attrs.int("axis", 0)
-	if err != nil {
-		return nil, err
-	}
-	axis, err := normAxis(int(a), len(in))
+	axis, err := c.axisAttr(0, len(in))
 	if err != nil {
 		return nil, err
 	}
@@ -326,11 +322,7 @@ func buildGather(c *nodeCtx) (*value, error) {
 		return nil, err
 	}
 	in := x.shape()
-	a, err := c.attrs.int("axis", 0)
-	if err != nil {
-		return nil, err
-	}
-	axis, err := normAxis(int(a), len(in))
+	axis, err := c.axisAttr(0, len(in))
 	if err != nil {
 		return nil, err
 	}

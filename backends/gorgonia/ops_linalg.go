@@ -79,7 +79,7 @@ func buildGemm(c *nodeCtx) (*value, error) {
 		}
 		packed = true
 	}
-	relu := c.fuseRelu()
+	reluAt := c.fuseRelu() // the Relu node computed here, or -1
 	v, err := c.apply([]int{m, n}, func(out []float32, ins [][]float32) {
 		av, bv := matView{data: ins[0], ld: lda, t: ta}, matView{data: ins[1], ld: ldb, t: tb}
 		var pre []float32
@@ -100,14 +100,14 @@ func buildGemm(c *nodeCtx) (*value, error) {
 			addBroadcast(out, ins[2], m, n, cs, false)
 			sgemmPacked(m, n, k, av, bv, pre, out, n, true)
 		}
-		if relu >= 0 {
+		if reluAt >= 0 {
 			for i, x := range out {
-				out[i] = max(x, 0)
+				out[i] = relu(x)
 			}
 		}
 	}, inputs...)
-	if err == nil && relu >= 0 {
-		c.fused[relu] = v
+	if err == nil && reluAt >= 0 {
+		c.fused[reluAt] = v
 	}
 	return v, err
 }

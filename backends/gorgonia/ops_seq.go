@@ -153,11 +153,7 @@ func buildSplitToSequence(c *nodeCtx) (*value, error) {
 		return nil, err
 	}
 	in := x.shape()
-	a, err := c.attrs.int("axis", 0)
-	if err != nil {
-		return nil, err
-	}
-	axis, err := normAxis(int(a), len(in))
+	axis, err := c.axisAttr(0, len(in))
 	if err != nil {
 		return nil, err
 	}

@@ -71,7 +71,7 @@ func readFlat(ctx context.Context, pf *file.Reader, rg, leaf int, name string, c
 		for i := range int(n) {
 			if rep[i] == 0 {
 				if started && cnt != per {
-					return bad("has %d values at row %d; the input takes %d per row", cnt, row, per)
+					return rowErr(name, row, false, cnt, per)
 				}
 				if started {
 					row++
@@ -91,7 +91,7 @@ func readFlat(ctx context.Context, pf *file.Reader, rg, leaf int, name string, c
 		}
 	}
 	if started && cnt != per {
-		return bad("has %d values at row %d; the input takes %d per row", cnt, row, per)
+		return rowErr(name, row, false, cnt, per)
 	}
 	_, err = chunkRows(pend, per, c)
 	return err
