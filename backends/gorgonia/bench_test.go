@@ -66,6 +66,44 @@ func TestParityWithONNXRuntime(t *testing.T) {
 	}
 }
 
+// TestLightCNNsMatchONNXRuntime runs the onnx wheel's nine model-zoo CNNs
+// under both backends on the same inputs and holds gorgonia's outputs within
+// 1e-3 (relative) of ONNX Runtime's. Under the race detector only
+// SqueezeNet runs (the others take minutes there); it skips without the
+// data or the library.
+func TestLightCNNsMatchONNXRuntime(t *testing.T) {
+	if testing.Short() {
+		t.Skip("skipping in -short: the zoo CNNs take a while")
+	}
+	dir, err := onnxtestdata.Dir()
+	if err != nil {
+		t.Skipf("skipping: %v", err)
+	}
+	cases, err := onnxtestdata.List(dir, "light")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ort := ortBackend(t)
+	for _, c := range cases {
+		t.Run(c.Name, func(t *testing.T) {
+			if raceEnabled && c.Name != "light_squeezenet" {
+				t.Skip("race detector on: run without -race to check it")
+			}
+			in, _, err := c.Load()
+			if err != nil {
+				t.Fatal(err)
+			}
+			g, o := loadWith(t, New(Options{Logger: quiet}), c.Name, c.Model), loadWith(t, ort, c.Name, c.Model)
+			got, want := run(t, g, in...), run(t, o, in...)
+			for i := range want {
+				if err := onnxtestdata.Close(got[i], want[i], 1e-3, 1e-6); err != nil {
+					t.Errorf("gorgonia against onnxruntime: %v", err)
+				}
+			}
+		})
+	}
+}
+
 // BenchmarkBackends measures one Run per demo model, backend and batch size,
 // reporting rows (batch items) per second. Both backends get GOMAXPROCS
 // threads; the onnxruntime side skips without the library.
