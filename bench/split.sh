@@ -10,7 +10,9 @@
 #   - the server's CPU µs per request at 1 client over JSON, binary and gRPC.
 # Environment: CLIENT_CPU (default 0), SERVER_CPU (default 1), DURATION
 # (default 5s per level), SPLIT_OUT (default build/bench-split), SERVER_ENV
-# (extra environment for the server, such as GOMAXPROCS=1 to compare).
+# (extra environment for the server, such as GOMAXPROCS=1 to compare),
+# SERVER_BIN (default ./bin/tiffin: the server under test, to compare two
+# builds in one sitting; the load generator and baseline stay ./bin/tiffin).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -48,7 +50,7 @@ taskset -c "$server" ./bin/tiffin bench --baseline --model mlp-compute --model-r
 	--threads 1 --duration "$dur" --out "$out/baseline-compute.json" >"$out/baseline-compute.txt"
 
 http_port="$(free_port)"; grpc_port="$(free_port "$http_port")"
-env ${SERVER_ENV:-} taskset -c "$server" ./bin/tiffin serve --model-repository "$repo" --host 127.0.0.1 \
+env ${SERVER_ENV:-} taskset -c "$server" "${SERVER_BIN:-./bin/tiffin}" serve --model-repository "$repo" --host 127.0.0.1 \
 	--http-port "$http_port" --grpc-port "$grpc_port" --jobs=false --log-level warn >"$out/server.log" 2>&1 &
 srv=$!
 trap 'kill $srv 2>/dev/null; wait $srv 2>/dev/null || true' EXIT

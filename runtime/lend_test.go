@@ -3,6 +3,8 @@ package runtime_test
 import (
 	"context"
 	"log/slog"
+	goruntime "runtime"
+	"sync"
 	"testing"
 	"time"
 
@@ -96,5 +98,43 @@ func TestLentLeaderThatGivesUpIsDropped(t *testing.T) {
 	go func() { _, _ = m.Infer(fast, &runtime.InferRequest{Model: "m", Inputs: []backends.Tensor{rows(7)}}) }()
 	if _, err := m.Infer(fast, &runtime.InferRequest{Model: "m", Inputs: []backends.Tensor{rows(1)}}); err != nil {
 		t.Fatal(err) // 7 + 1 rows fill the batch of 8 before the window
+	}
+}
+
+// Lent instances take no P of their own (procs.go): they run on the
+// request goroutines' Ps. And a borrower yields before it leads the
+// group, so requests readied together share a batch even on one P, where
+// without the yield each goroutine ran its own request to the end.
+func TestLentInstancesBatchOnOneP(t *testing.T) {
+	repo := t.TempDir()
+	writeFake(t, repo, "m", "instance_groups: [{kind: cpu, count: 1}]\n", 1)
+	fake := backendtest.New(backendtest.Options{})
+	m := lentManager(t, repo, fake)
+	procsBefore, _, workersBefore, _ := runtime.ProcPlan()
+	loadLent(t, m, "m", 1)
+	if procs, _, workers, _ := runtime.ProcPlan(); procs != procsBefore || workers != workersBefore {
+		t.Fatalf("a lent instance changed the plan: GOMAXPROCS %d → %d, instance workers %d → %d",
+			procsBefore, procs, workersBefore, workers)
+	}
+
+	defer goruntime.GOMAXPROCS(goruntime.GOMAXPROCS(1))
+	const clients = 16
+	runs := fake.Runs()
+	var wg sync.WaitGroup
+	errs := make(chan error, clients)
+	for range clients {
+		wg.Go(func() {
+			if _, err := infer(m, "m", 1); err != nil {
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if n := fake.Runs() - runs; n > clients/2 {
+		t.Fatalf("%d requests readied together ran in %d batches, want them to share batches", clients, n)
 	}
 }

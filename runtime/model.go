@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	goruntime "runtime"
 	"sync"
 	"time"
 
@@ -107,6 +108,14 @@ func (v *ModelVersion) infer(ctx context.Context, req *InferRequest) (resp *Infe
 // rest.
 func (v *ModelVersion) await(j *inflight) error {
 	lend := v.lend
+	if lend != nil {
+		// Yield once before leading the group: the request goroutines the
+		// network has readied on these cores then read, decode and submit
+		// their rows, and the batch takes them all. Without it each
+		// goroutine ran its own request to the end, a batch of one
+		// (runtime/LOCKS.md, "Lent instances").
+		goruntime.Gosched()
+	}
 	for {
 		select {
 		case <-j.done:

@@ -19,11 +19,18 @@ import (
 // compute runs, so requests reach the queue late and batches stay small
 // (issue 9: a mean batch of 2.75 with 32 clients waiting).
 //
-// So each serving worker gets a P of its own, on top of the Ps the process
-// had at start (Go's default: the usable cores, cgroup quota included),
-// which stay for the front end. The OS, not Go, then shares each core
-// between a worker thread and the front end's threads. runtime/LOCKS.md
-// records the measurements behind this choice.
+// So each serving worker with a thread of its own (pinned to some of the
+// process's cores, or on a GPU) gets a P of its own, on top of the Ps the
+// process had at start (Go's default: the usable cores, cgroup quota
+// included), which stay for the front end. The OS, not Go, then shares
+// each core between a worker thread and the front end's threads.
+//
+// A lent instance (on every core the process has) gets no P: it runs on
+// the request goroutines' own Ps, and its borrower yields once before it
+// leads the group (ModelVersion.await), so the goroutines the network has
+// readied submit their rows first and join the batch. An extra P there
+// only made a second thread fight the front end for the same cores.
+// runtime/LOCKS.md records the measurements behind both choices.
 //
 // GOMAXPROCS is process-wide, so the plan is too. A GOMAXPROCS set in the
 // environment is the operator's choice and is left alone.
@@ -31,7 +38,7 @@ type procPlan struct {
 	mu      sync.Mutex // protects: workers
 	base    int        // Ps for the front end: GOMAXPROCS at start
 	fixed   bool       // GOMAXPROCS was set in the environment
-	workers int        // serving instance workers in the process
+	workers int        // serving instance workers with a thread of their own
 }
 
 var procs = &procPlan{base: goruntime.GOMAXPROCS(0), fixed: os.Getenv("GOMAXPROCS") != ""}
@@ -52,8 +59,8 @@ func (p *procPlan) add(n int, log *slog.Logger) {
 }
 
 // ProcPlan reports GOMAXPROCS and how it is split: Ps kept for the front
-// end, and serving instance workers (one P each), unless GOMAXPROCS was
-// fixed in the environment.
+// end, and serving instance workers with threads of their own (one P
+// each), unless GOMAXPROCS was fixed in the environment.
 func ProcPlan() (gomaxprocs, frontEnd, workers int, fixed bool) {
 	procs.mu.Lock()
 	defer procs.mu.Unlock()

@@ -87,8 +87,12 @@ func (w *worker) run(ctx context.Context, loaded chan<- error) {
 	loaded <- nil
 	w.takeWarmups()
 	if b, ok := <-w.serve; ok {
-		procs.add(1, w.log)
-		defer procs.add(-1, w.log)
+		if w.lend == nil {
+			// A thread of its own: a P of its own (procs.go). A lent
+			// instance runs on the request goroutines' Ps instead.
+			procs.add(1, w.log)
+			defer procs.add(-1, w.log)
+		}
 		w.log.Debug("instance serving", "instance", w, "pinned", w.pinned, "lent", w.lend != nil)
 		if w.lend != nil {
 			w.lend <- w
