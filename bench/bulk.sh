@@ -14,7 +14,8 @@
 #     rows/s while scoring (both from rows_done).
 # Environment: BULK_ROWS, CLIENT_CPU, SERVER_CPU, DURATION (baseline, per
 # batch size; 3s), P99_DURATION (5s), BULK_OUT (build/bench-bulk),
-# BULK_MODELS (mlp-small mlp-large).
+# BULK_MODELS (mlp-small mlp-large), SERVER_BIN (./bin/tiffin: the server
+# under test, to compare two builds in one sitting).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -49,7 +50,7 @@ for m in $models; do
 	taskset -c "$server" "$py" bench/bulk_ref.py score "$repo/$m/1/model.onnx" "$out/$m-$rows.parquet" 1024 >"$out/python-$m.json"
 done
 
-taskset -c "$server" ./bin/tiffin serve --model-repository "$repo" --host 127.0.0.1 --http-port "$http_port" \
+taskset -c "$server" "${SERVER_BIN:-./bin/tiffin}" serve --model-repository "$repo" --host 127.0.0.1 --http-port "$http_port" \
 	--grpc-port "$grpc_port" --data-dir "$out/data" --log-level warn >"$out/server.log" 2>&1 &
 srv=$!
 trap 'kill $srv 2>/dev/null; wait $srv 2>/dev/null || true' EXIT

@@ -52,3 +52,8 @@ func (m *Manager) BulkPause(work time.Duration) time.Duration {
 	}
 	return time.Duration(float64(work) * (1 - s) / s)
 }
+
+// BulkWork marks a piece of a job's work (splitting an upload, scoring a
+// chunk) as running until done is called; while any runs, the process
+// holds one more P for it (procs.go, bulkWork).
+func (m *Manager) BulkWork() (done func()) { return procs.bulkWork(m.log) }

@@ -5,6 +5,7 @@ import (
 	"os"
 	goruntime "runtime"
 	"sync"
+	"time"
 )
 
 // procPlan sizes GOMAXPROCS so that instance workers never starve the
@@ -35,26 +36,85 @@ import (
 // GOMAXPROCS is process-wide, so the plan is too. A GOMAXPROCS set in the
 // environment is the operator's choice and is left alone.
 type procPlan struct {
-	mu      sync.Mutex // protects: workers
-	base    int        // Ps for the front end: GOMAXPROCS at start
-	fixed   bool       // GOMAXPROCS was set in the environment
-	workers int        // serving instance workers with a thread of their own
+	mu        sync.Mutex    // protects: workers, bulk, bulkP, linger
+	base      int           // Ps for the front end: GOMAXPROCS at start
+	fixed     bool          // GOMAXPROCS was set in the environment
+	workers   int           // serving instance workers with a thread of their own
+	bulk      int           // pieces of bulk work running (bulkWork)
+	bulkP     bool          // the plan holds a P for bulk work
+	linger    *time.Timer   // gives the bulk P back once bulk work stays idle
+	lingerFor time.Duration // bulkLinger; shorter in tests
 }
 
-var procs = &procPlan{base: goruntime.GOMAXPROCS(0), fixed: os.Getenv("GOMAXPROCS") != ""}
+var procs = &procPlan{base: goruntime.GOMAXPROCS(0), fixed: os.Getenv("GOMAXPROCS") != "", lingerFor: bulkLinger}
+
+// bulkLinger is how long the bulk P outlives the last piece of bulk work,
+// so a job's chunks, one after another, do not resize GOMAXPROCS (a stop
+// of the world) each time.
+const bulkLinger = time.Second
 
 // add changes the count of serving workers by n and resizes GOMAXPROCS.
 func (p *procPlan) add(n int, log *slog.Logger) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.workers += n
+	p.resize(log)
+}
+
+// bulkWork counts a piece of bulk work (a job's upload being split, a
+// chunk being scored) until done is called. While any runs, the plan holds
+// one more P: bulk work is long stretches of Go code (decoding, hashing,
+// queueing) that Go's scheduler would preempt only every 10 ms, so an
+// interactive request readied behind it on the front end's only P waited
+// that long. With a P of its own, bulk work runs on a thread the OS
+// time-slices against the front end's, and a woken request runs promptly.
+// The batcher and BulkPause still bound bulk's share of the time.
+func (p *procPlan) bulkWork(log *slog.Logger) (done func()) {
+	p.mu.Lock()
+	p.bulk++
+	if p.linger != nil {
+		p.linger.Stop()
+		p.linger = nil
+	}
+	p.bulkP = true
+	p.resize(log)
+	p.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			p.mu.Lock()
+			defer p.mu.Unlock()
+			if p.bulk--; p.bulk == 0 && p.linger == nil {
+				p.linger = time.AfterFunc(p.lingerFor, func() { p.endBulk(log) })
+			}
+		})
+	}
+}
+
+// endBulk gives the bulk P back if no bulk work started since.
+func (p *procPlan) endBulk(log *slog.Logger) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.bulk > 0 || p.linger == nil {
+		return
+	}
+	p.linger = nil
+	p.bulkP = false
+	p.resize(log)
+}
+
+// resize sets GOMAXPROCS to the plan; the caller holds mu.
+func (p *procPlan) resize(log *slog.Logger) {
 	if p.fixed {
 		return
 	}
 	want := p.base + p.workers
+	if p.bulkP {
+		want++
+	}
 	if goruntime.GOMAXPROCS(0) != want {
 		goruntime.GOMAXPROCS(want)
-		log.Debug("GOMAXPROCS resized", "gomaxprocs", want, "front_end", p.base, "workers", p.workers)
+		log.Debug("GOMAXPROCS resized", "gomaxprocs", want, "front_end", p.base, "workers", p.workers, "bulk", p.bulkP)
 	}
 }
 

@@ -37,6 +37,7 @@ func newRefModels() *refModels { return &refModels{mlp: modelgen.MLPSmall(), max
 
 // BulkPause never pauses: these tests send no interactive requests.
 func (m *refModels) BulkPause(time.Duration) time.Duration { return 0 }
+func (m *refModels) BulkWork() func()                      { return func() {} }
 
 func (m *refModels) Version(name string, version int64) (*runtime.ModelVersion, error) {
 	if name != m.mlp.Name || version > 1 {

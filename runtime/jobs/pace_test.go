@@ -23,6 +23,8 @@ func (m *pausingModels) BulkPause(work time.Duration) time.Duration {
 	return m.pause
 }
 
+func (m *pausingModels) BulkWork() func() { return func() {} }
+
 // TestPacerCopy: a spooled upload is copied whole, with a pace after every
 // full piece, each sleeping what BulkPause said.
 func TestPacerCopy(t *testing.T) {

@@ -21,6 +21,10 @@ type Models interface {
 	// queueing its input) should pause after running for work, to keep
 	// within the fair share while interactive requests arrive.
 	BulkPause(work time.Duration) time.Duration
+	// BulkWork marks a piece of a job's work as running until done is
+	// called, so the runtime can give bulk work a P of its own
+	// (runtime/procs.go).
+	BulkWork() (done func())
 }
 
 // scorer turns a chunk's input lines into its result lines. Rows go to the

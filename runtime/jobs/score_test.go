@@ -30,6 +30,7 @@ type sumModel struct {
 
 // BulkPause never pauses: no interactive requests here.
 func (m *sumModel) BulkPause(time.Duration) time.Duration { return 0 }
+func (m *sumModel) BulkWork() func()                      { return func() {} }
 
 func (m *sumModel) Version(string, int64) (*runtime.ModelVersion, error) {
 	sig := runtime.Signature{MaxBatchSize: m.maxBatch,

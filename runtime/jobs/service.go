@@ -205,6 +205,7 @@ func (s *Service) Submit(ctx context.Context, model string, version int64, in In
 // split cuts the upload into chunks in its format and queues them.
 func (s *Service) split(ctx context.Context, st *store, rec *record, sig *runtime.Signature, l *layout, in Input,
 	body io.Reader, br *bufio.Reader) (int64, int, error) {
+	defer s.models.BulkWork()()
 	p := s.pacer(ctx)
 	emit := func(c chunkRef, data []byte) error {
 		c.job = rec.ID

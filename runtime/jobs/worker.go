@@ -141,8 +141,9 @@ func (p *pool) handle(msg jetstream.Msg) {
 	if n := deliveries(msg); n > p.maxRedeliveries+1 {
 		res = p.poisoned(c, n-2)
 	} else {
-		beat := p.heartbeat(msg)
+		beat, working := p.heartbeat(msg), p.scorer.models.BulkWork()
 		res, err = p.scoreSafely(rec, c, msg.Data())
+		working()
 		beat()
 		switch {
 		case p.work.Err() != nil:
