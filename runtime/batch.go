@@ -129,8 +129,10 @@ func deliver(parts []part, outputs []backends.Tensor) {
 		total += int64(p.Rows)
 	}
 	var at int64
-	for _, p := range parts {
-		pieces := make([]backends.Tensor, len(outputs))
+	n := len(outputs)
+	all := make([]backends.Tensor, len(parts)*n) // one allocation for every part's pieces
+	for k, p := range parts {
+		pieces := all[k*n : (k+1)*n : (k+1)*n]
 		for i := range outputs {
 			pieces[i] = rowsOf(&outputs[i], total, at, int64(p.Rows))
 		}

@@ -35,20 +35,29 @@ func (m *Manager) Version(name string, version int64) (*ModelVersion, error) {
 		}
 		return v, nil
 	}
-	vs := e.versionList()
-	if len(vs) == 0 {
-		reason := "it has no versions"
-		if e.err != nil {
-			reason = e.err.Error()
+	// One pass over the map, without sorting: this runs on every request
+	// that names no version.
+	var newest, ready *ModelVersion
+	var newestN, readyN int64
+	for n, v := range e.versions {
+		if newest == nil || n > newestN {
+			newest, newestN = v, n
 		}
-		return nil, Errorf(KindUnavailable, "model %q is unavailable: %s", name, reason)
-	}
-	for i := len(vs) - 1; i >= 0; i-- {
-		if v := e.versions[vs[i]]; v.Ready() {
-			return v, nil
+		if (ready == nil || n > readyN) && v.Ready() {
+			ready, readyN = v, n
 		}
 	}
-	return e.versions[vs[len(vs)-1]], nil
+	switch {
+	case ready != nil:
+		return ready, nil
+	case newest != nil:
+		return newest, nil
+	}
+	reason := "it has no versions"
+	if e.err != nil {
+		reason = e.err.Error()
+	}
+	return nil, Errorf(KindUnavailable, "model %q is unavailable: %s", name, reason)
 }
 
 // Versions lists a model's versions, ascending.

@@ -67,6 +67,15 @@ func (v *ModelVersion) Ready() bool {
 	return v.state == StateReady
 }
 
+// RequestTimeout is how long req may take from its arrival: its own
+// Timeout, else the model's batching.timeout.
+func (v *ModelVersion) RequestTimeout(req *InferRequest) time.Duration {
+	if req.Timeout > 0 {
+		return req.Timeout
+	}
+	return v.Config.Batching.Timeout.D()
+}
+
 // infer validates a request, queues it and waits for its outputs, its
 // timeout or its caller's cancellation, whichever comes first.
 func (v *ModelVersion) infer(ctx context.Context, req *InferRequest) (resp *InferResponse, err error) {
@@ -80,12 +89,14 @@ func (v *ModelVersion) infer(ctx context.Context, req *InferRequest) (resp *Infe
 	if err != nil {
 		return nil, err
 	}
-	timeout := v.Config.Batching.Timeout.D()
-	if req.Timeout > 0 {
-		timeout = req.Timeout
+	timeout := v.RequestTimeout(req)
+	if dl, ok := ctx.Deadline(); !ok || time.Until(dl) > timeout {
+		// A caller that already set the deadline (the HTTP front end)
+		// spares a second context, its timer and its registration.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
 	j := &inflight{ctx: ctx, req: req, rows: rows, key: shapeKey(req.Inputs), enqueued: time.Now(), done: make(chan struct{})}
 	if err := v.batcher.Submit(j); err != nil {
 		return nil, v.submitError(err, timeout)

@@ -64,6 +64,9 @@ func (s *Signature) CheckShapes(model string, inputs []backends.Tensor) error {
 }
 
 func (s *Signature) orderInputs(model string, in []backends.Tensor) ([]backends.Tensor, error) {
+	if s.inOrder(in) {
+		return in, nil // the usual case, without a copy
+	}
 	ordered := make([]backends.Tensor, len(s.Inputs))
 	seen := make([]bool, len(s.Inputs))
 	for _, t := range in {
@@ -83,6 +86,19 @@ func (s *Signature) orderInputs(model string, in []backends.Tensor) ([]backends.
 		}
 	}
 	return ordered, nil
+}
+
+// inOrder reports whether in names the model's inputs once each, in order.
+func (s *Signature) inOrder(in []backends.Tensor) bool {
+	if len(in) != len(s.Inputs) {
+		return false
+	}
+	for i := range in {
+		if in[i].Name != s.Inputs[i].Name {
+			return false
+		}
+	}
+	return true
 }
 
 // checkInput returns the input's batch size (its first axis) when the

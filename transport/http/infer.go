@@ -72,7 +72,9 @@ func (s *Server) answerInfer(tctx context.Context, ctx *fasthttp.RequestCtx, mod
 		return 0
 	}
 	d.req.Model, d.req.Version = model, version
-	tctx, cancel := context.WithCancel(tctx)
+	// One context for the request's deadline and its hangup watch: the
+	// runtime then adds none of its own.
+	tctx, cancel := context.WithTimeout(tctx, v.RequestTimeout(&d.req))
 	defer cancel()
 	watch := s.hangups.watch(ctx.Conn(), cancel)
 	resp, err := s.models.Infer(tctx, &d.req)

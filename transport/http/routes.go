@@ -12,7 +12,8 @@ import (
 // the split path reads better than a router table.
 func (s *Server) route(ctx *fasthttp.RequestCtx) {
 	path := string(ctx.Path())
-	seg := strings.Split(strings.Trim(path, "/"), "/")
+	var buf [8]string
+	seg := splitPath(path, buf[:0])
 	get, post := ctx.IsGet() || ctx.IsHead(), ctx.IsPost()
 	if path == "/metrics" && get && s.metrics != nil {
 		s.metrics(ctx)
@@ -39,6 +40,19 @@ func (s *Server) route(ctx *fasthttp.RequestCtx) {
 		}
 	}
 	replyError(ctx, runtime.Errorf(runtime.KindNotFound, "no route for %s %s", ctx.Method(), path))
+}
+
+// splitPath appends path's segments, without the slashes around it, to
+// seg: a V2 path's few fit the caller's array, so routing allocates none.
+func splitPath(path string, seg []string) []string {
+	path = strings.Trim(path, "/")
+	for {
+		i := strings.IndexByte(path, '/')
+		if i < 0 {
+			return append(seg, path)
+		}
+		seg, path = append(seg, path[:i]), path[i+1:]
+	}
 }
 
 // routeModel handles /v2/models/<m>[/versions/<v>][/ready|/infer].
