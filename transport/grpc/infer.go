@@ -33,8 +33,7 @@ func (s *Server) ModelInfer(ctx context.Context, req *pb.ModelInferRequest) (*pb
 
 func (s *Server) infer(ctx context.Context, req *pb.ModelInferRequest) (_ *pb.ModelInferResponse, err error) {
 	start := time.Now()
-	md, _ := metadata.FromIncomingContext(ctx)
-	ctx, span := transport.StartInferSpan(ctx, metadataCarrier(md), "grpc", req.GetModelName())
+	ctx, span := transport.StartInferSpan(ctx, incomingCarrier{ctx}, "grpc", req.GetModelName())
 	var answered int64
 	defer func() {
 		code := transport.GRPCCode(err)
@@ -81,21 +80,26 @@ func (s *Server) infer(ctx context.Context, req *pb.ModelInferRequest) (_ *pb.Mo
 	return encodeResponse(resp, d.typed), nil
 }
 
-// metadataCarrier lets the trace propagator read gRPC metadata.
-type metadataCarrier metadata.MD
+// incomingCarrier lets the trace propagator read the call's incoming
+// metadata, one key at a time: metadata.FromIncomingContext would copy
+// all of it on every call, traced or not.
+type incomingCarrier struct{ ctx context.Context }
 
-func (c metadataCarrier) Get(key string) string {
-	if v := metadata.MD(c).Get(key); len(v) > 0 {
+func (c incomingCarrier) Get(key string) string {
+	if v := metadata.ValueFromIncomingContext(c.ctx, key); len(v) > 0 {
 		return v[0]
 	}
 	return ""
 }
 
-func (c metadataCarrier) Set(key, value string) { metadata.MD(c).Set(key, value) }
+// Set does nothing: incoming metadata is read-only, and extracting a
+// trace context never sets.
+func (incomingCarrier) Set(string, string) {}
 
-func (c metadataCarrier) Keys() []string {
-	keys := make([]string, 0, len(c))
-	for k := range c {
+func (c incomingCarrier) Keys() []string {
+	md, _ := metadata.FromIncomingContext(c.ctx)
+	keys := make([]string, 0, len(md))
+	for k := range md {
 		keys = append(keys, k)
 	}
 	return keys

@@ -103,8 +103,7 @@ func (s *Server) RepositoryModelUnload(ctx context.Context, req *pb.RepositoryMo
 
 // authorization is the call's "authorization" metadata, if any.
 func authorization(ctx context.Context) string {
-	md, _ := metadata.FromIncomingContext(ctx)
-	if v := md.Get("authorization"); len(v) > 0 {
+	if v := metadata.ValueFromIncomingContext(ctx, "authorization"); len(v) > 0 {
 		return v[0]
 	}
 	return ""
