@@ -67,10 +67,14 @@ func TestParseRequestJSONMatchesStd(t *testing.T) {
 		`{"inputs":[{"shape":[1.0]},{"shape":[01]},{"shape":[1e2]},{"shape":[-0]},{"shape":[123456789012345678901]}]}`,
 		`{"inputs":[{"name":"café","datatype":"F\u0050","shape":[1,]}]}`,
 		`{"inputs":[{"name":"ü","datatype":"FP32"},{"name":"tab\there","shape":[2,"3"]}]}`,
+		`{"inputs":[{"data": [ [ 1.5e3 , -2 ] ,[true,null] ] ,"name":"n"},{"data":[]},{"data":[[],[[]]]}]}`,
+		`{"inputs":[{"data":[1,"mixed",{"o":[2]}]}]}`,
 	} {
 		checkAgainstStd(t, []byte(body))
 	}
 	for _, bad := range []string{`{"inputs":[{"name":"a"}]`, `{"inputs":[1 2]}`, `{"id":"x"} trailing`, `{"inputs":[{"data":[1,2}]}`,
+		`{"inputs":[{"data":[1,,2]}]}`, `{"inputs":[{"data":[1,]}]}`, `{"inputs":[{"data":[[1] [2]]}]}`, `{"inputs":[{"data":[1 2]}]}`,
+		`{"inputs":[{"data":[[1],2]]}]}`, `{"inputs":[{"data":[1,2`,
 		`{"id":"a` + "\n" + `"}`, string(bytes.Repeat([]byte("["), 100000))} {
 		if _, err := parseRequestJSON([]byte(bad)); err == nil {
 			t.Errorf("%.40q: accepted", bad)
