@@ -48,6 +48,9 @@ func AppendFloat(dst []byte, f float64, bits int) []byte {
 	if math.IsNaN(f) || math.IsInf(f, 0) {
 		return append(dst, "null"...)
 	}
+	if bits == 32 {
+		return appendFloat32(dst, float32(f)) // the same text, faster (ftoa32.go)
+	}
 	return strconv.AppendFloat(dst, f, 'g', -1, bits)
 }
 
