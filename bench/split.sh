@@ -7,7 +7,9 @@
 #     batch size, with the mean batch and the compute inflation;
 #   - tiny (10→1, no config) at 32 clients over JSON, against a bare
 #     fasthttp handler on the server's core;
-#   - the server's CPU µs per request at 1 client over JSON, binary and gRPC.
+#   - the server's CPU µs per request at 1 client over JSON, binary and gRPC,
+#     and its server-side overhead: p50 over the bare handler's, less the
+#     queue and compute times from the server's stats.
 # Environment: CLIENT_CPU (default 0), SERVER_CPU (default 1), DURATION
 # (default 5s per level), SPLIT_OUT (default build/bench-split), SERVER_ENV
 # (extra environment for the server, such as GOMAXPROCS=1 to compare),
@@ -96,4 +98,12 @@ bare1 = level("bare-c1")
 row("bare handler, 1 client", bare1, bare1["rows_per_s"])
 for p in ("json", "binary", "grpc"):
     row(f"tiny, 1 client, {p}", level(f"c1-{p}"), bare1["rows_per_s"])
+# Server-side overhead at one client: the request's p50 over the bare
+# handler's (the same client, loopback and kernel), less the time the
+# server's stats put in the queue and the backend.
+print(f"server-side overhead at 1 client (p50 - bare p50 {bare1['latency']['p50_ms']*1000:.0f} µs - queue - compute):")
+for p in ("json", "binary", "grpc"):
+    l = level(f"c1-{p}")
+    over = (l["latency"]["p50_ms"] - bare1["latency"]["p50_ms"] - (l.get("server_queue_ms") or 0) - (l.get("server_compute_ms") or 0)) * 1000
+    print(f"  {p:<7} p50 {l['latency']['p50_ms']*1000:.0f} µs, overhead {over:.0f} µs")
 PY
