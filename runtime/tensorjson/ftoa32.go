@@ -15,59 +15,82 @@ import (
 // steps and writes them directly. ftoa32_test.go holds it to strconv.
 func appendFloat32(dst []byte, f float32) []byte {
 	u := math.Float32bits(f)
+	var out [24]byte // the longest text is 15 bytes: -1.2345678e-38
+	n := 0
 	if u>>31 != 0 {
-		dst = append(dst, '-')
+		out[0], n = '-', 1
 	}
 	mant, exp := u&(1<<23-1), (u>>23)&0xff
 	if mant == 0 && exp == 0 {
-		return append(dst, '0')
+		out[n] = '0'
+		return append(dst, out[:n+1]...)
 	}
 	digits, e10 := shortest32(mant, exp)
-	var buf [10]byte
-	nd := 0
-	for v := digits; v > 0; v /= 10 {
-		nd++
+	// The digits, right-aligned in d, two at a time.
+	var d [10]byte
+	i := len(d)
+	for digits >= 100 {
+		q := digits / 100
+		r := (digits - q*100) * 2
+		i -= 2
+		d[i], d[i+1] = pairs[r], pairs[r+1]
+		digits = q
 	}
-	for i, v := nd-1, digits; i >= 0; i, v = i-1, v/10 {
-		buf[i] = byte('0' + v%10)
+	if digits >= 10 {
+		i -= 2
+		d[i], d[i+1] = pairs[digits*2], pairs[digits*2+1]
+	} else {
+		i--
+		d[i] = byte('0' + digits)
 	}
-	d := buf[:nd]
-	dp := int(e10) + nd // the value is 0.d × 10^dp
-	if x := dp - 1; x < -4 || x >= 6 {
-		dst = append(dst, d[0])
+	ds := d[i:]
+	nd := len(ds)
+	dp := int(e10) + nd // the value is 0.ds × 10^dp
+	switch x := dp - 1; {
+	case x < -4 || x >= 6:
+		out[n] = ds[0]
+		n++
 		if nd > 1 {
-			dst = append(dst, '.')
-			dst = append(dst, d[1:]...)
+			out[n] = '.'
+			n += 1 + copy(out[n+1:], ds[1:])
 		}
-		dst = append(dst, 'e')
+		out[n], out[n+1] = 'e', '+'
 		if x < 0 {
-			dst, x = append(dst, '-'), -x
-		} else {
-			dst = append(dst, '+')
+			out[n+1], x = '-', -x
 		}
+		n += 2
 		if x >= 100 {
-			dst = append(dst, byte('0'+x/100))
+			out[n] = byte('0' + x/100)
+			n++
 		}
-		return append(dst, byte('0'+x/10%10), byte('0'+x%10))
-	}
-	if dp <= 0 {
-		dst = append(dst, '0', '.')
+		out[n], out[n+1] = pairs[x%100*2], pairs[x%100*2+1]
+		n += 2
+	case dp <= 0:
+		out[n], out[n+1] = '0', '.'
+		n += 2
 		for ; dp < 0; dp++ {
-			dst = append(dst, '0')
+			out[n] = '0'
+			n++
 		}
-		return append(dst, d...)
-	}
-	if dp >= nd {
-		dst = append(dst, d...)
+		n += copy(out[n:], ds)
+	case dp >= nd:
+		n += copy(out[n:], ds)
 		for ; nd < dp; nd++ {
-			dst = append(dst, '0')
+			out[n] = '0'
+			n++
 		}
-		return dst
+	default:
+		n += copy(out[n:], ds[:dp])
+		out[n] = '.'
+		n += 1 + copy(out[n+1:], ds[dp:])
 	}
-	dst = append(dst, d[:dp]...)
-	dst = append(dst, '.')
-	return append(dst, d[dp:]...)
+	return append(dst, out[:n]...)
 }
+
+// pairs holds "00" to "99", for writing two digits at a time.
+const pairs = "00010203040506070809101112131415161718192021222324252627282930313233343536373839" +
+	"4041424344454647484950515253545556575859606162636465666768697071727374757677787980" +
+	"81828384858687888990919293949596979899"
 
 // Ryū's constants for float32: the 5^q multipliers carry this many bits.
 const (
