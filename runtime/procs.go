@@ -36,19 +36,19 @@ import (
 // GOMAXPROCS is process-wide, so the plan is too. A GOMAXPROCS set in the
 // environment is the operator's choice and is left alone.
 type procPlan struct {
-	mu        sync.Mutex    // protects: workers, bulk, bulkP, linger
+	mu        sync.Mutex    // protects: workers, bulk, bulkPs, lingerGen
 	base      int           // Ps for the front end: GOMAXPROCS at start
 	fixed     bool          // GOMAXPROCS was set in the environment
 	workers   int           // serving instance workers with a thread of their own
 	bulk      int           // pieces of bulk work running (bulkWork)
-	bulkP     bool          // the plan holds a P for bulk work
-	linger    *time.Timer   // gives the bulk P back once bulk work stays idle
-	lingerFor time.Duration // bulkLinger; shorter in tests
+	bulkPs    int           // Ps held for bulk work: the most pieces running since it was last idle
+	lingerGen int           // counts linger timers; only the latest may give the bulk Ps back
+	lingerFor time.Duration // bulkLinger; longer in tests
 }
 
 var procs = &procPlan{base: goruntime.GOMAXPROCS(0), fixed: os.Getenv("GOMAXPROCS") != "", lingerFor: bulkLinger}
 
-// bulkLinger is how long the bulk P outlives the last piece of bulk work,
+// bulkLinger is how long the bulk Ps outlive the last piece of bulk work,
 // so a job's chunks, one after another, do not resize GOMAXPROCS (a stop
 // of the world) each time.
 const bulkLinger = time.Second
@@ -62,44 +62,47 @@ func (p *procPlan) add(n int, log *slog.Logger) {
 }
 
 // bulkWork counts a piece of bulk work (a job's upload being split, a
-// chunk being scored) until done is called. While any runs, the plan holds
-// one more P: bulk work is long stretches of Go code (decoding, hashing,
-// queueing) that Go's scheduler would preempt only every 10 ms, so an
-// interactive request readied behind it on the front end's only P waited
-// that long. With a P of its own, bulk work runs on a thread the OS
-// time-slices against the front end's, and a woken request runs promptly.
-// The batcher and BulkPause still bound bulk's share of the time.
+// chunk being scored) until done is called. Each piece running gets a P,
+// as a worker with a thread of its own does, and the Ps stay until bulk
+// work has been idle for lingerFor. Bulk work is long stretches of Go code
+// (decoding, hashing, queueing) that Go's scheduler preempts only every
+// 10 ms; on the front end's Ps alone, an interactive request readied
+// behind it waited that long. With Ps of their own, bulk goroutines run on
+// threads the OS time-slices against the front end's, and a woken request
+// finds an idle P. The batcher and BulkPause still bound bulk's share of
+// the time.
 func (p *procPlan) bulkWork(log *slog.Logger) (done func()) {
 	p.mu.Lock()
 	p.bulk++
-	if p.linger != nil {
-		p.linger.Stop()
-		p.linger = nil
+	p.lingerGen++ // a pending linger timer no longer applies
+	if p.bulk > p.bulkPs {
+		p.bulkPs = p.bulk
+		p.resize(log)
 	}
-	p.bulkP = true
-	p.resize(log)
 	p.mu.Unlock()
 	var once sync.Once
 	return func() {
 		once.Do(func() {
 			p.mu.Lock()
 			defer p.mu.Unlock()
-			if p.bulk--; p.bulk == 0 && p.linger == nil {
-				p.linger = time.AfterFunc(p.lingerFor, func() { p.endBulk(log) })
+			if p.bulk--; p.bulk == 0 {
+				p.lingerGen++
+				gen := p.lingerGen
+				time.AfterFunc(p.lingerFor, func() { p.endBulk(gen, log) })
 			}
 		})
 	}
 }
 
-// endBulk gives the bulk P back if no bulk work started since.
-func (p *procPlan) endBulk(log *slog.Logger) {
+// endBulk gives the bulk Ps back if the linger timer gen is the latest:
+// no bulk work started since it was set.
+func (p *procPlan) endBulk(gen int, log *slog.Logger) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.bulk > 0 || p.linger == nil {
+	if gen != p.lingerGen || p.bulk > 0 {
 		return
 	}
-	p.linger = nil
-	p.bulkP = false
+	p.bulkPs = 0
 	p.resize(log)
 }
 
@@ -108,13 +111,10 @@ func (p *procPlan) resize(log *slog.Logger) {
 	if p.fixed {
 		return
 	}
-	want := p.base + p.workers
-	if p.bulkP {
-		want++
-	}
+	want := p.base + p.workers + p.bulkPs
 	if goruntime.GOMAXPROCS(0) != want {
 		goruntime.GOMAXPROCS(want)
-		log.Debug("GOMAXPROCS resized", "gomaxprocs", want, "front_end", p.base, "workers", p.workers, "bulk", p.bulkP)
+		log.Debug("GOMAXPROCS resized", "gomaxprocs", want, "front_end", p.base, "workers", p.workers, "bulk", p.bulkPs)
 	}
 }
 

@@ -31,38 +31,46 @@ func TestWorkerOwnThread(t *testing.T) {
 	}
 }
 
-// Bulk work holds one P more while it runs and for lingerFor after, then
-// gives it back; pieces that overlap or follow within lingerFor share it.
-func TestBulkWorkHoldsOneP(t *testing.T) {
+// Bulk work holds a P per piece running, keeps them while it lingers, and
+// gives them back only on the latest linger timer: one set before more
+// work came is stale.
+func TestBulkWorkHoldsPs(t *testing.T) {
 	if os.Getenv("GOMAXPROCS") != "" {
 		t.Skip("GOMAXPROCS is fixed in the environment")
 	}
 	base := goruntime.GOMAXPROCS(0)
 	defer goruntime.GOMAXPROCS(base)
-	p := &procPlan{base: base, lingerFor: 20 * time.Millisecond}
+	p := &procPlan{base: base, lingerFor: time.Hour} // the test calls endBulk itself
 	log := slog.New(slog.DiscardHandler)
-	a, b := p.bulkWork(log), p.bulkWork(log)
-	if n := goruntime.GOMAXPROCS(0); n != base+1 {
-		t.Fatalf("two pieces of bulk work: GOMAXPROCS %d, want %d", n, base+1)
+	want := func(n int, when string) {
+		t.Helper()
+		if got := goruntime.GOMAXPROCS(0); got != n {
+			t.Fatalf("%s: GOMAXPROCS %d, want %d", when, got, n)
+		}
 	}
+	a, b := p.bulkWork(log), p.bulkWork(log)
+	want(base+2, "two pieces of bulk work")
 	a()
 	a() // done twice counts once
+	want(base+2, "one piece left")
 	b()
-	if n := goruntime.GOMAXPROCS(0); n != base+1 {
-		t.Fatalf("just after the last piece: GOMAXPROCS %d, want the P kept (%d)", n, base+1)
-	}
-	c := p.bulkWork(log) // within the linger: keeps the same P
+	want(base+2, "bulk work idle, lingering")
+	p.mu.Lock()
+	stale := p.lingerGen
+	p.mu.Unlock()
+	c := p.bulkWork(log) // within the linger: the Ps it holds suffice
+	want(base+2, "a piece within the linger")
 	c()
-	deadline := time.Now().Add(5 * time.Second)
-	for goruntime.GOMAXPROCS(0) != base {
-		if time.Now().After(deadline) {
-			t.Fatalf("bulk work idle: GOMAXPROCS still %d, want %d", goruntime.GOMAXPROCS(0), base)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	p.endBulk(stale, log)
+	want(base+2, "a stale linger timer fired")
+	p.mu.Lock()
+	latest := p.lingerGen
+	p.mu.Unlock()
+	p.endBulk(latest, log)
+	want(base, "the latest linger timer fired")
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.bulk != 0 || p.bulkP || p.linger != nil {
-		t.Fatalf("plan after bulk work: %d running, P held %v, linger %v", p.bulk, p.bulkP, p.linger != nil)
+	if p.bulk != 0 || p.bulkPs != 0 {
+		t.Fatalf("plan after bulk work: %d running, %d Ps held", p.bulk, p.bulkPs)
 	}
 }

@@ -49,7 +49,11 @@ func AppendFloat(dst []byte, f float64, bits int) []byte {
 		return append(dst, "null"...)
 	}
 	if bits == 32 {
-		return appendFloat32(dst, float32(f)) // the same text, faster (ftoa32.go)
+		f32 := float32(f)
+		if math.IsInf(float64(f32), 0) {
+			return append(dst, "null"...) // beyond float32's range
+		}
+		return appendFloat32(dst, f32) // strconv's text, faster (ftoa32.go)
 	}
 	return strconv.AppendFloat(dst, f, 'g', -1, bits)
 }

@@ -112,3 +112,16 @@ func BenchmarkAppendFloat32(b *testing.B) {
 		}
 	})
 }
+
+// AppendFloat at 32 bits writes null for what float32 cannot hold, as for
+// NaN and the infinities, and never reaches appendFloat32 with them.
+func TestAppendFloat32Range(t *testing.T) {
+	for _, f := range []float64{1e39, -1e39, math.MaxFloat64, math.Inf(1), math.NaN()} {
+		if got := string(AppendFloat(nil, f, 32)); got != "null" {
+			t.Errorf("AppendFloat(%g, 32) = %s, want null", f, got)
+		}
+	}
+	if got := string(AppendFloat(nil, math.MaxFloat32, 32)); got != "3.4028235e+38" {
+		t.Errorf("AppendFloat(MaxFloat32, 32) = %s", got)
+	}
+}
