@@ -190,7 +190,7 @@ func (r *chunkRun) dispatch() {
 	r.res.segs = append(r.res.segs, seg)
 	r.slots <- struct{}{}
 	r.wg.Add(1)
-	go func() {
+	batchRunners.do(func() {
 		defer func() {
 			if p := recover(); p != nil {
 				r.panicked.Store(&p)
@@ -200,7 +200,7 @@ func (r *chunkRun) dispatch() {
 		}()
 		r.run(b, seg)
 		b.release()
-	}()
+	})
 }
 
 // run runs a batch as one request and writes its rows' result lines to
