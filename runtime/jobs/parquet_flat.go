@@ -85,10 +85,23 @@ func readFlat(ctx context.Context, pf *file.Reader, rg, leaf int, name string, c
 				return bad("has more than %d values at row %d; the input takes %d per row", per, row, per)
 			}
 		}
-		pend = append(pend, vals[:n]...) // every level is a value: none is null
-		if pend, err = chunkRows(pend, per, c); err != nil {
+		// Every level is a value (none is null). Whole rows go from vals
+		// into the chunk; only a row split across reads waits in pend.
+		src := vals[:n]
+		if len(pend) > 0 {
+			k := min(per-len(pend), len(src))
+			pend, src = append(pend, src[:k]...), src[k:]
+			if len(pend) == per {
+				if pend, err = chunkRows(pend, per, c); err != nil {
+					return err
+				}
+			}
+		}
+		whole := len(src) / per * per
+		if _, err = chunkRows(src[:whole], per, c); err != nil {
 			return err
 		}
+		pend = append(pend, src[whole:]...)
 	}
 	if started && cnt != per {
 		return rowErr(name, row, false, cnt, per)
