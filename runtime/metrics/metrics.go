@@ -70,7 +70,10 @@ func (m *Metrics) Register(c prometheus.Collector) error { return m.reg.Register
 // chooses the name in the URL, and every name it sent (404s included)
 // would otherwise be a new series for ever. Any other name is UnknownModel.
 func (m *Metrics) ObserveRequest(model string, version int64, protocol, code string, d time.Duration) {
-	if runtime.KindOf(m.lookup(model)) == runtime.KindNotFound {
+	// A request a version answered names a model the server has; only the
+	// others are looked up, so a name the server lacks never becomes a
+	// label.
+	if version == 0 && runtime.KindOf(m.lookup(model)) == runtime.KindNotFound {
 		model = UnknownModel
 	}
 	key := seriesKey{model, version, protocol, code}
