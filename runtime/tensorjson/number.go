@@ -112,12 +112,17 @@ func exactFloat64(s []byte) (float64, bool) {
 }
 
 // Float64Prefix reads the plain decimal at the start of s, s[:n], as
-// strconv would read it alone, when mant × 10^exp rounds once because both
-// factors are exact float64s (Clinger's fast path).
+// strconv would read it alone: when mant × 10^exp rounds once because both
+// factors are exact float64s (Clinger's fast path), or else by
+// Eisel-Lemire, which may decline.
 func Float64Prefix(s []byte) (f float64, n int, ok bool) {
 	mant, exp, neg, n, ok := scanDecimal(s)
-	if !ok || mant > 1<<53 || exp < -22 || exp > 22 {
+	if !ok {
 		return 0, 0, false
+	}
+	if mant > 1<<53 || exp < -22 || exp > 22 {
+		f, ok = eiselLemire64(mant, exp, neg) // eisel.go: up to 19 digits, any exponent
+		return f, n, ok
 	}
 	f = float64(mant)
 	if exp < 0 {
@@ -140,11 +145,13 @@ func exactFloat32(s []byte) (float32, bool) {
 // Float32Prefix is Float64Prefix rounded to float32 as strconv
 // rounds s[:n] to float32. It rounds twice, to float64 then to float32,
 // which is exact unless the float64 lands on a midpoint between two
-// float32s; it then declines. (The value is 0 or between 1e-22 and 1e38:
-// a normal float32, whose significand is 29 bits narrower.)
+// float32s; it then declines. It also declines outside the normal float32
+// range (whose significands are 29 bits narrower than float64's), where
+// the midpoints lie elsewhere or strconv reports the overflow.
 func Float32Prefix(s []byte) (float32, int, bool) {
 	f, n, ok := Float64Prefix(s)
-	if !ok || math.Float64bits(f)&(1<<29-1) == 1<<28 {
+	if a := math.Abs(f); !ok || math.Float64bits(f)&(1<<29-1) == 1<<28 ||
+		a != 0 && (a < 0x1p-126 || a > math.MaxFloat32) {
 		return 0, 0, false
 	}
 	return float32(f), n, true

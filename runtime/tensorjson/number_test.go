@@ -72,7 +72,7 @@ func checkElement(t testing.TB, dt backends.DataType, tok string) {
 // randomNumber makes a number in a random spelling: JSON forms mostly,
 // near-float32-midpoints, and forms only strconv reads or nobody does.
 func randomNumber(r *rand.Rand) string {
-	switch r.IntN(6) {
+	switch r.IntN(8) {
 	case 0: // a float32 as an encoder writes it
 		f := math.Float32frombits(r.Uint32())
 		return strconv.FormatFloat(float64(f), "gef"[r.IntN(3)], r.IntN(12)-1, 32)
@@ -86,6 +86,12 @@ func randomNumber(r *rand.Rand) string {
 		return strconv.FormatFloat(m, "eg"[r.IntN(2)], 8+r.IntN(13), 64)
 	case 3: // an integer
 		return strconv.FormatInt(r.Int64()>>r.IntN(64), 10)
+	case 4: // a float32 widened to float64, as Python's json writes numpy's (Eisel-Lemire)
+		return strconv.FormatFloat(float64(math.Float32frombits(r.Uint32())), 'g', -1, 64)
+	case 5: // up to 19 digits at any exponent, the float64 and float32 edges included
+		d := strconv.FormatUint(r.Uint64()>>r.IntN(64), 10)
+		e := []int{r.IntN(700) - 350, r.IntN(90) - 60, -324 - r.IntN(20), 290 + r.IntN(30), -45 - r.IntN(10), 30 + r.IntN(10)}[r.IntN(6)]
+		return d + "e" + strconv.Itoa(e)
 	}
 	// pieces of numbers glued at random
 	parts := []string{"-", "+", "0", "00", "1", "9", "12345678901234567890", ".", "e", "E", "-", "+",
@@ -105,7 +111,10 @@ func TestAppendElementMatchesStrconv(t *testing.T) {
 		"1234567890123456789", "12345678901234567890", "0.84147096", "-0.0012345678", "1.2345678e-05",
 		"127", "128", "-128", "-129", "255", "256", "65535", "4294967295", "4294967296", "-9223372036854775808",
 		"9223372036854775807", "9223372036854775808", "18446744073709551615", "18446744073709551616",
-		"true", "false", "True", "", "-", "1_000", "0x10", "inf", "-Inf", "NaN", "1e1000000000000"}
+		"true", "false", "True", "", "-", "1_000", "0x10", "inf", "-Inf", "NaN", "1e1000000000000",
+		"0.10000000149011612", "-1.401298464324817e-45", "3.4028234663852886e+38", "3.4028235677973366e+38",
+		"1.1754943508222875e-38", "1.1754942106924411e-38", "2.2250738585072014e-308", "4.9406564584124654e-324",
+		"1.7976931348623157e+308", "1.7976931348623159e+308", "9999999999999999999e-343", "1e-348", "1e347"}
 	for _, dt := range elementTypes {
 		for _, tok := range fixed {
 			checkElement(t, dt, tok)
@@ -166,5 +175,40 @@ func TestEightDigits(t *testing.T) {
 		if gok != ok || ok && got != want {
 			t.Fatalf("%q: got %d %v, want %d %v", s, got, gok, want, ok)
 		}
+	}
+}
+
+// BenchmarkParseFP32 reads 512 FP32 elements: short, as a float32 encoder
+// writes them, and long17, as Python's json writes a float32 that numpy
+// widened to float64 (17 digits; the Eisel-Lemire path).
+func BenchmarkParseFP32(b *testing.B) {
+	for _, long := range []bool{false, true} {
+		r := rand.New(rand.NewPCG(1, 2))
+		toks := make([][]byte, 512)
+		for i := range toks {
+			f := float64(float32(r.NormFloat64()))
+			if long {
+				toks[i] = strconv.AppendFloat(nil, f, 'g', -1, 64)
+			} else {
+				toks[i] = strconv.AppendFloat(nil, f, 'g', -1, 32)
+			}
+		}
+		name := "short"
+		if long {
+			name = "long17"
+		}
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			dst := make([]byte, 0, 4*len(toks))
+			for b.Loop() {
+				dst = dst[:0]
+				for _, t := range toks {
+					var err error
+					if dst, err = AppendElement(dst, backends.FP32, t); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+		})
 	}
 }
