@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"sort"
 )
@@ -12,11 +13,38 @@ func (m *Manager) Infer(ctx context.Context, req *InferRequest) (*InferResponse,
 	if req.Priority == PriorityInteractive {
 		m.interactive.note()
 	}
-	v, err := m.Version(req.Model, req.Version)
-	if err != nil {
-		return nil, err
+	for tries := 1; ; tries++ {
+		v, err := m.Version(req.Model, req.Version)
+		if err != nil {
+			return nil, err
+		}
+		if m.afterLookup != nil {
+			m.afterLookup(v)
+		}
+		resp, err := v.infer(ctx, req)
+		var nt notTaken
+		if !errors.As(err, &nt) {
+			return resp, err
+		}
+		// The version stopped between the lookup and the queue: a reload
+		// swapped it out. Its successor takes the request, so a reload
+		// fails no request; a version unloading for good is reported.
+		if tries == maxReplaced || !m.replaced(v) {
+			return nil, nt.error
+		}
 	}
-	return v.infer(ctx, req)
+}
+
+// maxReplaced bounds how often Infer follows a version that a reload
+// replaced under it.
+const maxReplaced = 3
+
+// replaced reports whether the model's entry no longer holds v.
+func (m *Manager) replaced(v *ModelVersion) bool {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	e := m.models[v.Name]
+	return e != nil && e.versions[v.Version] != v
 }
 
 // Version finds a model version. Version 0 means the newest READY one, or

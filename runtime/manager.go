@@ -30,6 +30,10 @@ type Manager struct {
 	// BulkPause (bulkpace.go).
 	interactive interactiveClock
 
+	// afterLookup, when set (tests only), runs in Infer between finding
+	// a version and handing it the request: the window a reload can hit.
+	afterLookup func(*ModelVersion)
+
 	mu     sync.RWMutex      // protects: models
 	models map[string]*entry // by model name; an entry is replaced whole, never edited
 

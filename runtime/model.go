@@ -83,7 +83,7 @@ func (v *ModelVersion) infer(ctx context.Context, req *InferRequest) (resp *Infe
 	var rows int64
 	defer func() { v.stats.request(start, rows, err) }()
 	if st := v.Status(); st.State != StateReady {
-		return nil, Errorf(KindUnavailable, "model %s version %d is %s: %s", v.Name, v.Version, st.State, st.Reason)
+		return nil, notTaken{Errorf(KindUnavailable, "model %s version %d is %s: %s", v.Name, v.Version, st.State, st.Reason)}
 	}
 	rows, err = v.Sig.Validate(v.Name, req)
 	if err != nil {
@@ -151,13 +151,20 @@ func (v *ModelVersion) await(j *inflight) error {
 	}
 }
 
+// notTaken marks an error from a version that refused a request before
+// queueing it, because it was no longer READY: nothing of the request ran,
+// so Manager.Infer may hand it to the version that replaced this one.
+type notTaken struct{ error }
+
+func (e notTaken) Unwrap() error { return e.error }
+
 func (v *ModelVersion) submitError(err error, timeout time.Duration) error {
 	switch {
 	case errors.Is(err, batcher.ErrQueueFull):
 		return Errorf(KindResourceExhausted, "model %s version %d: %w (%d requests waiting); retry later",
 			v.Name, v.Version, ErrQueueFull, v.Config.Batching.MaxQueueSize)
 	case errors.Is(err, batcher.ErrClosed):
-		return Errorf(KindUnavailable, "model %s version %d is unloading", v.Name, v.Version)
+		return notTaken{Errorf(KindUnavailable, "model %s version %d is unloading", v.Name, v.Version)}
 	}
 	return v.waitError(err, timeout)
 }
