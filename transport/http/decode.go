@@ -1,7 +1,7 @@
 package http
 
 import (
-	"fmt"
+	"encoding/json"
 	"strconv"
 	"time"
 
@@ -34,28 +34,6 @@ type rawRef []byte
 type outputRequest struct {
 	Name       string     `json:"name"`
 	Parameters parameters `json:"parameters"`
-}
-
-// parameters is a V2 "parameters" object: values are strings, numbers or
-// booleans.
-type parameters map[string]any
-
-func (p parameters) bool(key string) bool {
-	b, _ := p[key].(bool)
-	return b
-}
-
-// int reads a whole-number parameter; ok is false when absent.
-func (p parameters) int(key string) (int64, bool, error) {
-	v, ok := p[key]
-	if !ok {
-		return 0, false, nil
-	}
-	f, isNum := v.(float64)
-	if !isNum || f != float64(int64(f)) || f < 0 {
-		return 0, true, fmt.Errorf("parameter %q must be a whole number >= 0, got %v", key, v)
-	}
-	return int64(f), true, nil
 }
 
 // decoded is a request ready for the runtime, plus how its outputs are to
@@ -123,7 +101,7 @@ func decodeRequest(body []byte, headerLen int, check func([]backends.Tensor) err
 			}
 			d.binaryOutput[o.Name] = true
 		}
-		if _, ok := o.Parameters["classification"]; ok {
+		if o.Parameters.has("classification") {
 			return nil, invalid("output %q: the classification extension is not supported", o.Name)
 		}
 	}
@@ -139,16 +117,32 @@ func (d *decoded) decodeParameters(p parameters) error {
 	if ok {
 		d.req.Timeout = time.Duration(us) * time.Microsecond
 	}
-	if v, ok := p["priority"]; ok {
-		switch v {
-		case "bulk", float64(2):
+	if raw, ok := p.get("priority"); ok {
+		switch priorityOf(raw) {
+		case "bulk", "2":
 			d.req.Priority = runtime.PriorityBulk
-		case "interactive", float64(0), float64(1):
+		case "interactive", "0", "1":
 		default:
-			return invalid(`parameter "priority" must be "interactive" or "bulk", got %v`, v)
+			return invalid(`parameter "priority" must be "interactive" or "bulk", got %s`, shown(raw))
 		}
 	}
 	return nil
+}
+
+// priorityOf is a priority parameter's string, or its number in decimal.
+func priorityOf(raw []byte) string {
+	if len(raw) > 0 && raw[0] == '"' {
+		if s, ok := plainString(raw); ok {
+			return string(s)
+		}
+		var s string
+		_ = json.Unmarshal(raw, &s)
+		return s
+	}
+	if f, err := number(raw); err == nil && f == float64(int64(f)) && f >= 0 && f <= 2 {
+		return strconv.Itoa(int(f))
+	}
+	return ""
 }
 
 // decodeHeader fills t's name, datatype and shape from one JSON input.

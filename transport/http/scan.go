@@ -397,9 +397,9 @@ func parseRequestJSON(b []byte) (*requestJSON, error) {
 		case keyIs(key, "id"):
 			return s.stringField("id", &rj.ID, nil)
 		case keyIs(key, "parameters"):
-			return s.field("parameters", &rj.Parameters)
+			return s.params("parameters", &rj.Parameters)
 		case keyIs(key, "outputs"):
-			return s.field("outputs", &rj.Outputs)
+			return s.outputs(&rj.Outputs)
 		case keyIs(key, "inputs"):
 			rj.Inputs = rj.Inputs[:0]
 			if s.isNull() {
@@ -438,7 +438,7 @@ func (s *scanner) input(in *inputJSON) error {
 		case keyIs(key, "datatype"):
 			return s.stringField("datatype", &in.Datatype, dataTypeName)
 		case keyIs(key, "parameters"):
-			return s.field("parameters", &in.Parameters)
+			return s.params("parameters", &in.Parameters)
 		case keyIs(key, "data"):
 			s.ws()
 			if start := s.i; s.numbers() {

@@ -1,0 +1,239 @@
+package http
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+)
+
+// parameters is a V2 "parameters" object, read by the scanner without
+// encoding/json: each value stays a slice of the body, checked to be valid
+// JSON, and is interpreted only when a key is asked for. Triton's clients
+// send one on every binary input and requested output, so a map of boxed
+// values cost a binary request about twenty allocations. Keys repeat as
+// encoding/json merges them into a map: the last one wins.
+type parameters []param
+
+type param struct {
+	key string
+	raw []byte // the value as written: a string, number, literal, or (not in the spec, kept unread) an object or array
+}
+
+// get returns the last value given for key.
+func (p parameters) get(key string) ([]byte, bool) {
+	for i := len(p) - 1; i >= 0; i-- {
+		if p[i].key == key {
+			return p[i].raw, true
+		}
+	}
+	return nil, false
+}
+
+func (p parameters) has(key string) bool {
+	_, ok := p.get(key)
+	return ok
+}
+
+func (p parameters) bool(key string) bool {
+	raw, _ := p.get(key)
+	return string(raw) == "true"
+}
+
+// int reads a whole-number parameter; ok is false when absent.
+func (p parameters) int(key string) (int64, bool, error) {
+	raw, ok := p.get(key)
+	if !ok {
+		return 0, false, nil
+	}
+	f, err := number(raw)
+	if err != nil || f != float64(int64(f)) || f < 0 {
+		return 0, true, fmt.Errorf("parameter %q must be a whole number >= 0, got %s", key, shown(raw))
+	}
+	return int64(f), true, nil
+}
+
+// number reads a JSON number.
+func number(raw []byte) (float64, error) {
+	if !isNumber(raw) {
+		return 0, fmt.Errorf("not a number")
+	}
+	return strconv.ParseFloat(string(raw), 64)
+}
+
+// shown is a value for an error message: a string without its quotes, as
+// encoding/json's decoded value printed.
+func shown(raw []byte) string {
+	if s, ok := plainString(raw); ok {
+		return string(s)
+	}
+	return string(raw)
+}
+
+// params reads a "parameters" object (or null) at the scanner, appending
+// to p as encoding/json merges into an existing map.
+func (s *scanner) params(name string, p *parameters) error {
+	if s.isNull() {
+		return nil
+	}
+	s.ws()
+	if s.i >= len(s.b) || s.b[s.i] != '{' {
+		raw, err := s.value()
+		if err != nil {
+			return err
+		}
+		return fmt.Errorf("field %q: want an object, got %s", name, shown(raw))
+	}
+	if *p == nil {
+		*p = parameters{} // {} is present and empty, as encoding/json reads it
+	}
+	return s.object(func(key []byte) error {
+		k, err := keyString(key)
+		if err != nil {
+			return fmt.Errorf("field %q: %v", name, err)
+		}
+		raw, err := s.value()
+		if err != nil {
+			return err
+		}
+		if err := validValue(raw); err != nil {
+			return fmt.Errorf("field %q: parameter %q: %v", name, k, err)
+		}
+		*p = append(*p, param{key: k, raw: raw})
+		return nil
+	})
+}
+
+// keyString is an object key (quotes included) as a string.
+func keyString(key []byte) (string, error) {
+	if in, ok := plainString(key); ok {
+		return knownKey(in), nil
+	}
+	var k string
+	if err := json.Unmarshal(key, &k); err != nil {
+		return "", fmt.Errorf("invalid key %s", key)
+	}
+	return k, nil
+}
+
+// knownKey returns the keys tiffin reads as constants, so they cost no
+// allocation.
+func knownKey(b []byte) string {
+	for _, k := range [...]string{"binary_data_size", "binary_data", "binary_data_output", "timeout", "priority", "classification"} {
+		if string(b) == k {
+			return k
+		}
+	}
+	return string(b)
+}
+
+// validValue checks what scanner.value does not: a literal's syntax, and
+// a string's escapes. Objects and arrays, which the spec does not allow
+// here, are checked whole.
+func validValue(raw []byte) error {
+	switch {
+	case len(raw) == 0:
+		return fmt.Errorf("missing value")
+	case raw[0] == '"':
+		if _, ok := plainString(raw); ok {
+			return nil
+		}
+	case raw[0] == '{' || raw[0] == '[':
+	case string(raw) == "true" || string(raw) == "false" || string(raw) == "null" || isNumber(raw):
+		return nil
+	default:
+		return fmt.Errorf("invalid value %s", shown(raw))
+	}
+	if !json.Valid(raw) {
+		return fmt.Errorf("invalid value %s", raw)
+	}
+	return nil
+}
+
+// isNumber reports whether b is a number in JSON's grammar:
+// -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+func isNumber(b []byte) bool {
+	i := 0
+	digits := func() bool {
+		start := i
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+		return i > start
+	}
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case !digits():
+		return false
+	}
+	if i < len(b) && b[i] == '.' {
+		i++
+		if !digits() {
+			return false
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if !digits() {
+			return false
+		}
+	}
+	return i == len(b)
+}
+
+// outputs reads "outputs" (or null): an array of {"name", "parameters"}.
+func (s *scanner) outputs(out *[]outputRequest) error {
+	*out = (*out)[:0]
+	if s.isNull() {
+		*out = nil
+		return nil
+	}
+	s.ws()
+	if s.i >= len(s.b) || s.b[s.i] != '[' {
+		raw, err := s.value()
+		if err != nil {
+			return err
+		}
+		return fmt.Errorf(`field "outputs": want an array, got %s`, shown(raw))
+	}
+	if *out == nil {
+		*out = []outputRequest{} // [] is no outputs named, as encoding/json reads it
+	}
+	return s.array(func() error {
+		var o outputRequest
+		if !s.isNull() {
+			if err := s.output(&o); err != nil {
+				return err
+			}
+		}
+		*out = append(*out, o)
+		return nil
+	})
+}
+
+func (s *scanner) output(o *outputRequest) error {
+	s.ws()
+	if s.i >= len(s.b) || s.b[s.i] != '{' {
+		raw, err := s.value()
+		if err != nil {
+			return err
+		}
+		return fmt.Errorf(`field "outputs": each output is an object, got %s`, shown(raw))
+	}
+	return s.object(func(key []byte) error {
+		switch {
+		case keyIs(key, "name"):
+			return s.stringField("name", &o.Name, nil)
+		case keyIs(key, "parameters"):
+			return s.params("parameters", &o.Parameters)
+		}
+		_, err := s.value()
+		return err
+	})
+}
