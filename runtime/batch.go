@@ -19,7 +19,8 @@ import (
 // finished exactly once, by its last part, a failed part, or a drop.
 type inflight struct {
 	ctx      context.Context
-	req      *InferRequest
+	req      *InferRequest // read until the request is finished, never after: its caller may reuse it
+	priority batcher.Priority
 	rows     int64  // items on the batch axis; 1 when the model does not batch
 	key      uint64 // hash of the non-batch dimensions and datatypes
 	enqueued time.Time
@@ -40,7 +41,7 @@ type inflightResult struct {
 func (j *inflight) Rows() int                  { return int(j.rows) }
 func (j *inflight) Key() uint64                { return j.key }
 func (j *inflight) Context() context.Context   { return j.ctx }
-func (j *inflight) Priority() batcher.Priority { return batcher.Priority(j.req.Priority) }
+func (j *inflight) Priority() batcher.Priority { return j.priority }
 
 func (j *inflight) finish(outputs []backends.Tensor, err error) {
 	if j.finished.CompareAndSwap(false, true) {

@@ -22,9 +22,12 @@ func (m *Manager) Infer(ctx context.Context, req *InferRequest) (*InferResponse,
 			m.afterLookup(v)
 		}
 		resp, err := v.infer(ctx, req)
+		if err == nil {
+			return resp, nil
+		}
 		var nt notTaken
 		if !errors.As(err, &nt) {
-			return resp, err
+			return nil, err
 		}
 		// The version stopped between the lookup and the queue: a reload
 		// swapped it out. Its successor takes the request, so a reload

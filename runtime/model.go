@@ -97,7 +97,7 @@ func (v *ModelVersion) infer(ctx context.Context, req *InferRequest) (resp *Infe
 		ctx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()
 	}
-	j := &inflight{ctx: ctx, req: req, rows: rows, key: shapeKey(req.Inputs), enqueued: time.Now(), done: make(chan struct{})}
+	j := &inflight{ctx: ctx, req: req, priority: batcher.Priority(req.Priority), rows: rows, key: shapeKey(req.Inputs), enqueued: time.Now(), done: make(chan struct{})}
 	if err := v.batcher.Submit(j); err != nil {
 		return nil, v.submitError(err, timeout)
 	}

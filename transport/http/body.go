@@ -37,6 +37,12 @@ const costFactor = 3
 // the reservation back with s.budget.Release(held). The body must arrive
 // within BodyTimeout (408 otherwise).
 func (s *Server) readBody(ctx *fasthttp.RequestCtx, limit int, what string, factor int64) (body []byte, held int64, err error) {
+	return s.readBodyInto(ctx, nil, limit, what, factor)
+}
+
+// readBodyInto is readBody reading into buf's backing array when the body
+// is known to fit it.
+func (s *Server) readBodyInto(ctx *fasthttp.RequestCtx, buf []byte, limit int, what string, factor int64) (body []byte, held int64, err error) {
 	n := ctx.Request.Header.ContentLength()
 	if n > limit {
 		s.refuseBody(ctx)
@@ -44,7 +50,7 @@ func (s *Server) readBody(ctx *fasthttp.RequestCtx, limit int, what string, fact
 	}
 	stream := ctx.RequestBodyStream()
 	if stream == nil { // not streamed: a copy the request owns
-		return append([]byte(nil), ctx.PostBody()...), 0, nil
+		return append(buf[:0], ctx.PostBody()...), 0, nil
 	}
 	if s.opts.BodyTimeout > 0 {
 		_ = ctx.Conn().SetReadDeadline(time.Now().Add(s.opts.BodyTimeout))
@@ -54,7 +60,11 @@ func (s *Server) readBody(ctx *fasthttp.RequestCtx, limit int, what string, fact
 			s.refuseBody(ctx)
 			return nil, 0, err
 		}
-		body = make([]byte, n)
+		if cap(buf) >= n {
+			body = buf[:n]
+		} else {
+			body = make([]byte, n)
+		}
 		if _, err := io.ReadFull(stream, body); err != nil {
 			s.budget.Release(factor * int64(n))
 			ctx.SetConnectionClose()

@@ -2,6 +2,7 @@ package http
 
 import (
 	"encoding/json"
+	"slices"
 	"strconv"
 	"time"
 
@@ -17,6 +18,8 @@ type requestJSON struct {
 	Parameters parameters      `json:"parameters"`
 	Inputs     []inputJSON     `json:"inputs"`
 	Outputs    []outputRequest `json:"outputs"`
+
+	spareParams parameters // the parameters' backing array, kept when pooled
 }
 
 type inputJSON struct {
@@ -25,6 +28,16 @@ type inputJSON struct {
 	Datatype   string     `json:"datatype"`
 	Parameters parameters `json:"parameters"`
 	Data       rawRef     `json:"data"`
+
+	spare inputSpare // memory kept from a pooled request's earlier use
+}
+
+// inputSpare is what an input's fields may reuse when its request is
+// pooled: the backing arrays of its shape, parameters and decoded data.
+type inputSpare struct {
+	shape  []int64
+	params parameters
+	data   []byte
 }
 
 // rawRef is a JSON value kept as a slice of the request body, which the
@@ -34,65 +47,86 @@ type rawRef []byte
 type outputRequest struct {
 	Name       string     `json:"name"`
 	Parameters parameters `json:"parameters"`
+
+	spareParams parameters // the parameters' backing array, kept when pooled
 }
 
 // decoded is a request ready for the runtime, plus how its outputs are to
-// be encoded.
+// be encoded. It also holds the request's body and parsed JSON, which its
+// tensors point into, so that a whole request's memory can be pooled
+// (pool.go).
 type decoded struct {
 	req          runtime.InferRequest
 	binaryAll    bool            // binary_data_output on the request
 	binaryOutput map[string]bool // binary_data per requested output
+
+	body []byte      // the request body, when the server read it into this request's memory
+	rj   requestJSON // the body's JSON, parsed
+	wait wait        // the request's registration while it waits
+	ctx  callContext // the request's context while it waits
 }
 
-// decodeRequest parses a V2 request body, which the request owns (the
-// binary part is used in place). headerLen is the value of
-// Inference-Header-Content-Length (-1 when absent): the JSON is that many
-// bytes and the binary tensor data follows it. check, when not nil, is
-// given the inputs' names, datatypes and shapes before any data is
-// decoded, so no element count the model does not take is allocated for.
+// decodeRequest parses a V2 request body into fresh memory; see decode.
 func decodeRequest(body []byte, headerLen int, check func([]backends.Tensor) error) (*decoded, error) {
+	d := &decoded{}
+	if err := d.decode(body, headerLen, check); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// decode parses a V2 request body, which the request owns (the binary part
+// is used in place), reusing what d holds from an earlier request.
+// headerLen is the value of Inference-Header-Content-Length (-1 when
+// absent): the JSON is that many bytes and the binary tensor data follows
+// it. check, when not nil, is given the inputs' names, datatypes and
+// shapes before any data is decoded, so no element count the model does
+// not take is allocated for.
+func (d *decoded) decode(body []byte, headerLen int, check func([]backends.Tensor) error) error {
 	jsonPart, binPart := body, []byte(nil)
 	if headerLen >= 0 {
 		if headerLen > len(body) {
-			return nil, invalid("Inference-Header-Content-Length is %d but the body has only %d bytes", headerLen, len(body))
+			return invalid("Inference-Header-Content-Length is %d but the body has only %d bytes", headerLen, len(body))
 		}
 		jsonPart, binPart = body[:headerLen], body[headerLen:]
 	}
-	rj, err := parseRequestJSON(jsonPart)
-	if err != nil {
-		return nil, invalid("malformed JSON request: %v", err)
+	rj := &d.rj
+	if err := parseRequestInto(jsonPart, rj); err != nil {
+		return invalid("malformed JSON request: %v", err)
 	}
-	d := &decoded{req: runtime.InferRequest{ID: rj.ID}}
+	d.req = runtime.InferRequest{ID: rj.ID, Inputs: d.req.Inputs[:0], Outputs: d.req.Outputs[:0]}
+	d.binaryAll = false
+	clear(d.binaryOutput)
 	if err := d.decodeParameters(rj.Parameters); err != nil {
-		return nil, err
+		return err
 	}
 	if len(rj.Inputs) == 0 {
-		return nil, invalid("request has no inputs")
+		return invalid("request has no inputs")
 	}
-	d.req.Inputs = make([]backends.Tensor, len(rj.Inputs))
+	d.req.Inputs = slices.Grow(d.req.Inputs, len(rj.Inputs))[:len(rj.Inputs)]
 	for i := range rj.Inputs {
 		if err := decodeHeader(&rj.Inputs[i], &d.req.Inputs[i]); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	if check != nil {
 		if err := check(d.req.Inputs); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	for i := range rj.Inputs {
 		rest, err := decodeInput(&rj.Inputs[i], &d.req.Inputs[i], binPart)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		binPart = rest
 	}
 	if len(binPart) > 0 {
-		return nil, invalid("body has %d bytes of binary data that no input claims", len(binPart))
+		return invalid("body has %d bytes of binary data that no input claims", len(binPart))
 	}
 	for _, o := range rj.Outputs {
 		if o.Name == "" {
-			return nil, invalid("requested output has no name")
+			return invalid("requested output has no name")
 		}
 		d.req.Outputs = append(d.req.Outputs, o.Name)
 		if o.Parameters.bool("binary_data") {
@@ -102,10 +136,10 @@ func decodeRequest(body []byte, headerLen int, check func([]backends.Tensor) err
 			d.binaryOutput[o.Name] = true
 		}
 		if o.Parameters.has("classification") {
-			return nil, invalid("output %q: the classification extension is not supported", o.Name)
+			return invalid("output %q: the classification extension is not supported", o.Name)
 		}
 	}
-	return d, nil
+	return nil
 }
 
 func (d *decoded) decodeParameters(p parameters) error {
@@ -180,8 +214,11 @@ func decodeInput(in *inputJSON, t *backends.Tensor, bin []byte) ([]byte, error) 
 	if len(in.Data) == 0 {
 		return nil, invalid("input %q has no data", in.Name)
 	}
-	if t.Data, t.Strings, err = decodeData(in.Data, dt, n); err != nil {
+	if t.Data, t.Strings, err = decodeDataInto(in.spare.data, in.Data, dt, n); err != nil {
 		return nil, invalid("input %q: %v", in.Name, err)
+	}
+	if t.Data != nil {
+		in.spare.data = t.Data
 	}
 	return bin, nil
 }

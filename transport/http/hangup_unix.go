@@ -16,7 +16,8 @@ import (
 // per-request close notice). It peeks at the socket without consuming
 // anything: a pipelined next request stays for fasthttp to read. stop ends
 // the watch and must be called before the handler returns.
-func watchHangup(conn net.Conn, cancel func()) (stop func()) {
+func watchHangup(outer net.Conn, cancel func()) (stop func()) {
+	conn := outer
 	for {
 		c, ok := conn.(interface{ NetConn() net.Conn })
 		if !ok {
@@ -49,8 +50,10 @@ func watchHangup(conn net.Conn, cancel func()) (stop func()) {
 		})
 	}()
 	return func() {
-		_ = conn.SetReadDeadline(time.Unix(1, 0)) // wakes the watcher
+		// Through the outer connection: a lazyConn must know what its
+		// socket's deadline is (conn.go).
+		_ = outer.SetReadDeadline(time.Unix(1, 0)) // wakes the watcher
 		wg.Wait()
-		_ = conn.SetReadDeadline(time.Time{}) // fasthttp sets its own for the next request
+		_ = outer.SetReadDeadline(time.Time{}) // fasthttp sets its own for the next request
 	}
 }

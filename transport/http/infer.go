@@ -29,7 +29,16 @@ func (s *Server) infer(ctx *fasthttp.RequestCtx, model string, version int64) {
 		span.SetStatus(codes.Error, string(ctx.Response.Body()))
 	}
 	span.End()
-	s.opts.Observer.ObserveRequest(model, answered, "http", strconv.Itoa(code), time.Since(start))
+	s.opts.Observer.ObserveRequest(model, answered, "http", statusLabel(code), time.Since(start))
+}
+
+// statusLabel is code as a metric label, without an allocation for the
+// usual answer.
+func statusLabel(code int) string {
+	if code == fasthttp.StatusOK {
+		return "200"
+	}
+	return strconv.Itoa(code)
 }
 
 // answerInfer decodes, runs and encodes one request, and returns the
@@ -60,36 +69,42 @@ func (s *Server) answerInfer(tctx context.Context, ctx *fasthttp.RequestCtx, mod
 		replyError(ctx, err)
 		return 0
 	}
-	body, held, err := s.readBody(ctx, s.opts.MaxBodyBytes, "--max-body-bytes", costFactor)
+	d := getDecoded()
+	body, held, err := s.readBodyInto(ctx, d.body, s.opts.MaxBodyBytes, "--max-body-bytes", costFactor)
 	defer s.budget.Release(held)
 	if err != nil {
+		putDecoded(d)
 		replyError(ctx, err)
 		return 0
 	}
-	d, err := decodeRequest(body, headerLen, func(in []backends.Tensor) error { return v.Sig.CheckShapes(model, in) })
-	if err != nil {
+	d.body = body
+	if err := d.decode(body, headerLen, func(in []backends.Tensor) error { return v.Sig.CheckShapes(model, in) }); err != nil {
+		putDecoded(d)
 		replyError(ctx, err)
 		return 0
 	}
 	d.req.Model, d.req.Version = model, version
-	// One context for the request's deadline and its hangup watch: the
-	// runtime then adds none of its own.
-	tctx, cancel := context.WithTimeout(tctx, v.RequestTimeout(&d.req))
-	defer cancel()
-	watch := s.hangups.watch(ctx.Conn(), cancel)
-	resp, err := s.models.Infer(tctx, &d.req)
-	s.hangups.done(watch)
+	// One context for the request's deadline and its hangup watch, with
+	// no timer (waits.go): the runtime then adds none of its own.
+	d.ctx.reset(tctx, time.Now().Add(v.RequestTimeout(&d.req)))
+	s.waits.watch(&d.wait, ctx.Conn(), &d.ctx)
+	resp, err := s.models.Infer(&d.ctx, &d.req)
+	s.waits.done(&d.wait)
 	if err != nil {
+		// Not given back: a request that timed out may still be in a
+		// batch that reads its tensors.
 		replyError(ctx, err)
 		return 0
 	}
-	body, jsonLen := encodeResponse(ctx.Response.Body()[:0], resp, d)
+	out, jsonLen := encodeResponse(ctx.Response.Body()[:0], resp, d)
+	putDecoded(d) // answered: nothing refers to the request any more
 	if jsonLen >= 0 {
-		ctx.Response.Header.Set(headerLenKey, strconv.Itoa(jsonLen))
+		var n [20]byte
+		ctx.Response.Header.SetBytesV(headerLenKey, strconv.AppendInt(n[:0], int64(jsonLen), 10))
 		ctx.SetContentType("application/octet-stream")
 	} else {
 		ctx.SetContentType("application/json")
 	}
-	ctx.SetBody(body)
+	ctx.SetBody(out)
 	return resp.Version
 }

@@ -14,6 +14,12 @@ import (
 // that is refused at once. It is a small state machine over the raw bytes,
 // written as one loop on purpose: no interface{} values are built.
 func decodeData(raw []byte, dt backends.DataType, n int64) ([]byte, [][]byte, error) {
+	return decodeDataInto(nil, raw, dt, n)
+}
+
+// decodeDataInto is decodeData writing numbers into spare's backing array
+// when it has room for them.
+func decodeDataInto(spare []byte, raw []byte, dt backends.DataType, n int64) ([]byte, [][]byte, error) {
 	// A number takes at least one byte and a separator; a string at least
 	// its two quotes and a separator.
 	most := int64(len(raw)+1) / 2
@@ -27,8 +33,10 @@ func decodeData(raw []byte, dt backends.DataType, n int64) ([]byte, [][]byte, er
 	var strs [][]byte
 	if dt == backends.Bytes {
 		strs = make([][]byte, 0, n)
+	} else if size := n * int64(dt.Size()); int64(cap(spare)) >= size && size > 0 {
+		data = spare[:0]
 	} else {
-		data = make([]byte, 0, n*int64(dt.Size()))
+		data = make([]byte, 0, size)
 	}
 	count, depth := int64(0), 0
 	for i := 0; i < len(raw); {

@@ -70,8 +70,9 @@ func shown(raw []byte) string {
 }
 
 // params reads a "parameters" object (or null) at the scanner, appending
-// to p as encoding/json merges into an existing map.
-func (s *scanner) params(name string, p *parameters) error {
+// to p as encoding/json merges into an existing map. A p still nil starts
+// on spare's backing array.
+func (s *scanner) params(name string, p *parameters, spare parameters) error {
 	if s.isNull() {
 		return nil
 	}
@@ -84,7 +85,10 @@ func (s *scanner) params(name string, p *parameters) error {
 		return fmt.Errorf("field %q: want an object, got %s", name, shown(raw))
 	}
 	if *p == nil {
-		*p = parameters{} // {} is present and empty, as encoding/json reads it
+		*p = spare[:0]
+		if *p == nil {
+			*p = parameters{} // {} is present and empty, as encoding/json reads it
+		}
 	}
 	return s.object(func(key []byte) error {
 		k, err := keyString(key)
@@ -206,14 +210,16 @@ func (s *scanner) outputs(out *[]outputRequest) error {
 		*out = []outputRequest{} // [] is no outputs named, as encoding/json reads it
 	}
 	return s.array(func() error {
-		var o outputRequest
-		if !s.isNull() {
-			if err := s.output(&o); err != nil {
-				return err
-			}
+		o := grow(out)
+		*o = outputRequest{spareParams: o.spareParams}
+		if s.isNull() {
+			return nil
 		}
-		*out = append(*out, o)
-		return nil
+		err := s.output(o)
+		if o.Parameters != nil {
+			o.spareParams = o.Parameters
+		}
+		return err
 	})
 }
 
@@ -231,9 +237,22 @@ func (s *scanner) output(o *outputRequest) error {
 		case keyIs(key, "name"):
 			return s.stringField("name", &o.Name, nil)
 		case keyIs(key, "parameters"):
-			return s.params("parameters", &o.Parameters)
+			return s.params("parameters", &o.Parameters, o.spareParams)
 		}
 		_, err := s.value()
 		return err
 	})
+}
+
+// grow extends *xs by one element and returns it: the element left there
+// by an earlier use of the backing array when there is room, else a zero
+// one.
+func grow[T any](xs *[]T) *T {
+	if n := len(*xs); n < cap(*xs) {
+		*xs = (*xs)[:n+1]
+	} else {
+		var zero T
+		*xs = append(*xs, zero)
+	}
+	return &(*xs)[len(*xs)-1]
 }

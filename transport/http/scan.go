@@ -240,15 +240,6 @@ func (s *scanner) isNull() bool {
 	return false
 }
 
-// field decodes the value at the scanner into v with encoding/json.
-func (s *scanner) field(name string, v any) error {
-	raw, err := s.value()
-	if err != nil {
-		return err
-	}
-	return unmarshalField(name, raw, v)
-}
-
 func unmarshalField(name string, raw []byte, v any) error {
 	if err := json.Unmarshal(raw, v); err != nil {
 		return fmt.Errorf("field %q: %v", name, err)
@@ -390,14 +381,28 @@ func keyIs(key []byte, name string) bool {
 
 // parseRequestJSON reads the V2 request's JSON in one pass.
 func parseRequestJSON(b []byte) (*requestJSON, error) {
-	s := &scanner{b: b}
 	rj := &requestJSON{}
+	if err := parseRequestInto(b, rj); err != nil {
+		return nil, err
+	}
+	return rj, nil
+}
+
+// parseRequestInto reads the V2 request's JSON into rj, reusing the
+// memory rj kept from an earlier request.
+func parseRequestInto(b []byte, rj *requestJSON) error {
+	s := &scanner{b: b}
+	*rj = requestJSON{Inputs: rj.Inputs[:0], Outputs: rj.Outputs[:0], spareParams: rj.spareParams}
 	err := s.object(func(key []byte) error {
 		switch {
 		case keyIs(key, "id"):
 			return s.stringField("id", &rj.ID, nil)
 		case keyIs(key, "parameters"):
-			return s.params("parameters", &rj.Parameters)
+			err := s.params("parameters", &rj.Parameters, rj.spareParams)
+			if rj.Parameters != nil {
+				rj.spareParams = rj.Parameters
+			}
+			return err
 		case keyIs(key, "outputs"):
 			return s.outputs(&rj.Outputs)
 		case keyIs(key, "inputs"):
@@ -406,25 +411,22 @@ func parseRequestJSON(b []byte) (*requestJSON, error) {
 				return nil
 			}
 			return s.array(func() error {
-				var in inputJSON
-				if err := s.input(&in); err != nil {
-					return err
-				}
-				rj.Inputs = append(rj.Inputs, in)
-				return nil
+				in := grow(&rj.Inputs)
+				*in = inputJSON{spare: in.spare}
+				return s.input(in)
 			})
 		}
 		_, err := s.value()
 		return err
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	s.ws()
 	if s.i != len(b) {
-		return nil, s.errorf("invalid character %q after the top-level value", b[s.i])
+		return s.errorf("invalid character %q after the top-level value", b[s.i])
 	}
-	return rj, nil
+	return nil
 }
 
 // input reads one element of "inputs"; its data stays raw.
@@ -434,11 +436,22 @@ func (s *scanner) input(in *inputJSON) error {
 		case keyIs(key, "name"):
 			return s.stringField("name", &in.Name, nil)
 		case keyIs(key, "shape"):
-			return s.intsField("shape", &in.Shape)
+			if in.Shape == nil {
+				in.Shape = in.spare.shape[:0]
+			}
+			err := s.intsField("shape", &in.Shape)
+			if in.Shape != nil {
+				in.spare.shape = in.Shape
+			}
+			return err
 		case keyIs(key, "datatype"):
 			return s.stringField("datatype", &in.Datatype, dataTypeName)
 		case keyIs(key, "parameters"):
-			return s.params("parameters", &in.Parameters)
+			err := s.params("parameters", &in.Parameters, in.spare.params)
+			if in.Parameters != nil {
+				in.spare.params = in.Parameters
+			}
+			return err
 		case keyIs(key, "data"):
 			s.ws()
 			if start := s.i; s.numbers() {

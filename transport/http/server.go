@@ -67,7 +67,7 @@ type Server struct {
 	done   chan error // the serve loop's result
 
 	inflight atomic.Int64 // inference requests inside the handler
-	hangups  hangups      // watches for clients that hang up while their request waits
+	waits    waits        // ends waiting requests at their deadline, or when their client hangs up
 	metrics  fasthttp.RequestHandler
 	budget   *transport.Budget
 
@@ -130,6 +130,7 @@ func (s *Server) Start() error {
 	if err != nil {
 		return fmt.Errorf("http listen on %s: %w", s.opts.Addr, err)
 	}
+	ln = &lazyListener{Listener: ln} // below TLS, whose writes cannot be retried
 	if s.opts.TLS != nil {
 		ln = tls.NewListener(ln, s.opts.TLS)
 	}
@@ -212,31 +213,6 @@ func (s *Server) closeAll() {
 	for c := range s.conns {
 		_ = c.Close()
 	}
-}
-
-// countingListener hands out connections that count the bytes read.
-type countingListener struct{ net.Listener }
-
-func (l *countingListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
-	}
-	return &countingConn{Conn: c}, nil
-}
-
-type countingConn struct {
-	net.Conn
-	read atomic.Int64
-}
-
-// NetConn is the connection underneath, for watchHangup.
-func (c *countingConn) NetConn() net.Conn { return c.Conn }
-
-func (c *countingConn) Read(p []byte) (int, error) {
-	n, err := c.Conn.Read(p)
-	c.read.Add(int64(n))
-	return n, err
 }
 
 // connStates counts open connections by state, for a shutdown that ran out
