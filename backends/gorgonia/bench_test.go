@@ -75,14 +75,7 @@ func TestLightCNNsMatchONNXRuntime(t *testing.T) {
 	if testing.Short() {
 		t.Skip("skipping in -short: the zoo CNNs take a while")
 	}
-	dir, err := onnxtestdata.Dir()
-	if err != nil {
-		t.Skipf("skipping: %v", err)
-	}
-	cases, err := onnxtestdata.List(dir, "light")
-	if err != nil {
-		t.Fatal(err)
-	}
+	cases := lightCNNs(t)
 	ort := ortBackend(t)
 	for _, c := range cases {
 		t.Run(c.Name, func(t *testing.T) {
@@ -148,20 +141,28 @@ func benchRun(b *testing.B, m backends.Model, d demoModel, n int) {
 	b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "rows/s")
 }
 
+// lightCNNs lists the onnx wheel's light model-zoo CNNs, skipping tb
+// without the data.
+func lightCNNs(tb testing.TB) []onnxtestdata.Case {
+	tb.Helper()
+	dir, err := onnxtestdata.Dir()
+	if err != nil {
+		tb.Skipf("skipping: %v", err)
+	}
+	cases, err := onnxtestdata.List(dir, "light")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return cases
+}
+
 // BenchmarkLightCNNs runs the onnx wheel's light model-zoo CNNs (ResNet-50
 // and the others) at batch 1 on both backends, reporting images per second;
 // it skips without the data (see TestONNXBackendTestData). Compare at one
 // thread with -cpu 1 (GOMAXPROCS 1, which loadWith also gives
 // onnxruntime), and build with GOEXPERIMENT=simd for gorgonia's AVX2 GEMM.
 func BenchmarkLightCNNs(b *testing.B) {
-	dir, err := onnxtestdata.Dir()
-	if err != nil {
-		b.Skipf("skipping: %v", err)
-	}
-	cases, err := onnxtestdata.List(dir, "light")
-	if err != nil {
-		b.Fatal(err)
-	}
+	cases := lightCNNs(b)
 	b.Logf("gorgonia GEMM micro-kernel: %s", gemmKernelName())
 	for _, c := range cases {
 		name, path := strings.TrimPrefix(c.Name, "light_"), c.Model

@@ -9,17 +9,25 @@ import (
 	"time"
 )
 
-// countingListener hands out connections that count the bytes read.
-type countingListener struct{ net.Listener }
+// wrapListener hands out its listener's connections wrapped: in lazyConn
+// under TLS, in countingConn above it.
+type wrapListener struct {
+	net.Listener
+	wrap func(net.Conn) net.Conn
+}
 
-func (l *countingListener) Accept() (net.Conn, error) {
+func (l wrapListener) Accept() (net.Conn, error) {
 	c, err := l.Listener.Accept()
 	if err != nil {
 		return nil, err
 	}
-	return &countingConn{Conn: c}, nil
+	return l.wrap(c), nil
 }
 
+func newCountingConn(c net.Conn) net.Conn { return &countingConn{Conn: c} }
+func newLazyConn(c net.Conn) net.Conn     { return &lazyConn{Conn: c} }
+
+// countingConn counts the bytes read, for closeFresh.
 type countingConn struct {
 	net.Conn
 	read atomic.Int64
@@ -32,17 +40,6 @@ func (c *countingConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
 	c.read.Add(int64(n))
 	return n, err
-}
-
-// lazyListener hands out connections whose deadlines are cheap to move.
-type lazyListener struct{ net.Listener }
-
-func (l *lazyListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
-	}
-	return &lazyConn{Conn: c}, nil
 }
 
 // lazyConn moves its socket's deadlines only when it must. fasthttp moves
@@ -109,11 +106,8 @@ func (d *lazyDeadline) move(c net.Conn, t time.Time, set func(net.Conn, time.Tim
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.want = t
-	if !d.set.IsZero() && (t.IsZero() || !t.Before(d.set)) {
-		return nil // later: the socket's fires first, and fired moves it then
-	}
-	if t.Equal(d.set) {
-		return nil
+	if t.Equal(d.set) || (!d.set.IsZero() && (t.IsZero() || t.After(d.set))) {
+		return nil // unchanged, or later: the socket's fires first, and fired moves it then
 	}
 	d.set = t
 	return set(c, t)

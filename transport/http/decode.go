@@ -18,8 +18,6 @@ type requestJSON struct {
 	Parameters parameters      `json:"parameters"`
 	Inputs     []inputJSON     `json:"inputs"`
 	Outputs    []outputRequest `json:"outputs"`
-
-	spareParams parameters // the parameters' backing array, kept when pooled
 }
 
 type inputJSON struct {
@@ -33,11 +31,12 @@ type inputJSON struct {
 }
 
 // inputSpare is what an input's fields may reuse when its request is
-// pooled: the backing arrays of its shape, parameters and decoded data.
+// pooled: the backing arrays of its shape and of its data decoded from
+// JSON. (Its parameters keep their array in place: absent and empty are
+// the same.)
 type inputSpare struct {
-	shape  []int64
-	params parameters
-	data   []byte
+	shape []int64
+	data  []byte
 }
 
 // rawRef is a JSON value kept as a slice of the request body, which the
@@ -47,8 +46,6 @@ type rawRef []byte
 type outputRequest struct {
 	Name       string     `json:"name"`
 	Parameters parameters `json:"parameters"`
-
-	spareParams parameters // the parameters' backing array, kept when pooled
 }
 
 // decoded is a request ready for the runtime, plus how its outputs are to
@@ -152,31 +149,41 @@ func (d *decoded) decodeParameters(p parameters) error {
 		d.req.Timeout = time.Duration(us) * time.Microsecond
 	}
 	if raw, ok := p.get("priority"); ok {
-		switch priorityOf(raw) {
-		case "bulk", "2":
-			d.req.Priority = runtime.PriorityBulk
-		case "interactive", "0", "1":
-		default:
+		pr, ok := priorityOf(raw)
+		if !ok {
 			return invalid(`parameter "priority" must be "interactive" or "bulk", got %s`, shown(raw))
 		}
+		d.req.Priority = pr
 	}
 	return nil
 }
 
-// priorityOf is a priority parameter's string, or its number in decimal.
-func priorityOf(raw []byte) string {
-	if len(raw) > 0 && raw[0] == '"' {
-		if s, ok := plainString(raw); ok {
-			return string(s)
+// priorityOf reads a priority parameter: "interactive" or "bulk", or the
+// numbers 0 and 1 (interactive) or 2 (bulk).
+func priorityOf(raw []byte) (runtime.Priority, bool) {
+	var name string
+	switch {
+	case len(raw) > 0 && raw[0] == '"':
+		if json.Unmarshal(raw, &name) != nil {
+			return 0, false
 		}
-		var s string
-		_ = json.Unmarshal(raw, &s)
-		return s
+	default:
+		switch f, err := number(raw); {
+		case err != nil:
+			return 0, false
+		case f == 0 || f == 1:
+			name = "interactive"
+		case f == 2:
+			name = "bulk"
+		}
 	}
-	if f, err := number(raw); err == nil && f == float64(int64(f)) && f >= 0 && f <= 2 {
-		return strconv.Itoa(int(f))
+	switch name {
+	case "interactive":
+		return runtime.PriorityInteractive, true
+	case "bulk":
+		return runtime.PriorityBulk, true
 	}
-	return ""
+	return 0, false
 }
 
 // decodeHeader fills t's name, datatype and shape from one JSON input.

@@ -70,25 +70,14 @@ func shown(raw []byte) string {
 }
 
 // params reads a "parameters" object (or null) at the scanner, appending
-// to p as encoding/json merges into an existing map. A p still nil starts
-// on spare's backing array.
-func (s *scanner) params(name string, p *parameters, spare parameters) error {
+// to p as encoding/json merges into an existing map. Absent and empty are
+// the same to tiffin.
+func (s *scanner) params(name string, p *parameters) error {
 	if s.isNull() {
 		return nil
 	}
-	s.ws()
-	if s.i >= len(s.b) || s.b[s.i] != '{' {
-		raw, err := s.value()
-		if err != nil {
-			return err
-		}
-		return fmt.Errorf("field %q: want an object, got %s", name, shown(raw))
-	}
-	if *p == nil {
-		*p = spare[:0]
-		if *p == nil {
-			*p = parameters{} // {} is present and empty, as encoding/json reads it
-		}
+	if err := s.opens('{', name, "an object"); err != nil {
+		return err
 	}
 	return s.object(func(key []byte) error {
 		k, err := keyString(key)
@@ -191,57 +180,54 @@ func isNumber(b []byte) bool {
 	return i == len(b)
 }
 
-// outputs reads "outputs" (or null): an array of {"name", "parameters"}.
+// outputs reads "outputs" (or null): an array of {"name", "parameters"},
+// each on the element (and parameters array) an earlier request left.
 func (s *scanner) outputs(out *[]outputRequest) error {
 	*out = (*out)[:0]
 	if s.isNull() {
-		*out = nil
 		return nil
 	}
-	s.ws()
-	if s.i >= len(s.b) || s.b[s.i] != '[' {
-		raw, err := s.value()
-		if err != nil {
-			return err
-		}
-		return fmt.Errorf(`field "outputs": want an array, got %s`, shown(raw))
-	}
-	if *out == nil {
-		*out = []outputRequest{} // [] is no outputs named, as encoding/json reads it
+	if err := s.opens('[', "outputs", "an array"); err != nil {
+		return err
 	}
 	return s.array(func() error {
 		o := grow(out)
-		*o = outputRequest{spareParams: o.spareParams}
+		*o = outputRequest{Parameters: o.Parameters[:0]}
 		if s.isNull() {
 			return nil
 		}
-		err := s.output(o)
-		if o.Parameters != nil {
-			o.spareParams = o.Parameters
-		}
-		return err
+		return s.output(o)
 	})
 }
 
 func (s *scanner) output(o *outputRequest) error {
-	s.ws()
-	if s.i >= len(s.b) || s.b[s.i] != '{' {
-		raw, err := s.value()
-		if err != nil {
-			return err
-		}
-		return fmt.Errorf(`field "outputs": each output is an object, got %s`, shown(raw))
+	if err := s.opens('{', "outputs", "each output an object"); err != nil {
+		return err
 	}
 	return s.object(func(key []byte) error {
 		switch {
 		case keyIs(key, "name"):
 			return s.stringField("name", &o.Name, nil)
 		case keyIs(key, "parameters"):
-			return s.params("parameters", &o.Parameters, o.spareParams)
+			return s.params("parameters", &o.Parameters)
 		}
 		_, err := s.value()
 		return err
 	})
+}
+
+// opens returns nil when the next value starts with open ('{' or '['),
+// else an error naming the field and what it wants.
+func (s *scanner) opens(open byte, field, want string) error {
+	s.ws()
+	if s.i < len(s.b) && s.b[s.i] == open {
+		return nil
+	}
+	raw, err := s.value()
+	if err != nil {
+		return err
+	}
+	return fmt.Errorf("field %q: want %s, got %s", field, want, shown(raw))
 }
 
 // grow extends *xs by one element and returns it: the element left there

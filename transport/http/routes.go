@@ -45,14 +45,10 @@ func (s *Server) route(ctx *fasthttp.RequestCtx) {
 // splitPath appends path's segments, without the slashes around it, to
 // seg: a V2 path's few fit the caller's array, so routing allocates none.
 func splitPath(path string, seg []string) []string {
-	path = strings.Trim(path, "/")
-	for {
-		i := strings.IndexByte(path, '/')
-		if i < 0 {
-			return append(seg, path)
-		}
-		seg, path = append(seg, path[:i]), path[i+1:]
+	for s := range strings.SplitSeq(strings.Trim(path, "/"), "/") {
+		seg = append(seg, s)
 	}
+	return seg
 }
 
 // routeModel handles /v2/models/<m>[/versions/<v>][/ready|/infer].

@@ -15,3 +15,11 @@ func TestSplitPath(t *testing.T) {
 		}
 	}
 }
+
+// Routing a V2 path allocates nothing for its segments.
+func TestSplitPathAllocates(t *testing.T) {
+	var buf [8]string
+	if n := testing.AllocsPerRun(100, func() { _ = splitPath("/v2/models/m/versions/1/infer", buf[:0]) }); n != 0 {
+		t.Fatalf("splitPath allocated %v times", n)
+	}
+}

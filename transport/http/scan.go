@@ -270,14 +270,15 @@ func (s *scanner) stringField(name string, v *string, known func([]byte) (string
 	return nil
 }
 
-// intsField decodes an array of integers; a plain one (decimal integers of
-// up to 18 digits) without encoding/json, anything else through it.
-func (s *scanner) intsField(name string, v *[]int64) error {
+// intsField decodes an array of integers into *v; a plain one (decimal
+// integers of up to 18 digits) without encoding/json, appended to dst,
+// anything else through it.
+func (s *scanner) intsField(name string, v *[]int64, dst []int64) error {
 	raw, err := s.value()
 	if err != nil {
 		return err
 	}
-	if out, ok := plainInts(raw, (*v)[:0]); ok {
+	if out, ok := plainInts(raw, dst); ok {
 		*v = out
 		return nil
 	}
@@ -392,17 +393,13 @@ func parseRequestJSON(b []byte) (*requestJSON, error) {
 // memory rj kept from an earlier request.
 func parseRequestInto(b []byte, rj *requestJSON) error {
 	s := &scanner{b: b}
-	*rj = requestJSON{Inputs: rj.Inputs[:0], Outputs: rj.Outputs[:0], spareParams: rj.spareParams}
+	*rj = requestJSON{Parameters: rj.Parameters[:0], Inputs: rj.Inputs[:0], Outputs: rj.Outputs[:0]}
 	err := s.object(func(key []byte) error {
 		switch {
 		case keyIs(key, "id"):
 			return s.stringField("id", &rj.ID, nil)
 		case keyIs(key, "parameters"):
-			err := s.params("parameters", &rj.Parameters, rj.spareParams)
-			if rj.Parameters != nil {
-				rj.spareParams = rj.Parameters
-			}
-			return err
+			return s.params("parameters", &rj.Parameters)
 		case keyIs(key, "outputs"):
 			return s.outputs(&rj.Outputs)
 		case keyIs(key, "inputs"):
@@ -412,7 +409,7 @@ func parseRequestInto(b []byte, rj *requestJSON) error {
 			}
 			return s.array(func() error {
 				in := grow(&rj.Inputs)
-				*in = inputJSON{spare: in.spare}
+				*in = inputJSON{Parameters: in.Parameters[:0], spare: in.spare}
 				return s.input(in)
 			})
 		}
@@ -436,10 +433,7 @@ func (s *scanner) input(in *inputJSON) error {
 		case keyIs(key, "name"):
 			return s.stringField("name", &in.Name, nil)
 		case keyIs(key, "shape"):
-			if in.Shape == nil {
-				in.Shape = in.spare.shape[:0]
-			}
-			err := s.intsField("shape", &in.Shape)
+			err := s.intsField("shape", &in.Shape, in.spare.shape[:0])
 			if in.Shape != nil {
 				in.spare.shape = in.Shape
 			}
@@ -447,11 +441,7 @@ func (s *scanner) input(in *inputJSON) error {
 		case keyIs(key, "datatype"):
 			return s.stringField("datatype", &in.Datatype, dataTypeName)
 		case keyIs(key, "parameters"):
-			err := s.params("parameters", &in.Parameters, in.spare.params)
-			if in.Parameters != nil {
-				in.spare.params = in.Parameters
-			}
-			return err
+			return s.params("parameters", &in.Parameters)
 		case keyIs(key, "data"):
 			s.ws()
 			if start := s.i; s.numbers() {

@@ -28,9 +28,10 @@ type stdOutput struct {
 	Parameters map[string]any `json:"parameters"`
 }
 
-// asMap is parameters as encoding/json reads them into a map.
+// asMap is parameters as encoding/json reads them into a map; nil when
+// empty (absent and empty are the same to tiffin, see orNil).
 func (p parameters) asMap(t *testing.T) map[string]any {
-	if p == nil {
+	if len(p) == 0 {
 		return nil
 	}
 	m := map[string]any{}
@@ -44,12 +45,20 @@ func (p parameters) asMap(t *testing.T) map[string]any {
 	return m
 }
 
+// orNil is an empty map as nil.
+func orNil(m map[string]any) map[string]any {
+	if len(m) == 0 {
+		return nil
+	}
+	return m
+}
+
 func sameOutputs(t *testing.T, got []outputRequest, std []stdOutput) bool {
-	if (got == nil) != (std == nil) || len(got) != len(std) {
+	if len(got) != len(std) {
 		return false
 	}
 	for i := range got {
-		if got[i].Name != std[i].Name || !reflect.DeepEqual(got[i].Parameters.asMap(t), std[i].Parameters) {
+		if got[i].Name != std[i].Name || !reflect.DeepEqual(got[i].Parameters.asMap(t), orNil(std[i].Parameters)) {
 			return false
 		}
 	}
@@ -78,14 +87,14 @@ func checkAgainstStd(t *testing.T, body []byte) {
 		}
 		t.Fatalf("encoding/json reads %q, the scanner does not: %v", body, err)
 	}
-	if got.ID != std.ID || !reflect.DeepEqual(got.Parameters.asMap(t), std.Parameters) || !sameOutputs(t, got.Outputs, std.Outputs) ||
+	if got.ID != std.ID || !reflect.DeepEqual(got.Parameters.asMap(t), orNil(std.Parameters)) || !sameOutputs(t, got.Outputs, std.Outputs) ||
 		len(got.Inputs) != len(std.Inputs) {
 		t.Fatalf("%q: scanner %+v, encoding/json %+v", body, got, std)
 	}
 	for i, in := range got.Inputs {
 		s := std.Inputs[i]
 		if in.Name != s.Name || !reflect.DeepEqual(in.Shape, s.Shape) || in.Datatype != s.Datatype ||
-			!reflect.DeepEqual(in.Parameters.asMap(t), s.Parameters) || !bytes.Equal(in.Data, s.Data) {
+			!reflect.DeepEqual(in.Parameters.asMap(t), orNil(s.Parameters)) || !bytes.Equal(in.Data, s.Data) {
 			t.Fatalf("%q input %d: scanner %+v, encoding/json %+v", body, i, in, s)
 		}
 	}

@@ -130,11 +130,11 @@ func (s *Server) Start() error {
 	if err != nil {
 		return fmt.Errorf("http listen on %s: %w", s.opts.Addr, err)
 	}
-	ln = &lazyListener{Listener: ln} // below TLS, whose writes cannot be retried
+	ln = wrapListener{ln, newLazyConn} // below TLS, whose writes cannot be retried
 	if s.opts.TLS != nil {
 		ln = tls.NewListener(ln, s.opts.TLS)
 	}
-	s.ln = &countingListener{Listener: ln}
+	s.ln = wrapListener{ln, newCountingConn}
 	s.done = make(chan error, 1)
 	go func() { s.done <- s.srv.Serve(s.ln) }()
 	s.log.Info("http listening", "addr", ln.Addr().String(), "tls", s.opts.TLS != nil)
