@@ -12,6 +12,9 @@ import "sync"
 // pool never holds a large request's memory after it.
 const pooledBytes = 64 << 10
 
+// pooledInputs bounds how many inputs' arrays a pooled request keeps.
+const pooledInputs = 16
+
 var decodedPool = sync.Pool{New: func() any { return new(decoded) }}
 
 func getDecoded() *decoded { return decodedPool.Get().(*decoded) }
@@ -21,6 +24,9 @@ func getDecoded() *decoded { return decodedPool.Get().(*decoded) }
 func putDecoded(d *decoded) {
 	if cap(d.body) > pooledBytes {
 		d.body = nil
+	}
+	if cap(d.rj.Inputs) > pooledInputs {
+		d.rj.Inputs, d.req.Inputs = nil, nil
 	}
 	for i := range d.rj.Inputs {
 		if cap(d.rj.Inputs[i].spare.data) > pooledBytes {
