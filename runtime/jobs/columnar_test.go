@@ -169,6 +169,8 @@ func (a *peakAllocator) Free(b []byte) {
 
 // TestSplitParquetIsStreamed reads a file of 16 MB of rows (decoded),
 // 1024 rows at a time: arrow never holds more than a small part of it.
+// Its buffers come from mem, which counts them; before readProps, a
+// whole column chunk was read into a buffer mem never saw.
 func TestSplitParquetIsStreamed(t *testing.T) {
 	if testing.Short() {
 		t.Skip("writes a 256k-row file")
@@ -183,8 +185,10 @@ func TestSplitParquetIsStreamed(t *testing.T) {
 	}
 	decoded := int64(rows * 64)
 	t.Logf("peak arrow memory %d bytes for %d bytes of rows (%d of Parquet)", mem.peak.Load(), decoded, len(data))
-	if mem.peak.Load() > decoded/8 {
-		t.Fatalf("arrow held %d bytes at once, more than an eighth of the %d decoded: not streamed", mem.peak.Load(), decoded)
+	// A column chunk is read a buffer at a time (readProps), so arrow holds
+	// about a page compressed and decompressed (~1 MiB each here).
+	if mem.peak.Load() > decoded/4 {
+		t.Fatalf("arrow held %d bytes at once, more than a quarter of the %d decoded: not streamed", mem.peak.Load(), decoded)
 	}
 }
 

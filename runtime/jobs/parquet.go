@@ -143,7 +143,7 @@ func scalarType(t arrow.DataType) bool {
 // chunk of them is held.
 func splitParquet(ctx context.Context, model string, l *layout, f parquet.ReaderAtSeeker, columns []string, rows int,
 	mem memory.Allocator, emit func(chunkRef, []byte) error) (int64, int, error) {
-	pf, err := file.NewParquetReader(f)
+	pf, err := file.NewParquetReader(f, file.WithReadProps(readProps(mem)))
 	if err != nil {
 		return 0, 0, runtime.Errorf(runtime.KindInvalidArgument, "not a readable Parquet file: %v", err)
 	}
@@ -177,6 +177,22 @@ func splitParquet(ctx context.Context, model string, l *layout, f parquet.Reader
 	}
 	return c.total, c.chunks, c.flush()
 }
+
+// readProps reads a column chunk a buffer at a time, not whole: a row
+// group of mlp-large's 64k rows is 64 MiB per column, which arrow-go would
+// otherwise allocate and zero at once. A page may declare at most
+// maxPageBytes: a chunk holds no row larger than a message, so a bigger
+// page is a decompression bomb, not data.
+func readProps(mem memory.Allocator) *parquet.ReaderProperties {
+	p := parquet.NewReaderProperties(mem)
+	p.BufferedStreamEnabled = true
+	p.BufferSize = 1 << 20
+	p.MaxCompressedPageSize, p.MaxUncompressedPageSize = maxPageBytes, maxPageBytes
+	return p
+}
+
+// maxPageBytes is the largest Parquet page a job reads, compressed or not.
+const maxPageBytes = 64 << 20
 
 // neededColumns lists the leaf columns the plan reads, and maps each
 // field it names to its index in the records read.

@@ -46,6 +46,7 @@ func readFlat(ctx context.Context, pf *file.Reader, rg, leaf int, name string, c
 	if err != nil {
 		return runtime.Errorf(runtime.KindInvalidArgument, "read Parquet row group %d: %v", rg, err)
 	}
+	defer cc.Close() // its page buffers go back to the allocator
 	cr, ok := cc.(*file.Float32ColumnChunkReader)
 	if !ok {
 		return fmt.Errorf("internal: column %q has a %T reader", name, cc)
