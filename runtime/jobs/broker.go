@@ -23,6 +23,7 @@ const embeddedMaxPayload = 8 << 20
 type broker struct {
 	nc       *nats.Conn
 	embedded *server.Server // nil when external
+	dir      string         // the embedded server's store directory
 	log      *slog.Logger
 }
 
@@ -39,11 +40,11 @@ func connect(url, dataDir string, log *slog.Logger) (*broker, error) {
 		nats.ReconnectHandler(func(nc *nats.Conn) { log.Info("job queue reconnected", "server", nc.ConnectedUrlRedacted()) }),
 	}
 	if url == "" {
-		ns, err := startEmbedded(dataDir, log)
+		ns, dir, err := startEmbedded(dataDir, log)
 		if err != nil {
 			return nil, err
 		}
-		b.embedded = ns
+		b.embedded, b.dir = ns, dir
 		opts = append(opts, nats.InProcessServer(ns))
 	}
 	nc, err := nats.Connect(url, opts...)
@@ -62,14 +63,15 @@ func (b *broker) describe(url string) string {
 	return url
 }
 
-// startEmbedded runs a JetStream server in process, storing under dataDir.
-func startEmbedded(dataDir string, log *slog.Logger) (*server.Server, error) {
+// startEmbedded runs a JetStream server in process, storing under dataDir,
+// and returns it with dataDir's absolute path.
+func startEmbedded(dataDir string, log *slog.Logger) (*server.Server, string, error) {
 	dir, err := filepath.Abs(dataDir)
 	if err != nil {
-		return nil, fmt.Errorf("--data-dir %s: %w", dataDir, err)
+		return nil, "", fmt.Errorf("--data-dir %s: %w", dataDir, err)
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("--data-dir: %w", err)
+		return nil, "", fmt.Errorf("--data-dir: %w", err)
 	}
 	ns, err := server.NewServer(&server.Options{
 		ServerName: "tiffin-embedded",
@@ -80,16 +82,16 @@ func startEmbedded(dataDir string, log *slog.Logger) (*server.Server, error) {
 		MaxPayload: embeddedMaxPayload,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("embedded job queue: %w", err)
+		return nil, "", fmt.Errorf("embedded job queue: %w", err)
 	}
 	ns.SetLoggerV2(natsLogger{log}, false, false, false)
 	go ns.Start()
 	if !ns.ReadyForConnections(30 * time.Second) {
 		ns.Shutdown()
-		return nil, fmt.Errorf("embedded job queue (store %s) did not start within 30s", dir)
+		return nil, "", fmt.Errorf("embedded job queue (store %s) did not start within 30s", dir)
 	}
 	log.Info("embedded job queue started", "store", dir)
-	return ns, nil
+	return ns, dir, nil
 }
 
 // close drains the connection, so published messages and acks in flight

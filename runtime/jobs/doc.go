@@ -13,7 +13,9 @@
 //     within it; columnar.go, parquet.go) and NPY (streamed after its
 //     header) travel as raw tensors: each input's rows back to back, in the
 //     model's order, as the model takes them, so scoring them decodes
-//     nothing. Each chunk is a message of a JetStream work-queue stream.
+//     nothing. Each chunk is a message of a JetStream work-queue stream;
+//     with the embedded store its input is a file the message names
+//     (bodies.go).
 //   - Workers in every replica take chunks from one shared durable consumer
 //     with explicit acks, Workers chunks at a time. A chunk's rows go to the
 //     runtime (the Models seam: runtime.Manager's Infer and Version) in
@@ -26,7 +28,7 @@
 //     (it crashed its scorer, or kept failing) is not scored again: its
 //     rows fail with the last reason noted, and the job goes on.
 //   - Exactly once in effect: a chunk's results go to the object store
-//     under "<job>/<chunk>", then the chunk's own completion key is created
+//     under "<job>/<chunk>" (with the embedded store, to a file), then the chunk's own completion key is created
 //     in the done bucket (progress.go), then the chunk is acked. A
 //     redelivered chunk whose key exists is only acked. Progress is counted
 //     from those keys when read; no shared record is rewritten per chunk.
@@ -47,7 +49,11 @@
 // every job's chunks between them. Nothing else differs: job records live
 // in the KV bucket TIFFIN_JOBS, chunk completion keys in TIFFIN_JOB_DONE,
 // chunk inputs in the work-queue stream TIFFIN_JOB_CHUNKS, results in the
-// object store TIFFIN_JOB_RESULTS.
+// object store TIFFIN_JOB_RESULTS. The embedded store alone keeps chunk
+// inputs and results as files under <data dir>/jobs instead, and the
+// stream carries only each chunk's headers: JetStream copied and hashed
+// every body several times, a third of a wide job's CPU, and an embedded
+// store has no other replica to share them with (bodies.go).
 //
 // Job states: pending, running, then succeeded (every row has a result,
 // some may be row errors), failed (the upload failed, or every row did) or

@@ -72,7 +72,7 @@ func (s *Service) Cancel(ctx context.Context, id string) (Status, error) {
 	if rec.State != Cancelled {
 		return rec.Status, conflict("job %s has already %s; there is nothing to cancel (delete it with ?purge=true)", id, rec.State)
 	}
-	if err := errors.Join(st.purge(ctx, id), st.deleteResults(ctx, id)); err != nil {
+	if err := errors.Join(st.purge(ctx, rec), st.deleteResults(ctx, rec)); err != nil {
 		return rec.Status, err
 	}
 	s.log.Info("job cancelled", "job", id)
@@ -88,7 +88,7 @@ func (s *Service) Delete(ctx context.Context, id string) (Status, error) {
 	if !rec.State.Finished() {
 		return rec.Status, conflict("job %s is %s; cancel it before deleting it", id, rec.State)
 	}
-	if err := st.deleteResults(ctx, id); err != nil {
+	if err := st.deleteResults(ctx, rec); err != nil {
 		return rec.Status, err
 	}
 	if err := st.jobs.Purge(ctx, id); err != nil {
@@ -118,7 +118,7 @@ func (s *Service) Results(ctx context.Context, id string, f ResultFormat) (io.Re
 	case !complete:
 		return nil, rec.Status, conflict("job %s failed: %s; it has no results", id, rec.Error)
 	}
-	chunks := &chunkResults{store: st, ctx: ctx, job: id, chunks: rec.Chunks}
+	chunks := &chunkResults{store: st, ctx: ctx, rec: rec, job: id, chunks: rec.Chunks}
 	switch f {
 	case ResultsParquet:
 		return renderParquet(rec, chunks), rec.Status, nil

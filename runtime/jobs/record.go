@@ -89,6 +89,10 @@ type record struct {
 	Batched  bool      `json:"batched"` // whether the model has a batch axis
 	Sealed   bool      `json:"sealed"`  // the upload is complete; Chunks and RowsTotal are final
 	FirstErr string    `json:"first_error,omitempty"`
+	// Files: the job's chunk inputs and results are files in the
+	// embedded store's data directory (bodies.go), not in the stream and
+	// the object store.
+	Files bool `json:"files,omitempty"`
 }
 
 // outSpec is one output of the model as a result row carries it: its

@@ -176,6 +176,7 @@ func splitStrings(b []byte, err *error) [][]byte {
 type chunkResults struct {
 	store  *store
 	ctx    context.Context
+	rec    *record
 	job    string
 	chunks int
 	next   int
@@ -186,7 +187,7 @@ func (c *chunkResults) read() (*recordReader, error) {
 	if c.next == c.chunks {
 		return nil, io.EOF
 	}
-	rc, err := c.store.openResult(c.ctx, c.job, c.next)
+	rc, err := c.store.openResult(c.ctx, c.rec, c.next)
 	if err != nil {
 		return nil, err
 	}

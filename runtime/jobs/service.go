@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"sync/atomic"
 	"time"
 
@@ -37,6 +38,8 @@ type Options struct {
 	RetryFor        time.Duration // how long a busy or unavailable model is retried; default 1m
 	Replica         string        // this replica's name in job status; default host-pid
 	Logger          *slog.Logger
+
+	streamBodies bool // tests: bodies in the stream even when embedded, as with an external cluster
 }
 
 // Defaults for the Options left zero.
@@ -89,7 +92,11 @@ func (s *Service) Start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	st, err := openStore(ctx, b.nc)
+	bodies := "" // an external cluster's replicas share no disk: bodies stay in the stream
+	if b.embedded != nil && !s.opts.streamBodies {
+		bodies = filepath.Join(b.dir, "jobs")
+	}
+	st, err := openStore(ctx, b.nc, bodies)
 	if err != nil {
 		return errors.Join(err, b.close(ctx))
 	}
@@ -172,7 +179,8 @@ func (s *Service) Submit(ctx context.Context, model string, version int64, in In
 		}
 	}
 	rec := &record{Status: Status{ID: newID(), Model: model, Version: v.Version, State: Pending,
-		CreatedAt: time.Now().UTC()}, Format: f, Outputs: outputSpecs(&v.Sig), Batched: v.Sig.MaxBatchSize > 0}
+		CreatedAt: time.Now().UTC()}, Format: f, Outputs: outputSpecs(&v.Sig), Batched: v.Sig.MaxBatchSize > 0,
+		Files: st.files != nil}
 	if err := st.create(ctx, rec); err != nil {
 		return Status{}, err
 	}
@@ -182,7 +190,7 @@ func (s *Service) Submit(ctx context.Context, model string, version int64, in In
 		err = runtime.Errorf(runtime.KindInvalidArgument, "the input has no rows")
 	}
 	if err != nil {
-		s.abort(st, rec.ID, err)
+		s.abort(st, rec, err)
 		return Status{}, err
 	}
 	rec, err = st.update(ctx, rec.ID, func(r *record) bool {
@@ -209,7 +217,7 @@ func (s *Service) split(ctx context.Context, st *store, rec *record, sig *runtim
 	p := s.pacer(ctx)
 	emit := func(c chunkRef, data []byte) error {
 		c.job = rec.ID
-		err := st.publish(ctx, c, data)
+		err := st.publish(ctx, rec, c, data)
 		p.pace() // the chunk's reading, decoding and queueing
 		return err
 	}
@@ -242,15 +250,16 @@ func (s *Service) split(ctx context.Context, st *store, rec *record, sig *runtim
 }
 
 // abort fails a job whose upload failed and drops its queued chunks.
-func (s *Service) abort(st *store, id string, cause error) {
+func (s *Service) abort(st *store, rec *record, cause error) {
 	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
 	defer cancel()
+	id := rec.ID
 	_, err := st.update(ctx, id, func(r *record) bool {
 		r.Error = "upload failed: " + cause.Error()
 		r.finish(Failed, time.Now().UTC())
 		return true
 	})
-	if err = errors.Join(err, st.purge(ctx, id)); err != nil {
+	if err = errors.Join(err, st.purge(ctx, rec)); err != nil {
 		s.log.Warn("abort job", "job", id, "err", err)
 	}
 }

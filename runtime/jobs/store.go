@@ -1,11 +1,13 @@
 package jobs
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"time"
 
@@ -54,18 +56,26 @@ type store struct {
 	results  jetstream.ObjectStore
 	chunks   jetstream.Stream
 	maxChunk int // bytes of input one chunk may carry
+	// files keeps chunk inputs and results as files (bodies.go); nil:
+	// they travel in the stream and the object store.
+	files *bodyFiles
 
 	done       jetstream.KeyValue // chunk completion keys (progress.go)
 	doneStream jetstream.Stream   // the done bucket's stream, for counting and purging
 }
 
-// openStore creates the buckets and the stream, or binds to them.
-func openStore(ctx context.Context, nc *nats.Conn) (*store, error) {
+// openStore creates the buckets and the stream, or binds to them. With
+// bodies set, new jobs keep their chunk inputs and results as files under
+// it (bodies.go).
+func openStore(ctx context.Context, nc *nats.Conn, bodies string) (*store, error) {
 	js, err := jetstream.New(nc)
 	if err != nil {
 		return nil, fmt.Errorf("jetstream: %w", err)
 	}
 	s := &store{js: js, maxChunk: int(nc.MaxPayload()) - headerRoom}
+	if bodies != "" {
+		s.files = &bodyFiles{root: bodies}
+	}
 	if s.jobs, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
 		Bucket: jobsBucket, Description: "tiffin bulk jobs", History: 1, Storage: jetstream.FileStorage,
 	}); err != nil {
@@ -182,18 +192,60 @@ func (s *store) list(ctx context.Context) ([]*record, error) {
 	return out, nil
 }
 
-// publish queues one chunk. Its message id makes a retried publish a no-op.
-func (s *store) publish(ctx context.Context, c chunkRef, data []byte) error {
+// publish queues one chunk of rec's job: its input in a file first when
+// the job keeps them there. Its message id makes a retried publish a no-op.
+func (s *store) publish(ctx context.Context, rec *record, c chunkRef, data []byte) error {
 	m := nats.NewMsg(chunkSubject + "." + c.job)
 	m.Header.Set(hdrJob, c.job)
 	m.Header.Set(hdrChunk, strconv.Itoa(c.index))
 	m.Header.Set(hdrRow, strconv.FormatInt(c.firstRow, 10))
 	m.Header.Set(hdrRows, strconv.Itoa(c.rows))
-	m.Data = data
+	if files, err := s.bodies(rec); err != nil {
+		return err
+	} else if files != nil {
+		if err := files.put(files.chunk(c.job, c.index), bytes.NewReader(data)); err != nil {
+			return fmt.Errorf("write chunk %d of job %s: %w", c.index, c.job, err)
+		}
+		m.Header.Set(hdrBody, bodyFile)
+	} else {
+		m.Data = data
+	}
 	if _, err := s.js.PublishMsg(ctx, m, jetstream.WithMsgID(resultName(c.job, c.index))); err != nil {
 		return fmt.Errorf("queue chunk %d of job %s: %w", c.index, c.job, err)
 	}
 	return nil
+}
+
+// bodies is where rec's job keeps its chunk inputs and results: files, or
+// nil for the stream and the object store.
+func (s *store) bodies(rec *record) (*bodyFiles, error) {
+	if !rec.Files {
+		return nil, nil
+	}
+	if s.files == nil {
+		return nil, fmt.Errorf("job %s keeps its data in an embedded store's data directory, which this replica does not have", rec.ID)
+	}
+	return s.files, nil
+}
+
+// chunkInput is the input of the chunk msg carries: its file's, or its
+// data.
+func (s *store) chunkInput(msg jetstream.Msg, c chunkRef) ([]byte, error) {
+	if msg.Headers().Get(hdrBody) != bodyFile {
+		return msg.Data(), nil
+	}
+	if s.files == nil {
+		return nil, fmt.Errorf("chunk %d of job %s has its input in an embedded store's data directory, which this replica does not have", c.index, c.job)
+	}
+	return s.files.readChunk(c)
+}
+
+// dropInput removes the input file of a chunk that is done (or whose job
+// is), if it has one.
+func (s *store) dropInput(msg jetstream.Msg, c chunkRef) {
+	if s.files != nil && msg.Headers().Get(hdrBody) == bodyFile {
+		_ = os.Remove(s.files.chunk(c.job, c.index))
+	}
 }
 
 // parseChunkRef reads a chunk message's headers.
@@ -209,32 +261,58 @@ func parseChunkRef(h nats.Header) (chunkRef, error) {
 	return c, nil
 }
 
-// purge drops a job's chunks that no replica has taken yet.
-func (s *store) purge(ctx context.Context, job string) error {
+// purge drops rec's job's chunks that no replica has taken yet.
+func (s *store) purge(ctx context.Context, rec *record) error {
+	job := rec.ID
 	if err := s.chunks.Purge(ctx, jetstream.WithPurgeSubject(chunkSubject+"."+job)); err != nil {
 		return fmt.Errorf("purge chunks of job %s: %w", job, err)
+	}
+	if files, _ := s.bodies(rec); files != nil {
+		if err := files.removeChunks(job); err != nil {
+			return fmt.Errorf("remove the chunk files of job %s: %w", job, err)
+		}
 	}
 	return nil
 }
 
-func (s *store) putResult(ctx context.Context, job string, index int, lines io.Reader) error {
-	if _, err := s.results.Put(ctx, jetstream.ObjectMeta{Name: resultName(job, index)}, lines); err != nil {
+func (s *store) putResult(ctx context.Context, rec *record, index int, lines io.Reader) error {
+	job := rec.ID
+	files, err := s.bodies(rec)
+	if err == nil && files != nil {
+		err = files.put(files.result(job, index), lines)
+	} else if err == nil {
+		_, err = s.results.Put(ctx, jetstream.ObjectMeta{Name: resultName(job, index)}, lines)
+	}
+	if err != nil {
 		return fmt.Errorf("store result of chunk %d of job %s: %w", index, job, err)
 	}
 	return nil
 }
 
-func (s *store) openResult(ctx context.Context, job string, index int) (io.ReadCloser, error) {
-	r, err := s.results.Get(ctx, resultName(job, index))
+func (s *store) openResult(ctx context.Context, rec *record, index int) (r io.ReadCloser, err error) {
+	job := rec.ID
+	files, err := s.bodies(rec)
+	if err == nil && files != nil {
+		r, err = os.Open(files.result(job, index))
+	} else if err == nil {
+		r, err = s.results.Get(ctx, resultName(job, index))
+	}
 	if err != nil {
 		return nil, fmt.Errorf("read result of chunk %d of job %s: %w", index, job, err)
 	}
 	return r, nil
 }
 
-// deleteResults removes the stored results of a job's done chunks, then
-// its progress.
-func (s *store) deleteResults(ctx context.Context, job string) error {
+// deleteResults removes rec's job's stored results (and, for a job that
+// keeps them as files, its chunk inputs), then its progress.
+func (s *store) deleteResults(ctx context.Context, rec *record) error {
+	job := rec.ID
+	if files, err := s.bodies(rec); err != nil || files != nil {
+		if err == nil {
+			err = files.removeJob(job)
+		}
+		return errors.Join(err, s.forget(ctx, job))
+	}
 	keys, err := s.done.ListKeysFiltered(ctx, job+".*")
 	if err != nil {
 		return fmt.Errorf("list the done chunks of job %s: %w", job, err)

@@ -125,6 +125,7 @@ func (p *pool) handle(msg jetstream.Msg) {
 	cancel()
 	switch {
 	case runtime.KindOf(err) == runtime.KindNotFound:
+		p.store.dropInput(msg, c)
 		_ = msg.Term() // the job was deleted
 		return
 	case err != nil:
@@ -142,7 +143,10 @@ func (p *pool) handle(msg jetstream.Msg) {
 		res = p.poisoned(c, n-2)
 	} else {
 		beat, working := p.heartbeat(msg), p.scorer.models.BulkWork()
-		res, err = p.scoreSafely(rec, c, msg.Data())
+		var data []byte
+		if data, err = p.store.chunkInput(msg, c); err == nil {
+			res, err = p.scoreSafely(rec, c, data)
+		}
 		working()
 		beat()
 		switch {
@@ -155,7 +159,7 @@ func (p *pool) handle(msg jetstream.Msg) {
 			return
 		}
 	}
-	err = p.record(c, res)
+	err = p.record(rec, c, res)
 	res.release()
 	if err != nil {
 		p.retryLater(msg, c, err)
@@ -204,10 +208,10 @@ func deliveries(msg jetstream.Msg) int {
 // record stores a chunk's result and marks the chunk done, by creating
 // its own completion key; whoever completes the last chunk finishes the
 // job.
-func (p *pool) record(c chunkRef, res chunkResult) error {
+func (p *pool) record(job *record, c chunkRef, res chunkResult) error {
 	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
 	defer cancel()
-	if err := p.store.putResult(ctx, c.job, c.index, res.reader()); err != nil {
+	if err := p.store.putResult(ctx, job, c.index, res.reader()); err != nil {
 		return err
 	}
 	fresh, err := p.store.markDone(ctx, c, chunkDone{Rows: c.rows, Failed: res.failed, FirstErr: res.firstErr, Replica: p.replica})
@@ -219,7 +223,7 @@ func (p *pool) record(c chunkRef, res chunkResult) error {
 		return err
 	}
 	if rec.State == Cancelled {
-		return p.store.deleteResults(ctx, c.job)
+		return p.store.deleteResults(ctx, rec)
 	}
 	p.log.Debug("chunk scored", "job", c.job, "chunk", c.index, "rows", c.rows, "failed", res.failed)
 	return nil
@@ -252,7 +256,10 @@ func (p *pool) heartbeat(msg jetstream.Msg) func() {
 	return func() { close(done) }
 }
 
+// ack acks a chunk that is done, or whose job is, and removes its input
+// file: a redelivery finds it done and needs no input.
 func (p *pool) ack(msg jetstream.Msg, c chunkRef) {
+	p.store.dropInput(msg, c)
 	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
 	defer cancel()
 	if err := msg.DoubleAck(ctx); err != nil {

@@ -1,0 +1,99 @@
+package jobs
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+)
+
+// With the embedded job store, a chunk's input and its result are files
+// under the data directory, beside JetStream's own store, and the chunk's
+// message carries only its headers. JetStream would copy each body
+// several times (into the client's buffer, the server's, its file store
+// with a checksum, out again on delivery and once more on the ack that
+// removes it, and results through the object store's SHA-256): a third
+// of an mlp-large job's CPU went there. A file is written once and read
+// once. An external NATS cluster keeps bodies in the stream and the
+// object store, since its replicas share no disk.
+//
+// Durability is the same as the embedded store's: a file is written
+// beside its final name and renamed into place, so a reader sees all of
+// it or nothing, and what is renamed survives the process being killed.
+// The order that makes every row count once is unchanged: a chunk's file
+// exists before its message is published; a result's file is in place
+// before the chunk's completion key is created; a chunk's file is removed
+// only once it is done, when it is acked.
+
+// hdrBody marks a chunk message whose input is a file (bodyFile), not the
+// message's data.
+const (
+	hdrBody  = "Tiffin-Body"
+	bodyFile = "file"
+)
+
+// bodyFiles is where a data directory keeps chunk inputs and results:
+// chunks/<job>/<chunk> and results/<job>/<chunk> under root.
+type bodyFiles struct{ root string }
+
+func (b *bodyFiles) chunk(job string, index int) string {
+	return filepath.Join(b.root, "chunks", job, strconv.Itoa(index))
+}
+
+func (b *bodyFiles) result(job string, index int) string {
+	return filepath.Join(b.root, "results", job, strconv.Itoa(index))
+}
+
+// put writes r's bytes to path: to a temporary file beside it, then
+// renamed into place.
+func (b *bodyFiles) put(path string, r io.Reader) (err error) {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, filepath.Base(path)+".part-*")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	if br, ok := r.(*bytes.Reader); ok {
+		_, err = br.WriteTo(f)
+	} else {
+		_, err = io.Copy(f, r)
+	}
+	if err != nil {
+		return err
+	}
+	if err = f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}
+
+// removeJob removes a job's chunk inputs and results.
+func (b *bodyFiles) removeJob(job string) error {
+	return errors.Join(os.RemoveAll(filepath.Join(b.root, "chunks", job)), os.RemoveAll(filepath.Join(b.root, "results", job)))
+}
+
+// removeChunks removes a job's chunk inputs not scored yet.
+func (b *bodyFiles) removeChunks(job string) error {
+	return os.RemoveAll(filepath.Join(b.root, "chunks", job))
+}
+
+// readChunk reads a chunk's input file.
+func (b *bodyFiles) readChunk(c chunkRef) ([]byte, error) {
+	data, err := os.ReadFile(b.chunk(c.job, c.index))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("the input file of chunk %d of job %s is gone from the data directory", c.index, c.job)
+	}
+	return data, err
+}

@@ -1,0 +1,116 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// files lists the names in dir; none when it does not exist.
+func files(t *testing.T, dir string) []string {
+	t.Helper()
+	es, err := os.ReadDir(dir)
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range es {
+		out = append(out, e.Name())
+	}
+	return out
+}
+
+// TestJobBodies runs one job with its bodies as files (the embedded
+// store's default) and one with them in the stream and the object store
+// (as with an external cluster): the same results, and nothing left once
+// the job is deleted.
+func TestJobBodies(t *testing.T) {
+	for _, inStream := range []bool{false, true} {
+		t.Run(map[bool]string{false: "files", true: "stream"}[inStream], func(t *testing.T) {
+			dir := t.TempDir()
+			s := startService(t, newRefModels(), dir, func(o *Options) { o.streamBodies = inStream })
+			ctx := context.Background()
+			st, err := s.Submit(ctx, "mlp-small", 0, Input{Format: NDJSON}, strings.NewReader(ndjsonInput(30)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			st = waitFinished(t, s, st.ID, 30*time.Second)
+			if st.State != Succeeded || st.RowsDone != 30 || st.Chunks != 3 {
+				t.Fatalf("finished: %+v", st)
+			}
+			rc, _, err := s.Results(ctx, st.ID, ResultsNDJSON)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkResults(t, readResults(t, rc), 30, nil)
+			rc.Close()
+
+			chunks, results := filepath.Join(dir, "jobs", "chunks", st.ID), filepath.Join(dir, "jobs", "results", st.ID)
+			if got := files(t, chunks); len(got) != 0 {
+				t.Fatalf("chunk inputs left after scoring: %v", got)
+			}
+			want := 3
+			if inStream {
+				want = 0
+			}
+			if got := files(t, results); len(got) != want {
+				t.Fatalf("result files %v, want %d", got, want)
+			}
+			if _, err := s.Delete(ctx, st.ID); err != nil {
+				t.Fatal(err)
+			}
+			if got := files(t, results); len(got) != 0 {
+				t.Fatalf("result files left after delete: %v", got)
+			}
+			if inStream {
+				if objs, err := s.store.Load().results.List(ctx); !errors.Is(err, jetstream.ErrNoObjectsFound) {
+					t.Fatalf("objects left after delete: %v %v", objs, err)
+				}
+			}
+		})
+	}
+}
+
+// TestChunkWithoutItsFileFailsItsRows: a chunk whose input file is gone
+// is retried, then its rows fail with the reason, and the others score.
+func TestChunkWithoutItsFileFailsItsRows(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	s := startService(t, newRefModels(), dir, func(o *Options) { o.Workers = 0 })
+	st, err := s.Submit(ctx, "mlp-small", 0, Input{Format: NDJSON}, strings.NewReader(ndjsonInput(30)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(dir, "jobs", "chunks", st.ID, "1")); err != nil {
+		t.Fatal(err)
+	}
+	s = startService(t, newRefModels(), dir, func(o *Options) { o.MaxRedeliveries = 1 })
+	st = waitFinished(t, s, st.ID, 30*time.Second)
+	if st.State != Succeeded || st.RowsDone != 30 || st.RowsFailed != 10 {
+		t.Fatalf("finished: %+v", st)
+	}
+	rc, _, err := s.Results(ctx, st.ID, ResultsNDJSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := readResults(t, strings.NewReader(string(b)))
+	checkResults(t, lines, 30, map[int]bool{10: true, 11: true, 12: true, 13: true, 14: true, 15: true, 16: true, 17: true, 18: true, 19: true})
+	if !strings.Contains(lines[10].Error, "input file of chunk 1") || !strings.Contains(lines[10].Error, "gone from the data directory") {
+		t.Fatalf("row 10's error does not say why: %q", lines[10].Error)
+	}
+}
