@@ -164,7 +164,11 @@ func splitParquet(ctx context.Context, model string, l *layout, f parquet.Reader
 	c := newRawChunker(l, rows, emit)
 	if leaf, ok := flatColumn(pf, l, plan, leaves); ok { // parquet_flat.go
 		for rg := range pf.NumRowGroups() {
-			if err := readFlat(ctx, pf, rg, leaf, sc.Field(plan[0].cols[0]).Name, c); err != nil {
+			read := readFlat
+			if pagesReadable(pf, rg, leaf) {
+				read = readFlatPages // parquet_pages.go
+			}
+			if err := read(ctx, pf, rg, leaf, sc.Field(plan[0].cols[0]).Name, c); err != nil {
 				return c.total, c.chunks, err
 			}
 		}

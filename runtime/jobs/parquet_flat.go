@@ -18,6 +18,9 @@ import (
 // one copy, and the repetition and definition levels are checked in one
 // pass, where pqarrow would build list offsets and an array per batch (a
 // fifth of an mlp-large job's CPU). Anything else takes the general path.
+// A column chunk in the encodings Arrow's writers use is read page by page
+// instead (parquet_pages.go); readFlat reads the others (BYTE_STREAM_SPLIT,
+// the delta encodings, ...).
 
 // flatLevels is how many values the fast path reads per call.
 const flatLevels = 64 << 10

@@ -30,12 +30,14 @@ func Parquet(t testing.TB, rows, groupRows int, row func(i int) []float32) []byt
 }
 
 // Write writes rows rows of schema sc as a Parquet file, fill appending
-// row i to the builder's fields, groupRows rows per row group.
-func Write(t testing.TB, sc *arrow.Schema, rows, groupRows int, fill func(b *array.RecordBuilder, i int)) []byte {
+// row i to the builder's fields, groupRows rows per row group; props
+// choose the writer's pages, encodings and compression.
+func Write(t testing.TB, sc *arrow.Schema, rows, groupRows int, fill func(b *array.RecordBuilder, i int),
+	props ...parquet.WriterProperty) []byte {
 	t.Helper()
 	var buf bytes.Buffer
-	w, err := pqarrow.NewFileWriter(sc, &buf, parquet.NewWriterProperties(parquet.WithMaxRowGroupLength(int64(groupRows))),
-		pqarrow.DefaultWriterProps())
+	props = append([]parquet.WriterProperty{parquet.WithMaxRowGroupLength(int64(groupRows))}, props...)
+	w, err := pqarrow.NewFileWriter(sc, &buf, parquet.NewWriterProperties(props...), pqarrow.DefaultWriterProps())
 	if err != nil {
 		t.Fatal(err)
 	}
