@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 )
 
 // With the embedded job store, a chunk's input and its result are files
@@ -89,11 +90,34 @@ func (b *bodyFiles) removeChunks(job string) error {
 	return os.RemoveAll(filepath.Join(b.root, "chunks", job))
 }
 
-// readChunk reads a chunk's input file.
-func (b *bodyFiles) readChunk(c chunkRef) ([]byte, error) {
-	data, err := os.ReadFile(b.chunk(c.job, c.index))
+// readChunk reads a chunk's input file into a buffer from inputBufs;
+// release gives it back.
+func (b *bodyFiles) readChunk(c chunkRef) (data []byte, release func(), err error) {
+	f, err := os.Open(b.chunk(c.job, c.index))
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("the input file of chunk %d of job %s is gone from the data directory", c.index, c.job)
+		return nil, nil, fmt.Errorf("the input file of chunk %d of job %s is gone from the data directory", c.index, c.job)
 	}
-	return data, err
+	if err != nil {
+		return nil, nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, nil, err
+	}
+	buf, _ := inputBufs.Get().(*[]byte)
+	if buf == nil || int64(cap(*buf)) < st.Size() {
+		buf = &[]byte{}
+		*buf = make([]byte, st.Size())
+	}
+	data = (*buf)[:st.Size()]
+	if _, err := io.ReadFull(f, data); err != nil {
+		return nil, nil, fmt.Errorf("read the input file of chunk %d of job %s: %w", c.index, c.job, err)
+	}
+	return data, func() { inputBufs.Put(buf) }, nil
 }
+
+// inputBufs keeps the buffers chunk inputs were read into, a chunk's size
+// each (ChunkBytes), for the next chunks: a buffer is given back only once
+// the runtime has answered every request made from it.
+var inputBufs sync.Pool

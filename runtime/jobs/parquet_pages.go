@@ -30,7 +30,7 @@ import (
 // A column chunk that uses any other encoding goes to readFlat.
 
 // pagesReadable reports whether row group rg's column chunk uses only the
-// encodings readFlatPages reads.
+// encodings flatPages reads.
 func pagesReadable(pf *file.Reader, rg, leaf int) bool {
 	cc, err := pf.MetaData().RowGroup(rg).ColumnChunk(leaf)
 	if err != nil {
@@ -46,8 +46,9 @@ func pagesReadable(pf *file.Reader, rg, leaf int) bool {
 	return true
 }
 
-// flatPages is the state of reading one column chunk page by page: the
-// row being read, the dictionary, and scratch space reused across pages.
+// flatPages reads column chunks page by page: the state of the one being
+// read (its row, its dictionary), and scratch space kept from one page and
+// one row group to the next.
 type flatPages struct {
 	name   string
 	per    int   // values per row
@@ -65,15 +66,16 @@ type flatPages struct {
 	haveDictPage bool
 }
 
-// readFlatPages reads row group rg's leaf column into c, as readFlat does.
-func readFlatPages(ctx context.Context, pf *file.Reader, rg, leaf int, name string, c *rawChunker) error {
+// read reads row group rg's leaf column into c, as readFlat does.
+func (fp *flatPages) read(ctx context.Context, pf *file.Reader, rg, leaf int, name string, c *rawChunker) error {
 	pr, err := pf.RowGroup(rg).GetColumnPageReader(leaf)
 	if err != nil {
 		return runtime.Errorf(runtime.KindInvalidArgument, "read Parquet row group %d: %v", rg, err)
 	}
 	defer pr.Close()
 	col := pf.MetaData().Schema.Column(leaf)
-	fp := &flatPages{name: name, per: c.l.rowBytes[0] / 4, maxDef: int32(col.MaxDefinitionLevel()), c: c, row: c.total}
+	fp.name, fp.per, fp.maxDef, fp.c = name, c.l.rowBytes[0]/4, int32(col.MaxDefinitionLevel()), c
+	fp.row, fp.cnt, fp.started, fp.pend, fp.haveDictPage = c.total, 0, false, fp.pend[:0], false
 	for pr.Next() {
 		if err := ctx.Err(); err != nil {
 			return err

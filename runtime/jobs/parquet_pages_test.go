@@ -3,6 +3,8 @@ package jobs
 import (
 	"slices"
 	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
 // TestDecodeHybrid decodes runs written by hand from the Parquet spec's
@@ -68,4 +70,29 @@ func FuzzDecodeHybrid(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestRecyclerReusesZeroed: a freed buffer comes back for the next
+// allocation it fits, zeroed, and growing one in place zeroes the growth.
+func TestRecyclerReusesZeroed(t *testing.T) {
+	r := &recycler{mem: memory.NewGoAllocator()}
+	a := r.Allocate(100)
+	for i := range a {
+		a[i] = 0xFF
+	}
+	r.Free(a)
+	b := r.Allocate(64)
+	if &b[:1][0] != &a[:1][0] || len(b) != 64 || slices.ContainsFunc(b, func(x byte) bool { return x != 0 }) {
+		t.Fatalf("not the freed buffer, zeroed: len %d %v", len(b), b[:8])
+	}
+	for i := range b {
+		b[i] = 0xFF
+	}
+	c := r.Reallocate(cap(b), b)
+	if slices.ContainsFunc(c[64:], func(x byte) bool { return x != 0 }) || c[0] != 0xFF {
+		t.Fatalf("grown in place: %v", c[60:70])
+	}
+	if d := r.Allocate(1 << 20); len(d) != 1<<20 {
+		t.Fatal(len(d))
+	}
 }

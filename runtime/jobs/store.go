@@ -229,13 +229,13 @@ func (s *store) bodies(rec *record) (*bodyFiles, error) {
 }
 
 // chunkInput is the input of the chunk msg carries: its file's, or its
-// data.
-func (s *store) chunkInput(msg jetstream.Msg, c chunkRef) ([]byte, error) {
+// data. Calling release lets its memory be reused.
+func (s *store) chunkInput(msg jetstream.Msg, c chunkRef) (data []byte, release func(), err error) {
 	if msg.Headers().Get(hdrBody) != bodyFile {
-		return msg.Data(), nil
+		return msg.Data(), func() {}, nil
 	}
 	if s.files == nil {
-		return nil, fmt.Errorf("chunk %d of job %s has its input in an embedded store's data directory, which this replica does not have", c.index, c.job)
+		return nil, nil, fmt.Errorf("chunk %d of job %s has its input in an embedded store's data directory, which this replica does not have", c.index, c.job)
 	}
 	return s.files.readChunk(c)
 }

@@ -144,8 +144,12 @@ func (p *pool) handle(msg jetstream.Msg) {
 	} else {
 		beat, working := p.heartbeat(msg), p.scorer.models.BulkWork()
 		var data []byte
-		if data, err = p.store.chunkInput(msg, c); err == nil {
+		var release func()
+		if data, release, err = p.store.chunkInput(msg, c); err == nil {
 			res, err = p.scoreSafely(rec, c, data)
+			if err == nil && res.failed == 0 {
+				release() // the runtime answered every request: none holds the input
+			}
 		}
 		working()
 		beat()
