@@ -33,6 +33,7 @@ say() { echo "bench-bulk: $*" >&2; }
 [[ "$(nproc --all)" -ge 2 ]] || { say "needs 2 cores"; exit 1; }
 [[ -x "$py" ]] || { say "no $py: run make bench-venv"; exit 1; }
 rm -rf "$out/data"
+rm -f "$out"/p99-*.json "$out"/progress-shared.txt # a run without mlp-large must not report an earlier fair share
 mkdir -p "$out"
 ./bin/tiffin demo-models "$repo" >/dev/null
 
