@@ -151,6 +151,7 @@ FUZZ_TARGETS = \
 	./transport/http:FuzzDecodeRequest \
 	./transport/http:FuzzDecodeChecked \
 	./transport/grpc:FuzzDecodeRequest \
+	./transport/grpc:FuzzWireDecode \
 	./runtime/tensorjson:FuzzAppendElement \
 	./runtime/config:FuzzLoadModel \
 	./backends/gorgonia:FuzzParseProgram

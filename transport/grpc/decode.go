@@ -3,6 +3,7 @@ package grpc
 import (
 	"encoding/binary"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/tiffin-ml/tiffin/backends"
@@ -21,34 +22,36 @@ type decoded struct {
 // decodeRequest turns a ModelInferRequest into a runtime request. It checks
 // only what it needs to build tensors; the runtime validates the rest.
 // check, when not nil, is given the inputs' names, datatypes and shapes
-// before any data is decoded.
-func decodeRequest(r *pb.ModelInferRequest, check func([]backends.Tensor) error) (*decoded, error) {
+// before any data is decoded. d's slices are reused.
+func decodeRequest(r *pb.ModelInferRequest, check func([]backends.Tensor) error, d *decoded) error {
 	version, err := transport.ParseVersion(r.GetModelVersion())
 	if err != nil {
-		return nil, err
+		return err
 	}
-	d := &decoded{req: runtime.InferRequest{ID: r.GetId(), Model: r.GetModelName(), Version: version}}
+	inputs, outputs := d.req.Inputs[:0], d.req.Outputs[:0]
+	*d = decoded{req: runtime.InferRequest{ID: r.GetId(), Model: r.GetModelName(), Version: version}}
 	if err := decodeParameters(&d.req, r.GetParameters()); err != nil {
-		return nil, err
+		return err
 	}
 	raw := r.GetRawInputContents()
 	if len(r.GetInputs()) == 0 {
-		return nil, invalid("request has no inputs")
+		return invalid("request has no inputs")
 	}
 	if len(raw) > 0 && len(raw) != len(r.GetInputs()) {
-		return nil, invalid("request has %d inputs but %d raw_input_contents entries; give one per input, in input order",
+		return invalid("request has %d inputs but %d raw_input_contents entries; give one per input, in input order",
 			len(r.GetInputs()), len(raw))
 	}
 	d.typed = len(raw) == 0
-	d.req.Inputs = make([]backends.Tensor, len(r.GetInputs()))
+	d.req.Inputs = slices.Grow(inputs, len(r.GetInputs()))[:len(r.GetInputs())]
+	d.req.Outputs = outputs
 	for i, in := range r.GetInputs() {
 		if err := decodeHeader(in, &d.req.Inputs[i]); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	if check != nil {
 		if err := check(d.req.Inputs); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	for i, in := range r.GetInputs() {
@@ -57,16 +60,16 @@ func decodeRequest(r *pb.ModelInferRequest, check func([]backends.Tensor) error)
 			data = raw[i]
 		}
 		if err := decodeInput(in, data, d.typed, &d.req.Inputs[i]); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	for _, o := range r.GetOutputs() {
 		if _, ok := o.GetParameters()["classification"]; ok {
-			return nil, invalid("output %q: the classification extension is not supported", o.GetName())
+			return invalid("output %q: the classification extension is not supported", o.GetName())
 		}
 		d.req.Outputs = append(d.req.Outputs, o.GetName())
 	}
-	return d, nil
+	return nil
 }
 
 // decodeParameters reads "timeout" (microseconds, as Triton's clients send

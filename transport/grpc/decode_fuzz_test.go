@@ -36,8 +36,8 @@ func FuzzDecodeRequest(f *testing.F) {
 		if proto.Unmarshal(b, &req) != nil {
 			return
 		}
-		d, err := decodeRequest(&req, nil)
-		if err != nil {
+		var d decoded
+		if decodeRequest(&req, nil, &d) != nil {
 			return
 		}
 		for i := range d.req.Inputs {

@@ -16,6 +16,11 @@
 // Triton's clients send and read. FP16 and BF16 have no typed field, so a
 // response holding one is raw throughout.
 //
+// A unary ModelInfer in Triton's form (raw contents, no parameters) is read
+// straight from the received message (wire.go): its raw contents are used
+// where they arrived, and the call's memory is pooled (call.go). Anything
+// else, and every stream, goes through protobuf's generated code.
+//
 // The package decodes and encodes only: the runtime validates every request
 // against its model (Signature.Validate, inside Manager.Infer), and errors
 // become gRPC codes in one place, transport.GRPCCode. Each call's context

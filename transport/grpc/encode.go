@@ -11,12 +11,12 @@ import (
 	pb "github.com/tiffin-ml/tiffin/transport/inferencepb"
 )
 
-// encodeResponse builds a ModelInferResponse: raw_output_contents, which
-// Triton's clients read, unless the request used typed contents and every
-// output has a typed field.
-func encodeResponse(resp *runtime.InferResponse, typed bool) *pb.ModelInferResponse {
-	out := &pb.ModelInferResponse{ModelName: resp.Model, ModelVersion: strconv.FormatInt(resp.Version, 10), Id: resp.ID,
-		Outputs: make([]*pb.ModelInferResponse_InferOutputTensor, len(resp.Outputs))}
+// encodeResponse fills out, reusing its slices and output messages:
+// raw_output_contents, which Triton's clients read, unless the request
+// used typed contents and every output has a typed field.
+func encodeResponse(out *pb.ModelInferResponse, resp *runtime.InferResponse, typed bool) {
+	tensors, raw := out.Outputs[:0], out.RawOutputContents[:0]
+	*out = pb.ModelInferResponse{ModelName: resp.Model, ModelVersion: strconv.FormatInt(resp.Version, 10), Id: resp.ID}
 	for i := range resp.Outputs {
 		if contentsFieldFor(resp.Outputs[i].DataType) == "" {
 			typed = false
@@ -24,15 +24,26 @@ func encodeResponse(resp *runtime.InferResponse, typed bool) *pb.ModelInferRespo
 	}
 	for i := range resp.Outputs {
 		o := &resp.Outputs[i]
-		t := &pb.ModelInferResponse_InferOutputTensor{Name: o.Name, Datatype: o.DataType.String(), Shape: o.Shape}
+		if i < cap(tensors) {
+			tensors = tensors[:i+1]
+		} else {
+			tensors = append(tensors, nil)
+		}
+		if tensors[i] == nil {
+			tensors[i] = new(pb.ModelInferResponse_InferOutputTensor)
+		}
+		t := tensors[i]
+		*t = pb.ModelInferResponse_InferOutputTensor{Name: o.Name, Datatype: o.DataType.String(), Shape: o.Shape}
 		if typed {
 			t.Contents = toContents(o)
 		} else {
-			out.RawOutputContents = append(out.RawOutputContents, rawBytes(o))
+			raw = append(raw, rawBytes(o))
 		}
-		out.Outputs[i] = t
 	}
-	return out
+	out.Outputs = tensors
+	if len(raw) > 0 {
+		out.RawOutputContents = raw
+	}
 }
 
 func rawBytes(t *backends.Tensor) []byte {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -129,4 +130,64 @@ func TestGRPCRepository(t *testing.T) {
 	off, _ := serve(t, func(o *grpct.Options) { o.Access.Mode = config.ControlNone })
 	_, err = off.RepositoryModelLoad(authed, &pb.RepositoryModelLoadRequest{ModelName: "m"})
 	wantCode(t, err, codes.PermissionDenied, "--model-control-mode explicit")
+}
+
+// TestGRPCPooledCalls sends distinct rows from many clients at once, some
+// of them too large to share one message buffer (gRPC reads them in
+// pieces) and some timing out in the queue, and checks that every answer
+// is its own request's rows: unary calls reuse their memory, and the
+// fake backend echoes its input.
+func TestGRPCPooledCalls(t *testing.T) {
+	m, fake := transporttest.Manager(t, map[string]string{"m": "max_batch_size: 4096\n"})
+	s := grpct.New(m, grpct.Options{Addr: "127.0.0.1:0", MaxRecvBytes: 1 << 20, MaxSendBytes: 1 << 20, Logger: quiet,
+		Access: transport.Access{Mode: config.ControlExplicit}})
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	transporttest.StopAtCleanup(t, "shutdown", s.Shutdown)
+	conn, err := ggrpc.NewClient(s.Addr(), ggrpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	c := pb.NewGRPCInferenceServiceClient(conn)
+	fake.SetLatency(time.Millisecond)
+	const clients, calls = 16, 40
+	errs := make(chan error, clients)
+	for k := range clients {
+		go func() {
+			errs <- func() error {
+				for i := range calls {
+					rows := 1 + (k*calls+i)%3*2000 // 1, 2001 or 4001 rows: 16 B to 64 KB
+					values := make([]float32, 4*rows)
+					for j := range values {
+						values[j] = float32(k*1000000 + i*100 + j%97)
+					}
+					req := inferRequest("m", []int64{int64(rows), 4}, values...)
+					req.Outputs = []*pb.ModelInferRequest_InferRequestedOutputTensor{{Name: "y"}}
+					ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+					if i%5 == 4 {
+						ctx, cancel = context.WithTimeout(context.Background(), 100*time.Microsecond) // dropped in the queue
+					}
+					resp, err := c.ModelInfer(ctx, req)
+					cancel()
+					if i%5 == 4 {
+						continue // answered or timed out; either way its memory is not reused
+					}
+					if err != nil {
+						return err
+					}
+					if got := resp.GetRawOutputContents(); len(got) != 1 || string(got[0]) != string(req.RawInputContents[0]) {
+						return fmt.Errorf("client %d call %d: the answer is not the request's rows", k, i)
+					}
+				}
+				return nil
+			}()
+		}()
+	}
+	for range clients {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
 }

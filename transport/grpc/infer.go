@@ -26,20 +26,26 @@ const costFactor = 2
 
 // ModelInfer runs one inference. The call's context goes to the runtime:
 // a call cancelled or past its deadline leaves the model's queue unrun.
+// The server itself serves unary calls through modelInfer (call.go), which
+// reuses their memory; this is the same inference, for the interface.
 func (s *Server) ModelInfer(ctx context.Context, req *pb.ModelInferRequest) (*pb.ModelInferResponse, error) {
-	resp, err := s.infer(ctx, req)
-	return resp, rpcError(err)
+	out := new(pb.ModelInferResponse)
+	if err := s.infer(ctx, req, 0, new(decoded), out); err != nil {
+		return nil, rpcError(err)
+	}
+	return out, nil
 }
 
-func (s *Server) infer(ctx context.Context, req *pb.ModelInferRequest) (_ *pb.ModelInferResponse, err error) {
+// infer runs req, whose message was size bytes (0: not known), decoding it
+// into d and answering into out.
+func (s *Server) infer(ctx context.Context, req *pb.ModelInferRequest, size int, d *decoded, out *pb.ModelInferResponse) (err error) {
 	start := time.Now()
 	ctx, span := transport.StartInferSpan(ctx, incomingCarrier{ctx}, "grpc", req.GetModelName())
 	var answered int64
 	defer func() {
-		code := transport.GRPCCode(err)
-		if err == nil {
-			code = codes.OK
-		} else {
+		code := codes.OK
+		if err != nil {
+			code = transport.GRPCCode(err)
 			span.SetStatus(otelcodes.Error, err.Error())
 		}
 		span.End()
@@ -48,36 +54,39 @@ func (s *Server) infer(ctx context.Context, req *pb.ModelInferRequest) (_ *pb.Mo
 		}
 	}()
 	if err := s.opts.Access.AuthorizeInference(authorization(ctx)); err != nil {
-		return nil, err
+		return err
 	}
 	// Find the model before decoding, and check shapes against it before
 	// any tensor is allocated; hold the message's bytes against the
 	// in-flight budget while it is decoded and runs.
 	version, err := transport.ParseVersion(req.GetModelVersion())
 	if err != nil {
-		return nil, err
+		return err
 	}
 	// A model that is not READY is refused for that (503), before its
 	// signature, which an UNAVAILABLE model may not have, is checked.
 	v, err := transport.ReadyVersion(s.models, req.GetModelName(), version)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	cost := costFactor * int64(proto.Size(req))
+	if size == 0 {
+		size = proto.Size(req)
+	}
+	cost := costFactor * int64(size)
 	if err := s.opts.Budget.Reserve(cost); err != nil {
-		return nil, err
+		return err
 	}
 	defer s.opts.Budget.Release(cost)
-	d, err := decodeRequest(req, func(in []backends.Tensor) error { return v.Sig.CheckShapes(v.Name, in) })
-	if err != nil {
-		return nil, err
+	if err := decodeRequest(req, func(in []backends.Tensor) error { return v.Sig.CheckShapes(v.Name, in) }, d); err != nil {
+		return err
 	}
 	resp, err := s.models.Infer(ctx, &d.req)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	answered = resp.Version
-	return encodeResponse(resp, d.typed), nil
+	encodeResponse(out, resp, d.typed)
+	return nil
 }
 
 // incomingCarrier lets the trace propagator read the call's incoming
@@ -164,8 +173,8 @@ func (s *Server) receive(st *streamState) error {
 }
 
 func (s *Server) streamOne(ctx context.Context, req *pb.ModelInferRequest) *pb.ModelStreamInferResponse {
-	resp, err := s.infer(ctx, req)
-	if err != nil {
+	resp := new(pb.ModelInferResponse)
+	if err := s.infer(ctx, req, 0, new(decoded), resp); err != nil {
 		return &pb.ModelStreamInferResponse{ErrorMessage: err.Error(),
 			InferResponse: &pb.ModelInferResponse{ModelName: req.GetModelName(), ModelVersion: req.GetModelVersion(), Id: req.GetId()}}
 	}

@@ -83,12 +83,15 @@ func New(models transport.Models, opts Options) *Server {
 		// each (no stack to grow per request); past streamWorkers busy
 		// ones, gRPC starts a goroutine as before.
 		ggrpc.NumStreamWorkers(streamWorkers),
+		// Proto's codec, except that a unary ModelInfer reads raw
+		// contents in place and reuses its memory (call.go).
+		ggrpc.ForceServerCodecV2(newCodec()),
 	}
 	if opts.TLS != nil {
 		sopts = append(sopts, ggrpc.Creds(credentials.NewTLS(opts.TLS)))
 	}
 	s.srv = ggrpc.NewServer(sopts...)
-	pb.RegisterGRPCInferenceServiceServer(s.srv, s)
+	s.srv.RegisterService(inferenceService(), s)
 	healthpb.RegisterHealthServer(s.srv, s.health)
 	reflection.Register(s.srv)
 	return s

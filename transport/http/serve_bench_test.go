@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"net"
 	"strconv"
-	"sync"
-	"sync/atomic"
 	"testing"
 
 	"github.com/tiffin-ml/tiffin/runtime/config"
@@ -61,30 +59,11 @@ func benchClients(b *testing.B, addr string, req []byte, clients int) {
 		}
 		conns[i] = c
 	}
-	var left atomic.Int64
-	left.Store(int64(b.N))
-	var wg sync.WaitGroup
-	errs := make(chan error, clients)
-	b.ReportAllocs()
-	b.ResetTimer()
-	for _, c := range conns {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for left.Add(-1) >= 0 {
-				if err := c.do(req); err != nil {
-					errs <- err
-					return
-				}
-			}
-		}()
+	calls := make([]func() error, len(conns))
+	for i, c := range conns {
+		calls[i] = func() error { return c.do(req) }
 	}
-	wg.Wait()
-	b.StopTimer()
-	close(errs)
-	for err := range errs {
-		b.Fatal(err)
-	}
+	transporttest.Clients(b, calls)
 }
 
 // rawClient speaks just enough HTTP/1.1 to send a request and read a
