@@ -90,7 +90,7 @@ func (m *Manager) startInstances(ctx context.Context, v *ModelVersion, backend b
 	v.plans, v.workers = plans, nil
 	memLimits := gpuMemLimits(plans, groups, m.inv)
 	for i, p := range plans {
-		w := &worker{backend: backend, log: m.log, stats: &v.stats, sig: &v.Sig, spec: backends.LoadSpec{
+		w := &worker{backend: backend, log: m.log, stats: &v.stats, sig: &v.Sig, interactive: m.interactive.recent, spec: backends.LoadSpec{
 			Model: v.Name, Version: v.Version, Path: v.Path, Instance: i,
 			Device: p.Device, Threads: len(p.Device.Cores), GPUMemLimit: memLimits[i], Logger: m.log,
 		}}

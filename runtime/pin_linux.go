@@ -43,3 +43,13 @@ func threadAffinity() ([]int, error) {
 
 // threadID is the calling OS thread's id.
 func threadID() int { return unix.Gettid() }
+
+// setThreadNice sets the calling OS thread's nice value. The caller must
+// hold runtime.LockOSThread and never hand the thread back: an
+// unprivileged process cannot lower the value again.
+func setThreadNice(nice int) error {
+	if err := unix.Setpriority(unix.PRIO_PROCESS, unix.Gettid(), nice); err != nil {
+		return fmt.Errorf("set thread nice %d: %w", nice, err)
+	}
+	return nil
+}

@@ -13,3 +13,7 @@ func threadAffinity() ([]int, error) {
 }
 
 func threadID() int { return 0 }
+
+// setThreadNice is refused where threads have no nice value of their own:
+// bulk batches then run at the process's priority.
+func setThreadNice(int) error { return errors.New("per-thread priority is not available on this OS") }

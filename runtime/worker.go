@@ -42,6 +42,10 @@ type worker struct {
 	lend   chan *worker
 	retire chan struct{}
 
+	// interactive reports whether interactive requests arrived lately
+	// (Manager.interactive); nil in tests without a Manager.
+	interactive func() bool
+
 	model  backends.Model // owned by the worker goroutine once loaded
 	pinned []int          // the thread's CPU set as read back after pinning
 	tid    int            // the OS thread's id; 0 when the worker has no thread of its own
@@ -162,7 +166,7 @@ func (w *worker) load(ctx context.Context) (m backends.Model, err error) {
 // returns the compute time, which the batcher learns from.
 func (w *worker) runBatch(batch batcher.Batch[*inflight]) time.Duration {
 	start := time.Now()
-	outputs, err := w.execute(concatParts(batch.Parts))
+	outputs, err := w.execute(concatParts(batch.Parts), w.lowPriorityFor(bulkOnly(batch.Parts)))
 	compute := time.Since(start)
 	if err == nil && w.sig.MaxBatchSize > 0 {
 		err = checkBatchAxis(int64(batch.Rows), outputs)
@@ -181,16 +185,20 @@ func (w *worker) runBatch(batch batcher.Batch[*inflight]) time.Duration {
 	return compute
 }
 
-// execute runs one batch, turning a backend panic into an error with its
-// stack so one bad batch cannot take the server down.
-func (w *worker) execute(inputs []backends.Tensor) (out []backends.Tensor, err error) {
+// execute runs one batch, on a low-priority thread when low
+// (lowthreads.go), turning a backend panic into an error with its stack so
+// one bad batch cannot take the server down.
+func (w *worker) execute(inputs []backends.Tensor, low bool) (out []backends.Tensor, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			w.log.Error("backend panic", "instance", w, "panic", r, "stack", string(debug.Stack()))
 			err = Errorf(KindInternal, "backend %s panicked: %v", w.backend.Name(), r)
 		}
 	}()
-	out, err = w.model.Run(context.Background(), inputs)
+	run := func() { out, err = w.model.Run(context.Background(), inputs) }
+	if !low || !lowPrio.run(run) {
+		run()
+	}
 	if err != nil {
 		return nil, Errorf(KindInternal, "model %s version %d: %w", w.spec.Model, w.spec.Version, err)
 	}

@@ -1,0 +1,114 @@
+package runtime
+
+import (
+	goruntime "runtime"
+	"sync/atomic"
+	"time"
+
+	"github.com/tiffin-ml/tiffin/batcher"
+)
+
+// Bulk batches at a low OS priority. While interactive requests arrive, a
+// batch that holds only bulk rows runs its backend call on an OS thread at
+// nice bulkNice, so that when an interactive request's thread wakes on the
+// same core the kernel runs it at once instead of after the bulk batch's
+// time slice. Only the backend call moves: the job's Go work stays on Go's
+// threads, where a low-priority thread holding a P would stall the front
+// end (bench/README.md, "bulk work at a lower OS priority", tried and
+// dropped).
+//
+// An unprivileged process cannot lower a thread's nice value again, so a
+// low thread is never handed back to Go: its goroutine stays locked to it
+// and exits after lowIdle without work, which ends the thread.
+
+// bulkNice is the nice value of the low threads: the kernel weighs nice 19
+// at 15 against nice 0's 1,024, so a bulk batch still advances beside a
+// saturated front end, slowly. Nice 10 (weight 110) gave a fair-share p99
+// of 1.8-2.0x idle against 1.6-1.7x for 19 (bench/README.md).
+const bulkNice = 19
+
+// lowIdle is how long a low thread waits for work before it exits.
+const lowIdle = 10 * time.Second
+
+// lowThreads is the process's pool of low-priority threads.
+type lowThreads struct {
+	calls   chan func()  // unbuffered: a send succeeds only when a thread waits
+	refused atomic.Bool  // the OS refused the priority once: run everything in place
+	started atomic.Int64 // threads started, for tests
+}
+
+var lowPrio = &lowThreads{calls: make(chan func())}
+
+// run runs fn on a low thread and waits for it. It reports false, without
+// running fn, when no low thread could be had; the caller then runs fn
+// itself. A panic in fn is raised again here.
+func (l *lowThreads) run(fn func()) bool {
+	if l.refused.Load() {
+		return false
+	}
+	done := make(chan any, 1)
+	call := func() {
+		defer func() { done <- recover() }()
+		fn()
+	}
+	select {
+	case l.calls <- call:
+	default:
+		if !l.start(call) {
+			return false
+		}
+	}
+	if p := <-done; p != nil {
+		panic(p)
+	}
+	return true
+}
+
+// start starts a low thread that runs first, then whatever is sent to it,
+// and reports false if the OS refused it the priority.
+func (l *lowThreads) start(first func()) bool {
+	ok := make(chan bool, 1)
+	go func() {
+		goruntime.LockOSThread() // never unlocked: the thread ends with this goroutine
+		// A new thread may have been cloned from a pinned worker's and
+		// share its pin; a low thread runs on any of the process's cores.
+		if err := pinThread(processCPUs); err != nil || setThreadNice(bulkNice) != nil {
+			l.refused.Store(true)
+			ok <- false
+			return
+		}
+		l.started.Add(1)
+		ok <- true
+		first()
+		idle := time.NewTimer(lowIdle)
+		defer idle.Stop()
+		for {
+			select {
+			case fn := <-l.calls:
+				fn()
+				idle.Reset(lowIdle)
+			case <-idle.C:
+				return
+			}
+		}
+	}()
+	return <-ok
+}
+
+// lowPriorityFor reports whether a batch's backend call should run on a
+// low thread: it holds only bulk rows, interactive requests arrived
+// lately, and the instance has no thread of its own (a pinned worker
+// keeps its pin and its thread).
+func (w *worker) lowPriorityFor(bulkOnly bool) bool {
+	return bulkOnly && w.interactive != nil && !w.ownThread() && w.interactive()
+}
+
+// bulkOnly reports whether every part of a batch is bulk.
+func bulkOnly(parts []batcher.Part[*inflight]) bool {
+	for _, p := range parts {
+		if p.Req.priority == batcher.Interactive {
+			return false
+		}
+	}
+	return len(parts) > 0
+}
