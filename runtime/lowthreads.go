@@ -27,6 +27,10 @@ import (
 // of 1.8-2.0x idle against 1.6-1.7x for 19 (bench/README.md).
 const bulkNice = 19
 
+// lowSlice is the time slice a low thread asks the kernel for: the
+// shortest it grants (0.1 ms).
+const lowSlice = 100 * time.Microsecond
+
 // lowIdle is how long a low thread waits for work before it exits.
 const lowIdle = 10 * time.Second
 

@@ -47,9 +47,16 @@ func threadID() int { return unix.Gettid() }
 // setThreadNice sets the calling OS thread's nice value. The caller must
 // hold runtime.LockOSThread and never hand the thread back: an
 // unprivileged process cannot lower the value again.
+//
+// It also asks for a short time slice (Linux 6.12 and later take one for
+// normal threads; older kernels ignore it): the kernel lets a running
+// thread finish its slice before a woken one preempts it, whatever their
+// nice values.
 func setThreadNice(nice int) error {
 	if err := unix.Setpriority(unix.PRIO_PROCESS, unix.Gettid(), nice); err != nil {
 		return fmt.Errorf("set thread nice %d: %w", nice, err)
 	}
+	// Policy 0 is SCHED_OTHER, the normal class.
+	_ = unix.SchedSetAttr(0, &unix.SchedAttr{Nice: int32(nice), Runtime: uint64(lowSlice)}, 0)
 	return nil
 }
