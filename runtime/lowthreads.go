@@ -20,6 +20,11 @@ import (
 // An unprivileged process cannot lower a thread's nice value again, so a
 // low thread is never handed back to Go: its goroutine stays locked to it
 // and exits after lowIdle without work, which ends the thread.
+//
+// A low thread runs Go code only around the call (a closure, two channel
+// operations). If a stop-the-world catches it there on a busy core, the
+// stop waits for it; but the stop parks every other Go thread, which frees
+// the core for it at once.
 
 // bulkNice is the nice value of the low threads: the kernel weighs nice 19
 // at 15 against nice 0's 1,024, so a bulk batch still advances beside a
