@@ -6,9 +6,11 @@ import (
 	"sync"
 
 	ggrpc "google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/encoding"
 	grpcproto "google.golang.org/grpc/encoding/proto"
 	"google.golang.org/grpc/mem"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
 	pb "github.com/tiffin-ml/tiffin/transport/inferencepb"
@@ -29,11 +31,12 @@ import (
 
 // inferCall is one unary ModelInfer call.
 type inferCall struct {
-	msg  mem.Buffer // the received message, which wire.req's raw contents alias; nil once given back
-	size int        // the message's length in bytes
-	wire wireRequest
-	d    decoded
-	resp pb.ModelInferResponse
+	msg     mem.Buffer // the received message, which wire.req's raw contents alias; nil once given back
+	size    int        // the message's length in bytes
+	refused error      // why the message was not decoded (checkExpansion); nil when it was
+	wire    wireRequest
+	d       decoded
+	resp    pb.ModelInferResponse
 }
 
 var callPool = sync.Pool{New: func() any { return new(inferCall) }}
@@ -47,6 +50,7 @@ func putCall(c *inferCall) {
 		c.msg.Free()
 		c.msg = nil
 	}
+	c.refused = nil
 	c.wire.release()
 	if cap(c.d.req.Inputs) > pooledInputs {
 		c.d.req.Inputs = nil
@@ -71,6 +75,10 @@ func (s *Server) modelInfer(ctx context.Context, dec func(any) error) (any, erro
 	if err := dec(c); err != nil {
 		putCall(c) // nothing reached the runtime
 		return nil, err
+	}
+	if err := c.refused; err != nil {
+		putCall(c)
+		return nil, status.Error(codes.InvalidArgument, err.Error())
 	}
 	if err := s.infer(ctx, &c.wire.req, c.size, &c.d, &c.resp); err != nil {
 		return nil, rpcError(err) // c stays out of the pool: see above
@@ -117,14 +125,36 @@ func (c codec) Marshal(v any) (mem.BufferSlice, error) {
 	return out, err
 }
 
+// Unmarshal refuses a ModelInferRequest that would decode to too much
+// memory for its size (expand.go) before decoding it. A unary call's
+// refusal is left in the call, so that its handler answers
+// INVALID_ARGUMENT; gRPC itself reports a codec's error as INTERNAL, as
+// it does for a stream's.
 func (c codec) Unmarshal(data mem.BufferSlice, v any) error {
-	call, ok := v.(*inferCall)
-	if !ok {
-		return c.proto.Unmarshal(data, v)
+	switch v := v.(type) {
+	case *inferCall:
+		return c.unmarshalCall(data, v)
+	case *pb.ModelInferRequest: // a stream's
+		msg := data.MaterializeToBuffer(mem.DefaultBufferPool())
+		defer msg.Free()
+		if err := checkExpansion(msg.ReadOnlyData()); err != nil {
+			return err
+		}
+		return proto.Unmarshal(msg.ReadOnlyData(), v)
 	}
+	return c.proto.Unmarshal(data, v)
+}
+
+// unmarshalCall reads a unary call's message with the fast path, else
+// with proto.
+func (c codec) unmarshalCall(data mem.BufferSlice, call *inferCall) error {
 	msg := data.MaterializeToBuffer(mem.DefaultBufferPool()) // a reference, or one copy when it came in pieces
 	b := msg.ReadOnlyData()
 	call.size = len(b)
+	if call.refused = checkExpansion(b); call.refused != nil {
+		msg.Free()
+		return nil
+	}
 	if call.wire.decode(b) {
 		call.msg = msg
 		return nil

@@ -191,3 +191,31 @@ func TestGRPCPooledCalls(t *testing.T) {
 		}
 	}
 }
+
+// TestGRPCRefusesExpandingMessages sends a message that would decode to
+// about 64 times its size (100,000 empty inputs), unary and on a stream:
+// both are refused with a reason, and the server keeps serving.
+func TestGRPCRefusesExpandingMessages(t *testing.T) {
+	c, _ := serve(t, nil)
+	ctx := context.Background()
+	req := &pb.ModelInferRequest{ModelName: "m", Inputs: make([]*pb.ModelInferRequest_InferInputTensor, 100000)}
+	for i := range req.Inputs {
+		req.Inputs[i] = &pb.ModelInferRequest_InferInputTensor{}
+	}
+	_, err := c.ModelInfer(ctx, req)
+	wantCode(t, err, codes.InvalidArgument, "once decoded")
+
+	stream, err := c.ModelStreamInfer(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := stream.Send(req); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := stream.Recv(); err == nil || !strings.Contains(status.Convert(err).Message(), "once decoded") {
+		t.Fatalf("stream: got %v, want the message refused for its decoded size", err)
+	}
+	if _, err := c.ModelInfer(ctx, inferRequest("m", []int64{1, 4}, 1, 2, 3, 4)); err != nil {
+		t.Fatalf("after a refused message: %v", err)
+	}
+}
