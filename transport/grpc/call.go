@@ -32,7 +32,7 @@ import (
 // inferCall is one unary ModelInfer call.
 type inferCall struct {
 	msg     mem.Buffer // the received message, which wire.req's raw contents alias; nil once given back
-	size    int        // the message's length in bytes
+	cost    int64      // what the call is charged against the in-flight budget (infer)
 	refused error      // why the message was not decoded (checkExpansion); nil when it was
 	wire    wireRequest
 	d       decoded
@@ -50,7 +50,7 @@ func putCall(c *inferCall) {
 		c.msg.Free()
 		c.msg = nil
 	}
-	c.refused = nil
+	c.refused, c.cost = nil, 0
 	c.wire.release()
 	if cap(c.d.req.Inputs) > pooledInputs {
 		c.d.req.Inputs = nil
@@ -80,7 +80,7 @@ func (s *Server) modelInfer(ctx context.Context, dec func(any) error) (any, erro
 		putCall(c)
 		return nil, status.Error(codes.InvalidArgument, err.Error())
 	}
-	if err := s.infer(ctx, &c.wire.req, c.size, &c.d, &c.resp); err != nil {
+	if err := s.infer(ctx, &c.wire.req, c.cost, &c.d, &c.resp); err != nil {
 		return nil, rpcError(err) // c stays out of the pool: see above
 	}
 	return c, nil // codec.Marshal encodes c.resp, then gives c back
@@ -137,7 +137,7 @@ func (c codec) Unmarshal(data mem.BufferSlice, v any) error {
 	case *pb.ModelInferRequest: // a stream's
 		msg := data.MaterializeToBuffer(mem.DefaultBufferPool())
 		defer msg.Free()
-		if err := checkExpansion(msg.ReadOnlyData()); err != nil {
+		if _, err := checkExpansion(msg.ReadOnlyData()); err != nil {
 			return err
 		}
 		return proto.Unmarshal(msg.ReadOnlyData(), v)
@@ -150,11 +150,12 @@ func (c codec) Unmarshal(data mem.BufferSlice, v any) error {
 func (c codec) unmarshalCall(data mem.BufferSlice, call *inferCall) error {
 	msg := data.MaterializeToBuffer(mem.DefaultBufferPool()) // a reference, or one copy when it came in pieces
 	b := msg.ReadOnlyData()
-	call.size = len(b)
-	if call.refused = checkExpansion(b); call.refused != nil {
+	var expanded int
+	if expanded, call.refused = checkExpansion(b); call.refused != nil {
 		msg.Free()
 		return nil
 	}
+	call.cost = max(costFactor*int64(len(b)), int64(expanded))
 	if call.wire.decode(b) {
 		call.msg = msg
 		return nil

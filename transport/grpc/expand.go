@@ -31,18 +31,20 @@ const (
 	elementCost = 96  // a bytes_contents element: its header, twice over as the slice grows, and its own allocation
 )
 
-// checkExpansion refuses a ModelInferRequest whose decoded form would be
-// too large for its size, naming what makes it so.
-func checkExpansion(b []byte) error {
+// checkExpansion estimates what a ModelInferRequest decodes to and
+// refuses one whose decoded form would be too large for its size, naming
+// what makes it so. The estimate is 0 for malformed bytes, which proto
+// reports.
+func checkExpansion(b []byte) (int, error) {
 	n, ok := expandedSize(b)
 	if !ok {
-		return nil // malformed: proto reports it
+		return 0, nil
 	}
 	if n > maxExpansion*len(b)+expansionSlack {
-		return fmt.Errorf("request of %d bytes would take about %d bytes once decoded (more than %dx): too many inputs, outputs, parameters or typed elements for its size; send tensors in raw_input_contents",
+		return n, fmt.Errorf("request of %d bytes would take about %d bytes once decoded (more than %dx): too many inputs, outputs, parameters or typed elements for its size; send tensors in raw_input_contents",
 			len(b), n, maxExpansion)
 	}
-	return nil
+	return n, nil
 }
 
 // expandedSize estimates the memory a ModelInferRequest's bytes decode to.

@@ -88,7 +88,7 @@ func TestExpandedSizeTracksProto(t *testing.T) {
 		if est < got/2 || est > 4*got+4096 {
 			t.Errorf("%s: estimated %d bytes decoded, proto allocated %d", c.name, est, got)
 		}
-		err := checkExpansion(b)
+		_, err := checkExpansion(b)
 		if (err != nil) != c.refused {
 			t.Errorf("%s (%d bytes, %d decoded): refused = %v, want %v", c.name, len(b), got, err, c.refused)
 		}

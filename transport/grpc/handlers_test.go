@@ -219,3 +219,17 @@ func TestGRPCRefusesExpandingMessages(t *testing.T) {
 		t.Fatalf("after a refused message: %v", err)
 	}
 }
+
+// TestGRPCChargesDecodedSize checks that a unary call is charged what its
+// message decodes to when that is more than twice its size: 100,000
+// one-byte int64s take 800 KB decoded from ~100 KB on the wire.
+func TestGRPCChargesDecodedSize(t *testing.T) {
+	c, _ := serve(t, func(o *grpct.Options) { o.Budget = transport.NewBudget(400 << 10) })
+	typed := &pb.ModelInferRequest{ModelName: "m", Inputs: []*pb.ModelInferRequest_InferInputTensor{{Name: "x", Datatype: "INT64",
+		Shape: []int64{25000, 4}, Contents: &pb.InferTensorContents{Int64Contents: make([]int64, 100000)}}}}
+	_, err := c.ModelInfer(context.Background(), typed)
+	wantCode(t, err, codes.ResourceExhausted, "")
+	if _, err := c.ModelInfer(context.Background(), inferRequest("m", []int64{1, 4}, 1, 2, 3, 4)); err != nil {
+		t.Fatalf("a small call after the refused one: %v", err)
+	}
+}

@@ -22,6 +22,7 @@ import (
 // costFactor is how many bytes a request is charged against the in-flight
 // budget per byte of its message: the message and the tensors decoded from
 // it (typed contents become new buffers; raw contents are used in place).
+// A unary call whose message decodes to more (expand.go) is charged that.
 const costFactor = 2
 
 // ModelInfer runs one inference. The call's context goes to the runtime:
@@ -36,9 +37,9 @@ func (s *Server) ModelInfer(ctx context.Context, req *pb.ModelInferRequest) (*pb
 	return out, nil
 }
 
-// infer runs req, whose message was size bytes (0: not known), decoding it
-// into d and answering into out.
-func (s *Server) infer(ctx context.Context, req *pb.ModelInferRequest, size int, d *decoded, out *pb.ModelInferResponse) (err error) {
+// infer runs req, charging cost bytes against the in-flight budget (0:
+// costFactor times its size), decoding it into d and answering into out.
+func (s *Server) infer(ctx context.Context, req *pb.ModelInferRequest, cost int64, d *decoded, out *pb.ModelInferResponse) (err error) {
 	start := time.Now()
 	ctx, span := transport.StartInferSpan(ctx, incomingCarrier{ctx}, "grpc", req.GetModelName())
 	var answered int64
@@ -69,10 +70,9 @@ func (s *Server) infer(ctx context.Context, req *pb.ModelInferRequest, size int,
 	if err != nil {
 		return err
 	}
-	if size == 0 {
-		size = proto.Size(req)
+	if cost == 0 {
+		cost = costFactor * int64(proto.Size(req))
 	}
-	cost := costFactor * int64(size)
 	if err := s.opts.Budget.Reserve(cost); err != nil {
 		return err
 	}
