@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/tiffin-ml/tiffin/backends"
 	"github.com/tiffin-ml/tiffin/batcher"
@@ -34,6 +35,7 @@ func TestLowThreadsRunAtBulkNice(t *testing.T) {
 	goruntime.LockOSThread()
 	defer goruntime.UnlockOSThread()
 	before := threadNice(t)
+	l := &lowThreads{calls: make(chan func())} // not lowPrio: other tests may have made it back off
 	const callers = 4
 	var wg sync.WaitGroup
 	nices := make([]int, callers)
@@ -42,7 +44,7 @@ func TestLowThreadsRunAtBulkNice(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if !lowPrio.run(func() { nices[i], tids[i] = threadNice(t), threadID() }) {
+			if !l.run(func() { nices[i], tids[i] = threadNice(t), threadID() }) {
 				t.Error("no low thread: the OS refused the priority")
 			}
 		}()
@@ -67,7 +69,8 @@ func TestLowThreadsPanicReachesCaller(t *testing.T) {
 			t.Fatalf("recovered %v, want the call's panic", r)
 		}
 	}()
-	lowPrio.run(func() { panic("boom") })
+	l := &lowThreads{calls: make(chan func())}
+	l.run(func() { panic("boom") })
 	t.Fatal("run returned after its call panicked")
 }
 
@@ -86,5 +89,25 @@ func TestLowPriorityFor(t *testing.T) {
 	recent = false
 	if lent.lowPriorityFor(bulkOnly(bulk)) {
 		t.Error("a bulk batch with no interactive traffic ran at low priority")
+	}
+}
+
+// TestLowThreadsBackOffWhenStarved checks that a call that got under
+// lowStarved of the core sends the next calls to normal priority for
+// lowBackoff, and that one that got its core does not.
+func TestLowThreadsBackOffWhenStarved(t *testing.T) {
+	l := &lowThreads{calls: make(chan func())}
+	l.judge(10*time.Millisecond, 8*time.Millisecond)
+	l.judge(time.Millisecond, 0) // too short to say anything
+	if l.backoffs.Load() != 0 {
+		t.Fatal("a call that had its core, or a short one, backed off")
+	}
+	l.judge(50*time.Millisecond, time.Millisecond)
+	if l.backoffs.Load() != 1 {
+		t.Fatal("a starved call did not back off")
+	}
+	ran := false
+	if l.run(func() { ran = true }) || ran {
+		t.Error("a call during the back-off went to a low thread")
 	}
 }

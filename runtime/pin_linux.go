@@ -4,6 +4,7 @@ package runtime
 
 import (
 	"fmt"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -59,4 +60,13 @@ func setThreadNice(nice int) error {
 	// Policy 0 is SCHED_OTHER, the normal class.
 	_ = unix.SchedSetAttr(0, &unix.SchedAttr{Nice: int32(nice), Runtime: uint64(lowSlice)}, 0)
 	return nil
+}
+
+// threadCPU is the CPU time the calling OS thread has used; 0 if unknown.
+func threadCPU() time.Duration {
+	var ts unix.Timespec
+	if unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &ts) != nil {
+		return 0
+	}
+	return time.Duration(ts.Nano())
 }

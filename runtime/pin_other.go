@@ -2,7 +2,10 @@
 
 package runtime
 
-import "errors"
+import (
+	"errors"
+	"time"
+)
 
 // pinThread is a no-op where the OS has no sched_setaffinity; placement
 // still splits threads between instances.
@@ -17,3 +20,6 @@ func threadID() int { return 0 }
 // setThreadNice is refused where threads have no nice value of their own:
 // bulk batches then run at the process's priority.
 func setThreadNice(int) error { return errors.New("per-thread priority is not available on this OS") }
+
+// threadCPU is unknown here; low threads are refused anyway.
+func threadCPU() time.Duration { return 0 }
