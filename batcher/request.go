@@ -76,6 +76,16 @@ type Batch[R Request] struct {
 	Group      string        // the device group whose worker asked for it
 }
 
+// BulkOnly reports whether every part of the batch is from a bulk request.
+func (b Batch[R]) BulkOnly() bool {
+	for _, p := range b.Parts {
+		if p.Req.Priority() == Interactive {
+			return false
+		}
+	}
+	return len(b.Parts) > 0
+}
+
 // Reason says why a batch was dispatched.
 type Reason uint8
 

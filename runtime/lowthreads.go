@@ -4,8 +4,6 @@ import (
 	goruntime "runtime"
 	"sync/atomic"
 	"time"
-
-	"github.com/tiffin-ml/tiffin/batcher"
 )
 
 // Bulk batches at a low OS priority. While interactive requests arrive, a
@@ -55,7 +53,6 @@ const (
 type lowThreads struct {
 	calls    chan func()  // unbuffered: a send succeeds only when a thread waits
 	refused  atomic.Bool  // the OS refused the priority once: run everything in place
-	started  atomic.Int64 // threads started, for tests
 	backoff  atomic.Int64 // until when (ns since paceEpoch) calls run in place: a low thread starved
 	backoffs atomic.Int64 // how often a low thread starved, for tests
 }
@@ -102,7 +99,6 @@ func (l *lowThreads) start(first func()) bool {
 			ok <- false
 			return
 		}
-		l.started.Add(1)
 		ok <- true
 		first()
 		idle := time.NewTimer(lowIdle)
@@ -135,14 +131,4 @@ func (l *lowThreads) judge(wall, cpu time.Duration) {
 // keeps its pin and its thread).
 func (w *worker) lowPriorityFor(bulkOnly bool) bool {
 	return bulkOnly && w.interactive != nil && !w.ownThread() && w.interactive()
-}
-
-// bulkOnly reports whether every part of a batch is bulk.
-func bulkOnly(parts []batcher.Part[*inflight]) bool {
-	for _, p := range parts {
-		if p.Req.priority == batcher.Interactive {
-			return false
-		}
-	}
-	return len(parts) > 0
 }

@@ -78,16 +78,16 @@ func TestLowPriorityFor(t *testing.T) {
 	recent := true
 	lent := &worker{interactive: func() bool { return recent },
 		spec: backends.LoadSpec{Device: backends.Device{Kind: backends.CPU, Cores: processCPUs}}}
-	bulk := []batcher.Part[*inflight]{{Req: &inflight{priority: batcher.Priority(PriorityBulk)}}}
-	mixed := append(bulk, batcher.Part[*inflight]{Req: &inflight{priority: batcher.Interactive}})
+	bulk := batcher.Batch[*inflight]{Parts: []batcher.Part[*inflight]{{Req: &inflight{priority: batcher.Priority(PriorityBulk)}}}}
+	mixed := batcher.Batch[*inflight]{Parts: append(bulk.Parts, batcher.Part[*inflight]{Req: &inflight{priority: batcher.Interactive}})}
 	switch {
-	case !lent.lowPriorityFor(bulkOnly(bulk)):
+	case !lent.lowPriorityFor(bulk.BulkOnly()):
 		t.Error("a bulk batch beside interactive traffic ran at normal priority")
-	case lent.lowPriorityFor(bulkOnly(mixed)):
+	case lent.lowPriorityFor(mixed.BulkOnly()):
 		t.Error("a batch holding interactive rows ran at low priority")
 	}
 	recent = false
-	if lent.lowPriorityFor(bulkOnly(bulk)) {
+	if lent.lowPriorityFor(bulk.BulkOnly()) {
 		t.Error("a bulk batch with no interactive traffic ran at low priority")
 	}
 }

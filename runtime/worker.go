@@ -166,7 +166,7 @@ func (w *worker) load(ctx context.Context) (m backends.Model, err error) {
 // returns the compute time, which the batcher learns from.
 func (w *worker) runBatch(batch batcher.Batch[*inflight]) time.Duration {
 	start := time.Now()
-	outputs, err := w.execute(concatParts(batch.Parts), w.lowPriorityFor(bulkOnly(batch.Parts)))
+	outputs, err := w.execute(concatParts(batch.Parts), w.lowPriorityFor(batch.BulkOnly()))
 	compute := time.Since(start)
 	if err == nil && w.sig.MaxBatchSize > 0 {
 		err = checkBatchAxis(int64(batch.Rows), outputs)

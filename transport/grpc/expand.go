@@ -117,13 +117,15 @@ func walk(b []byte, cost func(protowire.Number, protowire.Type, []byte) (int, bo
 		if n < 0 {
 			return 0, false
 		}
-		m := protowire.ConsumeFieldValue(num, typ, b[n:])
+		var v []byte
+		var m int
+		if typ == protowire.BytesType {
+			v, m = protowire.ConsumeBytes(b[n:])
+		} else {
+			m = protowire.ConsumeFieldValue(num, typ, b[n:])
+		}
 		if m < 0 {
 			return 0, false
-		}
-		var v []byte
-		if typ == protowire.BytesType {
-			v, _ = protowire.ConsumeBytes(b[n:])
 		}
 		c, ok := cost(num, typ, v)
 		if !ok {

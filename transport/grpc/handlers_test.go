@@ -33,23 +33,42 @@ var quiet = transporttest.Quiet
 // "broken" (its config does not parse), and returns a client.
 func serve(t *testing.T, edit func(*grpct.Options)) (pb.GRPCInferenceServiceClient, *backendtest.Backend) {
 	t.Helper()
-	m, fake := transporttest.Manager(t, map[string]string{"m": "", "broken": "max_batch_size: x\n"})
+	s, fake := startServer(t, map[string]string{"m": "", "broken": "max_batch_size: x\n"}, func(o *grpct.Options) {
+		o.Access.Token = "secret"
+		if edit != nil {
+			edit(o)
+		}
+	})
+	return dial(t, s.Addr()), fake
+}
+
+// startServer starts a server on a free loopback port over a repository
+// holding models (name to config.yaml), shut down when the test ends.
+func startServer(tb testing.TB, models map[string]string, edit func(*grpct.Options)) (*grpct.Server, *backendtest.Backend) {
+	tb.Helper()
+	m, fake := transporttest.Manager(tb, models)
 	opts := grpct.Options{Addr: "127.0.0.1:0", MaxRecvBytes: 1 << 20, MaxSendBytes: 1 << 20, Logger: quiet,
-		Access: transport.Access{Mode: config.ControlExplicit, Token: "secret"}}
+		Access: transport.Access{Mode: config.ControlExplicit}}
 	if edit != nil {
 		edit(&opts)
 	}
 	s := grpct.New(m, opts)
 	if err := s.Start(); err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	conn, err := ggrpc.NewClient(s.Addr(), ggrpc.WithTransportCredentials(insecure.NewCredentials()))
+	transporttest.StopAtCleanup(tb, "shutdown", s.Shutdown)
+	return s, fake
+}
+
+// dial returns a client on its own connection, closed when the test ends.
+func dial(tb testing.TB, addr string) pb.GRPCInferenceServiceClient {
+	tb.Helper()
+	conn, err := ggrpc.NewClient(addr, ggrpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	transporttest.StopAtCleanup(t, "shutdown", s.Shutdown)
-	t.Cleanup(func() { _ = conn.Close() })
-	return pb.NewGRPCInferenceServiceClient(conn), fake
+	tb.Cleanup(func() { _ = conn.Close() })
+	return pb.NewGRPCInferenceServiceClient(conn)
 }
 
 func inferRequest(model string, shape []int64, values ...float32) *pb.ModelInferRequest {
@@ -138,19 +157,8 @@ func TestGRPCRepository(t *testing.T) {
 // is its own request's rows: unary calls reuse their memory, and the
 // fake backend echoes its input.
 func TestGRPCPooledCalls(t *testing.T) {
-	m, fake := transporttest.Manager(t, map[string]string{"m": "max_batch_size: 4096\n"})
-	s := grpct.New(m, grpct.Options{Addr: "127.0.0.1:0", MaxRecvBytes: 1 << 20, MaxSendBytes: 1 << 20, Logger: quiet,
-		Access: transport.Access{Mode: config.ControlExplicit}})
-	if err := s.Start(); err != nil {
-		t.Fatal(err)
-	}
-	transporttest.StopAtCleanup(t, "shutdown", s.Shutdown)
-	conn, err := ggrpc.NewClient(s.Addr(), ggrpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = conn.Close() })
-	c := pb.NewGRPCInferenceServiceClient(conn)
+	s, fake := startServer(t, map[string]string{"m": "max_batch_size: 4096\n"}, nil)
+	c := dial(t, s.Addr())
 	fake.SetLatency(time.Millisecond)
 	const clients, calls = 16, 40
 	errs := make(chan error, clients)

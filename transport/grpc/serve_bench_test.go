@@ -5,12 +5,6 @@ import (
 	"fmt"
 	"testing"
 
-	ggrpc "google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
-
-	"github.com/tiffin-ml/tiffin/runtime/config"
-	"github.com/tiffin-ml/tiffin/transport"
-	grpct "github.com/tiffin-ml/tiffin/transport/grpc"
 	pb "github.com/tiffin-ml/tiffin/transport/inferencepb"
 	"github.com/tiffin-ml/tiffin/transport/internal/transporttest"
 )
@@ -23,13 +17,7 @@ import (
 // allocs/op counts both sides; the server's part is read from a memory
 // profile (-memprofile, focused on package grpc's handler).
 func BenchmarkServeInfer(b *testing.B) {
-	m, _ := transporttest.Manager(b, map[string]string{"m": "max_batch_size: 4096\n"})
-	s := grpct.New(m, grpct.Options{Addr: "127.0.0.1:0", MaxRecvBytes: 1 << 20, MaxSendBytes: 1 << 20, Logger: quiet,
-		Access: transport.Access{Mode: config.ControlExplicit}})
-	if err := s.Start(); err != nil {
-		b.Fatal(err)
-	}
-	transporttest.StopAtCleanup(b, "shutdown", s.Shutdown)
+	s, _ := startServer(b, map[string]string{"m": "max_batch_size: 4096\n"}, nil)
 	for _, c := range []struct{ clients, rows int }{{1, 1}, {32, 1}, {1, 4096}} {
 		values := make([]float32, 4*c.rows)
 		for i := range values {
@@ -41,12 +29,7 @@ func BenchmarkServeInfer(b *testing.B) {
 		b.Run(fmt.Sprintf("clients=%d/rows=%d", c.clients, c.rows), func(b *testing.B) {
 			calls := make([]func() error, clients)
 			for i := range calls {
-				conn, err := ggrpc.NewClient(s.Addr(), ggrpc.WithTransportCredentials(insecure.NewCredentials()))
-				if err != nil {
-					b.Fatal(err)
-				}
-				defer conn.Close()
-				c := pb.NewGRPCInferenceServiceClient(conn)
+				c := dial(b, s.Addr())
 				calls[i] = func() error {
 					_, err := c.ModelInfer(context.Background(), req)
 					return err
