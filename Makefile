@@ -153,6 +153,8 @@ FUZZ_TARGETS = \
 	./transport/grpc:FuzzDecodeRequest \
 	./transport/grpc:FuzzWireDecode \
 	./runtime/tensorjson:FuzzAppendElement \
+	./runtime/jobs:FuzzDecodeHybrid \
+	./runtime/jobs:FuzzLevelsFast \
 	./runtime/config:FuzzLoadModel \
 	./backends/gorgonia:FuzzParseProgram
 

@@ -63,6 +63,7 @@ type flatPages struct {
 	rep, def     []uint32
 	idx          []uint32
 	gathered     []float32
+	pattern      rowPattern // the repetition levels of well-formed rows (parquet_levels.go)
 	haveDictPage bool
 }
 
@@ -137,15 +138,17 @@ func (fp *flatPages) page(pg file.Page) error {
 	if n < 0 {
 		return fp.bad("has a data page of %d values", n)
 	}
-	fp.rep, fp.def = grow32(fp.rep, n), grow32(fp.def, n)
-	if err := decodeHybrid(repB, 1, fp.rep); err != nil {
-		return fp.bad("has corrupt repetition levels: %v", err)
-	}
-	if err := decodeHybrid(defB, bits.Len32(uint32(fp.maxDef)), fp.def); err != nil {
-		return fp.bad("has corrupt definition levels: %v", err)
-	}
-	if err := fp.levels(n); err != nil {
-		return err
+	if !fp.levelsFast(repB, defB, n) {
+		fp.rep, fp.def = grow32(fp.rep, n), grow32(fp.def, n)
+		if err := decodeHybrid(repB, 1, fp.rep); err != nil {
+			return fp.bad("has corrupt repetition levels: %v", err)
+		}
+		if err := decodeHybrid(defB, bits.Len32(uint32(fp.maxDef)), fp.def); err != nil {
+			return fp.bad("has corrupt definition levels: %v", err)
+		}
+		if err := fp.levels(n); err != nil {
+			return err
+		}
 	}
 	// Every level is a value (none is null): n values follow.
 	switch e := parquet.Encoding(pg.Encoding()); e {
