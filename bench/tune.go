@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -62,22 +63,40 @@ func CorePlans(instances, threads []int, cores int) []CorePlan {
 
 // TuneRow is one setting's measurement.
 type TuneRow struct {
-	Group    string
-	Plan     CorePlan // the zero plan: the model's own instance groups
-	Cores    []int    // the CPUs the plan used
-	MaxBatch int
-	Window   time.Duration
-	Result   Result
+	Group string
+	// AsConfigured marks the model measured as its own config (or, with
+	// none, tiffin's defaults) serves it: the figure the sweep is compared
+	// with. Its MaxBatch and Window are the config's, Mode its batching
+	// mode, Instances its instance count.
+	AsConfigured bool
+	Mode         string
+	Instances    int
+	Plan         CorePlan // the zero plan: the model's own instance groups
+	Cores        []int    // the CPUs the plan used
+	MaxBatch     int
+	Window       time.Duration
+	Result       Result
 }
 
-// Tune measures every (group, size, window) setting with the model loaded
-// in-process, static batching, and closed-loop clients sending one row
-// each. It returns the rows and, per group, the fastest setting whose p99
-// meets the latency target (or the lowest p99 when none does).
+// Tune measures the model as configured, then every (group, plan, size,
+// window) setting, with the model loaded in-process, static batching, and
+// closed-loop clients sending one row each. It returns the rows (each
+// group's as-configured row first) and, per group, the fastest swept
+// setting whose p99 meets the latency target (or the lowest p99 when none
+// does).
 func Tune(ctx context.Context, o TuneOptions) ([]TuneRow, map[string]TuneRow, error) {
 	var rows []TuneRow
 	best := map[string]TuneRow{}
 	for _, g := range o.Groups {
+		row, err := tuneOne(ctx, o, TuneRow{Group: g, AsConfigured: true})
+		if err != nil {
+			return rows, best, err
+		}
+		if o.Progress != nil {
+			fmt.Fprintf(o.Progress, "  %-4s as configured: %s %10.0f rows/s  p50 %-10s p99 %s\n",
+				g, row.Setting(), row.Result.RowsPerSec(), row.Result.P50.Round(time.Microsecond), row.Result.P99.Round(time.Microsecond))
+		}
+		rows = append(rows, row)
 		plans := []CorePlan{{}}
 		if g == "cpu" && len(o.Plans) > 0 {
 			plans = o.Plans
@@ -104,6 +123,20 @@ func Tune(ctx context.Context, o TuneOptions) ([]TuneRow, map[string]TuneRow, er
 	return rows, best, nil
 }
 
+// Setting describes an as-configured row's batching and instances, as
+// "adaptive, max batch 64, 1 instance".
+func (r TuneRow) Setting() string {
+	s := r.Mode
+	if r.Mode == config.BatchStatic {
+		s += fmt.Sprintf(" window %s", r.Window)
+	}
+	s += fmt.Sprintf(", max batch %d, %d instance", r.MaxBatch, r.Instances)
+	if r.Instances != 1 {
+		s += "s"
+	}
+	return s
+}
+
 func better(a, b TuneRow, target time.Duration) bool {
 	if b.MaxBatch == 0 {
 		return true
@@ -126,9 +159,6 @@ func tuneOne(ctx context.Context, o TuneOptions, row TuneRow) (TuneRow, error) {
 	m := runtime.NewManager(runtime.ManagerOptions{
 		Repository: o.Repository, Backends: o.Backends, Inventory: o.Inventory, Logger: o.Log,
 		Override: func(name string, cfg *config.Model) error {
-			cfg.MaxBatchSize = &size
-			cfg.Batching.Mode, cfg.Batching.MaxQueueDelay = config.BatchStatic, config.Opt(window)
-			cfg.Batching.PreferredBatchSizes = nil
 			cfg.Batching.MaxQueueSize = max(cfg.Batching.MaxQueueSize, 4*o.Clients)
 			for i := range cfg.InstanceGroups {
 				cfg.InstanceGroups[i].Kind = group
@@ -136,6 +166,12 @@ func tuneOne(ctx context.Context, o TuneOptions, row TuneRow) (TuneRow, error) {
 			if len(cfg.InstanceGroups) == 0 {
 				cfg.InstanceGroups = []config.InstanceGroup{{Kind: group, Count: 1}}
 			}
+			if row.AsConfigured {
+				return nil
+			}
+			cfg.MaxBatchSize = &size
+			cfg.Batching.Mode, cfg.Batching.MaxQueueDelay = config.BatchStatic, config.Opt(window)
+			cfg.Batching.PreferredBatchSizes = nil
 			if row.Plan.Instances > 0 {
 				cfg.InstanceGroups = []config.InstanceGroup{{Kind: group, Count: row.Plan.Instances, Cores: row.Cores}}
 			}
@@ -149,6 +185,15 @@ func tuneOne(ctx context.Context, o TuneOptions, row TuneRow) (TuneRow, error) {
 	v, err := m.Version(o.Model, 0)
 	if err != nil {
 		return TuneRow{}, err
+	}
+	if row.AsConfigured {
+		row.MaxBatch, row.Mode, row.Window = 1, v.Config.Batching.Mode, time.Duration(v.Config.Batching.MaxQueueDelay.Duration)
+		if v.Config.MaxBatchSize != nil {
+			row.MaxBatch = max(*v.Config.MaxBatchSize, 1)
+		}
+		for _, g := range v.Config.InstanceGroups {
+			row.Instances += max(g.Count, 1)
+		}
 	}
 	in := SyntheticInputs(v.Sig.Inputs, 1, 1)
 	call := func(ctx context.Context, _ int) (int, error) {
@@ -188,4 +233,52 @@ func BatchingYAML(r TuneRow) string {
 			r.Group, r.Plan.Instances, cores, r.Plan.Threads)
 	}
 	return s
+}
+
+// Confirmation is the model as configured and the sweep's best measured
+// again, alternately, Rounds times each: a sweep's best is the luckiest
+// of many noisy measurements, so comparing the two as swept flatters it.
+type Confirmation struct {
+	AsConfigured, Best []float64 // rows/s, one per round
+}
+
+// Ratio is the median as-configured rows/s over the best's median.
+func (c Confirmation) Ratio() float64 {
+	b := median(c.Best)
+	if b == 0 {
+		return 0
+	}
+	return median(c.AsConfigured) / b
+}
+
+// Confirm measures cur (an as-configured row) and best alternately, rounds
+// times each.
+func Confirm(ctx context.Context, o TuneOptions, cur, best TuneRow, rounds int) (Confirmation, error) {
+	var c Confirmation
+	for range rounds {
+		for _, r := range []TuneRow{cur, best} {
+			got, err := tuneOne(ctx, o, TuneRow{Group: r.Group, AsConfigured: r.AsConfigured, Plan: r.Plan, MaxBatch: r.MaxBatch, Window: r.Window})
+			if err != nil {
+				return c, err
+			}
+			if r.AsConfigured {
+				c.AsConfigured = append(c.AsConfigured, got.Result.RowsPerSec())
+			} else {
+				c.Best = append(c.Best, got.Result.RowsPerSec())
+			}
+		}
+	}
+	return c, nil
+}
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }

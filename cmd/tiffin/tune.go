@@ -17,12 +17,13 @@ import (
 	"github.com/tiffin-ml/tiffin/backends/onnx"
 	"github.com/tiffin-ml/tiffin/bench"
 	"github.com/tiffin-ml/tiffin/runtime"
+	"github.com/tiffin-ml/tiffin/runtime/config"
 )
 
 type tuneFlags struct {
 	repo, model, device, sizes, windows, out, ortLib string
 	instances, threads                               string
-	clients                                          int
+	clients, confirm                                 int
 	duration, target                                 time.Duration
 }
 
@@ -39,6 +40,7 @@ func tuneCmd(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&f.threads, "threads", "", "cores per CPU instance to sweep with --instances, e.g. 1,2 (default: the usable cores split between the instances)")
 	fs.IntVar(&f.clients, "clients", 64, "concurrent closed-loop clients")
 	fs.DurationVar(&f.duration, "duration", 2*time.Second, "measurement time per setting")
+	fs.IntVar(&f.confirm, "confirm", 3, "measure the model as configured and the best setting again, alternately, this many times each (0: not)")
 	fs.DurationVar(&f.target, "latency-target", 50*time.Millisecond, "p99 a recommended setting must meet")
 	fs.StringVar(&f.out, "out", "", "write the recommended batching blocks to this file")
 	fs.StringVar(&f.ortLib, "ort-library", onnx.DefaultLibraryPath(), "path to libonnxruntime.so")
@@ -85,17 +87,31 @@ func runTune(f tuneFlags, stdout io.Writer) error {
 	defer ort.Close()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	fmt.Fprintf(stdout, "tuning %s: %d settings per device group, %s each, %d clients\n",
+	fmt.Fprintf(stdout, "tuning %s: as configured, then %d settings per device group, %s each, %d clients\n",
 		f.model, len(sizes)*len(windows)*max(len(plans), 1), f.duration, f.clients)
-	rows, best, err := bench.Tune(ctx, bench.TuneOptions{
+	o := bench.TuneOptions{
 		Repository: f.repo, Model: f.model, Backends: backends.NewRegistry(ort), Inventory: dev.Inventory(),
 		Groups: groups, Plans: plans, Sizes: sizes, Windows: windows, Clients: f.clients, Duration: f.duration,
 		LatencyTarget: f.target, Log: quiet, Progress: stdout,
-	})
+	}
+	rows, best, err := bench.Tune(ctx, o)
 	if err != nil {
 		return err
 	}
 	printTuneTable(stdout, rows, best, f.target)
+	if f.confirm > 0 {
+		for _, r := range rows {
+			if !r.AsConfigured {
+				continue
+			}
+			c, err := bench.Confirm(ctx, o, r, best[r.Group], f.confirm)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "%s measured again, alternately: as configured %s rows/s, best %s rows/s: %.2f of the best (medians)\n",
+				r.Group, joinRates(c.AsConfigured), joinRates(c.Best), c.Ratio())
+		}
+	}
 	return writeRecommendation(f.out, stdout, groups, best)
 }
 
@@ -104,15 +120,42 @@ func printTuneTable(w io.Writer, rows []bench.TuneRow, best map[string]bench.Tun
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "DEVICE\tPLAN\tBATCH\tWINDOW\tROWS/S\tP50\tP99\t\t")
 	for _, r := range rows {
-		mark := ""
-		if b := best[r.Group]; b.Plan == r.Plan && b.MaxBatch == r.MaxBatch && b.Window == r.Window {
+		plan, window, mark := r.Plan.String(), r.Window.String(), ""
+		switch b := best[r.Group]; {
+		case r.AsConfigured:
+			plan, window, mark = "config", r.Mode, "<- as configured"
+			if r.Mode == config.BatchStatic {
+				window = r.Window.String()
+			}
+		case b.Plan == r.Plan && b.MaxBatch == r.MaxBatch && b.Window == r.Window:
 			mark = "<- best"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%.0f\t%s\t%s\t%s\t\n", r.Group, r.Plan, r.MaxBatch, r.Window, r.Result.RowsPerSec(),
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%.0f\t%s\t%s\t%s\t\n", r.Group, plan, r.MaxBatch, window, r.Result.RowsPerSec(),
 			r.Result.P50.Round(time.Microsecond), r.Result.P99.Round(time.Microsecond), mark)
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "best: the most rows/s with p99 within %s\n", target)
+	for _, r := range rows {
+		if r.AsConfigured {
+			fmt.Fprintln(w, asConfiguredLine(r, best[r.Group], target))
+		}
+	}
+}
+
+// asConfiguredLine compares a group's as-configured row with the best
+// setting the sweep found.
+func asConfiguredLine(cur, best bench.TuneRow, target time.Duration) string {
+	s := fmt.Sprintf("%s as configured (%s): %.0f rows/s", cur.Group, cur.Setting(), cur.Result.RowsPerSec())
+	if b := best.Result.RowsPerSec(); b > 0 {
+		s += fmt.Sprintf(", %.2f of the best", cur.Result.RowsPerSec()/b)
+	}
+	switch {
+	case cur.Result.P99 > target:
+		s += fmt.Sprintf("; its p99 %s is past %s", cur.Result.P99.Round(time.Microsecond), target)
+	case cur.Result.RowsPerSec() >= best.Result.RowsPerSec():
+		s += "; no setting swept beats it, so keep it"
+	}
+	return s
 }
 
 func writeRecommendation(path string, stdout io.Writer, groups []string, best map[string]bench.TuneRow) error {
@@ -157,6 +200,14 @@ func (f tuneFlags) corePlans(cores int) ([]bench.CorePlan, error) {
 		return nil, fmt.Errorf("no plan of --instances %s × --threads %s fits in %d usable cores", f.instances, f.threads, cores)
 	}
 	return plans, nil
+}
+
+func joinRates(xs []float64) string {
+	s := make([]string, len(xs))
+	for i, x := range xs {
+		s[i] = strconv.FormatFloat(x, 'f', 0, 64)
+	}
+	return strings.Join(s, ", ")
 }
 
 func parseInts(s string) ([]int, error) {

@@ -17,13 +17,15 @@ import (
 func TestTuneSweepsAndRecommends(t *testing.T) {
 	repo := demoRepo(t)
 	table, m, b := tuneMLPSmall(t, repo, "--sizes", "1,8", "--windows", "0s,1ms")
-	for _, want := range []string{"DEVICE", "ROWS/S", "P99", "<- best", "recommended for cpu"} {
+	for _, want := range []string{"DEVICE", "ROWS/S", "P99", "<- best", "<- as configured", "recommended for cpu",
+		"cpu as configured (static window 2ms, max batch 64, 1 instance): ", " of the best",
+		"cpu measured again, alternately: as configured "} {
 		if !strings.Contains(table, want) {
 			t.Fatalf("output lacks %q:\n%s", want, table)
 		}
 	}
-	if n := strings.Count(table, "\n  cpu "); n != 4 {
-		t.Fatalf("%d progress lines, want 4 settings:\n%s", n, table)
+	if n := strings.Count(table, "\n  cpu "); n != 5 {
+		t.Fatalf("%d progress lines, want the model as configured and 4 settings:\n%s", n, table)
 	}
 	if m.MaxBatchSize == nil || m.Batching.Mode != config.BatchStatic {
 		t.Fatalf("recommendation %+v:\n%s", m, b)
@@ -61,7 +63,7 @@ func tuneMLPSmall(t *testing.T, repo string, flags ...string) (string, config.Mo
 	lib := requireORT(t)
 	out := filepath.Join(t.TempDir(), "rec.yaml")
 	args := append([]string{"tune", "--model-repository", repo, "--model", "mlp-small", "--clients", "4",
-		"--duration", "200ms", "--ort-library", lib, "--out", out}, flags...)
+		"--duration", "200ms", "--confirm", "1", "--ort-library", lib, "--out", out}, flags...)
 	var stdout, stderr bytes.Buffer
 	if code := run(args, &stdout, &stderr); code != 0 {
 		t.Fatalf("%v: exit %d: %s", flags, code, stderr.String())
