@@ -137,6 +137,14 @@ func (r TuneRow) Setting() string {
 	return s
 }
 
+// label names the setting in errors.
+func (r TuneRow) label() string {
+	if r.AsConfigured {
+		return r.Group + " as configured"
+	}
+	return fmt.Sprintf("%s plan %s batch %d window %s", r.Group, r.Plan, r.MaxBatch, r.Window)
+}
+
 func better(a, b TuneRow, target time.Duration) bool {
 	if b.MaxBatch == 0 {
 		return true
@@ -180,7 +188,7 @@ func tuneOne(ctx context.Context, o TuneOptions, row TuneRow) (TuneRow, error) {
 	})
 	defer m.Close(context.Background())
 	if err := m.Load(ctx, o.Model); err != nil {
-		return TuneRow{}, fmt.Errorf("load %s for %s batch %d: %w", o.Model, group, size, err)
+		return TuneRow{}, fmt.Errorf("load %s for %s: %w", o.Model, row.label(), err)
 	}
 	v, err := m.Version(o.Model, 0)
 	if err != nil {
@@ -203,7 +211,7 @@ func tuneOne(ctx context.Context, o TuneOptions, row TuneRow) (TuneRow, error) {
 	ClosedLoop(ctx, o.Clients, 0, o.Duration/5, call) // warm-up
 	res := ClosedLoop(ctx, o.Clients, 0, o.Duration, call)
 	if res.Errors > 0 {
-		return TuneRow{}, fmt.Errorf("%s batch %d window %s: %d errors, first: %w", group, size, window, res.Errors, res.FirstErr)
+		return TuneRow{}, fmt.Errorf("%s: %d errors, first: %w", row.label(), res.Errors, res.FirstErr)
 	}
 	row.Result = res
 	return row, nil

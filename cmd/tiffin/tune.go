@@ -47,6 +47,10 @@ func tuneCmd(args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
+	if f.confirm < 0 {
+		fmt.Fprintln(stderr, "tiffin tune: --confirm must be 0 or more")
+		return 2
+	}
 	if f.repo == "" || f.model == "" {
 		fmt.Fprintln(stderr, "tiffin tune: --model-repository and --model are required")
 		return 2
@@ -99,20 +103,21 @@ func runTune(f tuneFlags, stdout io.Writer) error {
 		return err
 	}
 	printTuneTable(stdout, rows, best, f.target)
-	if f.confirm > 0 {
-		for _, r := range rows {
-			if !r.AsConfigured {
-				continue
-			}
-			c, err := bench.Confirm(ctx, o, r, best[r.Group], f.confirm)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(stdout, "%s measured again, alternately: as configured %s rows/s, best %s rows/s: %.2f of the best (medians)\n",
-				r.Group, joinRates(c.AsConfigured), joinRates(c.Best), c.Ratio())
-		}
+	if err := writeRecommendation(f.out, stdout, groups, best); err != nil {
+		return err
 	}
-	return writeRecommendation(f.out, stdout, groups, best)
+	for _, r := range rows {
+		if !r.AsConfigured || f.confirm == 0 {
+			continue
+		}
+		c, err := bench.Confirm(ctx, o, r, best[r.Group], f.confirm)
+		if err != nil {
+			return fmt.Errorf("measuring again (the recommendation above stands): %w", err)
+		}
+		fmt.Fprintf(stdout, "\n%s measured again, alternately: as configured %s rows/s, best %s rows/s: %.2f of the best (medians)\n",
+			r.Group, joinRates(c.AsConfigured), joinRates(c.Best), c.Ratio())
+	}
+	return nil
 }
 
 func printTuneTable(w io.Writer, rows []bench.TuneRow, best map[string]bench.TuneRow, target time.Duration) {
@@ -153,7 +158,7 @@ func asConfiguredLine(cur, best bench.TuneRow, target time.Duration) string {
 	case cur.Result.P99 > target:
 		s += fmt.Sprintf("; its p99 %s is past %s", cur.Result.P99.Round(time.Microsecond), target)
 	case cur.Result.RowsPerSec() >= best.Result.RowsPerSec():
-		s += "; no setting swept beats it, so keep it"
+		s += "; no setting swept beats it: keep the config (the block below is the best swept)"
 	}
 	return s
 }

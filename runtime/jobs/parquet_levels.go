@@ -52,7 +52,8 @@ func (p *rowPattern) at(ph int) uint64 {
 }
 
 // rowState is where a column chunk's reading stands: the row being read,
-// the values of it read so far, and whether one has started.
+// the values of it read so far, and whether one has started. A started
+// row has 1..per values (the phase arithmetic below relies on it).
 type rowState struct {
 	row     int64
 	cnt     int
@@ -105,7 +106,7 @@ func (s *rowState) packed(word uint64, k, per int, p *rowPattern) bool {
 // false leaves fp as it was.
 func (fp *flatPages) levelsFast(rep, def []byte, n int) bool {
 	dw := bits.Len32(uint32(fp.maxDef))
-	if dw == 0 || dw > 8 || !allEqual(def, dw, uint32(fp.maxDef), n) {
+	if fp.per <= 0 || dw == 0 || dw > 8 || !allEqual(def, dw, uint32(fp.maxDef), n) {
 		return false
 	}
 	fp.pattern.reset(fp.per)

@@ -92,6 +92,9 @@ func checkLevels(t *testing.T, per int, maxDef int32, st rowState, rep, def []by
 // row's start or inside one, take the fast path and end where the slow
 // path does; broken ones are declined.
 func TestLevelsFast(t *testing.T) {
+	if (&flatPages{per: 0, maxDef: 1}).levelsFast([]byte{2 << 1, 0}, []byte{2 << 1, 1}, 2) {
+		t.Fatal("rows of no values took the fast path")
+	}
 	rng := rand.New(rand.NewPCG(1, 2))
 	for _, per := range []int{1, 2, 3, 8, 16, 63, 64, 65, 100, 256, 1000} {
 		for _, maxDef := range []int32{1, 3, 200} {
