@@ -8,8 +8,9 @@
 #   - tiny (10→1, no config) at 32 clients over JSON, against a bare
 #     fasthttp handler on the server's core;
 #   - the server's CPU µs per request at 1 client over JSON, binary and gRPC,
-#     and its server-side overhead: p50 over the bare handler's, less the
-#     queue and compute times from the server's stats.
+#     and its server-side overhead: p50 over the bare server's of the same
+#     protocol (the fasthttp handler, or a bare grpc-go service for gRPC),
+#     less the queue and compute times from the server's stats.
 # Environment: CLIENT_CPU (default 0), SERVER_CPU (default 1), DURATION
 # (default 5s per level), SPLIT_OUT (default build/bench-split), SERVER_ENV
 # (extra environment for the server, such as GOMAXPROCS=1 to compare),
@@ -67,12 +68,13 @@ load c1-binary --model tiny --http "$base" --binary --concurrency 1
 load c1-grpc --model tiny --grpc "127.0.0.1:$grpc_port" --metrics "http://$base/metrics" --concurrency 1
 kill "$srv"; wait "$srv" 2>/dev/null || true
 
-bare_port="$(free_port)"
-taskset -c "$server" ./bin/tiffin bench --bare-listen "127.0.0.1:$bare_port" >/dev/null &
+bare_port="$(free_port)"; bare_grpc_port="$(free_port "$bare_port")"
+taskset -c "$server" ./bin/tiffin bench --bare-listen "127.0.0.1:$bare_port" --bare-grpc-listen "127.0.0.1:$bare_grpc_port" >/dev/null &
 srv=$!
 wait_ready "http://127.0.0.1:$bare_port/v2/health/ready" "$srv"
 load bare-json --model bare --http "127.0.0.1:$bare_port" --concurrency 32
 load bare-c1 --model bare --http "127.0.0.1:$bare_port" --concurrency 1
+load bare-c1-grpc --model bare --grpc "127.0.0.1:$bare_grpc_port" --metrics "http://127.0.0.1:$bare_port/metrics" --concurrency 1
 kill "$srv"; wait "$srv" 2>/dev/null || true
 trap - EXIT
 
@@ -96,14 +98,17 @@ row("bare fasthttp handler, 32 clients", bare, bare["rows_per_s"])
 row("tiny, 32 clients, JSON", level("tiny-json"), bare["rows_per_s"])
 bare1 = level("bare-c1")
 row("bare handler, 1 client", bare1, bare1["rows_per_s"])
-for p in ("json", "binary", "grpc"):
-    row(f"tiny, 1 client, {p}", level(f"c1-{p}"), bare1["rows_per_s"])
+bare1g = level("bare-c1-grpc")
+row("bare gRPC service, 1 client", bare1g, bare1g["rows_per_s"])
+for p, ceiling in (("json", bare1), ("binary", bare1), ("grpc", bare1g)):
+    row(f"tiny, 1 client, {p}", level(f"c1-{p}"), ceiling["rows_per_s"])
 # Server-side overhead at one client: the request's p50 over the bare
-# handler's (the same client, loopback and kernel), less the time the
-# server's stats put in the queue and the backend.
-print(f"server-side overhead at 1 client (p50 - bare p50 {bare1['latency']['p50_ms']*1000:.0f} µs - queue - compute):")
-for p in ("json", "binary", "grpc"):
+# server's of the same protocol (the same client, loopback and kernel),
+# less the time the server's stats put in the queue and the backend.
+print(f"server-side overhead at 1 client (p50 - bare p50 - queue - compute; bare p50: HTTP "
+      f"{bare1['latency']['p50_ms']*1000:.0f} µs, gRPC {bare1g['latency']['p50_ms']*1000:.0f} µs):")
+for p, ceiling in (("json", bare1), ("binary", bare1), ("grpc", bare1g)):
     l = level(f"c1-{p}")
-    over = (l["latency"]["p50_ms"] - bare1["latency"]["p50_ms"] - (l.get("server_queue_ms") or 0) - (l.get("server_compute_ms") or 0)) * 1000
+    over = (l["latency"]["p50_ms"] - ceiling["latency"]["p50_ms"] - (l.get("server_queue_ms") or 0) - (l.get("server_compute_ms") or 0)) * 1000
     print(f"  {p:<7} p50 {l['latency']['p50_ms']*1000:.0f} µs, overhead {over:.0f} µs")
 PY

@@ -47,6 +47,7 @@ type benchArgs struct {
 	model, httpURL, grpcAddr, repo, ortLib string
 	out, chart, scenarios, concurrency     string
 	metrics, compare, pinClient, bareAddr  string
+	bareGRPCAddr                           string
 	rates, arrivals                        string
 	binary, baseline, bare                 bool
 	batch, workers, grpcConns, threads     int
@@ -85,6 +86,7 @@ func benchFlags(a *benchArgs, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&a.compare, "compare-baseline", "", "a --baseline report `FILE.json`: report compute inflation against it")
 	fs.StringVar(&a.pinClient, "pin-client", "", "pin this load generator to `CPUS` (such as 0), off the server's cores")
 	fs.StringVar(&a.bareAddr, "bare-listen", "", "only serve the bare fasthttp handler on `ADDR` until interrupted (pin it with taskset)")
+	fs.StringVar(&a.bareGRPCAddr, "bare-grpc-listen", "", "with --bare-listen, also serve a bare grpc-go V2 service on `ADDR`, answering without a model (the gRPC ceiling; its CPU is in the bare handler's /metrics)")
 	return fs
 }
 
@@ -111,6 +113,9 @@ func benchCmd(args []string, stdout, stderr io.Writer) int {
 func (a *benchArgs) check() error {
 	if a.bareAddr != "" {
 		return nil
+	}
+	if a.bareGRPCAddr != "" {
+		return errors.New("--bare-grpc-listen needs --bare-listen")
 	}
 	targets := 0
 	for _, on := range []bool{a.httpURL != "", a.grpcAddr != "", a.bare} {
@@ -150,7 +155,7 @@ func (a *benchArgs) run(ctx context.Context, stdout, stderr io.Writer) error {
 		}
 	}
 	if a.bareAddr != "" {
-		return serveBare(ctx, a.bareAddr, stdout)
+		return serveBare(ctx, a.bareAddr, a.bareGRPCAddr, stdout)
 	}
 	if a.scenarios != "" {
 		return a.runScenarios(ctx, stderr)
@@ -246,12 +251,21 @@ func (a *benchArgs) metricsURL(t bench.Target) string {
 
 // serveBare serves the bare handler alone until ctx ends, so it can run
 // pinned in a process of its own while the load comes from another.
-func serveBare(ctx context.Context, addr string, stdout io.Writer) error {
+func serveBare(ctx context.Context, addr, grpcAddr string, stdout io.Writer) error {
 	bare, err := bench.StartBare(addr)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "bare fasthttp handler on %s; Ctrl-C stops it\n", bare.URL())
+	if grpcAddr != "" {
+		g, err := bench.StartBareGRPC(grpcAddr)
+		if err != nil {
+			bare.Close()
+			return err
+		}
+		defer g.Close()
+		fmt.Fprintf(stdout, "bare gRPC service on %s\n", g.Addr())
+	}
 	<-ctx.Done()
 	return bare.Close()
 }
