@@ -13,8 +13,8 @@ import (
 // instead of being unpacked into one integer each and checked one by one,
 // which was a tenth of an mlp-small job's CPU.
 //
-// The fast path only ever says yes to a page the slow one (decodeHybrid
-// and flatPages.levels) accepts, and leaves the same row state behind;
+// The fast path only ever says yes to a page the slow one
+// (flatPages.levelsSlow) accepts, and leaves the same row state behind;
 // on anything else (a mismatch, a short run, a width it does not handle)
 // it says no and changes nothing, and the slow path reads the page and
 // names the problem. FuzzLevelsFast checks that against the slow path.
@@ -60,8 +60,8 @@ type rowState struct {
 	started bool
 }
 
-// level moves s past one repetition level r, as flatPages.levels does for
-// a present value; false where that is an error.
+// level moves s past one present value at repetition level r; false
+// where the value cannot be there (flatPages.levels names why).
 func (s *rowState) level(r uint64, per int) bool {
 	if r == 0 {
 		if s.started && s.cnt != per {
@@ -110,11 +110,11 @@ func (fp *flatPages) levelsFast(rep, def []byte, n int) bool {
 		return false
 	}
 	fp.pattern.reset(fp.per)
-	s := rowState{row: fp.row, cnt: fp.cnt, started: fp.started}
+	s := fp.rowState
 	if !repeatsRows(rep, n, fp.per, &fp.pattern, &s) {
 		return false
 	}
-	fp.row, fp.cnt, fp.started = s.row, s.cnt, s.started
+	fp.rowState = s
 	return true
 }
 

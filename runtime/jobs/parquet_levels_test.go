@@ -40,19 +40,6 @@ func encodeHybrid(vals []uint32, w int, rng *rand.Rand) []byte {
 	return out
 }
 
-// slowLevels reads a page's levels the way that names errors: decoded,
-// then checked one by one.
-func slowLevels(fp *flatPages, rep, def []byte, n int) error {
-	fp.rep, fp.def = grow32(fp.rep, n), grow32(fp.def, n)
-	if err := decodeHybrid(rep, 1, fp.rep); err != nil {
-		return err
-	}
-	if err := decodeHybrid(def, bits.Len32(uint32(fp.maxDef)), fp.def); err != nil {
-		return err
-	}
-	return fp.levels(n)
-}
-
 // rowLevels is the levels of rows of per values: from the middle of a row
 // when skip > 0, and cut to n.
 func rowLevels(per, skip, n int, maxDef uint32) (rep, def []uint32) {
@@ -72,16 +59,16 @@ func rowLevels(per, skip, n int, maxDef uint32) (rep, def []uint32) {
 // the page.
 func checkLevels(t *testing.T, per int, maxDef int32, st rowState, rep, def []byte, n int) bool {
 	t.Helper()
-	fast := &flatPages{name: "x", per: per, maxDef: maxDef, row: st.row, cnt: st.cnt, started: st.started}
-	slow := &flatPages{name: "x", per: per, maxDef: maxDef, row: st.row, cnt: st.cnt, started: st.started}
-	err := slowLevels(slow, rep, def, n)
+	fast := &flatPages{name: "x", per: per, maxDef: maxDef, rowState: st}
+	slow := &flatPages{name: "x", per: per, maxDef: maxDef, rowState: st}
+	err := slow.levelsSlow(rep, def, n)
 	ok := fast.levelsFast(rep, def, n)
-	got := rowState{fast.row, fast.cnt, fast.started}
+	got := fast.rowState
 	switch {
 	case ok && err != nil:
 		t.Fatalf("per %d from %+v: the fast path took a page the slow one refuses (%v)", per, st, err)
-	case ok && got != (rowState{slow.row, slow.cnt, slow.started}):
-		t.Fatalf("per %d from %+v: fast path left %+v, slow %+v", per, st, got, rowState{slow.row, slow.cnt, slow.started})
+	case ok && got != slow.rowState:
+		t.Fatalf("per %d from %+v: fast path left %+v, slow %+v", per, st, got, slow.rowState)
 	case !ok && got != st:
 		t.Fatalf("per %d: the fast path declined but moved the state from %+v to %+v", per, st, got)
 	}
@@ -165,12 +152,12 @@ func BenchmarkPageLevels(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(per * rows * 4)
 			for b.Loop() {
-				fp.row, fp.cnt, fp.started = 0, 0, false
+				fp.rowState = rowState{}
 				if path == "fast" {
 					if !fp.levelsFast(rep, def, per*rows) {
 						b.Fatal("declined")
 					}
-				} else if err := slowLevels(fp, rep, def, per*rows); err != nil {
+				} else if err := fp.levelsSlow(rep, def, per*rows); err != nil {
 					b.Fatal(err)
 				}
 			}

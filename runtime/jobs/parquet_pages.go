@@ -55,9 +55,7 @@ type flatPages struct {
 	maxDef int32 // every value must be at this definition level
 	c      *rawChunker
 
-	row          int64 // the number of the row being read, in the file
-	cnt          int   // values of that row read so far
-	started      bool  // whether a row is being read
+	rowState     // the row being read, in the file (parquet_levels.go)
 	pend         []byte
 	dict         []float32
 	rep, def     []uint32
@@ -139,14 +137,7 @@ func (fp *flatPages) page(pg file.Page) error {
 		return fp.bad("has a data page of %d values", n)
 	}
 	if !fp.levelsFast(repB, defB, n) {
-		fp.rep, fp.def = grow32(fp.rep, n), grow32(fp.def, n)
-		if err := decodeHybrid(repB, 1, fp.rep); err != nil {
-			return fp.bad("has corrupt repetition levels: %v", err)
-		}
-		if err := decodeHybrid(defB, bits.Len32(uint32(fp.maxDef)), fp.def); err != nil {
-			return fp.bad("has corrupt definition levels: %v", err)
-		}
-		if err := fp.levels(n); err != nil {
+		if err := fp.levelsSlow(repB, defB, n); err != nil {
 			return err
 		}
 	}
@@ -182,27 +173,40 @@ func (fp *flatPages) page(pg file.Page) error {
 	return fp.take(vals)
 }
 
-// levels checks a page's n levels as readFlat does: a row starts at each
-// repetition level 0 and holds exactly per values, every one present.
+// levelsSlow decodes a page's n levels and checks them one by one,
+// naming what is wrong: the path for pages levelsFast declines.
+func (fp *flatPages) levelsSlow(repB, defB []byte, n int) error {
+	fp.rep, fp.def = grow32(fp.rep, n), grow32(fp.def, n)
+	if err := decodeHybrid(repB, 1, fp.rep); err != nil {
+		return fp.bad("has corrupt repetition levels: %v", err)
+	}
+	if err := decodeHybrid(defB, bits.Len32(uint32(fp.maxDef)), fp.def); err != nil {
+		return fp.bad("has corrupt definition levels: %v", err)
+	}
+	return fp.levels(n)
+}
+
+// levels checks a page's n decoded levels as readFlat does: a row starts
+// at each repetition level 0 and holds exactly per values, every one
+// present.
 func (fp *flatPages) levels(n int) error {
 	maxDef := uint32(fp.maxDef)
 	for i, r := range fp.rep[:n] {
-		if r == 0 {
-			if fp.started && fp.cnt != fp.per {
-				return rowErr(fp.name, fp.row, false, fp.cnt, fp.per)
+		before := fp.rowState
+		if !fp.level(uint64(r), fp.per) {
+			switch {
+			case r == 0:
+				return rowErr(fp.name, before.row, false, before.cnt, fp.per)
+			case !before.started:
+				return fp.bad("starts its row group inside a row")
+			case fp.def[i] != maxDef: // a null is named before a count it also breaks
+				return fp.bad("holds a null, or a null or empty list, at row %d; the input takes %d values per row", before.row, fp.per)
+			default:
+				return fp.bad("has more than %d values at row %d; the input takes %d per row", fp.per, before.row, fp.per)
 			}
-			if fp.started {
-				fp.row++
-			}
-			fp.started, fp.cnt = true, 0
-		} else if !fp.started {
-			return fp.bad("starts its row group inside a row")
 		}
 		if fp.def[i] != maxDef {
 			return fp.bad("holds a null, or a null or empty list, at row %d; the input takes %d values per row", fp.row, fp.per)
-		}
-		if fp.cnt++; fp.cnt > fp.per {
-			return fp.bad("has more than %d values at row %d; the input takes %d per row", fp.per, fp.row, fp.per)
 		}
 	}
 	return nil
