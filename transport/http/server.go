@@ -172,6 +172,10 @@ func (s *Server) Shutdown(ctx context.Context) error {
 					"connections", s.connStates(), "requests_in_flight", s.inflight.Load(), "err", err)
 				s.closeAll()
 			}
+			// fasthttp closes only the listeners its Serve has registered:
+			// a Shutdown that ran before the serve goroutine did would
+			// leave it waiting in Accept for good.
+			_ = s.ln.Close()
 			if err := <-s.done; err != nil && !errors.Is(err, net.ErrClosed) {
 				return err
 			}

@@ -1,0 +1,39 @@
+package http
+
+import (
+	"context"
+	goruntime "runtime"
+	"testing"
+	"time"
+
+	"github.com/tiffin-ml/tiffin/runtime/config"
+	"github.com/tiffin-ml/tiffin/transport"
+	"github.com/tiffin-ml/tiffin/transport/internal/transporttest"
+)
+
+// A Shutdown right after Start returns, even when it runs before the
+// serve goroutine has handed its listener to fasthttp (which then does
+// not close it): with one P the serve goroutine usually has not run yet.
+func TestShutdownRightAfterStart(t *testing.T) {
+	defer goruntime.GOMAXPROCS(goruntime.GOMAXPROCS(1))
+	m, _ := transporttest.Manager(t, map[string]string{"m": ""})
+	for i := range 50 {
+		s := New(m, Options{Addr: "127.0.0.1:0", MaxBodyBytes: 1 << 16, Logger: transporttest.Quiet,
+			Access: transport.Access{Mode: config.ControlExplicit}})
+		if err := s.Start(); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		done := make(chan error, 1)
+		go func() { done <- s.Shutdown(ctx) }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("shutdown %d: %v", i, err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("shutdown %d right after start did not return", i)
+		}
+		cancel()
+	}
+}
