@@ -28,6 +28,7 @@ type inflight struct {
 
 	finished atomic.Bool
 	result   inflightResult    // written once by finish before done closes; read after <-done
+	resp     InferResponse     // what infer returns: part of the same allocation
 	mu       sync.Mutex        // protects: outputs, pending
 	outputs  []backends.Tensor // assembled from parts, when the request was split
 	pending  int64             // rows not yet computed
@@ -104,10 +105,11 @@ func concatParts(parts []part) []backends.Tensor {
 }
 
 // rowsOf slices rows [from, from+n) out of a batched output. The slice
-// shares the backend's buffer, which is fresh Go memory nothing else writes.
-func rowsOf(o *backends.Tensor, total, from, n int64) backends.Tensor {
+// shares the backend's buffer, which is fresh Go memory nothing else writes;
+// the piece's shape is written into shape, which has o's rank.
+func rowsOf(o *backends.Tensor, shape []int64, total, from, n int64) backends.Tensor {
 	piece := backends.Tensor{Name: o.Name, DataType: o.DataType}
-	piece.Shape = append([]int64(nil), o.Shape...)
+	piece.Shape = shape[:copy(shape, o.Shape):len(o.Shape)]
 	piece.Shape[0] = n
 	if o.DataType == backends.Bytes {
 		per := int64(len(o.Strings)) / total
@@ -130,12 +132,18 @@ func deliver(parts []part, outputs []backends.Tensor) {
 		total += int64(p.Rows)
 	}
 	var at int64
-	n := len(outputs)
+	n, rank := len(outputs), 0
+	for i := range outputs {
+		rank += len(outputs[i].Shape)
+	}
 	all := make([]backends.Tensor, len(parts)*n) // one allocation for every part's pieces
+	shapes := make([]int64, len(parts)*rank)     // and one for their shapes
 	for k, p := range parts {
 		pieces := all[k*n : (k+1)*n : (k+1)*n]
 		for i := range outputs {
-			pieces[i] = rowsOf(&outputs[i], total, at, int64(p.Rows))
+			r := len(outputs[i].Shape)
+			pieces[i] = rowsOf(&outputs[i], shapes[:r:r], total, at, int64(p.Rows))
+			shapes = shapes[r:]
 		}
 		at += int64(p.Rows)
 		if whole(p) {

@@ -97,7 +97,9 @@ func (v *ModelVersion) infer(ctx context.Context, req *InferRequest) (resp *Infe
 		ctx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()
 	}
-	j := &inflight{ctx: ctx, req: req, priority: batcher.Priority(req.Priority), rows: rows, key: shapeKey(req.Inputs), enqueued: time.Now(), done: make(chan struct{})}
+	// enqueued reuses start: validating takes microseconds, and a clock
+	// read is not free on every machine.
+	j := &inflight{ctx: ctx, req: req, priority: batcher.Priority(req.Priority), rows: rows, key: shapeKey(req.Inputs), enqueued: start, done: make(chan struct{})}
 	if err := v.batcher.Submit(j); err != nil {
 		return nil, v.submitError(err, timeout)
 	}
@@ -107,8 +109,9 @@ func (v *ModelVersion) infer(ctx context.Context, req *InferRequest) (resp *Infe
 	if j.result.err != nil {
 		return nil, v.waitError(j.result.err, timeout)
 	}
-	return &InferResponse{ID: req.ID, Model: v.Name, Version: v.Version,
-		Outputs: selectOutputs(&v.Sig, req.Outputs, j.result.outputs)}, nil
+	j.resp = InferResponse{ID: req.ID, Model: v.Name, Version: v.Version,
+		Outputs: selectOutputs(&v.Sig, req.Outputs, j.result.outputs)}
+	return &j.resp, nil
 }
 
 // await waits until j is finished or its context is done. While it waits,

@@ -27,10 +27,12 @@ func (l wrapListener) Accept() (net.Conn, error) {
 func newCountingConn(c net.Conn) net.Conn { return &countingConn{Conn: c} }
 func newLazyConn(c net.Conn) net.Conn     { return &lazyConn{Conn: c} }
 
-// countingConn counts the bytes read, for closeFresh.
+// countingConn counts the bytes read, for closeFresh, and holds the
+// connection's fasthttp state, which changes twice a request (trackConn).
 type countingConn struct {
 	net.Conn
-	read atomic.Int64
+	read  atomic.Int64
+	state atomic.Int32 // a fasthttp.ConnState
 }
 
 // NetConn is the connection underneath, for watchHangup.

@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"net"
 	"os"
 	"testing"
 	"time"
+
+	"github.com/valyala/fasthttp"
 )
 
 // lazyPair is a loopback connection whose server end is a lazyConn.
@@ -100,4 +103,27 @@ func TestLazyConnWriteDeadlineMovedLater(t *testing.T) {
 	if b := <-got; !bytes.Equal(b, payload) {
 		t.Fatalf("the client read %d bytes that differ from those written", len(b))
 	}
+}
+
+// A connection joins the set once; its moves between active and idle,
+// made without connMu, still show in connStates.
+func TestTrackConnStates(t *testing.T) {
+	_, raw := tcpPair(t)
+	cc := newCountingConn(raw)
+	s := &Server{conns: map[net.Conn]fasthttp.ConnState{}}
+	want := func(state string, n int) {
+		t.Helper()
+		got := s.connStates()
+		if got[state] != n || len(got) > 1 || (n == 0 && len(got) != 0) {
+			t.Fatalf("connStates = %v, want %d %s", got, n, state)
+		}
+	}
+	s.trackConn(cc, fasthttp.StateNew)
+	want("new", 1)
+	s.trackConn(cc, fasthttp.StateActive)
+	want("active", 1)
+	s.trackConn(cc, fasthttp.StateIdle)
+	want("idle", 1)
+	s.trackConn(cc, fasthttp.StateClosed)
+	want("idle", 0)
 }

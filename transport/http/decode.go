@@ -32,11 +32,13 @@ type inputJSON struct {
 
 // inputSpare is what an input's fields may reuse when its request is
 // pooled: the backing arrays of its shape and of its data decoded from
-// JSON. (Its parameters keep their array in place: absent and empty are
+// JSON, and its name, which the next request on the same model sends
+// again. (Its parameters keep their array in place: absent and empty are
 // the same.)
 type inputSpare struct {
 	shape []int64
 	data  []byte
+	name  string
 }
 
 // rawRef is a JSON value kept as a slice of the request body, which the

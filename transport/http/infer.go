@@ -85,9 +85,12 @@ func (s *Server) answerInfer(tctx context.Context, ctx *fasthttp.RequestCtx, mod
 	}
 	d.req.Model, d.req.Version = model, version
 	// One context for the request's deadline and its hangup watch, with
-	// no timer (waits.go): the runtime then adds none of its own.
-	d.ctx.reset(tctx, time.Now().Add(v.RequestTimeout(&d.req)))
-	s.waits.watch(&d.wait, ctx.Conn(), &d.ctx)
+	// no timer (waits.go): the runtime then adds none of its own. The
+	// timeout counts from here, once the body is read; one clock read
+	// serves it and the hangup watch.
+	now := time.Now()
+	d.ctx.reset(tctx, now.Add(v.RequestTimeout(&d.req)))
+	s.waits.watch(&d.wait, ctx.Conn(), &d.ctx, now)
 	resp, err := s.models.Infer(&d.ctx, &d.req)
 	s.waits.done(&d.wait)
 	if err != nil {

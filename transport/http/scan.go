@@ -431,7 +431,10 @@ func (s *scanner) input(in *inputJSON) error {
 	return s.object(func(key []byte) error {
 		switch {
 		case keyIs(key, "name"):
-			return s.stringField("name", &in.Name, nil)
+			prev := in.spare.name // the name this input had last time: no copy when it is the same
+			err := s.stringField("name", &in.Name, func(b []byte) (string, bool) { return prev, string(b) == prev })
+			in.spare.name = in.Name
+			return err
 		case keyIs(key, "shape"):
 			err := s.intsField("shape", &in.Shape, in.spare.shape[:0])
 			if in.Shape != nil {

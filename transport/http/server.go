@@ -70,9 +70,10 @@ type Server struct {
 	waits    waits        // ends waiting requests at their deadline, or when their client hangs up
 	metrics  fasthttp.RequestHandler
 	budget   *transport.Budget
+	paths    pathCache // request paths answered before, so routing allocates none (paths.go)
 
 	connMu sync.Mutex                      // protects: conns
-	conns  map[net.Conn]fasthttp.ConnState // open connections and their state
+	conns  map[net.Conn]fasthttp.ConnState // open connections (their state after they join: countingConn.state)
 }
 
 // InFlight is how many inference requests are being handled right now.
@@ -186,15 +187,24 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 }
 
-// trackConn follows every connection's state.
+// trackConn follows every connection's state. A connection joins and
+// leaves the set under connMu; its moves between active and idle, twice
+// a request, only update its countingConn.
 func (s *Server) trackConn(c net.Conn, state fasthttp.ConnState) {
-	s.connMu.Lock()
-	defer s.connMu.Unlock()
-	if state == fasthttp.StateClosed || state == fasthttp.StateHijacked {
-		delete(s.conns, c)
-		return
+	cc, counted := c.(*countingConn)
+	if counted {
+		cc.state.Store(int32(state))
 	}
-	s.conns[c] = state
+	switch {
+	case state == fasthttp.StateClosed || state == fasthttp.StateHijacked:
+		s.connMu.Lock()
+		delete(s.conns, c)
+		s.connMu.Unlock()
+	case !counted || state == fasthttp.StateNew:
+		s.connMu.Lock()
+		s.conns[c] = state
+		s.connMu.Unlock()
+	}
 }
 
 // closeFresh closes the connections that never sent a byte. fasthttp marks
@@ -225,7 +235,10 @@ func (s *Server) connStates() map[string]int {
 	s.connMu.Lock()
 	defer s.connMu.Unlock()
 	n := map[string]int{}
-	for _, st := range s.conns {
+	for c, st := range s.conns {
+		if cc, ok := c.(*countingConn); ok {
+			st = fasthttp.ConnState(cc.state.Load())
+		}
 		n[st.String()]++
 	}
 	return n

@@ -83,9 +83,10 @@ func (c *callContext) hungUp() { c.cancel(context.Canceled) }
 
 // watch registers a request in w until done: ctx ends when its deadline
 // passes, or when the client closes conn while the request is still
-// waiting after hangupDelay. w may be reused after done.
-func (h *waits) watch(w *wait, conn net.Conn, ctx *callContext) {
-	*w = wait{conn: conn, ctx: ctx, since: time.Now()}
+// waiting after hangupDelay, counted from since (the caller's clock read).
+// w may be reused after done.
+func (h *waits) watch(w *wait, conn net.Conn, ctx *callContext, since time.Time) {
+	*w = wait{conn: conn, ctx: ctx, since: since}
 	h.mu.Lock()
 	if h.waiting == nil {
 		h.waiting = make(map[*wait]struct{})

@@ -70,7 +70,7 @@ func TestWaitsEndARequestAtItsDeadline(t *testing.T) {
 	}
 	w := &wait{}
 	start := time.Now()
-	h.watch(w, server, &ctx)
+	h.watch(w, server, &ctx, time.Now())
 	select {
 	case <-ctx.Done():
 	case <-time.After(5 * time.Second):
@@ -99,7 +99,7 @@ func TestWaitsEndARequestAtItsDeadline(t *testing.T) {
 func startWait(conn net.Conn, timeout time.Duration) (*waits, *callContext, *wait) {
 	h, ctx, w := &waits{}, &callContext{}, &wait{}
 	ctx.reset(context.Background(), time.Now().Add(timeout))
-	h.watch(w, conn, ctx)
+	h.watch(w, conn, ctx, time.Now())
 	return h, ctx, w
 }
 
