@@ -43,8 +43,14 @@ func StartBare(addr string) (*Bare, error) {
 // URL is the server's base URL.
 func (b *Bare) URL() string { return "http://" + b.ln.Addr().String() }
 
-// Close stops the server.
-func (b *Bare) Close() error { return b.srv.Shutdown() }
+// Close stops the server. The listener is closed here too: fasthttp's
+// Shutdown closes only the listeners Serve has registered, and Serve may
+// not have run yet.
+func (b *Bare) Close() error {
+	err := b.srv.Shutdown()
+	_ = b.ln.Close()
+	return err
+}
 
 func bareHandler(ctx *fasthttp.RequestCtx) {
 	path := string(ctx.Path())
