@@ -5,9 +5,15 @@ import (
 	"sync/atomic"
 )
 
-// maxPaths bounds the paths kept. Many spellings reach one route (slashes
-// are trimmed), so a client could otherwise grow the set without end.
-const maxPaths = 256
+// The paths kept are bounded in number and length: many spellings reach
+// one route (slashes are trimmed, versions parsed), so a client could
+// otherwise grow the set without end. Filled, it only stops saving the
+// allocation. A path names a model and a version, so 1,024 cover a few
+// hundred models.
+const (
+	maxPaths   = 1024
+	maxPathLen = 256
+)
 
 // pathCache keeps the request paths that were answered with 200, so that
 // the next request on the same path finds its string here instead of
@@ -31,6 +37,9 @@ func (c *pathCache) get(b []byte) string {
 
 // keep adds path to the set, while there is room.
 func (c *pathCache) keep(path string) {
+	if len(path) > maxPathLen {
+		return
+	}
 	if m := c.paths.Load(); m != nil {
 		if _, ok := (*m)[path]; ok || len(*m) >= maxPaths {
 			return

@@ -2,6 +2,7 @@ package http
 
 import (
 	"strconv"
+	"strings"
 	"testing"
 	"unsafe"
 
@@ -47,6 +48,11 @@ func TestPathCacheIsBounded(t *testing.T) {
 	c.keep("/v2/models/m0/infer") // already there: nothing changes
 	if n := len(*c.paths.Load()); n != maxPaths {
 		t.Fatalf("kept %d paths after a repeat, want %d", n, maxPaths)
+	}
+	var d pathCache
+	long := "/v2/models/" + strings.Repeat("m", maxPathLen) + "/infer"
+	if d.keep(long); d.paths.Load() != nil {
+		t.Fatalf("kept a path of %d bytes, over the %d limit", len(long), maxPathLen)
 	}
 }
 

@@ -180,9 +180,34 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			if err := <-s.done; err != nil && !errors.Is(err, net.ErrClosed) {
 				return err
 			}
+			s.closeLate(ctx, tick.C)
 			return nil
 		case <-tick.C:
 			s.closeFresh()
+		}
+	}
+}
+
+// closeLate closes what a Shutdown that found no listener left open: a
+// connection Serve accepted between that and the listener's close, which
+// fasthttp (its stop flag already cleared) keeps serving. Its inference
+// requests may finish first, until ctx ends; then it is closed. After a
+// graceful fasthttp shutdown there is none, and this returns at once.
+func (s *Server) closeLate(ctx context.Context, tick <-chan time.Time) {
+	for {
+		s.connMu.Lock()
+		open := len(s.conns)
+		s.connMu.Unlock()
+		switch {
+		case open == 0:
+			return
+		case s.inflight.Load() == 0 || ctx.Err() != nil:
+			s.closeAll()
+			return
+		}
+		select {
+		case <-ctx.Done():
+		case <-tick:
 		}
 	}
 }

@@ -2,9 +2,14 @@ package http
 
 import (
 	"context"
+	"errors"
+	"io"
+	"net"
 	goruntime "runtime"
 	"testing"
 	"time"
+
+	"github.com/valyala/fasthttp"
 
 	"github.com/tiffin-ml/tiffin/runtime/config"
 	"github.com/tiffin-ml/tiffin/transport"
@@ -36,4 +41,29 @@ func TestShutdownRightAfterStart(t *testing.T) {
 		}
 		cancel()
 	}
+}
+
+// closeLate closes a connection left open at once when no request is in
+// flight, and otherwise once the requests in flight are done.
+func TestCloseLate(t *testing.T) {
+	client, raw := tcpPair(t)
+	cc := newCountingConn(raw)
+	s := &Server{conns: map[net.Conn]fasthttp.ConnState{}}
+	s.trackConn(cc, fasthttp.StateNew)
+	s.inflight.Store(1)
+	tick := make(chan time.Time)
+	done := make(chan struct{})
+	go func() { s.closeLate(context.Background(), tick); close(done) }()
+	tick <- time.Now() // a request is in flight: closeLate waits for the next tick
+	s.inflight.Store(0)
+	tick <- time.Now()
+	<-done
+	buf := make([]byte, 1)
+	if _, err := client.Read(buf); !errors.Is(err, io.EOF) {
+		t.Fatalf("client read %v after closeLate, want EOF: the connection was not closed", err)
+	}
+
+	var none Server // nothing left open: returns at once
+	none.conns = map[net.Conn]fasthttp.ConnState{}
+	none.closeLate(context.Background(), nil)
 }
