@@ -48,6 +48,13 @@ type Config[R Request] struct {
 	// called under the batcher's lock: it must be quick and must not call
 	// the batcher.
 	Interactive func() bool
+	// Traffic, when set, coordinates bulk batches with interactive work
+	// on the same cores across batchers (share.go): it is told when this
+	// batcher's next interactive batch is due, and asked before a bulk
+	// batch goes how long to hold it so that it does not run across
+	// interactive work. Its methods are called under the batcher's lock:
+	// they must be quick and must not call the batcher.
+	Traffic Traffic
 	// SharedCores names the device groups whose instances run on the
 	// front end's own cores (the runtime's lent instances): while such an
 	// instance waits for a batch to fill, its cores serve the front end
@@ -64,6 +71,16 @@ type Config[R Request] struct {
 	// OnBatch, when set, is called from Done with each batch's stats (for
 	// metrics). Same rules as OnDrop.
 	OnBatch func(BatchStats)
+}
+
+// Traffic is what Config.Traffic needs. Due says that an interactive batch
+// of this batcher is to run in wait. Room says how much bulk compute may
+// start now: hold > 0 when none may (for how long); otherwise room, the
+// time left before the next interactive batch is due, or room < 0 when
+// none is.
+type Traffic interface {
+	Due(wait time.Duration)
+	Room() (room, hold time.Duration)
 }
 
 // effective returns cfg with defaults filled in, or an error naming the

@@ -100,6 +100,9 @@ func (b *Batcher[R]) choose(g *group, now int64, drops *[]dropped[R]) (uint64, d
 		if d.dispatch {
 			return head.key, d, 0
 		}
+		if prio == 0 && b.cfg.Traffic != nil {
+			b.cfg.Traffic.Due(d.wait) // bulk elsewhere keeps clear of it
+		}
 		wait = min(wait, d.wait)
 		if key, ok := b.fullKey(prio); ok {
 			return key, decision{dispatch: true, reason: ReasonFull, size: b.cfg.MaxBatch}, 0
@@ -208,7 +211,7 @@ func (b *Batcher[R]) form(g *group, d decision, key uint64, now int64, drops *[]
 	t.parts = b.partsBuf(min(t.space, 32))
 	for i := range b.pending {
 		if i == 1 && !b.closed.Load() && b.bulkGate(g, now) > 0 {
-			break // bulk is over its share: it does not ride along either
+			break // bulk is over its share, or would run into interactive work: it does not ride along either
 		}
 		b.takeFrom(&b.pending[i], &t, drops)
 	}

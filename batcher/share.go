@@ -26,7 +26,15 @@ type shareGate struct {
 	at       int64   // when bulk and all were last decayed, batcher clock
 	inflight int     // batches handed out and not yet Done
 	peak     int     // the most batches in flight at once: the group's workers, as seen
+	perRow   float64 // compute per row of recent batches that held bulk rows, ns; 0 until one ran
 }
+
+// Tuning of the per-row estimate a bulk batch's cost is told to
+// Config.Traffic with.
+const (
+	perRowWeight = 0.2 // EWMA weight of the latest batch
+	perRowClip   = 2.0 // a batch above this many times the estimate counts as this: a preempted call is not the cost
+)
 
 // decay brings the sums to now.
 func (s *shareGate) decay(now int64) {
@@ -53,6 +61,20 @@ func (s *shareGate) done(now int64, compute time.Duration, bulkRows, rows int) {
 	c := float64(compute)
 	s.bulk += c * float64(bulkRows) / float64(rows)
 	s.all += c
+	if bulkRows > 0 && c > 0 {
+		per := c / float64(rows)
+		if s.perRow == 0 {
+			s.perRow = per
+		} else {
+			s.perRow += perRowWeight * (min(per, perRowClip*s.perRow) - s.perRow)
+		}
+	}
+}
+
+// cost is what a batch of rows is expected to take, by the recent compute
+// per row of batches with bulk rows; 0 before one ran.
+func (s *shareGate) cost(rows int) time.Duration {
+	return time.Duration(s.perRow * float64(rows))
 }
 
 // capacity is the compute the group's workers could do within the decay
@@ -84,10 +106,41 @@ func (s *shareGate) got(now int64) float64 {
 // 0 when interactive traffic, here and (Config.Interactive) on the models
 // that share the devices, is idle, or bulk is within its share.
 func (b *Batcher[R]) bulkGate(g *group, now int64) time.Duration {
-	if now-b.lastInteractive >= int64(shareIdle) && (b.cfg.Interactive == nil || !b.cfg.Interactive()) {
+	if !b.interactiveActive(now) {
 		return 0
 	}
-	return g.share.wait(now, b.cfg.BulkShare)
+	if wait := g.share.wait(now, b.cfg.BulkShare); wait > 0 || b.cfg.Traffic == nil {
+		return wait
+	}
+	// Within its share, a bulk batch still must not run across an
+	// interactive batch on the same cores: the kernel does not reliably
+	// take the core from it (bench/README.md, "Where the fair-share p99
+	// goes"). It goes only when, by the group's recent compute per row, it
+	// ends before the next interactive batch is due; else it waits. (Cut
+	// to fit instead, batches overran: the estimate is of calls that vary.)
+	room, hold := b.cfg.Traffic.Room()
+	if hold > 0 || room < 0 {
+		return hold
+	}
+	rows := b.cfg.MaxBatch
+	if head := b.firstLive(1); head != nil {
+		rows = min(b.rowsByKey[head.key], rows)
+	}
+	if g.share.cost(rows) > room {
+		return max(room, time.Microsecond)
+	}
+	return 0
+}
+
+// firstLive is the oldest queued request of priority prio whose context
+// is not done, without dropping the others; nil when there is none.
+func (b *Batcher[R]) firstLive(prio int) *entry[R] {
+	for i := range b.pending[prio].q {
+		if ctxErr(b.pending[prio].q[i].req) == nil {
+			return &b.pending[prio].q[i]
+		}
+	}
+	return nil
 }
 
 // bulkRows counts a batch's rows that are bulk.
@@ -99,4 +152,10 @@ func bulkRows[R Request](parts []Part[R]) int {
 		}
 	}
 	return n
+}
+
+// interactiveActive reports whether interactive requests arrived lately,
+// here or (Config.Interactive) on the models that share the devices.
+func (b *Batcher[R]) interactiveActive(now int64) bool {
+	return now-b.lastInteractive < int64(shareIdle) || (b.cfg.Interactive != nil && b.cfg.Interactive())
 }

@@ -129,3 +129,83 @@ func TestShareGateAllocatesNothing(t *testing.T) {
 		t.Fatalf("a worker busy all the time with 3/4 bulk rows: got share %.2f, want about 0.75", g)
 	}
 }
+
+// fakeTraffic is a Config.Traffic that records when interactive work is
+// due, holds bulk while hold is set, and otherwise gives room (ns; < 0:
+// none is due).
+type fakeTraffic struct {
+	hold atomic.Bool
+	room atomic.Int64
+	due  atomic.Int64 // the last Due, ns
+}
+
+func (f *fakeTraffic) Due(wait time.Duration) { f.due.Store(int64(wait)) }
+func (f *fakeTraffic) Room() (time.Duration, time.Duration) {
+	if f.hold.Load() {
+		return 0, time.Millisecond
+	}
+	return time.Duration(f.room.Load()), 0
+}
+
+// Config.Traffic holds a bulk batch within its share while it says so,
+// and when the batch would not end (by the compute per row of the batches
+// before) in the room it gives; and hears when a parked interactive batch
+// is due.
+func TestTrafficHoldsBulk(t *testing.T) {
+	var elsewhere atomic.Bool
+	elsewhere.Store(true) // interactive traffic on the same cores: the gate applies
+	tr := &fakeTraffic{}
+	tr.room.Store(-1)
+	b, err := New(Config[*testReq]{Mode: ModeStatic, MaxBatch: 4, MaxQueueDelay: 50 * time.Millisecond, BulkShare: 0.9,
+		QueueSize: 64, Interactive: elsewhere.Load, Traffic: tr, OnDrop: func(*testReq, error) {}}, "cpu")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	next := func(within time.Duration) (Batch[*testReq], error) {
+		ctx, cancel := context.WithTimeout(context.Background(), within)
+		defer cancel()
+		return b.Next(ctx, "cpu")
+	}
+	for range 3 {
+		if err := b.Submit(&testReq{rows: 4, prio: Bulk}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	batch, err := next(time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Done(batch, 400*time.Microsecond) // 100 µs a row
+	tr.hold.Store(true)
+	if _, err := next(20 * time.Millisecond); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Traffic holding bulk: Next gave %v, want it held", err)
+	}
+	tr.hold.Store(false)
+	tr.room.Store(int64(300 * time.Microsecond)) // under the 4-row batch's 400µs: held
+	if _, err := next(20 * time.Millisecond); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("room for 3 of 4 rows: Next gave %v, want it held", err)
+	}
+	tr.room.Store(int64(500 * time.Microsecond))
+	if batch, err := next(time.Second); err != nil || batch.Rows != 4 {
+		t.Fatalf("room for the batch: got %d rows, %v; want a batch of 4", batch.Rows, err)
+	} else {
+		b.Done(batch, 400*time.Microsecond)
+	}
+	tr.room.Store(-1) // nothing due
+	if batch, err := next(time.Second); err != nil || batch.Rows != 4 {
+		t.Fatalf("nothing due: got %d rows, %v; want 4", batch.Rows, err)
+	}
+
+	// An interactive request that waits for its window tells Traffic when
+	// its batch is due.
+	if err := b.Submit(&testReq{rows: 1, prio: Interactive}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := next(5 * time.Millisecond); err == nil {
+		t.Fatal("an interactive batch of 1 of 4 left before its 50ms window")
+	}
+	if d := time.Duration(tr.due.Load()); d <= 0 || d > 50*time.Millisecond {
+		t.Fatalf("Due was told %v, want the rest of the 50ms window", d)
+	}
+}

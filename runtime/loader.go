@@ -51,7 +51,11 @@ func (m *Manager) loadVersion(ctx context.Context, md ModelDir, vd VersionDir) (
 		return v, inFile(md, err)
 	}
 	v.Config.InstanceGroups = groups
-	if v.batcher, err = newBatcher(v, m.bulkShare, m.interactive.recent); err != nil {
+	var traffic batcher.Traffic // nil, not a nil *interactiveClock, when off
+	if c := m.traffic(); c != nil {
+		traffic = c
+	}
+	if v.batcher, err = newBatcher(v, m.bulkShare, m.interactive.recent, traffic); err != nil {
 		v.abort(m.placer)
 		return v, err
 	}
@@ -90,7 +94,7 @@ func (m *Manager) startInstances(ctx context.Context, v *ModelVersion, backend b
 	v.plans, v.workers = plans, nil
 	memLimits := gpuMemLimits(plans, groups, m.inv)
 	for i, p := range plans {
-		w := &worker{backend: backend, log: m.log, stats: &v.stats, sig: &v.Sig, interactive: m.interactive.recent, spec: backends.LoadSpec{
+		w := &worker{backend: backend, log: m.log, stats: &v.stats, sig: &v.Sig, interactive: m.interactive.recent, traffic: m.traffic(), spec: backends.LoadSpec{
 			Model: v.Name, Version: v.Version, Path: v.Path, Instance: i,
 			Device: p.Device, Threads: len(p.Device.Cores), GPUMemLimit: memLimits[i], Logger: m.log,
 		}}
@@ -228,7 +232,7 @@ func batchAxisDynamic(meta backends.Metadata) bool {
 
 // newBatcher builds the version's batcher from its resolved config, with one
 // device group per kind of instance it runs.
-func newBatcher(v *ModelVersion, bulkShare float64, interactive func() bool) (*batcher.Batcher[*inflight], error) {
+func newBatcher(v *ModelVersion, bulkShare float64, interactive func() bool, traffic batcher.Traffic) (*batcher.Batcher[*inflight], error) {
 	bc := v.Config.Batching
 	mode, err := batcher.ParseMode(bc.Mode)
 	if err != nil {
@@ -256,6 +260,7 @@ func newBatcher(v *ModelVersion, bulkShare float64, interactive func() bool) (*b
 		LatencyTarget: bc.LatencyTarget.D(),
 		BulkShare:     bulkShare,
 		Interactive:   interactive,
+		Traffic:       traffic,
 		SharedCores:   shared,
 		OnDrop:        func(j *inflight, err error) { j.finish(nil, err) },
 	}, groups...)

@@ -45,6 +45,10 @@ type worker struct {
 	// interactive reports whether interactive requests arrived lately
 	// (Manager.interactive); nil in tests without a Manager.
 	interactive func() bool
+	// traffic is told when a batch with interactive rows runs, so that
+	// bulk batches keep clear of it (Manager.interactive); nil in tests
+	// without a Manager.
+	traffic *interactiveClock
 
 	model  backends.Model // owned by the worker goroutine once loaded
 	pinned []int          // the thread's CPU set as read back after pinning
@@ -165,8 +169,13 @@ func (w *worker) load(ctx context.Context) (m backends.Model, err error) {
 // runBatch runs one batch and hands each part its rows of the outputs. It
 // returns the compute time, which the batcher learns from.
 func (w *worker) runBatch(batch batcher.Batch[*inflight]) time.Duration {
+	bulkOnly := batch.BulkOnly()
+	if w.traffic != nil && !bulkOnly {
+		w.traffic.batchStarted()
+		defer w.traffic.batchEnded() // after deliver: the answers are being written
+	}
 	start := time.Now()
-	outputs, err := w.execute(concatParts(batch.Parts), w.lowPriorityFor(batch.BulkOnly()))
+	outputs, err := w.execute(concatParts(batch.Parts), w.lowPriorityFor(bulkOnly))
 	compute := time.Since(start)
 	if err == nil && w.sig.MaxBatchSize > 0 {
 		err = checkBatchAxis(int64(batch.Rows), outputs)
