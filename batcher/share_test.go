@@ -82,11 +82,7 @@ func TestBulkShareFollowsOtherModels(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	next := func(within time.Duration) (Batch[*testReq], error) {
-		ctx, cancel := context.WithTimeout(context.Background(), within)
-		defer cancel()
-		return b.Next(ctx, "cpu")
-	}
+	next := func(within time.Duration) (Batch[*testReq], error) { return nextWithin(b, within) }
 	for range 2 {
 		if err := b.Submit(&testReq{rows: 4, prio: Bulk}); err != nil {
 			t.Fatal(err)
@@ -162,11 +158,7 @@ func TestTrafficHoldsBulk(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	next := func(within time.Duration) (Batch[*testReq], error) {
-		ctx, cancel := context.WithTimeout(context.Background(), within)
-		defer cancel()
-		return b.Next(ctx, "cpu")
-	}
+	next := func(within time.Duration) (Batch[*testReq], error) { return nextWithin(b, within) }
 	for range 3 {
 		if err := b.Submit(&testReq{rows: 4, prio: Bulk}); err != nil {
 			t.Fatal(err)
@@ -208,4 +200,11 @@ func TestTrafficHoldsBulk(t *testing.T) {
 	if d := time.Duration(tr.due.Load()); d <= 0 || d > 50*time.Millisecond {
 		t.Fatalf("Due was told %v, want the rest of the 50ms window", d)
 	}
+}
+
+// nextWithin is b.Next for group "cpu", giving up after within.
+func nextWithin(b *Batcher[*testReq], within time.Duration) (Batch[*testReq], error) {
+	ctx, cancel := context.WithTimeout(context.Background(), within)
+	defer cancel()
+	return b.Next(ctx, "cpu")
 }
