@@ -56,6 +56,7 @@ const (
 // and waits out windows; the others wait for the token.
 type group struct {
 	name    string
+	shared  bool          // named in Config.SharedCores: its instances run on the front end's cores
 	pol     policy        // guarded by Batcher.mu
 	share   shareGate     // guarded by Batcher.mu
 	turn    chan struct{} // 1-buffered; its token makes a worker the group's leader
@@ -93,7 +94,7 @@ func New[R Request](cfg Config[R], groups ...string) (*Batcher[R], error) {
 		if name == "" || slices.Contains(groups[:i], name) {
 			return nil, fmt.Errorf("batcher: group name %q is empty or repeated", name)
 		}
-		g := &group{name: name, pol: newPolicy(cfg, name), turn: make(chan struct{}, 1),
+		g := &group{name: name, shared: slices.Contains(cfg.SharedCores, name), pol: newPolicy(cfg, name), turn: make(chan struct{}, 1),
 			wake: make(chan struct{}, 1), timer: time.NewTimer(time.Hour)}
 		g.timer.Stop()
 		g.turn <- struct{}{}

@@ -72,6 +72,9 @@ func (b *Batcher[R]) step(g *group, drops *[]dropped[R]) (Batch[R], outcome, tim
 		}
 		if batch := b.form(g, d, key, now, drops); len(batch.Parts) > 0 {
 			g.share.dispatched()
+			if bulkRows(batch.Parts) > 0 {
+				g.share.lastBulk = now
+			}
 			return batch, gotBatch, 0
 		}
 		// Every candidate died between choose and form: look again.
@@ -92,7 +95,7 @@ func (b *Batcher[R]) choose(g *group, now int64, drops *[]dropped[R]) (uint64, d
 			continue
 		}
 		if prio == 1 && !b.closed.Load() {
-			if hold := b.bulkGate(g, now); hold > 0 { // bulk is over its share (share.go)
+			if hold := b.bulkGate(g, now, true); hold > 0 { // bulk is over its share, or in interactive work's way (share.go)
 				return 0, decision{}, min(wait, hold)
 			}
 		}
@@ -210,8 +213,8 @@ func (b *Batcher[R]) form(g *group, d decision, key uint64, now int64, drops *[]
 	}
 	t.parts = b.partsBuf(min(t.space, 32))
 	for i := range b.pending {
-		if i == 1 && !b.closed.Load() && b.bulkGate(g, now) > 0 {
-			break // bulk is over its share, or would run into interactive work: it does not ride along either
+		if i == 1 && !b.closed.Load() && b.bulkGate(g, now, false) > 0 {
+			break // bulk is over its share: it does not ride along either
 		}
 		b.takeFrom(&b.pending[i], &t, drops)
 	}

@@ -27,6 +27,7 @@ type shareGate struct {
 	inflight int     // batches handed out and not yet Done
 	peak     int     // the most batches in flight at once: the group's workers, as seen
 	perRow   float64 // compute per row of recent batches that held bulk rows, ns; 0 until one ran
+	lastBulk int64   // when a batch with bulk rows was last handed out, batcher clock
 }
 
 // Tuning of the per-row estimate a bulk batch's cost is told to
@@ -34,6 +35,10 @@ type shareGate struct {
 const (
 	perRowWeight = 0.2 // EWMA weight of the latest batch
 	perRowClip   = 2.0 // a batch above this many times the estimate counts as this: a preempted call is not the cost
+	// trafficMaxHold bounds how long Config.Traffic may hold bulk back
+	// since a bulk batch last went: interactive work that never leaves
+	// room (back-to-back windows, a hung call) must not stop a job.
+	trafficMaxHold = 10 * time.Millisecond
 )
 
 // decay brings the sums to now.
@@ -104,20 +109,31 @@ func (s *shareGate) got(now int64) float64 {
 
 // bulkGate reports how long group g must hold back a bulk batch at now:
 // 0 when interactive traffic, here and (Config.Interactive) on the models
-// that share the devices, is idle, or bulk is within its share.
-func (b *Batcher[R]) bulkGate(g *group, now int64) time.Duration {
+// that share the devices, is idle, or bulk is within its share (and, for
+// a batch of its own, keeps clear of interactive batches: trafficGate).
+// Bulk rows riding in an interactive batch ask only about the share.
+func (b *Batcher[R]) bulkGate(g *group, now int64, own bool) time.Duration {
 	if !b.interactiveActive(now) {
 		return 0
 	}
-	if wait := g.share.wait(now, b.cfg.BulkShare); wait > 0 || b.cfg.Traffic == nil {
+	if wait := g.share.wait(now, b.cfg.BulkShare); wait > 0 || !own {
 		return wait
 	}
-	// Within its share, a bulk batch still must not run across an
-	// interactive batch on the same cores: the kernel does not reliably
-	// take the core from it (bench/README.md, "Where the fair-share p99
-	// goes"). It goes only when, by the group's recent compute per row, it
-	// ends before the next interactive batch is due; else it waits. (Cut
-	// to fit instead, batches overran: the estimate is of calls that vary.)
+	return b.trafficGate(g, now)
+}
+
+// trafficGate holds a bulk batch of a group whose instances run on the
+// front end's cores (Config.SharedCores) so that it does not run across an
+// interactive batch there: the kernel does not reliably take the core
+// from it (bench/README.md, "Where the fair-share p99 goes"). It goes only
+// when, by the group's recent compute per row, it ends before the next
+// interactive batch is due (Config.Traffic); else it waits, but never
+// more than trafficMaxHold since the last bulk batch went. (Cut to fit
+// instead, batches overran: the estimate is of calls that vary.)
+func (b *Batcher[R]) trafficGate(g *group, now int64) time.Duration {
+	if b.cfg.Traffic == nil || !g.shared || now-g.share.lastBulk >= int64(trafficMaxHold) {
+		return 0
+	}
 	room, hold := b.cfg.Traffic.Room()
 	if hold > 0 || room < 0 {
 		return hold
@@ -127,9 +143,10 @@ func (b *Batcher[R]) bulkGate(g *group, now int64) time.Duration {
 		rows = min(b.rowsByKey[head.key], rows)
 	}
 	if g.share.cost(rows) > room {
-		return max(room, time.Microsecond)
+		hold = max(room, time.Microsecond)
 	}
-	return 0
+	// Never past the bound: then the batch goes.
+	return min(hold, time.Duration(g.share.lastBulk+int64(trafficMaxHold)-now))
 }
 
 // firstLive is the oldest queued request of priority prio whose context

@@ -153,7 +153,7 @@ func TestTrafficHoldsBulk(t *testing.T) {
 	tr := &fakeTraffic{}
 	tr.room.Store(-1)
 	b, err := New(Config[*testReq]{Mode: ModeStatic, MaxBatch: 4, MaxQueueDelay: 50 * time.Millisecond, BulkShare: 0.9,
-		QueueSize: 64, Interactive: elsewhere.Load, Traffic: tr, OnDrop: func(*testReq, error) {}}, "cpu")
+		QueueSize: 64, Interactive: elsewhere.Load, Traffic: tr, SharedCores: []string{"cpu"}, OnDrop: func(*testReq, error) {}}, "cpu")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,12 +170,22 @@ func TestTrafficHoldsBulk(t *testing.T) {
 	}
 	b.Done(batch, 400*time.Microsecond) // 100 µs a row
 	tr.hold.Store(true)
-	if _, err := next(20 * time.Millisecond); !errors.Is(err, context.DeadlineExceeded) {
+	if _, err := next(trafficMaxHold / 2); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Traffic holding bulk: Next gave %v, want it held", err)
+	}
+	// Held no longer than trafficMaxHold since the last bulk batch: a job
+	// moves even when interactive work never leaves room.
+	if batch, err := next(time.Second); err != nil {
+		t.Fatalf("Traffic holding bulk for good: Next gave %v, want a batch after trafficMaxHold", err)
+	} else {
+		b.Done(batch, 400*time.Microsecond)
+	}
+	if err := b.Submit(&testReq{rows: 4, prio: Bulk}); err != nil {
+		t.Fatal(err)
 	}
 	tr.hold.Store(false)
 	tr.room.Store(int64(300 * time.Microsecond)) // under the 4-row batch's 400µs: held
-	if _, err := next(20 * time.Millisecond); !errors.Is(err, context.DeadlineExceeded) {
+	if _, err := next(trafficMaxHold / 4); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("room for 3 of 4 rows: Next gave %v, want it held", err)
 	}
 	tr.room.Store(int64(500 * time.Microsecond))
@@ -207,4 +217,28 @@ func nextWithin(b *Batcher[*testReq], within time.Duration) (Batch[*testReq], er
 	ctx, cancel := context.WithTimeout(context.Background(), within)
 	defer cancel()
 	return b.Next(ctx, "cpu")
+}
+
+// Bulk rows still ride in an interactive batch while Config.Traffic holds
+// bulk batches: the interactive batch runs anyway.
+func TestTrafficLetsBulkRide(t *testing.T) {
+	var elsewhere atomic.Bool
+	elsewhere.Store(true)
+	tr := &fakeTraffic{}
+	tr.hold.Store(true)
+	b, err := New(Config[*testReq]{Mode: ModeStatic, MaxBatch: 4, MaxQueueDelay: time.Millisecond, BulkShare: 0.9,
+		QueueSize: 64, Interactive: elsewhere.Load, Traffic: tr, SharedCores: []string{"cpu"}, OnDrop: func(*testReq, error) {}}, "cpu")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	for _, r := range []*testReq{{rows: 1, prio: Interactive}, {rows: 4, prio: Bulk}} {
+		if err := b.Submit(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	batch, err := nextWithin(b, time.Second)
+	if err != nil || batch.Rows != 4 || bulkRows(batch.Parts) != 3 {
+		t.Fatalf("got %d rows (%d bulk), %v; want the interactive row and 3 bulk riders", batch.Rows, bulkRows(batch.Parts), err)
+	}
 }

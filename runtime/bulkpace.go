@@ -21,8 +21,9 @@ var paceEpoch = time.Now()
 
 // interactiveClock records when an interactive request last arrived, and,
 // for the batchers' Config.Traffic, when interactive batches are due and
-// running, so that a bulk batch on the same cores starts only where it
-// ends before the next one (Hold).
+// running on the front end's cores, so that a bulk batch there starts only
+// where it ends before the next one (Room). It is one clock for the
+// process: every batcher's interactive batches count.
 type interactiveClock struct {
 	last    atomic.Int64 // ns since paceEpoch; 0: never
 	due     atomic.Int64 // the earliest interactive batch due, ns since paceEpoch; stale once past
@@ -30,7 +31,7 @@ type interactiveClock struct {
 	ended   atomic.Int64 // when the last interactive batch ended, ns since paceEpoch; 0: never
 }
 
-// Tuning of Hold.
+// Tuning of Room.
 const (
 	// trafficMargin is the room a bulk batch must leave before an
 	// interactive batch is due.

@@ -45,9 +45,9 @@ type worker struct {
 	// interactive reports whether interactive requests arrived lately
 	// (Manager.interactive); nil in tests without a Manager.
 	interactive func() bool
-	// traffic is told when a batch with interactive rows runs, so that
-	// bulk batches keep clear of it (Manager.interactive); nil in tests
-	// without a Manager.
+	// traffic is told when a batch with interactive rows runs on a lent
+	// instance, so that bulk batches on those cores keep clear of it
+	// (Manager.interactive); nil in tests without a Manager.
 	traffic *interactiveClock
 
 	model  backends.Model // owned by the worker goroutine once loaded
@@ -170,7 +170,7 @@ func (w *worker) load(ctx context.Context) (m backends.Model, err error) {
 // returns the compute time, which the batcher learns from.
 func (w *worker) runBatch(batch batcher.Batch[*inflight]) time.Duration {
 	bulkOnly := batch.BulkOnly()
-	if w.traffic != nil && !bulkOnly {
+	if w.traffic != nil && !bulkOnly && !w.ownThread() { // on the front end's cores (lent)
 		w.traffic.batchStarted()
 		defer w.traffic.batchEnded() // after deliver: the answers are being written
 	}
