@@ -95,7 +95,7 @@ func (b *Batcher[R]) choose(g *group, now int64, drops *[]dropped[R]) (uint64, d
 			continue
 		}
 		if prio == 1 && !b.closed.Load() {
-			if hold := b.bulkGate(g, now, true); hold > 0 { // bulk is over its share, or in interactive work's way (share.go)
+			if hold := b.bulkGate(g, now, head); hold > 0 { // bulk is over its share, or in interactive work's way (share.go)
 				return 0, decision{}, min(wait, hold)
 			}
 		}
@@ -213,7 +213,7 @@ func (b *Batcher[R]) form(g *group, d decision, key uint64, now int64, drops *[]
 	}
 	t.parts = b.partsBuf(min(t.space, 32))
 	for i := range b.pending {
-		if i == 1 && !b.closed.Load() && b.bulkGate(g, now, false) > 0 {
+		if i == 1 && !b.closed.Load() && b.bulkGate(g, now, nil) > 0 {
 			break // bulk is over its share: it does not ride along either
 		}
 		b.takeFrom(&b.pending[i], &t, drops)

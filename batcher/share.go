@@ -110,16 +110,17 @@ func (s *shareGate) got(now int64) float64 {
 // bulkGate reports how long group g must hold back a bulk batch at now:
 // 0 when interactive traffic, here and (Config.Interactive) on the models
 // that share the devices, is idle, or bulk is within its share (and, for
-// a batch of its own, keeps clear of interactive batches: trafficGate).
-// Bulk rows riding in an interactive batch ask only about the share.
-func (b *Batcher[R]) bulkGate(g *group, now int64, own bool) time.Duration {
+// a batch of its own, led by head, keeps clear of interactive batches:
+// trafficGate). Bulk rows riding in an interactive batch (head nil) ask
+// only about the share.
+func (b *Batcher[R]) bulkGate(g *group, now int64, head *entry[R]) time.Duration {
 	if !b.interactiveActive(now) {
 		return 0
 	}
-	if wait := g.share.wait(now, b.cfg.BulkShare); wait > 0 || !own {
+	if wait := g.share.wait(now, b.cfg.BulkShare); wait > 0 || head == nil {
 		return wait
 	}
-	return b.trafficGate(g, now)
+	return b.trafficGate(g, now, head)
 }
 
 // trafficGate holds a bulk batch of a group whose instances run on the
@@ -130,7 +131,7 @@ func (b *Batcher[R]) bulkGate(g *group, now int64, own bool) time.Duration {
 // interactive batch is due (Config.Traffic); else it waits, but never
 // more than trafficMaxHold since the last bulk batch went. (Cut to fit
 // instead, batches overran: the estimate is of calls that vary.)
-func (b *Batcher[R]) trafficGate(g *group, now int64) time.Duration {
+func (b *Batcher[R]) trafficGate(g *group, now int64, head *entry[R]) time.Duration {
 	if b.cfg.Traffic == nil || !g.shared || now-g.share.lastBulk >= int64(trafficMaxHold) {
 		return 0
 	}
@@ -138,26 +139,11 @@ func (b *Batcher[R]) trafficGate(g *group, now int64) time.Duration {
 	if hold > 0 || room < 0 {
 		return hold
 	}
-	rows := b.cfg.MaxBatch
-	if head := b.firstLive(1); head != nil {
-		rows = min(b.rowsByKey[head.key], rows)
-	}
-	if g.share.cost(rows) > room {
+	if g.share.cost(min(b.rowsByKey[head.key], b.cfg.MaxBatch)) > room {
 		hold = max(room, time.Microsecond)
 	}
 	// Never past the bound: then the batch goes.
 	return min(hold, time.Duration(g.share.lastBulk+int64(trafficMaxHold)-now))
-}
-
-// firstLive is the oldest queued request of priority prio whose context
-// is not done, without dropping the others; nil when there is none.
-func (b *Batcher[R]) firstLive(prio int) *entry[R] {
-	for i := range b.pending[prio].q {
-		if ctxErr(b.pending[prio].q[i].req) == nil {
-			return &b.pending[prio].q[i]
-		}
-	}
-	return nil
 }
 
 // bulkRows counts a batch's rows that are bulk.

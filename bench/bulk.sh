@@ -55,11 +55,7 @@ taskset -c "$server" "${SERVER_BIN:-./bin/tiffin}" serve --model-repository "$re
 	--grpc-port "$grpc_port" --data-dir "$out/data" --log-level warn >"$out/server.log" 2>&1 &
 srv=$!
 trap 'kill $srv 2>/dev/null; wait $srv 2>/dev/null || true' EXIT
-for _ in $(seq 1 240); do
-	curl -fs "$base/v2/health/ready" >/dev/null 2>&1 && break
-	kill -0 "$srv" 2>/dev/null || { say "server exited; see $out/server.log"; exit 1; }
-	sleep 0.25
-done
+wait_ready "$base/v2/health/ready" "$srv" "$out/server.log"
 
 # progress JOB_JSON: one "unix-seconds rows_done" line, for the rate while
 # the job is scoring (the upload's start and the tail left out).

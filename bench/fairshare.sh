@@ -42,11 +42,7 @@ taskset -c "$server" "${SERVER_BIN:-./bin/tiffin}" serve --model-repository "$re
 srv=$!
 post=""
 trap 'kill $srv $post 2>/dev/null; wait $srv 2>/dev/null || true' EXIT
-for _ in $(seq 1 240); do
-	curl -fs "$base/v2/health/ready" >/dev/null 2>&1 && break
-	kill -0 "$srv" 2>/dev/null || { say "server exited; see $out/server.log"; exit 1; }
-	sleep 0.25
-done
+wait_ready "$base/v2/health/ready" "$srv" "$out/server.log"
 
 interactive() { # NAME
 	taskset -c "$client" ./bin/tiffin bench --pin-client "$client" --model mlp-small --http "127.0.0.1:$http_port" \

@@ -33,14 +33,6 @@ say() { echo "bench-split: $*" >&2; }
 
 # shellcheck source=bench/ports.sh
 source "$root/bench/ports.sh"
-wait_ready() { # URL PID
-	for _ in $(seq 1 240); do
-		curl -fs "$1" >/dev/null 2>&1 && return 0
-		kill -0 "$2" 2>/dev/null || { say "server exited"; return 1; }
-		sleep 0.25
-	done
-	say "not ready: $1"; return 1
-}
 load() { # NAME ARGS...: the load generator on the client core
 	local name="$1"; shift
 	say "$name"
