@@ -66,7 +66,7 @@ progress() { echo "$(date +%s.%N) $(echo "$1" | grep -o '"rows_done":[0-9]*' | c
 # the job list while their upload runs in the background.
 # post MODEL: POST the model's Parquet file in the background (post_pid).
 post() {
-	taskset -c "$client" curl -fsS -X POST "$base/v2/jobs?model=$1" --data-binary "@$out/$1-$rows.parquet" -o "$out/post-$1.json" &
+	taskset -c "$client" curl -fsS -X POST "$base/v2/jobs?model=$1" -T "$out/$1-$rows.parquet" -o "$out/post-$1.json" &
 	post_pid=$!
 }
 # job_of MODEL [SKIP_ID]: the id of MODEL's job (not SKIP_ID), once listed.

@@ -53,7 +53,7 @@ rows_done() { echo "$(date +%s.%N) $(curl -fsS "$base/v2/jobs" | grep -o '"rows_
 say "interactive mlp-small, idle"
 interactive idle
 say "the same during a job of $rows mlp-large rows"
-taskset -c "$client" curl -fsS -X POST "$base/v2/jobs?model=mlp-large" --data-binary "@$file" -o "$out/post.json" &
+taskset -c "$client" curl -fsS -X POST "$base/v2/jobs?model=mlp-large" -T "$file" -o "$out/post.json" &
 post=$!
 for _ in $(seq 1 1200); do
 	n="$(rows_done | cut -d' ' -f2)"

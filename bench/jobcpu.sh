@@ -39,7 +39,7 @@ wait_ready "$base/v2/health/ready" "$srv" "$out/server.log"
 
 job() { # POST the file and wait for the job to end
 	local id st
-	id="$(taskset -c "$client" curl -fsS -X POST "$base/v2/jobs?model=$model" --data-binary "@$file" | grep -o '"id":"[^"]*"' | cut -d'"' -f4)"
+	id="$(taskset -c "$client" curl -fsS -X POST "$base/v2/jobs?model=$model" -T "$file" | grep -o '"id":"[^"]*"' | cut -d'"' -f4)"
 	[[ -n "$id" ]] || { say "the POST gave no job id"; exit 1; }
 	while :; do
 		st="$(curl -fsS "$base/v2/jobs/$id" | grep -o '"status":"[a-z]*"' | cut -d'"' -f4)"
