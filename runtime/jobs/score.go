@@ -53,7 +53,8 @@ func (s *scorer) score(ctx context.Context, job *record, c chunkRef, data []byte
 	}
 	specs := rowSpecs(&v.Sig)
 	r := &chunkRun{scorer: s, ctx: ctx, job: job, specs: specs, maxRows: max(v.Sig.MaxBatchSize, 1),
-		batched: v.Sig.MaxBatchSize > 0, dec: newRowDecoder(specs, job.Format), slots: make(chan struct{}, batchesInFlight)}
+		batched: v.Sig.MaxBatchSize > 0, dec: newRowDecoder(specs, job.Format), slots: make(chan struct{}, batchesInFlight),
+		deadlines: newDeadlines(ctx, v.RequestTimeout(&runtime.InferRequest{}))}
 	if job.Format.raw() {
 		if msg := r.rawRows(c, data); msg != "" {
 			return failAll(c, c.rows, msg), ctx.Err()
@@ -67,6 +68,7 @@ func (s *scorer) score(ctx context.Context, job *record, c chunkRef, data []byte
 	}
 	r.dispatch()
 	r.wg.Wait()
+	r.deadlines.close()
 	if err := ctx.Err(); err != nil {
 		r.res.release()
 		return chunkResult{}, err
@@ -93,6 +95,8 @@ type chunkRun struct {
 	maxRows int  // rows per request
 	batched bool // whether requests have a batch axis
 	dec     *rowDecoder
+	// deadlines gives each request its timeout without a timer apiece.
+	deadlines *deadlines
 
 	cur      *batch // the batch being filled; nil after a dispatch
 	mark     mark   // where the row being decoded starts in cur
@@ -207,7 +211,7 @@ func (r *chunkRun) dispatch() {
 // seg. When the request fails, it runs each row alone, so a row the model
 // rejects fails by itself.
 func (r *chunkRun) run(b *batch, seg *segment) {
-	resp, err := r.infer(r.ctx, r.job, b.inputs(r.specs, 0, b.rows, r.batched), &b.reusable)
+	resp, err := r.infer(r.ctx, r.deadlines, r.job, b.inputs(r.specs, 0, b.rows, r.batched), &b.reusable)
 	switch {
 	case r.ctx.Err() != nil:
 		return // the chunk is abandoned
@@ -216,7 +220,7 @@ func (r *chunkRun) run(b *batch, seg *segment) {
 	case b.rows > 1 && !transient(err):
 		for i := range b.rows {
 			row := b.first + int64(i)
-			resp, err := r.infer(r.ctx, r.job, b.inputs(r.specs, i, 1, r.batched), &b.reusable)
+			resp, err := r.infer(r.ctx, r.deadlines, r.job, b.inputs(r.specs, i, 1, r.batched), &b.reusable)
 			if r.ctx.Err() != nil {
 				return
 			}
@@ -234,13 +238,14 @@ func (r *chunkRun) run(b *batch, seg *segment) {
 }
 
 // infer runs one request at bulk priority, retrying while the model is
-// busy or unavailable, for up to retryFor. A try that fails may leave the
-// request in the runtime (one that timed out waiting): it clears *settled,
-// so the request's buffers are not reused.
-func (s *scorer) infer(ctx context.Context, job *record, inputs []backends.Tensor, settled *bool) (*runtime.InferResponse, error) {
+// busy or unavailable, for up to retryFor or until ctx ends. Each try runs
+// under a context from dl. A try that fails may leave the request in the
+// runtime (one that timed out waiting): it clears *settled, so the
+// request's buffers are not reused.
+func (s *scorer) infer(ctx context.Context, dl *deadlines, job *record, inputs []backends.Tensor, settled *bool) (*runtime.InferResponse, error) {
 	req := &runtime.InferRequest{Model: job.Model, Version: job.Version, Inputs: inputs, Priority: runtime.PriorityBulk}
 	return retry(ctx, s.retryFor, func() (*runtime.InferResponse, error) {
-		resp, err := s.models.Infer(ctx, req)
+		resp, err := s.models.Infer(dl.next(), req)
 		if err != nil {
 			*settled = false
 		}
