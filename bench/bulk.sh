@@ -140,11 +140,13 @@ import json, re, sys
 from datetime import datetime
 out, models = sys.argv[1], sys.argv[2:]
 res = {}
+def stamp(t):  # an RFC 3339 time from the job's status, as unix seconds
+    return datetime.fromisoformat(re.sub(r"(\.\d{6})\d+", r"\1", t).replace("Z", "+00:00")).timestamp()
 print(f"{'model':10} {'tiffin job rows/s':>18} {'backend best rows/s':>20} {'(batch)':>8} {'python rows/s':>14} {'job/backend':>12} {'job/python':>11}")
 for m in models:
     job = json.load(open(f"{out}/job-{m}.json"))
     t0 = json.load(open(f"{out}/job-time-{m}.json"))["upload_start"]
-    secs = datetime.fromisoformat(re.sub(r"(\.\d{6})\d+", r"\1", job["finished_at"]).replace("Z", "+00:00")).timestamp() - t0
+    secs = stamp(job["finished_at"]) - t0
     best = max(json.load(open(f"{out}/baseline-{m}.json"))["baseline"]["rows"], key=lambda r: r["rows_per_s"])
     pyref = json.load(open(f"{out}/python-{m}.json"))
     rate = job["rows_total"] / secs
@@ -166,6 +168,9 @@ try:
         mid = [p for p in pts if 0.1 * total <= p[1] <= 0.9 * total] or pts
         return (mid[-1][1] - mid[0][1]) / (mid[-1][0] - mid[0][0]) if len(mid) > 1 and mid[-1][0] > mid[0][0] else float("nan")
     solo_rate = rate(open(f"{out}/progress-mlp-large.txt").read().splitlines())
+    if solo_rate != solo_rate:  # nan: a short job ended before two samples fell inside it
+        solo = json.load(open(f"{out}/job-mlp-large.json"))
+        solo_rate = solo["rows_total"] / (stamp(solo["finished_at"]) - stamp(solo["started_at"]))
     sh = [tuple(map(float, l.split())) for l in open(f"{out}/progress-shared.txt").read().splitlines()]
     shared_rate = (sh[1][1] - sh[0][1]) / (sh[1][0] - sh[0][0])
     res["fair_share"] = {"interactive_p99_idle_ms": idle, "interactive_p99_during_job_ms": during,
