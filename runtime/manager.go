@@ -89,7 +89,8 @@ func (m *Manager) LoadAll(ctx context.Context) error {
 
 // Load loads a model's selected versions, or reloads them: the new versions
 // are READY before the old ones stop taking requests, so none fail during
-// a reload. The old versions drain what they had queued.
+// a reload. The old versions drain what they had queued. A failure is
+// logged, with the paths the returned error may not show, and returned.
 func (m *Manager) Load(ctx context.Context, name string) error {
 	if m.closing.Load() {
 		return ErrShuttingDown
@@ -100,6 +101,7 @@ func (m *Manager) Load(ctx context.Context, name string) error {
 	stamp := stampModel(m.root, name)
 	md, err := m.scan(name)
 	if k := KindOf(err); k == KindNotFound || k == KindInvalidArgument {
+		m.log.Error("load failed", "model", name, "err", err)
 		return err // no such folder, or a name that is not one: nothing to record
 	}
 	if err == nil {
@@ -125,6 +127,9 @@ func (m *Manager) Load(ctx context.Context, name string) error {
 	case old != nil:
 		m.release(old)
 		m.stopEntry(old)
+	}
+	if err != nil && !keep {
+		m.log.Error("load failed; the model is unavailable", "model", name, "err", err)
 	}
 	if err != nil {
 		return Errorf(KindInvalidArgument, "load model %q failed: %w", name, err)

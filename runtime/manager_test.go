@@ -6,6 +6,8 @@ import (
 	"errors"
 	"log/slog"
 	"math"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"sync"
@@ -190,6 +192,52 @@ func TestManagerReloadRecovers(t *testing.T) {
 	}
 	if _, err := infer(m, "m", 1); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Every failed load is in the log with its reason, whoever asked for it
+// (the repository API's answer may cut paths; the log keeps them): a
+// model's first load, a reload, a name with no folder.
+func TestManagerLogsLoadFailures(t *testing.T) {
+	repo := t.TempDir()
+	writeFake(t, repo, "m", "", 1)
+	fake := backendtest.New(backendtest.Options{})
+	logFile, err := os.Create(filepath.Join(t.TempDir(), "log")) // safe for the workers' goroutines too
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logFile.Close()
+	log := func() string { b, _ := os.ReadFile(logFile.Name()); return string(b) }
+	m := runtime.NewManager(runtime.ManagerOptions{Repository: repo, Backends: backends.NewRegistry(fake),
+		Inventory: runtime.Inventory{Cores: [][]int{{0}}, Nodes: []int{0}}, Logger: slog.New(slog.NewTextHandler(logFile, nil))})
+	defer m.Close(context.Background())
+	ctx := context.Background()
+	fake.FailLoads(errors.New("weights are corrupt"))
+	if err := m.Load(ctx, "m"); err == nil {
+		t.Fatal("the first load should fail")
+	}
+	if got := log(); !strings.Contains(got, `level=ERROR msg="load failed; the model is unavailable" model=m`) || !strings.Contains(got, "weights are corrupt") {
+		t.Fatalf("a failed first load logged:\n%s", got)
+	}
+	fake.FailLoads(nil)
+	if err := m.Load(ctx, "m"); err != nil {
+		t.Fatal(err)
+	}
+	fake.FailLoads(errors.New("new weights are corrupt"))
+	if err := m.Load(ctx, "m"); err == nil {
+		t.Fatal("the reload should fail")
+	}
+	if got := log(); !strings.Contains(got, `msg="reload failed; the serving versions stay" model=m`) || !strings.Contains(got, "new weights are corrupt") {
+		t.Fatalf("a failed reload logged:\n%s", got)
+	}
+	if err := m.Load(ctx, "absent"); runtime.KindOf(err) != runtime.KindNotFound {
+		t.Fatalf("load of a name with no folder: %v", err)
+	}
+	if got := log(); !strings.Contains(got, `msg="load failed" model=absent`) {
+		t.Fatalf("a load of a name with no folder logged:\n%s", got)
+	}
+	if n := strings.Count(log(), "level=ERROR"); n != 3 {
+		t.Fatalf("%d error lines for three failures:\n%s", n, log())
 	}
 }
 

@@ -19,9 +19,7 @@ func (m *Manager) LoadNames(ctx context.Context, names []string) error {
 	m.expected = m.countInstances(names)
 	m.loadMu.Unlock()
 	for _, name := range names {
-		if err := m.Load(ctx, name); err != nil {
-			m.log.Error("model unavailable", "model", name, "err", err)
-		}
+		_ = m.Load(ctx, name) // Load logs a failure
 	}
 	return nil
 }
@@ -65,9 +63,7 @@ func (m *Manager) rescan(ctx context.Context) {
 	m.loadMu.Unlock()
 	for _, name := range changed {
 		m.log.Info("repository poll: model changed, loading", "model", name)
-		if err := m.Load(ctx, name); err != nil {
-			m.log.Error("repository poll: load failed", "model", name, "err", err)
-		}
+		_ = m.Load(ctx, name) // Load logs a failure
 	}
 	for _, name := range gone {
 		m.log.Info("repository poll: model folder removed, unloading", "model", name)
