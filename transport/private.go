@@ -11,8 +11,9 @@ import (
 var absPath = regexp.MustCompile(`(^|[\s"'(=\[])(/[^/\s"'),\]][^\s"'),\]]*)`)
 
 // Public is the message as a client may see it: filesystem paths are cut
-// to their last few elements ("…/mlp-small/1/model.onnx"), so errors still
-// name the model's file without showing where the server keeps it. The
+// to the model's own part ("…/mlp-small/1/model.onnx", "…/cnn/config.yaml"),
+// so errors still name the model's file without showing where the server
+// keeps it, nor the repository folder's name. The
 // server's log keeps the whole path. The API's own paths (/v2/..., /metrics)
 // stay as they are.
 func Public(msg string) string {
@@ -26,7 +27,22 @@ func Public(msg string) string {
 			return m
 		}
 		parts := strings.Split(strings.Trim(path, "/"), "/")
-		keep := min(3, max(1, len(parts)-2))
-		return lead + "…/" + strings.Join(parts[len(parts)-keep:], "/")
+		n := len(parts)
+		keep := min(2, max(1, n-2)) // a model's own file: "cnn/config.yaml"
+		if n >= 4 && isVersion(parts[n-2]) {
+			keep = 3 // in a version folder: "cnn/1/model.onnx"
+		}
+		return lead + "…/" + strings.Join(parts[n-keep:], "/")
 	})
+}
+
+// isVersion reports whether a path element is a model version folder's
+// name: decimal digits.
+func isVersion(s string) bool {
+	for _, c := range []byte(s) {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return s != ""
 }

@@ -73,7 +73,9 @@ func TestAccessAuthorize(t *testing.T) {
 func TestPublic(t *testing.T) {
 	cases := map[string]string{
 		"loading /tmp/Test1/001/mlp-small/1/model.onnx: failed":   "loading …/mlp-small/1/model.onnx: failed",
-		`open "/home/alice/models/cnn/config.yaml": no such file`: `open "…/models/cnn/config.yaml": no such file`,
+		`open "/home/alice/models/cnn/config.yaml": no such file`: `open "…/cnn/config.yaml": no such file`,
+		"/tmp/rc/secretname/cnn/config.yaml: backend: unknown":    "…/cnn/config.yaml: backend: unknown",
+		"read /srv/repo/cnn/12/weights.bin: EOF":                  "read …/cnn/12/weights.bin: EOF",
 		"library /opt/ort/lib/libonnxruntime.so.1 (make ort)":     "library …/lib/libonnxruntime.so.1 (make ort)",
 		"no route for GET /v2/models/x/nope":                      "no route for GET /v2/models/x/nope",
 		"connect http://localhost:4318/v1/traces":                 "connect http://localhost:4318/v1/traces",
