@@ -31,6 +31,10 @@ func NewGRPCTarget(addr string, conns int, timeout time.Duration) (*GRPCTarget, 
 	return &GRPCTarget{c: c, timeout: timeout}, nil
 }
 
+// SetToken makes every later request carry the bearer token (a server's
+// --inference-token); "" sends none. Call it before the load starts.
+func (t *GRPCTarget) SetToken(token string) { t.c.SetToken(token) }
+
 // Protocol is grpc.
 func (t *GRPCTarget) Protocol() string { return "grpc" }
 

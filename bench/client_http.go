@@ -30,6 +30,10 @@ func NewHTTPTarget(rawURL string, binary bool, conns int, timeout time.Duration)
 	return &HTTPTarget{c: c, binary: binary}, nil
 }
 
+// SetToken makes every later request carry the bearer token (a server's
+// --inference-token); "" sends none. Call it before the load starts.
+func (t *HTTPTarget) SetToken(token string) { t.c.SetToken(token) }
+
 // Protocol is http-json or http-binary.
 func (t *HTTPTarget) Protocol() string {
 	if t.binary {

@@ -47,7 +47,7 @@ type benchArgs struct {
 	model, httpURL, grpcAddr, repo, ortLib string
 	out, chart, scenarios, concurrency     string
 	metrics, compare, pinClient, bareAddr  string
-	bareGRPCAddr                           string
+	bareGRPCAddr, token                    string
 	rates, arrivals                        string
 	binary, baseline, bare                 bool
 	batch, workers, grpcConns, threads     int
@@ -64,6 +64,7 @@ func benchFlags(a *benchArgs, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&a.httpURL, "http", "", "server's HTTP `URL` or host:port")
 	fs.StringVar(&a.grpcAddr, "grpc", "", "server's gRPC `ADDR` (host:port)")
 	fs.BoolVar(&a.binary, "binary", false, "HTTP: send tensors in Triton's binary extension, not JSON")
+	fs.StringVar(&a.token, "token", os.Getenv(inferenceTokenEnv), "bearer `TOKEN` for a server with --inference-token (default: $"+inferenceTokenEnv+")")
 	fs.IntVar(&a.batch, "batch", 1, "rows per request (and the --baseline batch size when given)")
 	fs.StringVar(&a.concurrency, "concurrency", "1", "closed-loop levels: concurrent clients, e.g. 1,8,32")
 	fs.StringVar(&a.rates, "rate", "", "open-loop levels: requests per second, e.g. 500,1000")
@@ -301,6 +302,7 @@ func (a *benchArgs) target(parallel int) (bench.Target, string, func(), error) {
 		if err != nil {
 			return nil, "", nil, err
 		}
+		t.SetToken(a.token)
 		return t, a.model, func() { t.Close() }, nil
 	case a.bare:
 		bare, err := bench.StartBare("127.0.0.1:0")
@@ -315,6 +317,7 @@ func (a *benchArgs) target(parallel int) (bench.Target, string, func(), error) {
 	if err != nil {
 		return nil, "", nil, err
 	}
+	t.SetToken(a.token)
 	return t, a.model, func() { t.Close() }, nil
 }
 

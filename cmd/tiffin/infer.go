@@ -37,6 +37,7 @@ type inferArgs struct {
 	model, version, id string
 	httpURL, grpcAddr  string
 	binary             bool
+	token              string // bearer token for a server with --inference-token
 	timeout            time.Duration
 	inputs             []string // NAME=VALUE, in order
 	datatypes, shapes  map[string]string
@@ -54,6 +55,7 @@ func inferFlags(a *inferArgs, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&a.grpcAddr, "grpc", "", "server's gRPC `ADDR`, e.g. localhost:8001")
 	fs.BoolVar(&a.binary, "binary", false, "HTTP: send and receive tensors in the binary extension, not JSON")
 	fs.DurationVar(&a.timeout, "timeout", 30*time.Second, "how long to wait for the answer")
+	fs.StringVar(&a.token, "token", os.Getenv(inferenceTokenEnv), "bearer `TOKEN` for a server with --inference-token (default: $"+inferenceTokenEnv+")")
 	fs.Func("input", "input `NAME=VALUE` (repeatable): NAME=@file.npy, NAME=@file.json or NAME='[[1,2]]'",
 		func(s string) error { a.inputs = append(a.inputs, s); return nil })
 	fs.Func("datatype", "`NAME=TYPE` of a JSON input, e.g. b=INT32 (default FP32)", keyValue(a.datatypes))
@@ -127,6 +129,7 @@ func (a *inferArgs) run() (*v2client.Response, error) {
 			return nil, err
 		}
 		defer c.Close()
+		c.SetToken(a.token)
 		return c.Infer(ctx, req)
 	}
 	c, err := v2client.NewHTTP(a.httpURL, 1, a.timeout)
@@ -134,6 +137,7 @@ func (a *inferArgs) run() (*v2client.Response, error) {
 		return nil, err
 	}
 	defer c.Close()
+	c.SetToken(a.token)
 	call, err := c.Prepare(req)
 	if err != nil {
 		return nil, err

@@ -12,6 +12,7 @@ import (
 
 	"github.com/tiffin-ml/tiffin/backends"
 	"github.com/tiffin-ml/tiffin/backends/modelgen"
+	"github.com/tiffin-ml/tiffin/runtime/config"
 	"github.com/tiffin-ml/tiffin/runtime/npy"
 )
 
@@ -111,6 +112,32 @@ func TestE2EInferCommand(t *testing.T) {
 	code := run([]string{"infer", "--model", "nope", "--grpc", gs.addr, "--input", "x=[1]"}, &bytes.Buffer{}, &stderr)
 	if code != 1 || !strings.Contains(stderr.String(), "NotFound") {
 		t.Fatalf("unknown model: exit %d, %s", code, stderr.String())
+	}
+}
+
+// TestE2EInferToken: against a server with --inference-token, `tiffin
+// infer` is refused without the token and answered with it, from --token
+// or $TIFFIN_INFERENCE_TOKEN, over HTTP and gRPC.
+func TestE2EInferToken(t *testing.T) {
+	gs := startGRPC(t, demoRepo(t), func(c *config.Server) { c.Repository.InferenceToken = "inf" })
+	for _, wire := range [][]string{{"--http", gs.base}, {"--http", gs.base, "--binary"}, {"--grpc", gs.addr}} {
+		args := append([]string{"infer", "--model", "mlp-small", "--input", "input=[" + strings.Repeat("0.5,", 15) + "0.5]", "--shape", "input=1,16"}, wire...)
+		t.Setenv(inferenceTokenEnv, "")
+		var stderr bytes.Buffer
+		if code := run(args, &bytes.Buffer{}, &stderr); code != 1 || !strings.Contains(stderr.String(), "needs a bearer token") {
+			t.Fatalf("%v without a token: exit %d, %s", wire, code, stderr.String())
+		}
+		stderr.Reset()
+		if code := run(append(args, "--token", "wrong"), &bytes.Buffer{}, &stderr); code != 1 || !strings.Contains(strings.ToLower(stderr.String()), "token") {
+			t.Fatalf("%v with a wrong token: exit %d, %s", wire, code, stderr.String())
+		}
+		if out := runInfer(t, append(args, "--token", "inf")); len(out.Outputs) != 1 {
+			t.Fatalf("%v with --token: %+v", wire, out)
+		}
+		t.Setenv(inferenceTokenEnv, "inf")
+		if out := runInfer(t, args); len(out.Outputs) != 1 {
+			t.Fatalf("%v with $%s: %+v", wire, inferenceTokenEnv, out)
+		}
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	pb "github.com/tiffin-ml/tiffin/transport/inferencepb"
@@ -20,6 +21,7 @@ type GRPC struct {
 	addr    string
 	conns   []*grpc.ClientConn
 	clients []pb.GRPCInferenceServiceClient
+	auth    string // the authorization metadata's value; "" for none
 }
 
 // NewGRPC returns a client for the server at addr (host:port) over conns
@@ -28,7 +30,8 @@ func NewGRPC(addr string, conns int) (*GRPC, error) {
 	c := &GRPC{addr: addr}
 	for range max(conns, 1) {
 		cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
-			grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxGRPCMessage), grpc.MaxCallSendMsgSize(maxGRPCMessage)))
+			grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxGRPCMessage), grpc.MaxCallSendMsgSize(maxGRPCMessage)),
+			grpc.WithUnaryInterceptor(c.unaryAuth), grpc.WithStreamInterceptor(c.streamAuth))
 		if err != nil {
 			_ = c.Close()
 			return nil, fmt.Errorf("--grpc %q: %w", addr, err)
@@ -41,6 +44,24 @@ func NewGRPC(addr string, conns int) (*GRPC, error) {
 
 // Addr is the server's host:port.
 func (c *GRPC) Addr() string { return c.addr }
+
+// SetToken makes every later call carry the bearer token (a server's
+// --inference-token); "" sends none. Call it before the client is shared.
+func (c *GRPC) SetToken(token string) { c.auth = bearer(token) }
+
+func (c *GRPC) unaryAuth(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoke grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+	if c.auth != "" {
+		ctx = metadata.AppendToOutgoingContext(ctx, "authorization", c.auth)
+	}
+	return invoke(ctx, method, req, reply, cc, opts...)
+}
+
+func (c *GRPC) streamAuth(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, stream grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
+	if c.auth != "" {
+		ctx = metadata.AppendToOutgoingContext(ctx, "authorization", c.auth)
+	}
+	return stream(ctx, desc, cc, method, opts...)
+}
 
 // Client is the service client on connection i (modulo their number).
 func (c *GRPC) Client(i int) pb.GRPCInferenceServiceClient { return c.clients[i%len(c.clients)] }

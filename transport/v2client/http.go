@@ -22,6 +22,7 @@ type HTTP struct {
 	base    string // scheme://host:port
 	timeout time.Duration
 	hc      *fasthttp.HostClient
+	auth    string // the Authorization header's value; "" for none
 }
 
 // NewHTTP returns a client for the server at rawURL ("host:port" or
@@ -49,6 +50,18 @@ func NewHTTP(rawURL string, conns int, timeout time.Duration) (*HTTP, error) {
 // Base is the server's base URL, scheme://host:port.
 func (c *HTTP) Base() string { return c.base }
 
+// SetToken makes every later request carry the bearer token (a server's
+// --inference-token); "" sends none. Call it before the client is shared.
+func (c *HTTP) SetToken(token string) { c.auth = bearer(token) }
+
+// bearer is the Authorization header's value for token; "" for none.
+func bearer(token string) string {
+	if token == "" {
+		return ""
+	}
+	return "Bearer " + token
+}
+
 // Close closes idle connections.
 func (c *HTTP) Close() error {
 	c.hc.CloseIdleConnections()
@@ -62,6 +75,9 @@ func (c *HTTP) Get(ctx context.Context, path string) (int, []byte, error) {
 	defer fasthttp.ReleaseRequest(req)
 	defer fasthttp.ReleaseResponse(resp)
 	req.SetRequestURI(c.base + path)
+	if c.auth != "" {
+		req.Header.Set(fasthttp.HeaderAuthorization, c.auth)
+	}
 	if err := c.hc.DoDeadline(req, resp, c.deadline(ctx)); err != nil {
 		return 0, nil, fmt.Errorf("%w: %s: %v", ErrUnreachable, c.base, err)
 	}
@@ -114,6 +130,9 @@ func (p *HTTPCall) do(resp *fasthttp.Response, deadline time.Time) error {
 	defer fasthttp.ReleaseRequest(req)
 	req.SetRequestURI(p.uri)
 	req.Header.SetMethod(fasthttp.MethodPost)
+	if p.c.auth != "" {
+		req.Header.Set(fasthttp.HeaderAuthorization, p.c.auth)
+	}
 	if p.headerLen != "" {
 		req.Header.SetContentType("application/octet-stream")
 		req.Header.Set("Inference-Header-Content-Length", p.headerLen)
