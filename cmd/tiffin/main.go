@@ -2,7 +2,7 @@
 //
 //	tiffin serve --model-repository DIR    serve a model repository over HTTP and gRPC
 //	tiffin infer --model M --http URL ...  send one request, print the outputs
-//	tiffin jobs submit|status|results ...  bulk scoring jobs
+//	tiffin jobs submit|status|results|cancel|delete|list ...  bulk scoring jobs
 //	tiffin devices                         the CPU and GPU inventory, and placement
 //	tiffin tune --model M ...              sweep batch size and window per device
 //	tiffin bench --model M --http URL ...  load-test any KServe V2 server

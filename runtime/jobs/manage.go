@@ -70,7 +70,7 @@ func (s *Service) Cancel(ctx context.Context, id string) (Status, error) {
 		return Status{}, err
 	}
 	if rec.State != Cancelled {
-		return rec.Status, conflict("job %s has already %s; there is nothing to cancel (delete it with ?purge=true)", id, rec.State)
+		return rec.Status, conflict("job %s has already %s; there is nothing to cancel; to delete it and its results: DELETE /v2/jobs/%s?purge=true, or tiffin jobs delete %s", id, rec.State, id, id)
 	}
 	if err := errors.Join(st.purge(ctx, rec), st.deleteResults(ctx, rec)); err != nil {
 		return rec.Status, err
