@@ -27,7 +27,7 @@ func decodeDataInto(spare []byte, raw []byte, dt backends.DataType, n int64) ([]
 		most = int64(len(raw)+1) / 3
 	}
 	if n > most {
-		return nil, nil, fmt.Errorf("shape holds %d elements but data has at most %d", n, most)
+		return nil, nil, fmt.Errorf("shape holds %d elements but data has %s", n, countElements(raw, most))
 	}
 	var data []byte
 	var strs [][]byte
@@ -84,6 +84,26 @@ func decodeDataInto(spare []byte, raw []byte, dt backends.DataType, n int64) ([]
 		return nil, nil, fmt.Errorf("shape holds %d elements but data has %d", n, count)
 	}
 	return data, strs, nil
+}
+
+// countElements is how many elements raw holds, for an error message,
+// counted without decoding them; "at most most" if raw does not scan.
+func countElements(raw []byte, most int64) string {
+	count := 0
+	for i := 0; i < len(raw); {
+		switch raw[i] {
+		case '[', ']', ',', ' ', '\n', '\t', '\r':
+			i++
+			continue
+		}
+		end, err := tokenEnd(raw, i)
+		if err != nil {
+			return fmt.Sprintf("at most %d", most)
+		}
+		count++
+		i = end
+	}
+	return fmt.Sprint(count)
 }
 
 // tokenEnd finds the end of the scalar starting at raw[i]: a JSON string,

@@ -63,7 +63,9 @@ func TestDecodeDataErrors(t *testing.T) {
 		{backends.FP32, "[[1]", 1, "unbalanced"},
 		{backends.Bytes, "[1]", 1, "BYTES elements are JSON strings"},
 		{backends.Bytes, `["abc]`, 1, "unterminated string"},
-		{backends.FP32, "[1]", 1000, "at most 2"},
+		{backends.FP32, "[1]", 1000, "shape holds 1000 elements but data has 1"},
+		{backends.FP32, "[[1, 2.5, 3]]", 16, "shape holds 16 elements but data has 3"},
+		{backends.Bytes, `["a", "b\"c"]`, 16, "shape holds 16 elements but data has 2"},
 	}
 	for _, tt := range tests {
 		_, _, err := decodeData([]byte(tt.raw), tt.dt, tt.n)
