@@ -138,3 +138,23 @@ func (m *Manager) Index() []VersionStatus {
 	})
 	return out
 }
+
+// NotLoaded lists the model folders of the repository that the manager has
+// not loaded (nor tried to): the repository index names them too, as
+// models a load may ask for, as Triton's does. Sorted; nil when the
+// repository cannot be read.
+func (m *Manager) NotLoaded() []string {
+	names, err := ListModels(m.root)
+	if err != nil {
+		return nil
+	}
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	out := names[:0]
+	for _, n := range names {
+		if _, ok := m.models[n]; !ok {
+			out = append(out, n)
+		}
+	}
+	return out
+}

@@ -2,7 +2,9 @@ package transport
 
 import (
 	"context"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/tiffin-ml/tiffin/backends"
 	"github.com/tiffin-ml/tiffin/runtime"
@@ -17,6 +19,7 @@ type Models interface {
 	Version(name string, version int64) (*runtime.ModelVersion, error)
 	Versions(name string) ([]int64, error)
 	Index() []runtime.VersionStatus
+	NotLoaded() []string
 	Load(ctx context.Context, name string) error
 	Unload(ctx context.Context, name string) error
 	Ready(strict bool) bool
@@ -169,8 +172,9 @@ func dynamicBatching(b config.Batching) *pb.ModelDynamicBatching {
 	return db
 }
 
-// RepositoryIndex lists every model version the manager knows, or only the
-// READY ones.
+// RepositoryIndex lists every model version the manager knows and every
+// model of the repository it has not loaded (UNAVAILABLE, "not loaded"),
+// by name; or only the READY versions.
 func RepositoryIndex(m Models, readyOnly bool) *pb.RepositoryIndexResponse {
 	resp := &pb.RepositoryIndexResponse{}
 	for _, s := range m.Index() {
@@ -183,6 +187,14 @@ func RepositoryIndex(m Models, readyOnly bool) *pb.RepositoryIndexResponse {
 		}
 		resp.Models = append(resp.Models, e)
 	}
+	if readyOnly {
+		return resp
+	}
+	for _, name := range m.NotLoaded() {
+		resp.Models = append(resp.Models, &pb.RepositoryIndexResponse_ModelIndex{Name: name, State: string(runtime.StateUnavailable), Reason: "not loaded"})
+	}
+	// Index's order, by name then version, with the unloaded among them.
+	slices.SortStableFunc(resp.Models, func(a, b *pb.RepositoryIndexResponse_ModelIndex) int { return strings.Compare(a.Name, b.Name) })
 	return resp
 }
 

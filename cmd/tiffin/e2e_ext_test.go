@@ -123,10 +123,24 @@ func TestE2ERepository(t *testing.T) {
 	if r, _ := gs.client.ModelReady(ctx, &pb.ModelReadyRequest{Name: "cnn"}); r.GetReady() {
 		t.Fatal("cnn is ready after unload")
 	}
+	// The index still names the unloaded model, as Triton's does: a client
+	// finds there what it may load.
 	var list []map[string]string
 	r := gs.do(t, "POST", "/v2/repository/index", nil, nil)
-	if err := json.Unmarshal(r.body, &list); err != nil || len(list) != 3 {
+	if err := json.Unmarshal(r.body, &list); err != nil || len(list) != 4 {
 		t.Fatalf("http index after unload: %v %s", err, r.body)
+	}
+	var unloaded map[string]string
+	for _, e := range list {
+		if e["name"] == "cnn" {
+			unloaded = e
+		}
+	}
+	if unloaded["state"] != "UNAVAILABLE" || unloaded["reason"] != "not loaded" || unloaded["version"] != "" {
+		t.Fatalf("http index after unload: cnn is %v, want UNAVAILABLE, not loaded", unloaded)
+	}
+	if idx, err := gs.client.RepositoryIndex(ctx, &pb.RepositoryIndexRequest{Ready: true}); err != nil || len(idx.Models) != 3 {
+		t.Fatalf("ready-only index after unload: %v %v", idx, err)
 	}
 	if r := gs.do(t, "POST", "/v2/repository/models/cnn/load", nil, nil); r.status != 200 {
 		t.Fatalf("http load: %d %s", r.status, r.body)
