@@ -95,7 +95,7 @@ func benchCmd(args []string, stdout, stderr io.Writer) int {
 	a := &benchArgs{set: map[string]bool{}}
 	fs := benchFlags(a, stderr)
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return parseExit(err)
 	}
 	fs.Visit(func(f *flag.Flag) { a.set[f.Name] = true })
 	if err := a.check(); err != nil {

@@ -17,7 +17,7 @@ func demoModelsCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	benchModels := fs.Bool("bench", false, "write the benchmark models (mlp-compute, tiny) instead of the demo models")
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return parseExit(err)
 	}
 	if fs.NArg() != 1 {
 		fs.Usage()

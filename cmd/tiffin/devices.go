@@ -71,7 +71,7 @@ func devicesCmd(args []string, stdout, stderr io.Writer) int {
 	asJSON := fs.Bool("json", false, "print JSON with cpu and gpus sections")
 	repo := fs.String("model-repository", "", "also print the placement this repository would get")
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return parseExit(err)
 	}
 	dev, err := runtime.DiscoverDevices(slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {

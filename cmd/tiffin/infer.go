@@ -80,7 +80,7 @@ func inferCmd(args []string, stdout, stderr io.Writer) int {
 	a := &inferArgs{datatypes: map[string]string{}, shapes: map[string]string{}}
 	fs := inferFlags(a, stderr)
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return parseExit(err)
 	}
 	if err := a.check(); err != nil {
 		fmt.Fprintf(stderr, "tiffin infer: %v\n", err)

@@ -116,7 +116,7 @@ func jobSubmitCmd(args []string, stdout, stderr io.Writer) int {
 	columns := fs.String("columns", "", "Parquet: the scalar feature `COLUMNS` (a,b,c) of a single input, in order")
 	watch := fs.Bool("watch", false, "then show progress until the job finishes")
 	if _, err := parseArgs(fs, args); err != nil {
-		return 2
+		return parseExit(err)
 	}
 	if *model == "" || *input == "" {
 		fmt.Fprintln(stderr, "tiffin jobs submit: --model and --input are required")
@@ -173,9 +173,9 @@ func jobStatusCmd(args []string, stdout, stderr io.Writer) int {
 	fs, server := jobFlags("status", stderr)
 	watch := fs.Bool("watch", false, "show progress until the job finishes")
 	asJSON := fs.Bool("json", false, "print the status as JSON")
-	id, ok := oneID(fs, args, stderr)
-	if !ok {
-		return 2
+	id, code := oneID(fs, args, stderr)
+	if code >= 0 {
+		return code
 	}
 	c := newJobClient(*server)
 	if *watch {
@@ -195,9 +195,9 @@ func jobStatusCmd(args []string, stdout, stderr io.Writer) int {
 func jobResultsCmd(args []string, stdout, stderr io.Writer) int {
 	fs, server := jobFlags("results", stderr)
 	format := fs.String("format", "ndjson", "ndjson or parquet")
-	id, ok := oneID(fs, args, stderr)
-	if !ok {
-		return 2
+	id, code := oneID(fs, args, stderr)
+	if code >= 0 {
+		return code
 	}
 	resp, err := newJobClient(*server).send("GET", "/"+url.PathEscape(id)+"/results?format="+url.QueryEscape(*format), nil, -1)
 	if err != nil {
@@ -220,9 +220,9 @@ func jobDeleteCmd(args []string, stdout, stderr io.Writer) int {
 
 func jobDelete(args []string, name, query string, stdout, stderr io.Writer) int {
 	fs, server := jobFlags(name, stderr)
-	id, ok := oneID(fs, args, stderr)
-	if !ok {
-		return 2
+	id, code := oneID(fs, args, stderr)
+	if code >= 0 {
+		return code
 	}
 	var st jobs.Status
 	if err := newJobClient(*server).do("DELETE", "/"+url.PathEscape(id)+query, nil, -1, &st); err != nil {
@@ -240,7 +240,7 @@ func jobListCmd(args []string, stdout, stderr io.Writer) int {
 	fs, server := jobFlags("list", stderr)
 	asJSON := fs.Bool("json", false, "print the list as JSON")
 	if _, err := parseArgs(fs, args); err != nil {
-		return 2
+		return parseExit(err)
 	}
 	var list struct {
 		Jobs []jobs.Status `json:"jobs"`
@@ -263,16 +263,18 @@ func jobListCmd(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-func oneID(fs *flag.FlagSet, args []string, stderr io.Writer) (string, bool) {
+// oneID parses a command that takes one job ID. When there is none to act
+// on, it returns the exit code: 0 for -h, else 2.
+func oneID(fs *flag.FlagSet, args []string, stderr io.Writer) (string, int) {
 	pos, err := parseArgs(fs, args)
 	if err != nil {
-		return "", false
+		return "", parseExit(err)
 	}
 	if len(pos) != 1 {
 		fmt.Fprintf(stderr, "Usage: tiffin %s [flags] ID\n", fs.Name())
-		return "", false
+		return "", 2
 	}
-	return pos[0], true
+	return pos[0], -1
 }
 
 func printJSON(w io.Writer, v any) int {

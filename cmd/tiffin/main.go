@@ -14,6 +14,8 @@
 package main
 
 import (
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -62,6 +64,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stderr, "tiffin: unknown command %q\n\n", args[0])
 	usage(stderr)
+	return 2
+}
+
+// parseExit is a command's exit code when its flags did not parse: 0 when
+// they asked for the usage (-h, --help), which the flag package has
+// printed; 2 for a mistake, which it has named.
+func parseExit(err error) int {
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
 	return 2
 }
 

@@ -45,7 +45,7 @@ func tuneCmd(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&f.out, "out", "", "write the recommended batching blocks to this file")
 	fs.StringVar(&f.ortLib, "ort-library", onnx.DefaultLibraryPath(), "path to libonnxruntime.so")
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return parseExit(err)
 	}
 	if f.confirm < 0 {
 		fmt.Fprintln(stderr, "tiffin tune: --confirm must be 0 or more")

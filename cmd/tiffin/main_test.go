@@ -1,0 +1,26 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+// Asking a command for its usage succeeds and prints it; a mistake in its
+// flags still fails with 2.
+func TestHelpExitsZero(t *testing.T) {
+	for _, args := range [][]string{
+		{"serve", "--help"}, {"infer", "-h"}, {"bench", "-help"}, {"demo-models", "--help"},
+		{"tune", "-h"}, {"devices", "--help"}, {"jobs", "submit", "-h"}, {"jobs", "status", "--help"},
+	} {
+		var stdout, stderr bytes.Buffer
+		if code := run(args, &stdout, &stderr); code != 0 || !strings.Contains(stdout.String()+stderr.String(), "-") {
+			t.Errorf("%v: exit %d, usage %q", args, code, stdout.String()+stderr.String())
+		}
+	}
+	for _, args := range [][]string{{"infer", "--no-such-flag"}, {"serve", "--no-such-flag", "--help"}, {"jobs", "status"}, {"infer", "--", "-h"}} {
+		if code := run(args, &bytes.Buffer{}, &bytes.Buffer{}); code != 2 {
+			t.Errorf("%v: exit %d, want 2", args, code)
+		}
+	}
+}
