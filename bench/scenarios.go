@@ -22,6 +22,7 @@ type ScenarioOptions struct {
 	Duration   time.Duration // per level (the baselines: per batch size, half of it)
 	Warmup     time.Duration
 	Timeout    time.Duration
+	Token      string // bearer token for the server's --inference-token; "" for none
 	Version    string
 	Progress   io.Writer
 	TTY        bool
@@ -100,7 +101,11 @@ func (o ScenarioOptions) run(ctx context.Context, s scenario) (*Report, error) {
 	var err error
 	switch s.protocol {
 	case "grpc":
-		t, err = NewGRPCTarget(o.GRPC, 4, o.Timeout)
+		var g *GRPCTarget
+		if g, err = NewGRPCTarget(o.GRPC, 4, o.Timeout); err == nil {
+			g.SetToken(o.Token)
+			t = g
+		}
 	case "bare-http":
 		bare, berr := StartBare("127.0.0.1:0")
 		if berr != nil {
@@ -109,7 +114,11 @@ func (o ScenarioOptions) run(ctx context.Context, s scenario) (*Report, error) {
 		defer bare.Close()
 		t, err = NewHTTPTarget(bare.URL(), false, conns, o.Timeout)
 	default:
-		t, err = NewHTTPTarget(o.HTTP, s.protocol == "http-binary", conns, o.Timeout)
+		var h *HTTPTarget
+		if h, err = NewHTTPTarget(o.HTTP, s.protocol == "http-binary", conns, o.Timeout); err == nil {
+			h.SetToken(o.Token)
+			t = h
+		}
 	}
 	if err != nil {
 		return nil, err

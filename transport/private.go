@@ -29,8 +29,8 @@ func Public(msg string) string {
 		parts := strings.Split(strings.Trim(path, "/"), "/")
 		n := len(parts)
 		keep := min(2, max(1, n-2)) // a model's own file: "cnn/config.yaml"
-		if n >= 4 && isVersion(parts[n-2]) {
-			keep = 3 // in a version folder: "cnn/1/model.onnx"
+		if n >= 4 && isVersion(parts[n-2]) && strings.Contains(parts[n-1], ".") {
+			keep = 3 // a file in a version folder: "cnn/1/model.onnx"
 		}
 		return lead + "…/" + strings.Join(parts[n-keep:], "/")
 	})

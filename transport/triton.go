@@ -190,8 +190,12 @@ func RepositoryIndex(m Models, readyOnly bool) *pb.RepositoryIndexResponse {
 	if readyOnly {
 		return resp
 	}
+	listed := len(resp.Models)
 	for _, name := range m.NotLoaded() {
-		resp.Models = append(resp.Models, &pb.RepositoryIndexResponse_ModelIndex{Name: name, State: string(runtime.StateUnavailable), Reason: "not loaded"})
+		// A model unloaded between the two looks is in both: once is enough.
+		if !slices.ContainsFunc(resp.Models[:listed], func(e *pb.RepositoryIndexResponse_ModelIndex) bool { return e.Name == name }) {
+			resp.Models = append(resp.Models, &pb.RepositoryIndexResponse_ModelIndex{Name: name, State: string(runtime.StateUnavailable), Reason: "not loaded"})
+		}
 	}
 	// Index's order, by name then version, with the unloaded among them.
 	slices.SortStableFunc(resp.Models, func(a, b *pb.RepositoryIndexResponse_ModelIndex) int { return strings.Compare(a.Name, b.Name) })

@@ -64,7 +64,7 @@ func benchFlags(a *benchArgs, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&a.httpURL, "http", "", "server's HTTP `URL` or host:port")
 	fs.StringVar(&a.grpcAddr, "grpc", "", "server's gRPC `ADDR` (host:port)")
 	fs.BoolVar(&a.binary, "binary", false, "HTTP: send tensors in Triton's binary extension, not JSON")
-	fs.StringVar(&a.token, "token", os.Getenv(inferenceTokenEnv), "bearer `TOKEN` for a server with --inference-token (default: $"+inferenceTokenEnv+")")
+	fs.StringVar(&a.token, "token", "", "bearer `TOKEN` for a server with --inference-token (default: $"+inferenceTokenEnv+")")
 	fs.IntVar(&a.batch, "batch", 1, "rows per request (and the --baseline batch size when given)")
 	fs.StringVar(&a.concurrency, "concurrency", "1", "closed-loop levels: concurrent clients, e.g. 1,8,32")
 	fs.StringVar(&a.rates, "rate", "", "open-loop levels: requests per second, e.g. 500,1000")
@@ -98,6 +98,7 @@ func benchCmd(args []string, stdout, stderr io.Writer) int {
 		return parseExit(err)
 	}
 	fs.Visit(func(f *flag.Flag) { a.set[f.Name] = true })
+	a.token = cmp.Or(a.token, os.Getenv(inferenceTokenEnv)) // not the flag's default: usage would print it
 	if err := a.check(); err != nil {
 		fmt.Fprintf(stderr, "tiffin bench: %v\n", err)
 		return 2
@@ -354,7 +355,7 @@ func printBaseline(w io.Writer, b *bench.Baseline) {
 // unless --duration and --warmup say otherwise.
 func (a *benchArgs) runScenarios(ctx context.Context, stderr io.Writer) error {
 	o := bench.ScenarioOptions{HTTP: a.httpURL, GRPC: a.grpcAddr, Repository: a.repo, Dir: a.scenarios,
-		Duration: 4 * time.Second, Warmup: time.Second, Timeout: a.timeout, Version: version,
+		Duration: 4 * time.Second, Warmup: time.Second, Timeout: a.timeout, Token: a.token, Version: version,
 		Progress: stderr, TTY: bench.IsTerminal(stderr)}
 	if a.set["duration"] {
 		o.Duration = a.duration

@@ -55,7 +55,7 @@ func inferFlags(a *inferArgs, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&a.grpcAddr, "grpc", "", "server's gRPC `ADDR`, e.g. localhost:8001")
 	fs.BoolVar(&a.binary, "binary", false, "HTTP: send and receive tensors in the binary extension, not JSON")
 	fs.DurationVar(&a.timeout, "timeout", 30*time.Second, "how long to wait for the answer")
-	fs.StringVar(&a.token, "token", os.Getenv(inferenceTokenEnv), "bearer `TOKEN` for a server with --inference-token (default: $"+inferenceTokenEnv+")")
+	fs.StringVar(&a.token, "token", "", "bearer `TOKEN` for a server with --inference-token (default: $"+inferenceTokenEnv+")")
 	fs.Func("input", "input `NAME=VALUE` (repeatable): NAME=@file.npy, NAME=@file.json or NAME='[[1,2]]'",
 		func(s string) error { a.inputs = append(a.inputs, s); return nil })
 	fs.Func("datatype", "`NAME=TYPE` of a JSON input, e.g. b=INT32 (default FP32)", keyValue(a.datatypes))
@@ -81,6 +81,9 @@ func inferCmd(args []string, stdout, stderr io.Writer) int {
 	fs := inferFlags(a, stderr)
 	if err := fs.Parse(args); err != nil {
 		return parseExit(err)
+	}
+	if a.token == "" {
+		a.token = os.Getenv(inferenceTokenEnv) // not the flag's default: usage would print it
 	}
 	if err := a.check(); err != nil {
 		fmt.Fprintf(stderr, "tiffin infer: %v\n", err)

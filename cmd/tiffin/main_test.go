@@ -14,13 +14,26 @@ func TestHelpExitsZero(t *testing.T) {
 		{"tune", "-h"}, {"devices", "--help"}, {"jobs", "submit", "-h"}, {"jobs", "status", "--help"},
 	} {
 		var stdout, stderr bytes.Buffer
-		if code := run(args, &stdout, &stderr); code != 0 || !strings.Contains(stdout.String()+stderr.String(), "-") {
+		if code := run(args, &stdout, &stderr); code != 0 || !strings.Contains(stdout.String()+stderr.String(), "\n  -") {
 			t.Errorf("%v: exit %d, usage %q", args, code, stdout.String()+stderr.String())
 		}
 	}
 	for _, args := range [][]string{{"infer", "--no-such-flag"}, {"serve", "--no-such-flag", "--help"}, {"jobs", "status"}, {"infer", "--", "-h"}} {
 		if code := run(args, &bytes.Buffer{}, &bytes.Buffer{}); code != 2 {
 			t.Errorf("%v: exit %d, want 2", args, code)
+		}
+	}
+}
+
+// The inference token from the environment is used but never printed:
+// usage text ends up in terminals and CI logs.
+func TestTokenNotInUsage(t *testing.T) {
+	t.Setenv(inferenceTokenEnv, "s3cret-token")
+	for _, args := range [][]string{{"infer", "-h"}, {"bench", "-h"}, {"infer", "--no-such-flag"}} {
+		var stdout, stderr bytes.Buffer
+		run(args, &stdout, &stderr)
+		if out := stdout.String() + stderr.String(); strings.Contains(out, "s3cret-token") {
+			t.Errorf("%v printed the token:\n%s", args, out)
 		}
 	}
 }

@@ -3,12 +3,18 @@ package jobs
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/tiffin-ml/tiffin/runtime"
+	"github.com/tiffin-ml/tiffin/runtime/config"
 )
 
 func TestDeadlinesShareOneContextThenRenew(t *testing.T) {
-	const timeout = 400 * time.Millisecond // renewed after 20 ms
+	const timeout = 4 * time.Second // renewed after 200 ms
 	d := newDeadlines(context.Background(), timeout)
 	before := time.Now()
 	a := d.next()
@@ -19,7 +25,7 @@ func TestDeadlinesShareOneContextThenRenew(t *testing.T) {
 	if !ok || at.Before(before.Add(timeout)) || at.After(time.Now().Add(timeout)) {
 		t.Fatalf("deadline %v, want the timeout from the first request (%v)", at, before.Add(timeout))
 	}
-	time.Sleep(timeout/deadlineShare + 5*time.Millisecond)
+	time.Sleep(timeout/deadlineShare + 10*time.Millisecond)
 	c := d.next()
 	if c == a {
 		t.Fatal("a request after the renewal time got the old context")
@@ -69,4 +75,61 @@ func TestDeadlinesFollowParent(t *testing.T) {
 		t.Fatal("no timeout: want the parent itself")
 	}
 	d.close()
+}
+
+// timedModels is refModels with a model timeout, recording the deadline of
+// every request's context.
+type timedModels struct {
+	*refModels
+	timeout time.Duration
+	mu      sync.Mutex
+	ctxs    map[context.Context]bool
+	bad     []string
+}
+
+func (m *timedModels) Version(name string, version int64) (*runtime.ModelVersion, error) {
+	v, err := m.refModels.Version(name, version)
+	if err == nil {
+		v.Config.Batching.Timeout = config.Duration(m.timeout)
+	}
+	return v, err
+}
+
+func (m *timedModels) Infer(ctx context.Context, req *runtime.InferRequest) (*runtime.InferResponse, error) {
+	now := time.Now()
+	m.mu.Lock()
+	m.ctxs[ctx] = true
+	if at, ok := ctx.Deadline(); !ok || at.After(now.Add(m.timeout)) || at.Before(now.Add(m.timeout-m.timeout/deadlineShare-time.Second)) {
+		m.bad = append(m.bad, fmt.Sprintf("deadline %v (set %v) for a request at %v", at, ok, now))
+	}
+	m.mu.Unlock()
+	return m.refModels.Infer(ctx, req)
+}
+
+// A chunk's requests run under the model's timeout, from contexts they
+// share, and the chunk's end releases them.
+func TestScoreGivesRequestsTheirTimeout(t *testing.T) {
+	m := &timedModels{refModels: newRefModels(), timeout: 30 * time.Second, ctxs: map[context.Context]bool{}}
+	s := &scorer{models: m, retryFor: time.Second}
+	job := &record{Status: Status{Model: "mlp-small", Version: 1}, Format: NDJSON}
+	var in strings.Builder
+	for i := range 40 { // 5 requests of 8 rows
+		fmt.Fprintf(&in, `{"input":[%s]}`+"\n", strings.TrimSuffix(strings.Repeat(fmt.Sprint(i%7, ","), 16), ","))
+	}
+	res, err := s.score(context.Background(), job, chunkRef{rows: 40}, []byte(in.String()))
+	if err != nil || res.failed != 0 {
+		t.Fatalf("score: %v, %d failed (%s)", err, res.failed, res.firstErr)
+	}
+	res.release()
+	if len(m.bad) > 0 {
+		t.Fatal(strings.Join(m.bad, "\n"))
+	}
+	if n := m.refModels.calls.Load(); n != 5 || len(m.ctxs) != 1 {
+		t.Fatalf("%d requests under %d contexts, want 5 under 1", n, len(m.ctxs))
+	}
+	for ctx := range m.ctxs {
+		if !errors.Is(ctx.Err(), context.Canceled) {
+			t.Fatalf("after the chunk, its requests' context: %v, want cancelled", ctx.Err())
+		}
+	}
 }

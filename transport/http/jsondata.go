@@ -27,7 +27,7 @@ func decodeDataInto(spare []byte, raw []byte, dt backends.DataType, n int64) ([]
 		most = int64(len(raw)+1) / 3
 	}
 	if n > most {
-		return nil, nil, fmt.Errorf("shape holds %d elements but data has %s", n, countElements(raw, most))
+		return nil, nil, fmt.Errorf("shape holds %d elements but data has %s", n, countElements(raw, n, most))
 	}
 	var data []byte
 	var strs [][]byte
@@ -86,9 +86,11 @@ func decodeDataInto(spare []byte, raw []byte, dt backends.DataType, n int64) ([]
 	return data, strs, nil
 }
 
-// countElements is how many elements raw holds, for an error message,
-// counted without decoding them; "at most most" if raw does not scan.
-func countElements(raw []byte, most int64) string {
+// countElements is how many elements raw holds, for the error message of
+// a shape that holds n, counted without decoding them; "at most most" if
+// raw does not scan, or holds n or more tokens (then some are not
+// elements of the datatype: numbers in BYTES data, say).
+func countElements(raw []byte, n, most int64) string {
 	count := 0
 	for i := 0; i < len(raw); {
 		switch raw[i] {
@@ -102,6 +104,9 @@ func countElements(raw []byte, most int64) string {
 		}
 		count++
 		i = end
+	}
+	if int64(count) >= n {
+		return fmt.Sprintf("at most %d", most)
 	}
 	return fmt.Sprint(count)
 }

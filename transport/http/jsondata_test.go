@@ -66,6 +66,7 @@ func TestDecodeDataErrors(t *testing.T) {
 		{backends.FP32, "[1]", 1000, "shape holds 1000 elements but data has 1"},
 		{backends.FP32, "[[1, 2.5, 3]]", 16, "shape holds 16 elements but data has 3"},
 		{backends.Bytes, `["a", "b\"c"]`, 16, "shape holds 16 elements but data has 2"},
+		{backends.Bytes, "[1,2,3,4,5]", 5, "shape holds 5 elements but data has at most 4"},
 	}
 	for _, tt := range tests {
 		_, _, err := decodeData([]byte(tt.raw), tt.dt, tt.n)
