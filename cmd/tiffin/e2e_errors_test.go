@@ -46,7 +46,7 @@ func TestE2EBadInput(t *testing.T) {
 		{"batch too large", "/v2/models/mlp-small/infer", in("input", "FP32", []int{65, 16}, zeros(65*16)), nil, 400, `batch size 65; model mlp-small takes 1 to 64`},
 		{"malformed JSON", "/v2/models/mlp-small/infer", []byte(`{"inputs": [`), nil, 400, `malformed JSON request`},
 		{"no inputs", "/v2/models/mlp-small/infer", []byte(`{"inputs": []}`), nil, 400, `request has no inputs`},
-		{"shape claims more than sent", "/v2/models/mlp-small/infer", in("input", "FP32", []int{64, 16}, zeros(16)), nil, 400, `shape holds 1024 elements but data has at most`},
+		{"shape claims more than sent", "/v2/models/mlp-small/infer", in("input", "FP32", []int{64, 16}, zeros(16)), nil, 400, `shape holds 1024 elements but data has 16`},
 		{"shape the model does not take", "/v2/models/mlp-small/infer", in("input", "FP32", []int{1000000, 16}, zeros(16)), nil, 400, `batch size 1000000; model mlp-small takes 1 to 64`},
 		{"truncated binary body", "/v2/models/mlp-small/infer", append([]byte(binHeader), make([]byte, 100)...),
 			map[string]string{"Inference-Header-Content-Length": fmt.Sprint(len(binHeader))}, 400, `binary_data_size is 128 but only 100 bytes of binary data remain`},
