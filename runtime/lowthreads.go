@@ -61,29 +61,34 @@ var lowPrio = &lowThreads{calls: make(chan func())}
 
 // run runs fn on a low thread and waits for it. It reports false, without
 // running fn, when no low thread could be had; the caller then runs fn
-// itself. A panic in fn is raised again here.
-func (l *lowThreads) run(fn func()) bool {
+// itself. Else it also reports the CPU time fn used on the thread (0 if
+// unknown), which is less than fn's wall time by how long the thread
+// waited for the core. A panic in fn is raised again here.
+func (l *lowThreads) run(fn func()) (cpu time.Duration, ok bool) {
 	if l.refused.Load() || int64(time.Since(paceEpoch)) < l.backoff.Load() {
-		return false
+		return 0, false
 	}
 	done := make(chan any, 1)
 	call := func() {
 		defer func() { done <- recover() }()
-		start, cpu := time.Now(), threadCPU()
+		start, cpu0 := time.Now(), threadCPU()
 		fn()
-		l.judge(time.Since(start), threadCPU()-cpu)
+		if cpu0 > 0 {
+			cpu = threadCPU() - cpu0
+		}
+		l.judge(time.Since(start), cpu)
 	}
 	select {
 	case l.calls <- call:
 	default:
 		if !l.start(call) {
-			return false
+			return 0, false
 		}
 	}
 	if p := <-done; p != nil {
 		panic(p)
 	}
-	return true
+	return cpu, true // written before done was sent
 }
 
 // start starts a low thread that runs first, then whatever is sent to it,

@@ -44,7 +44,7 @@ func TestLowThreadsRunAtBulkNice(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if !l.run(func() { nices[i], tids[i] = threadNice(t), threadID() }) {
+			if _, ok := l.run(func() { nices[i], tids[i] = threadNice(t), threadID() }); !ok {
 				t.Error("no low thread: the OS refused the priority")
 			}
 		}()
@@ -107,7 +107,47 @@ func TestLowThreadsBackOffWhenStarved(t *testing.T) {
 		t.Fatal("a starved call did not back off")
 	}
 	ran := false
-	if l.run(func() { ran = true }) || ran {
+	if _, ok := l.run(func() { ran = true }); ok || ran {
 		t.Error("a call during the back-off went to a low thread")
+	}
+}
+
+// run reports the CPU time its call used on the low thread: about the
+// call's work, never more than its wall time.
+func TestLowThreadsReportCPU(t *testing.T) {
+	if threadCPU() == 0 {
+		t.Skip("no per-thread CPU clock here")
+	}
+	l := &lowThreads{calls: make(chan func())}
+	start := time.Now()
+	cpu, ok := l.run(func() {
+		for t0 := threadCPU(); threadCPU()-t0 < 20*time.Millisecond; {
+		}
+	})
+	wall := time.Since(start)
+	if !ok {
+		t.Skip("the OS refused the low priority")
+	}
+	if cpu < 20*time.Millisecond || cpu > wall {
+		t.Fatalf("a call that spun 20 ms of CPU reported %v (wall %v)", cpu, wall)
+	}
+}
+
+func TestLearnedCost(t *testing.T) {
+	ms := time.Millisecond
+	for _, c := range []struct {
+		wall, cpu time.Duration
+		threads   int
+		want      time.Duration
+	}{
+		{3 * ms, ms, 1, ms},     // a low call that waited 2 ms for the core
+		{3 * ms, 0, 1, 3 * ms},  // ran in place: no CPU figure
+		{3 * ms, ms, 2, 3 * ms}, // ONNX Runtime's pool did part of it
+		{ms, 2 * ms, 1, ms},     // clocks disagree: never more than the wall
+		{3 * ms, ms, 0, 3 * ms}, // threads unknown
+	} {
+		if got := learnedCost(c.wall, c.cpu, c.threads); got != c.want {
+			t.Errorf("learnedCost(%v, %v, %d) = %v, want %v", c.wall, c.cpu, c.threads, got, c.want)
+		}
 	}
 }

@@ -30,7 +30,7 @@ func (w *worker) takeWarmups() {
 	for t := range w.warm {
 		var err error
 		for i := 0; i < t.runs && err == nil; i++ {
-			_, err = w.execute(t.inputs, false)
+			_, _, err = w.execute(t.inputs, false)
 		}
 		t.done <- err
 	}

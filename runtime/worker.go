@@ -175,8 +175,9 @@ func (w *worker) runBatch(batch batcher.Batch[*inflight]) time.Duration {
 		defer w.traffic.batchEnded() // after deliver: the answers are being written
 	}
 	start := time.Now()
-	outputs, err := w.execute(concatParts(batch.Parts), w.lowPriorityFor(bulkOnly))
+	outputs, cpu, err := w.execute(concatParts(batch.Parts), w.lowPriorityFor(bulkOnly))
 	compute := time.Since(start)
+	learn := learnedCost(compute, cpu, w.spec.Threads)
 	if err == nil && w.sig.MaxBatchSize > 0 {
 		err = checkBatchAxis(int64(batch.Rows), outputs)
 	}
@@ -186,18 +187,34 @@ func (w *worker) runBatch(batch batcher.Batch[*inflight]) time.Duration {
 		for _, p := range batch.Parts {
 			p.Req.finish(nil, err)
 		}
-		return compute
+		return learn
 	}
 	deliver(batch.Parts, outputs)
 	w.log.Debug("batch done", "instance", w, "parts", len(batch.Parts), "rows", batch.Rows,
 		"reason", batch.Reason, "oldest_wait", batch.OldestWait, "compute", compute)
-	return compute
+	return learn
+}
+
+// learnedCost is what the batcher learns a batch cost (its policy, the
+// fair share's accounting, the traffic gate's estimate): the call's wall
+// time, or, for a call on a low thread with one thread (cpu > 0), the CPU
+// time it used. A low thread waits for the core while the front end's
+// threads run, and counting that wait as bulk compute held bulk under its
+// share with fewer rows than the share allows. With more threads ONNX
+// Runtime's pool does part of the work, which the calling thread's CPU
+// time does not see. The user-facing statistics keep the wall time.
+func learnedCost(wall, cpu time.Duration, threads int) time.Duration {
+	if cpu > 0 && cpu < wall && threads == 1 {
+		return cpu
+	}
+	return wall
 }
 
 // execute runs one batch, on a low-priority thread when low
 // (lowthreads.go), turning a backend panic into an error with its stack so
-// one bad batch cannot take the server down.
-func (w *worker) execute(inputs []backends.Tensor, low bool) (out []backends.Tensor, err error) {
+// one bad batch cannot take the server down. cpu is the CPU time the call
+// used on a low thread; 0 when it ran in place.
+func (w *worker) execute(inputs []backends.Tensor, low bool) (out []backends.Tensor, cpu time.Duration, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			w.log.Error("backend panic", "instance", w, "panic", r, "stack", string(debug.Stack()))
@@ -205,13 +222,17 @@ func (w *worker) execute(inputs []backends.Tensor, low bool) (out []backends.Ten
 		}
 	}()
 	run := func() { out, err = w.model.Run(context.Background(), inputs) }
-	if !low || !lowPrio.run(run) {
+	ran := false
+	if low {
+		cpu, ran = lowPrio.run(run)
+	}
+	if !ran {
 		run()
 	}
 	if err != nil {
-		return nil, Errorf(KindInternal, "model %s version %d: %w", w.spec.Model, w.spec.Version, err)
+		return nil, cpu, Errorf(KindInternal, "model %s version %d: %w", w.spec.Model, w.spec.Version, err)
 	}
-	return out, nil
+	return out, cpu, nil
 }
 
 // checkBatchAxis makes sure a run returned one row per item before the
