@@ -54,9 +54,20 @@ func TestCloseLate(t *testing.T) {
 	tick := make(chan time.Time)
 	done := make(chan struct{})
 	go func() { s.closeLate(context.Background(), tick); close(done) }()
-	tick <- time.Now() // a request is in flight: closeLate waits for the next tick
-	s.inflight.Store(0)
+	// Two ticks taken while a request is in flight: the second is taken
+	// only once closeLate has looked again, found it, and gone back to wait.
 	tick <- time.Now()
+	tick <- time.Now()
+	select {
+	case <-done:
+		t.Fatal("closeLate returned while a request was in flight")
+	default:
+	}
+	s.inflight.Store(0)
+	select { // it may see the store before it waits again
+	case tick <- time.Now():
+	case <-done:
+	}
 	<-done
 	buf := make([]byte, 1)
 	if _, err := client.Read(buf); !errors.Is(err, io.EOF) {
