@@ -27,19 +27,13 @@ say() { echo "fairshare: $*" >&2; }
 
 [[ -x "$py" ]] || { say "no $py: run make bench-venv"; exit 1; }
 mkdir -p "$out"
-rm -rf "$out/data"
 ./bin/tiffin demo-models "$repo" >/dev/null
 file="$out/mlp-large-$rows.parquet"
 [[ -f "$file" ]] || { say "write $rows rows of mlp-large"; "$py" bench/bulk_ref.py gen "$repo/mlp-large/1/model.onnx" "$rows" "$file"; }
 
 # shellcheck source=bench/ports.sh
 source "$root/bench/ports.sh"
-http_port="$(free_port)"; grpc_port="$(free_port "$http_port")"; pprof_port="$(free_port "$grpc_port")"
-base="http://127.0.0.1:$http_port"
-taskset -c "$server" "${SERVER_BIN:-./bin/tiffin}" serve --model-repository "$repo" --host 127.0.0.1 \
-	--http-port "$http_port" --grpc-port "$grpc_port" --data-dir "$out/data" --log-level warn \
-	--pprof-addr "127.0.0.1:$pprof_port" >"$out/server.log" 2>&1 &
-srv=$!
+start_server "$repo" "$out"
 post=""
 trap 'kill $srv $post 2>/dev/null; wait $srv 2>/dev/null || true' EXIT
 wait_ready "$base/v2/health/ready" "$srv" "$out/server.log"

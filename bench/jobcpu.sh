@@ -25,15 +25,9 @@ say() { echo "jobcpu: $*" >&2; }
 [[ -f "$file" ]] || { say "no $file"; exit 1; }
 [[ -d "$repo/$model" ]] || { say "no model $model in $repo (tiffin demo-models $repo)"; exit 1; }
 mkdir -p "$out"
-rm -rf "$out/data"
 # shellcheck source=bench/ports.sh
 source "$root/bench/ports.sh"
-http_port="$(free_port)"; grpc_port="$(free_port "$http_port")"; pprof_port="$(free_port "$grpc_port")"
-base="http://127.0.0.1:$http_port"
-taskset -c "$server" "${SERVER_BIN:-./bin/tiffin}" serve --model-repository "$repo" --host 127.0.0.1 \
-	--http-port "$http_port" --grpc-port "$grpc_port" --data-dir "$out/data" --log-level warn \
-	--pprof-addr "127.0.0.1:$pprof_port" >"$out/server.log" 2>&1 &
-srv=$!
+start_server "$repo" "$out"
 trap 'kill $srv 2>/dev/null; wait $srv 2>/dev/null || true' EXIT
 wait_ready "$base/v2/health/ready" "$srv" "$out/server.log"
 

@@ -27,3 +27,18 @@ wait_ready() {
 	done
 	say "not ready: $1"; return 1
 }
+
+# start_server REPO OUT: starts SERVER_BIN (./bin/tiffin) serving REPO on
+# core $server, on free loopback ports, with a fresh data dir OUT/data, its
+# profiles on pprof_port and its output in OUT/server.log. Sets http_port,
+# grpc_port, pprof_port, base and srv; the caller sets its trap, then
+# waits with wait_ready "$base/v2/health/ready" "$srv" "OUT/server.log".
+start_server() {
+	rm -rf "$2/data"
+	http_port="$(free_port)"; grpc_port="$(free_port "$http_port")"; pprof_port="$(free_port "$grpc_port")"
+	base="http://127.0.0.1:$http_port"
+	taskset -c "$server" "${SERVER_BIN:-./bin/tiffin}" serve --model-repository "$1" --host 127.0.0.1 \
+		--http-port "$http_port" --grpc-port "$grpc_port" --data-dir "$2/data" --log-level warn \
+		--pprof-addr "127.0.0.1:$pprof_port" >"$2/server.log" 2>&1 &
+	srv=$!
+}

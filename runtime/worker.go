@@ -202,7 +202,8 @@ func (w *worker) runBatch(batch batcher.Batch[*inflight]) time.Duration {
 // threads run, and counting that wait as bulk compute held bulk under its
 // share with fewer rows than the share allows. With more threads ONNX
 // Runtime's pool does part of the work, which the calling thread's CPU
-// time does not see. The user-facing statistics keep the wall time.
+// time does not see. Triton's statistics (compute_infer) keep the wall
+// time; the batcher's own compute figures show what it learned.
 func learnedCost(wall, cpu time.Duration, threads int) time.Duration {
 	if cpu > 0 && cpu < wall && threads == 1 {
 		return cpu

@@ -55,7 +55,7 @@ func (s *scorer) score(ctx context.Context, job *record, c chunkRef, data []byte
 	r := &chunkRun{scorer: s, ctx: ctx, job: job, specs: specs, maxRows: max(v.Sig.MaxBatchSize, 1),
 		batched: v.Sig.MaxBatchSize > 0, dec: newRowDecoder(specs, job.Format), slots: make(chan struct{}, batchesInFlight),
 		deadlines: newDeadlines(ctx, v.RequestTimeout(&runtime.InferRequest{}))}
-	defer r.deadlines.close() // again after the wait below: a no-op then
+	defer r.deadlines.close()
 	if job.Format.raw() {
 		if msg := r.rawRows(c, data); msg != "" {
 			return failAll(c, c.rows, msg), ctx.Err()
@@ -69,7 +69,6 @@ func (s *scorer) score(ctx context.Context, job *record, c chunkRef, data []byte
 	}
 	r.dispatch()
 	r.wg.Wait()
-	r.deadlines.close()
 	if err := ctx.Err(); err != nil {
 		r.res.release()
 		return chunkResult{}, err

@@ -1,6 +1,7 @@
 package http
 
 import (
+	"maps"
 	"sync"
 	"sync/atomic"
 )
@@ -25,45 +26,33 @@ type pathCache struct {
 	mu    sync.Mutex                        // serialises keep
 }
 
-// get returns b as a string: the kept one when there is one.
-func (c *pathCache) get(b []byte) string {
+// get returns b as a string: the kept one, and true, when there is one.
+func (c *pathCache) get(b []byte) (string, bool) {
 	if m := c.paths.Load(); m != nil {
 		if s, ok := (*m)[string(b)]; ok { // no allocation for the lookup
-			return s
+			return s, true
 		}
 	}
-	return string(b)
+	return string(b), false
 }
 
-// keep adds path to the set, while there is room.
+// keep adds path, which get did not find, to the set, while there is room.
 func (c *pathCache) keep(path string) {
 	if len(path) > maxPathLen {
 		return
 	}
-	if m := c.paths.Load(); m != nil {
-		if _, ok := (*m)[path]; ok || len(*m) >= maxPaths {
-			return
-		}
+	if m := c.paths.Load(); m != nil && len(*m) >= maxPaths {
+		return // full: no lock taken
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	old := c.paths.Load()
-	next := make(map[string]string, 1+lenOf(old))
-	if old != nil {
+	next := map[string]string{}
+	if old := c.paths.Load(); old != nil {
 		if _, ok := (*old)[path]; ok || len(*old) >= maxPaths {
-			return
+			return // kept meanwhile, or full
 		}
-		for k, v := range *old {
-			next[k] = v
-		}
+		next = maps.Clone(*old)
 	}
 	next[path] = path
 	c.paths.Store(&next)
-}
-
-func lenOf(m *map[string]string) int {
-	if m == nil {
-		return 0
-	}
-	return len(*m)
 }

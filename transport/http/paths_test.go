@@ -18,15 +18,18 @@ import (
 func TestPathCacheKeepsAnsweredPaths(t *testing.T) {
 	var c pathCache
 	b := []byte("/v2/models/m/infer")
-	if got := c.get(b); got != string(b) || unsafe.StringData(got) == &b[0] {
-		t.Fatalf("get before keep = %q, want a copy of the bytes", got)
+	if got, found := c.get(b); got != string(b) || unsafe.StringData(got) == &b[0] || found {
+		t.Fatalf("get before keep = %q (found %v), want a copy of the bytes", got, found)
 	}
 	c.keep("/v2/models/m/infer")
-	kept := c.get(b)
-	if n := testing.AllocsPerRun(100, func() { _ = c.get(b) }); n != 0 {
+	kept, found := c.get(b)
+	if !found {
+		t.Fatal("get did not find a kept path")
+	}
+	if n := testing.AllocsPerRun(100, func() { _, _ = c.get(b) }); n != 0 {
 		t.Fatalf("get of a kept path allocated %v times", n)
 	}
-	if again := c.get(b); unsafe.StringData(again) != unsafe.StringData(kept) {
+	if again, _ := c.get(b); unsafe.StringData(again) != unsafe.StringData(kept) {
 		t.Fatal("a kept path came back as a new string")
 	}
 	b[1] = 'x' // the caller's buffer is reused: what get returned must not change

@@ -11,7 +11,7 @@ import (
 // route dispatches by path. The V2 paths are few and fixed, so a switch on
 // the split path reads better than a router table.
 func (s *Server) route(ctx *fasthttp.RequestCtx) {
-	path := s.paths.get(ctx.Path())
+	path, kept := s.paths.get(ctx.Path())
 	var buf [8]string
 	seg := splitPath(path, buf[:0])
 	get, post := ctx.IsGet() || ctx.IsHead(), ctx.IsPost()
@@ -36,7 +36,7 @@ func (s *Server) route(ctx *fasthttp.RequestCtx) {
 		return
 	case len(seg) >= 3 && seg[1] == "models":
 		if s.routeModel(ctx, seg[2], seg[3:], get, post) {
-			if ctx.Response.StatusCode() == fasthttp.StatusOK {
+			if !kept && ctx.Response.StatusCode() == fasthttp.StatusOK {
 				s.paths.keep(path) // it names a model that is there
 			}
 			return
