@@ -66,23 +66,15 @@ func (m *Manager) Version(name string, version int64) (*ModelVersion, error) {
 		}
 		return v, nil
 	}
-	// One pass over the map, without sorting: this runs on every request
-	// that names no version.
-	var newest, ready *ModelVersion
-	var newestN, readyN int64
-	for n, v := range e.versions {
-		if newest == nil || n > newestN {
-			newest, newestN = v, n
-		}
-		if (ready == nil || n > readyN) && v.Ready() {
-			ready, readyN = v, n
+	// The newest READY version, else the newest: a walk of a short slice,
+	// since this runs on every request that names no version.
+	for _, v := range e.newest {
+		if v.Ready() {
+			return v, nil
 		}
 	}
-	switch {
-	case ready != nil:
-		return ready, nil
-	case newest != nil:
-		return newest, nil
+	if len(e.newest) > 0 {
+		return e.newest[0], nil
 	}
 	reason := "it has no versions"
 	if e.err != nil {

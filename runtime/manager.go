@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -50,6 +51,7 @@ type entry struct {
 	name     string
 	err      error                   // the model-level failure (bad config, no versions)
 	versions map[int64]*ModelVersion // by version
+	newest   []*ModelVersion         // the same versions, newest first
 }
 
 // ManagerOptions are the Manager's dependencies.
@@ -159,7 +161,9 @@ func (m *Manager) loadVersions(ctx context.Context, e *entry, md ModelDir) error
 				"max_batch_size", v.Sig.MaxBatchSize, "inputs", v.Sig.Inputs, "outputs", v.Sig.Outputs)
 		}
 		e.versions[vd.Version] = v
+		e.newest = append(e.newest, v)
 	}
+	slices.SortFunc(e.newest, func(a, b *ModelVersion) int { return cmp.Compare(b.Version, a.Version) })
 	return errors.Join(errs...)
 }
 

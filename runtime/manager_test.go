@@ -405,3 +405,24 @@ func unloadUnderLoad(t *testing.T, m *runtime.Manager, fake *backendtest.Backend
 		t.Fatal("no request succeeded before the unload")
 	}
 }
+
+// BenchmarkManagerVersion measures the lookup every request that names no
+// version makes: the newest READY of three versions.
+func BenchmarkManagerVersion(b *testing.B) {
+	repo := b.TempDir()
+	if err := backendtest.WriteModel(repo, "m", "version_policy: {all: true}\n", 1, 2, 3); err != nil {
+		b.Fatal(err)
+	}
+	m := runtime.NewManager(runtime.ManagerOptions{Repository: repo, Backends: backends.NewRegistry(backendtest.New(backendtest.Options{})),
+		Inventory: runtime.Inventory{Cores: [][]int{{0}}, Nodes: []int{0}}, Logger: slog.New(slog.DiscardHandler)})
+	b.Cleanup(func() { _ = m.Close(context.Background()) })
+	if err := m.Load(context.Background(), "m"); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if v, err := m.Version("m", 0); err != nil || v.Version != 3 {
+			b.Fatalf("version %v, %v; want 3", v, err)
+		}
+	}
+}

@@ -90,7 +90,7 @@ func (v *ModelVersion) infer(ctx context.Context, req *InferRequest) (resp *Infe
 		return nil, err
 	}
 	timeout := v.RequestTimeout(req)
-	if dl, ok := ctx.Deadline(); !ok || time.Until(dl) > timeout {
+	if dl, ok := ctx.Deadline(); !ok || dl.Sub(start) > timeout {
 		// A caller that already set the deadline (the HTTP front end)
 		// spares a second context, its timer and its registration.
 		var cancel context.CancelFunc
