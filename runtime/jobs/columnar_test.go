@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -311,7 +314,8 @@ func TestPoisonChunkFailsOnlyItsRows(t *testing.T) {
 // the reference.
 func TestParquetAndNPYJobs(t *testing.T) {
 	m := newRefModels()
-	s := startService(t, m, t.TempDir(), func(o *Options) { o.ChunkBytes = 64 * 50; o.ChunkRows = 0 })
+	dir := t.TempDir()
+	s := startService(t, m, dir, func(o *Options) { o.ChunkBytes = 64 * 50; o.ChunkRows = 0 })
 	ctx := context.Background()
 	for name, in := range map[string][]byte{"parquet": parquetFile(t, 777, 200, false), "npy": npyFile(777)} {
 		st, err := s.Submit(ctx, "mlp-small", 0, Input{}, bytes.NewReader(in)) // format sniffed
@@ -341,6 +345,35 @@ func TestParquetAndNPYJobs(t *testing.T) {
 		}
 		rc.Close()
 		checkResults(t, readParquetResults(t, buf.Bytes()), 777, nil)
+		// A chunk's result that cannot be read (deleted during the
+		// download) ends the file without its footer: no reader may take
+		// the rows before it for all of them.
+		removeResult(t, dir, st.ID, 8)
+		rc, _, err = s.Results(ctx, st.ID, ResultsParquet)
+		if err != nil {
+			t.Fatal(err)
+		}
+		buf.Reset()
+		_, err = buf.ReadFrom(rc)
+		rc.Close()
+		if err == nil || bytes.HasSuffix(buf.Bytes(), []byte("PAR1")) {
+			t.Fatalf("%s: a result missing chunk 8 read as %d bytes ending %q, error %v; want an error and no footer",
+				name, buf.Len(), buf.Bytes()[max(0, buf.Len()-4):], err)
+		}
+	}
+}
+
+// removeResult deletes the file of one chunk's result under a data dir.
+func removeResult(t *testing.T, dir, job string, chunk int) {
+	t.Helper()
+	paths, _ := filepath.Glob(filepath.Join(dir, "*", "results", job, strconv.Itoa(chunk)))
+	more, _ := filepath.Glob(filepath.Join(dir, "results", job, strconv.Itoa(chunk)))
+	paths = append(paths, more...)
+	if len(paths) != 1 {
+		t.Fatalf("result files of chunk %d of job %s: %v", chunk, job, paths)
+	}
+	if err := os.Remove(paths[0]); err != nil {
+		t.Fatal(err)
 	}
 }
 

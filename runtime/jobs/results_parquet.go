@@ -83,8 +83,16 @@ func writeParquet(w io.Writer, rec *record, chunks *chunkResults) error {
 	props := parquet.NewWriterProperties(parquet.WithCompression(compress.Codecs.Snappy))
 	// The arrow schema travels in the file, so arrow readers get the
 	// fixed-size lists back as such (pyarrow: numpy-ready columns).
-	fw, err := pqarrow.NewFileWriter(sc, w, props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
+	out := &cutOff{w: w}
+	fw, err := pqarrow.NewFileWriter(sc, out, props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
 	if err != nil {
+		return err
+	}
+	// fail ends a file that could not be read whole without its footer, so
+	// no reader mistakes the rows written so far for all of them.
+	fail := func(err error) error {
+		out.cut = true
+		_ = fw.Close() // releases the writer; the footer goes nowhere
 		return err
 	}
 	rb := array.NewRecordBuilder(memory.DefaultAllocator, sc)
@@ -95,20 +103,31 @@ func writeParquet(w io.Writer, rec *record, chunks *chunkResults) error {
 			return fw.Close()
 		}
 		if err != nil {
-			_ = fw.Close()
-			return err
+			return fail(err)
 		}
 		if err := appendChunkRows(rb, rec, recs); err != nil {
-			_ = fw.Close()
-			return fmt.Errorf("chunk %d of job %s: %w", chunks.next-1, rec.ID, err)
+			return fail(fmt.Errorf("chunk %d of job %s: %w", chunks.next-1, rec.ID, err))
 		}
 		batch := rb.NewRecordBatch()
 		err = fw.Write(batch)
 		batch.Release()
 		if err != nil {
-			return err
+			return fail(err)
 		}
 	}
+}
+
+// cutOff passes writes on until cut, then drops them.
+type cutOff struct {
+	w   io.Writer
+	cut bool
+}
+
+func (c *cutOff) Write(p []byte) (int, error) {
+	if c.cut {
+		return len(p), nil
+	}
+	return c.w.Write(p)
 }
 
 // appendChunkRows appends one chunk's rows to the record builder.

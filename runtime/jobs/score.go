@@ -49,7 +49,7 @@ const batchesInFlight = 4
 func (s *scorer) score(ctx context.Context, job *record, c chunkRef, data []byte) (chunkResult, error) {
 	v, err := s.version(ctx, job.Model, job.Version)
 	if err != nil {
-		return failAll(c, rowCount(data), err.Error()), ctx.Err()
+		return failAll(c, c.rows, err.Error()), ctx.Err()
 	}
 	specs := rowSpecs(&v.Sig)
 	r := &chunkRun{scorer: s, ctx: ctx, job: job, specs: specs, maxRows: max(v.Sig.MaxBatchSize, 1),
@@ -308,12 +308,4 @@ func eachLine(data []byte, fn func(line []byte)) {
 		}
 		data = rest
 	}
-}
-
-// rowCount is how many rows eachLine finds.
-func rowCount(data []byte) int {
-	if len(data) == 0 {
-		return 0
-	}
-	return bytes.Count(bytes.TrimSuffix(data, []byte{'\n'}), []byte{'\n'}) + 1
 }

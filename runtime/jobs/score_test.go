@@ -194,3 +194,32 @@ func TestScoreCSVAndEmptyChunks(t *testing.T) {
 		t.Fatalf("empty chunk: %+v %v", res, err)
 	}
 }
+
+// A chunk whose model is gone fails every one of its rows, whatever its
+// format: a raw chunk's rows are counted by the chunk, never by the
+// newline bytes its floats happen to hold.
+func TestScoreMissingModelFailsEveryRow(t *testing.T) {
+	s := &scorer{models: newRefModels(), retryFor: 10 * time.Millisecond}
+	const rows, first = 5, 100
+	data := []byte(strings.Repeat("\n", rows*16*4)) // every byte 0x0A
+	for _, f := range []Format{NPY, Parquet, NDJSON} {
+		job := &record{Status: Status{Model: "gone", Version: 1}, Format: f}
+		in := data
+		if !f.raw() {
+			in = []byte(strings.Repeat(`{"input":[1]}`+"\n", rows))
+		}
+		res, err := s.score(context.Background(), job, chunkRef{firstRow: first, rows: rows}, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := readResults(t, ndjsonOf(t, res))
+		if len(lines) != rows || res.failed != rows {
+			t.Fatalf("%s: %d lines, %d failed; want %d of each", f, len(lines), res.failed, rows)
+		}
+		for i, l := range lines {
+			if l.Row != first+int64(i) || !strings.Contains(l.Error, `unknown model "gone"`) {
+				t.Fatalf("%s: line %d is %+v, want row %d failing for the unknown model", f, i, l, first+i)
+			}
+		}
+	}
+}
