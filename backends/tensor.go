@@ -39,20 +39,38 @@ type Tensor struct {
 	Strings  [][]byte
 }
 
+// MaxElements is the most elements a tensor may have: at the widest
+// element's 8 bytes, its byte size still fits an int64, so no caller's
+// n × size can wrap around to a small number.
+const MaxElements = 1 << 59
+
 // NumElements is the product of the shape; 1 for a scalar. It returns -1 when
-// an axis is negative or the product overflows.
+// an axis is negative or the product is over MaxElements.
 func NumElements(shape []int64) int64 {
 	n := int64(1)
 	for _, d := range shape {
 		if d < 0 {
 			return -1
 		}
-		if d != 0 && n > (1<<62)/d {
+		if d != 0 && n > MaxElements/d {
 			return -1
 		}
 		n *= d
 	}
 	return n
+}
+
+// ShapeProblem says why NumElements refuses shape: "" when it does not.
+func ShapeProblem(shape []int64) string {
+	for i, d := range shape {
+		if d < 0 {
+			return fmt.Sprintf("axis %d is negative", i)
+		}
+	}
+	if NumElements(shape) < 0 {
+		return "it holds more than 2^59 elements"
+	}
+	return ""
 }
 
 // NumElements is the product of the tensor's shape.

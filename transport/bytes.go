@@ -15,6 +15,9 @@ func SplitBytesElements(raw []byte, n int64) ([][]byte, error) {
 	}
 	out := make([][]byte, 0, n)
 	for len(raw) > 0 {
+		if int64(len(out)) == n { // refused before reading the rest
+			return nil, fmt.Errorf("shape holds %d BYTES elements but data has more", n)
+		}
 		if len(raw) < 4 {
 			return nil, fmt.Errorf("BYTES element %d: truncated length prefix", len(out))
 		}

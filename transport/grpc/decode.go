@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"math"
 	"slices"
-	"time"
 
 	"github.com/tiffin-ml/tiffin/backends"
 	"github.com/tiffin-ml/tiffin/runtime"
@@ -80,7 +79,7 @@ func decodeParameters(req *runtime.InferRequest, params map[string]*pb.InferPara
 		if !ok {
 			return invalid("parameter \"timeout\" must be a whole number of microseconds >= 0")
 		}
-		req.Timeout = time.Duration(min(us, uint64(math.MaxInt64/1000))) * time.Microsecond
+		req.Timeout = transport.TimeoutMicros(us)
 	}
 	if p, ok := params["priority"]; ok {
 		n, isNum := wholeNumber(p)
@@ -114,8 +113,8 @@ func decodeHeader(in *pb.ModelInferRequest_InferInputTensor, t *backends.Tensor)
 	if !ok {
 		return invalid("input %q: unknown datatype %q", in.GetName(), in.GetDatatype())
 	}
-	if backends.NumElements(in.GetShape()) < 0 {
-		return invalid("input %q: invalid shape %v", in.GetName(), in.GetShape())
+	if why := backends.ShapeProblem(in.GetShape()); why != "" {
+		return invalid("input %q: invalid shape %v: %s", in.GetName(), in.GetShape(), why)
 	}
 	*t = backends.Tensor{Name: in.GetName(), DataType: dt, Shape: in.GetShape()}
 	return nil

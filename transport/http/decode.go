@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"slices"
 	"strconv"
-	"time"
 
 	"github.com/tiffin-ml/tiffin/backends"
 	"github.com/tiffin-ml/tiffin/runtime"
@@ -148,7 +147,7 @@ func (d *decoded) decodeParameters(p parameters) error {
 		return invalid("%v", err)
 	}
 	if ok {
-		d.req.Timeout = time.Duration(us) * time.Microsecond
+		d.req.Timeout = transport.TimeoutMicros(uint64(us))
 	}
 	if raw, ok := p.get("priority"); ok {
 		pr, ok := priorityOf(raw)
@@ -197,9 +196,11 @@ func decodeHeader(in *inputJSON, t *backends.Tensor) error {
 	if !ok {
 		return invalid("input %q: unknown datatype %q", in.Name, in.Datatype)
 	}
-	n := backends.NumElements(in.Shape)
-	if in.Shape == nil || n < 0 {
-		return invalid("input %q: invalid shape %v", in.Name, in.Shape)
+	if in.Shape == nil {
+		return invalid("input %q: invalid shape: it has none", in.Name)
+	}
+	if why := backends.ShapeProblem(in.Shape); why != "" {
+		return invalid("input %q: invalid shape %v: %s", in.Name, in.Shape, why)
 	}
 	*t = backends.Tensor{Name: in.Name, DataType: dt, Shape: in.Shape}
 	return nil

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	goruntime "runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -52,7 +53,10 @@ func TestDecodeRequestErrors(t *testing.T) {
 		{`{"inputs":[{"name":"a","datatype":"FP32","shape":[1]}]}`, -1, `input "a" has no data`},
 		{`{"inputs":[{"datatype":"FP32","shape":[1],"data":[1]}]}`, -1, `an input has no name`},
 		{`{"inputs":[{"name":"a","datatype":"FP32","data":[1]}]}`, -1, `invalid shape`},
-		{`{"inputs":[{"name":"a","datatype":"FP32","shape":[-1],"data":[1]}]}`, -1, `invalid shape [-1]`},
+		{`{"inputs":[{"name":"a","datatype":"FP32","shape":[-1],"data":[1]}]}`, -1, `invalid shape [-1]: axis 0 is negative`},
+		// 2^62 elements of 4 bytes: a byte size that wraps to 0 in an int64.
+		{`{"inputs":[{"name":"a","datatype":"FP32","shape":[1,4611686018427387904],"parameters":{"binary_data_size":0}}]}`, 111, `holds more than 2^59 elements`},
+		{`{"inputs":[{"name":"a","datatype":"FP32","shape":[1],"parameters":{"binary_data_size":9223372036854775807}}]}`, 109, `more than the largest allowed`},
 		{`{"parameters":{"timeout":-5},"inputs":[{"name":"a","datatype":"FP32","shape":[1],"data":[1]}]}`, -1, `"timeout" must be a whole number`},
 		{`{"parameters":{"priority":"urgent"},"inputs":[{"name":"a","datatype":"FP32","shape":[1],"data":[1]}]}`, -1, `"priority" must be`},
 		{`{"inputs":[{"name":"a","datatype":"FP32","shape":[1],"data":[1]}],"outputs":[{}]}`, -1, `requested output has no name`},
@@ -63,6 +67,45 @@ func TestDecodeRequestErrors(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tt.want) || runtime.KindOf(err) != runtime.KindInvalidArgument {
 			t.Errorf("%s: err %v, want invalid argument %q", tt.body, err, tt.want)
 		}
+	}
+}
+
+// Millions of empty inputs, outputs or parameters are refused at the
+// first one past the bound, having cost the decoder little: "{}" is three
+// bytes of body but hundreds of the decoder's.
+func TestDecodeBoundsWhatARequestLists(t *testing.T) {
+	many := func(n int, elem string) string { return strings.TrimSuffix(strings.Repeat(elem+",", n), ",") }
+	in := `{"name":"a","datatype":"FP32","shape":[1],"data":[1]}`
+	params := `{"parameters":{` + many(200, `"k":1`) + `},"inputs":[` + in + `]}`
+	for _, c := range []struct{ body, want string }{
+		{`{"inputs":[` + many(5<<20, `{}`) + `]}`, "more than 1024 inputs"},
+		{`{"inputs":[` + in + `],"outputs":[` + many(5<<20, `{}`) + `]}`, "more than 1024 outputs"},
+		{params, `"parameters": more than 128 parameters`},
+		{`{"inputs":[{"name":"a","datatype":"FP32","shape":[1],"data":[1],"parameters":{` + many(200, `"k":1`) + `}}]}`, "more than 128 parameters"},
+	} {
+		body := []byte(c.body)
+		var before, after goruntime.MemStats
+		goruntime.ReadMemStats(&before)
+		_, err := decodeRequest(body, -1, nil)
+		goruntime.ReadMemStats(&after)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%.40s...: %v, want %q", c.body, err, c.want)
+		}
+		if n := after.TotalAlloc - before.TotalAlloc; n > 1<<20 {
+			t.Errorf("%.40s...: refusing it allocated %d bytes", c.body, n)
+		}
+	}
+	if _, err := decodeRequest([]byte(`{"inputs":[`+many(maxTensors, in)+`]}`), -1, nil); err != nil {
+		t.Fatalf("%d inputs: %v", maxTensors, err)
+	}
+}
+
+// A timeout past what a duration holds is the longest one, not a
+// wrapped-around few nanoseconds.
+func TestDecodeHugeTimeout(t *testing.T) {
+	d, err := decodeRequest([]byte(`{"parameters":{"timeout":18446744073709552},"inputs":[{"name":"a","datatype":"FP32","shape":[1],"data":[1]}]}`), -1, nil)
+	if err != nil || d.req.Timeout < 100*365*24*time.Hour {
+		t.Fatalf("timeout %v (%v), want the longest", d.req.Timeout, err)
 	}
 }
 

@@ -3,6 +3,7 @@ package http
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"strconv"
 )
 
@@ -46,8 +47,11 @@ func (p parameters) int(key string) (int64, bool, error) {
 		return 0, false, nil
 	}
 	f, err := number(raw)
-	if err != nil || f != float64(int64(f)) || f < 0 {
+	if err != nil || f != math.Trunc(f) || f < 0 {
 		return 0, true, fmt.Errorf("parameter %q must be a whole number >= 0, got %s", key, shown(raw))
+	}
+	if f >= math.MaxInt64 { // 2^63: past int64, where a conversion is undefined
+		return 0, true, fmt.Errorf("parameter %q is %s, more than the largest allowed, %d", key, shown(raw), int64(math.MaxInt64))
 	}
 	return int64(f), true, nil
 }
@@ -68,6 +72,15 @@ func shown(raw []byte) string {
 	}
 	return string(raw)
 }
+
+// maxTensors and maxParameters bound what one request may list: each
+// input, output and parameter costs the decoder tens to hundreds of bytes
+// for the few a client sends for it ("{}" is three), so a body of millions
+// of empty ones would otherwise take gigabytes before any check ran.
+const (
+	maxTensors    = 1024 // inputs, and outputs, per request
+	maxParameters = 128  // per "parameters" object
+)
 
 // params reads a "parameters" object (or null) at the scanner, appending
 // to p as encoding/json merges into an existing map. Absent and empty are
@@ -90,6 +103,9 @@ func (s *scanner) params(name string, p *parameters) error {
 		}
 		if err := validValue(raw); err != nil {
 			return fmt.Errorf("field %q: parameter %q: %v", name, k, err)
+		}
+		if len(*p) == maxParameters {
+			return fmt.Errorf("field %q: more than %d parameters", name, maxParameters)
 		}
 		*p = append(*p, param{key: k, raw: raw})
 		return nil
@@ -191,6 +207,9 @@ func (s *scanner) outputs(out *[]outputRequest) error {
 		return err
 	}
 	return s.array(func() error {
+		if len(*out) == maxTensors {
+			return s.errorf("the request asks for more than %d outputs", maxTensors)
+		}
 		o := grow(out)
 		*o = outputRequest{Parameters: o.Parameters[:0]}
 		if s.isNull() {

@@ -408,6 +408,9 @@ func parseRequestInto(b []byte, rj *requestJSON) error {
 				return nil
 			}
 			return s.array(func() error {
+				if len(rj.Inputs) == maxTensors {
+					return s.errorf("the request has more than %d inputs", maxTensors)
+				}
 				in := grow(&rj.Inputs)
 				*in = inputJSON{Parameters: in.Parameters[:0], spare: in.spare}
 				return s.input(in)
