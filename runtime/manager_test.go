@@ -426,3 +426,27 @@ func BenchmarkManagerVersion(b *testing.B) {
 		}
 	}
 }
+
+// Loading a name that is not a model folder (a file beside them, a name
+// too long for a folder) records nothing: the index, and the strict
+// readiness read from it, stay as they were.
+func TestManagerLoadNonModelNames(t *testing.T) {
+	repo := t.TempDir()
+	writeFake(t, repo, "m", "", 1)
+	if err := os.WriteFile(filepath.Join(repo, "README.md"), []byte("hi"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m := fakeManager(t, repo, backendtest.New(backendtest.Options{}))
+	if err := m.Load(context.Background(), "m"); err != nil {
+		t.Fatal(err)
+	}
+	for name, kind := range map[string]runtime.Kind{"README.md": runtime.KindNotFound, strings.Repeat("a", 300): runtime.KindInvalidArgument} {
+		err := m.Load(context.Background(), name)
+		if runtime.KindOf(err) != kind {
+			t.Fatalf("load %.20q: %v, want %v", name, err, kind)
+		}
+	}
+	if idx := m.Index(); len(idx) != 1 || idx[0].Model != "m" || idx[0].State != runtime.StateReady {
+		t.Fatalf("index %+v: want only m, READY (strict readiness reads it)", idx)
+	}
+}

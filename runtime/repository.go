@@ -1,12 +1,14 @@
 package runtime
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
 	"strconv"
+	"syscall"
 
 	"github.com/tiffin-ml/tiffin/runtime/config"
 )
@@ -39,8 +41,14 @@ func CheckModelName(name string) error {
 	if !modelNameRe.MatchString(name) || name == "." || name == ".." {
 		return Errorf(KindInvalidArgument, "invalid model name %q: use letters, digits, '_', '-' and '.'", name)
 	}
+	if len(name) > maxModelName {
+		return Errorf(KindInvalidArgument, "invalid model name: %d bytes, more than a folder name may have (%d)", len(name), maxModelName)
+	}
 	return nil
 }
+
+// maxModelName is the longest folder name Linux's file systems allow.
+const maxModelName = 255
 
 // ListModels returns the names of the model folders under root, sorted.
 func ListModels(root string) ([]string, error) {
@@ -65,7 +73,7 @@ func ScanModel(root, name string) (ModelDir, error) {
 		return md, err
 	}
 	entries, err := os.ReadDir(md.Dir)
-	if os.IsNotExist(err) {
+	if os.IsNotExist(err) || errors.Is(err, syscall.ENOTDIR) { // a file beside the model folders is no model
 		return md, Errorf(KindNotFound, "model %q is not in the repository", name)
 	}
 	if err != nil {
