@@ -71,6 +71,10 @@ type Description struct {
 	// AutoOrder is the backend's place in `backend: auto`: available
 	// backends are tried from the lowest; 0 or less: auto never picks it.
 	AutoOrder int
+	// NoNULInStrings says the engine takes BYTES elements as C strings, so
+	// one holding a NUL byte would be cut short: the runtime refuses such
+	// a request alone, before it joins a batch.
+	NoNULInStrings bool
 }
 
 // Platform is the platform name the transports report.

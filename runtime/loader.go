@@ -51,6 +51,7 @@ func (m *Manager) loadVersion(ctx context.Context, md ModelDir, vd VersionDir) (
 		return v, inFile(md, err)
 	}
 	v.Config.InstanceGroups = groups
+	v.Sig.NoNULInStrings = backend.Describe().NoNULInStrings
 	var traffic batcher.Traffic // nil, not a nil *interactiveClock, when off
 	if c := m.traffic(); c != nil {
 		traffic = c

@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"bytes"
 	"strings"
 
 	"github.com/tiffin-ml/tiffin/backends"
@@ -14,6 +15,9 @@ type Signature struct {
 	// MaxBatchSize > 0: the first axis of every input and output is the
 	// batch axis, and a request may carry up to this many items.
 	MaxBatchSize int
+	// NoNULInStrings: the backend cannot take a BYTES element holding a
+	// NUL byte (backends.Description).
+	NoNULInStrings bool
 }
 
 // Validate checks a request against the signature and puts its inputs in
@@ -110,6 +114,13 @@ func (s *Signature) checkInput(model string, spec *backends.TensorSpec, t *backe
 	}
 	if err := t.Check(); err != nil {
 		return 0, Errorf(KindInvalidArgument, "%v", err)
+	}
+	if s.NoNULInStrings {
+		for i, e := range t.Strings {
+			if bytes.IndexByte(e, 0) >= 0 {
+				return 0, Errorf(KindInvalidArgument, "input %q: element %d holds a NUL byte, which model %s's backend cannot take", t.Name, i, model)
+			}
+		}
 	}
 	return rows, nil
 }

@@ -77,3 +77,21 @@ func TestValidateNonBatching(t *testing.T) {
 		t.Fatal("a wrong fixed first axis passed")
 	}
 }
+
+// A BYTES element holding a NUL byte is refused on its own when the
+// backend cannot take one, before the request joins anyone's batch; other
+// backends get it whole.
+func TestValidateNULInStrings(t *testing.T) {
+	in := backends.Tensor{Name: "s", DataType: backends.Bytes, Shape: []int64{1, 2}, Strings: [][]byte{[]byte("ok"), []byte("a\x00b")}}
+	for _, refuse := range []bool{true, false} {
+		sig := &Signature{Inputs: []backends.TensorSpec{{Name: "s", DataType: backends.Bytes, Shape: []int64{-1, -1}}},
+			Outputs: []backends.TensorSpec{{Name: "y", DataType: backends.Bytes, Shape: []int64{-1, -1}}}, MaxBatchSize: 4, NoNULInStrings: refuse}
+		_, err := sig.Validate("m", &InferRequest{Inputs: []backends.Tensor{in}})
+		switch {
+		case refuse && (KindOf(err) != KindInvalidArgument || !strings.Contains(err.Error(), `input "s": element 1 holds a NUL byte`)):
+			t.Fatalf("refusing: %v, want element 1 named", err)
+		case !refuse && err != nil:
+			t.Fatalf("taking NULs: %v", err)
+		}
+	}
+}

@@ -15,7 +15,8 @@ const BackendName = "onnxruntime"
 // platform name onnxruntime_onnx, and comes first in auto order: it is the
 // fastest engine whenever its library loads.
 func (b *Backend) Describe() backends.Description {
-	return backends.Description{Platforms: []string{"onnxruntime_onnx"}, ModelFiles: []string{"model.onnx"}, AutoOrder: 10}
+	return backends.Description{Platforms: []string{"onnxruntime_onnx"}, ModelFiles: []string{"model.onnx"}, AutoOrder: 10,
+		NoNULInStrings: true}
 }
 
 // LibraryEnv names the environment variable that overrides where the ONNX
