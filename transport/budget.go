@@ -3,6 +3,7 @@ package transport
 import (
 	"sync/atomic"
 
+	"github.com/tiffin-ml/tiffin/backends"
 	"github.com/tiffin-ml/tiffin/runtime"
 )
 
@@ -24,6 +25,10 @@ func NewBudget(limit int64) *Budget { return &Budget{limit: limit} }
 func (b *Budget) Reserve(n int64) error {
 	if b == nil || b.limit <= 0 || n <= 0 {
 		return nil
+	}
+	if n > b.limit { // never servable: say so rather than "retry later"
+		return runtime.Errorf(runtime.KindResourceExhausted,
+			"this request needs about %d bytes in memory, more than the whole in-flight budget of %d (--max-inflight-bytes): send less, or raise the budget", n, b.limit)
 	}
 	for {
 		used := b.used.Load()
@@ -52,4 +57,49 @@ func (b *Budget) Used() int64 {
 		return 0
 	}
 	return b.used.Load()
+}
+
+// MaxExpansion and ExpansionSlack bound what a request may decode to:
+// at most MaxExpansion times its size on the wire, plus ExpansionSlack.
+// Raw tensors decode to their own size and typed numbers to at most eight
+// times theirs; what goes past is refused before it is decoded, naming
+// what makes it so (many tiny BYTES elements, empty inputs, parameters).
+const (
+	MaxExpansion   = 16
+	ExpansionSlack = 1 << 20
+)
+
+// StringElementCost is about what one BYTES element costs the server
+// beyond its own bytes, from decoding to the backend's copies: its slice
+// header, the backend's string and C copy, and the same again if the
+// model answers in BYTES. Empty elements, four bytes each on the wire,
+// took ~37 times their size in memory before this was bounded.
+const StringElementCost = 160
+
+// ChargeStrings reserves from b what a request's BYTES inputs will cost
+// beyond its body of bodyBytes, once their shapes are known and before
+// any element is decoded, and returns what it reserved. A request whose
+// elements would take more than MaxExpansion times its size is refused:
+// millions of empty strings in a few megabytes.
+func ChargeStrings(b *Budget, inputs []backends.Tensor, bodyBytes int) (int64, error) {
+	var n int64
+	for i := range inputs {
+		if inputs[i].DataType == backends.Bytes {
+			n += max(inputs[i].NumElements(), 0)
+		}
+	}
+	// No more elements than the body could hold (two bytes each at the
+	// least, `""` in JSON): a shape that claims more is refused for that
+	// when its data is read.
+	n = min(n, int64(bodyBytes)/2)
+	cost := n * StringElementCost
+	if cost > MaxExpansion*int64(bodyBytes)+ExpansionSlack {
+		return 0, runtime.Errorf(runtime.KindInvalidArgument,
+			"request of %d bytes holds %d BYTES elements, which would take about %d bytes once decoded (more than %dx its size): send fewer, longer elements",
+			bodyBytes, n, cost, MaxExpansion)
+	}
+	if err := b.Reserve(cost); err != nil {
+		return 0, err
+	}
+	return cost, nil
 }

@@ -7,12 +7,15 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/tiffin-ml/tiffin/backends"
+	"github.com/tiffin-ml/tiffin/backends/modelgen"
 	"github.com/tiffin-ml/tiffin/runtime/config"
 )
 
@@ -344,5 +347,39 @@ func TestE2EHostileJobUploadStreams(t *testing.T) {
 	}
 	if peak-idle > 64<<20 {
 		t.Fatalf("peak RSS grew by %d MiB during the upload, want at most 64", (peak-idle)>>20)
+	}
+}
+
+// TestE2EHostileTinyStrings: millions of empty BYTES elements (four bytes
+// each in binary, three in JSON) took ~37-70 times their size in memory;
+// such a request is now refused before any element is decoded, over
+// every wire, while real strings are served and a NUL byte fails alone.
+func TestE2EHostileTinyStrings(t *testing.T) {
+	repo := t.TempDir()
+	model, err := modelgen.Identity(backends.Bytes, true, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(repo, "id-bytes", "1", "model.onnx"), model)
+	gs := startGRPC(t, repo, nil)
+	const n = 4 << 20
+	empty := backends.Tensor{Name: "x", DataType: backends.Bytes, Shape: []int64{1, n}, Strings: make([][]byte, n)}
+	words := backends.Tensor{Name: "x", DataType: backends.Bytes, Shape: []int64{1, 1000}, Strings: make([][]byte, 1000)}
+	for i := range words.Strings {
+		words.Strings[i] = []byte(fmt.Sprintf("word %d of a sentence", i))
+	}
+	nul := backends.Tensor{Name: "x", DataType: backends.Bytes, Shape: []int64{1, 2}, Strings: [][]byte{[]byte("ok"), []byte("a\x00b")}}
+	for _, w := range wires {
+		if _, err := inferWire(gs, "id-bytes", w, []backends.Tensor{empty}); err == nil || !strings.Contains(err.Error(), "BYTES elements, which would take about") {
+			t.Errorf("%s: 4M empty elements: %v, want refused for their decoded size", w.name, err)
+		}
+		if got, err := inferWire(gs, "id-bytes", w, []backends.Tensor{words}); err != nil {
+			t.Errorf("%s: 1000 words: %v", w.name, err)
+		} else if err := sameTensor(got, words); err != nil {
+			t.Errorf("%s: 1000 words: %v", w.name, err)
+		}
+		if _, err := inferWire(gs, "id-bytes", w, []backends.Tensor{nul}); err == nil || !strings.Contains(err.Error(), "element 1 holds a NUL byte") {
+			t.Errorf("%s: a NUL byte: %v, want it named", w.name, err)
+		}
 	}
 }

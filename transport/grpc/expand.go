@@ -3,6 +3,8 @@ package grpc
 import (
 	"fmt"
 
+	"github.com/tiffin-ml/tiffin/transport"
+
 	"google.golang.org/protobuf/encoding/protowire"
 )
 
@@ -18,8 +20,8 @@ import (
 // elements are refused: one-byte strings take ~46 times their wire size.
 
 const (
-	maxExpansion   = 16
-	expansionSlack = 1 << 20
+	maxExpansion   = transport.MaxExpansion
+	expansionSlack = transport.ExpansionSlack
 )
 
 // Rough in-memory sizes of what proto allocates per entry, checked against

@@ -77,7 +77,19 @@ func (s *Server) infer(ctx context.Context, req *pb.ModelInferRequest, cost int6
 		return err
 	}
 	defer s.opts.Budget.Release(cost)
-	if err := decodeRequest(req, func(in []backends.Tensor) error { return v.Sig.CheckShapes(v.Name, in) }, d); err != nil {
+	// BYTES elements cost far more than their bytes once decoded: charged
+	// once their count is known, before any is decoded.
+	var strs int64
+	defer func() { s.opts.Budget.Release(strs) }()
+	check := func(in []backends.Tensor) error {
+		if err := v.Sig.CheckShapes(v.Name, in); err != nil {
+			return err
+		}
+		var err error
+		strs, err = transport.ChargeStrings(s.opts.Budget, in, int(cost/costFactor))
+		return err
+	}
+	if err := decodeRequest(req, check, d); err != nil {
 		return err
 	}
 	resp, err := s.models.Infer(ctx, &d.req)

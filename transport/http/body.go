@@ -92,18 +92,36 @@ func (s *Server) readChunked(ctx *fasthttp.RequestCtx, stream io.Reader, limit i
 		}
 		held += factor * int64(step)
 		body = append(body, make([]byte, step)...)
-		got, err := io.ReadFull(stream, body[len(body)-step:])
+		got, err := readStep(stream, body[len(body)-step:])
 		body = body[:len(body)-step+got]
 		switch {
 		case len(body) > limit:
 			s.refuseBody(ctx) // drain a bounded part, so the client reads the 413
 			return fail(errBodyTooLarge(limit, what))
-		case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+		case err == io.EOF: // after the last chunk
 			return body, held, nil
+		case errors.Is(err, io.ErrUnexpectedEOF): // within a chunk
+			return fail(runtime.Errorf(runtime.KindInvalidArgument, "read request body: the connection ended within a chunk of the chunked body"))
 		case err != nil:
 			return fail(bodyReadError(err))
 		}
 	}
+}
+
+// readStep fills buf from a chunked stream, as io.ReadFull does, but
+// passes the stream's own error on unchanged: io.EOF is the body's proper
+// end, io.ErrUnexpectedEOF a chunk cut short (io.ReadFull turns the first
+// into the second when buf is part filled).
+func readStep(stream io.Reader, buf []byte) (int, error) {
+	n := 0
+	for n < len(buf) {
+		m, err := stream.Read(buf[n:])
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }
 
 // bodyReadError names why a body could not be read: too slow (408) or cut.

@@ -78,7 +78,19 @@ func (s *Server) answerInfer(tctx context.Context, ctx *fasthttp.RequestCtx, mod
 		return 0
 	}
 	d.body = body
-	if err := d.decode(body, headerLen, func(in []backends.Tensor) error { return v.Sig.CheckShapes(model, in) }); err != nil {
+	// BYTES elements cost far more than their bytes once decoded: charged
+	// once their count is known, before any is decoded.
+	var strs int64
+	defer func() { s.budget.Release(strs) }()
+	check := func(in []backends.Tensor) error {
+		if err := v.Sig.CheckShapes(model, in); err != nil {
+			return err
+		}
+		var err error
+		strs, err = transport.ChargeStrings(s.budget, in, len(body))
+		return err
+	}
+	if err := d.decode(body, headerLen, check); err != nil {
 		putDecoded(d)
 		replyError(ctx, err)
 		return 0

@@ -7,10 +7,6 @@ import (
 	"unsafe"
 
 	"github.com/valyala/fasthttp"
-
-	"github.com/tiffin-ml/tiffin/runtime/config"
-	"github.com/tiffin-ml/tiffin/transport"
-	"github.com/tiffin-ml/tiffin/transport/internal/transporttest"
 )
 
 // A kept path comes back as the same string, without an allocation; any
@@ -62,13 +58,7 @@ func TestPathCacheIsBounded(t *testing.T) {
 // The server keeps the paths it answered with 200, and only those: a
 // request for a model that is not there leaves nothing behind.
 func TestServerKeepsOnlyAnsweredPaths(t *testing.T) {
-	m, _ := transporttest.Manager(t, map[string]string{"m": ""})
-	s := New(m, Options{Addr: "127.0.0.1:0", MaxBodyBytes: 1 << 16, Logger: transporttest.Quiet,
-		Access: transport.Access{Mode: config.ControlExplicit}})
-	if err := s.Start(); err != nil {
-		t.Fatal(err)
-	}
-	transporttest.StopAtCleanup(t, "shutdown", s.Shutdown)
+	s := startFake(t)
 	post := func(path string) int {
 		var req fasthttp.Request
 		var resp fasthttp.Response

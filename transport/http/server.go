@@ -112,6 +112,7 @@ func New(models Models, opts Options) *Server {
 		ReadTimeout:           opts.HeaderTimeout,
 		WriteTimeout:          opts.WriteTimeout,
 		HeaderReceived:        s.headerReceived,
+		ExpectHandler:         s.expect,
 		IdleTimeout:           2 * time.Minute,
 		NoDefaultServerHeader: false,
 		CloseOnShutdown:       true,
@@ -278,6 +279,20 @@ func (s *Server) headerReceived(h *fasthttp.RequestHeader) fasthttp.RequestConfi
 		return fasthttp.RequestConfig{ReadTimeout: time.Second}
 	}
 	return fasthttp.RequestConfig{ReadTimeout: s.opts.BodyTimeout}
+}
+
+// expect answers "Expect: 100-continue" (curl sends it for bodies over
+// 1 MiB): a body announced over its limit gets 413 at once, instead of
+// an invitation to send it all.
+func (s *Server) expect(ctx *fasthttp.RequestCtx) int {
+	n, limit := int64(ctx.Request.Header.ContentLength()), int64(s.opts.MaxBodyBytes)
+	if strings.HasPrefix(string(ctx.Request.Header.RequestURI()), "/v2/jobs") {
+		limit = s.opts.MaxJobUpload
+	}
+	if limit > 0 && n > limit {
+		return fasthttp.StatusRequestEntityTooLarge
+	}
+	return fasthttp.StatusContinue
 }
 
 // wireError answers requests fasthttp could not read: an oversized body

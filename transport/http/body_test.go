@@ -1,0 +1,83 @@
+package http
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tiffin-ml/tiffin/runtime/config"
+	"github.com/tiffin-ml/tiffin/transport"
+	"github.com/tiffin-ml/tiffin/transport/internal/transporttest"
+)
+
+// A chunked body whose connection ends within a chunk is refused as cut
+// short, not run as though the bytes so far were all of it; a whole one
+// is served.
+func TestChunkedBodyCutShort(t *testing.T) {
+	s := startFake(t)
+	body := `{"inputs":[{"name":"x","shape":[1,4],"datatype":"FP32","data":[1,2,3,4]}]}`
+	send := func(chunks string) string {
+		c, err := net.Dial("tcp", s.Addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+		req := "POST /v2/models/m/infer HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n" + chunks
+		if _, err := io.WriteString(c, req); err != nil {
+			t.Fatal(err)
+		}
+		_ = c.(*net.TCPConn).CloseWrite()
+		resp, _ := io.ReadAll(c)
+		return string(resp)
+	}
+	whole := send("4a\r\n" + body + "\r\n0\r\n\r\n")
+	if !strings.HasPrefix(whole, "HTTP/1.1 200") {
+		t.Fatalf("a whole chunked body: %.200s", whole)
+	}
+	cut := send("4a\r\n" + body[:40])
+	if !strings.HasPrefix(cut, "HTTP/1.1 400") || !strings.Contains(cut, "ended within a chunk") {
+		t.Fatalf("a chunk cut short: %.300s; want 400 naming it", cut)
+	}
+}
+
+// "Expect: 100-continue" with a body announced over the limit is answered
+// 413 at once, not invited; within the limit it is invited.
+func TestExpectContinue(t *testing.T) {
+	s := startFake(t)
+	first := func(length int64) string {
+		c, err := net.Dial("tcp", s.Addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+		fmt.Fprintf(c, "POST /v2/models/m/infer HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\nExpect: 100-continue\r\n\r\n", length)
+		line, _ := bufio.NewReader(c).ReadString('\n')
+		return line
+	}
+	if got := first(10_000_000_000); !strings.HasPrefix(got, "HTTP/1.1 413") {
+		t.Fatalf("10 GB announced: %q, want 413 at once", got)
+	}
+	if got := first(100); !strings.HasPrefix(got, "HTTP/1.1 100") {
+		t.Fatalf("100 bytes announced: %q, want 100 Continue", got)
+	}
+}
+
+// startFake starts a server on a loopback port over the fake backend's
+// model "m" (FP32 x [-1, 4]), with a 64 KiB body limit.
+func startFake(t *testing.T) *Server {
+	t.Helper()
+	m, _ := transporttest.Manager(t, map[string]string{"m": ""})
+	s := New(m, Options{Addr: "127.0.0.1:0", MaxBodyBytes: 1 << 16, Logger: transporttest.Quiet,
+		Access: transport.Access{Mode: config.ControlExplicit}})
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	transporttest.StopAtCleanup(t, "shutdown", s.Shutdown)
+	return s
+}
