@@ -60,9 +60,13 @@ func newJobs(p jobsParams) (jobsResult, error) {
 		return jobsResult{}, fmt.Errorf("jobs: %w", err)
 	}
 	p.Log.Info("bulk jobs", "config", cfg)
+	redeliveries := cfg.MaxRedeliveries
+	if redeliveries == 0 { // the flag's 0 means none; the option's 0, the default
+		redeliveries = jobs.NoRedelivery
+	}
 	svc := jobs.New(p.Manager, jobs.Options{
 		URL: cfg.QueueURL, DataDir: cfg.DataDir, Workers: cfg.Workers,
-		ChunkBytes: cfg.ChunkBytes, MaxRedeliveries: cfg.MaxRedeliveries, AckWait: cfg.AckWait, Logger: p.Log,
+		ChunkBytes: cfg.ChunkBytes, MaxRedeliveries: redeliveries, AckWait: cfg.AckWait, Logger: p.Log,
 	})
 	p.LC.append(hook{name: "jobs", start: svc.Start, stop: svc.Stop})
 	return jobsResult{Service: svc, HTTP: svc}, nil

@@ -114,6 +114,7 @@ func jobSubmitCmd(args []string, stdout, stderr io.Writer) int {
 	input := fs.String("input", "", "input `FILE`: NDJSON, CSV, Parquet or .npy ('-': stdin)")
 	format := fs.String("format", "", "ndjson, csv, parquet or npy (default: the server sniffs it from the content)")
 	columns := fs.String("columns", "", "Parquet: the scalar feature `COLUMNS` (a,b,c) of a single input, in order")
+	header := fs.String("header", "", "CSV: whether the first line is a header: auto (the default), yes or no")
 	watch := fs.Bool("watch", false, "then show progress until the job finishes")
 	if _, err := parseArgs(fs, args); err != nil {
 		return parseExit(err)
@@ -139,6 +140,9 @@ func jobSubmitCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	if *columns != "" {
 		q.Set("columns", *columns)
+	}
+	if *header != "" {
+		q.Set("header", *header)
 	}
 	c := newJobClient(*server)
 	var st jobs.Status

@@ -276,37 +276,45 @@ func readParquetResults(t *testing.T, data []byte) []resultLine {
 }
 
 // TestPoisonChunkFailsOnlyItsRows: a chunk whose scoring crashes every
-// time is redelivered MaxRedeliveries times, then its rows fail with the
-// reason; the other chunks' rows are scored and the job succeeds.
+// time is redelivered MaxRedeliveries times (NoRedelivery: none), then its
+// rows fail with the reason; the other chunks' rows are scored and the job
+// succeeds.
 func TestPoisonChunkFailsOnlyItsRows(t *testing.T) {
-	m := newRefModels()
-	s := startService(t, m, t.TempDir(), func(o *Options) { o.ChunkBytes = 64 * 10; o.ChunkRows = 0; o.MaxRedeliveries = 1 })
-	in := npyFile(50)
-	hdr := len(npy.AppendHeader(nil, backends.FP32, []int64{50, 16}))
-	copy(in[hdr+23*64:], f32Bytes([]float32{777})) // row 23: chunk 2, rows 20-29
-	st, err := s.Submit(context.Background(), "mlp-small", 0, Input{Format: NPY}, bytes.NewReader(in))
-	if err != nil {
-		t.Fatal(err)
-	}
-	st = waitFinished(t, s, st.ID, 30*time.Second)
-	if st.State != Succeeded || st.RowsDone != 50 || st.RowsFailed != 10 || st.ChunksDone != 5 {
-		t.Fatalf("%+v", st)
-	}
-	rc, _, err := s.Results(context.Background(), st.ID, ResultsNDJSON)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rc.Close()
-	lines := readResults(t, rc)
-	bad := map[int]bool{}
-	for i := 20; i < 30; i++ {
-		bad[i] = true
-		if e := lines[i].Error; !strings.Contains(e, "chunk 2 (rows 20-29) failed when delivered and when redelivered 1 times") || !strings.Contains(e, "scoring crashed on a poison row") {
-			t.Fatalf("row %d: %q, want the poison reason", i, e)
+	for redeliveries, again := range map[int]string{1: "and when redelivered 1 times", NoRedelivery: "and is not redelivered"} {
+		m := newRefModels()
+		s := startService(t, m, t.TempDir(), func(o *Options) {
+			o.ChunkBytes = 64 * 10
+			o.ChunkRows = 0
+			o.MaxRedeliveries = redeliveries
+		})
+		in := npyFile(50)
+		hdr := len(npy.AppendHeader(nil, backends.FP32, []int64{50, 16}))
+		copy(in[hdr+23*64:], f32Bytes([]float32{777})) // row 23: chunk 2, rows 20-29
+		st, err := s.Submit(context.Background(), "mlp-small", 0, Input{Format: NPY}, bytes.NewReader(in))
+		if err != nil {
+			t.Fatal(err)
 		}
+		st = waitFinished(t, s, st.ID, 30*time.Second)
+		if st.State != Succeeded || st.RowsDone != 50 || st.RowsFailed != 10 || st.ChunksDone != 5 {
+			t.Fatalf("%+v", st)
+		}
+		rc, _, err := s.Results(context.Background(), st.ID, ResultsNDJSON)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := readResults(t, rc)
+		rc.Close()
+		bad := map[int]bool{}
+		want := "chunk 2 (rows 20-29) failed when delivered " + again
+		for i := 20; i < 30; i++ {
+			bad[i] = true
+			if e := lines[i].Error; !strings.Contains(e, want) || !strings.Contains(e, "scoring crashed on a poison row") {
+				t.Fatalf("row %d: %q, want the poison reason", i, e)
+			}
+		}
+		// The expected values of the poisoned rows do not matter: they failed.
+		checkResults(t, lines, 50, bad)
 	}
-	// The expected values of the poisoned rows do not matter: they failed.
-	checkResults(t, lines, 50, bad)
 }
 
 // TestParquetAndNPYJobs runs real jobs on the embedded JetStream: Parquet

@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"slices"
+	"strconv"
 
 	"github.com/tiffin-ml/tiffin/backends"
 	"github.com/tiffin-ml/tiffin/runtime"
@@ -236,19 +237,32 @@ func csvFields(line []byte) ([][]byte, error) {
 	return fields, nil
 }
 
-// csvHeader reports whether a CSV line is a header: a field that is not a
-// value of the input's datatype. A BYTES input has no header detection.
-func csvHeader(s rowSpec) func([]byte) bool {
+// csvHeader says whether a CSV input's first line is a header: as h says,
+// or, for HeaderAuto, when no field is empty and one is not a value of the
+// input's datatype, or the fields are pandas's 0, 1, ..., n-1. A BYTES
+// input has no header detection. nil: never.
+func csvHeader(s rowSpec, h Header) func([]byte) bool {
+	switch h {
+	case HeaderYes:
+		return func([]byte) bool { return true }
+	case HeaderNo:
+		return nil
+	}
 	return func(line []byte) bool {
 		fields, err := csvFields(line)
 		if err != nil || s.dt == backends.Bytes {
 			return false
 		}
-		for _, f := range fields {
-			if _, err := tensorjson.AppendElement(nil, s.dt, f); err != nil {
-				return true
+		names, pandas := false, true
+		for i, f := range fields {
+			if len(f) == 0 {
+				return false // a row with a missing value: it fails as a row
 			}
+			if _, err := tensorjson.AppendElement(nil, s.dt, f); err != nil {
+				names = true
+			}
+			pandas = pandas && string(f) == strconv.Itoa(i)
 		}
-		return false
+		return names || (pandas && len(fields) > 1)
 	}
 }

@@ -92,9 +92,20 @@ func TestDecodeCSV(t *testing.T) {
 	if _, err := decodeCSV([]byte(`1,x,3`), spec); err == nil || !strings.Contains(err.Error(), "column 2") {
 		t.Fatalf("bad value: %v", err)
 	}
-	header := csvHeader(spec)
-	if !header([]byte("a,b,c")) || header([]byte("1,2,3")) {
-		t.Fatal("header detection")
+	auto := csvHeader(spec, HeaderAuto)
+	for line, want := range map[string]bool{
+		"a,b,c": true, "1,2,3": false,
+		"0,1,2":   true,  // pandas's names for unnamed columns
+		"1,2,":    false, // a row missing a value fails as a row
+		"x,,z":    false,
+		"0,1,2.5": false,
+	} {
+		if got := auto([]byte(line)); got != want {
+			t.Errorf("header %q: %v, want %v", line, got, want)
+		}
+	}
+	if yes := csvHeader(spec, HeaderYes); !yes([]byte("1,2,3")) || csvHeader(spec, HeaderNo) != nil {
+		t.Fatal("header=yes must skip the first line, header=no none")
 	}
 }
 

@@ -115,6 +115,21 @@ func ndjsonInput(rows int) string {
 	return b.String()
 }
 
+// csvInput is rows of rowValues as CSV, fields joined by sep.
+func csvInput(rows int, sep string) string {
+	var b strings.Builder
+	for i := range rows {
+		for k, v := range rowValues(i) {
+			if k > 0 {
+				b.WriteString(sep)
+			}
+			fmt.Fprint(&b, v)
+		}
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
 func startService(t *testing.T, m Models, dir string, edit func(*Options)) *Service {
 	t.Helper()
 	opts := Options{DataDir: dir, Workers: 2, ChunkRows: 10, AckWait: 2 * time.Second, RetryFor: time.Second,

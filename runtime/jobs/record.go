@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/tiffin-ml/tiffin/backends"
@@ -54,6 +55,35 @@ type Input struct {
 	// a model's single input, in order; empty: every numeric column (or
 	// the columns named as the model's inputs).
 	Columns []string
+	// Header says whether a CSV input's first line is a header: HeaderAuto
+	// (""), HeaderYes or HeaderNo.
+	Header Header
+}
+
+// Header says whether a CSV input begins with a header line.
+type Header string
+
+const (
+	// HeaderAuto takes the first line for a header when no field is
+	// empty and a field is not a number, or when its fields are 0, 1, ...,
+	// n-1: the names pandas writes for unnamed columns.
+	HeaderAuto Header = ""
+	HeaderYes  Header = "yes"
+	HeaderNo   Header = "no"
+)
+
+// ParseHeader reads the header= argument: auto (or empty), yes or no
+// (true and false too).
+func ParseHeader(s string) (Header, error) {
+	switch strings.ToLower(s) {
+	case "", "auto":
+		return HeaderAuto, nil
+	case "yes", "true":
+		return HeaderYes, nil
+	case "no", "false":
+		return HeaderNo, nil
+	}
+	return "", fmt.Errorf("unknown header %q: want auto, yes or no", s)
 }
 
 // Status is what the API reports of a job.

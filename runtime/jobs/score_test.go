@@ -170,17 +170,7 @@ func TestScoreBatchesByShapeInOrder(t *testing.T) {
 func TestScoreCSVAndEmptyChunks(t *testing.T) {
 	s := &scorer{models: newRefModels(), retryFor: time.Second}
 	job := &record{Status: Status{Model: "mlp-small", Version: 1}, Format: CSV}
-	var in strings.Builder
-	for i := range 20 {
-		for k, v := range rowValues(i) {
-			if k > 0 {
-				in.WriteString(", ")
-			}
-			fmt.Fprint(&in, v)
-		}
-		in.WriteByte('\n')
-	}
-	res, err := s.score(context.Background(), job, chunkRef{rows: 21}, []byte(in.String()+"1,2,x"))
+	res, err := s.score(context.Background(), job, chunkRef{rows: 21}, []byte(csvInput(20, ", ")+"1,2,x"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -31,7 +31,7 @@ type Options struct {
 	ChunkRows  int // rows per chunk at most besides; 0: no cap
 	// MaxRedeliveries is how often a chunk that crashed its scorer or
 	// kept failing is delivered again before its rows fail with the
-	// reason; 0: DefaultMaxRedeliveries.
+	// reason; 0: DefaultMaxRedeliveries; NoRedelivery: never.
 	MaxRedeliveries int
 	SpoolDir        string        // where Parquet uploads without random access are copied; default the OS temp dir
 	AckWait         time.Duration // an un-acked chunk is redelivered after this
@@ -46,6 +46,9 @@ type Options struct {
 const (
 	DefaultChunkBytes      = 1 << 20
 	DefaultMaxRedeliveries = 3
+	// NoRedelivery, as Options.MaxRedeliveries, fails a chunk's rows the
+	// first time it crashes or keeps failing.
+	NoRedelivery = -1
 )
 
 // Service is the bulk job queue: it accepts jobs, scores their chunks
@@ -72,8 +75,11 @@ func New(models Models, opts Options) *Service {
 	if opts.ChunkBytes <= 0 {
 		opts.ChunkBytes = DefaultChunkBytes
 	}
-	if opts.MaxRedeliveries <= 0 {
+	switch {
+	case opts.MaxRedeliveries == 0:
 		opts.MaxRedeliveries = DefaultMaxRedeliveries
+	case opts.MaxRedeliveries < 0:
+		opts.MaxRedeliveries = 0
 	}
 	if opts.AckWait <= 0 {
 		opts.AckWait = 30 * time.Second
@@ -102,6 +108,9 @@ func (s *Service) Start(ctx context.Context) error {
 	}
 	s.broker = b
 	s.store.Store(st)
+	if b.embedded != nil {
+		s.failInterrupted(ctx, st)
+	}
 	if s.opts.Workers == 0 {
 		s.log.Info("job queue started; this replica scores no chunks (--jobs-workers=0)", "replica", s.opts.Replica)
 		return nil
@@ -244,9 +253,28 @@ func (s *Service) split(ctx context.Context, st *store, rec *record, sig *runtim
 	}
 	sp := splitter{maxRows: s.opts.ChunkRows, target: s.opts.ChunkBytes, maxBytes: st.maxChunk}
 	if in.Format == CSV {
-		sp.header = csvHeader(rowSpecs(sig)[0])
+		sp.header = csvHeader(rowSpecs(sig)[0], in.Header)
 	}
 	return sp.split(br, emit)
+}
+
+// failInterrupted fails the jobs whose upload a stop cut short (kill -9
+// mid-upload): unsealed, they would show "running" for good. Only an
+// embedded store's jobs are surely this process's own; on an external
+// cluster an unsealed job may be another replica's upload in progress.
+func (s *Service) failInterrupted(ctx context.Context, st *store) {
+	recs, err := st.list(ctx)
+	if err != nil {
+		s.log.Warn("look for uploads a stop cut short", "err", err)
+		return
+	}
+	for _, r := range recs {
+		if r.Sealed || r.State.Finished() {
+			continue
+		}
+		s.abort(st, r, errors.New("the server stopped before the upload was complete; submit the input again"))
+		s.log.Warn("job failed: a stop cut its upload short", "job", r.ID, "model", r.Model)
+	}
 }
 
 // abort fails a job whose upload failed and drops its queued chunks.

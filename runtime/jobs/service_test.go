@@ -162,3 +162,65 @@ func TestJobCancelListAndConflicts(t *testing.T) {
 		t.Fatalf("%v", err)
 	}
 }
+
+// A job whose upload a stop cut short (never sealed) fails when the
+// embedded store starts again, naming why, instead of running for good;
+// a sealed one is left to finish.
+func TestRestartFailsCutUploads(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	s := startService(t, newRefModels(), dir, func(o *Options) { o.Workers = 0 })
+	cut := &record{Status: Status{ID: newID(), Model: "mlp-small", Version: 1, State: Pending, CreatedAt: time.Now().UTC()}, Format: NDJSON}
+	if err := s.store.Load().create(ctx, cut); err != nil {
+		t.Fatal(err)
+	}
+	whole, err := s.Submit(ctx, "mlp-small", 0, Input{}, strings.NewReader(ndjsonInput(5)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s = startService(t, newRefModels(), dir, nil)
+	st, err := s.Get(ctx, cut.ID)
+	if err != nil || st.State != Failed || !strings.Contains(st.Error, "the server stopped before the upload was complete") {
+		t.Fatalf("cut upload after a restart: %+v %v", st, err)
+	}
+	if st := waitFinished(t, s, whole.ID, 30*time.Second); st.State != Succeeded || st.RowsDone != 5 {
+		t.Fatalf("sealed job after a restart: %+v", st)
+	}
+}
+
+// A CSV file as pandas writes it (a BOM from Excel, then the names 0..15
+// of unnamed columns) keeps every data row; header=no scores the first
+// line too, and a first row missing a value fails as a row.
+func TestCSVHeaders(t *testing.T) {
+	s := startService(t, newRefModels(), t.TempDir(), nil)
+	ctx := context.Background()
+	rows := csvInput(5, ",")
+	names := make([]string, 16)
+	for i := range names {
+		names[i] = strconv.Itoa(i)
+	}
+	pandas := "\xef\xbb\xbf" + strings.Join(names, ",") + "\n" + rows
+	missing := strings.Repeat("1,", 15) + "\n" + rows
+	for _, c := range []struct {
+		in             string
+		header         Header
+		total, failing int64
+	}{
+		{pandas, HeaderAuto, 5, 0},
+		{pandas, HeaderNo, 6, 0},
+		{rows, HeaderYes, 4, 0},
+		{missing, HeaderAuto, 6, 1},
+	} {
+		st, err := s.Submit(ctx, "mlp-small", 0, Input{Format: CSV, Header: c.header}, strings.NewReader(c.in))
+		if err != nil {
+			t.Fatal(err)
+		}
+		st = waitFinished(t, s, st.ID, 30*time.Second)
+		if st.RowsTotal != c.total || st.RowsFailed != c.failing {
+			t.Errorf("header %q on %.30q: %d rows, %d failed; want %d, %d", c.header, c.in, st.RowsTotal, st.RowsFailed, c.total, c.failing)
+		}
+	}
+}

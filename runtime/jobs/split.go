@@ -25,7 +25,7 @@ type splitter struct {
 func (sp splitter) split(r io.Reader, emit func(c chunkRef, data []byte) error) (rows int64, chunks int, err error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	var buf, long []byte
-	n, first := 0, true
+	n, first, start := 0, true, true
 	flush := func() error {
 		if n == 0 {
 			return nil
@@ -41,6 +41,9 @@ func (sp splitter) split(r io.Reader, emit func(c chunkRef, data []byte) error) 
 		if errors.Is(err, errLineTooLong) {
 			return rows, chunks, runtime.Errorf(runtime.KindInvalidArgument,
 				"row %d is longer than the %d-byte limit of one chunk", rows, sp.maxBytes-1)
+		}
+		if start { // a UTF-8 byte order mark, as Excel and PowerShell write, is no part of row 0
+			line, start = bytes.TrimPrefix(line, utf8BOM), false
 		}
 		if len(line) > 0 && !(first && sp.header != nil && sp.header(line)) {
 			if n == sp.maxRows || len(buf)+len(line)+1 > sp.limit() {
@@ -76,6 +79,8 @@ func (sp splitter) limit() int {
 }
 
 var errLineTooLong = errors.New("line too long")
+
+var utf8BOM = []byte("\xef\xbb\xbf")
 
 // readLine returns the next line without its line ending and surrounding
 // blanks. A line longer than max is errLineTooLong; long is scratch space

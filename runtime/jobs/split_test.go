@@ -62,6 +62,21 @@ func TestSplitSkipsHeaderOnlyFirst(t *testing.T) {
 	}
 }
 
+// A UTF-8 byte order mark before the first line is dropped, so the first
+// row decodes (NDJSON) or a header after it is still seen (CSV); one later
+// in the input is left to the row's decoder.
+func TestSplitDropsByteOrderMark(t *testing.T) {
+	got, rows, err := runSplit(t, splitter{maxRows: 10, maxBytes: 100}, "\xef\xbb\xbf{\"a\":1}\n\xef\xbb\xbf{}\n")
+	if err != nil || rows != 2 || got[0].data != "{\"a\":1}\n\xef\xbb\xbf{}\n" {
+		t.Fatalf("%+v %d %v", got, rows, err)
+	}
+	isHeader := func(l []byte) bool { return l[0] == 'h' }
+	got, rows, err = runSplit(t, splitter{maxRows: 10, maxBytes: 100, header: isHeader}, "\xef\xbb\xbfh1\n1\n")
+	if err != nil || rows != 1 || got[0].data != "1\n" {
+		t.Fatalf("%+v %d %v", got, rows, err)
+	}
+}
+
 func TestRecordFinishesOnceEveryChunkIsDone(t *testing.T) {
 	r := &record{Status: Status{State: Running, RowsTotal: 12, Chunks: 2}}
 	one := progress{chunks: 1, rows: 10, failed: 2, firstErr: "boom", replicas: map[string]int{"a": 1}}

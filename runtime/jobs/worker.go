@@ -193,8 +193,12 @@ func (p *pool) poisoned(c chunkRef, redelivered int) chunkResult {
 	if why == "" {
 		why = "the replica scoring it stopped (crashed or was killed) each time"
 	}
-	msg := fmt.Sprintf("chunk %d (rows %d-%d) failed when delivered and when redelivered %d times, the most allowed (jobs.max_redeliveries); last failure: %s",
-		c.index, c.firstRow, c.firstRow+int64(c.rows)-1, redelivered, why)
+	again := fmt.Sprintf("and when redelivered %d times, the most allowed", redelivered)
+	if redelivered == 0 {
+		again = "and is not redelivered"
+	}
+	msg := fmt.Sprintf("chunk %d (rows %d-%d) failed when delivered %s (jobs.max_redeliveries); last failure: %s",
+		c.index, c.firstRow, c.firstRow+int64(c.rows)-1, again, why)
 	p.log.Warn("poison chunk: its rows fail", "job", c.job, "chunk", c.index, "rows", c.rows, "reason", why)
 	return failAll(c, c.rows, msg)
 }

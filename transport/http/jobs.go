@@ -28,7 +28,7 @@ type Jobs interface {
 
 // routeJobs handles /v2/jobs[/<id>[/results]]:
 //
-//	POST   /v2/jobs?model=M[&version=V][&format=ndjson|csv|parquet|npy][&columns=a,b]
+//	POST   /v2/jobs?model=M[&version=V][&format=ndjson|csv|parquet|npy][&columns=a,b][&header=auto|yes|no]
 //	                                          submit; the body is the input (format sniffed when not given)
 //	GET    /v2/jobs                           list
 //	GET    /v2/jobs/<id>                      status and progress
@@ -94,7 +94,12 @@ func (s *Server) submitJob(ctx *fasthttp.RequestCtx) {
 		replyError(ctx, invalid("%v", err))
 		return
 	}
-	in := jobs.Input{Format: f}
+	header, err := jobs.ParseHeader(string(args.Peek("header")))
+	if err != nil {
+		replyError(ctx, invalid("%v", err))
+		return
+	}
+	in := jobs.Input{Format: f, Header: header}
 	if cols := string(args.Peek("columns")); cols != "" {
 		in.Columns = strings.Split(cols, ",")
 	}
