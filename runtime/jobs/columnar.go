@@ -155,8 +155,8 @@ func splitNPY(model string, l *layout, r io.Reader, rows int, emit func(chunkRef
 		b := c.bufs[0]
 		start := len(b)
 		b = slices.Grow(b, n*l.rowBytes[0])[:start+n*l.rowBytes[0]]
-		if _, err := io.ReadFull(r, b[start:]); err != nil {
-			return c.total, c.chunks, npyReadErr(err, c.total, h.Shape[0])
+		if got, err := io.ReadFull(r, b[start:]); err != nil {
+			return c.total, c.chunks, npyReadErr(err, c.total+int64(got/l.rowBytes[0]), h.Shape[0])
 		}
 		c.bufs[0] = b
 		if err := c.added(n); err != nil {

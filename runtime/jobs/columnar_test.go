@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -209,7 +210,7 @@ func TestSplitNPY(t *testing.T) {
 		data []byte
 		want string
 	}{
-		{npyFile(100)[:1000], "the .npy data ends within row"},
+		{npyFile(100)[:1000], fmt.Sprintf("the .npy data ends within row %d of the 100", (1000-len(npy.AppendHeader(nil, backends.FP32, []int64{100, 16})))/64)},
 		{append(f64, make([]byte, 256)...), "the .npy array is FP64; input \"input\" of model mlp-small takes FP32"},
 		{append(wide, make([]byte, 136)...), "shape [2 17]"},
 		{[]byte("\x93NUMPY\x07"), "not a .npy file"},
@@ -443,5 +444,57 @@ func TestSplitParquetMultiInput(t *testing.T) {
 	_, _, err = splitParquet(context.Background(), "two", l, bytes.NewReader(buf.Bytes()), nil, 2, memory.DefaultAllocator, func(chunkRef, []byte) error { return nil })
 	if err == nil || !strings.Contains(err.Error(), `Parquet column "a" has 3 values at row 0; the input takes 4 per row`) {
 		t.Fatalf("want the row named, got %v", err)
+	}
+}
+
+// A value the input's datatype cannot hold (an INT64 past INT32, a FLOAT64
+// past FP32) or a null element is refused, naming the column and the
+// file's row, across row groups, where it used to wrap or become +Inf.
+func TestSplitParquetRefusesWhatTheInputCannotHold(t *testing.T) {
+	sc := arrow.NewSchema([]arrow.Field{{Name: "b", Type: arrow.PrimitiveTypes.Int64},
+		{Name: "a", Type: arrow.ListOf(arrow.PrimitiveTypes.Float64)}}, nil)
+	specs := []rowSpec{{name: "a", dt: backends.FP32, shape: []int64{3}}, {name: "b", dt: backends.Int32, shape: []int64{}}}
+	l, err := newLayout("two", specs, Parquet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := func(bad int, b int64, a float64, null bool) []byte {
+		return jobstest.Write(t, sc, 7, 3, func(rb *array.RecordBuilder, i int) {
+			v := int64(-i)
+			if i == bad {
+				v = b
+			}
+			rb.Field(0).(*array.Int64Builder).Append(v)
+			lb := rb.Field(1).(*array.ListBuilder)
+			lb.Append(true)
+			vb := lb.ValueBuilder().(*array.Float64Builder)
+			vb.AppendValues([]float64{float64(i), 0.5}, nil)
+			switch {
+			case i == bad && null:
+				vb.AppendNull()
+			case i == bad:
+				vb.Append(a)
+			default:
+				vb.Append(0.25)
+			}
+		})
+	}
+	for _, c := range []struct {
+		data []byte
+		want string
+	}{
+		{file(5, 1<<33+5, 0, false), `column "b" holds 8589934597 at row 5, out of the range of input "b"'s INT32`},
+		{file(4, 0, 1e300, false), `column "a" holds 1e+300 at row 4, out of the range of input "a"'s FP32`},
+		{file(4, 0, 0, true), `column "a" holds a null value at row 4`},
+	} {
+		_, _, err := splitParquet(context.Background(), "two", l, bytes.NewReader(c.data), nil, 2, memory.DefaultAllocator,
+			func(chunkRef, []byte) error { return nil })
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v, want an error naming %q", err, c.want)
+		}
+	}
+	if _, _, err := splitParquet(context.Background(), "two", l, bytes.NewReader(file(-1, 0, 0, false)), nil, 2, memory.DefaultAllocator,
+		func(chunkRef, []byte) error { return nil }); err != nil {
+		t.Fatalf("a file the inputs can hold: %v", err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"slices"
 	"sync"
@@ -278,10 +279,12 @@ func appendSource(dst []byte, rec arrow.RecordBatch, fields map[int]int, s sourc
 		}
 		start, _ := ll.ValueOffsets(from)
 		_, end := ll.ValueOffsets(from + n - 1)
-		return appendValues(dst, ll.ListValues(), int(start), int(end), spec, rec.ColumnName(fields[s.cols[0]]))
+		rowOf := func(i int) int64 { return firstRow + int64((i-int(start))/per) }
+		return appendValues(dst, ll.ListValues(), int(start), int(end), spec, rec.ColumnName(fields[s.cols[0]]), rowOf)
 	}
+	rowOf := func(i int) int64 { return firstRow + int64(i-from) }
 	if len(s.cols) == 1 {
-		return appendValues(dst, rec.Column(fields[s.cols[0]]), from, from+n, spec, rec.ColumnName(fields[s.cols[0]]))
+		return appendValues(dst, rec.Column(fields[s.cols[0]]), from, from+n, spec, rec.ColumnName(fields[s.cols[0]]), rowOf)
 	}
 	// Scalar feature columns: column c is element c of every row.
 	width := len(s.cols)
@@ -290,7 +293,7 @@ func appendSource(dst []byte, rec arrow.RecordBatch, fields map[int]int, s sourc
 	var tmp []byte
 	for c, fi := range s.cols {
 		var err error
-		if tmp, err = appendValues(tmp[:0], rec.Column(fields[fi]), from, from+n, spec, rec.ColumnName(fields[fi])); err != nil {
+		if tmp, err = appendValues(tmp[:0], rec.Column(fields[fi]), from, from+n, spec, rec.ColumnName(fields[fi]), rowOf); err != nil {
 			return dst[:at], err
 		}
 		for i := range n {
@@ -310,12 +313,15 @@ func rowErr(col string, row int64, null bool, got, want int) error {
 // appendValues appends elements [start, end) of a scalar array in the
 // input's datatype: copied as they are when the types agree, else
 // converted (an integer column into a float input, FLOAT64 into FP32).
-// A float column does not feed an integer input.
-func appendValues(dst []byte, a arrow.Array, start, end int, spec rowSpec, col string) ([]byte, error) {
+// A float column does not feed an integer input. A null, or a value the
+// input's datatype cannot hold (an INT64 past INT32's range, a FLOAT64
+// past FP32's), is refused, naming the file's row: rowOf gives the row of
+// element i.
+func appendValues(dst []byte, a arrow.Array, start, end int, spec rowSpec, col string, rowOf func(int) int64) ([]byte, error) {
 	if a.NullN() > 0 {
 		for i := start; i < end; i++ {
 			if a.IsNull(i) {
-				return dst, runtime.Errorf(runtime.KindInvalidArgument, "Parquet column %q holds a null value (element %d)", col, i)
+				return dst, runtime.Errorf(runtime.KindInvalidArgument, "Parquet column %q holds a null value at row %d", col, rowOf(i))
 			}
 		}
 	}
@@ -327,31 +333,34 @@ func appendValues(dst []byte, a arrow.Array, start, end int, spec rowSpec, col s
 		return append(dst, raw[(d.Offset()+start)*size:(d.Offset()+end)*size]...), nil
 	}
 	floatIn := dt == backends.FP32 || dt == backends.FP64
+	bad := -1
 	switch v := a.(type) {
 	case *array.Float32:
-		if floatIn {
-			return convert(dst, v.Float32Values()[start:end], dt), nil
+		if !floatIn {
+			break
 		}
+		dst, bad = convert(dst, v.Float32Values()[start:end], dt)
 	case *array.Float64:
-		if floatIn {
-			return convert(dst, v.Float64Values()[start:end], dt), nil
+		if !floatIn {
+			break
 		}
+		dst, bad = convert(dst, v.Float64Values()[start:end], dt)
 	case *array.Int8:
-		return convert(dst, v.Int8Values()[start:end], dt), nil
+		dst, bad = convert(dst, v.Int8Values()[start:end], dt)
 	case *array.Int16:
-		return convert(dst, v.Int16Values()[start:end], dt), nil
+		dst, bad = convert(dst, v.Int16Values()[start:end], dt)
 	case *array.Int32:
-		return convert(dst, v.Int32Values()[start:end], dt), nil
+		dst, bad = convert(dst, v.Int32Values()[start:end], dt)
 	case *array.Int64:
-		return convert(dst, v.Int64Values()[start:end], dt), nil
+		dst, bad = convert(dst, v.Int64Values()[start:end], dt)
 	case *array.Uint8:
-		return convert(dst, v.Uint8Values()[start:end], dt), nil
+		dst, bad = convert(dst, v.Uint8Values()[start:end], dt)
 	case *array.Uint16:
-		return convert(dst, v.Uint16Values()[start:end], dt), nil
+		dst, bad = convert(dst, v.Uint16Values()[start:end], dt)
 	case *array.Uint32:
-		return convert(dst, v.Uint32Values()[start:end], dt), nil
+		dst, bad = convert(dst, v.Uint32Values()[start:end], dt)
 	case *array.Uint64:
-		return convert(dst, v.Uint64Values()[start:end], dt), nil
+		dst, bad = convert(dst, v.Uint64Values()[start:end], dt)
 	case *array.Boolean:
 		b := make([]uint8, 0, end-start)
 		for i := start; i < end; i++ {
@@ -361,10 +370,21 @@ func appendValues(dst []byte, a arrow.Array, start, end int, spec rowSpec, col s
 				b = append(b, 0)
 			}
 		}
-		return convert(dst, b, dt), nil
+		dst, bad = convert(dst, b, dt)
+	default:
+		return dst, runtime.Errorf(runtime.KindInvalidArgument, "Parquet column %q is %s; input %q takes %s", col, a.DataType(), spec.name, dt)
+	}
+	switch {
+	case bad >= 0:
+		return dst, runtime.Errorf(runtime.KindInvalidArgument, "Parquet column %q holds %s at row %d, out of the range of input %q's %s",
+			col, a.ValueStr(start+bad), rowOf(start+bad), spec.name, dt)
+	case floatIn || !isFloat(a.DataType()):
+		return dst, nil
 	}
 	return dst, runtime.Errorf(runtime.KindInvalidArgument, "Parquet column %q is %s; input %q takes %s", col, a.DataType(), spec.name, dt)
 }
+
+func isFloat(t arrow.DataType) bool { return t.ID() == arrow.FLOAT32 || t.ID() == arrow.FLOAT64 }
 
 func same(t arrow.DataType, dt backends.DataType) bool {
 	want := map[backends.DataType]arrow.Type{backends.Int8: arrow.INT8, backends.Int16: arrow.INT16, backends.Int32: arrow.INT32,
@@ -379,8 +399,9 @@ type number interface {
 }
 
 // convert appends src's values as dt's elements (little-endian, as Go
-// lays them out on every platform tiffin runs on).
-func convert[S number](dst []byte, src []S, dt backends.DataType) []byte {
+// lays them out on every platform tiffin runs on). It returns the index
+// of the first value dt cannot hold, or -1.
+func convert[S number](dst []byte, src []S, dt backends.DataType) ([]byte, int) {
 	switch dt {
 	case backends.FP32:
 		return convertTo[float32](dst, src)
@@ -403,15 +424,36 @@ func convert[S number](dst []byte, src []S, dt backends.DataType) []byte {
 	case backends.Uint64:
 		return convertTo[uint64](dst, src)
 	}
-	return dst
+	return dst, -1
 }
 
-func convertTo[T, S number](dst []byte, src []S) []byte {
+// convertTo converts src to T, stopping at the first value T cannot hold:
+// an integer that does not come back the same (wrapped, or its sign
+// lost), or a finite float that becomes infinite. Rounding an integer or
+// a float to the nearest float is no error, as in JSON.
+func convertTo[T, S number](dst []byte, src []S) ([]byte, int) {
 	out := make([]T, len(src))
+	var zero T
+	toFloat := isFloatOf(zero)
 	for i, v := range src {
-		out[i] = T(v)
+		t := T(v)
+		if toFloat {
+			f, g := float64(v), float64(t)
+			if math.IsInf(g, 0) && !math.IsInf(f, 0) {
+				return dst, i
+			}
+		} else if S(t) != v || (t < 0) != (v < 0) {
+			return dst, i
+		}
+		out[i] = t
 	}
-	return append(dst, asBytes(out)...)
+	return append(dst, asBytes(out)...), -1
+}
+
+// isFloatOf reports whether T is a float type.
+func isFloatOf[T number](T) bool {
+	var one T = 1
+	return one/2 != 0
 }
 
 // spool gives a Parquet upload the random access its reader needs: the
