@@ -22,7 +22,15 @@ import (
 type jobClient struct {
 	base string
 	http *http.Client
+	// quick makes the calls without a body, which get a small JSON answer
+	// (status, cancel, delete, list): a server that accepts and never
+	// answers is an error after statusTimeout, not a hang. Uploads and
+	// results stream for as long as they take.
+	quick *http.Client
 }
+
+// statusTimeout bounds a call that returns a small JSON answer.
+const statusTimeout = 30 * time.Second
 
 // jobFlags makes a subcommand's flag set with --server.
 func jobFlags(name string, stderr io.Writer) (*flag.FlagSet, *string) {
@@ -51,13 +59,17 @@ func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 }
 
 func newJobClient(server string) *jobClient {
-	return &jobClient{base: strings.TrimSuffix(server, "/") + "/v2/jobs", http: &http.Client{}}
+	return &jobClient{base: strings.TrimSuffix(server, "/") + "/v2/jobs", http: &http.Client{}, quick: &http.Client{Timeout: statusTimeout}}
 }
 
 // do sends a request and decodes a JSON answer into out; a non-2xx answer
 // is an error carrying the server's message.
 func (c *jobClient) do(method, path string, body io.Reader, size int64, out any) error {
-	resp, err := c.send(method, path, body, size)
+	cl := c.http
+	if body == nil { // a small JSON answer; an upload takes as long as it takes
+		cl = c.quick
+	}
+	resp, err := c.send(cl, method, path, body, size)
 	if err != nil {
 		return err
 	}
@@ -71,7 +83,7 @@ func (c *jobClient) do(method, path string, body io.Reader, size int64, out any)
 	return nil
 }
 
-func (c *jobClient) send(method, path string, body io.Reader, size int64) (*http.Response, error) {
+func (c *jobClient) send(cl *http.Client, method, path string, body io.Reader, size int64) (*http.Response, error) {
 	req, err := http.NewRequest(method, c.base+path, body)
 	if err != nil {
 		return nil, err
@@ -83,7 +95,7 @@ func (c *jobClient) send(method, path string, body io.Reader, size int64) (*http
 	if tok := os.Getenv(repositoryTokenEnv); tok != "" {
 		req.Header.Set("Authorization", "Bearer "+tok)
 	}
-	resp, err := c.http.Do(req)
+	resp, err := cl.Do(req)
 	if err != nil {
 		return nil, err
 	}
@@ -203,7 +215,8 @@ func jobResultsCmd(args []string, stdout, stderr io.Writer) int {
 	if code >= 0 {
 		return code
 	}
-	resp, err := newJobClient(*server).send("GET", "/"+url.PathEscape(id)+"/results?format="+url.QueryEscape(*format), nil, -1)
+	jc := newJobClient(*server)
+	resp, err := jc.send(jc.http, "GET", "/"+url.PathEscape(id)+"/results?format="+url.QueryEscape(*format), nil, -1)
 	if err != nil {
 		return fail(stderr, "results", err)
 	}

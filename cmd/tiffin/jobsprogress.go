@@ -1,8 +1,10 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -28,15 +30,28 @@ func watchJob(c *jobClient, id string, stdout, stderr io.Writer) int {
 		poll = ttyPoll
 	}
 	r := newRate()
-	var printed time.Time
+	var printed, lost time.Time
+	seen := false
 	for {
 		st, err := c.status(id)
-		if err != nil {
+		var ue *url.Error
+		switch {
+		case err != nil && seen && errors.As(err, &ue) && (lost.IsZero() || time.Since(lost) < watchOutage):
+			// A server that answered before is restarting (a job
+			// outlives it): keep asking. One never reached fails at once.
+			if lost.IsZero() {
+				lost = time.Now()
+				fmt.Fprintf(stderr, "\ntiffin jobs: cannot reach the server (%v); retrying for %s\n", ue.Err, watchOutage)
+			}
+			time.Sleep(poll)
+			continue
+		case err != nil:
 			if tty {
 				fmt.Fprintln(stdout)
 			}
 			return fail(stderr, "status", err)
 		}
+		lost, seen = time.Time{}, true
 		now := time.Now()
 		r.observe(st, now)
 		line := progressLine(st, r)
@@ -56,6 +71,10 @@ func watchJob(c *jobClient, id string, stdout, stderr io.Writer) int {
 		time.Sleep(poll)
 	}
 }
+
+// watchOutage is how long --watch keeps asking a server it cannot reach:
+// long enough for a restart, after which the job goes on.
+var watchOutage = 2 * time.Minute
 
 func finishedCode(st jobs.Status, stderr io.Writer) int {
 	if st.State == jobs.Succeeded {

@@ -226,6 +226,11 @@ func (s *Service) split(ctx context.Context, st *store, rec *record, sig *runtim
 	p := s.pacer(ctx)
 	emit := func(c chunkRef, data []byte) error {
 		c.job = rec.ID
+		// A job cancelled while it uploads stops taking its input: one
+		// read of its record a chunk (a chunk is a megabyte).
+		if r, _, err := st.get(ctx, rec.ID); err == nil && r.State.Finished() {
+			return conflict("job %s was %s during its upload", rec.ID, r.State)
+		}
 		err := st.publish(ctx, rec, c, data)
 		p.pace() // the chunk's reading, decoding and queueing
 		return err
@@ -283,6 +288,9 @@ func (s *Service) abort(st *store, rec *record, cause error) {
 	defer cancel()
 	id := rec.ID
 	_, err := st.update(ctx, id, func(r *record) bool {
+		if r.State.Finished() { // cancelled during the upload: it stays so
+			return false
+		}
 		r.Error = "upload failed: " + cause.Error()
 		r.finish(Failed, time.Now().UTC())
 		return true

@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -222,5 +223,51 @@ func TestCSVHeaders(t *testing.T) {
 		if st.RowsTotal != c.total || st.RowsFailed != c.failing {
 			t.Errorf("header %q on %.30q: %d rows, %d failed; want %d, %d", c.header, c.in, st.RowsTotal, st.RowsFailed, c.total, c.failing)
 		}
+	}
+}
+
+// A job cancelled while its input uploads stops taking it: the upload
+// ends with a conflict naming the cancel, and the job stays cancelled.
+func TestCancelDuringUpload(t *testing.T) {
+	s := startService(t, newRefModels(), t.TempDir(), func(o *Options) { o.Workers = 0 })
+	ctx := context.Background()
+	pr, pw := io.Pipe()
+	type result struct {
+		st  Status
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		st, err := s.Submit(ctx, "mlp-small", 0, Input{Format: NDJSON}, pr)
+		_ = pr.CloseWithError(errors.New("submit returned"))
+		done <- result{st, err}
+	}()
+	if _, err := io.WriteString(pw, ndjsonInput(15)); err != nil { // a chunk of 10 goes out
+		t.Fatal(err)
+	}
+	var id string
+	for id == "" {
+		list, err := s.List(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(list) == 1 {
+			id = list[0].ID
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if _, err := s.Cancel(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	go func() { // the client goes on sending until the server stops reading
+		_, _ = io.WriteString(pw, ndjsonInput(1000))
+		_ = pw.Close()
+	}()
+	r := <-done
+	if !errors.Is(r.err, ErrConflict) || !strings.Contains(r.err.Error(), "cancelled during its upload") {
+		t.Fatalf("upload of a cancelled job: %+v %v", r.st, r.err)
+	}
+	if st, err := s.Get(ctx, id); err != nil || st.State != Cancelled {
+		t.Fatalf("after the upload: %+v %v; want cancelled", st, err)
 	}
 }

@@ -109,14 +109,14 @@ func (s *Server) submitJob(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	st, err := s.opts.Jobs.Submit(context.Background(), model, version, in, body)
-	if runtime.KindOf(err) == runtime.KindTooLarge {
+	if k := runtime.KindOf(err); k == runtime.KindTooLarge || k == runtime.KindConflict { // refused mid-upload: too large, or cancelled
 		s.drainUpload(ctx, body)
 	}
 	s.replyJob(ctx, fasthttp.StatusAccepted, st, err)
 }
 
 // drainUpload reads and discards what is left of an upload refused for its
-// size, until its end or the body timeout, so that a client still sending
+// size (or its job cancelled), until its end or the body timeout, so that a client still sending
 // reads its 413 rather than a reset connection. Discarding holds no
 // memory, and the body timeout bounds the time, as for any upload.
 func (s *Server) drainUpload(ctx *fasthttp.RequestCtx, body io.Reader) {

@@ -1,0 +1,51 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tiffin-ml/tiffin/runtime/jobs"
+)
+
+// --watch rides out a restart of a server that answered before (the job
+// outlives it), and fails at once for a server it never reached.
+func TestWatchRidesOutARestart(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	serve := func(ln net.Listener, st jobs.State) *http.Server {
+		srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			_ = json.NewEncoder(w).Encode(jobs.Status{ID: "j", State: st, RowsTotal: 10})
+		})}
+		go func() { _ = srv.Serve(ln) }()
+		return srv
+	}
+	first := serve(ln, jobs.Running)
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		_ = first.Close() // the server stops...
+		time.Sleep(1500 * time.Millisecond)
+		ln, err := net.Listen("tcp", addr) // ...and comes back, the job done
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		second := serve(ln, jobs.Succeeded)
+		t.Cleanup(func() { _ = second.Close() })
+	}()
+	var stdout, stderr bytes.Buffer
+	if code := watchJob(newJobClient("http://"+addr), "j", &stdout, &stderr); code != 0 || !strings.Contains(stderr.String(), "retrying") {
+		t.Fatalf("exit %d; stdout %q; stderr %q", code, stdout.String(), stderr.String())
+	}
+	stderr.Reset()
+	if code := watchJob(newJobClient("http://127.0.0.1:1"), "j", &stdout, &stderr); code != 1 || !strings.Contains(stderr.String(), "cannot reach the server") {
+		t.Fatalf("a server never reached: exit %d, stderr %q", code, stderr.String())
+	}
+}
