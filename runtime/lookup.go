@@ -57,7 +57,7 @@ func (m *Manager) Version(name string, version int64) (*ModelVersion, error) {
 	e := m.models[name]
 	m.mu.RUnlock()
 	if e == nil {
-		return nil, Errorf(KindNotFound, "unknown model %q", name)
+		return nil, Errorf(KindNotFound, "unknown model %s", QuoteName(name))
 	}
 	if version > 0 {
 		v := e.versions[version]
@@ -89,7 +89,7 @@ func (m *Manager) Versions(name string) ([]int64, error) {
 	e := m.models[name]
 	m.mu.RUnlock()
 	if e == nil {
-		return nil, Errorf(KindNotFound, "unknown model %q", name)
+		return nil, Errorf(KindNotFound, "unknown model %s", QuoteName(name))
 	}
 	return e.versionList(), nil
 }

@@ -450,3 +450,13 @@ func TestManagerLoadNonModelNames(t *testing.T) {
 		t.Fatalf("index %+v: want only m, READY (strict readiness reads it)", idx)
 	}
 }
+
+// A model name of megabytes (gRPC carries one in its message) is not
+// echoed back whole in the error.
+func TestUnknownLongNameIsCut(t *testing.T) {
+	m := fakeManager(t, t.TempDir(), backendtest.New(backendtest.Options{}))
+	_, err := m.Version(strings.Repeat("m", 32<<20), 0)
+	if runtime.KindOf(err) != runtime.KindNotFound || len(err.Error()) > 400 || !strings.Contains(err.Error(), "(33554432 bytes)") {
+		t.Fatalf("%.300v (%d bytes)", err, len(err.Error()))
+	}
+}

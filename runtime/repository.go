@@ -39,12 +39,23 @@ var modelNameRe = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]*$`)
 // a single folder name.
 func CheckModelName(name string) error {
 	if !modelNameRe.MatchString(name) || name == "." || name == ".." {
-		return Errorf(KindInvalidArgument, "invalid model name %q: use letters, digits, '_', '-' and '.'", name)
+		return Errorf(KindInvalidArgument, "invalid model name %s: use letters, digits, '_', '-' and '.'", QuoteName(name))
 	}
 	if len(name) > maxModelName {
 		return Errorf(KindInvalidArgument, "invalid model name: %d bytes, more than a folder name may have (%d)", len(name), maxModelName)
 	}
 	return nil
+}
+
+// QuoteName is a client's model name quoted for an error message: whole
+// when short, else its start and its length, so that a name of megabytes
+// (gRPC carries one in the message) is not echoed back.
+func QuoteName(name string) string {
+	const most = 256
+	if len(name) <= most {
+		return strconv.Quote(name)
+	}
+	return fmt.Sprintf("%s… (%d bytes)", strconv.Quote(name[:most/2]), len(name))
 }
 
 // maxModelName is the longest folder name Linux's file systems allow.
