@@ -108,6 +108,7 @@ func (m *Manager) Load(ctx context.Context, name string) error {
 	}
 	if err == nil {
 		m.warnIgnored(md) // tritonconfig.go
+		m.warnMissingVersions(md)
 		err = m.loadVersions(ctx, e, md)
 	}
 	m.stamps[name] = stamp
@@ -137,6 +138,20 @@ func (m *Manager) Load(ctx context.Context, name string) error {
 		return Errorf(KindInvalidArgument, "load model %q failed: %w", name, err)
 	}
 	return nil
+}
+
+// warnMissingVersions logs the versions a specific policy names that have
+// no folder: they are not served, and nothing else would say so.
+func (m *Manager) warnMissingVersions(md ModelDir) {
+	var missing []int64
+	for _, want := range md.Config.VersionPolicy.Specific {
+		if !slices.ContainsFunc(md.Versions, func(v VersionDir) bool { return v.Version == want }) {
+			missing = append(missing, want)
+		}
+	}
+	if len(missing) > 0 {
+		m.log.Warn("the version policy names versions with no folder; they are not served", "model", md.Name, "missing", missing)
+	}
 }
 
 // serving reports whether any of the entry's versions is READY.

@@ -460,3 +460,29 @@ func TestUnknownLongNameIsCut(t *testing.T) {
 		t.Fatalf("%.300v (%d bytes)", err, len(err.Error()))
 	}
 }
+
+// A reload to a version policy that selects none of the folders on disk
+// fails and keeps the serving versions, as in Triton; a first load of one
+// is UNAVAILABLE, naming the policy and the folders.
+func TestManagerPolicySelectingNothing(t *testing.T) {
+	repo := t.TempDir()
+	writeFake(t, repo, "m", "", 1, 2)
+	m := fakeManager(t, repo, backendtest.New(backendtest.Options{}))
+	if err := m.Load(context.Background(), "m"); err != nil {
+		t.Fatal(err)
+	}
+	writeFake(t, repo, "m", "version_policy: {specific: [3]}\n")
+	err := m.Load(context.Background(), "m")
+	if runtime.KindOf(err) != runtime.KindInvalidArgument || !strings.Contains(err.Error(), "the version policy (specific: [3]) selects none of the version folders [1 2]") {
+		t.Fatalf("reload to a policy selecting nothing: %v", err)
+	}
+	if resp, err := infer(m, "m", 1); err != nil || resp.Version != 2 {
+		t.Fatalf("after the failed reload: %+v %v; want version 2 serving", resp, err)
+	}
+	writeFake(t, repo, "n", "version_policy: {specific: [9]}\n", 1)
+	if err := m.Load(context.Background(), "n"); err == nil {
+		t.Fatal("a first load selecting nothing succeeded")
+	}
+	_, err = infer(m, "n", 1)
+	wantKind(t, err, runtime.KindUnavailable, "selects none of the version folders [1]")
+}

@@ -4,7 +4,8 @@ import (
 	"context"
 	"fmt"
 	"hash/fnv"
-	"io/fs"
+	"io"
+	"os"
 	"path/filepath"
 	"slices"
 	"time"
@@ -80,17 +81,34 @@ func (m *Manager) rescan(ctx context.Context) {
 // modification time. Any edit, added or removed file changes it.
 func stampModel(root, name string) string {
 	h := fnv.New64a()
-	dir := filepath.Join(root, name)
-	_ = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return nil
-		}
-		info, err := d.Info()
-		if err != nil {
-			return nil
-		}
-		fmt.Fprintf(h, "%s\x00%d\x00%d\x00", path, info.Size(), info.ModTime().UnixNano())
-		return nil
-	})
+	stampDir(h, filepath.Join(root, name), 0)
 	return fmt.Sprintf("%x", h.Sum64())
+}
+
+// maxStampDepth bounds how deep stampDir goes below a model's folder, so
+// a symbolic link to a folder above it ends.
+const maxStampDepth = 8
+
+// stampDir writes every file under dir to h with its size and time,
+// following symbolic links (a model store linked or mounted in, which
+// Triton follows too).
+func stampDir(h io.Writer, dir string, depth int) {
+	if depth > maxStampDepth {
+		return
+	}
+	entries, err := os.ReadDir(dir) // sorted: the stamp is the same for the same files
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		path := filepath.Join(dir, e.Name())
+		info, err := os.Stat(path)
+		switch {
+		case err != nil:
+		case info.IsDir():
+			stampDir(h, path, depth+1)
+		default:
+			fmt.Fprintf(h, "%s\x00%d\x00%d\x00", path, info.Size(), info.ModTime().UnixNano())
+		}
+	}
 }

@@ -69,11 +69,22 @@ func ListModels(root string) ([]string, error) {
 	}
 	var names []string
 	for _, e := range entries {
-		if e.IsDir() && CheckModelName(e.Name()) == nil {
+		if isDir(root, e) && CheckModelName(e.Name()) == nil {
 			names = append(names, e.Name())
 		}
 	}
 	return names, nil
+}
+
+// isDir reports whether entry e of dir is a folder, or a symbolic link to
+// one: a repository built from links (a mounted model store) is served as
+// Triton serves it.
+func isDir(dir string, e os.DirEntry) bool {
+	if e.Type()&os.ModeSymlink == 0 {
+		return e.IsDir()
+	}
+	info, err := os.Stat(filepath.Join(dir, e.Name()))
+	return err == nil && info.IsDir()
 }
 
 // ScanModel reads one model's folder: its config and its versions. A config
@@ -95,7 +106,7 @@ func ScanModel(root, name string) (ModelDir, error) {
 	}
 	for _, e := range entries {
 		v, err := strconv.ParseInt(e.Name(), 10, 64)
-		if !e.IsDir() || err != nil || v <= 0 {
+		if err != nil || v <= 0 || !isDir(md.Dir, e) {
 			continue
 		}
 		md.Versions = append(md.Versions, VersionDir{Version: v, Dir: filepath.Join(md.Dir, e.Name())})
@@ -103,6 +114,16 @@ func ScanModel(root, name string) (ModelDir, error) {
 	sort.Slice(md.Versions, func(i, j int) bool { return md.Versions[i].Version < md.Versions[j].Version })
 	if len(md.Versions) == 0 {
 		return md, fmt.Errorf("%s: no version folders (want %s/<version>/<model file>)", md.Dir, name)
+	}
+	// A policy that selects nothing on disk is an error, as in Triton, so
+	// that a reload to it keeps the serving versions rather than leaving
+	// the model with none.
+	if len(md.Selected()) == 0 {
+		folders := make([]int64, len(md.Versions))
+		for i, v := range md.Versions {
+			folders[i] = v.Version
+		}
+		return md, fmt.Errorf("%s: the version policy (%s) selects none of the version folders %v", md.Dir, md.Config.VersionPolicy, folders)
 	}
 	return md, nil
 }

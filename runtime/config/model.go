@@ -112,6 +112,19 @@ type VersionPolicy struct {
 	Specific []int64 `yaml:"specific"`
 }
 
+// String says the policy as config.yaml writes it.
+func (v VersionPolicy) String() string {
+	switch {
+	case v.All:
+		return "all: true"
+	case len(v.Specific) > 0:
+		return fmt.Sprintf("specific: %v", v.Specific)
+	case v.Latest > 0:
+		return fmt.Sprintf("latest: %d", v.Latest)
+	}
+	return "latest: 1"
+}
+
 // Defaults for model configs.
 const (
 	DefaultMaxBatchSize  = 64
