@@ -37,7 +37,7 @@ func (m *Manager) loadVersion(ctx context.Context, md ModelDir, vd VersionDir) (
 		err = m.startInstances(ctx, v, backend, groups)
 	}
 	if err != nil {
-		return v, err
+		return v, inFile(md, err) // a placement error names the config's instance group
 	}
 	meta := v.workers[0].model.Metadata()
 	for i, w := range v.workers[1:] {
@@ -213,6 +213,12 @@ func resolve(meta backends.Metadata, cfg config.Model) (Signature, config.Model,
 	}
 	mbs := sig.MaxBatchSize
 	cfg.MaxBatchSize = &mbs
+	for _, p := range cfg.Batching.PreferredBatchSizes {
+		if mbs > 0 && p > mbs {
+			return sig, cfg, &config.FieldError{Field: "batching.preferred_batch_sizes",
+				Msg: fmt.Sprintf("size %d is more than max_batch_size, %d", p, mbs)}
+		}
+	}
 	if err := sig.declare(cfg.Inputs, cfg.Outputs); err != nil { // declared.go
 		return sig, cfg, err
 	}

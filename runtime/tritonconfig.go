@@ -57,6 +57,9 @@ func inFile(md ModelDir, err error) error {
 	var fe *config.FieldError
 	if errors.As(err, &fe) && fe.File == "" {
 		fe.File = configFile(md)
+		if md.Config.Triton != nil {
+			fe.Field = config.TritonField(fe.Field)
+		}
 	}
 	return err
 }

@@ -103,6 +103,9 @@ model_warmup [ { name: "w" batch_size: 1 inputs { key: "q" value: { data_type: T
 		{"warmup too large", `max_batch_size: 4
 model_warmup [ { name: "w" batch_size: 5 inputs { key: "x" value: { data_type: TYPE_FP32 dims: [ 4 ] random_data: true } } } ]`, "", "batch_size 5 is over max_batch_size 4"},
 		{"platform and backend disagree", `backend: "fake" platform: "onnxruntime_onnx"`, "", `platform: "onnxruntime_onnx" is not a platform of backend "fake"`},
+		{"preferred size over max", `max_batch_size: 8
+dynamic_batching { preferred_batch_size: [ 16 ] }`, "", `config.pbtxt: dynamic_batching.preferred_batch_size: size 16 is more than max_batch_size, 8`},
+		{"a gpu on a host without one", `instance_group [ { kind: KIND_GPU } ]`, "", `config.pbtxt: instance_group[0].kind: gpu, but this host has no GPU`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

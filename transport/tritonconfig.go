@@ -35,6 +35,13 @@ func completeTriton(v *runtime.ModelVersion, built *pb.ModelConfig) *pb.ModelCon
 	if cfg.VersionPolicy == nil {
 		cfg.VersionPolicy = built.VersionPolicy
 	}
+	if cfg.SchedulingChoice == nil && cfg.MaxBatchSize > 0 {
+		// The config named no scheduler, and tiffin batches the model (as
+		// Triton's auto-complete adds dynamic_batching with the
+		// max_batch_size it fills in): say so, or a client concludes that
+		// it does not.
+		cfg.SchedulingChoice = built.SchedulingChoice
+	}
 	if db := cfg.GetDynamicBatching(); db != nil && len(db.PreferredBatchSize) == 0 && cfg.MaxBatchSize > 0 {
 		db.PreferredBatchSize = []int32{cfg.MaxBatchSize} // Triton's normal form; the same batches
 	}

@@ -45,3 +45,22 @@ func TestCompleteTriton(t *testing.T) {
 		t.Fatal("completing the config changed the config as read")
 	}
 }
+
+// A config.pbtxt that names no scheduler, for a model tiffin batches (its
+// max_batch_size filled in from the model), shows dynamic_batching, as
+// Triton's auto-complete does: a client reading it must not conclude
+// that the model does not batch.
+func TestCompleteTritonShowsBatching(t *testing.T) {
+	read := &pb.ModelConfig{InstanceGroup: []*pb.ModelInstanceGroup{{Kind: pb.ModelInstanceGroup_KIND_CPU}}}
+	v := &runtime.ModelVersion{Name: "m", Path: "/repo/m/1/model.onnx", Config: config.Model{Triton: read}}
+	built := &pb.ModelConfig{Name: "m", MaxBatchSize: 64,
+		SchedulingChoice: &pb.ModelConfig_DynamicBatching{DynamicBatching: &pb.ModelDynamicBatching{MaxQueueDelayMicroseconds: 2000}},
+		InstanceGroup:    instanceGroups("m", []config.InstanceGroup{{Kind: config.KindCPU, Count: 1}})}
+	got := completeTriton(v, built)
+	if db := got.GetDynamicBatching(); db == nil || db.MaxQueueDelayMicroseconds != 2000 || len(db.PreferredBatchSize) != 1 || db.PreferredBatchSize[0] != 64 {
+		t.Fatalf("dynamic_batching %v, want the one tiffin runs", got.GetDynamicBatching())
+	}
+	if read.SchedulingChoice != nil {
+		t.Fatal("completing the config changed the config as read")
+	}
+}

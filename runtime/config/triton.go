@@ -48,14 +48,29 @@ func LoadTriton(path string) (Model, error) {
 	err = validateIn(&m, path)
 	var fe *FieldError
 	if errors.As(err, &fe) {
-		// Name the field as config.pbtxt spells it.
-		for yamlName, pbName := range map[string]string{"warmup[": "model_warmup[", "instance_groups[": "instance_group["} {
-			if strings.HasPrefix(fe.Field, yamlName) {
-				fe.Field = pbName + strings.TrimPrefix(fe.Field, yamlName)
-			}
-		}
+		fe.Field = TritonField(fe.Field)
 	}
 	return m, err
+}
+
+// tritonNames are config.yaml's names for fields, or their starts, and
+// how config.pbtxt spells them.
+var tritonNames = [][2]string{
+	{"warmup[", "model_warmup["},
+	{"instance_groups[", "instance_group["},
+	{"batching.preferred_batch_sizes", "dynamic_batching.preferred_batch_size"},
+	{"batching.max_queue_delay", "dynamic_batching.max_queue_delay_microseconds"},
+}
+
+// TritonField is a config.yaml field name as config.pbtxt spells it, for
+// errors about a model configured by a config.pbtxt.
+func TritonField(field string) string {
+	for _, n := range tritonNames {
+		if strings.HasPrefix(field, n[0]) {
+			return n[1] + strings.TrimPrefix(field, n[0])
+		}
+	}
+	return field
 }
 
 // FromTriton maps a parsed Triton ModelConfig onto tiffin's Model. Errors
