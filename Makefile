@@ -24,7 +24,7 @@ TEST_FLAGS ?= -race -count=1 -timeout=15m
 
 ## help: list the targets, from their ## comments
 help:
-	@awk '/^## [a-z-]+:/ { t = $$2; sub(/:$$/, "", t); sub(/^## [a-z-]+: /, ""); printf "  %-12s %s\n", t, $$0 }' $(MAKEFILE_LIST)
+	@awk '/^## [a-z-]+:/ { t = $$2; sub(/:$$/, "", t); sub(/^## [a-z-]+: /, ""); printf "  %-17s %s\n", t, $$0 }' $(MAKEFILE_LIST)
 
 ## run: fetch ONNX Runtime, build tiffin, write the demo models and serve them
 run: ort build demo-models
@@ -144,8 +144,7 @@ conformance: ort conformance-venv
 	@sed -n '/^| models/,/^$$/p' build/conformance.md
 
 ## interop: Triton's Python client, perf_analyzer and grpcurl against a running tiffin
-# fuzz runs each fuzz target for FUZZTIME (not in CI: `make test` runs
-# their seed corpora as ordinary tests).
+## fuzz: run each fuzz target for FUZZTIME (30s; not in CI: `make test` runs their seed corpora as tests)
 FUZZTIME ?= 30s
 FUZZ_TARGETS = \
 	./transport/http:FuzzDecodeRequest \

@@ -94,8 +94,9 @@ func baselineNs(base *Baseline, n int) float64 {
 }
 
 // ReadBaseline reads the baseline of a report written by
-// `tiffin bench --baseline --out FILE.json`.
-func ReadBaseline(path string) (*Baseline, error) {
+// `tiffin bench --baseline --out FILE.json`, which must be of model (when
+// both name one): another model's compute compares with nothing.
+func ReadBaseline(path, model string) (*Baseline, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
@@ -106,6 +107,9 @@ func ReadBaseline(path string) (*Baseline, error) {
 	}
 	if rep.Baseline == nil || len(rep.Baseline.Rows) == 0 {
 		return nil, fmt.Errorf("%s: has no baseline (write one with tiffin bench --baseline --out FILE.json)", path)
+	}
+	if rep.Config.Model != "" && model != "" && rep.Config.Model != model {
+		return nil, fmt.Errorf("%s: is a baseline of model %q, not of %q: its compute would make no comparison", path, rep.Config.Model, model)
 	}
 	return rep.Baseline, nil
 }

@@ -94,7 +94,7 @@ func benchFlags(a *benchArgs, stderr io.Writer) *flag.FlagSet {
 func benchCmd(args []string, stdout, stderr io.Writer) int {
 	a := &benchArgs{set: map[string]bool{}}
 	fs := benchFlags(a, stderr)
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return parseExit(err)
 	}
 	fs.Visit(func(f *flag.Flag) { a.set[f.Name] = true })
@@ -231,7 +231,7 @@ func (a *benchArgs) runLoad(ctx context.Context, stderr io.Writer) (*bench.Repor
 		Version: version, Progress: stderr, TTY: bench.IsTerminal(stderr), MetricsURL: a.metricsURL(t),
 	}
 	if a.compare != "" {
-		if o.Baseline, err = bench.ReadBaseline(a.compare); err != nil {
+		if o.Baseline, err = bench.ReadBaseline(a.compare, model); err != nil {
 			return nil, err
 		}
 	}

@@ -70,7 +70,7 @@ func devicesCmd(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	asJSON := fs.Bool("json", false, "print JSON with cpu and gpus sections")
 	repo := fs.String("model-repository", "", "also print the placement this repository would get")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return parseExit(err)
 	}
 	dev, err := runtime.DiscoverDevices(slog.New(slog.NewTextHandler(io.Discard, nil)))

@@ -79,7 +79,7 @@ func keyValue(m map[string]string) func(string) error {
 func inferCmd(args []string, stdout, stderr io.Writer) int {
 	a := &inferArgs{datatypes: map[string]string{}, shapes: map[string]string{}}
 	fs := inferFlags(a, stderr)
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return parseExit(err)
 	}
 	if a.token == "" {

@@ -48,12 +48,26 @@ func commands() []command {
 		{"tune", "sweep batch size and window per device group, and recommend a batching block", tuneCmd},
 		{"bench", "load-test a KServe V2 server: throughput, latency percentiles, a chart (tiffin bench -h)", benchCmd},
 		{"jobs", "submit bulk scoring jobs and follow them (tiffin jobs -h)", jobsCmd},
-		{"version", "print the version", func([]string, io.Writer, io.Writer) int { fmt.Println(version); return 0 }},
+		{"version", "print the version", versionCmd},
 	}
 }
 
+func versionCmd(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("version", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	if err := parseFlags(fs, args); err != nil {
+		return parseExit(err)
+	}
+	fmt.Fprintln(stdout, version)
+	return 0
+}
+
 func run(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+	if len(args) == 0 { // a usage mistake: no command
+		usage(stderr)
+		return 2
+	}
+	if args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		usage(stdout)
 		return 0
 	}
@@ -66,6 +80,23 @@ func run(args []string, stdout, stderr io.Writer) int {
 	usage(stderr)
 	return 2
 }
+
+// parseFlags parses a command's flags, and refuses a word left over: the
+// flag package stops at the first word that is not a flag, so "serve
+// stray --http-port 9000" would otherwise drop the port without a word.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(fs.Output(), "tiffin %s: unexpected argument %q (every flag after it was not read)\n", fs.Name(), fs.Arg(0))
+		fs.Usage()
+		return errUnexpectedArgument
+	}
+	return nil
+}
+
+var errUnexpectedArgument = errors.New("unexpected argument")
 
 // parseExit is a command's exit code when its flags did not parse: 0 when
 // they asked for the usage (-h, --help), which the flag package has

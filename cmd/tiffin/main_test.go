@@ -18,10 +18,30 @@ func TestHelpExitsZero(t *testing.T) {
 			t.Errorf("%v: exit %d, usage %q", args, code, stdout.String()+stderr.String())
 		}
 	}
-	for _, args := range [][]string{{"infer", "--no-such-flag"}, {"serve", "--no-such-flag", "--help"}, {"jobs", "status"}, {"infer", "--", "-h"}} {
+	tune := []string{"tune", "--model-repository", "r", "--model", "m"}
+	for _, args := range [][]string{{"infer", "--no-such-flag"}, {"serve", "--no-such-flag", "--help"}, {"jobs", "status"}, {"infer", "--", "-h"}, {},
+		append(tune, "--clients", "0"), append(tune, "--device", "tpu"), append(tune, "--sizes", "a,b"), append(tune, "--windows", "5")} {
 		if code := run(args, &bytes.Buffer{}, &bytes.Buffer{}); code != 2 {
 			t.Errorf("%v: exit %d, want 2", args, code)
 		}
+	}
+}
+
+// A word left over among a command's flags is refused: the flag package
+// stops reading at it, so the flags after it would be dropped silently
+// ("serve stray --http-port 9000" served on 8000).
+func TestStrayArgumentRefused(t *testing.T) {
+	for _, args := range [][]string{
+		{"serve", "--model-repository", "r", "stray", "--http-port", "9"}, {"infer", "--model", "m", "stray"},
+		{"bench", "stray"}, {"tune", "stray"}, {"devices", "stray"}, {"version", "x"},
+	} {
+		var stderr bytes.Buffer
+		if code := run(args, &bytes.Buffer{}, &stderr); code != 2 || !strings.Contains(stderr.String(), "unexpected argument") {
+			t.Errorf("%v: exit %d, stderr %.120q; want 2 naming the argument", args, code, stderr.String())
+		}
+	}
+	if code := run([]string{"version", "--bogus"}, &bytes.Buffer{}, &bytes.Buffer{}); code != 2 {
+		t.Errorf("version --bogus: exit %d, want 2", code)
 	}
 }
 

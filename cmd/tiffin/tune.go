@@ -44,11 +44,29 @@ func tuneCmd(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&f.target, "latency-target", 50*time.Millisecond, "p99 a recommended setting must meet")
 	fs.StringVar(&f.out, "out", "", "write the recommended batching blocks to this file")
 	fs.StringVar(&f.ortLib, "ort-library", onnx.DefaultLibraryPath(), "path to libonnxruntime.so")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return parseExit(err)
 	}
-	if f.confirm < 0 {
+	switch {
+	case f.confirm < 0:
 		fmt.Fprintln(stderr, "tiffin tune: --confirm must be 0 or more")
+		return 2
+	case f.clients < 1:
+		fmt.Fprintln(stderr, "tiffin tune: --clients must be 1 or more")
+		return 2
+	case f.duration <= 0:
+		fmt.Fprintln(stderr, "tiffin tune: --duration must be more than 0")
+		return 2
+	case f.device != "" && f.device != "cpu" && f.device != "gpu":
+		fmt.Fprintf(stderr, "tiffin tune: --device %q: want cpu or gpu\n", f.device)
+		return 2
+	}
+	if _, err := parseInts(f.sizes); err != nil {
+		fmt.Fprintf(stderr, "tiffin tune: --sizes: %v\n", err)
+		return 2
+	}
+	if _, err := parseDurations(f.windows); err != nil {
+		fmt.Fprintf(stderr, "tiffin tune: --windows: %v\n", err)
 		return 2
 	}
 	if f.repo == "" || f.model == "" {

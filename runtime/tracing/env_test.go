@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -61,4 +62,42 @@ func TestOTELEnvSwitchesOff(t *testing.T) {
 			}
 		})
 	}
+}
+
+// An --otlp-endpoint that is no URL is refused at start; a collector that
+// is down is reported in the server's own log, not the standard logger's.
+func TestOTLPEndpointErrors(t *testing.T) {
+	if _, err := Setup(context.Background(), "not-a-url", "tiffin", "test", slog.New(slog.DiscardHandler)); err == nil ||
+		!strings.Contains(err.Error(), "want an http or https URL") {
+		t.Fatalf("not-a-url: %v", err)
+	}
+	srv := httptest.NewServer(http.NotFoundHandler())
+	url := srv.URL + "/v1/traces"
+	srv.Close() // a collector that is down
+	var logged bytes.Buffer
+	var mu sync.Mutex
+	log := slog.New(slog.NewJSONHandler(lockedWriter{&mu, &logged}, nil))
+	shutdown, err := Setup(context.Background(), url, "tiffin", "test", log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, span := Tracer().Start(context.Background(), "lost")
+	span.End()
+	_ = shutdown(context.Background())
+	mu.Lock()
+	defer mu.Unlock()
+	if !strings.Contains(logged.String(), `"msg":"tracing"`) {
+		t.Fatalf("log %q, want the export failure as a JSON line", logged.String())
+	}
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }

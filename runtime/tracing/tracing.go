@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"sync/atomic"
 
 	"go.opentelemetry.io/otel"
@@ -59,8 +60,14 @@ func Setup(ctx context.Context, endpoint, service, version string, log *slog.Log
 	}
 	var opts []otlptracehttp.Option
 	if endpoint != "" {
+		if u, err := url.Parse(endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("--otlp-endpoint %q: want an http or https URL, such as http://localhost:4318/v1/traces", endpoint)
+		}
 		opts = append(opts, otlptracehttp.WithEndpointURL(endpoint))
 	}
+	// The exporter's failures (a collector down) go to the server's own
+	// log, in its format, rather than to the standard logger's plain text.
+	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) { log.Warn("tracing", "err", err) }))
 	exp, err := otlptracehttp.New(ctx, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("otlp exporter for %s: %w", why, err)
