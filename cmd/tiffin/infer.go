@@ -114,7 +114,55 @@ func (a *inferArgs) check() error {
 	case a.binary && a.grpcAddr != "":
 		return fmt.Errorf("--binary is for --http; gRPC always sends raw tensor bytes")
 	}
+	// --datatype and --shape must name an input that takes them: a typo
+	// in a name would otherwise go unnoticed.
+	values := map[string]string{}
+	for _, in := range a.inputs {
+		name, value, ok := strings.Cut(in, "=")
+		if !ok || name == "" {
+			return fmt.Errorf("--input %q: want NAME=VALUE", in)
+		}
+		values[name] = value
+	}
+	for flagName, m := range map[string]map[string]string{"--datatype": a.datatypes, "--shape": a.shapes} {
+		for name := range m {
+			value, ok := values[name]
+			switch {
+			case !ok:
+				return fmt.Errorf("%s %s: no --input names %q", flagName, name, name)
+			case strings.HasPrefix(value, "@") && strings.HasSuffix(value, ".npy"):
+				return fmt.Errorf("%s %s: a .npy input carries its own datatype and shape", flagName, name)
+			}
+		}
+	}
+	for name, dt := range a.datatypes {
+		if _, ok := backends.ParseDataType(strings.ToUpper(dt)); !ok {
+			return fmt.Errorf("--datatype %s=%s: unknown datatype", name, dt)
+		}
+	}
+	for name := range a.shapes {
+		if _, err := a.shape(name); err != nil {
+			return err
+		}
+	}
 	return nil
+}
+
+// shape is --shape NAME's dims, or nil when not given.
+func (a *inferArgs) shape(name string) ([]int64, error) {
+	s := a.shapes[name]
+	if s == "" {
+		return nil, nil
+	}
+	var shape []int64
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.ParseInt(strings.TrimSpace(f), 10, 64)
+		if err != nil || n < 0 {
+			return nil, fmt.Errorf("--shape %s=%s: want whole numbers separated by commas", name, s)
+		}
+		shape = append(shape, n)
+	}
+	return shape, nil
 }
 
 // run sends the request through v2client and returns the decoded answer.
@@ -185,15 +233,9 @@ func (a *inferArgs) tensor(name, value string) (backends.Tensor, error) {
 	if !ok {
 		return backends.Tensor{}, fmt.Errorf("unknown datatype %q", dtName)
 	}
-	var shape []int64
-	if s := a.shapes[name]; s != "" {
-		for _, f := range strings.Split(s, ",") {
-			n, err := strconv.ParseInt(strings.TrimSpace(f), 10, 64)
-			if err != nil || n < 0 {
-				return backends.Tensor{}, fmt.Errorf("--shape %s=%s: want whole numbers separated by commas", name, s)
-			}
-			shape = append(shape, n)
-		}
+	shape, err := a.shape(name)
+	if err != nil {
+		return backends.Tensor{}, err
 	}
 	return jsonTensor(name, dt, shape, raw)
 }

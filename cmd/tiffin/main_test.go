@@ -19,8 +19,12 @@ func TestHelpExitsZero(t *testing.T) {
 		}
 	}
 	tune := []string{"tune", "--model-repository", "r", "--model", "m"}
+	infer := []string{"infer", "--model", "m", "--http", "h", "--input", "input=[1]"}
 	for _, args := range [][]string{{"infer", "--no-such-flag"}, {"serve", "--no-such-flag", "--help"}, {"jobs", "status"}, {"infer", "--", "-h"}, {},
-		append(tune, "--clients", "0"), append(tune, "--device", "tpu"), append(tune, "--sizes", "a,b"), append(tune, "--windows", "5")} {
+		append(tune, "--clients", "0"), append(tune, "--device", "tpu"), append(tune, "--sizes", "a,b"), append(tune, "--windows", "5"),
+		append(infer, "--shape", "input=x"), append(infer, "--datatype", "input=FLOAT99"), append(infer, "--shape", "nope=1"),
+		append(infer, "--datatype", "nope=INT32"), {"infer", "--model", "m", "--http", "h", "--input", "input"},
+		{"infer", "--model", "m", "--http", "h", "--input", "x=@a.npy", "--datatype", "x=INT32"}} {
 		if code := run(args, &bytes.Buffer{}, &bytes.Buffer{}); code != 2 {
 			t.Errorf("%v: exit %d, want 2", args, code)
 		}

@@ -121,7 +121,7 @@ func runTune(f tuneFlags, stdout io.Writer) error {
 		return err
 	}
 	printTuneTable(stdout, rows, best, f.target)
-	if err := writeRecommendation(f.out, stdout, groups, best); err != nil {
+	if err := writeRecommendation(f.out, stdout, groups, rows, best, f.target); err != nil {
 		return err
 	}
 	for _, r := range rows {
@@ -181,10 +181,19 @@ func asConfiguredLine(cur, best bench.TuneRow, target time.Duration) string {
 	return s
 }
 
-func writeRecommendation(path string, stdout io.Writer, groups []string, best map[string]bench.TuneRow) error {
+// writeRecommendation prints, and writes to path, each group's best
+// setting swept: as the one to use, or, when the model as configured did
+// as well within the target, as the best of the others (keep the config).
+func writeRecommendation(path string, stdout io.Writer, groups []string, rows []bench.TuneRow, best map[string]bench.TuneRow, target time.Duration) error {
 	var b strings.Builder
 	for _, g := range groups {
-		fmt.Fprintf(&b, "# recommended for %s instances (config.yaml, or under %q in a --devices file)\n", g, g)
+		head := fmt.Sprintf("# recommended for %s instances (config.yaml, or under %q in a --devices file)", g, g)
+		for _, r := range rows {
+			if r.AsConfigured && r.Group == g && r.Result.P99 <= target && r.Result.RowsPerSec() >= best[g].Result.RowsPerSec() {
+				head = fmt.Sprintf("# %s instances: the config as it is did as well as any setting swept; keep it. The best swept:", g)
+			}
+		}
+		b.WriteString(head + "\n")
 		b.WriteString(bench.BatchingYAML(best[g]))
 	}
 	fmt.Fprintf(stdout, "\n%s", b.String())
