@@ -32,8 +32,9 @@ func resolveKinds(groups []config.InstanceGroup, haveGPU bool) (out []config.Ins
 
 // PlanRepository is the placement the repository's models would get on a
 // host with this inventory, without loading anything: what `tiffin devices`
-// prints. Models that cannot be read are left out with a note.
-func PlanRepository(root string, inv Inventory) ([]InstancePlan, []string, error) {
+// prints. override, when set, edits each config as the server's does (a
+// device file). Models that cannot be read are left out with a note.
+func PlanRepository(root string, inv Inventory, override func(model string, cfg *config.Model) error) ([]InstancePlan, []string, error) {
 	names, err := ListModels(root)
 	if err != nil {
 		return nil, nil, err
@@ -42,6 +43,9 @@ func PlanRepository(root string, inv Inventory) ([]InstancePlan, []string, error
 	var notes []string
 	for _, name := range names {
 		md, err := ScanModel(root, name)
+		if err == nil && override != nil {
+			err = override(name, &md.Config)
+		}
 		if err != nil {
 			notes = append(notes, fmt.Sprintf("%s: %v", name, err))
 			continue

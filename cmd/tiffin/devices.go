@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/tiffin-ml/tiffin/backends"
 	"github.com/tiffin-ml/tiffin/gpu"
 	"github.com/tiffin-ml/tiffin/runtime"
+	"github.com/tiffin-ml/tiffin/runtime/config"
 	"github.com/tiffin-ml/tiffin/runtime/topology"
 )
 
@@ -70,6 +72,8 @@ func devicesCmd(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	asJSON := fs.Bool("json", false, "print JSON with cpu and gpus sections")
 	repo := fs.String("model-repository", "", "also print the placement this repository would get")
+	var cfg config.Server
+	fs.StringVar(&cfg.DevicesFile, "devices", os.Getenv(EnvPrefix+"DEVICES"), "host device `FILE` the placement applies, as serve --devices does (default: $TIFFIN_DEVICES)")
 	if err := parseFlags(fs, args); err != nil {
 		return parseExit(err)
 	}
@@ -80,7 +84,12 @@ func devicesCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	rep := newDevicesReport(dev)
 	if *repo != "" {
-		plans, notes, err := runtime.PlanRepository(*repo, dev.Inventory())
+		override, err := deviceOverride(cfg, dev)
+		if err != nil {
+			fmt.Fprintf(stderr, "tiffin devices: %v\n", err)
+			return 1
+		}
+		plans, notes, err := runtime.PlanRepository(*repo, dev.Inventory(), override)
 		if err != nil {
 			fmt.Fprintf(stderr, "tiffin devices: %v\n", err)
 			return 1

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"path/filepath"
@@ -35,5 +37,28 @@ func TestE2EDeviceFile(t *testing.T) {
 	err := serve(t.Context(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
 	if err == nil || !strings.Contains(err.Error(), "cpu.count") {
 		t.Fatalf("a bad device file: %v", err)
+	}
+}
+
+// tiffin devices shows the placement a device file gives, as serve
+// applies it: two instances of every model where the file says so.
+func TestDevicesAppliesTheDeviceFile(t *testing.T) {
+	devices := filepath.Join(t.TempDir(), "devices.yaml")
+	writeFile(t, devices, []byte("cpu:\n  count: 2\n"))
+	repo := demoRepo(t)
+	count := func(args ...string) int {
+		var out, errs bytes.Buffer
+		if code := run(append([]string{"devices", "--json", "--model-repository", repo}, args...), &out, &errs); code != 0 {
+			t.Fatalf("devices %v: exit %d: %s", args, code, errs.String())
+		}
+		var rep devicesReport
+		if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+			t.Fatal(err)
+		}
+		return len(rep.Placement)
+	}
+	plain, with := count(), count("--devices", devices)
+	if with != 2*plain {
+		t.Fatalf("%d instances with the device file, %d without: want twice as many", with, plain)
 	}
 }
