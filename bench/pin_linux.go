@@ -37,9 +37,26 @@ func PinProcess(cpus string) error {
 			continue
 		}
 		if err := unix.SchedSetaffinity(tid, &set); err != nil && err != unix.ESRCH {
+			if err == unix.EINVAL {
+				var allowed unix.CPUSet
+				if unix.SchedGetaffinity(0, &allowed) == nil {
+					return fmt.Errorf("--pin-client %s: none of these CPUs is one this process may run on (%s)", cpus, cpuList(&allowed))
+				}
+			}
 			return fmt.Errorf("--pin-client %s: thread %d: %w", cpus, tid, err)
 		}
 	}
 	goruntime.GOMAXPROCS(len(ids))
 	return nil
+}
+
+// cpuList is a CPU set in the kernel's cpulist format.
+func cpuList(set *unix.CPUSet) string {
+	var ids []int
+	for c := range 1024 {
+		if set.IsSet(c) {
+			ids = append(ids, c)
+		}
+	}
+	return topology.FormatCPUList(ids)
 }
