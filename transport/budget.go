@@ -26,8 +26,8 @@ func (b *Budget) Reserve(n int64) error {
 	if b == nil || b.limit <= 0 || n <= 0 {
 		return nil
 	}
-	if n > b.limit { // never servable: say so rather than "retry later"
-		return runtime.Errorf(runtime.KindResourceExhausted,
+	if n > b.limit { // never servable: 413, which clients do not retry, rather than 429
+		return runtime.Errorf(runtime.KindTooLarge,
 			"this request needs about %d bytes in memory, more than the whole in-flight budget of %d (--max-inflight-bytes): send less, or raise the budget", n, b.limit)
 	}
 	for {

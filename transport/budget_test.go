@@ -32,7 +32,7 @@ func TestBudgetChargesStrings(t *testing.T) {
 		t.Fatalf("4M empty elements in 16 MiB: %v, used %d", err, b.Used())
 	}
 	small := NewBudget(1000)
-	if err := small.Reserve(2000); runtime.KindOf(err) != runtime.KindResourceExhausted || !strings.Contains(err.Error(), "more than the whole in-flight budget") {
+	if err := small.Reserve(2000); runtime.KindOf(err) != runtime.KindTooLarge || !strings.Contains(err.Error(), "more than the whole in-flight budget") {
 		t.Fatalf("over the whole budget: %v", err)
 	}
 	if err := small.Reserve(800); err != nil {

@@ -128,8 +128,9 @@ func TestE2EHostileMissingModelIsCheap(t *testing.T) {
 	}
 }
 
-// TestE2EHostileBudget: with the in-flight budget spent, a request is
-// answered 429 at once.
+// TestE2EHostileBudget: a request needing more of the in-flight budget
+// than there is at all is answered 413 at once, naming the budget (one
+// needing more than is left gets 429: TestBudgetChargesStrings).
 func TestE2EHostileBudget(t *testing.T) {
 	ts := startServer(t, demoRepo(t), func(c *config.Server) { c.MaxBodyBytes, c.MaxInflightBytes = 1<<20, 1<<20 })
 	body, _ := jsonBody(seqInput(64, 16, 1), []int{64, 16})
@@ -139,7 +140,7 @@ func TestE2EHostileBudget(t *testing.T) {
 	}
 	big := append(body, bytes.Repeat([]byte(" "), 400<<10)...)
 	r := ts.do(t, "POST", "/v2/models/mlp-small/infer", big, nil)
-	if r.status != 429 || !bytes.Contains(r.body, []byte("--max-inflight-bytes")) {
+	if r.status != 413 || !bytes.Contains(r.body, []byte("--max-inflight-bytes")) {
 		t.Fatalf("over budget: %d %s", r.status, r.body)
 	}
 }

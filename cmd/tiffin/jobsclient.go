@@ -22,10 +22,10 @@ import (
 type jobClient struct {
 	base string
 	http *http.Client
-	// quick makes the calls without a body, which get a small JSON answer
-	// (status, cancel, delete, list): a server that accepts and never
-	// answers is an error after statusTimeout, not a hang. Uploads and
-	// results stream for as long as they take.
+	// quick makes the GETs of a small JSON answer (status, list): a
+	// server that accepts and never answers is an error after
+	// statusTimeout, not a hang. Uploads, cancels and deletes (which purge
+	// a job's files) and results take as long as they take.
 	quick *http.Client
 }
 
@@ -66,7 +66,7 @@ func newJobClient(server string) *jobClient {
 // is an error carrying the server's message.
 func (c *jobClient) do(method, path string, body io.Reader, size int64, out any) error {
 	cl := c.http
-	if body == nil { // a small JSON answer; an upload takes as long as it takes
+	if method == "GET" && body == nil { // a small JSON answer; an upload, a cancel's purge, take as long as they take
 		cl = c.quick
 	}
 	resp, err := c.send(cl, method, path, body, size)

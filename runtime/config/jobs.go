@@ -23,7 +23,7 @@ type Jobs struct {
 	MaxUpload  int64         // --jobs-max-upload-bytes: the largest job input; streamed, never held whole
 	// MaxRedeliveries (--jobs-max-redeliveries): how often a chunk that
 	// crashed its scorer or kept failing is delivered again before its
-	// rows fail with the reason.
+	// rows fail with the reason; 0: never (DefaultJobs sets 3).
 	MaxRedeliveries int
 	// MaxShare (--jobs-max-share): the most of each device group's compute
 	// time bulk work takes while interactive requests arrive; idle, it
