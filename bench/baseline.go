@@ -33,7 +33,7 @@ type BaselineOptions struct {
 // batch size.
 type Baseline struct {
 	Backend   string        `json:"backend"`
-	Device    string        `json:"device"` // "cpu" or "gpuN"
+	Device    string        `json:"device"` // "cpu", "cpu[0 1]" when pinned, or "gpuN"
 	ModelPath string        `json:"model_path"`
 	Threads   int           `json:"threads"`
 	Rows      []BaselineRow `json:"rows"`
@@ -97,7 +97,7 @@ func RunBaseline(ctx context.Context, o BaselineOptions) (*Baseline, error) {
 	if err := o.Backend.Available(); err != nil {
 		return nil, fmt.Errorf("baseline: %w", err)
 	}
-	out := &Baseline{Backend: o.Backend.Name(), Device: o.Device.LogValue().String(), ModelPath: path, Threads: o.Threads}
+	out := &Baseline{Backend: o.Backend.Name(), Device: deviceName(o.Device), ModelPath: path, Threads: o.Threads}
 	done := make(chan error, 1)
 	go func() {
 		goruntime.LockOSThread()
@@ -156,4 +156,13 @@ func baselineBatch(ctx context.Context, m backends.Model, in []backends.Tensor, 
 		row.RowsPerSec = float64(len(lat)*batch) / total.Seconds()
 	}
 	return row, ctx.Err()
+}
+
+// deviceName is where a baseline ran, as its report says it: "cpu", the
+// cores when it was pinned to some ("cpu[0 1]"), or "gpuN".
+func deviceName(d backends.Device) string {
+	if d.Kind == backends.CPU && len(d.Cores) == 0 {
+		return "cpu"
+	}
+	return d.LogValue().String()
 }

@@ -162,7 +162,7 @@ func (a *benchArgs) run(ctx context.Context, stdout, stderr io.Writer) error {
 	if a.scenarios != "" {
 		return a.runScenarios(ctx, stderr)
 	}
-	rep := bench.NewReport(version, bench.Config{Model: a.model, Batch: a.batch})
+	rep := bench.NewReport(version, bench.Config{Model: a.model, Batch: a.batch, DurationS: a.duration.Seconds(), WarmupS: a.warmup.Seconds()})
 	if a.httpURL != "" || a.grpcAddr != "" || a.bare {
 		r, err := a.runLoad(ctx, stderr)
 		if r == nil {

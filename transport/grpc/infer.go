@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"slices"
 	"sync"
 	"time"
 
@@ -85,8 +86,12 @@ func (s *Server) infer(ctx context.Context, req *pb.ModelInferRequest, cost int6
 		if err := v.Sig.CheckShapes(v.Name, in); err != nil {
 			return err
 		}
+		size := 0 // the message's own size, measured only when there are strings to weigh against it
+		if slices.ContainsFunc(in, func(t backends.Tensor) bool { return t.DataType == backends.Bytes }) {
+			size = proto.Size(req)
+		}
 		var err error
-		strs, err = transport.ChargeStrings(s.opts.Budget, in, int(cost/costFactor))
+		strs, err = transport.ChargeStrings(s.opts.Budget, in, size)
 		return err
 	}
 	if err := decodeRequest(req, check, d); err != nil {
