@@ -14,6 +14,9 @@ type pacer struct {
 	ctx    context.Context
 	models Models
 	since  time.Time // when the current piece of work began
+	// cancelled, when set, says why the upload should stop (its job was
+	// cancelled); copy asks it after each piece.
+	cancelled func() error
 }
 
 func (s *Service) pacer(ctx context.Context) *pacer {
@@ -37,7 +40,8 @@ func (p *pacer) pace() {
 // spoolPiece is how much of an upload is copied between two paces.
 const spoolPiece = 1 << 20
 
-// copy copies src to dst a piece at a time, pacing after each.
+// copy copies src to dst a piece at a time, pacing after each, and stops
+// when the upload's job was cancelled.
 func (p *pacer) copy(dst io.Writer, src io.Reader) error {
 	buf := make([]byte, 64<<10)
 	for {
@@ -47,6 +51,11 @@ func (p *pacer) copy(dst io.Writer, src io.Reader) error {
 		}
 		if n < spoolPiece {
 			return nil
+		}
+		if p.cancelled != nil {
+			if err := p.cancelled(); err != nil {
+				return err
+			}
 		}
 		p.pace()
 	}

@@ -471,6 +471,9 @@ func spool(body io.Reader, dir string, p *pacer) (parquet.ReaderAtSeeker, func()
 	done := func() { _ = f.Close(); _ = os.Remove(f.Name()) }
 	if err := p.copy(f, body); err != nil {
 		done()
+		if runtime.KindOf(err) == runtime.KindConflict { // cancelled: said as it is
+			return nil, nil, err
+		}
 		kind := runtime.KindInvalidArgument
 		if runtime.KindOf(err) == runtime.KindTooLarge {
 			kind = runtime.KindTooLarge

@@ -224,12 +224,18 @@ func (s *Service) split(ctx context.Context, st *store, rec *record, sig *runtim
 	body io.Reader, br *bufio.Reader) (int64, int, error) {
 	defer s.models.BulkWork()()
 	p := s.pacer(ctx)
-	emit := func(c chunkRef, data []byte) error {
-		c.job = rec.ID
-		// A job cancelled while it uploads stops taking its input: one
-		// read of its record a chunk (a chunk is a megabyte).
+	// A job cancelled while it uploads stops taking its input: one read of
+	// its record a chunk, or a megabyte of a Parquet upload being spooled.
+	p.cancelled = func() error {
 		if r, _, err := st.get(ctx, rec.ID); err == nil && r.State.Finished() {
 			return conflict("job %s was %s during its upload", rec.ID, r.State)
+		}
+		return nil
+	}
+	emit := func(c chunkRef, data []byte) error {
+		c.job = rec.ID
+		if err := p.cancelled(); err != nil {
+			return err
 		}
 		err := st.publish(ctx, rec, c, data)
 		p.pace() // the chunk's reading, decoding and queueing

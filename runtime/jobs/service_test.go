@@ -226,48 +226,65 @@ func TestCSVHeaders(t *testing.T) {
 	}
 }
 
-// A job cancelled while its input uploads stops taking it: the upload
-// ends with a conflict naming the cancel, and the job stays cancelled.
+// A job cancelled while its input uploads stops taking it, NDJSON as it
+// is split and Parquet as it is spooled: the upload ends with a conflict
+// naming the cancel, and the job stays cancelled.
 func TestCancelDuringUpload(t *testing.T) {
 	s := startService(t, newRefModels(), t.TempDir(), func(o *Options) { o.Workers = 0 })
 	ctx := context.Background()
-	pr, pw := io.Pipe()
-	type result struct {
-		st  Status
-		err error
-	}
-	done := make(chan result, 1)
-	go func() {
-		st, err := s.Submit(ctx, "mlp-small", 0, Input{Format: NDJSON}, pr)
-		_ = pr.CloseWithError(errors.New("submit returned"))
-		done <- result{st, err}
-	}()
-	if _, err := io.WriteString(pw, ndjsonInput(15)); err != nil { // a chunk of 10 goes out
-		t.Fatal(err)
-	}
-	var id string
-	for id == "" {
-		list, err := s.List(ctx)
-		if err != nil {
+	pq := parquetFile(t, 40000, 4096, false) // 2.5 MB: spooled a megabyte at a time
+	for _, c := range []struct {
+		format      Format
+		first, rest []byte
+	}{
+		{NDJSON, []byte(ndjsonInput(15)), []byte(ndjsonInput(1000))}, // a chunk of 10 goes out first
+		{Parquet, pq[:100<<10], pq[100<<10:]},
+	} {
+		pr, pw := io.Pipe()
+		type result struct {
+			st  Status
+			err error
+		}
+		done := make(chan result, 1)
+		go func() {
+			st, err := s.Submit(ctx, "mlp-small", 0, Input{Format: c.format}, pr)
+			_ = pr.CloseWithError(errors.New("submit returned"))
+			done <- result{st, err}
+		}()
+		if _, err := pw.Write(c.first); err != nil {
 			t.Fatal(err)
 		}
-		if len(list) == 1 {
-			id = list[0].ID
+		var id string
+		for id == "" {
+			list, err := s.List(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, st := range list {
+				if st.State == Pending {
+					id = st.ID
+				}
+			}
+			time.Sleep(10 * time.Millisecond)
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	if _, err := s.Cancel(ctx, id); err != nil {
-		t.Fatal(err)
-	}
-	go func() { // the client goes on sending until the server stops reading
-		_, _ = io.WriteString(pw, ndjsonInput(1000))
-		_ = pw.Close()
-	}()
-	r := <-done
-	if !errors.Is(r.err, ErrConflict) || !strings.Contains(r.err.Error(), "cancelled during its upload") {
-		t.Fatalf("upload of a cancelled job: %+v %v", r.st, r.err)
-	}
-	if st, err := s.Get(ctx, id); err != nil || st.State != Cancelled {
-		t.Fatalf("after the upload: %+v %v; want cancelled", st, err)
+		if _, err := s.Cancel(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+		sent := make(chan error, 1)
+		go func() { // the client goes on sending until the server stops reading
+			_, err := pw.Write(c.rest)
+			_ = pw.Close()
+			sent <- err
+		}()
+		r := <-done
+		if !errors.Is(r.err, ErrConflict) || !strings.Contains(r.err.Error(), "cancelled during its upload") {
+			t.Fatalf("%s: upload of a cancelled job: %+v %v", c.format, r.st, r.err)
+		}
+		if st, err := s.Get(ctx, id); err != nil || st.State != Cancelled {
+			t.Fatalf("%s: after the upload: %+v %v; want cancelled", c.format, st, err)
+		}
+		if err := <-sent; err == nil {
+			t.Fatalf("%s: the server read the whole upload of a cancelled job", c.format)
+		}
 	}
 }
