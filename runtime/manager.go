@@ -144,8 +144,9 @@ func (m *Manager) Load(ctx context.Context, name string) error {
 // no folder: they are not served, and nothing else would say so.
 func (m *Manager) warnMissingVersions(md ModelDir) {
 	var missing []int64
+	onDisk := md.onDisk()
 	for _, want := range md.Config.VersionPolicy.Specific {
-		if !slices.ContainsFunc(md.Versions, func(v VersionDir) bool { return v.Version == want }) {
+		if !slices.Contains(onDisk, want) {
 			missing = append(missing, want)
 		}
 	}

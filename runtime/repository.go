@@ -119,22 +119,23 @@ func ScanModel(root, name string) (ModelDir, error) {
 	// that a reload to it keeps the serving versions rather than leaving
 	// the model with none.
 	if len(md.Selected()) == 0 {
-		folders := make([]int64, len(md.Versions))
-		for i, v := range md.Versions {
-			folders[i] = v.Version
-		}
-		return md, fmt.Errorf("%s: the version policy (%s) selects none of the version folders %v", md.Dir, md.Config.VersionPolicy, folders)
+		return md, fmt.Errorf("%s: the version policy (%s) selects none of the version folders %v", md.Dir, md.Config.VersionPolicy, md.onDisk())
 	}
 	return md, nil
 }
 
-// Selected returns the versions the model's version policy serves.
-func (md ModelDir) Selected() []VersionDir {
+// onDisk is the numbers of the model's version folders, ascending.
+func (md ModelDir) onDisk() []int64 {
 	all := make([]int64, len(md.Versions))
 	for i, v := range md.Versions {
 		all[i] = v.Version
 	}
-	keep := md.Config.VersionPolicy.Select(all)
+	return all
+}
+
+// Selected returns the versions the model's version policy serves.
+func (md ModelDir) Selected() []VersionDir {
+	keep := md.Config.VersionPolicy.Select(md.onDisk())
 	var out []VersionDir
 	for _, v := range md.Versions {
 		for _, k := range keep {

@@ -39,7 +39,7 @@ type inferArgs struct {
 	binary             bool
 	token              string // bearer token for a server with --inference-token
 	timeout            time.Duration
-	inputs             []string // NAME=VALUE, in order
+	inputs             [][2]string // NAME, VALUE, in order
 	datatypes, shapes  map[string]string
 	outputs            []string
 }
@@ -57,7 +57,14 @@ func inferFlags(a *inferArgs, stderr io.Writer) *flag.FlagSet {
 	fs.DurationVar(&a.timeout, "timeout", 30*time.Second, "how long to wait for the answer")
 	fs.StringVar(&a.token, "token", "", "bearer `TOKEN` for a server with --inference-token (default: $"+inferenceTokenEnv+")")
 	fs.Func("input", "input `NAME=VALUE` (repeatable): NAME=@file.npy, NAME=@file.json or NAME='[[1,2]]'",
-		func(s string) error { a.inputs = append(a.inputs, s); return nil })
+		func(s string) error {
+			name, value, ok := strings.Cut(s, "=")
+			if !ok || name == "" {
+				return fmt.Errorf("want NAME=VALUE, got %q", s)
+			}
+			a.inputs = append(a.inputs, [2]string{name, value})
+			return nil
+		})
 	fs.Func("datatype", "`NAME=TYPE` of a JSON input, e.g. b=INT32 (default FP32)", keyValue(a.datatypes))
 	fs.Func("shape", "`NAME=D1,D2` of a JSON input (default: its nesting)", keyValue(a.shapes))
 	fs.Func("output", "output `NAME` to return (repeatable; default: all)",
@@ -118,11 +125,7 @@ func (a *inferArgs) check() error {
 	// in a name would otherwise go unnoticed.
 	values := map[string]string{}
 	for _, in := range a.inputs {
-		name, value, ok := strings.Cut(in, "=")
-		if !ok || name == "" {
-			return fmt.Errorf("--input %q: want NAME=VALUE", in)
-		}
-		values[name] = value
+		values[in[0]] = in[1]
 	}
 	for flagName, m := range map[string]map[string]string{"--datatype": a.datatypes, "--shape": a.shapes} {
 		for name := range m {
@@ -200,10 +203,7 @@ func (a *inferArgs) run() (*v2client.Response, error) {
 func (a *inferArgs) tensors() ([]backends.Tensor, error) {
 	out := make([]backends.Tensor, 0, len(a.inputs))
 	for _, in := range a.inputs {
-		name, value, ok := strings.Cut(in, "=")
-		if !ok || name == "" {
-			return nil, fmt.Errorf("--input %q: want NAME=VALUE", in)
-		}
+		name, value := in[0], in[1]
 		t, err := a.tensor(name, value)
 		if err != nil {
 			return nil, fmt.Errorf("--input %s: %w", name, err)

@@ -21,17 +21,13 @@ func TestChunkedBodyCutShort(t *testing.T) {
 	s := startFake(t)
 	body := `{"inputs":[{"name":"x","shape":[1,4],"datatype":"FP32","data":[1,2,3,4]}]}`
 	send := func(chunks string) string {
-		c, err := net.Dial("tcp", s.Addr())
-		if err != nil {
-			t.Fatal(err)
-		}
+		c := dialFake(t, s)
 		defer c.Close()
-		_ = c.SetDeadline(time.Now().Add(10 * time.Second))
 		req := "POST /v2/models/m/infer HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n" + chunks
 		if _, err := io.WriteString(c, req); err != nil {
 			t.Fatal(err)
 		}
-		_ = c.(*net.TCPConn).CloseWrite()
+		_ = c.CloseWrite()
 		resp, _ := io.ReadAll(c)
 		return string(resp)
 	}
@@ -50,12 +46,8 @@ func TestChunkedBodyCutShort(t *testing.T) {
 func TestExpectContinue(t *testing.T) {
 	s := startFake(t)
 	first := func(length int64) string {
-		c, err := net.Dial("tcp", s.Addr())
-		if err != nil {
-			t.Fatal(err)
-		}
+		c := dialFake(t, s)
 		defer c.Close()
-		_ = c.SetDeadline(time.Now().Add(10 * time.Second))
 		fmt.Fprintf(c, "POST /v2/models/m/infer HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\nExpect: 100-continue\r\n\r\n", length)
 		line, _ := bufio.NewReader(c).ReadString('\n')
 		return line
@@ -66,6 +58,18 @@ func TestExpectContinue(t *testing.T) {
 	if got := first(100); !strings.HasPrefix(got, "HTTP/1.1 100") {
 		t.Fatalf("100 bytes announced: %q, want 100 Continue", got)
 	}
+}
+
+// dialFake connects to s for a hand-written request, with a deadline so a
+// server that never answers fails the test rather than hanging it.
+func dialFake(t *testing.T, s *Server) *net.TCPConn {
+	t.Helper()
+	c, err := net.Dial("tcp", s.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	return c.(*net.TCPConn)
 }
 
 // startFake starts a server on a loopback port over the fake backend's
