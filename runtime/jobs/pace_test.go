@@ -3,6 +3,8 @@ package jobs
 import (
 	"bytes"
 	"context"
+	"errors"
+	"io"
 	"testing"
 	"time"
 )
@@ -57,4 +59,43 @@ func TestPacerCancel(t *testing.T) {
 	if m.asks != 1 {
 		t.Fatalf("asked %d times, want 1", m.asks)
 	}
+}
+
+// cutReader hands out its bytes a few at a time, then fails with err.
+type cutReader struct {
+	data []byte
+	err  error
+}
+
+func (r *cutReader) Read(p []byte) (int, error) {
+	if len(r.data) == 0 {
+		return 0, r.err
+	}
+	n := copy(p[:min(len(p), 4096)], r.data)
+	r.data = r.data[n:]
+	return n, nil
+}
+
+// TestPacerCopyCut: a body that ends early fails the copy, even with the
+// io.ErrUnexpectedEOF that io.ReadFull uses for a short read, and what came
+// before is written in pieces of the reader's few kilobytes gathered whole.
+func TestPacerCopyCut(t *testing.T) {
+	m := &pausingModels{}
+	p := &pacer{ctx: context.Background(), models: m, since: time.Now()}
+	var dst countingWriter
+	src := &cutReader{data: bytes.Repeat([]byte("x"), spoolPiece+100), err: io.ErrUnexpectedEOF}
+	if err := p.copy(&dst, src); !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Fatalf("copy of a cut body: %v, want io.ErrUnexpectedEOF", err)
+	}
+	if dst.n != spoolPiece+100 || dst.writes != 2 {
+		t.Errorf("wrote %d bytes in %d writes, want %d in 2", dst.n, dst.writes, spoolPiece+100)
+	}
+}
+
+type countingWriter struct{ n, writes int }
+
+func (w *countingWriter) Write(p []byte) (int, error) {
+	w.n += len(p)
+	w.writes++
+	return len(p), nil
 }
