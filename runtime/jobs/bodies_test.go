@@ -1,9 +1,12 @@
 package jobs
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
+	"io/fs"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -112,5 +115,55 @@ func TestChunkWithoutItsFileFailsItsRows(t *testing.T) {
 	checkResults(t, lines, 30, map[int]bool{10: true, 11: true, 12: true, 13: true, 14: true, 15: true, 16: true, 17: true, 18: true, 19: true})
 	if !strings.Contains(lines[10].Error, "input file of chunk 1") || !strings.Contains(lines[10].Error, "gone from the data directory") {
 		t.Fatalf("row 10's error does not say why: %q", lines[10].Error)
+	}
+}
+
+// TestBodyFilesSpares: a done chunk's input file is written over by the
+// next put, which leaves exactly the new bytes (shorter or longer); the
+// spares are bounded, and a new store clears what an old one left.
+func TestBodyFilesSpares(t *testing.T) {
+	b := &bodyFiles{root: t.TempDir()}
+	long := bytes.Repeat([]byte("input row "), 1000)
+	for i := range maxSpares + 2 {
+		if err := b.put(b.chunk("job", i), bytes.NewReader(long)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range maxSpares + 2 {
+		b.retire(b.chunk("job", i))
+	}
+	if n := len(b.spares); n != maxSpares {
+		t.Fatalf("%d spares kept, want %d", n, maxSpares)
+	}
+	if left, _ := os.ReadDir(filepath.Join(b.root, "chunks", "job")); len(left) != 0 {
+		t.Fatalf("retired chunk files left in place: %v", left)
+	}
+	short := []byte("result")
+	res := b.result("job", 0)
+	if err := b.put(res, &net.Buffers{short[:3], short[3:]}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := os.ReadFile(res); err != nil || !bytes.Equal(got, short) {
+		t.Fatalf("a result written over a spare reads %q (%v), want %q", got, err, short)
+	}
+	longer := append(long, long...)
+	if err := b.put(b.result("job", 1), bytes.NewReader(longer)); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(b.result("job", 1)); !bytes.Equal(got, longer) {
+		t.Fatalf("a longer file over a spare reads %d bytes, want %d", len(got), len(longer))
+	}
+	if n := len(b.spares); n != maxSpares-2 {
+		t.Fatalf("%d spares after two puts, want %d", n, maxSpares-2)
+	}
+	if err := (&bodyFiles{root: b.root}).clearSpares(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(b.root, "spare")); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("spare/ after a new store cleared it: %v", err)
+	}
+	// The old store's list now names files that are gone: a put still works.
+	if err := b.put(b.result("job", 2), bytes.NewReader(short)); err != nil {
+		t.Fatalf("put after the spares were cleared: %v", err)
 	}
 }

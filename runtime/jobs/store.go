@@ -75,6 +75,9 @@ func openStore(ctx context.Context, nc *nats.Conn, bodies string) (*store, error
 	s := &store{js: js, maxChunk: int(nc.MaxPayload()) - headerRoom}
 	if bodies != "" {
 		s.files = &bodyFiles{root: bodies}
+		if err := s.files.clearSpares(); err != nil {
+			return nil, fmt.Errorf("clear the spare chunk files: %w", err)
+		}
 	}
 	if s.jobs, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
 		Bucket: jobsBucket, Description: "tiffin bulk jobs", History: 1, Storage: jetstream.FileStorage,
@@ -244,7 +247,7 @@ func (s *store) chunkInput(msg jetstream.Msg, c chunkRef) (data []byte, release 
 // is), if it has one.
 func (s *store) dropInput(msg jetstream.Msg, c chunkRef) {
 	if s.files != nil && msg.Headers().Get(hdrBody) == bodyFile {
-		_ = os.Remove(s.files.chunk(c.job, c.index))
+		s.files.retire(s.files.chunk(c.job, c.index))
 	}
 }
 
