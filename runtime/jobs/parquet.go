@@ -469,7 +469,14 @@ func spool(body io.Reader, dir string, p *pacer) (parquet.ReaderAtSeeker, func()
 		return nil, nil, fmt.Errorf("spool the Parquet upload: %w", err)
 	}
 	done := func() { _ = f.Close(); _ = os.Remove(f.Name()) }
-	if err := p.copy(f, body); err != nil {
+	w := writeDirect(f) // see direct.go
+	var size int64
+	err = p.copy(w, body)
+	if err == nil {
+		size, err = w.finish()
+	}
+	w.done()
+	if err != nil {
 		done()
 		if runtime.KindOf(err) == runtime.KindConflict { // cancelled: said as it is
 			return nil, nil, err
@@ -480,7 +487,7 @@ func spool(body io.Reader, dir string, p *pacer) (parquet.ReaderAtSeeker, func()
 		}
 		return nil, nil, runtime.Errorf(kind, "read the Parquet upload: %w", err)
 	}
-	return f, done, nil
+	return readDirectAt(f, size), done, nil
 }
 
 // recycler keeps the buffers arrow-go frees for its next allocations, so

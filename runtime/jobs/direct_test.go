@@ -1,0 +1,122 @@
+package jobs
+
+import (
+	"bytes"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"testing"
+	"unsafe"
+)
+
+// TestDirectWriteRead: files of every awkward length, written in uneven
+// pieces over a longer file, read back whole through the cache and with
+// readDirect.
+func TestDirectWriteRead(t *testing.T) {
+	dir := t.TempDir()
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, size := range []int{0, 1, 4095, 4096, 4097, directPiece - 1, directPiece, directPiece + 123, 3*directPiece + 5} {
+		want := make([]byte, size)
+		for i := range want {
+			want[i] = byte(rng.IntN(256))
+		}
+		path := filepath.Join(dir, "f")
+		if err := os.WriteFile(path, bytes.Repeat([]byte{0xEE}, 4*directPiece), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		f, err := os.OpenFile(path, os.O_WRONLY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := writeDirect(f)
+		if size == 4096 {
+			t.Logf("O_DIRECT here: %v", w.direct)
+		}
+		for rest := want; len(rest) > 0; {
+			n := min(len(rest), 1+rng.IntN(300_000))
+			if m, err := w.Write(rest[:n]); err != nil || m != n {
+				t.Fatalf("size %d: wrote %d of %d: %v", size, m, n, err)
+			}
+			rest = rest[n:]
+		}
+		got, err := w.finish()
+		w.done()
+		if err != nil || got != int64(size) {
+			t.Fatalf("size %d: finish says %d, %v", size, got, err)
+		}
+		if err := f.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if back, _ := os.ReadFile(path); !bytes.Equal(back, want) {
+			t.Fatalf("size %d: read back %d bytes that differ from the %d written", size, len(back), size)
+		}
+		r, err := os.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		buf := alignedBuf(size)
+		if err := readDirect(r, buf, size); err != nil || !bytes.Equal(buf[:size], want) {
+			t.Fatalf("size %d: readDirect: %v, same bytes %v", size, err, bytes.Equal(buf[:size], want))
+		}
+		if _, err := r.Seek(0, 0); err != nil {
+			t.Fatal(err)
+		}
+		if err := readDirect(r, alignedBuf(size+1), size+1); err == nil {
+			t.Fatalf("size %d: reading %d bytes of a %d-byte file did not fail", size, size+1, size)
+		}
+		r.Close()
+	}
+}
+
+// TestAlignedBuf: aligned start, rounded length.
+func TestAlignedBuf(t *testing.T) {
+	for _, n := range []int{0, 1, 4096, 5000} {
+		b := alignedBuf(n)
+		if len(b) != alignUp(n) || len(b)%directAlign != 0 {
+			t.Errorf("alignedBuf(%d) is %d long", n, len(b))
+		}
+		if len(b) > 0 && uintptrOf(b)%directAlign != 0 {
+			t.Errorf("alignedBuf(%d) starts unaligned", n)
+		}
+	}
+}
+
+func uintptrOf(b []byte) uintptr { return uintptr(unsafe.Pointer(unsafe.SliceData(b))) }
+
+// TestDirectReaderAt: reads at any offset and length, within and across
+// its window, agree with the file; past its end they say io.EOF.
+func TestDirectReaderAt(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	want := make([]byte, 3*directPiece+777)
+	for i := range want {
+		want[i] = byte(rng.IntN(256))
+	}
+	path := filepath.Join(t.TempDir(), "spool")
+	if err := os.WriteFile(path, want, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r := readDirectAt(f, int64(len(want)))
+	if end, err := r.Seek(0, io.SeekEnd); err != nil || end != int64(len(want)) {
+		t.Fatalf("Seek to the end: %d, %v", end, err)
+	}
+	for range 300 {
+		off := rng.Int64N(int64(len(want)) + 10)
+		n := rng.IntN(3 * directPiece / 2)
+		p := make([]byte, n)
+		got, err := r.ReadAt(p, off)
+		end := min(off+int64(n), int64(len(want)))
+		wantN := max(0, int(end-off))
+		if got != wantN || !bytes.Equal(p[:got], want[min(off, int64(len(want))):end]) {
+			t.Fatalf("ReadAt(%d bytes at %d) = %d, %v; want %d bytes of the file", n, off, got, err, wantN)
+		}
+		if (wantN < n) != (err == io.EOF) || (err != nil && err != io.EOF) {
+			t.Fatalf("ReadAt(%d bytes at %d) = %d, %v", n, off, got, err)
+		}
+	}
+}
