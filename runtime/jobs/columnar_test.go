@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -496,5 +499,58 @@ func TestSplitParquetRefusesWhatTheInputCannotHold(t *testing.T) {
 	if _, _, err := splitParquet(context.Background(), "two", l, bytes.NewReader(file(-1, 0, 0, false)), nil, 2, memory.DefaultAllocator,
 		func(chunkRef, []byte) error { return nil }); err != nil {
 		t.Fatalf("a file the inputs can hold: %v", err)
+	}
+}
+
+// peekingReader hides a body's random access, so it is spooled, and runs
+// peek once it has handed out half of it.
+type peekingReader struct {
+	r    io.Reader
+	left int
+	peek func()
+}
+
+func (p *peekingReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b[:min(len(b), 4096)])
+	if p.left -= n; p.left <= 0 && p.peek != nil {
+		p.peek()
+		p.peek = nil
+	}
+	return n, err
+}
+
+// TestSpoolInDataDir: with the embedded store a Parquet upload is spooled
+// under the data directory's spool/, which a new start empties of what a
+// killed process left; the spool is gone once the job is queued.
+func TestSpoolInDataDir(t *testing.T) {
+	dir := t.TempDir()
+	stale := filepath.Join(dir, "spool", "tiffin-upload-left.parquet")
+	if err := os.MkdirAll(filepath.Dir(stale), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(stale, []byte("PAR1"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := startService(t, newRefModels(), dir, nil)
+	if _, err := os.Stat(stale); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("a spool left by an earlier process is still there: %v", err)
+	}
+	in := parquetFile(t, 500, 100, false)
+	var during []string
+	body := &peekingReader{r: bytes.NewReader(in), left: len(in) / 2, peek: func() {
+		during, _ = filepath.Glob(filepath.Join(dir, "spool", "*"))
+	}}
+	st, err := s.Submit(context.Background(), "mlp-small", 0, Input{}, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(during) != 1 {
+		t.Fatalf("files in spool/ halfway through the upload: %v, want its spool", during)
+	}
+	if after, _ := filepath.Glob(filepath.Join(dir, "spool", "*")); len(after) != 0 {
+		t.Fatalf("files in spool/ once the job was queued: %v", after)
+	}
+	if st = waitFinished(t, s, st.ID, 30*time.Second); st.State != Succeeded || st.RowsDone != 500 {
+		t.Fatalf("%+v", st)
 	}
 }

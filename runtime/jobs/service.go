@@ -33,7 +33,7 @@ type Options struct {
 	// kept failing is delivered again before its rows fail with the
 	// reason; 0: DefaultMaxRedeliveries; NoRedelivery: never.
 	MaxRedeliveries int
-	SpoolDir        string        // where Parquet uploads without random access are copied; default the OS temp dir
+	SpoolDir        string        // where Parquet uploads without random access are copied; default spool/ in the embedded store's data directory, else the OS temp dir
 	AckWait         time.Duration // an un-acked chunk is redelivered after this
 	RetryFor        time.Duration // how long a busy or unavailable model is retried; default 1m
 	Replica         string        // this replica's name in job status; default host-pid
@@ -105,6 +105,15 @@ func (s *Service) Start(ctx context.Context) error {
 	st, err := openStore(ctx, b.nc, bodies)
 	if err != nil {
 		return errors.Join(err, b.close(ctx))
+	}
+	if s.opts.SpoolDir == "" && b.embedded != nil {
+		// The embedded store's data directory is this process's alone, so
+		// a spool a killed process left there is removed here; one in the
+		// OS temp dir would stay until someone noticed a gigabyte gone.
+		s.opts.SpoolDir = filepath.Join(b.dir, "spool")
+		if err := errors.Join(os.RemoveAll(s.opts.SpoolDir), os.MkdirAll(s.opts.SpoolDir, 0o755)); err != nil {
+			return errors.Join(fmt.Errorf("the Parquet spool directory: %w", err), b.close(ctx))
+		}
 	}
 	s.broker = b
 	s.store.Store(st)
