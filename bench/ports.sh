@@ -30,7 +30,8 @@ wait_ready() {
 
 # start_server REPO OUT: starts SERVER_BIN (./bin/tiffin) serving REPO on
 # core $server, on free loopback ports, with a fresh data dir OUT/data, its
-# profiles on pprof_port and its output in OUT/server.log. Sets http_port,
+# profiles on pprof_port, SERVER_ARGS (split on spaces) added to its flags
+# and its output in OUT/server.log. Sets http_port,
 # grpc_port, pprof_port, base and srv; the caller sets its trap, then
 # waits with wait_ready "$base/v2/health/ready" "$srv" "OUT/server.log".
 start_server() {
@@ -39,6 +40,6 @@ start_server() {
 	base="http://127.0.0.1:$http_port"
 	taskset -c "$server" "${SERVER_BIN:-./bin/tiffin}" serve --model-repository "$1" --host 127.0.0.1 \
 		--http-port "$http_port" --grpc-port "$grpc_port" --data-dir "$2/data" --log-level warn \
-		--pprof-addr "127.0.0.1:$pprof_port" >"$2/server.log" 2>&1 &
+		--pprof-addr "127.0.0.1:$pprof_port" ${SERVER_ARGS:-} >"$2/server.log" 2>&1 &
 	srv=$!
 }
