@@ -26,8 +26,11 @@ import (
 // it or nothing, and what is renamed survives the process being killed.
 // The order that makes every row count once is unchanged: a chunk's file
 // exists before its message is published; a result's file is in place
-// before the chunk's completion key is created; a chunk's file is removed
-// only once it is done, when it is acked.
+// before the chunk's completion key is created; a chunk's file is taken
+// from its place (removed, or moved to spare/ to be written over) only
+// once it is done, when it is acked. A reader that opened it just before
+// (a redelivered copy of the chunk) checks after its read that the file
+// was still in place, so it never scores another chunk's bytes.
 
 // hdrBody marks a chunk message whose input is a file (bodyFile), not the
 // message's data.
@@ -160,9 +163,11 @@ func (b *bodyFiles) removeChunks(job string) error {
 // readChunk reads a chunk's input file into a buffer from inputBufs;
 // release gives it back.
 func (b *bodyFiles) readChunk(c chunkRef) (data []byte, release func(), err error) {
-	f, err := os.Open(b.chunk(c.job, c.index))
+	path := b.chunk(c.job, c.index)
+	gone := fmt.Errorf("the input file of chunk %d of job %s is gone from the data directory", c.index, c.job)
+	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil, fmt.Errorf("the input file of chunk %d of job %s is gone from the data directory", c.index, c.job)
+		return nil, nil, gone
 	}
 	if err != nil {
 		return nil, nil, err
@@ -182,10 +187,17 @@ func (b *bodyFiles) readChunk(c chunkRef) (data []byte, release func(), err erro
 	if err := readDirect(f, *buf, size); err != nil {
 		return nil, nil, fmt.Errorf("read the input file of chunk %d of job %s: %w", c.index, c.job, err)
 	}
+	// Done elsewhere meanwhile, its file may have become a spare and be
+	// holding another chunk's bytes by now (see retire).
+	if now, err := os.Stat(path); err != nil || !os.SameFile(st, now) {
+		inputBufs.Put(buf)
+		return nil, nil, gone
+	}
 	return data, func() { inputBufs.Put(buf) }, nil
 }
 
 // inputBufs keeps the buffers chunk inputs were read into, aligned for
-// O_DIRECT and a chunk's size each (ChunkBytes), for the next chunks: a buffer is given back only once
-// the runtime has answered every request made from it.
+// O_DIRECT and a chunk's size each (ChunkBytes), for the next chunks: a
+// buffer is given back only once the runtime has answered every request
+// made from it.
 var inputBufs sync.Pool

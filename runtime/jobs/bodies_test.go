@@ -167,3 +167,49 @@ func TestBodyFilesSpares(t *testing.T) {
 		t.Fatalf("put after the spares were cleared: %v", err)
 	}
 }
+
+// TestReadChunkWhileRetired: a chunk read while another worker finishes it
+// (its file retired and written over with another chunk's bytes) either
+// reads its own bytes whole or says the file is gone; it never hands back
+// the other chunk's.
+func TestReadChunkWhileRetired(t *testing.T) {
+	b := &bodyFiles{root: t.TempDir()}
+	own := bytes.Repeat([]byte{0xAA}, 1<<20)
+	other := bytes.Repeat([]byte{0xBB}, 1<<20)
+	read, gone := 0, 0
+	for i := range 150 {
+		if err := b.put(b.chunk("job", i), bytes.NewReader(own)); err != nil {
+			t.Fatal(err)
+		}
+		type got struct {
+			data []byte
+			err  error
+		}
+		ch := make(chan got, 1)
+		go func() {
+			data, release, err := b.readChunk(chunkRef{job: "job", index: i})
+			g := got{err: err}
+			if err == nil {
+				g.data = bytes.Clone(data)
+				release()
+			}
+			ch <- g
+		}()
+		b.retire(b.chunk("job", i))
+		if err := b.put(b.chunk("job", 1000+i), bytes.NewReader(other)); err != nil {
+			t.Fatal(err)
+		}
+		g := <-ch
+		switch {
+		case g.err != nil && strings.Contains(g.err.Error(), "gone"):
+			gone++
+		case g.err != nil:
+			t.Fatal(g.err)
+		case !bytes.Equal(g.data, own):
+			t.Fatalf("read %d: a retired chunk's read handed back %d bytes of another chunk's", i, bytes.Count(g.data, []byte{0xBB}))
+		default:
+			read++
+		}
+	}
+	t.Logf("%d reads whole, %d found the file gone", read, gone)
+}

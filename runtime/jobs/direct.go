@@ -217,6 +217,9 @@ func (r *directReaderAt) fill(off int64, n int) error {
 	got := 0
 	for start+int64(got) < r.size && got < length {
 		m, err := r.f.ReadAt(r.win[got:], start+int64(got))
+		if err != nil && m == 0 && got == 0 && errors.Is(err, syscall.EINVAL) && setDirect(r.f, false) == nil {
+			continue // took the flag, refused the read: through the cache from now on
+		}
 		got += m
 		if err == io.EOF || (err == nil && m == 0) {
 			break

@@ -475,6 +475,7 @@ func spool(body io.Reader, dir string, p *pacer) (parquet.ReaderAtSeeker, func()
 	if err == nil {
 		size, err = w.finish()
 	}
+	direct := w.direct // false where the file system refused it
 	w.done()
 	if err != nil {
 		done()
@@ -486,6 +487,9 @@ func spool(body io.Reader, dir string, p *pacer) (parquet.ReaderAtSeeker, func()
 			kind = runtime.KindTooLarge
 		}
 		return nil, nil, runtime.Errorf(kind, "read the Parquet upload: %w", err)
+	}
+	if !direct {
+		return f, done, nil
 	}
 	return readDirectAt(f, size), done, nil
 }

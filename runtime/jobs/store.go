@@ -243,8 +243,9 @@ func (s *store) chunkInput(msg jetstream.Msg, c chunkRef) (data []byte, release 
 	return s.files.readChunk(c)
 }
 
-// dropInput removes the input file of a chunk that is done (or whose job
-// is), if it has one.
+// dropInput takes away the input file of a chunk that is done (or whose
+// job is), if it has one: it is removed, or kept as a spare to be written
+// over (bodyFiles.retire).
 func (s *store) dropInput(msg jetstream.Msg, c chunkRef) {
 	if s.files != nil && msg.Headers().Get(hdrBody) == bodyFile {
 		s.files.retire(s.files.chunk(c.job, c.index))

@@ -264,8 +264,8 @@ func (p *pool) heartbeat(msg jetstream.Msg) func() {
 	return func() { close(done) }
 }
 
-// ack acks a chunk that is done, or whose job is, and removes its input
-// file: a redelivery finds it done and needs no input.
+// ack acks a chunk that is done, or whose job is, and takes away its input
+// file (store.dropInput): a redelivery finds it done and needs no input.
 func (p *pool) ack(msg jetstream.Msg, c chunkRef) {
 	p.store.dropInput(msg, c)
 	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
