@@ -253,3 +253,23 @@ func (r *directReaderAt) Seek(offset int64, whence int) (int64, error) {
 	r.pos = offset
 	return offset, nil
 }
+
+// readFile reads a whole file with O_DIRECT where the file system takes
+// it, into a new buffer of its size.
+func readFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	size := int(st.Size())
+	buf := alignedBuf(size)
+	if err := readDirect(f, buf, size); err != nil {
+		return nil, err
+	}
+	return buf[:size], nil
+}

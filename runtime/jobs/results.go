@@ -187,14 +187,9 @@ func (c *chunkResults) read() (*recordReader, error) {
 	if c.next == c.chunks {
 		return nil, io.EOF
 	}
-	rc, err := c.store.openResult(c.ctx, c.rec, c.next)
+	b, err := c.store.readResult(c.ctx, c.rec, c.next)
 	if err != nil {
 		return nil, err
-	}
-	defer rc.Close()
-	b, err := io.ReadAll(rc)
-	if err != nil {
-		return nil, fmt.Errorf("read result of chunk %d of job %s: %w", c.next, c.job, err)
 	}
 	c.next++
 	return &recordReader{b: b}, nil

@@ -80,7 +80,12 @@ func renderParquet(rec *record, chunks *chunkResults) io.ReadCloser {
 
 func writeParquet(w io.Writer, rec *record, chunks *chunkResults) error {
 	sc := resultSchema(rec.Outputs)
-	props := parquet.NewWriterProperties(parquet.WithCompression(compress.Codecs.Snappy))
+	// No dictionaries but for the error messages: a model's outputs are
+	// rarely few distinct values, and trying (hashing every value until
+	// the dictionary outgrew its page, then again in each row group) was
+	// two thirds of a Parquet download's CPU.
+	props := parquet.NewWriterProperties(parquet.WithCompression(compress.Codecs.Snappy),
+		parquet.WithDictionaryDefault(false), parquet.WithDictionaryFor("error", true))
 	// The arrow schema travels in the file, so arrow readers get the
 	// fixed-size lists back as such (pyarrow: numpy-ready columns).
 	out := &cutOff{w: w}

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"time"
 
@@ -293,18 +292,25 @@ func (s *store) putResult(ctx context.Context, rec *record, index int, lines io.
 	return nil
 }
 
-func (s *store) openResult(ctx context.Context, rec *record, index int) (r io.ReadCloser, err error) {
+// readResult reads one chunk's stored result whole: a file with O_DIRECT
+// (direct.go) into one buffer of its size, or an object.
+func (s *store) readResult(ctx context.Context, rec *record, index int) ([]byte, error) {
 	job := rec.ID
 	files, err := s.bodies(rec)
+	var b []byte
 	if err == nil && files != nil {
-		r, err = os.Open(files.result(job, index))
+		b, err = readFile(files.result(job, index))
 	} else if err == nil {
-		r, err = s.results.Get(ctx, resultName(job, index))
+		var r io.ReadCloser
+		if r, err = s.results.Get(ctx, resultName(job, index)); err == nil {
+			b, err = io.ReadAll(r)
+			r.Close()
+		}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read result of chunk %d of job %s: %w", index, job, err)
 	}
-	return r, nil
+	return b, nil
 }
 
 // deleteResults removes rec's job's stored results (and, for a job that
