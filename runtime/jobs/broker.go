@@ -24,6 +24,7 @@ type broker struct {
 	nc       *nats.Conn
 	embedded *server.Server // nil when external
 	dir      string         // the embedded server's store directory
+	lock     *os.File       // held on dir/LOCK while embedded runs (lockDir)
 	log      *slog.Logger
 }
 
@@ -40,11 +41,11 @@ func connect(url, dataDir string, log *slog.Logger) (*broker, error) {
 		nats.ReconnectHandler(func(nc *nats.Conn) { log.Info("job queue reconnected", "server", nc.ConnectedUrlRedacted()) }),
 	}
 	if url == "" {
-		ns, dir, err := startEmbedded(dataDir, log)
+		ns, dir, lock, err := startEmbedded(dataDir, log)
 		if err != nil {
 			return nil, err
 		}
-		b.embedded, b.dir = ns, dir
+		b.embedded, b.dir, b.lock = ns, dir, lock
 		opts = append(opts, nats.InProcessServer(ns))
 	}
 	nc, err := nats.Connect(url, opts...)
@@ -65,14 +66,26 @@ func (b *broker) describe(url string) string {
 
 // startEmbedded runs a JetStream server in process, storing under dataDir,
 // and returns it with dataDir's absolute path.
-func startEmbedded(dataDir string, log *slog.Logger) (*server.Server, string, error) {
+func startEmbedded(dataDir string, log *slog.Logger) (_ *server.Server, _ string, _ *os.File, err error) {
 	dir, err := filepath.Abs(dataDir)
 	if err != nil {
-		return nil, "", fmt.Errorf("--data-dir %s: %w", dataDir, err)
+		return nil, "", nil, fmt.Errorf("--data-dir %s: %w", dataDir, err)
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, "", fmt.Errorf("--data-dir: %w", err)
+		return nil, "", nil, fmt.Errorf("--data-dir: %w", err)
 	}
+	// Two processes on one store would corrupt it (JetStream does not
+	// lock it), and each would take the other's uploads for ones a stop
+	// cut short.
+	lock, err := lockDir(dir)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	defer func() {
+		if err != nil {
+			lock.Close()
+		}
+	}()
 	ns, err := server.NewServer(&server.Options{
 		ServerName: "tiffin-embedded",
 		JetStream:  true,
@@ -82,16 +95,16 @@ func startEmbedded(dataDir string, log *slog.Logger) (*server.Server, string, er
 		MaxPayload: embeddedMaxPayload,
 	})
 	if err != nil {
-		return nil, "", fmt.Errorf("embedded job queue: %w", err)
+		return nil, "", nil, fmt.Errorf("embedded job queue: %w", err)
 	}
 	ns.SetLoggerV2(natsLogger{log}, false, false, false)
 	go ns.Start()
 	if !ns.ReadyForConnections(30 * time.Second) {
 		ns.Shutdown()
-		return nil, "", fmt.Errorf("embedded job queue (store %s) did not start within 30s", dir)
+		return nil, "", nil, fmt.Errorf("embedded job queue (store %s) did not start within 30s", dir)
 	}
 	log.Info("embedded job queue started", "store", dir)
-	return ns, dir, nil
+	return ns, dir, lock, nil
 }
 
 // close drains the connection, so published messages and acks in flight
@@ -121,6 +134,8 @@ func (b *broker) shutdownEmbedded() {
 	b.embedded.Shutdown()
 	b.embedded.WaitForShutdown()
 	b.embedded = nil
+	b.lock.Close() // the directory is free for the next process
+	b.lock = nil
 }
 
 // natsLogger sends the embedded server's notices, warnings and errors to

@@ -214,10 +214,11 @@ func (r *directReaderAt) fill(off int64, n int) error {
 	}
 	r.win = r.win[:length]
 	r.winOff, r.winLen = start, 0
-	got := 0
+	got, retried := 0, false
 	for start+int64(got) < r.size && got < length {
 		m, err := r.f.ReadAt(r.win[got:], start+int64(got))
-		if err != nil && m == 0 && got == 0 && errors.Is(err, syscall.EINVAL) && setDirect(r.f, false) == nil {
+		if err != nil && m == 0 && got == 0 && !retried && errors.Is(err, syscall.EINVAL) && setDirect(r.f, false) == nil {
+			retried = true
 			continue // took the flag, refused the read: through the cache from now on
 		}
 		got += m

@@ -3,7 +3,12 @@
 package jobs
 
 import (
+	"errors"
+	"fmt"
 	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -32,4 +37,27 @@ func setDirect(f *os.File, on bool) error {
 		return err
 	}
 	return serr
+}
+
+// lockDir takes dir/LOCK for this process until the returned file is
+// closed (or the process ends), writing its pid there; it fails, naming
+// the holder, while another process holds it.
+func lockDir(dir string) (*os.File, error) {
+	path := filepath.Join(dir, "LOCK")
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("--data-dir: %w", err)
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		holder, _ := os.ReadFile(path)
+		f.Close()
+		if errors.Is(err, unix.EWOULDBLOCK) {
+			return nil, fmt.Errorf("--data-dir %s is in use by another process (pid %s); give each server its own", dir, strings.TrimSpace(string(holder)))
+		}
+		return nil, fmt.Errorf("--data-dir: lock %s: %w", path, err)
+	}
+	if err := f.Truncate(0); err == nil {
+		_, _ = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+	}
+	return f, nil
 }

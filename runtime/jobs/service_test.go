@@ -5,6 +5,8 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -287,4 +289,32 @@ func TestCancelDuringUpload(t *testing.T) {
 			t.Fatalf("%s: the server read the whole upload of a cancelled job", c.format)
 		}
 	}
+}
+
+// TestDataDirLocked: a second service on a data dir in use is refused,
+// naming the holder, and leaves the first one's spool alone; once the
+// first stops the directory can be used again.
+func TestDataDirLocked(t *testing.T) {
+	dir := t.TempDir()
+	first := startService(t, newRefModels(), dir, nil)
+	spooled := filepath.Join(dir, "spool", "tiffin-upload-inflight.parquet")
+	if err := os.WriteFile(spooled, []byte("PAR1"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	second := New(newRefModels(), Options{DataDir: dir, Workers: 1, Logger: slog.New(slog.DiscardHandler)})
+	err := second.Start(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "in use by another process") || !strings.Contains(err.Error(), strconv.Itoa(os.Getpid())) {
+		t.Fatalf("a second start on a data dir in use: %v", err)
+	}
+	if _, err := os.Stat(spooled); err != nil {
+		t.Fatalf("the refused start touched the first one's spool: %v", err)
+	}
+	if err := first.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	third := New(newRefModels(), Options{DataDir: dir, Workers: 1, Logger: slog.New(slog.DiscardHandler)})
+	if err := third.Start(context.Background()); err != nil {
+		t.Fatalf("a start once the first stopped: %v", err)
+	}
+	_ = third.Stop(context.Background())
 }
