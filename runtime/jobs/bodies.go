@@ -44,10 +44,8 @@ const (
 //
 // A chunk's input file, once the chunk is done, is kept in spare/ and
 // written over by the next put rather than removed: its blocks are already
-// allocated, and the ext4 measured in bench/README.md spends ~0.3 ms of CPU
-// creating a file. Through the page cache, writing
-// over a file's cached pages was also 15 times cheaper than fresh ones;
-// files are now written with O_DIRECT (direct.go) where that is moot.
+// allocated, and the ext4 measured in bench/README.md spends ~0.3 ms of
+// CPU creating a file.
 type bodyFiles struct {
 	root string
 

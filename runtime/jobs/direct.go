@@ -98,9 +98,9 @@ func (w *directWriter) flush() error {
 }
 
 // finish writes the last bytes (padded to an aligned length, then cut
-// back), sets the file's length to what was written (a reused file may
-// have been longer) and takes f out of O_DIRECT mode, so it can be read
-// at any offset. It returns the file's length.
+// back) and sets the file's length to what was written (a reused file may
+// have been longer). It returns the file's length. f stays in O_DIRECT
+// mode where it was (w.direct): reads of it must be aligned.
 func (w *directWriter) finish() (int64, error) {
 	size := w.written + int64(w.n)
 	if w.n > 0 {
@@ -113,11 +113,6 @@ func (w *directWriter) finish() (int64, error) {
 	}
 	if err := w.f.Truncate(size); err != nil {
 		return 0, err
-	}
-	if w.direct {
-		if err := setDirect(w.f, false); err != nil {
-			return 0, err
-		}
 	}
 	return size, nil
 }
@@ -164,16 +159,17 @@ type directReaderAt struct {
 	winLen int
 }
 
-// readDirectAt returns f's reader, or f itself where the file system does
-// not do direct I/O. size is f's length.
-func readDirectAt(f *os.File, size int64) interface {
+// readDirectAt returns the reader of f, size bytes long, which a
+// directWriter wrote: f itself where the writer went through the cache,
+// else an aligned window onto f, still in O_DIRECT mode.
+func readDirectAt(w *directWriter, size int64) interface {
 	io.ReaderAt
 	io.Seeker
 } {
-	if setDirect(f, true) != nil {
-		return f
+	if !w.direct {
+		return w.f
 	}
-	return &directReaderAt{f: f, size: size}
+	return &directReaderAt{f: w.f, size: size}
 }
 
 func (r *directReaderAt) ReadAt(p []byte, off int64) (int, error) {

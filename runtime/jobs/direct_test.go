@@ -92,16 +92,21 @@ func TestDirectReaderAt(t *testing.T) {
 	for i := range want {
 		want[i] = byte(rng.IntN(256))
 	}
-	path := filepath.Join(t.TempDir(), "spool")
-	if err := os.WriteFile(path, want, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	f, err := os.Open(path)
+	f, err := os.Create(filepath.Join(t.TempDir(), "spool"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	r := readDirectAt(f, int64(len(want)))
+	w := writeDirect(f) // written as spool writes it
+	defer w.done()
+	if _, err := w.Write(want); err != nil {
+		t.Fatal(err)
+	}
+	size, err := w.finish()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := readDirectAt(w, size)
 	if end, err := r.Seek(0, io.SeekEnd); err != nil || end != int64(len(want)) {
 		t.Fatalf("Seek to the end: %d, %v", end, err)
 	}

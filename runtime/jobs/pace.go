@@ -4,6 +4,8 @@ import (
 	"context"
 	"io"
 	"time"
+
+	"github.com/tiffin-ml/tiffin/runtime"
 )
 
 // pacer keeps a job's own work (reading its upload, decoding it, queueing
@@ -49,7 +51,7 @@ const spoolPiece = 1 << 20
 func (p *pacer) copy(dst io.Writer, src io.Reader) error {
 	buf := make([]byte, spoolPiece)
 	for {
-		n, err := fill(src, buf)
+		n, err := runtime.ReadFill(src, buf) // a cut body's own error, not a short last piece
 		if n > 0 {
 			if _, werr := dst.Write(buf[:n]); werr != nil {
 				return werr
@@ -68,19 +70,4 @@ func (p *pacer) copy(dst io.Writer, src io.Reader) error {
 		}
 		p.pace()
 	}
-}
-
-// fill reads src until buf is full or src ends. Unlike io.ReadFull it
-// hands back src's own error as it is: an io.ErrUnexpectedEOF from a cut
-// request body must not read as a short last piece.
-func fill(src io.Reader, buf []byte) (int, error) {
-	n := 0
-	for n < len(buf) {
-		m, err := src.Read(buf[n:])
-		n += m
-		if err != nil {
-			return n, err
-		}
-	}
-	return n, nil
 }

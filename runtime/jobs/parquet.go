@@ -470,13 +470,12 @@ func spool(body io.Reader, dir string, p *pacer) (parquet.ReaderAtSeeker, func()
 	}
 	done := func() { _ = f.Close(); _ = os.Remove(f.Name()) }
 	w := writeDirect(f) // see direct.go
+	defer w.done()
 	var size int64
 	err = p.copy(w, body)
 	if err == nil {
 		size, err = w.finish()
 	}
-	direct := w.direct // false where the file system refused it
-	w.done()
 	if err != nil {
 		done()
 		if runtime.KindOf(err) == runtime.KindConflict { // cancelled: said as it is
@@ -488,10 +487,7 @@ func spool(body io.Reader, dir string, p *pacer) (parquet.ReaderAtSeeker, func()
 		}
 		return nil, nil, runtime.Errorf(kind, "read the Parquet upload: %w", err)
 	}
-	if !direct {
-		return f, done, nil
-	}
-	return readDirectAt(f, size), done, nil
+	return readDirectAt(w, size), done, nil
 }
 
 // recycler keeps the buffers arrow-go frees for its next allocations, so

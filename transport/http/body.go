@@ -92,7 +92,7 @@ func (s *Server) readChunked(ctx *fasthttp.RequestCtx, stream io.Reader, limit i
 		}
 		held += factor * int64(step)
 		body = append(body, make([]byte, step)...)
-		got, err := readStep(stream, body[len(body)-step:])
+		got, err := runtime.ReadFill(stream, body[len(body)-step:])
 		body = body[:len(body)-step+got]
 		switch {
 		case len(body) > limit:
@@ -106,22 +106,6 @@ func (s *Server) readChunked(ctx *fasthttp.RequestCtx, stream io.Reader, limit i
 			return fail(bodyReadError(err))
 		}
 	}
-}
-
-// readStep fills buf from a chunked stream, as io.ReadFull does, but
-// passes the stream's own error on unchanged: io.EOF is the body's proper
-// end, io.ErrUnexpectedEOF a chunk cut short (io.ReadFull turns the first
-// into the second when buf is part filled).
-func readStep(stream io.Reader, buf []byte) (int, error) {
-	n := 0
-	for n < len(buf) {
-		m, err := stream.Read(buf[n:])
-		n += m
-		if err != nil {
-			return n, err
-		}
-	}
-	return n, nil
 }
 
 // bodyReadError names why a body could not be read: too slow (408) or cut.

@@ -219,12 +219,7 @@ func (l *largeChunks) WriteTo(w io.Writer) (int64, error) {
 	buf := make([]byte, resultChunk)
 	var total int64
 	for {
-		n, err := 0, error(nil)
-		for n < len(buf) && err == nil {
-			var m int
-			m, err = l.rc.Read(buf[n:])
-			n += m
-		}
+		n, err := runtime.ReadFill(l.rc, buf)
 		if n > 0 {
 			m, werr := w.Write(buf[:n])
 			total += int64(m)
