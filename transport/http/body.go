@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"reflect"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -98,6 +99,8 @@ func (s *Server) readChunked(ctx *fasthttp.RequestCtx, stream io.Reader, limit i
 		case len(body) > limit:
 			s.refuseBody(ctx) // drain a bounded part, so the client reads the 413
 			return fail(errBodyTooLarge(limit, what))
+		case err == io.EOF && !sawLastChunk(stream): // between two chunks
+			return fail(errCutBetweenChunks())
 		case err == io.EOF: // after the last chunk
 			return body, held, nil
 		case errors.Is(err, io.ErrUnexpectedEOF): // within a chunk
@@ -142,4 +145,37 @@ func (s *Server) refuseBody(ctx *fasthttp.RequestCtx) {
 // errBodyTooLarge says which limit a body broke; what names it (a flag).
 func errBodyTooLarge(limit int, what string) error {
 	return runtime.Errorf(runtime.KindTooLarge, "request body is larger than the %d-byte limit (%s)", limit, what)
+}
+
+// sawLastChunk reports whether a chunked body stream that returned io.EOF
+// got there by reading the body's last, zero-length chunk. fasthttp's
+// stream returns io.EOF both then and when the connection ends between two
+// chunks, where a body cut short would pass for whole; only the stream's
+// own eof field, set at the last chunk, tells the two apart, and it is
+// read here by reflection (TestChunkedBodyCutShort fails if a fasthttp
+// upgrade renames it). A stream without that field is trusted.
+func sawLastChunk(stream io.Reader) bool {
+	v := reflect.ValueOf(stream)
+	if v.Kind() != reflect.Pointer || v.IsNil() || v.Elem().Kind() != reflect.Struct {
+		return true
+	}
+	eof := v.Elem().FieldByName("eof")
+	return !eof.IsValid() || eof.Kind() != reflect.Bool || eof.Bool()
+}
+
+func errCutBetweenChunks() error {
+	return runtime.Errorf(runtime.KindInvalidArgument,
+		"read request body: the connection ended between two chunks of the chunked body, before its last (zero-length) chunk")
+}
+
+// wholeChunked passes a chunked body stream through, failing where the
+// connection ended between two chunks instead of at the last one.
+type wholeChunked struct{ r io.Reader }
+
+func (w wholeChunked) Read(p []byte) (int, error) {
+	n, err := w.r.Read(p)
+	if err == io.EOF && !sawLastChunk(w.r) {
+		return n, errCutBetweenChunks()
+	}
+	return n, err
 }

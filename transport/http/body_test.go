@@ -14,9 +14,10 @@ import (
 	"github.com/tiffin-ml/tiffin/transport/internal/transporttest"
 )
 
-// A chunked body whose connection ends within a chunk is refused as cut
-// short, not run as though the bytes so far were all of it; a whole one
-// is served.
+// A chunked body whose connection ends within a chunk, or between two
+// chunks before the last (zero-length) one, is refused as cut short, not
+// run as though the bytes so far were all of it; a whole one is served,
+// also when the client half-closes its side after sending it.
 func TestChunkedBodyCutShort(t *testing.T) {
 	s := startFake(t)
 	body := `{"inputs":[{"name":"x","shape":[1,4],"datatype":"FP32","data":[1,2,3,4]}]}`
@@ -38,6 +39,10 @@ func TestChunkedBodyCutShort(t *testing.T) {
 	cut := send("4a\r\n" + body[:40])
 	if !strings.HasPrefix(cut, "HTTP/1.1 400") || !strings.Contains(cut, "ended within a chunk") {
 		t.Fatalf("a chunk cut short: %.300s; want 400 naming it", cut)
+	}
+	between := send("28\r\n" + body[:40] + "\r\n22\r\n" + body[40:] + "\r\n")
+	if !strings.HasPrefix(between, "HTTP/1.1 400") || !strings.Contains(between, "ended between two chunks") {
+		t.Fatalf("a body cut between two chunks: %.300s; want 400 naming it", between)
 	}
 }
 

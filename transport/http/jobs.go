@@ -140,8 +140,11 @@ func (s *Server) jobUpload(ctx *fasthttp.RequestCtx) (io.Reader, error) {
 	// The stream, never PostBody: PostBody reads the whole upload into
 	// memory first.
 	r := ctx.RequestBodyStream()
-	if r == nil {
+	switch {
+	case r == nil:
 		r = bytes.NewReader(ctx.PostBody())
+	case ctx.Request.Header.ContentLength() == -1: // chunked
+		r = wholeChunked{r: r}
 	}
 	if limit > 0 {
 		r = &capReader{r: r, left: limit, limit: limit}
