@@ -11,9 +11,16 @@ import (
 )
 
 // TestDirectWriteRead: files of every awkward length, written in uneven
-// pieces over a longer file, read back whole through the cache and with
+// pieces over a longer file, each piece at once or while the next is
+// gathered (overlapping), read back whole through the cache and with
 // readDirect.
 func TestDirectWriteRead(t *testing.T) {
+	for _, overlap := range []bool{false, true} {
+		t.Run(map[bool]string{false: "in turn", true: "overlapping"}[overlap], func(t *testing.T) { directWriteRead(t, overlap) })
+	}
+}
+
+func directWriteRead(t *testing.T, overlap bool) {
 	dir := t.TempDir()
 	rng := rand.New(rand.NewPCG(1, 2))
 	for _, size := range []int{0, 1, 4095, 4096, 4097, directPiece - 1, directPiece, directPiece + 123, 3*directPiece + 5} {
@@ -32,6 +39,9 @@ func TestDirectWriteRead(t *testing.T) {
 		w := writeDirect(f)
 		if size == 4096 {
 			t.Logf("O_DIRECT here: %v", w.direct)
+		}
+		if overlap {
+			w.overlapping()
 		}
 		for rest := want; len(rest) > 0; {
 			n := min(len(rest), 1+rng.IntN(300_000))
@@ -66,6 +76,32 @@ func TestDirectWriteRead(t *testing.T) {
 			t.Fatalf("size %d: reading %d bytes of a %d-byte file did not fail", size, size+1, size)
 		}
 		r.Close()
+	}
+}
+
+// TestDirectWriteFails: a piece the file refuses fails the write after it
+// or finish, also when it was written on its own goroutine.
+func TestDirectWriteFails(t *testing.T) {
+	for _, overlap := range []bool{false, true} {
+		path := filepath.Join(t.TempDir(), "f")
+		if err := os.WriteFile(path, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		f, err := os.Open(path) // read-only: every write fails
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := writeDirect(f)
+		if overlap {
+			w.overlapping()
+		}
+		_, werr := w.Write(make([]byte, 2*directPiece+10))
+		_, ferr := w.finish()
+		w.done()
+		f.Close()
+		if werr == nil && ferr == nil {
+			t.Fatalf("overlap %v: writing to a read-only file did not fail", overlap)
+		}
 	}
 }
 

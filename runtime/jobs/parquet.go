@@ -471,12 +471,14 @@ func spool(body io.Reader, dir string, p *pacer) (parquet.ReaderAtSeeker, func()
 	done := func() { _ = f.Close(); _ = os.Remove(f.Name()) }
 	w := writeDirect(f) // see direct.go
 	defer w.done()
+	w.overlapping() // the socket is read while the last megabyte is written
 	var size int64
 	err = p.copy(w, body)
 	if err == nil {
 		size, err = w.finish()
 	}
 	if err != nil {
+		_ = w.wait() // no write left in flight to the file removed
 		done()
 		if runtime.KindOf(err) == runtime.KindConflict { // cancelled: said as it is
 			return nil, nil, err
