@@ -124,7 +124,9 @@ type Model interface {
 	Metadata() Metadata
 	// Run executes one batch. inputs holds one tensor per metadata input,
 	// in metadata order; the result holds one tensor per metadata output,
-	// in metadata order.
+	// in metadata order. The results' buffers are the caller's alone once
+	// Run returns (fresh memory, or from OutputBuffer): the runtime hands
+	// them to requests and may recycle them (buffers.go).
 	Run(ctx context.Context, inputs []Tensor) ([]Tensor, error)
 	Close() error
 }

@@ -34,6 +34,18 @@ type InferResponse struct {
 	Model   string
 	Version int64
 	Outputs []backends.Tensor
+
+	owned []backends.Tensor // every output of the run, when their buffers are this response's alone
+}
+
+// Recycle gives the response's output buffers back for later batches,
+// where they are this response's alone; the outputs must not be read
+// after. A caller that keeps them, or is unsure, does not call it.
+func (r *InferResponse) Recycle() {
+	for i := range r.owned {
+		backends.RecycleOutput(r.owned[i].Data)
+	}
+	r.owned, r.Outputs = nil, nil
 }
 
 // State is a model version's lifecycle state.

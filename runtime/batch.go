@@ -37,6 +37,10 @@ type inflight struct {
 type inflightResult struct {
 	outputs []backends.Tensor // every model output, in signature order
 	err     error
+	// owned: the outputs' buffers are this request's alone (a batch that
+	// was the whole request, or outputs assembled from parts), so its
+	// response may recycle them.
+	owned bool
 }
 
 func (j *inflight) Rows() int                  { return int(j.rows) }
@@ -45,8 +49,17 @@ func (j *inflight) Context() context.Context   { return j.ctx }
 func (j *inflight) Priority() batcher.Priority { return j.priority }
 
 func (j *inflight) finish(outputs []backends.Tensor, err error) {
+	j.finishWith(inflightResult{outputs: outputs, err: err})
+}
+
+// finishOwned finishes j with outputs whose buffers nothing else holds.
+func (j *inflight) finishOwned(outputs []backends.Tensor) {
+	j.finishWith(inflightResult{outputs: outputs, owned: true})
+}
+
+func (j *inflight) finishWith(r inflightResult) {
 	if j.finished.CompareAndSwap(false, true) {
-		j.result = inflightResult{outputs: outputs, err: err}
+		j.result = r
 		close(j.done)
 	}
 }
@@ -121,12 +134,15 @@ func rowsOf(o *backends.Tensor, shape []int64, total, from, n int64) backends.Te
 	return piece
 }
 
-// deliver hands each part its rows of the batch's outputs.
+// deliver hands each part its rows of the batch's outputs. Where no part
+// is its whole request, every part's rows were copied into its request's
+// own outputs, and the batch's buffers are recycled here.
 func deliver(parts []part, outputs []backends.Tensor) {
 	if len(parts) == 1 && whole(parts[0]) {
-		parts[0].Req.finish(outputs, nil)
+		parts[0].Req.finishOwned(outputs)
 		return
 	}
+	shared := false
 	var total int64
 	for _, p := range parts {
 		total += int64(p.Rows)
@@ -148,9 +164,21 @@ func deliver(parts []part, outputs []backends.Tensor) {
 		at += int64(p.Rows)
 		if whole(p) {
 			p.Req.finish(pieces, nil)
+			shared = true
 		} else {
 			p.Req.addPart(p.Offset, pieces)
 		}
+	}
+	if !shared {
+		recycle(outputs)
+	}
+}
+
+// recycle gives the outputs' buffers back to the backends' pool; nothing
+// may read them after.
+func recycle(outputs []backends.Tensor) {
+	for i := range outputs {
+		backends.RecycleOutput(outputs[i].Data)
 	}
 }
 
@@ -167,7 +195,7 @@ func (j *inflight) addPart(offset int, pieces []backends.Tensor) {
 			if p.DataType == backends.Bytes {
 				t.Strings = make([][]byte, int64(len(p.Strings))/p.Shape[0]*j.rows)
 			} else {
-				t.Data = make([]byte, int64(len(p.Data))/p.Shape[0]*j.rows)
+				t.Data = backends.OutputBuffer(int(int64(len(p.Data)) / p.Shape[0] * j.rows))
 			}
 			j.outputs[i] = t
 		}
@@ -185,7 +213,7 @@ func (j *inflight) addPart(offset int, pieces []backends.Tensor) {
 	done := j.pending == 0
 	j.mu.Unlock()
 	if done {
-		j.finish(j.outputs, nil)
+		j.finishOwned(j.outputs)
 	}
 }
 

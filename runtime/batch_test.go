@@ -93,3 +93,29 @@ func TestShapeKey(t *testing.T) {
 		t.Fatal("a different inner dimension kept the key")
 	}
 }
+
+// A request's outputs are its own to recycle when its batch was the whole
+// request, or when they were assembled from its parts; pieces of a batch
+// that other requests share are not.
+func TestOutputsOwned(t *testing.T) {
+	out := func(rows int64) []backends.Tensor {
+		return []backends.Tensor{rowsTensor("x", rows, 3, 1), {Name: "s", DataType: backends.Bytes, Shape: []int64{rows}, Strings: make([][]byte, rows)}}
+	}
+	alone := newInflight(2, 0, "a", "b")
+	deliver([]part{{Req: alone, Offset: 0, Rows: 2}}, out(2))
+	a, b := newInflight(1, 0, "a"), newInflight(1, 0, "b")
+	deliver([]part{{Req: a, Offset: 0, Rows: 1}, {Req: b, Offset: 0, Rows: 1}}, out(2))
+	split := newInflight(3, 0, "a", "b", "c")
+	deliver([]part{{Req: split, Offset: 0, Rows: 2}}, out(2))
+	deliver([]part{{Req: split, Offset: 2, Rows: 1}}, out(1))
+	for _, c := range []struct {
+		name string
+		j    *inflight
+		want bool
+	}{{"a whole batch", alone, true}, {"sharing a batch", a, false}, {"sharing a batch", b, false}, {"assembled from parts", split, true}} {
+		<-c.j.done
+		if c.j.result.err != nil || c.j.result.owned != c.want {
+			t.Errorf("%s: owned %v (err %v), want %v", c.name, c.j.result.owned, c.j.result.err, c.want)
+		}
+	}
+}

@@ -111,6 +111,9 @@ func (v *ModelVersion) infer(ctx context.Context, req *InferRequest) (resp *Infe
 	}
 	j.resp = InferResponse{ID: req.ID, Model: v.Name, Version: v.Version,
 		Outputs: selectOutputs(&v.Sig, req.Outputs, j.result.outputs)}
+	if j.result.owned {
+		j.resp.owned = j.result.outputs
+	}
 	return &j.resp, nil
 }
 

@@ -127,7 +127,7 @@ func (m *Model) preallocate(spec backends.TensorSpec, inputs []backends.Tensor) 
 	if n < 0 {
 		return nil, fmt.Errorf("%s output of shape %v is not supported", spec.DataType, spec.Shape)
 	}
-	v, err := ort.NewCustomDataTensor(shape, make([]byte, max(1, n*int64(spec.DataType.Size()))), toORT[spec.DataType])
+	v, err := ort.NewCustomDataTensor(shape, backends.OutputBuffer(int(max(1, n*int64(spec.DataType.Size())))), toORT[spec.DataType])
 	if err != nil {
 		return nil, err // not v: a typed nil
 	}

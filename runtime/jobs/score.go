@@ -217,6 +217,7 @@ func (r *chunkRun) run(b *batch, seg *segment) {
 		return // the chunk is abandoned
 	case err == nil:
 		seg.buf = appendOutputsRecord(seg.buf, b.first, resp.Outputs, b.rows, r.batched)
+		resp.Recycle() // copied into the result: the next batches may have the buffers
 	case b.rows > 1 && !transient(err):
 		for i := range b.rows {
 			row := b.first + int64(i)
@@ -228,6 +229,7 @@ func (r *chunkRun) run(b *batch, seg *segment) {
 				seg.fail(row, err.Error())
 			} else {
 				seg.buf = appendOutputsRecord(seg.buf, row, resp.Outputs, 1, r.batched)
+				resp.Recycle()
 			}
 		}
 	default:

@@ -112,7 +112,8 @@ func (s *Server) answerInfer(tctx context.Context, ctx *fasthttp.RequestCtx, mod
 		return 0
 	}
 	out, jsonLen := encodeResponse(ctx.Response.Body()[:0], resp, d)
-	putDecoded(d) // answered: nothing refers to the request any more
+	resp.Recycle() // copied into the body: later batches may have the buffers
+	putDecoded(d)  // answered: nothing refers to the request any more
 	if jsonLen >= 0 {
 		var n [20]byte
 		ctx.Response.Header.SetBytesV(headerLenKey, strconv.AppendInt(n[:0], int64(jsonLen), 10))
