@@ -61,3 +61,20 @@ func lockDir(dir string) (*os.File, error) {
 	}
 	return f, nil
 }
+
+// lockSpool marks a spool file as its process's own for as long as the
+// file stays open: a server starting later leaves it alone (staleSpool).
+func lockSpool(f *os.File) error {
+	return unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+}
+
+// staleSpool reports whether no process holds the spool file at path,
+// which a killed process then left behind.
+func staleSpool(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close() // also lets the lock go
+	return unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB) == nil
+}

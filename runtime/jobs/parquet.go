@@ -7,8 +7,10 @@ import (
 	"io"
 	"math"
 	"os"
+	"path/filepath"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -464,10 +466,11 @@ func spool(body io.Reader, dir string, p *pacer) (parquet.ReaderAtSeeker, func()
 	if ras, ok := body.(parquet.ReaderAtSeeker); ok {
 		return ras, func() {}, nil
 	}
-	f, err := os.CreateTemp(dir, "tiffin-upload-*.parquet")
+	f, err := os.CreateTemp(dir, spoolPattern)
 	if err != nil {
 		return nil, nil, fmt.Errorf("spool the Parquet upload: %w", err)
 	}
+	_ = lockSpool(f) // held until the file is closed: it is no one's leftover
 	done := func() { _ = f.Close(); _ = os.Remove(f.Name()) }
 	w := writeDirect(f) // see direct.go
 	defer w.done()
@@ -490,6 +493,34 @@ func spool(body io.Reader, dir string, p *pacer) (parquet.ReaderAtSeeker, func()
 		return nil, nil, runtime.Errorf(kind, "read the Parquet upload: %w", err)
 	}
 	return readDirectAt(w, size), done, nil
+}
+
+// spoolPattern names spool files (os.CreateTemp).
+const spoolPattern = "tiffin-upload-*.parquet"
+
+// staleAfter is how old a spool file must be, besides unlocked, to be
+// taken for a leftover: one just created may not be locked yet.
+const staleAfter = time.Minute
+
+// clearStaleSpools removes the spool files in dir (the OS temp dir when
+// empty) that a killed process left: unlocked and not written for
+// staleAfter. A spool an external cluster's replica on the same host is
+// writing or reading is locked and stays. It returns how many it removed.
+func clearStaleSpools(dir string) int {
+	if dir == "" {
+		dir = os.TempDir()
+	}
+	paths, _ := filepath.Glob(filepath.Join(dir, spoolPattern))
+	removed := 0
+	for _, p := range paths {
+		if fi, err := os.Stat(p); err != nil || time.Since(fi.ModTime()) < staleAfter || !staleSpool(p) {
+			continue
+		}
+		if os.Remove(p) == nil {
+			removed++
+		}
+	}
+	return removed
 }
 
 // recycler keeps the buffers arrow-go frees for its next allocations, so

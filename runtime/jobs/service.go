@@ -114,6 +114,10 @@ func (s *Service) Start(ctx context.Context) error {
 		if err := errors.Join(os.RemoveAll(s.opts.SpoolDir), os.MkdirAll(s.opts.SpoolDir, 0o755)); err != nil {
 			return errors.Join(fmt.Errorf("the Parquet spool directory: %w", err), b.close(ctx))
 		}
+	} else if n := clearStaleSpools(s.opts.SpoolDir); n > 0 {
+		// Shared (the OS temp dir, or one set): only what no live
+		// process holds goes.
+		s.log.Info("removed Parquet spool files a stopped process left", "files", n)
 	}
 	s.broker = b
 	s.store.Store(st)
