@@ -120,8 +120,8 @@ func (s *Server) submitJob(ctx *fasthttp.RequestCtx) {
 // reads its 413 rather than a reset connection. Discarding holds no
 // memory, and the body timeout bounds the time, as for any upload.
 func (s *Server) drainUpload(ctx *fasthttp.RequestCtx, body io.Reader) {
-	if c, ok := body.(*capReader); ok {
-		body = c.r
+	if u, ok := body.(*uploadReader); ok {
+		body = u.r
 	}
 	_ = ctx.Conn().SetReadDeadline(time.Now().Add(s.opts.BodyTimeout))
 	_, _ = io.Copy(io.Discard, body)
@@ -140,30 +140,36 @@ func (s *Server) jobUpload(ctx *fasthttp.RequestCtx) (io.Reader, error) {
 	// The stream, never PostBody: PostBody reads the whole upload into
 	// memory first.
 	r := ctx.RequestBodyStream()
-	switch {
-	case r == nil:
-		r = bytes.NewReader(ctx.PostBody())
-	case ctx.Request.Header.ContentLength() == -1: // chunked
+	if r == nil { // read whole already, and within the limit
+		return bytes.NewReader(ctx.PostBody()), nil
+	}
+	announced := int64(ctx.Request.Header.ContentLength())
+	if announced == -1 { // chunked
 		r = wholeChunked{r: r}
 	}
-	if limit > 0 {
-		r = &capReader{r: r, left: limit, limit: limit}
-	}
-	return r, nil
+	return &uploadReader{r: r, limit: limit, announced: announced}, nil
 }
 
-// capReader fails once more than left bytes were read.
-type capReader struct {
-	r     io.Reader
-	left  int64
-	limit int64
+// uploadReader counts a job upload's bytes: it fails once more than limit
+// (when > 0) were read, and where the connection ended before the bytes a
+// Content-Length announced (announced >= 0): fasthttp's stream then ends
+// with a plain io.EOF, as if the body were whole.
+type uploadReader struct {
+	r         io.Reader
+	read      int64
+	limit     int64
+	announced int64
 }
 
-func (c *capReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.left -= int64(n)
-	if c.left < 0 {
-		return n, errUploadTooLarge(c.limit)
+func (u *uploadReader) Read(p []byte) (int, error) {
+	n, err := u.r.Read(p)
+	u.read += int64(n)
+	switch {
+	case u.limit > 0 && u.read > u.limit:
+		return n, errUploadTooLarge(u.limit)
+	case err == io.EOF && u.read < u.announced:
+		return n, runtime.Errorf(runtime.KindInvalidArgument,
+			"read request body: the connection ended after %d of the %d bytes its Content-Length announced", u.read, u.announced)
 	}
 	return n, err
 }
