@@ -69,9 +69,11 @@ func lockSpool(f *os.File) error {
 }
 
 // staleSpool reports whether no process holds the spool file at path,
-// which a killed process then left behind.
+// which a killed process then left behind. It opens the file for writing
+// (NFS takes an exclusive flock only on such a file), without following a
+// link and without blocking (on a FIFO someone named like a spool).
 func staleSpool(path string) bool {
-	f, err := os.Open(path)
+	f, err := os.OpenFile(path, os.O_RDWR|unix.O_NOFOLLOW|unix.O_NONBLOCK, 0)
 	if err != nil {
 		return false
 	}

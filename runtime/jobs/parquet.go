@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -495,7 +496,7 @@ func spool(body io.Reader, dir string, p *pacer) (parquet.ReaderAtSeeker, func()
 	return readDirectAt(w, size), done, nil
 }
 
-// spoolPattern names spool files (os.CreateTemp).
+// spoolPattern names spool files (os.CreateTemp puts digits in its *).
 const spoolPattern = "tiffin-upload-*.parquet"
 
 // staleAfter is how old a spool file must be, besides unlocked, to be
@@ -503,17 +504,23 @@ const spoolPattern = "tiffin-upload-*.parquet"
 const staleAfter = time.Minute
 
 // clearStaleSpools removes the spool files in dir (the OS temp dir when
-// empty) that a killed process left: unlocked and not written for
-// staleAfter. A spool an external cluster's replica on the same host is
-// writing or reading is locked and stays. It returns how many it removed.
+// empty) that a killed process left: regular files named as spools are,
+// unlocked and not written for staleAfter. A spool an external cluster's
+// replica on the same host is writing or reading is locked and stays. It
+// returns how many it removed.
 func clearStaleSpools(dir string) int {
 	if dir == "" {
 		dir = os.TempDir()
 	}
-	paths, _ := filepath.Glob(filepath.Join(dir, spoolPattern))
+	entries, _ := os.ReadDir(dir)
 	removed := 0
-	for _, p := range paths {
-		if fi, err := os.Stat(p); err != nil || time.Since(fi.ModTime()) < staleAfter || !staleSpool(p) {
+	for _, e := range entries {
+		if !isSpoolName(e.Name()) {
+			continue
+		}
+		p := filepath.Join(dir, e.Name())
+		fi, err := os.Lstat(p)
+		if err != nil || !fi.Mode().IsRegular() || time.Since(fi.ModTime()) < staleAfter || !staleSpool(p) {
 			continue
 		}
 		if os.Remove(p) == nil {
@@ -521,6 +528,23 @@ func clearStaleSpools(dir string) int {
 		}
 	}
 	return removed
+}
+
+// isSpoolName reports whether name is one os.CreateTemp gives for
+// spoolPattern.
+func isSpoolName(name string) bool {
+	prefix, suffix, _ := strings.Cut(spoolPattern, "*")
+	mid, isPrefixed := strings.CutPrefix(name, prefix)
+	mid, isSuffixed := strings.CutSuffix(mid, suffix)
+	if !isPrefixed || !isSuffixed || mid == "" {
+		return false
+	}
+	for _, c := range mid {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // recycler keeps the buffers arrow-go frees for its next allocations, so
