@@ -158,7 +158,17 @@ func jobSubmitCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	c := newJobClient(*server)
 	var st jobs.Status
-	if err := c.do("POST", "?"+q.Encode(), body, size, &st); err != nil {
+	var sending io.Reader = body
+	var shown *uploadProgress
+	if *watch {
+		shown = showUpload(body, size, stdout)
+		sending = shown
+	}
+	err = c.do("POST", "?"+q.Encode(), sending, size, &st)
+	if shown != nil {
+		shown.end()
+	}
+	if err != nil {
 		return fail(stderr, "submit", err)
 	}
 	if !*watch {

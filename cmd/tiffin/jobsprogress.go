@@ -170,6 +170,8 @@ func bar(frac float64) string {
 
 func human(v float64) string {
 	switch {
+	case v >= 1e9:
+		return fmt.Sprintf("%.2fG", v/1e9)
 	case v >= 1e6:
 		return fmt.Sprintf("%.2fM", v/1e6)
 	case v >= 1e3:

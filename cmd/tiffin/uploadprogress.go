@@ -1,0 +1,121 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// uploadProgress shows how much of a job's input has been sent while
+// `tiffin jobs submit --watch` uploads it: a gigabyte over a slow link
+// is minutes of sending, and the job's own progress only shows once the
+// server has read all of it (a Parquet file's footer comes last). Lines
+// go to out as watchJob's do: redrawn in place on a terminal, else one
+// every plainEvery.
+type uploadProgress struct {
+	r     io.Reader
+	sent  atomic.Int64
+	size  int64 // -1 when not known (stdin)
+	start time.Time
+	took  atomic.Int64 // nanoseconds from start to the input's end; 0 before
+
+	out   io.Writer
+	tty   bool
+	every time.Duration // how often a line is drawn
+	stop  chan struct{}
+	done  sync.WaitGroup
+}
+
+// showUpload starts drawing the progress of r, size bytes long (-1: not
+// known), to out; end stops it.
+func showUpload(r io.Reader, size int64, out io.Writer) *uploadProgress {
+	every := plainEvery
+	if isTTY(out) {
+		every = ttyPoll
+	}
+	return startUpload(r, size, out, every)
+}
+
+func startUpload(r io.Reader, size int64, out io.Writer, every time.Duration) *uploadProgress {
+	u := &uploadProgress{r: r, size: size, start: time.Now(), out: out, tty: isTTY(out), every: every, stop: make(chan struct{})}
+	u.done.Add(1)
+	go u.draw()
+	return u
+}
+
+func (u *uploadProgress) Read(p []byte) (int, error) {
+	n, err := u.r.Read(p)
+	u.sent.Add(int64(n))
+	if err == io.EOF && u.took.Load() == 0 {
+		u.took.Store(int64(max(time.Since(u.start), 1)))
+	}
+	return n, err
+}
+
+func (u *uploadProgress) draw() {
+	defer u.done.Done()
+	t := time.NewTicker(u.every)
+	defer t.Stop()
+	for {
+		select {
+		case <-u.stop:
+			return
+		case <-t.C:
+			u.print(u.line("uploading"))
+		}
+	}
+}
+
+// end stops the drawing and prints the last line: the bytes sent and how
+// long that took.
+func (u *uploadProgress) end() {
+	close(u.stop)
+	u.done.Wait()
+	u.print(u.line("uploaded"))
+	if u.tty {
+		fmt.Fprintln(u.out)
+	}
+}
+
+func (u *uploadProgress) print(line string) {
+	if u.tty {
+		fmt.Fprintf(u.out, "\r%s\x1b[K", line)
+		return
+	}
+	fmt.Fprintln(u.out, line)
+}
+
+// line renders, for instance:
+//
+//	uploading [=======>                      ] 25.3% 253.1M/1.00G bytes, 118.2M bytes/s, ETA 6s
+func (u *uploadProgress) line(what string) string {
+	sent := u.sent.Load()
+	elapsed := time.Since(u.start)
+	if took := u.took.Load(); took > 0 {
+		elapsed = time.Duration(took) // sent whole: the rate is the upload's
+	}
+	var b strings.Builder
+	b.WriteString(what)
+	if u.size > 0 {
+		frac := min(float64(sent)/float64(u.size), 1)
+		fmt.Fprintf(&b, " %s %5.1f%% %s/%s bytes", bar(frac), 100*frac, human(float64(sent)), human(float64(u.size)))
+	} else {
+		fmt.Fprintf(&b, " %s bytes", human(float64(sent)))
+	}
+	if s := elapsed.Seconds(); s > 0 && sent > 0 {
+		rate := float64(sent) / s
+		fmt.Fprintf(&b, ", %s bytes/s", human(rate))
+		switch {
+		case what == "uploaded":
+			fmt.Fprintf(&b, ", took %s", elapsed.Round(100*time.Millisecond))
+		case u.size > sent:
+			fmt.Fprintf(&b, ", ETA %s", time.Duration(float64(u.size-sent)/rate*float64(time.Second)).Round(time.Second))
+		default: // all sent: the server is still reading it
+			b.WriteString(", the server is reading it")
+		}
+	}
+	return b.String()
+}

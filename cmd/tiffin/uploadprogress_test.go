@@ -1,0 +1,52 @@
+package main
+
+import (
+	"bytes"
+	"io"
+	"strings"
+	"testing"
+	"time"
+)
+
+// slowReader gives n pieces of size bytes, pause apart.
+type slowReader struct {
+	n, size int
+	pause   time.Duration
+}
+
+func (r *slowReader) Read(p []byte) (int, error) {
+	if r.n == 0 {
+		return 0, io.EOF
+	}
+	time.Sleep(r.pause)
+	r.n--
+	return copy(p, make([]byte, min(len(p), r.size))), nil
+}
+
+// An upload's progress is drawn while it is read, with its share of the
+// size when the size is known, and ends with what was sent and how long
+// it took.
+func TestUploadProgress(t *testing.T) {
+	for _, c := range []struct {
+		size int64
+		want string // in the last line
+	}{
+		{10_000, "uploaded [==============================] 100.0% 10.0k/10.0k bytes"},
+		{-1, "uploaded 10.0k bytes"}, // stdin: no size, no bar
+	} {
+		var out bytes.Buffer
+		u := startUpload(&slowReader{n: 10, size: 1000, pause: 15 * time.Millisecond}, c.size, &out, 10*time.Millisecond)
+		if n, err := io.Copy(io.Discard, u); n != 10_000 || err != nil {
+			t.Fatalf("read %d bytes through it: %v", n, err)
+		}
+		u.end()
+		lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+		if len(lines) < 3 || !strings.HasPrefix(lines[0], "uploading ") {
+			t.Fatalf("size %d: no progress while reading: %q", c.size, out.String())
+		}
+		last := lines[len(lines)-1]
+		if !strings.HasPrefix(last, c.want) || !strings.Contains(last, "bytes/s, took ") {
+			t.Fatalf("size %d: last line %q, want it to start %q and say how long it took", c.size, last, c.want)
+		}
+	}
+}
