@@ -94,7 +94,8 @@ func (u *uploadProgress) print(line string) {
 func (u *uploadProgress) line(what string) string {
 	sent := u.sent.Load()
 	elapsed := time.Since(u.start)
-	if took := u.took.Load(); took > 0 {
+	took := u.took.Load()
+	if took > 0 {
 		elapsed = time.Duration(took) // sent whole: the rate is the upload's
 	}
 	var b strings.Builder
@@ -111,10 +112,10 @@ func (u *uploadProgress) line(what string) string {
 		switch {
 		case what == "uploaded":
 			fmt.Fprintf(&b, ", took %s", elapsed.Round(100*time.Millisecond))
+		case took > 0: // all sent: the server is still reading it
+			b.WriteString(", the server is reading it")
 		case u.size > sent:
 			fmt.Fprintf(&b, ", ETA %s", time.Duration(float64(u.size-sent)/rate*float64(time.Second)).Round(time.Second))
-		default: // all sent: the server is still reading it
-			b.WriteString(", the server is reading it")
 		}
 	}
 	return b.String()

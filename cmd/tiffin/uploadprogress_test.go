@@ -44,6 +44,11 @@ func TestUploadProgress(t *testing.T) {
 		if len(lines) < 3 || !strings.HasPrefix(lines[0], "uploading ") {
 			t.Fatalf("size %d: no progress while reading: %q", c.size, out.String())
 		}
+		for _, l := range lines {
+			if strings.Contains(l, "the server is reading it") && !strings.Contains(l, "10.0k bytes") && !strings.Contains(l, "10.0k/10.0k bytes") {
+				t.Fatalf("size %d: %q while the input was still being sent", c.size, l)
+			}
+		}
 		last := lines[len(lines)-1]
 		if !strings.HasPrefix(last, c.want) || !strings.Contains(last, "bytes/s, took ") {
 			t.Fatalf("size %d: last line %q, want it to start %q and say how long it took", c.size, last, c.want)
