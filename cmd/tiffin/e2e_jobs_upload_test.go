@@ -45,6 +45,20 @@ func TestE2EJobUploadStreamsPastBodyLimit(t *testing.T) {
 	if resp.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(e.Error, "--jobs-max-upload-bytes") {
 		t.Fatalf("an upload over the limit: %d %q", resp.StatusCode, e.Error)
 	}
+
+	// Announced over the limit with "Expect: 100-continue", as curl does
+	// for large files: the same 413 and JSON error at once, nothing sent.
+	c, err := net.Dial("tcp", strings.TrimPrefix(ts.base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	fmt.Fprintf(c, "POST /v2/jobs?model=mlp-small HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\nExpect: 100-continue\r\n\r\n", len(big))
+	answer, _ := io.ReadAll(c)
+	if a := string(answer); !strings.HasPrefix(a, "HTTP/1.1 413") || !strings.Contains(a, "--jobs-max-upload-bytes") {
+		t.Fatalf("an upload announced over the limit with Expect: %.300q", a)
+	}
 }
 
 // TestE2EJobUploadCut sends a job's NDJSON rows on a raw connection,

@@ -47,7 +47,8 @@ func TestChunkedBodyCutShort(t *testing.T) {
 }
 
 // "Expect: 100-continue" with a body announced over the limit is answered
-// 413 at once, not invited; within the limit it is invited.
+// 413 at once, with the JSON error naming the limit, not invited; within
+// the limit it is invited.
 func TestExpectContinue(t *testing.T) {
 	s := startFake(t)
 	first := func(length int64) string {
@@ -57,8 +58,13 @@ func TestExpectContinue(t *testing.T) {
 		line, _ := bufio.NewReader(c).ReadString('\n')
 		return line
 	}
-	if got := first(10_000_000_000); !strings.HasPrefix(got, "HTTP/1.1 413") {
-		t.Fatalf("10 GB announced: %q, want 413 at once", got)
+	c := dialFake(t, s)
+	fmt.Fprintf(c, "POST /v2/models/m/infer HTTP/1.1\r\nHost: t\r\nContent-Length: 10000000000\r\nExpect: 100-continue\r\n\r\n")
+	resp, _ := io.ReadAll(c) // the server closes after it
+	c.Close()
+	if got := string(resp); !strings.HasPrefix(got, "HTTP/1.1 413") || !strings.Contains(got, "application/json") ||
+		!strings.Contains(got, `{"error":"request body is larger than the 65536-byte limit (--max-body-bytes)"}`) {
+		t.Fatalf("10 GB announced: %q, want 413 at once with the JSON error", got)
 	}
 	if got := first(100); !strings.HasPrefix(got, "HTTP/1.1 100") {
 		t.Fatalf("100 bytes announced: %q, want 100 Continue", got)

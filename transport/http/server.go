@@ -282,14 +282,18 @@ func (s *Server) headerReceived(h *fasthttp.RequestHeader) fasthttp.RequestConfi
 }
 
 // expect answers "Expect: 100-continue" (curl sends it for bodies over
-// 1 MiB): a body announced over its limit gets 413 at once, instead of
-// an invitation to send it all.
+// 1 MiB): a body announced over its limit gets 413 at once, with the
+// usual JSON error naming the limit, instead of an invitation to send it
+// all.
 func (s *Server) expect(ctx *fasthttp.RequestCtx) int {
-	n, limit := int64(ctx.Request.Header.ContentLength()), int64(s.opts.MaxBodyBytes)
+	n := int64(ctx.Request.Header.ContentLength())
+	limit, err := int64(s.opts.MaxBodyBytes), errBodyTooLarge(s.opts.MaxBodyBytes, "--max-body-bytes")
 	if strings.HasPrefix(string(ctx.Request.Header.RequestURI()), "/v2/jobs") {
-		limit = s.opts.MaxJobUpload
+		limit, err = s.opts.MaxJobUpload, errUploadTooLarge(s.opts.MaxJobUpload)
 	}
 	if limit > 0 && n > limit {
+		ctx.SetContentType("application/json")
+		ctx.SetBody(appendError(nil, err.Error())) // fasthttp sends it with the status returned
 		return fasthttp.StatusRequestEntityTooLarge
 	}
 	return fasthttp.StatusContinue
