@@ -35,6 +35,13 @@ func alignedBuf(n int) []byte {
 	return b[off : off+n : off+n]
 }
 
+// directRefused reports whether err is a file system refusing an O_DIRECT
+// read or write it took the flag for (EINVAL), and if so turns the flag
+// off on f, so the caller can try again through the cache.
+func directRefused(f *os.File, err error) bool {
+	return errors.Is(err, syscall.EINVAL) && setDirect(f, false) == nil
+}
+
 // directPiece is how much a directWriter gathers before it writes.
 const directPiece = 1 << 20
 
@@ -138,7 +145,7 @@ func (w *directWriter) flush() error {
 // the write gets it through the cache, and every write after it.
 func (w *directWriter) write(piece []byte) error {
 	_, err := w.f.Write(piece)
-	if err != nil && w.direct && errors.Is(err, syscall.EINVAL) && setDirect(w.f, false) == nil {
+	if err != nil && w.direct && directRefused(w.f, err) {
 		w.direct = false
 		_, err = w.f.Write(piece)
 	}
@@ -176,7 +183,7 @@ func readDirect(f *os.File, buf []byte, size int) error {
 	n := 0
 	for n < size {
 		m, err := f.Read(buf[n:alignUp(size)])
-		if err != nil && m == 0 && direct && n == 0 && errors.Is(err, syscall.EINVAL) && setDirect(f, false) == nil {
+		if err != nil && m == 0 && direct && n == 0 && directRefused(f, err) {
 			direct = false
 			continue
 		}
@@ -264,7 +271,7 @@ func (r *directReaderAt) fill(off int64, n int) error {
 	got, retried := 0, false
 	for start+int64(got) < r.size && got < length {
 		m, err := r.f.ReadAt(r.win[got:], start+int64(got))
-		if err != nil && m == 0 && got == 0 && !retried && errors.Is(err, syscall.EINVAL) && setDirect(r.f, false) == nil {
+		if err != nil && m == 0 && got == 0 && !retried && directRefused(r.f, err) {
 			retried = true
 			continue // took the flag, refused the read: through the cache from now on
 		}

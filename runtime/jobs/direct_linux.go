@@ -48,7 +48,7 @@ func lockDir(dir string) (*os.File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--data-dir: %w", err)
 	}
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+	if err := tryLock(f); err != nil {
 		holder, _ := os.ReadFile(path)
 		f.Close()
 		if errors.Is(err, unix.EWOULDBLOCK) {
@@ -64,9 +64,7 @@ func lockDir(dir string) (*os.File, error) {
 
 // lockSpool marks a spool file as its process's own for as long as the
 // file stays open: a server starting later leaves it alone (staleSpool).
-func lockSpool(f *os.File) error {
-	return unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
-}
+func lockSpool(f *os.File) error { return tryLock(f) }
 
 // staleSpool reports whether no process holds the spool file at path,
 // which a killed process then left behind. It opens the file for writing
@@ -78,5 +76,11 @@ func staleSpool(path string) bool {
 		return false
 	}
 	defer f.Close() // also lets the lock go
-	return unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB) == nil
+	return tryLock(f) == nil
+}
+
+// tryLock takes an exclusive flock on f without waiting; it is held until
+// f is closed (or the process ends).
+func tryLock(f *os.File) error {
+	return unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
 }

@@ -73,7 +73,7 @@ func (s *Server) readBodyInto(ctx *fasthttp.RequestCtx, buf []byte, limit int, w
 		}
 		return body, factor * int64(n), nil
 	}
-	return s.readChunked(ctx, stream, limit, what, factor)
+	return s.readChunked(ctx, chunkedBody{r: stream}, limit, what, factor)
 }
 
 // readChunked reads a body of unknown length step by step, reserving each
@@ -99,12 +99,8 @@ func (s *Server) readChunked(ctx *fasthttp.RequestCtx, stream io.Reader, limit i
 		case len(body) > limit:
 			s.refuseBody(ctx) // drain a bounded part, so the client reads the 413
 			return fail(errBodyTooLarge(limit, what))
-		case err == io.EOF && !sawLastChunk(stream): // between two chunks
-			return fail(errCutBetweenChunks())
-		case err == io.EOF: // after the last chunk
+		case err == io.EOF: // after the last chunk (chunkedBody names a cut)
 			return body, held, nil
-		case errors.Is(err, io.ErrUnexpectedEOF): // within a chunk
-			return fail(runtime.Errorf(runtime.KindInvalidArgument, "read request body: the connection ended within a chunk of the chunked body"))
 		case err != nil:
 			return fail(bodyReadError(err))
 		}
@@ -147,13 +143,27 @@ func errBodyTooLarge(limit int, what string) error {
 	return runtime.Errorf(runtime.KindTooLarge, "request body is larger than the %d-byte limit (%s)", limit, what)
 }
 
-// sawLastChunk reports whether a chunked body stream that returned io.EOF
-// got there by reading the body's last, zero-length chunk. fasthttp's
-// stream returns io.EOF both then and when the connection ends between two
-// chunks, where a body cut short would pass for whole; only the stream's
-// own eof field, set at the last chunk, tells the two apart, and it is
-// read here by reflection (TestChunkedBodyCutShort fails if a fasthttp
-// upgrade renames it). A stream without that field is trusted.
+// chunkedBody passes a chunked body stream through, naming where the
+// connection ended before the body's last, zero-length chunk: within a
+// chunk (the stream's io.ErrUnexpectedEOF), or between two, where
+// fasthttp's stream returns a plain io.EOF, as at the last chunk. Only the
+// stream's own eof field, set at the last chunk, tells those two apart,
+// and it is read by reflection (TestChunkedBodyCutShort fails if a
+// fasthttp upgrade renames it); a stream without that field is trusted.
+type chunkedBody struct{ r io.Reader }
+
+func (c chunkedBody) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	switch {
+	case err == io.EOF && !sawLastChunk(c.r):
+		return n, runtime.Errorf(runtime.KindInvalidArgument,
+			"the connection ended between two chunks of the chunked body, before its last (zero-length) chunk")
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return n, runtime.Errorf(runtime.KindInvalidArgument, "the connection ended within a chunk of the chunked body")
+	}
+	return n, err
+}
+
 func sawLastChunk(stream io.Reader) bool {
 	v := reflect.ValueOf(stream)
 	if v.Kind() != reflect.Pointer || v.IsNil() || v.Elem().Kind() != reflect.Struct {
@@ -161,21 +171,4 @@ func sawLastChunk(stream io.Reader) bool {
 	}
 	eof := v.Elem().FieldByName("eof")
 	return !eof.IsValid() || eof.Kind() != reflect.Bool || eof.Bool()
-}
-
-func errCutBetweenChunks() error {
-	return runtime.Errorf(runtime.KindInvalidArgument,
-		"read request body: the connection ended between two chunks of the chunked body, before its last (zero-length) chunk")
-}
-
-// wholeChunked passes a chunked body stream through, failing where the
-// connection ended between two chunks instead of at the last one.
-type wholeChunked struct{ r io.Reader }
-
-func (w wholeChunked) Read(p []byte) (int, error) {
-	n, err := w.r.Read(p)
-	if err == io.EOF && !sawLastChunk(w.r) {
-		return n, errCutBetweenChunks()
-	}
-	return n, err
 }

@@ -145,7 +145,7 @@ func (s *Server) jobUpload(ctx *fasthttp.RequestCtx) (io.Reader, error) {
 	}
 	announced := int64(ctx.Request.Header.ContentLength())
 	if announced == -1 { // chunked
-		r = wholeChunked{r: r}
+		r = chunkedBody{r: r}
 	}
 	return &uploadReader{r: r, limit: limit, announced: announced}, nil
 }
@@ -169,7 +169,7 @@ func (u *uploadReader) Read(p []byte) (int, error) {
 		return n, errUploadTooLarge(u.limit)
 	case err == io.EOF && u.read < u.announced:
 		return n, runtime.Errorf(runtime.KindInvalidArgument,
-			"read request body: the connection ended after %d of the %d bytes its Content-Length announced", u.read, u.announced)
+			"the connection ended after %d of the %d bytes its Content-Length announced", u.read, u.announced)
 	}
 	return n, err
 }
