@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"testing"
+	"testing/iotest"
 	"time"
 )
 
@@ -61,21 +62,6 @@ func TestPacerCancel(t *testing.T) {
 	}
 }
 
-// cutReader hands out its bytes a few at a time, then fails with err.
-type cutReader struct {
-	data []byte
-	err  error
-}
-
-func (r *cutReader) Read(p []byte) (int, error) {
-	if len(r.data) == 0 {
-		return 0, r.err
-	}
-	n := copy(p[:min(len(p), 4096)], r.data)
-	r.data = r.data[n:]
-	return n, nil
-}
-
 // TestPacerCopyCut: a body that ends early fails the copy, even with the
 // io.ErrUnexpectedEOF that io.ReadFull uses for a short read, and what came
 // before is written in pieces of the reader's few kilobytes gathered whole.
@@ -83,7 +69,8 @@ func TestPacerCopyCut(t *testing.T) {
 	m := &pausingModels{}
 	p := &pacer{ctx: context.Background(), models: m, since: time.Now()}
 	var dst countingWriter
-	src := &cutReader{data: bytes.Repeat([]byte("x"), spoolPiece+100), err: io.ErrUnexpectedEOF}
+	// In reads of half what is asked, then cut.
+	src := io.MultiReader(iotest.HalfReader(bytes.NewReader(bytes.Repeat([]byte("x"), spoolPiece+100))), iotest.ErrReader(io.ErrUnexpectedEOF))
 	if err := p.copy(&dst, src); !errors.Is(err, io.ErrUnexpectedEOF) {
 		t.Fatalf("copy of a cut body: %v, want io.ErrUnexpectedEOF", err)
 	}
