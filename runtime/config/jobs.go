@@ -35,7 +35,7 @@ type Jobs struct {
 const (
 	DefaultDataDir     = "data"
 	DefaultJobsWorkers = 4
-	DefaultChunkBytes  = 1 << 20
+	DefaultChunkBytes  = 2 << 20 // jobs.DefaultChunkBytes; bench/README.md says why 2 MiB
 	DefaultRedeliver   = 3
 	DefaultMaxShare    = 0.5
 	DefaultJobsAckWait = 30 * time.Second
