@@ -81,14 +81,25 @@ type rawChunker struct {
 	rows   int      // rows per chunk
 	bufs   [][]byte // by input: the rows gathered so far
 	n      int      // rows gathered
-	msg    []byte   // the chunk as sent, reused
+	msg    []byte   // several inputs' rows joined, as sent; reused
 	total  int64    // rows emitted or gathered
 	chunks int
 	emit   func(c chunkRef, data []byte) error
 }
 
-func newRawChunker(l *layout, rows int, emit func(chunkRef, []byte) error) *rawChunker {
-	return &rawChunker{l: l, rows: rows, bufs: make([][]byte, len(l.specs)), emit: emit}
+// The input declares how many rows it holds (declared, from its header or
+// footer): each buffer is made that big, or a chunk's worth when that is
+// less, at once and aligned, so that appending never moves it and a chunk
+// of one input goes to its file as it is (directWriter writes an aligned
+// buffer without copying it). An input smaller than it declares costs no
+// more than a chunk.
+func newRawChunker(l *layout, rows int, declared int64, emit func(chunkRef, []byte) error) *rawChunker {
+	c := &rawChunker{l: l, rows: rows, bufs: make([][]byte, len(l.specs)), emit: emit}
+	first := int(min(int64(rows), max(declared, 1)))
+	for k := range c.bufs {
+		c.bufs[k] = alignedBuf(first * l.rowBytes[k])[:0]
+	}
+	return c
 }
 
 // room is how many more rows the current chunk takes.
@@ -115,15 +126,24 @@ func (c *rawChunker) flush() error {
 	if c.n == 0 {
 		return nil
 	}
-	c.msg = c.msg[:0]
+	msg := c.bufs[0] // one input: the chunk is its rows
+	if len(c.bufs) > 1 {
+		if c.msg == nil {
+			c.msg = alignedBuf(c.n * c.l.total)
+		}
+		msg = c.msg[:0]
+		for _, b := range c.bufs {
+			msg = append(msg, b...)
+		}
+		c.msg = msg
+	}
 	for k := range c.bufs {
-		c.msg = append(c.msg, c.bufs[k]...)
 		c.bufs[k] = c.bufs[k][:0]
 	}
 	ref := chunkRef{index: c.chunks, firstRow: c.total - int64(c.n), rows: c.n}
 	c.chunks++
 	c.n = 0
-	return c.emit(ref, c.msg)
+	return c.emit(ref, msg) // emit keeps no reference to msg
 }
 
 // splitNPY cuts a .npy upload into raw chunks as it reads it: the array
@@ -148,7 +168,7 @@ func splitNPY(model string, l *layout, r io.Reader, rows int, emit func(chunkRef
 	if _, err := shapeFor(h.Shape[1:], backends.NumElements(h.Shape[1:]), s.shape); err != nil && !(len(h.Shape) == 1 && backends.NumElements(s.shape) == 1) {
 		return 0, 0, runtime.Errorf(runtime.KindInvalidArgument, "the .npy array's shape %v: %v", h.Shape, err)
 	}
-	c := newRawChunker(l, rows, emit)
+	c := newRawChunker(l, rows, h.Shape[0], emit)
 	left := h.Shape[0]
 	for left > 0 {
 		n := int(min(int64(c.room()), left))

@@ -57,7 +57,7 @@ func npyFile(rows int) []byte {
 	return b
 }
 
-func mlpLayout(t *testing.T, f Format) *layout {
+func mlpLayout(t testing.TB, f Format) *layout {
 	t.Helper()
 	v, _ := newRefModels().Version("mlp-small", 1)
 	l, err := newLayout("mlp-small", rowSpecs(&v.Sig), f)

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"syscall"
 	"unsafe"
+
+	"github.com/tiffin-ml/tiffin/runtime"
 )
 
 // The files a job writes (its Parquet spool, its chunk inputs, its results)
@@ -104,6 +106,17 @@ func (w *directWriter) wait() error {
 
 func (w *directWriter) Write(p []byte) (int, error) {
 	total := 0
+	if w.inPlace(p) {
+		head := len(p) &^ (directAlign - 1)
+		if err := w.wait(); err != nil {
+			return 0, err
+		}
+		if err := w.write(p[:head]); err != nil {
+			return 0, err
+		}
+		w.written += int64(head)
+		total, p = head, p[head:]
+	}
 	for len(p) > 0 {
 		m := copy(w.buf[w.n:], p)
 		w.n += m
@@ -116,6 +129,30 @@ func (w *directWriter) Write(p []byte) (int, error) {
 		}
 	}
 	return total, nil
+}
+
+// readPiece reads src into the rest of the gathering buffer, until it is
+// full or src fails (runtime.ReadFill), and writes the piece once full.
+// It returns src's error as it is, or the write's.
+func (w *directWriter) readPiece(src io.Reader) error {
+	n, err := runtime.ReadFill(src, w.buf[w.n:])
+	w.n += n
+	if w.n == len(w.buf) {
+		if ferr := w.flush(); ferr != nil {
+			return ferr
+		}
+	}
+	return err
+}
+
+// inPlace reports whether Write writes p's aligned head straight from p:
+// p starts at an aligned address, holds at least a piece, and nothing is
+// gathered before it. A chunk's rows, gathered aligned by rawChunker, then
+// go to the disk without being copied into buf first. Overlapping writers
+// always copy: their pieces are written after Write returns.
+func (w *directWriter) inPlace(p []byte) bool {
+	return !w.overlap && w.n == 0 && len(p) >= len(w.buf) &&
+		uintptr(unsafe.Pointer(unsafe.SliceData(p)))&(directAlign-1) == 0
 }
 
 // flush writes the gathered bytes, a multiple of directAlign long: at once,

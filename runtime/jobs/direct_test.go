@@ -25,17 +25,9 @@ func directWriteRead(t *testing.T, overlap bool) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for _, size := range []int{0, 1, 4095, 4096, 4097, directPiece - 1, directPiece, directPiece + 123, 3*directPiece + 5} {
 		want := make([]byte, size)
-		for i := range want {
-			want[i] = byte(rng.IntN(256))
-		}
+		fillRandom(rng, want)
 		path := filepath.Join(dir, "f")
-		if err := os.WriteFile(path, bytes.Repeat([]byte{0xEE}, 4*directPiece), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		f, err := os.OpenFile(path, os.O_WRONLY, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
+		f := longerFile(t, path)
 		w := writeDirect(f)
 		if size == 4096 {
 			t.Logf("O_DIRECT here: %v", w.direct)
@@ -76,6 +68,62 @@ func directWriteRead(t *testing.T, overlap bool) {
 			t.Fatalf("size %d: reading %d bytes of a %d-byte file did not fail", size, size+1, size)
 		}
 		r.Close()
+	}
+}
+
+// longerFile opens a file at path for writing over 4 pieces of 0xEE, so
+// that a write shorter than that must also cut it to size.
+func longerFile(t *testing.T, path string) *os.File {
+	t.Helper()
+	if err := os.WriteFile(path, bytes.Repeat([]byte{0xEE}, 4*directPiece), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func fillRandom(rng *rand.Rand, b []byte) {
+	for i := range b {
+		b[i] = byte(rng.IntN(256))
+	}
+}
+
+// TestDirectWriteInPlace: an aligned buffer of a piece or more is written
+// straight from where it is (only its unaligned tail is gathered), over a
+// longer file, and reads back whole; an unaligned one is gathered as before.
+func TestDirectWriteInPlace(t *testing.T) {
+	dir := t.TempDir()
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, size := range []int{directPiece, directPiece + 123, 2*directPiece + 4096, 3*directPiece + 5} {
+		for _, aligned := range []bool{true, false} {
+			src := alignedBuf(size + 1)
+			if !aligned {
+				src = src[1:]
+			}
+			src = src[:size]
+			fillRandom(rng, src)
+			path := filepath.Join(dir, "f")
+			f := longerFile(t, path)
+			w := writeDirect(f)
+			if m, err := w.Write(src); err != nil || m != size {
+				t.Fatalf("size %d: wrote %d: %v", size, m, err)
+			}
+			if gathered, want := w.n, size%directAlign; aligned && gathered != want {
+				t.Errorf("size %d, aligned: %d bytes gathered, want only the tail's %d", size, gathered, want)
+			}
+			got, err := w.finish()
+			w.done()
+			f.Close()
+			if err != nil || got != int64(size) {
+				t.Fatalf("size %d: finish says %d, %v", size, got, err)
+			}
+			if back, _ := os.ReadFile(path); !bytes.Equal(back, src) {
+				t.Fatalf("size %d, aligned %v: read back %d bytes that differ from the %d written", size, aligned, len(back), size)
+			}
+		}
 	}
 }
 

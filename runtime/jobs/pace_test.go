@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"io"
+	"os"
+	"path/filepath"
 	"testing"
 	"testing/iotest"
 	"time"
@@ -47,6 +49,34 @@ func TestPacerCopy(t *testing.T) {
 	}
 	if slept := time.Since(start); slept < 3*m.pause {
 		t.Errorf("copy took %v, less than the 3 pauses of %v asked", slept, m.pause)
+	}
+}
+
+// TestPacerCopyToSpool: a spool's writer is read into in place, its pieces
+// written while the next is read, with a pace after every full piece.
+func TestPacerCopyToSpool(t *testing.T) {
+	m := &pausingModels{}
+	p := &pacer{ctx: context.Background(), models: m, since: time.Now()}
+	src := bytes.Repeat([]byte("parquet!"), (3*spoolPiece+spoolPiece/2)/8)
+	f, err := os.Create(filepath.Join(t.TempDir(), "spool"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	w := writeDirect(f)
+	defer w.done()
+	w.overlapping()
+	if err := p.copy(w, iotest.HalfReader(bytes.NewReader(src))); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := w.finish(); err != nil || n != int64(len(src)) {
+		t.Fatalf("finish: %d bytes, %v; want %d", n, err, len(src))
+	}
+	if back, _ := os.ReadFile(f.Name()); !bytes.Equal(back, src) {
+		t.Fatalf("spooled %d bytes that differ from the %d of the source", len(back), len(src))
+	}
+	if m.asks != 3 {
+		t.Errorf("paced %d times for 3.5 pieces, want 3", m.asks)
 	}
 }
 

@@ -166,7 +166,7 @@ func splitParquet(ctx context.Context, model string, l *layout, f parquet.Reader
 		return 0, 0, err
 	}
 	fields, leaves := neededColumns(fr.Manifest, plan)
-	c := newRawChunker(l, rows, emit)
+	c := newRawChunker(l, rows, pf.NumRows(), emit)
 	if leaf, ok := flatColumn(pf, l, plan, leaves); ok { // parquet_flat.go
 		pages := &flatPages{} // parquet_pages.go
 		for rg := range pf.NumRowGroups() {
