@@ -14,7 +14,7 @@ func TestBareGRPCServesTheLoadGenerator(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	target, err := NewGRPCTarget(bare.Addr(), 2, 5*time.Second)
+	target, err := NewGRPCTarget(bare.Addr(), 2, 5*time.Second, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"time"
 
@@ -22,9 +23,9 @@ type GRPCTarget struct {
 }
 
 // NewGRPCTarget returns a target for the server at addr (host:port) over
-// conns connections.
-func NewGRPCTarget(addr string, conns int, timeout time.Duration) (*GRPCTarget, error) {
-	c, err := v2client.NewGRPC(addr, conns)
+// conns connections, over TLS with tlsCfg when it is not nil.
+func NewGRPCTarget(addr string, conns int, timeout time.Duration, tlsCfg *tls.Config) (*GRPCTarget, error) {
+	c, err := v2client.NewGRPC(addr, conns, tlsCfg)
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -20,10 +21,11 @@ type HTTPTarget struct {
 	binary bool
 }
 
-// NewHTTPTarget returns a target for the server at rawURL ("host:port" or
-// "http://host:port"), keeping up to conns connections open.
-func NewHTTPTarget(rawURL string, binary bool, conns int, timeout time.Duration) (*HTTPTarget, error) {
-	c, err := v2client.NewHTTP(rawURL, conns, timeout)
+// NewHTTPTarget returns a target for the server at rawURL ("host:port",
+// "http://host:port" or "https://host:port"), keeping up to conns
+// connections open; tlsCfg, when not nil, is how an https:// one is reached.
+func NewHTTPTarget(rawURL string, binary bool, conns int, timeout time.Duration, tlsCfg *tls.Config) (*HTTPTarget, error) {
+	c, err := v2client.NewHTTP(rawURL, conns, timeout, tlsCfg)
 	if err != nil {
 		return nil, err
 	}

@@ -25,7 +25,7 @@ func slowServer(t *testing.T, d time.Duration) *httptest.Server {
 
 func slowCaller(t *testing.T, srv *httptest.Server) Call {
 	t.Helper()
-	target, err := NewHTTPTarget(srv.URL, false, 1, 10*time.Second)
+	target, err := NewHTTPTarget(srv.URL, false, 1, 10*time.Second, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

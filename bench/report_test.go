@@ -21,7 +21,7 @@ func bareTarget(t *testing.T) *HTTPTarget {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { bare.Close() })
-	target, err := NewHTTPTarget(bare.URL(), false, 4, 5*time.Second)
+	target, err := NewHTTPTarget(bare.URL(), false, 4, 5*time.Second, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +124,7 @@ func TestBenchErrors(t *testing.T) {
 		{"unknown datatype", v2.URL, "odd", 1, nil, `input "z" has datatype "COMPLEX64"`},
 		{"no batch axis", v2.URL, "fixed", 4, nil, "no batch axis"},
 	} {
-		target, err := NewHTTPTarget(c.url, false, 1, 2*time.Second)
+		target, err := NewHTTPTarget(c.url, false, 1, 2*time.Second, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -143,7 +143,7 @@ func TestBenchGRPCUnreachable(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	target, err := NewGRPCTarget(addr, 1, 2*time.Second)
+	target, err := NewGRPCTarget(addr, 1, 2*time.Second, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

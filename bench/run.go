@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -28,6 +29,9 @@ type Options struct {
 	// MetricsURL is the server's Prometheus endpoint: each level reports
 	// the server's CPU time per request from it. Empty: not reported.
 	MetricsURL string
+	// MetricsTLS is how an https:// MetricsURL is reached; nil: the
+	// system's roots.
+	MetricsTLS *tls.Config
 	// Baseline is the backend alone (a --baseline report): each level
 	// reports compute inflation against it. Nil: not reported.
 	Baseline *Baseline
@@ -150,7 +154,7 @@ func (o Options) cpuSeconds(ctx context.Context) (float64, error) {
 	if o.MetricsURL == "" {
 		return 0, errors.New("no metrics URL")
 	}
-	return CPUSeconds(ctx, o.MetricsURL)
+	return CPUSeconds(ctx, o.MetricsURL, o.MetricsTLS)
 }
 
 // serverSideText is the server's CPU per request and compute inflation,

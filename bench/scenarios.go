@@ -102,7 +102,7 @@ func (o ScenarioOptions) run(ctx context.Context, s scenario) (*Report, error) {
 	switch s.protocol {
 	case "grpc":
 		var g *GRPCTarget
-		if g, err = NewGRPCTarget(o.GRPC, 4, o.Timeout); err == nil {
+		if g, err = NewGRPCTarget(o.GRPC, 4, o.Timeout, nil); err == nil {
 			g.SetToken(o.Token)
 			t = g
 		}
@@ -112,10 +112,10 @@ func (o ScenarioOptions) run(ctx context.Context, s scenario) (*Report, error) {
 			return nil, berr
 		}
 		defer bare.Close()
-		t, err = NewHTTPTarget(bare.URL(), false, conns, o.Timeout)
+		t, err = NewHTTPTarget(bare.URL(), false, conns, o.Timeout, nil)
 	default:
 		var h *HTTPTarget
-		if h, err = NewHTTPTarget(o.HTTP, s.protocol == "http-binary", conns, o.Timeout); err == nil {
+		if h, err = NewHTTPTarget(o.HTTP, s.protocol == "http-binary", conns, o.Timeout, nil); err == nil {
 			h.SetToken(o.Token)
 			t = h
 		}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -20,15 +21,23 @@ import (
 // (a --baseline report) at the same batch sizes.
 
 // CPUSeconds reads process_cpu_seconds_total from a Prometheus text
-// endpoint (tiffin's /metrics, or the bare server's).
-func CPUSeconds(ctx context.Context, metricsURL string) (float64, error) {
+// endpoint (tiffin's /metrics, or the bare server's); tlsCfg, when not
+// nil, is how an https:// one is reached.
+func CPUSeconds(ctx context.Context, metricsURL string, tlsCfg *tls.Config) (float64, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, metricsURL, nil)
 	if err != nil {
 		return 0, err
 	}
-	resp, err := http.DefaultClient.Do(req)
+	client := http.DefaultClient
+	if tlsCfg != nil {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.TLSClientConfig = tlsCfg
+		defer t.CloseIdleConnections()
+		client = &http.Client{Transport: t}
+	}
+	resp, err := client.Do(req)
 	if err != nil {
 		return 0, err
 	}

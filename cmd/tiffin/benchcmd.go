@@ -19,6 +19,7 @@ import (
 	"github.com/tiffin-ml/tiffin/backends"
 	"github.com/tiffin-ml/tiffin/backends/onnx"
 	"github.com/tiffin-ml/tiffin/bench"
+	"github.com/tiffin-ml/tiffin/transport/v2client"
 )
 
 // benchUsage is printed by `tiffin bench -h`.
@@ -48,6 +49,7 @@ type benchArgs struct {
 	out, chart, scenarios, concurrency     string
 	metrics, compare, pinClient, bareAddr  string
 	bareGRPCAddr, token                    string
+	tls                                    v2client.TLSFiles
 	rates, arrivals                        string
 	binary, baseline, bare                 bool
 	batch, workers, grpcConns, threads     int
@@ -65,6 +67,7 @@ func benchFlags(a *benchArgs, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&a.grpcAddr, "grpc", "", "server's gRPC `ADDR` (host:port)")
 	fs.BoolVar(&a.binary, "binary", false, "HTTP: send tensors in Triton's binary extension, not JSON")
 	fs.StringVar(&a.token, "token", "", "bearer `TOKEN` for a server with --inference-token (default: $"+inferenceTokenEnv+")")
+	a.tls.Flags(fs, true)
 	fs.IntVar(&a.batch, "batch", 1, "rows per request (and the --baseline batch size when given)")
 	fs.StringVar(&a.concurrency, "concurrency", "1", "closed-loop levels: concurrent clients, e.g. 1,8,32")
 	fs.StringVar(&a.rates, "rate", "", "open-loop levels: requests per second, e.g. 500,1000")
@@ -230,6 +233,9 @@ func (a *benchArgs) runLoad(ctx context.Context, stderr io.Writer) (*bench.Repor
 		Arrivals: a.arrivals, Workers: a.workers, Duration: a.duration, Warmup: a.warmup,
 		Version: version, Progress: stderr, TTY: bench.IsTerminal(stderr), MetricsURL: a.metricsURL(t),
 	}
+	if o.MetricsTLS, err = a.tls.Config(); err != nil {
+		return nil, err
+	}
 	if a.compare != "" {
 		if o.Baseline, err = bench.ReadBaseline(a.compare, model); err != nil {
 			return nil, err
@@ -293,13 +299,17 @@ func (a *benchArgs) levels() ([]int, []float64, error) {
 
 // target connects to the server under test, or starts the bare handler.
 func (a *benchArgs) target(parallel int) (bench.Target, string, func(), error) {
+	tlsCfg, err := a.tls.Config()
+	if err != nil {
+		return nil, "", nil, err
+	}
 	switch {
 	case a.grpcAddr != "":
 		conns := a.grpcConns
 		if conns <= 0 {
 			conns = min(8, (parallel+15)/16)
 		}
-		t, err := bench.NewGRPCTarget(a.grpcAddr, conns, a.timeout)
+		t, err := bench.NewGRPCTarget(a.grpcAddr, conns, a.timeout, tlsCfg)
 		if err != nil {
 			return nil, "", nil, err
 		}
@@ -310,11 +320,11 @@ func (a *benchArgs) target(parallel int) (bench.Target, string, func(), error) {
 		if err != nil {
 			return nil, "", nil, err
 		}
-		t, _ := bench.NewHTTPTarget(bare.URL(), a.binary, parallel, a.timeout)
+		t, _ := bench.NewHTTPTarget(bare.URL(), a.binary, parallel, a.timeout, nil)
 		model := cmp.Or(a.model, "bare")
 		return t, model, func() { t.Close(); bare.Close() }, nil
 	}
-	t, err := bench.NewHTTPTarget(a.httpURL, a.binary, parallel, a.timeout)
+	t, err := bench.NewHTTPTarget(a.httpURL, a.binary, parallel, a.timeout, tlsCfg)
 	if err != nil {
 		return nil, "", nil, err
 	}

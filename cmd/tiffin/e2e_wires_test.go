@@ -40,14 +40,14 @@ func inferWire(gs *grpcServer, model string, w wire, inputs []backends.Tensor) (
 	var err error
 	if a.grpcAddr != "" {
 		var c *v2client.GRPC
-		if c, err = v2client.NewGRPC(a.grpcAddr, 1); err != nil {
+		if c, err = v2client.NewGRPC(a.grpcAddr, 1, nil); err != nil {
 			return nil, err
 		}
 		defer c.Close()
 		out, err = c.Infer(ctx, req)
 	} else {
 		var c *v2client.HTTP
-		if c, err = v2client.NewHTTP(a.httpURL, 1, 2*time.Minute); err != nil {
+		if c, err = v2client.NewHTTP(a.httpURL, 1, 2*time.Minute, nil); err != nil {
 			return nil, err
 		}
 		defer c.Close()

@@ -38,6 +38,7 @@ type inferArgs struct {
 	httpURL, grpcAddr  string
 	binary             bool
 	token              string // bearer token for a server with --inference-token
+	tls                v2client.TLSFiles
 	timeout            time.Duration
 	inputs             [][2]string // NAME, VALUE, in order
 	datatypes, shapes  map[string]string
@@ -56,6 +57,7 @@ func inferFlags(a *inferArgs, stderr io.Writer) *flag.FlagSet {
 	fs.BoolVar(&a.binary, "binary", false, "HTTP: send and receive tensors in the binary extension, not JSON")
 	fs.DurationVar(&a.timeout, "timeout", 30*time.Second, "how long to wait for the answer")
 	fs.StringVar(&a.token, "token", "", "bearer `TOKEN` for a server with --inference-token (default: $"+inferenceTokenEnv+")")
+	a.tls.Flags(fs, true)
 	fs.Func("input", "input `NAME=VALUE` (repeatable): NAME=@file.npy, NAME=@file.json or NAME='[[1,2]]'",
 		func(s string) error {
 			name, value, ok := strings.Cut(s, "=")
@@ -175,10 +177,14 @@ func (a *inferArgs) run() (*v2client.Response, error) {
 		return nil, err
 	}
 	req := v2client.Request{Model: a.model, Version: a.version, ID: a.id, Inputs: tensors, Outputs: a.outputs, Binary: a.binary}
+	tlsCfg, err := a.tls.Config()
+	if err != nil {
+		return nil, err
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), a.timeout)
 	defer cancel()
 	if a.grpcAddr != "" {
-		c, err := v2client.NewGRPC(a.grpcAddr, 1)
+		c, err := v2client.NewGRPC(a.grpcAddr, 1, tlsCfg)
 		if err != nil {
 			return nil, err
 		}
@@ -186,7 +192,7 @@ func (a *inferArgs) run() (*v2client.Response, error) {
 		c.SetToken(a.token)
 		return c.Infer(ctx, req)
 	}
-	c, err := v2client.NewHTTP(a.httpURL, 1, a.timeout)
+	c, err := v2client.NewHTTP(a.httpURL, 1, a.timeout, tlsCfg)
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/tiffin-ml/tiffin/runtime/jobs"
+	"github.com/tiffin-ml/tiffin/transport/v2client"
 )
 
 // jobClient talks to a server's /v2/jobs.
@@ -32,15 +34,37 @@ type jobClient struct {
 // statusTimeout bounds a call that returns a small JSON answer.
 const statusTimeout = 30 * time.Second
 
-// jobFlags makes a subcommand's flag set with --server.
-func jobFlags(name string, stderr io.Writer) (*flag.FlagSet, *string) {
+// jobServer is where a jobs command sends: --server, and the TLS files
+// for an https:// one.
+type jobServer struct {
+	url string
+	tls v2client.TLSFiles
+}
+
+// jobFlags makes a subcommand's flag set with --server and the TLS flags.
+func jobFlags(name string, stderr io.Writer) (*flag.FlagSet, *jobServer) {
 	fs := flag.NewFlagSet("jobs "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	def := os.Getenv("TIFFIN_SERVER")
 	if def == "" {
 		def = "http://localhost:8000"
 	}
-	return fs, fs.String("server", def, "tiffin server `URL`")
+	s := &jobServer{}
+	fs.StringVar(&s.url, "server", def, "tiffin server `URL` (https:// for a server serving TLS)")
+	s.tls.Flags(fs, false)
+	return fs, s
+}
+
+// client is a client of the server, over TLS with the files given.
+func (s *jobServer) client() (*jobClient, error) {
+	cfg, err := s.tls.Config()
+	if err != nil {
+		return nil, err
+	}
+	if cfg != nil && !strings.HasPrefix(s.url, "https://") {
+		return nil, fmt.Errorf("--server %s is plain text, but TLS files were given (--cacert, --cert): use https://", s.url)
+	}
+	return newJobClient(s.url, cfg), nil
 }
 
 // parseArgs parses flags wherever they stand among the positional
@@ -58,8 +82,17 @@ func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
-func newJobClient(server string) *jobClient {
-	return &jobClient{base: strings.TrimSuffix(server, "/") + "/v2/jobs", http: &http.Client{}, quick: &http.Client{Timeout: statusTimeout}}
+// newJobClient is a client of the server at URL server; tlsCfg, when not
+// nil, is how an https:// one is reached (the system's roots otherwise).
+func newJobClient(server string, tlsCfg *tls.Config) *jobClient {
+	var rt http.RoundTripper // nil: http.DefaultTransport
+	if tlsCfg != nil {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.TLSClientConfig = tlsCfg
+		rt = t
+	}
+	return &jobClient{base: strings.TrimSuffix(server, "/") + "/v2/jobs", http: &http.Client{Transport: rt},
+		quick: &http.Client{Transport: rt, Timeout: statusTimeout}}
 }
 
 // do sends a request and decodes a JSON answer into out; a non-2xx answer
@@ -156,7 +189,10 @@ func jobSubmitCmd(args []string, stdout, stderr io.Writer) int {
 	if *header != "" {
 		q.Set("header", *header)
 	}
-	c := newJobClient(*server)
+	c, err := server.client()
+	if err != nil {
+		return fail(stderr, "submit", err)
+	}
 	var st jobs.Status
 	var sending io.Reader = body
 	var shown *uploadProgress
@@ -203,7 +239,10 @@ func jobStatusCmd(args []string, stdout, stderr io.Writer) int {
 	if code >= 0 {
 		return code
 	}
-	c := newJobClient(*server)
+	c, err := server.client()
+	if err != nil {
+		return fail(stderr, "status", err)
+	}
 	if *watch {
 		return watchJob(c, id, stdout, stderr)
 	}
@@ -225,7 +264,10 @@ func jobResultsCmd(args []string, stdout, stderr io.Writer) int {
 	if code >= 0 {
 		return code
 	}
-	jc := newJobClient(*server)
+	jc, err := server.client()
+	if err != nil {
+		return fail(stderr, "results", err)
+	}
 	resp, err := jc.send(jc.http, "GET", "/"+url.PathEscape(id)+"/results?format="+url.QueryEscape(*format), nil, -1)
 	if err != nil {
 		return fail(stderr, "results", err)
@@ -251,8 +293,12 @@ func jobDelete(args []string, name, query string, stdout, stderr io.Writer) int 
 	if code >= 0 {
 		return code
 	}
+	c, err := server.client()
+	if err != nil {
+		return fail(stderr, name, err)
+	}
 	var st jobs.Status
-	if err := newJobClient(*server).do("DELETE", "/"+url.PathEscape(id)+query, nil, -1, &st); err != nil {
+	if err := c.do("DELETE", "/"+url.PathEscape(id)+query, nil, -1, &st); err != nil {
 		return fail(stderr, name, err)
 	}
 	state := string(st.State)
@@ -272,7 +318,11 @@ func jobListCmd(args []string, stdout, stderr io.Writer) int {
 	var list struct {
 		Jobs []jobs.Status `json:"jobs"`
 	}
-	if err := newJobClient(*server).do("GET", "", nil, -1, &list); err != nil {
+	c, err := server.client()
+	if err != nil {
+		return fail(stderr, "list", err)
+	}
+	if err := c.do("GET", "", nil, -1, &list); err != nil {
 		return fail(stderr, "list", err)
 	}
 	if *asJSON {

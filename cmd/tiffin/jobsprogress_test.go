@@ -41,11 +41,11 @@ func TestWatchRidesOutARestart(t *testing.T) {
 		t.Cleanup(func() { _ = second.Close() })
 	}()
 	var stdout, stderr bytes.Buffer
-	if code := watchJob(newJobClient("http://"+addr), "j", &stdout, &stderr); code != 0 || !strings.Contains(stderr.String(), "retrying") {
+	if code := watchJob(newJobClient("http://"+addr, nil), "j", &stdout, &stderr); code != 0 || !strings.Contains(stderr.String(), "retrying") {
 		t.Fatalf("exit %d; stdout %q; stderr %q", code, stdout.String(), stderr.String())
 	}
 	stderr.Reset()
-	if code := watchJob(newJobClient("http://127.0.0.1:1"), "j", &stdout, &stderr); code != 1 || !strings.Contains(stderr.String(), "cannot reach the server") {
+	if code := watchJob(newJobClient("http://127.0.0.1:1", nil), "j", &stdout, &stderr); code != 1 || !strings.Contains(stderr.String(), "cannot reach the server") {
 		t.Fatalf("a server never reached: exit %d, stderr %q", code, stderr.String())
 	}
 }

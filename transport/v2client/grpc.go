@@ -2,9 +2,11 @@ package v2client
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
@@ -25,11 +27,17 @@ type GRPC struct {
 }
 
 // NewGRPC returns a client for the server at addr (host:port) over conns
-// connections (at least one). Connections are made lazily, on first use.
-func NewGRPC(addr string, conns int) (*GRPC, error) {
+// connections (at least one), over TLS with tlsCfg when it is not nil
+// (TLSFiles.Config), else in plain text. Connections are made lazily, on
+// first use.
+func NewGRPC(addr string, conns int, tlsCfg *tls.Config) (*GRPC, error) {
 	c := &GRPC{addr: addr}
+	creds := insecure.NewCredentials()
+	if tlsCfg != nil {
+		creds = credentials.NewTLS(tlsCfg)
+	}
 	for range max(conns, 1) {
-		cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
+		cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(creds),
 			grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxGRPCMessage), grpc.MaxCallSendMsgSize(maxGRPCMessage)),
 			grpc.WithUnaryInterceptor(c.unaryAuth), grpc.WithStreamInterceptor(c.streamAuth))
 		if err != nil {

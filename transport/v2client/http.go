@@ -2,6 +2,7 @@ package v2client
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -25,23 +26,28 @@ type HTTP struct {
 	auth    string // the Authorization header's value; "" for none
 }
 
-// NewHTTP returns a client for the server at rawURL ("host:port" or
-// "http://host:port"), keeping up to conns connections open. timeout
-// bounds each request (and the wait for a free connection).
-func NewHTTP(rawURL string, conns int, timeout time.Duration) (*HTTP, error) {
+// NewHTTP returns a client for the server at rawURL ("host:port",
+// "http://host:port" or "https://host:port"), keeping up to conns
+// connections open. timeout bounds each request (and the wait for a free
+// connection). tlsCfg (TLSFiles.Config), when not nil, is how an https://
+// server is reached; the system's roots otherwise.
+func NewHTTP(rawURL string, conns int, timeout time.Duration, tlsCfg *tls.Config) (*HTTP, error) {
 	if !strings.Contains(rawURL, "://") {
 		rawURL = "http://" + rawURL
 	}
 	u, err := url.Parse(rawURL)
 	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-		return nil, fmt.Errorf("--http %q: want host:port or http://host:port", rawURL)
+		return nil, fmt.Errorf("--http %q: want host:port, http://host:port or https://host:port", rawURL)
 	}
 	addr := u.Host
 	if u.Port() == "" {
 		addr = net.JoinHostPort(u.Hostname(), map[string]string{"http": "80", "https": "443"}[u.Scheme])
 	}
+	if tlsCfg != nil && u.Scheme != "https" {
+		return nil, fmt.Errorf("--http %q is plain text, but TLS options were given (--cacert, --cert, --tls): use https://", rawURL)
+	}
 	hc := &fasthttp.HostClient{
-		Addr: addr, IsTLS: u.Scheme == "https", MaxConns: max(conns, 1),
+		Addr: addr, IsTLS: u.Scheme == "https", TLSConfig: tlsCfg, MaxConns: max(conns, 1),
 		MaxConnWaitTimeout: timeout, MaxIdleConnDuration: time.Minute,
 	}
 	return &HTTP{base: u.Scheme + "://" + addr, timeout: timeout, hc: hc}, nil

@@ -138,7 +138,7 @@ func TestHTTPCall(t *testing.T) {
 		_, _ = io.WriteString(w, `{"model_name":"m","model_version":"3","outputs":[{"name":"y","datatype":"FP32","shape":[1],"data":[2]}]}`)
 	}))
 	defer srv.Close()
-	c, err := NewHTTP(srv.URL, 2, 5*time.Second)
+	c, err := NewHTTP(srv.URL, 2, 5*time.Second, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,7 +163,7 @@ func TestHTTPCall(t *testing.T) {
 	if err := call.Send(context.Background()); err == nil || !strings.Contains(err.Error(), "HTTP 400: bad request") {
 		t.Fatalf("JSON to a binary-only server: %v", err)
 	}
-	if _, err := NewHTTP("ftp://x", 1, time.Second); err == nil {
+	if _, err := NewHTTP("ftp://x", 1, time.Second, nil); err == nil {
 		t.Fatal("ftp URL accepted")
 	}
 }
