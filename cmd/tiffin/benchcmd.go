@@ -3,6 +3,7 @@ package main
 import (
 	"cmp"
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -50,6 +51,7 @@ type benchArgs struct {
 	metrics, compare, pinClient, bareAddr  string
 	bareGRPCAddr, token                    string
 	tls                                    v2client.TLSFiles
+	tlsCfg                                 *tls.Config // tls's config, read once by check
 	rates, arrivals                        string
 	binary, baseline, bare                 bool
 	batch, workers, grpcConns, threads     int
@@ -116,6 +118,13 @@ func benchCmd(args []string, stdout, stderr io.Writer) int {
 }
 
 func (a *benchArgs) check() error {
+	var err error
+	if a.tlsCfg, err = a.tls.Config(); err != nil {
+		return err
+	}
+	if a.tlsCfg != nil && (a.scenarios != "" || a.bare || a.bareAddr != "") {
+		return errors.New("--cacert, --cert, --key and --tls are for an --http or --grpc server, not --scenarios or the bare handler")
+	}
 	if a.bareAddr != "" {
 		return nil
 	}
@@ -149,7 +158,7 @@ func (a *benchArgs) check() error {
 	case a.arrivals != bench.Poisson && a.arrivals != bench.Uniform:
 		return fmt.Errorf("--arrivals %q: want poisson or uniform", a.arrivals)
 	}
-	_, _, err := a.levels()
+	_, _, err = a.levels()
 	return err
 }
 
@@ -233,9 +242,7 @@ func (a *benchArgs) runLoad(ctx context.Context, stderr io.Writer) (*bench.Repor
 		Arrivals: a.arrivals, Workers: a.workers, Duration: a.duration, Warmup: a.warmup,
 		Version: version, Progress: stderr, TTY: bench.IsTerminal(stderr), MetricsURL: a.metricsURL(t),
 	}
-	if o.MetricsTLS, err = a.tls.Config(); err != nil {
-		return nil, err
-	}
+	o.MetricsTLS = a.tlsCfg
 	if a.compare != "" {
 		if o.Baseline, err = bench.ReadBaseline(a.compare, model); err != nil {
 			return nil, err
@@ -299,10 +306,7 @@ func (a *benchArgs) levels() ([]int, []float64, error) {
 
 // target connects to the server under test, or starts the bare handler.
 func (a *benchArgs) target(parallel int) (bench.Target, string, func(), error) {
-	tlsCfg, err := a.tls.Config()
-	if err != nil {
-		return nil, "", nil, err
-	}
+	tlsCfg := a.tlsCfg
 	switch {
 	case a.grpcAddr != "":
 		conns := a.grpcConns

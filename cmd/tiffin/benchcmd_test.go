@@ -73,6 +73,8 @@ func TestBenchCommandErrors(t *testing.T) {
 		{[]string{"--model", "m", "--http", ts.base, "--grpc", "localhost:1"}, 2, "give one of"},
 		{[]string{"--model", "m", "--baseline"}, 2, "--model-repository"},
 		{[]string{"--model", "m", "--http", ts.base, "--rate", "fast"}, 2, "--rate"},
+		{[]string{"--bare-http", "--tls"}, 2, "not --scenarios or the bare handler"},
+		{[]string{"--model", "m", "--http", ts.base, "--cert", "client.pem"}, 2, "--cert and --key go together"},
 		{[]string{"--model", "no-such-model", "--http", ts.base, "--duration", "100ms"}, 1, `unknown model "no-such-model"`},
 		// The test library has no CUDA provider, or this host no CUDA.
 		{[]string{"--model", "mlp-small", "--baseline", "--model-repository", repo, "--ort-library", requireORT(t), "--baseline-gpu", "0", "--duration", "100ms"}, 1, "CUDA"},

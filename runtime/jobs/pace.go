@@ -39,8 +39,9 @@ func (p *pacer) pace() {
 	p.since = time.Now()
 }
 
-// spoolPiece is how much of an upload is copied between two paces.
-const spoolPiece = 1 << 20
+// spoolPiece is how much of an upload is copied between two paces; a
+// spool's writer (directWriter) reads a directPiece, the same size.
+const spoolPiece = directPiece
 
 // copy copies src to dst a piece at a time, pacing after each, and stops
 // when the upload's job was cancelled. Each piece is read whole before it

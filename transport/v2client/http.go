@@ -32,6 +32,7 @@ type HTTP struct {
 // connection). tlsCfg (TLSFiles.Config), when not nil, is how an https://
 // server is reached; the system's roots otherwise.
 func NewHTTP(rawURL string, conns int, timeout time.Duration, tlsCfg *tls.Config) (*HTTP, error) {
+	given := rawURL
 	if !strings.Contains(rawURL, "://") {
 		rawURL = "http://" + rawURL
 	}
@@ -44,7 +45,7 @@ func NewHTTP(rawURL string, conns int, timeout time.Duration, tlsCfg *tls.Config
 		addr = net.JoinHostPort(u.Hostname(), map[string]string{"http": "80", "https": "443"}[u.Scheme])
 	}
 	if tlsCfg != nil && u.Scheme != "https" {
-		return nil, fmt.Errorf("--http %q is plain text, but TLS options were given (--cacert, --cert, --tls): use https://", rawURL)
+		return nil, fmt.Errorf("--http %q is plain text, but TLS options were given (--cacert, --cert, --tls): use an https:// URL", given)
 	}
 	hc := &fasthttp.HostClient{
 		Addr: addr, IsTLS: u.Scheme == "https", TLSConfig: tlsCfg, MaxConns: max(conns, 1),

@@ -47,7 +47,7 @@ func TestTLSFiles(t *testing.T) {
 			t.Errorf("%+v: %v; want an error naming %q", c.f, err, c.want)
 		}
 	}
-	if _, err := NewHTTP("http://127.0.0.1:1", 1, time.Second, cfg); err == nil || !strings.Contains(err.Error(), "use https://") {
+	if _, err := NewHTTP("http://127.0.0.1:1", 1, time.Second, cfg); err == nil || !strings.Contains(err.Error(), "use an https:// URL") {
 		t.Errorf("TLS for an http:// URL: %v", err)
 	}
 }
