@@ -258,9 +258,30 @@ func TestE2EJobsCancelListAndCLI(t *testing.T) {
 	if r := ts.do(t, "GET", "/v2/jobs/"+sub.ID+"/results", nil, nil); r.status != 409 || !strings.Contains(string(r.body), "pending") {
 		t.Fatalf("results of a pending job: %d %s", r.status, r.body)
 	}
-	other := submitJob(t, ts.base, "model=mlp-small", mlpNDJSON(5, nil))
-	if out := cli(t, 0, "jobs", "list", "--server", ts.base); !strings.Contains(out, sub.ID) || !strings.Contains(out, other.ID) {
+	other := submitJob(t, ts.base, "model=mlp-small&label=nightly+7", mlpNDJSON(5, nil))
+	if out := cli(t, 0, "jobs", "list", "--server", ts.base); !strings.Contains(out, sub.ID) || !strings.Contains(out, other.ID) || !strings.Contains(out, "nightly 7") {
 		t.Fatalf("list printed %q", out)
+	}
+	labelled := cli(t, 0, "jobs", "submit", "--server", ts.base, "--model", "mlp-small", "--input", input, "--label", "nightly 7")
+	var only struct{ Jobs []jobs.Status }
+	if err := json.Unmarshal([]byte(cli(t, 0, "jobs", "list", "--server", ts.base, "--label", "nightly 7", "--json")), &only); err != nil ||
+		len(only.Jobs) != 2 || only.Jobs[0].ID != other.ID || !strings.Contains(labelled, only.Jobs[1].ID) || only.Jobs[1].Label != "nightly 7" {
+		t.Fatalf("the jobs labelled %q: %+v %v (submitted %s)", "nightly 7", only.Jobs, err, labelled)
+	}
+	if r := ts.do(t, "GET", "/v2/jobs?label=nobody", nil, nil); r.status != 200 || !strings.Contains(string(r.body), `"jobs":[]`) {
+		t.Fatalf("no job labelled so: %d %s", r.status, r.body)
+	}
+	// What submit --watch draws while the server still reads an upload: the
+	// newest job of its label, found before the submit answers.
+	c := newJobClient(ts.base, nil)
+	if line := c.follower("nightly 7")(); !strings.HasPrefix(line, only.Jobs[1].ID+" pending ") || !strings.Contains(line, "0/300 rows") {
+		t.Fatalf("following the label: %q", line)
+	}
+	if line := c.follower("nobody")(); line != "" {
+		t.Fatalf("following a label no job has: %q", line)
+	}
+	if r := ts.do(t, "POST", "/v2/jobs?model=mlp-small&label=a%0Ab", []byte(mlpNDJSON(1, nil)), nil); r.status != 400 || !strings.Contains(string(r.body), "label") {
+		t.Fatalf("a label with a newline: %d %s", r.status, r.body)
 	}
 	if out := cli(t, 0, "jobs", "cancel", "--server", ts.base, sub.ID); !strings.Contains(out, "cancelled") {
 		t.Fatalf("cancel printed %q", out)

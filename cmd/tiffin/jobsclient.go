@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/rand"
 	"crypto/tls"
 	"encoding/json"
 	"errors"
@@ -160,7 +161,8 @@ func jobSubmitCmd(args []string, stdout, stderr io.Writer) int {
 	format := fs.String("format", "", "ndjson, csv, parquet or npy (default: the server sniffs it from the content)")
 	columns := fs.String("columns", "", "Parquet: the scalar feature `COLUMNS` (a,b,c) of a single input, in order")
 	header := fs.String("header", "", "CSV: whether the first line is a header: auto (the default), yes or no")
-	watch := fs.Bool("watch", false, "then show progress until the job finishes")
+	watch := fs.Bool("watch", false, "show the upload's progress, then the job's until it finishes")
+	label := fs.String("label", "", "the job's `LABEL`: your own name for it, shown in its status (jobs list --label finds it)")
 	if _, err := parseArgs(fs, args); err != nil {
 		return parseExit(err)
 	}
@@ -189,6 +191,15 @@ func jobSubmitCmd(args []string, stdout, stderr io.Writer) int {
 	if *header != "" {
 		q.Set("header", *header)
 	}
+	if *watch && *label == "" { // to find the job while the server reads the upload
+		*label = "tiffin-jobs-submit-" + randomTag()
+	}
+	if *label != "" {
+		if err := jobs.CheckLabel(*label); err != nil {
+			return fail(stderr, "submit", err)
+		}
+		q.Set("label", *label)
+	}
 	c, err := server.client()
 	if err != nil {
 		return fail(stderr, "submit", err)
@@ -197,7 +208,7 @@ func jobSubmitCmd(args []string, stdout, stderr io.Writer) int {
 	var sending io.Reader = body
 	var shown *uploadProgress
 	if *watch {
-		shown = showUpload(body, size, stdout)
+		shown = showUpload(body, size, stdout, c.follower(*label))
 		sending = shown
 	}
 	err = c.do("POST", "?"+q.Encode(), sending, size, &st)
@@ -312,9 +323,16 @@ func jobDelete(args []string, name, query string, stdout, stderr io.Writer) int 
 func jobListCmd(args []string, stdout, stderr io.Writer) int {
 	fs, server := jobFlags("list", stderr)
 	asJSON := fs.Bool("json", false, "print the list as JSON")
+	label := fs.String("label", "", "only the jobs labelled `LABEL` (jobs submit --label)")
 	if _, err := parseArgs(fs, args); err != nil {
 		return parseExit(err)
 	}
+	query := ""
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "label" {
+			query = "?label=" + url.QueryEscape(*label)
+		}
+	})
 	var list struct {
 		Jobs []jobs.Status `json:"jobs"`
 	}
@@ -322,17 +340,17 @@ func jobListCmd(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, "list", err)
 	}
-	if err := c.do("GET", "", nil, -1, &list); err != nil {
+	if err := c.do("GET", query, nil, -1, &list); err != nil {
 		return fail(stderr, "list", err)
 	}
 	if *asJSON {
 		return printJSON(stdout, list)
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tMODEL\tSTATUS\tROWS\tDONE\tFAILED\tCREATED")
+	fmt.Fprintln(tw, "ID\tMODEL\tSTATUS\tROWS\tDONE\tFAILED\tCREATED\tLABEL")
 	for _, j := range list.Jobs {
-		fmt.Fprintf(tw, "%s\t%s:%d\t%s\t%d\t%d\t%d\t%s\n", j.ID, j.Model, j.Version, j.State,
-			j.RowsTotal, j.RowsDone, j.RowsFailed, j.CreatedAt.Local().Format(time.DateTime))
+		fmt.Fprintf(tw, "%s\t%s:%d\t%s\t%d\t%d\t%d\t%s\t%s\n", j.ID, j.Model, j.Version, j.State,
+			j.RowsTotal, j.RowsDone, j.RowsFailed, j.CreatedAt.Local().Format(time.DateTime), j.Label)
 	}
 	if err := tw.Flush(); err != nil {
 		return fail(stderr, "list", err)
@@ -370,4 +388,33 @@ func fail(stderr io.Writer, cmd string, err error) int {
 	}
 	fmt.Fprintf(stderr, "tiffin jobs %s: %v\n", cmd, err)
 	return 1
+}
+
+// follower is the progress line of the job labelled label, for
+// uploadProgress.follow: "" until it is listed, or when the server cannot
+// say.
+func (c *jobClient) follower(label string) func() string {
+	r := newRate()
+	return func() string {
+		var list struct {
+			Jobs []jobs.Status `json:"jobs"`
+		}
+		if c.do("GET", "?label="+url.QueryEscape(label), nil, -1, &list) != nil || len(list.Jobs) == 0 {
+			return ""
+		}
+		st := list.Jobs[len(list.Jobs)-1]
+		r.observe(st, time.Now())
+		return progressLine(st, r)
+	}
+}
+
+// randomTag is 12 random letters and digits.
+func randomTag() string {
+	const digits = "abcdefghijklmnopqrstuvwxyz0123456789"
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	for i := range b {
+		b[i] = digits[int(b[i])%len(digits)]
+	}
+	return string(b)
 }

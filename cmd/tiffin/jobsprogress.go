@@ -142,7 +142,11 @@ func progressLine(st jobs.Status, r *rate) string {
 		frac = float64(st.RowsDone) / float64(st.RowsTotal)
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s %s %s %5.1f%% %d/%d rows", st.ID, st.State, bar(frac), 100*frac, st.RowsDone, st.RowsTotal)
+	if st.RowsTotal == 0 && !st.State.Finished() { // its upload is still being read: no total yet
+		fmt.Fprintf(&b, "%s %s %d rows done, more being queued", st.ID, st.State, st.RowsDone)
+	} else {
+		fmt.Fprintf(&b, "%s %s %s %5.1f%% %d/%d rows", st.ID, st.State, bar(frac), 100*frac, st.RowsDone, st.RowsTotal)
+	}
 	if st.RowsFailed > 0 {
 		fmt.Fprintf(&b, ", %d failed", st.RowsFailed)
 	}

@@ -11,8 +11,9 @@ import (
 
 // uploadProgress shows how much of a job's input has been sent while
 // `tiffin jobs submit --watch` uploads it: a gigabyte over a slow link
-// is minutes of sending, and the job's own progress only shows once the
-// server has read all of it (a Parquet file's footer comes last). Lines
+// is minutes of sending. Once it is sent, and until the server has read
+// all of it and answers with the job's id (a Parquet file's footer comes
+// last), it shows the job's progress found by its label instead. Lines
 // go to out as watchJob's do: redrawn in place on a terminal, else one
 // every plainEvery.
 type uploadProgress struct {
@@ -27,20 +28,29 @@ type uploadProgress struct {
 	every time.Duration // how often a line is drawn
 	stop  chan struct{}
 	done  sync.WaitGroup
+
+	// follow, when set, is the job's progress line once the input has
+	// been sent and while the server is still reading it ("" while the
+	// job is not found yet): a large upload is queued a chunk at a time,
+	// scoring as it goes, before the submit answers.
+	follow    func() string
+	following bool // the uploaded line is out; follow's lines are drawn
 }
 
 // showUpload starts drawing the progress of r, size bytes long (-1: not
-// known), to out; end stops it.
-func showUpload(r io.Reader, size int64, out io.Writer) *uploadProgress {
+// known), to out, then follow's lines once r is sent (nil: none); end
+// stops it.
+func showUpload(r io.Reader, size int64, out io.Writer, follow func() string) *uploadProgress {
 	every := plainEvery
 	if isTTY(out) {
 		every = ttyPoll
 	}
-	return startUpload(r, size, out, every)
+	return startUpload(r, size, out, every, follow)
 }
 
-func startUpload(r io.Reader, size int64, out io.Writer, every time.Duration) *uploadProgress {
-	u := &uploadProgress{r: r, size: size, start: time.Now(), out: out, tty: isTTY(out), every: every, stop: make(chan struct{})}
+func startUpload(r io.Reader, size int64, out io.Writer, every time.Duration, follow func() string) *uploadProgress {
+	u := &uploadProgress{r: r, size: size, start: time.Now(), out: out, tty: isTTY(out), every: every,
+		stop: make(chan struct{}), follow: follow}
 	u.done.Add(1)
 	go u.draw()
 	return u
@@ -64,16 +74,35 @@ func (u *uploadProgress) draw() {
 		case <-u.stop:
 			return
 		case <-t.C:
-			u.print(u.line("uploading"))
+			if u.follow == nil || u.took.Load() == 0 {
+				u.print(u.line("uploading"))
+				continue
+			}
+			if !u.following {
+				u.following = true
+				u.printDone()
+			}
+			if line := u.follow(); line != "" {
+				u.print(line)
+			}
 		}
 	}
 }
 
 // end stops the drawing and prints the last line: the bytes sent and how
-// long that took.
+// long that took, unless the job's lines followed it.
 func (u *uploadProgress) end() {
 	close(u.stop)
 	u.done.Wait()
+	if !u.following {
+		u.printDone()
+	} else if u.tty {
+		fmt.Fprintln(u.out)
+	}
+}
+
+// printDone prints the upload's last line.
+func (u *uploadProgress) printDone() {
 	u.print(u.line("uploaded"))
 	if u.tty {
 		fmt.Fprintln(u.out)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/tiffin-ml/tiffin/backends"
 	"github.com/tiffin-ml/tiffin/runtime"
@@ -58,6 +59,27 @@ type Input struct {
 	// Header says whether a CSV input's first line is a header: HeaderAuto
 	// (""), HeaderYes or HeaderNo.
 	Header Header
+	// Label is the client's own name for the job (CheckLabel), shown in
+	// its status; a client can find the job by it while the upload is
+	// still being read, before the submit answers with the job's id.
+	Label string
+}
+
+// MaxLabel is the longest label a job takes, in bytes.
+const MaxLabel = 128
+
+// CheckLabel reports why label cannot name a job: too long, or holding a
+// control character.
+func CheckLabel(label string) error {
+	if len(label) > MaxLabel {
+		return runtime.Errorf(runtime.KindInvalidArgument, "label: %d bytes, at most %d", len(label), MaxLabel)
+	}
+	for _, r := range label {
+		if r < 0x20 || r == 0x7f || r == utf8.RuneError {
+			return runtime.Errorf(runtime.KindInvalidArgument, "label %q: printable UTF-8 only", label)
+		}
+	}
+	return nil
 }
 
 // Header says whether a CSV input begins with a header line.
@@ -92,6 +114,7 @@ type Status struct {
 	Model      string         `json:"model"`
 	Version    int64          `json:"version"`
 	State      State          `json:"status"`
+	Label      string         `json:"label,omitempty"`
 	RowsTotal  int64          `json:"rows_total"`
 	RowsDone   int64          `json:"rows_done"`   // rows with a result, failed ones included
 	RowsFailed int64          `json:"rows_failed"` // rows whose result is an error

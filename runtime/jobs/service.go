@@ -185,6 +185,9 @@ func (s *Service) Submit(ctx context.Context, model string, version int64, in In
 	if err != nil {
 		return Status{}, err
 	}
+	if err := CheckLabel(in.Label); err != nil {
+		return Status{}, err
+	}
 	v, err := s.models.Version(model, version)
 	if err != nil {
 		return Status{}, err
@@ -203,7 +206,7 @@ func (s *Service) Submit(ctx context.Context, model string, version int64, in In
 			return Status{}, err
 		}
 	}
-	rec := &record{Status: Status{ID: newID(), Model: model, Version: v.Version, State: Pending,
+	rec := &record{Status: Status{ID: newID(), Model: model, Version: v.Version, State: Pending, Label: in.Label,
 		CreatedAt: time.Now().UTC()}, Format: f, Outputs: outputSpecs(&v.Sig), Batched: v.Sig.MaxBatchSize > 0,
 		Files: st.files != nil}
 	if err := st.create(ctx, rec); err != nil {

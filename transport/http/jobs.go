@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -55,6 +56,10 @@ func (s *Server) routeJobs(ctx *fasthttp.RequestCtx, rest []string) bool {
 		s.submitJob(ctx)
 	case len(rest) == 0 && get:
 		list, err := s.opts.Jobs.List(bg)
+		if args := ctx.QueryArgs(); args.Has("label") { // only the jobs the client named so
+			label := string(args.Peek("label"))
+			list = slices.DeleteFunc(list, func(st jobs.Status) bool { return st.Label != label })
+		}
 		s.replyJob(ctx, fasthttp.StatusOK, map[string]any{"jobs": list}, err)
 	case len(rest) == 1 && get:
 		st, err := s.opts.Jobs.Get(bg, rest[0])
@@ -99,7 +104,7 @@ func (s *Server) submitJob(ctx *fasthttp.RequestCtx) {
 		replyError(ctx, invalid("%v", err))
 		return
 	}
-	in := jobs.Input{Format: f, Header: header}
+	in := jobs.Input{Format: f, Header: header, Label: string(args.Peek("label"))}
 	if cols := string(args.Peek("columns")); cols != "" {
 		in.Columns = strings.Split(cols, ",")
 	}
