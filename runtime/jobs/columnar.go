@@ -146,6 +146,17 @@ func (c *rawChunker) flush() error {
 	return c.emit(ref, msg) // emit keeps no reference to msg
 }
 
+// npyRows is the rows an .npy upload's header declares, read from what br
+// holds without taking it; 0 when it is not a readable header.
+func npyRows(br *bufio.Reader) int64 {
+	head, _ := br.Peek(br.Size()) // less at the input's end: the header may be all of it
+	h, err := npy.ReadHeader(bytes.NewReader(head))
+	if err != nil || len(h.Shape) == 0 {
+		return 0
+	}
+	return h.Shape[0]
+}
+
 // splitNPY cuts a .npy upload into raw chunks as it reads it: the array
 // [N, ...] feeds the model's single input, N rows.
 func splitNPY(model string, l *layout, r io.Reader, rows int, emit func(chunkRef, []byte) error) (int64, int, error) {

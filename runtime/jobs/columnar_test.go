@@ -554,3 +554,26 @@ func TestSpoolInDataDir(t *testing.T) {
 		t.Fatalf("%+v", st)
 	}
 }
+
+// TestDeclaredRowsWhileUploading: while an .npy upload is still being read,
+// the job's status already has the rows its header declares as its total;
+// sealing leaves the rows read.
+func TestDeclaredRowsWhileUploading(t *testing.T) {
+	s := startService(t, newRefModels(), t.TempDir(), func(o *Options) { o.Workers = 0 })
+	ctx := context.Background()
+	in := npyFile(5000) // 320 kB: more than the splitter's buffer
+	var during []Status
+	body := &peekingReader{r: bytes.NewReader(in), left: len(in) / 2, peek: func() {
+		during, _ = s.List(ctx)
+	}}
+	st, err := s.Submit(ctx, "mlp-small", 0, Input{Format: NPY}, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(during) != 1 || during[0].ID != st.ID || during[0].RowsTotal != 5000 {
+		t.Fatalf("halfway through the upload: %+v, want its job with the 5000 rows its header declares", during)
+	}
+	if st.RowsTotal != 5000 {
+		t.Fatalf("sealed: %+v", st)
+	}
+}

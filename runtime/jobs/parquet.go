@@ -188,6 +188,17 @@ func splitParquet(ctx context.Context, model string, l *layout, f parquet.Reader
 	return c.total, c.chunks, c.flush()
 }
 
+// parquetRows is the rows a spooled Parquet upload's footer declares; 0
+// when its footer cannot be read (splitParquet then says why).
+func parquetRows(f parquet.ReaderAtSeeker) int64 {
+	pf, err := file.NewParquetReader(f, file.WithReadProps(readProps(memory.DefaultAllocator)))
+	if err != nil {
+		return 0
+	}
+	defer pf.Close()
+	return pf.NumRows()
+}
+
 // readProps reads a column chunk a buffer at a time, not whole: a row
 // group of mlp-large's 64k rows is 64 MiB per column, which arrow-go would
 // otherwise allocate and zero at once. A page may declare at most

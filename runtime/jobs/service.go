@@ -277,8 +277,10 @@ func (s *Service) split(ctx context.Context, st *store, rec *record, sig *runtim
 			return 0, 0, err
 		}
 		defer done()
+		s.declare(ctx, st, rec, parquetRows(f))
 		return splitParquet(ctx, rec.Model, l, f, in.Columns, rows, memory.DefaultAllocator, emit)
 	case NPY:
+		s.declare(ctx, st, rec, npyRows(br))
 		return splitNPY(rec.Model, l, br, rows, emit)
 	}
 	sp := splitter{maxRows: s.opts.ChunkRows, target: s.opts.ChunkBytes, maxBytes: st.maxChunk}
@@ -286,6 +288,26 @@ func (s *Service) split(ctx context.Context, st *store, rec *record, sig *runtim
 		sp.header = csvHeader(rowSpecs(sig)[0], in.Header)
 	}
 	return sp.split(br, emit)
+}
+
+// declare sets an unsealed job's rows_total to the rows its input says it
+// holds (a Parquet footer's count, an .npy header's first axis; 0: not
+// known, left alone), so that its progress has a total while the upload
+// is still being read. Sealing sets the rows actually read. An input that
+// cannot be read this far is left for the split to report.
+func (s *Service) declare(ctx context.Context, st *store, rec *record, rows int64) {
+	if rows <= 0 {
+		return
+	}
+	if _, err := st.update(ctx, rec.ID, func(r *record) bool {
+		if r.Sealed || r.State.Finished() {
+			return false
+		}
+		r.RowsTotal = rows
+		return true
+	}); err != nil {
+		s.log.Warn("record the rows an upload declares", "job", rec.ID, "err", err)
+	}
 }
 
 // failInterrupted fails the jobs whose upload a stop cut short (kill -9
