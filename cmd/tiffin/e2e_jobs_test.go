@@ -262,6 +262,13 @@ func TestE2EJobsCancelListAndCLI(t *testing.T) {
 	if out := cli(t, 0, "jobs", "list", "--server", ts.base); !strings.Contains(out, sub.ID) || !strings.Contains(out, other.ID) || !strings.Contains(out, "nightly 7") {
 		t.Fatalf("list printed %q", out)
 	}
+	// What submit --watch draws while the server still reads an upload: the
+	// newest job of its label that was not there before the upload.
+	c := newJobClient(ts.base, nil)
+	follow := c.follower("nightly 7")
+	if line := follow(); line != "" {
+		t.Fatalf("following a label before its upload shows an earlier job: %q", line)
+	}
 	labelled := cli(t, 0, "jobs", "submit", "--server", ts.base, "--model", "mlp-small", "--input", input, "--label", "nightly 7")
 	var only struct{ Jobs []jobs.Status }
 	if err := json.Unmarshal([]byte(cli(t, 0, "jobs", "list", "--server", ts.base, "--label", "nightly 7", "--json")), &only); err != nil ||
@@ -271,10 +278,7 @@ func TestE2EJobsCancelListAndCLI(t *testing.T) {
 	if r := ts.do(t, "GET", "/v2/jobs?label=nobody", nil, nil); r.status != 200 || !strings.Contains(string(r.body), `"jobs":[]`) {
 		t.Fatalf("no job labelled so: %d %s", r.status, r.body)
 	}
-	// What submit --watch draws while the server still reads an upload: the
-	// newest job of its label, found before the submit answers.
-	c := newJobClient(ts.base, nil)
-	if line := c.follower("nightly 7")(); !strings.HasPrefix(line, only.Jobs[1].ID+" pending ") || !strings.Contains(line, "0/300 rows") {
+	if line := follow(); !strings.HasPrefix(line, only.Jobs[1].ID+" pending ") || !strings.Contains(line, "0/300 rows") {
 		t.Fatalf("following the label: %q", line)
 	}
 	if line := c.follower("nobody")(); line != "" {

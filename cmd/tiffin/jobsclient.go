@@ -392,21 +392,41 @@ func fail(stderr io.Writer, cmd string, err error) int {
 
 // follower is the progress line of the job labelled label, for
 // uploadProgress.follow: "" until it is listed, or when the server cannot
-// say.
+// say. Jobs that carry the label already, when follower is made (before
+// the upload is sent), are not it: a label such as "nightly" is reused.
+// Each look-up waits at most followTimeout, so that a server busy reading
+// the upload holds back no line, nor the submit's answer, for long.
 func (c *jobClient) follower(label string) func() string {
-	r := newRate()
-	return func() string {
-		var list struct {
+	fc := *c
+	fc.quick = &http.Client{Transport: c.quick.Transport, Timeout: followTimeout}
+	list := func() []jobs.Status {
+		var l struct {
 			Jobs []jobs.Status `json:"jobs"`
 		}
-		if c.do("GET", "?label="+url.QueryEscape(label), nil, -1, &list) != nil || len(list.Jobs) == 0 {
-			return ""
+		if fc.do("GET", "?label="+url.QueryEscape(label), nil, -1, &l) != nil {
+			return nil
 		}
-		st := list.Jobs[len(list.Jobs)-1]
-		r.observe(st, time.Now())
-		return progressLine(st, r)
+		return l.Jobs
+	}
+	earlier := map[string]bool{}
+	for _, st := range list() {
+		earlier[st.ID] = true
+	}
+	r := newRate()
+	return func() string {
+		found := list()
+		for i := len(found) - 1; i >= 0; i-- {
+			if st := found[i]; !earlier[st.ID] {
+				r.observe(st, time.Now())
+				return progressLine(st, r)
+			}
+		}
+		return ""
 	}
 }
+
+// followTimeout bounds one look-up of the job an upload makes.
+const followTimeout = 2 * time.Second
 
 // randomTag is 12 random letters and digits.
 func randomTag() string {

@@ -576,4 +576,49 @@ func TestDeclaredRowsWhileUploading(t *testing.T) {
 	if st.RowsTotal != 5000 {
 		t.Fatalf("sealed: %+v", st)
 	}
+	// An upload cut short fails, and keeps no total it never queued.
+	if _, err := s.Submit(ctx, "mlp-small", 0, Input{Format: NPY}, bytes.NewReader(in[:len(in)/2])); err == nil {
+		t.Fatal("a truncated .npy upload was accepted")
+	}
+	all, err := s.List(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, j := range all {
+		if j.ID != st.ID && (j.State != Failed || j.RowsTotal != 0) {
+			t.Fatalf("the truncated upload's job: %+v, want failed with rows_total 0", j)
+		}
+	}
+	if len(all) != 2 {
+		t.Fatalf("%d jobs, want 2", len(all))
+	}
+}
+
+// TestDeclaredRowsParquetFile: a Parquet upload that is a file already (no
+// spool between: the body is read in place) is split whole after its
+// footer's rows are declared; reading the footer must not close the file.
+func TestDeclaredRowsParquetFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "in.parquet")
+	if err := os.WriteFile(path, parquetFile(t, 300, 64, false), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if n := parquetRows(f); n != 300 {
+		t.Fatalf("parquetRows = %d, want the footer's 300", n)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		t.Fatalf("the file after parquetRows: %v", err)
+	}
+	s := startService(t, newRefModels(), t.TempDir(), func(o *Options) { o.Workers = 0 })
+	st, err := s.Submit(context.Background(), "mlp-small", 0, Input{Format: Parquet}, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.RowsTotal != 300 || st.Chunks == 0 {
+		t.Fatalf("sealed: %+v, want 300 rows queued", st)
+	}
 }

@@ -24,8 +24,9 @@ func conflict(format string, args ...any) error {
 
 func newID() string { return nuid.Next() }
 
-// List returns every job's status, oldest first.
-func (s *Service) List(ctx context.Context) ([]Status, error) {
+// List returns every job's status, oldest first; with labels, only those
+// of the jobs that carry one of them ("": a job without one).
+func (s *Service) List(ctx context.Context, labels ...string) ([]Status, error) {
 	st, err := s.started()
 	if err != nil {
 		return nil, err
@@ -34,11 +35,16 @@ func (s *Service) List(ctx context.Context) ([]Status, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]Status, len(recs))
-	for i, r := range recs {
-		if out[i], err = st.status(ctx, r); err != nil {
+	out := make([]Status, 0, len(recs))
+	for _, r := range recs {
+		if len(labels) > 0 && !slices.Contains(labels, r.Label) {
+			continue // before its status: that reads the job's progress
+		}
+		js, err := st.status(ctx, r)
+		if err != nil {
 			return nil, err
 		}
+		out = append(out, js)
 	}
 	slices.SortFunc(out, func(a, b Status) int { return a.CreatedAt.Compare(b.CreatedAt) })
 	return out, nil

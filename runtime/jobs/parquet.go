@@ -189,15 +189,20 @@ func splitParquet(ctx context.Context, model string, l *layout, f parquet.Reader
 }
 
 // parquetRows is the rows a spooled Parquet upload's footer declares; 0
-// when its footer cannot be read (splitParquet then says why).
+// when its footer cannot be read (splitParquet then says why). It leaves f
+// open for the split: a Parquet reader's Close closes what it reads.
 func parquetRows(f parquet.ReaderAtSeeker) int64 {
-	pf, err := file.NewParquetReader(f, file.WithReadProps(readProps(memory.DefaultAllocator)))
+	pf, err := file.NewParquetReader(keepOpen{f}, file.WithReadProps(readProps(memory.DefaultAllocator)))
 	if err != nil {
 		return 0
 	}
 	defer pf.Close()
 	return pf.NumRows()
 }
+
+// keepOpen hides a file's Close from a Parquet reader, which would close
+// it with its own.
+type keepOpen struct{ parquet.ReaderAtSeeker }
 
 // readProps reads a column chunk a buffer at a time, not whole: a row
 // group of mlp-large's 64k rows is 64 MiB per column, which arrow-go would

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/tiffin-ml/tiffin/backends"
@@ -74,9 +75,14 @@ func CheckLabel(label string) error {
 	if len(label) > MaxLabel {
 		return runtime.Errorf(runtime.KindInvalidArgument, "label: %d bytes, at most %d", len(label), MaxLabel)
 	}
+	if !utf8.ValidString(label) {
+		return runtime.Errorf(runtime.KindInvalidArgument, "label %q: not UTF-8", label)
+	}
 	for _, r := range label {
-		if r < 0x20 || r == 0x7f || r == utf8.RuneError {
-			return runtime.Errorf(runtime.KindInvalidArgument, "label %q: printable UTF-8 only", label)
+		// Not printable: C0 and C1 controls (a terminal acts on them in
+		// `tiffin jobs list`), bidi overrides and other format characters.
+		if !unicode.IsPrint(r) {
+			return runtime.Errorf(runtime.KindInvalidArgument, "label %q: printable characters only, not %U", label, r)
 		}
 	}
 	return nil

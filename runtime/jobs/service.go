@@ -339,6 +339,7 @@ func (s *Service) abort(st *store, rec *record, cause error) {
 			return false
 		}
 		r.Error = "upload failed: " + cause.Error()
+		r.RowsTotal = 0 // what the input declared was never queued: its chunks go
 		r.finish(Failed, time.Now().UTC())
 		return true
 	})

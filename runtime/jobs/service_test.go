@@ -164,13 +164,13 @@ func TestJobCancelListAndConflicts(t *testing.T) {
 	if _, err := s.Get(ctx, "no-such*job"); runtime.KindOf(err) != runtime.KindNotFound {
 		t.Fatalf("%v", err)
 	}
-	for _, label := range []string{strings.Repeat("x", MaxLabel+1), "a\nb", "bad \xff utf-8"} {
+	for _, label := range []string{strings.Repeat("x", MaxLabel+1), "a\nb", "bad \xff utf-8", "csi \u009b2J", "bidi \u202eevil"} {
 		if _, err := s.Submit(ctx, "mlp-small", 0, Input{Format: NDJSON, Label: label}, strings.NewReader(ndjsonInput(1))); runtime.KindOf(err) != runtime.KindInvalidArgument || !strings.Contains(err.Error(), "label") {
 			t.Errorf("label %q: %v, want an invalid argument naming the label", label, err)
 		}
 	}
-	labelled, err := s.Submit(ctx, "mlp-small", 0, Input{Format: NDJSON, Label: "nightly run 7 — ünïcode"}, strings.NewReader(ndjsonInput(2)))
-	if err != nil || labelled.Label != "nightly run 7 — ünïcode" {
+	labelled, err := s.Submit(ctx, "mlp-small", 0, Input{Format: NDJSON, Label: "nightly run 7 — ünïcode \ufffd"}, strings.NewReader(ndjsonInput(2)))
+	if err != nil || labelled.Label != "nightly run 7 — ünïcode \ufffd" {
 		t.Fatalf("a labelled job: %+v %v", labelled, err)
 	}
 	if st, err := s.Get(ctx, labelled.ID); err != nil || st.Label != labelled.Label {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -21,7 +20,7 @@ import (
 type Jobs interface {
 	Submit(ctx context.Context, model string, version int64, in jobs.Input, body io.Reader) (jobs.Status, error)
 	Get(ctx context.Context, id string) (jobs.Status, error)
-	List(ctx context.Context) ([]jobs.Status, error)
+	List(ctx context.Context, labels ...string) ([]jobs.Status, error)
 	Cancel(ctx context.Context, id string) (jobs.Status, error)
 	Delete(ctx context.Context, id string) (jobs.Status, error)
 	Results(ctx context.Context, id string, f jobs.ResultFormat) (io.ReadCloser, jobs.Status, error)
@@ -55,11 +54,11 @@ func (s *Server) routeJobs(ctx *fasthttp.RequestCtx, rest []string) bool {
 	case len(rest) == 0 && ctx.IsPost():
 		s.submitJob(ctx)
 	case len(rest) == 0 && get:
-		list, err := s.opts.Jobs.List(bg)
+		var labels []string
 		if args := ctx.QueryArgs(); args.Has("label") { // only the jobs the client named so
-			label := string(args.Peek("label"))
-			list = slices.DeleteFunc(list, func(st jobs.Status) bool { return st.Label != label })
+			labels = []string{string(args.Peek("label"))}
 		}
+		list, err := s.opts.Jobs.List(bg, labels...)
 		s.replyJob(ctx, fasthttp.StatusOK, map[string]any{"jobs": list}, err)
 	case len(rest) == 1 && get:
 		st, err := s.opts.Jobs.Get(bg, rest[0])
