@@ -62,7 +62,7 @@ func (s *jobServer) client() (*jobClient, error) {
 	if err != nil {
 		return nil, err
 	}
-	if cfg != nil && !strings.HasPrefix(s.url, "https://") {
+	if cfg != nil && !strings.HasPrefix(strings.ToLower(s.url), "https://") {
 		return nil, fmt.Errorf("--server %s is plain text, but TLS files were given (--cacert, --cert): use https://", s.url)
 	}
 	return newJobClient(s.url, cfg), nil

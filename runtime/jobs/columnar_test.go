@@ -622,3 +622,32 @@ func TestDeclaredRowsParquetFile(t *testing.T) {
 		t.Fatalf("sealed: %+v, want 300 rows queued", st)
 	}
 }
+
+// TestSplitParquetChunksGoInPlace: a full chunk of a one-input model is
+// its rows in an aligned buffer, which a chunk file's writer takes without
+// copying it (the copy a8606ff saved).
+func TestSplitParquetChunksGoInPlace(t *testing.T) {
+	l := mlpLayout(t, Parquet)
+	perChunk := directPiece / l.total // 1 MiB of rows
+	f, err := os.Create(filepath.Join(t.TempDir(), "chunk"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	w := writeDirect(f)
+	defer w.done()
+	full := 0
+	_, _, err = splitParquet(context.Background(), "mlp-small", l, bytes.NewReader(parquetFile(t, 2*perChunk+100, 5000, false)), nil,
+		perChunk, memory.DefaultAllocator, func(c chunkRef, data []byte) error {
+			if c.rows == perChunk {
+				full++
+				if !w.inPlace(data) {
+					t.Errorf("chunk %d (%d bytes) would be copied on its way to its file", c.index, len(data))
+				}
+			}
+			return nil
+		})
+	if err != nil || full != 2 {
+		t.Fatalf("%d full chunks, %v; want 2", full, err)
+	}
+}

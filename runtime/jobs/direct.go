@@ -133,12 +133,14 @@ func (w *directWriter) Write(p []byte) (int, error) {
 
 // readPiece reads src into the rest of the gathering buffer, until it is
 // full or src fails (runtime.ReadFill), and writes the piece once full.
-// It returns src's error as it is, or the write's.
+// It returns src's error as it is (io.EOF at the end), or else the
+// write's: a cut or an oversized upload is said as such even when the
+// disk failed too.
 func (w *directWriter) readPiece(src io.Reader) error {
 	n, err := runtime.ReadFill(src, w.buf[w.n:])
 	w.n += n
 	if w.n == len(w.buf) {
-		if ferr := w.flush(); ferr != nil {
+		if ferr := w.flush(); ferr != nil && (err == nil || err == io.EOF) {
 			return ferr
 		}
 	}
@@ -179,15 +181,26 @@ func (w *directWriter) flush() error {
 }
 
 // write writes one piece. A file system that took the flag but refuses
-// the write gets it through the cache, and every write after it.
+// the write, before any of it went down, gets it through the cache, and
+// every write after it. Its errors are the server's own (writeError).
 func (w *directWriter) write(piece []byte) error {
-	_, err := w.f.Write(piece)
-	if err != nil && w.direct && directRefused(w.f, err) {
+	n, err := w.f.Write(piece)
+	if err != nil && n == 0 && w.direct && directRefused(w.f, err) {
 		w.direct = false
 		_, err = w.f.Write(piece)
 	}
-	return err
+	if err != nil {
+		return &writeError{err}
+	}
+	return nil
 }
+
+// writeError is a failed write of the server's own file (a full disk): not
+// the fault of the upload being written, whatever reads it.
+type writeError struct{ err error }
+
+func (e *writeError) Error() string { return e.err.Error() }
+func (e *writeError) Unwrap() error { return e.err }
 
 // finish writes the last bytes (padded to an aligned length, then cut
 // back) and sets the file's length to what was written (a reused file may
@@ -207,7 +220,7 @@ func (w *directWriter) finish() (int64, error) {
 		return 0, err
 	}
 	if err := w.f.Truncate(size); err != nil {
-		return 0, err
+		return 0, &writeError{err}
 	}
 	return size, nil
 }

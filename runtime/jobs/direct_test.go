@@ -2,12 +2,19 @@ package jobs
 
 import (
 	"bytes"
+	"cmp"
+	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
+	"syscall"
 	"testing"
 	"unsafe"
+
+	"github.com/tiffin-ml/tiffin/runtime"
 )
 
 // TestDirectWriteRead: files of every awkward length, written in uneven
@@ -149,6 +156,31 @@ func TestDirectWriteFails(t *testing.T) {
 		f.Close()
 		if werr == nil && ferr == nil {
 			t.Fatalf("overlap %v: writing to a read-only file did not fail", overlap)
+		}
+		var we *writeError
+		if err := cmp.Or(werr, ferr); !errors.As(err, &we) {
+			t.Fatalf("overlap %v: %v is not marked as the server's own write", overlap, err)
+		}
+	}
+}
+
+// TestSpoolError: why a spool failed decides whose fault it is.
+func TestSpoolError(t *testing.T) {
+	disk := &writeError{&os.PathError{Op: "write", Path: "/spool/x", Err: syscall.ENOSPC}}
+	for _, c := range []struct {
+		err  error
+		kind runtime.Kind
+		says string
+	}{
+		{disk, runtime.KindInternal, "no space left on device"},
+		{fmt.Errorf("wrapped: %w", disk), runtime.KindInternal, "spool the Parquet upload"},
+		{io.ErrUnexpectedEOF, runtime.KindInvalidArgument, "read the Parquet upload: unexpected EOF"},
+		{runtime.Errorf(runtime.KindTooLarge, "over 1 GiB"), runtime.KindTooLarge, "over 1 GiB"},
+		{runtime.Errorf(runtime.KindConflict, "job x was cancelled"), runtime.KindConflict, "cancelled"},
+	} {
+		err := spoolError(c.err)
+		if runtime.KindOf(err) != c.kind || !strings.Contains(err.Error(), c.says) {
+			t.Errorf("spoolError(%v) = %v (%s), want %s saying %q", c.err, err, runtime.KindOf(err), c.kind, c.says)
 		}
 	}
 }

@@ -58,14 +58,7 @@ func TestPacerCopyToSpool(t *testing.T) {
 	m := &pausingModels{}
 	p := &pacer{ctx: context.Background(), models: m, since: time.Now()}
 	src := bytes.Repeat([]byte("parquet!"), (3*spoolPiece+spoolPiece/2)/8)
-	f, err := os.Create(filepath.Join(t.TempDir(), "spool"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	w := writeDirect(f)
-	defer w.done()
-	w.overlapping()
+	w, f := spoolWriter(t)
 	if err := p.copy(w, iotest.HalfReader(bytes.NewReader(src))); err != nil {
 		t.Fatal(err)
 	}
@@ -115,4 +108,38 @@ func (w *countingWriter) Write(p []byte) (int, error) {
 	w.n += len(p)
 	w.writes++
 	return len(p), nil
+}
+
+// TestPacerCopyToSpoolCut: an upload cut short while it is read into a
+// spool's writer comes back as its own error, not as a write's, and what
+// came before the cut was taken whole.
+func TestPacerCopyToSpoolCut(t *testing.T) {
+	p := &pacer{ctx: context.Background(), models: &pausingModels{}, since: time.Now()}
+	sent := bytes.Repeat([]byte("parquet!"), (2*spoolPiece+spoolPiece/2)/8)
+	w, _ := spoolWriter(t)
+	err := p.copy(w, io.MultiReader(bytes.NewReader(sent), iotest.ErrReader(io.ErrUnexpectedEOF)))
+	if !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Fatalf("a cut upload: %v, want unexpected EOF", err)
+	}
+	var we *writeError
+	if errors.As(err, &we) {
+		t.Fatalf("a cut upload taken for a failed write: %v", err)
+	}
+	if got := w.written + int64(w.n); got != int64(len(sent)) {
+		t.Fatalf("took %d bytes before the cut, want the %d sent", got, len(sent))
+	}
+}
+
+// spoolWriter is a spool's writer, as spool makes it, on a new file that
+// the test closes.
+func spoolWriter(t *testing.T) (*directWriter, *os.File) {
+	t.Helper()
+	f, err := os.Create(filepath.Join(t.TempDir(), "spool"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := writeDirect(f)
+	w.overlapping()
+	t.Cleanup(func() { w.done(); f.Close() })
+	return w, f
 }

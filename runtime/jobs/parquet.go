@@ -500,16 +500,26 @@ func spool(body io.Reader, dir string, p *pacer) (parquet.ReaderAtSeeker, func()
 	if err != nil {
 		_ = w.wait() // no write left in flight to the file removed
 		done()
-		if runtime.KindOf(err) == runtime.KindConflict { // cancelled: said as it is
-			return nil, nil, err
-		}
-		kind := runtime.KindInvalidArgument
-		if runtime.KindOf(err) == runtime.KindTooLarge {
-			kind = runtime.KindTooLarge
-		}
-		return nil, nil, runtime.Errorf(kind, "read the Parquet upload: %w", err)
+		return nil, nil, spoolError(err)
 	}
 	return readDirectAt(w, size), done, nil
+}
+
+// spoolError says why a Parquet upload could not be spooled: a job
+// cancelled meanwhile as it is; the server's own disk failing as an
+// internal error, not the client's fault; the upload too large, or
+// unreadable (cut short), as the client's.
+func spoolError(err error) error {
+	var we *writeError
+	switch {
+	case runtime.KindOf(err) == runtime.KindConflict:
+		return err
+	case errors.As(err, &we):
+		return runtime.Errorf(runtime.KindInternal, "spool the Parquet upload: %v", we.err)
+	case runtime.KindOf(err) == runtime.KindTooLarge:
+		return runtime.Errorf(runtime.KindTooLarge, "read the Parquet upload: %w", err)
+	}
+	return runtime.Errorf(runtime.KindInvalidArgument, "read the Parquet upload: %w", err)
 }
 
 // spoolPattern names spool files (os.CreateTemp puts digits in its *).
