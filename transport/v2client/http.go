@@ -45,7 +45,7 @@ func NewHTTP(rawURL string, conns int, timeout time.Duration, tlsCfg *tls.Config
 		addr = net.JoinHostPort(u.Hostname(), map[string]string{"http": "80", "https": "443"}[u.Scheme])
 	}
 	if tlsCfg != nil && u.Scheme != "https" {
-		return nil, fmt.Errorf("--http %q is plain text, but TLS options were given (--cacert, --cert, --tls): use an https:// URL", given)
+		return nil, fmt.Errorf("--http %q is plain text, but a TLS option was given (--cacert, --cert, --key or --tls): use an https:// URL", given)
 	}
 	hc := &fasthttp.HostClient{
 		Addr: addr, IsTLS: u.Scheme == "https", TLSConfig: tlsCfg, MaxConns: max(conns, 1),
