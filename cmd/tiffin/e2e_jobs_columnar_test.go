@@ -6,6 +6,8 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -112,6 +114,25 @@ func TestE2EJobsParquetAndNPY(t *testing.T) {
 			t.Fatalf("parquet results: %d %s %v", resp.StatusCode, resp.Header.Get("Content-Type"), err)
 		}
 		checkParquetResults(t, data, rows)
+		// The CLI writes them to a file whole, with nothing else on stdout.
+		dir := t.TempDir()
+		pq, nd := filepath.Join(dir, "out.parquet"), filepath.Join(dir, "out.ndjson")
+		if out := cli(t, 0, "jobs", "results", "--server", ts.base, st.ID, "--format", "parquet", "--out", pq); out != "" {
+			t.Fatalf("results --out printed %q", out)
+		}
+		got, err := os.ReadFile(pq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkParquetResults(t, got, rows)
+		cli(t, 0, "jobs", "results", "--server", ts.base, st.ID, "--out", nd)
+		if got, err := os.ReadFile(nd); err != nil || string(got) != cli(t, 0, "jobs", "results", "--server", ts.base, st.ID) {
+			t.Fatalf("results --out %s differ from the results printed (%v)", nd, err)
+		}
+		cli(t, 1, "jobs", "results", "--server", ts.base, "nosuchjob", "--out", filepath.Join(dir, "none"))
+		if left, _ := os.ReadDir(dir); len(left) != 2 {
+			t.Fatalf("%d files in the output folder, want the 2 written (no partial ones): %v", len(left), left)
+		}
 	}
 	// Malformed uploads are refused with the problem named.
 	for query, c := range map[string]struct {

@@ -97,7 +97,7 @@ func jobCommands() []command {
 	return []command{
 		{"submit", "submit a job: --model M --input FILE (NDJSON, CSV, Parquet or .npy)", jobSubmitCmd},
 		{"status", "show a job's progress (--watch: until it finishes)", jobStatusCmd},
-		{"results", "write a finished job's results (NDJSON, or --format parquet) to stdout", jobResultsCmd},
+		{"results", "write a finished job's results (NDJSON, or --format parquet) to stdout or --out FILE", jobResultsCmd},
 		{"cancel", "cancel a pending or running job", jobCancelCmd},
 		{"delete", "delete a finished job and its results", jobDeleteCmd},
 		{"list", "list the jobs", jobListCmd},

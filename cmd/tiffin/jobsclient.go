@@ -271,9 +271,13 @@ func jobStatusCmd(args []string, stdout, stderr io.Writer) int {
 func jobResultsCmd(args []string, stdout, stderr io.Writer) int {
 	fs, server := jobFlags("results", stderr)
 	format := fs.String("format", "ndjson", "ndjson or parquet")
+	out := fs.String("out", "", "write the results to `FILE`, whole or not at all (written aside, then renamed), showing progress on stderr")
 	id, code := oneID(fs, args, stderr)
 	if code >= 0 {
 		return code
+	}
+	if *out == "" && *format == "parquet" && isTTY(stdout) {
+		return fail(stderr, "results", errors.New("the Parquet results are binary: give --out FILE or redirect the output"))
 	}
 	jc, err := server.client()
 	if err != nil {
@@ -284,10 +288,66 @@ func jobResultsCmd(args []string, stdout, stderr io.Writer) int {
 		return fail(stderr, "results", err)
 	}
 	defer resp.Body.Close()
-	if _, err := io.Copy(stdout, resp.Body); err != nil {
+	dst, commit := stdout, func() error { return nil }
+	if *out != "" {
+		f, keep, err := createAside(*out)
+		if err != nil {
+			return fail(stderr, "results", err)
+		}
+		defer func() { _ = keep(false) }() // after keep(true), nothing
+		dst, commit = f, func() error { return keep(true) }
+	}
+	var shown *downloadProgress
+	if *out != "" || (!isTTY(stdout) && isTTY(stderr)) { // progress where it does not mix with the results
+		var rows int64
+		if st, err := jc.status(id); err == nil {
+			rows = st.RowsTotal
+		}
+		shown = showDownload(dst, *format == "ndjson", rows, stderr)
+		dst = shown
+	}
+	_, err = io.Copy(dst, resp.Body)
+	if shown != nil {
+		shown.end()
+	}
+	if err == nil {
+		err = commit()
+	}
+	if err != nil {
 		return fail(stderr, "results", err)
 	}
 	return 0
+}
+
+// createAside creates a file beside path, to be renamed to path once it is
+// whole: keep(true) closes it and renames it, keep(false) (after keep(true),
+// a no-op) closes and removes it. A download cut short leaves no file that
+// looks complete.
+func createAside(path string) (*os.File, func(bool) error, error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".part-*")
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := f.Chmod(0o644); err != nil { // as a shell's redirection makes it, not CreateTemp's 0600
+		_ = f.Close()
+		_ = os.Remove(f.Name())
+		return nil, nil, err
+	}
+	kept := false
+	return f, func(ok bool) error {
+		if kept {
+			return nil
+		}
+		kept = true
+		err := f.Close()
+		if ok && err == nil {
+			if err = os.Rename(f.Name(), path); err == nil {
+				return nil
+			}
+		}
+		_ = os.Remove(f.Name())
+		return err
+	}, nil
 }
 
 func jobCancelCmd(args []string, stdout, stderr io.Writer) int {

@@ -24,9 +24,9 @@ const (
 // watchJob shows a job's progress until it finishes. It exits 0 when the
 // job succeeded.
 func watchJob(c *jobClient, id string, stdout, stderr io.Writer) int {
-	tty := isTTY(stdout)
+	ll := liveLine{stdout, isTTY(stdout)}
 	poll := plainPoll
-	if tty {
+	if ll.tty {
 		poll = ttyPoll
 	}
 	r := newRate()
@@ -46,26 +46,19 @@ func watchJob(c *jobClient, id string, stdout, stderr io.Writer) int {
 			time.Sleep(poll)
 			continue
 		case err != nil:
-			if tty {
-				fmt.Fprintln(stdout)
-			}
+			ll.newline()
 			return fail(stderr, "status", err)
 		}
 		lost, seen = time.Time{}, true
 		now := time.Now()
 		r.observe(st, now)
 		line := progressLine(st, r)
-		switch {
-		case tty:
-			fmt.Fprintf(stdout, "\r%s\x1b[K", line)
-		case st.State.Finished() || now.Sub(printed) >= plainEvery:
-			fmt.Fprintln(stdout, line)
+		if ll.tty || st.State.Finished() || now.Sub(printed) >= plainEvery {
+			ll.print(line)
 			printed = now
 		}
 		if st.State.Finished() {
-			if tty {
-				fmt.Fprintln(stdout)
-			}
+			ll.newline()
 			return finishedCode(st, stderr)
 		}
 		time.Sleep(poll)
@@ -161,6 +154,36 @@ func progressLine(st jobs.Status, r *rate) string {
 		fmt.Fprintf(&b, ", ETA %s", eta.Round(time.Second))
 	}
 	return b.String()
+}
+
+// liveLine is where progress lines go: redrawn in place on a terminal,
+// one after another elsewhere.
+type liveLine struct {
+	out io.Writer
+	tty bool
+}
+
+func (l liveLine) print(line string) {
+	if l.tty {
+		fmt.Fprintf(l.out, "\r%s\x1b[K", line)
+		return
+	}
+	fmt.Fprintln(l.out, line)
+}
+
+// drawEvery is how often progress lines to out are drawn.
+func drawEvery(out io.Writer) time.Duration {
+	if isTTY(out) {
+		return ttyPoll
+	}
+	return plainEvery
+}
+
+// newline ends a line redrawn in place.
+func (l liveLine) newline() {
+	if l.tty {
+		fmt.Fprintln(l.out)
+	}
 }
 
 func bar(frac float64) string {

@@ -23,8 +23,7 @@ type uploadProgress struct {
 	start time.Time
 	took  atomic.Int64 // nanoseconds from start to the input's end; 0 before
 
-	out   io.Writer
-	tty   bool
+	liveLine
 	every time.Duration // how often a line is drawn
 	stop  chan struct{}
 	done  sync.WaitGroup
@@ -41,15 +40,11 @@ type uploadProgress struct {
 // known), to out, then follow's lines once r is sent (nil: none); end
 // stops it.
 func showUpload(r io.Reader, size int64, out io.Writer, follow func() string) *uploadProgress {
-	every := plainEvery
-	if isTTY(out) {
-		every = ttyPoll
-	}
-	return startUpload(r, size, out, every, follow)
+	return startUpload(r, size, out, drawEvery(out), follow)
 }
 
 func startUpload(r io.Reader, size int64, out io.Writer, every time.Duration, follow func() string) *uploadProgress {
-	u := &uploadProgress{r: r, size: size, start: time.Now(), out: out, tty: isTTY(out), every: every,
+	u := &uploadProgress{r: r, size: size, start: time.Now(), liveLine: liveLine{out, isTTY(out)}, every: every,
 		stop: make(chan struct{}), follow: follow}
 	u.done.Add(1)
 	go u.draw()
@@ -96,25 +91,15 @@ func (u *uploadProgress) end() {
 	u.done.Wait()
 	if !u.following {
 		u.printDone()
-	} else if u.tty {
-		fmt.Fprintln(u.out)
+	} else {
+		u.newline()
 	}
 }
 
 // printDone prints the upload's last line.
 func (u *uploadProgress) printDone() {
 	u.print(u.line("uploaded"))
-	if u.tty {
-		fmt.Fprintln(u.out)
-	}
-}
-
-func (u *uploadProgress) print(line string) {
-	if u.tty {
-		fmt.Fprintf(u.out, "\r%s\x1b[K", line)
-		return
-	}
-	fmt.Fprintln(u.out, line)
+	u.newline()
 }
 
 // line renders, for instance:
