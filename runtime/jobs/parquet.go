@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -580,23 +581,31 @@ func isSpoolName(name string) bool {
 // allocator does.
 type recycler struct {
 	mem  memory.Allocator
+	keep int // how many freed buffers it keeps; 0: recycled
 	mu   sync.Mutex
 	free [][]byte
 }
 
-// recycled is how many freed buffers a recycler keeps.
+// recycled is how many freed buffers a recycler keeps by default.
 const recycled = 8
 
+// Allocate hands out the smallest kept buffer that fits, so that a small
+// allocation does not take a large buffer the next large one needs.
 func (r *recycler) Allocate(n int) []byte {
 	r.mu.Lock()
+	best := -1
 	for i, b := range r.free {
-		if cap(b) >= n {
-			r.free = slices.Delete(r.free, i, i+1)
-			r.mu.Unlock()
-			b = b[:n]
-			clear(b)
-			return b
+		if cap(b) >= n && (best < 0 || cap(b) < cap(r.free[best])) {
+			best = i
 		}
+	}
+	if best >= 0 {
+		b := r.free[best]
+		r.free = slices.Delete(r.free, best, best+1)
+		r.mu.Unlock()
+		b = b[:n]
+		clear(b)
+		return b
 	}
 	r.mu.Unlock()
 	return r.mem.Allocate(n)
@@ -622,7 +631,7 @@ func (r *recycler) Free(b []byte) {
 		return
 	}
 	r.mu.Lock()
-	keep := len(r.free) < recycled
+	keep := len(r.free) < cmp.Or(r.keep, recycled)
 	if keep {
 		r.free = append(r.free, b[:0])
 	}

@@ -3,6 +3,7 @@ package jobs
 import (
 	"fmt"
 	"io"
+	"sync"
 	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -78,18 +79,32 @@ func renderParquet(rec *record, chunks *chunkResults) io.ReadCloser {
 	return pr
 }
 
-func writeParquet(w io.Writer, rec *record, chunks *chunkResults) error {
+// resultChunks hands out a job's chunk results in chunk order, then io.EOF
+// (chunkResults).
+type resultChunks interface {
+	read() (*recordReader, error)
+}
+
+func writeParquet(w io.Writer, rec *record, chunks resultChunks) error {
 	sc := resultSchema(rec.Outputs)
+	// One chunk's arrays, pages and levels are freed before the next
+	// chunk's are made: they are recycled, not garbage (a file's worth of
+	// allocations was eight times its size).
+	mem := &recycler{mem: memory.DefaultAllocator, keep: 64}
 	// No dictionaries but for the error messages: a model's outputs are
 	// rarely few distinct values, and trying (hashing every value until
 	// the dictionary outgrew its page, then again in each row group) was
 	// two thirds of a Parquet download's CPU.
+	// Nor statistics but for "row" (a reader can skip to a row range by
+	// them): a min and max of model outputs serve no query, and computing
+	// them was a tenth of the CPU.
 	props := parquet.NewWriterProperties(parquet.WithCompression(compress.Codecs.Snappy),
-		parquet.WithDictionaryDefault(false), parquet.WithDictionaryFor("error", true))
+		parquet.WithDictionaryDefault(false), parquet.WithDictionaryFor("error", true),
+		parquet.WithStats(false), parquet.WithStatsFor("row", true), parquet.WithAllocator(mem))
 	// The arrow schema travels in the file, so arrow readers get the
 	// fixed-size lists back as such (pyarrow: numpy-ready columns).
 	out := &cutOff{w: w}
-	fw, err := pqarrow.NewFileWriter(sc, out, props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
+	fw, err := pqarrow.NewFileWriter(sc, out, props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema(), pqarrow.WithAllocator(mem)))
 	if err != nil {
 		return err
 	}
@@ -100,9 +115,9 @@ func writeParquet(w io.Writer, rec *record, chunks *chunkResults) error {
 		_ = fw.Close() // releases the writer; the footer goes nowhere
 		return err
 	}
-	rb := array.NewRecordBuilder(memory.DefaultAllocator, sc)
+	rb := array.NewRecordBuilder(mem, sc)
 	defer rb.Release()
-	for {
+	for chunk := 0; ; chunk++ {
 		recs, err := chunks.read()
 		if err == io.EOF {
 			return fw.Close()
@@ -111,7 +126,7 @@ func writeParquet(w io.Writer, rec *record, chunks *chunkResults) error {
 			return fail(err)
 		}
 		if err := appendChunkRows(rb, rec, recs); err != nil {
-			return fail(fmt.Errorf("chunk %d of job %s: %w", chunks.next-1, rec.ID, err))
+			return fail(fmt.Errorf("chunk %d of job %s: %w", chunk, rec.ID, err))
 		}
 		batch := rb.NewRecordBatch()
 		err = fw.Write(batch)
@@ -215,7 +230,8 @@ func appendElems(b array.Builder, t *backends.Tensor, from, to int) error {
 		return nil
 	}
 	size := t.DataType.Size()
-	raw := t.Data[from*size : to*size]
+	raw, done := alignedTemp(t.Data[from*size : to*size])
+	defer done()
 	switch vb := b.(type) {
 	case *array.Float32Builder:
 		vb.AppendValues(view[float32](raw), nil)
@@ -246,6 +262,27 @@ func appendElems(b array.Builder, t *backends.Tensor, from, to int) error {
 	}
 	return nil
 }
+
+// alignedTemp is raw itself when it starts 8-aligned, else a copy of it in a
+// buffer kept for the next (a result record's tensors follow its header at
+// any offset; a fresh copy for each was most of a Parquet download's
+// garbage); done gives the buffer back once the builder has copied the
+// values.
+func alignedTemp(raw []byte) (b []byte, done func()) {
+	if len(raw) == 0 || uintptr(unsafe.Pointer(unsafe.SliceData(raw)))%8 == 0 {
+		return raw, func() {}
+	}
+	buf, _ := alignedScratch.Get().(*[]byte)
+	if buf == nil || cap(*buf) < len(raw) {
+		buf = &[]byte{}
+		*buf = alignedBuf(len(raw))
+	}
+	b = (*buf)[:len(raw)]
+	copy(b, raw)
+	return b, func() { alignedScratch.Put(buf) }
+}
+
+var alignedScratch sync.Pool
 
 // view reads little-endian elements in place when aligned (the builder
 // copies them), else from an aligned copy.
