@@ -1,8 +1,10 @@
 package jobs
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"io"
+	"math"
 	"net"
 	"strconv"
 	"sync"
@@ -61,6 +63,17 @@ func appendRowError(dst []byte, row int64, msg string) []byte {
 func appendNested(dst []byte, t *backends.Tensor, shape []int64, at int64) []byte {
 	if len(shape) == 0 {
 		return appendElementJSON(dst, t, at)
+	}
+	if len(shape) == 1 && t.DataType == backends.FP32 { // the usual innermost axis, without a type switch per element
+		raw := t.Data[at*4 : (at+shape[0])*4]
+		dst = append(dst, '[')
+		for j := 0; j < len(raw); j += 4 {
+			if j > 0 {
+				dst = append(dst, ',')
+			}
+			dst = tensorjson.AppendFloat32(dst, math.Float32frombits(binary.LittleEndian.Uint32(raw[j:])))
+		}
+		return append(dst, ']')
 	}
 	inner := backends.NumElements(shape[1:])
 	dst = append(dst, '[')

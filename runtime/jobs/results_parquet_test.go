@@ -26,23 +26,45 @@ func (m *memChunks) read() (*recordReader, error) {
 	return &recordReader{b: m.chunk}, nil
 }
 
-// BenchmarkRenderParquet renders 16 chunks of 1,024 mlp-large rows (512
-// floats out each, scored in batches of 64) as a Parquet download: one op
-// is the whole file.
-func BenchmarkRenderParquet(b *testing.B) {
-	const rows, batch, width, chunks = 1024, 64, 512, 16
+// mlpLargeChunk is one chunk's result records: 1,024 mlp-large rows, 512
+// floats out each, scored in batches of 64.
+func mlpLargeChunk() (chunk []byte, rec *record, bytes int64) {
+	const rows, batch, width = 1024, 64, 512
 	data := make([]byte, batch*width*4)
 	for i := range batch * width {
 		binary.LittleEndian.PutUint32(data[4*i:], math.Float32bits(float32(math.Sin(float64(i)))))
 	}
-	var chunk []byte
 	for first := 0; first < rows; first += batch {
 		out := []backends.Tensor{{Name: "output", DataType: backends.FP32, Shape: []int64{batch, width}, Data: data}}
 		chunk = appendOutputsRecord(chunk, int64(first), out, batch, true)
 	}
-	rec := &record{Status: Status{ID: "bench"}, Outputs: []outSpec{{Name: "output", DataType: backends.FP32, Shape: []int64{width}}}, Batched: true}
+	rec = &record{Status: Status{ID: "bench"}, Outputs: []outSpec{{Name: "output", DataType: backends.FP32, Shape: []int64{width}}}, Batched: true}
+	return chunk, rec, rows * width * 4
+}
+
+// BenchmarkRenderNDJSON renders one such chunk as NDJSON result lines:
+// one op is the chunk.
+func BenchmarkRenderNDJSON(b *testing.B) {
+	chunk, _, size := mlpLargeChunk()
 	b.ReportAllocs()
-	b.SetBytes(chunks * rows * width * 4)
+	b.SetBytes(size)
+	var out []byte
+	for b.Loop() {
+		var err error
+		if out, err = appendNDJSON(out[:0], &recordReader{b: chunk}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkRenderParquet renders 16 chunks of 1,024 mlp-large rows (512
+// floats out each, scored in batches of 64) as a Parquet download: one op
+// is the whole file.
+func BenchmarkRenderParquet(b *testing.B) {
+	const chunks, rows = 16, 1024
+	chunk, rec, size := mlpLargeChunk()
+	b.ReportAllocs()
+	b.SetBytes(chunks * size)
 	for b.Loop() {
 		if err := writeParquet(io.Discard, rec, &memChunks{chunk: chunk, left: chunks}); err != nil {
 			b.Fatal(err)

@@ -58,6 +58,15 @@ func AppendFloat(dst []byte, f float64, bits int) []byte {
 	return strconv.AppendFloat(dst, f, 'g', -1, bits)
 }
 
+// AppendFloat32 writes f as AppendFloat(dst, float64(f), 32) does, without
+// the conversion: for loops over an FP32 tensor's elements.
+func AppendFloat32(dst []byte, f float32) []byte {
+	if u := math.Float32bits(f); u&0x7f800000 == 0x7f800000 { // NaN or ±Inf
+		return append(dst, "null"...)
+	}
+	return appendFloat32(dst, f)
+}
+
 // AppendString writes s as a JSON string; invalid UTF-8 becomes U+FFFD.
 func AppendString(dst []byte, s []byte) []byte {
 	if utf8.Valid(s) && !needsEscape(s) {
