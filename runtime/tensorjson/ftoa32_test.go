@@ -129,7 +129,7 @@ func TestAppendFloat32Range(t *testing.T) {
 // TestAppendFloat32: the same text as AppendFloat at 32 bits, null for
 // what JSON cannot say.
 func TestAppendFloat32(t *testing.T) {
-	for _, f := range []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1)), 0, -0.0, 1.5, -3.4028235e38, 1e-45, 0.1, 123456.79} {
+	for _, f := range []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1)), 0, float32(math.Copysign(0, -1)), 1.5, -3.4028235e38, 1e-45, 0.1, 123456.79} {
 		got, want := string(AppendFloat32(nil, f)), string(AppendFloat(nil, float64(f), 32))
 		if got != want {
 			t.Errorf("AppendFloat32(%v) = %q, want %q", f, got, want)
