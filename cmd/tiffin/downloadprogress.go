@@ -40,16 +40,7 @@ func startDownload(w io.Writer, lines bool, rows int64, out io.Writer, every tim
 	d.done.Add(1)
 	go func() {
 		defer d.done.Done()
-		t := time.NewTicker(every)
-		defer t.Stop()
-		for {
-			select {
-			case <-d.stop:
-				return
-			case <-t.C:
-				d.print(d.line(false))
-			}
-		}
+		ticking(every, d.stop, func() { d.print(d.line(false)) })
 	}()
 	return d
 }

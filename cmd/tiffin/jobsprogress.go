@@ -179,6 +179,20 @@ func drawEvery(out io.Writer) time.Duration {
 	return plainEvery
 }
 
+// ticking calls tick every every until stop is closed.
+func ticking(every time.Duration, stop <-chan struct{}, tick func()) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+			tick()
+		}
+	}
+}
+
 // newline ends a line redrawn in place.
 func (l liveLine) newline() {
 	if l.tty {

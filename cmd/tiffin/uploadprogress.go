@@ -62,26 +62,19 @@ func (u *uploadProgress) Read(p []byte) (int, error) {
 
 func (u *uploadProgress) draw() {
 	defer u.done.Done()
-	t := time.NewTicker(u.every)
-	defer t.Stop()
-	for {
-		select {
-		case <-u.stop:
+	ticking(u.every, u.stop, func() {
+		if u.follow == nil || u.took.Load() == 0 {
+			u.print(u.line("uploading"))
 			return
-		case <-t.C:
-			if u.follow == nil || u.took.Load() == 0 {
-				u.print(u.line("uploading"))
-				continue
-			}
-			if !u.following {
-				u.following = true
-				u.printDone()
-			}
-			if line := u.follow(); line != "" {
-				u.print(line)
-			}
 		}
-	}
+		if !u.following {
+			u.following = true
+			u.printDone()
+		}
+		if line := u.follow(); line != "" {
+			u.print(line)
+		}
+	})
 }
 
 // end stops the drawing and prints the last line: the bytes sent and how

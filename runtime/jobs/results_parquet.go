@@ -284,20 +284,14 @@ func alignedTemp(raw []byte) (b []byte, done func()) {
 
 var alignedScratch sync.Pool
 
-// view reads little-endian elements in place when aligned (the builder
-// copies them), else from an aligned copy.
+// view is raw's little-endian elements in place (the builder copies them);
+// raw must start aligned for T, as alignedTemp makes it.
 func view[T number](raw []byte) []T {
 	if len(raw) == 0 {
 		return nil
 	}
 	var t T
-	n := len(raw) / int(unsafe.Sizeof(t))
-	if uintptr(unsafe.Pointer(&raw[0]))%unsafe.Alignof(t) == 0 {
-		return unsafe.Slice((*T)(unsafe.Pointer(&raw[0])), n)
-	}
-	out := make([]T, n)
-	copy(asBytes(out), raw)
-	return out
+	return unsafe.Slice((*T)(unsafe.Pointer(&raw[0])), len(raw)/int(unsafe.Sizeof(t)))
 }
 
 // asBytes is s's memory as bytes.
