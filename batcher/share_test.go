@@ -42,11 +42,16 @@ func TestBulkShareWhileInteractiveArrives(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			// The compute a batch took is what the sleep took: on a
+			// loaded machine it oversleeps, and counting only the 2 ms
+			// asked for would shrink both shares with the wall time.
+			t0 := time.Now()
 			time.Sleep(compute)
+			took := time.Since(t0)
 			for _, p := range batch.Parts {
-				busy[p.Req.Priority()] += compute * time.Duration(p.Rows) / time.Duration(batch.Rows)
+				busy[p.Req.Priority()] += took * time.Duration(p.Rows) / time.Duration(batch.Rows)
 			}
-			b.Done(batch, compute)
+			b.Done(batch, took)
 			if interactive {
 				time.Sleep(compute) // interactive arrives, on average, every other batch time
 			}
