@@ -146,14 +146,18 @@ func scalarType(t arrow.DataType) bool {
 // splitParquet cuts a Parquet file into raw chunks of rows rows, reading
 // it one row group at a time and, within a row group, rows rows at a
 // time: only the columns the model needs are read, and no more than a
-// chunk of them is held.
+// chunk of them is held. declare, when not nil, is told the rows the
+// footer declares once it is read, before any chunk is emitted.
 func splitParquet(ctx context.Context, model string, l *layout, f parquet.ReaderAtSeeker, columns []string, rows int,
-	mem memory.Allocator, emit func(chunkRef, []byte) error) (int64, int, error) {
+	mem memory.Allocator, declare func(rows int64), emit func(chunkRef, []byte) error) (int64, int, error) {
 	pf, err := file.NewParquetReader(f, file.WithReadProps(readProps(mem)))
 	if err != nil {
 		return 0, 0, runtime.Errorf(runtime.KindInvalidArgument, "not a readable Parquet file: %v", err)
 	}
 	defer pf.Close()
+	if declare != nil {
+		declare(pf.NumRows())
+	}
 	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: int64(rows)}, mem)
 	if err != nil {
 		return 0, 0, runtime.Errorf(runtime.KindInvalidArgument, "read the Parquet schema: %v", err)
@@ -188,22 +192,6 @@ func splitParquet(ctx context.Context, model string, l *layout, f parquet.Reader
 	}
 	return c.total, c.chunks, c.flush()
 }
-
-// parquetRows is the rows a spooled Parquet upload's footer declares; 0
-// when its footer cannot be read (splitParquet then says why). It leaves f
-// open for the split: a Parquet reader's Close closes what it reads.
-func parquetRows(f parquet.ReaderAtSeeker) int64 {
-	pf, err := file.NewParquetReader(keepOpen{f}, file.WithReadProps(readProps(memory.DefaultAllocator)))
-	if err != nil {
-		return 0
-	}
-	defer pf.Close()
-	return pf.NumRows()
-}
-
-// keepOpen hides a file's Close from a Parquet reader, which would close
-// it with its own.
-type keepOpen struct{ parquet.ReaderAtSeeker }
 
 // readProps reads a column chunk a buffer at a time, not whole: a row
 // group of mlp-large's 64k rows is 64 MiB per column, which arrow-go would

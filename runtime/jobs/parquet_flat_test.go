@@ -73,7 +73,7 @@ func TestSplitParquetFlatList(t *testing.T) {
 		t.Fatal(err)
 	}
 	split := func(data []byte, got *[]float32) (int64, error) {
-		rows, _, err := splitParquet(context.Background(), "m", l, bytes.NewReader(data), nil, 1000, memory.DefaultAllocator,
+		rows, _, err := splitParquet(context.Background(), "m", l, bytes.NewReader(data), nil, 1000, memory.DefaultAllocator, nil,
 			func(c chunkRef, data []byte) error {
 				if got != nil {
 					if int64(len(*got)) != 3*c.firstRow {

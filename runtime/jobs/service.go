@@ -277,8 +277,8 @@ func (s *Service) split(ctx context.Context, st *store, rec *record, sig *runtim
 			return 0, 0, err
 		}
 		defer done()
-		s.declare(ctx, st, rec, parquetRows(f))
-		return splitParquet(ctx, rec.Model, l, f, in.Columns, rows, memory.DefaultAllocator, emit)
+		declare := func(n int64) { s.declare(ctx, st, rec, n) }
+		return splitParquet(ctx, rec.Model, l, f, in.Columns, rows, memory.DefaultAllocator, declare, emit)
 	case NPY:
 		s.declare(ctx, st, rec, npyRows(br))
 		return splitNPY(rec.Model, l, br, rows, emit)

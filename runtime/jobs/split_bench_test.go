@@ -40,7 +40,7 @@ func BenchmarkSpoolSplitParquet(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		n, _, err := splitParquet(context.Background(), "mlp-small", l, f, nil, per, memory.DefaultAllocator, emit)
+		n, _, err := splitParquet(context.Background(), "mlp-small", l, f, nil, per, memory.DefaultAllocator, nil, emit)
 		done()
 		if err != nil || n != rows {
 			b.Fatalf("split %d rows of %d: %v", n, rows, err)
