@@ -142,3 +142,30 @@ func decodeRow(line []byte, specs []rowSpec, f Format) ([]backends.Tensor, error
 	b.add(0, d.shapes)
 	return b.inputs(specs, 0, 1, false), nil
 }
+
+// TestDecodeDeepArrays: a row's arrays may nest maxDepth deep; deeper, the
+// row fails naming the bound. One NDJSON line of four million '[' (8 MB,
+// under the row limit) overflowed the 1 GB goroutine stack, which ends the
+// process, and ended it again when its chunk was redelivered after a
+// restart.
+func TestDecodeDeepArrays(t *testing.T) {
+	spec := rowSpec{name: "x", dt: backends.FP32, shape: []int64{-1}}
+	nested := func(depth int) string { return strings.Repeat("[", depth) + "1" + strings.Repeat("]", depth) }
+	deep := rowSpec{name: "x", dt: backends.FP32, shape: make([]int64, maxDepth)}
+	for k := range deep.shape {
+		deep.shape[k] = -1
+	}
+	if got, err := decodeValue([]byte(nested(maxDepth)), deep); err != nil || backends.NumElements(got.Shape) != 1 {
+		t.Fatalf("%d deep: %v, %v; want one element", maxDepth, got.Shape, err)
+	}
+	for _, raw := range []string{nested(maxDepth + 1), strings.Repeat("[", 4_000_000) + strings.Repeat("]", 4_000_000)} {
+		_, err := decodeValue([]byte(raw), spec)
+		if err == nil || !strings.Contains(err.Error(), "nested more than 64 deep") {
+			t.Fatalf("%d bytes of nesting: %v, want the depth named", len(raw), err)
+		}
+	}
+	line := `{"x": ` + strings.Repeat("[", 1_000_000) + strings.Repeat("]", 1_000_000) + `}`
+	if _, err := decodeNDJSON([]byte(line), []rowSpec{spec}); err == nil || !strings.Contains(err.Error(), "deep") {
+		t.Fatalf("a line of a million '[': %v, want the depth named", err)
+	}
+}

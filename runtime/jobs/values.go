@@ -121,6 +121,12 @@ func (p *valueParser) eat(c byte) bool {
 	return false
 }
 
+// maxDepth bounds how deep a row's arrays nest, as the HTTP front end
+// bounds a request's (transport/http/scan.go): one line of a million '['
+// would otherwise recurse a million frames deep, and a goroutine's stack
+// overflowing ends the whole process, not the row.
+const maxDepth = 64
+
 func (p *valueParser) value(depth int) error {
 	p.skipSpace()
 	if p.pos >= len(p.raw) {
@@ -128,6 +134,9 @@ func (p *valueParser) value(depth int) error {
 	}
 	if p.raw[p.pos] != '[' {
 		return p.scalar(depth)
+	}
+	if depth >= maxDepth {
+		return fmt.Errorf("arrays nested more than %d deep", maxDepth)
 	}
 	p.pos++
 	for len(p.dims) <= depth {
