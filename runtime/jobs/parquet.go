@@ -150,7 +150,8 @@ func scalarType(t arrow.DataType) bool {
 // footer declares once it is read, before any chunk is emitted.
 func splitParquet(ctx context.Context, model string, l *layout, f parquet.ReaderAtSeeker, columns []string, rows int,
 	mem memory.Allocator, declare func(rows int64), emit func(chunkRef, []byte) error) (int64, int, error) {
-	pf, err := file.NewParquetReader(f, file.WithReadProps(readProps(mem)))
+	props := readProps(mem)
+	pf, err := file.NewParquetReader(f, file.WithReadProps(props))
 	if err != nil {
 		return 0, 0, runtime.Errorf(runtime.KindInvalidArgument, "not a readable Parquet file: %v", err)
 	}
@@ -171,6 +172,7 @@ func splitParquet(ctx context.Context, model string, l *layout, f parquet.Reader
 		return 0, 0, err
 	}
 	fields, leaves := neededColumns(fr.Manifest, plan)
+	props.MaxCompressedPageSize, props.MaxUncompressedPageSize = pageLimit(len(leaves)), pageLimit(len(leaves))
 	c := newRawChunker(l, rows, pf.NumRows(), emit)
 	if leaf, ok := flatColumn(pf, l, plan, leaves); ok { // parquet_flat.go
 		pages := &flatPages{} // parquet_pages.go
@@ -209,6 +211,21 @@ func readProps(mem memory.Allocator) *parquet.ReaderProperties {
 
 // maxPageBytes is the largest Parquet page a job reads, compressed or not.
 const maxPageBytes = 64 << 20
+
+// pagesBudget bounds the pages of all the columns a split reads together:
+// each column's reader holds its current page decompressed, so a file of
+// 256 feature columns with 4 MiB pages of zeros, 75 KB on the wire, took
+// 2.3 GB to read. Each page may declare pageLimit bytes.
+const pagesBudget = 256 << 20
+
+// pageLimit is the largest page a split reads when it reads n leaf columns
+// together: an even part of pagesBudget, at most maxPageBytes and at least
+// 1 MiB, the page size Parquet's writers aim for by default (pyarrow,
+// parquet-mr, arrow-rs). Reading n columns holds at most
+// max(pagesBudget, n MiB) of pages.
+func pageLimit(n int) int64 {
+	return min(maxPageBytes, max(1<<20, pagesBudget/int64(max(n, 1))))
+}
 
 // neededColumns lists the leaf columns the plan reads, and maps each
 // field it names to its index in the records read.
@@ -260,6 +277,11 @@ func readRowGroup(ctx context.Context, fr *pqarrow.FileReader, rg int, leaves []
 		}
 	}
 	if err := rr.Err(); err != nil && !errors.Is(err, io.EOF) {
+		if strings.Contains(err.Error(), "page size") && strings.Contains(err.Error(), "exceeds") {
+			return runtime.Errorf(runtime.KindInvalidArgument, "read Parquet row group %d: %v: with %d columns read together, "+
+				"a page may hold at most %d bytes (%d MiB of pages in all); write the file with smaller pages (pyarrow: data_page_size)",
+				rg, err, len(leaves), pageLimit(len(leaves)), pagesBudget>>20)
+		}
 		return runtime.Errorf(runtime.KindInvalidArgument, "read Parquet row group %d: %v", rg, err)
 	}
 	return nil
