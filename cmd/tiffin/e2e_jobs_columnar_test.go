@@ -139,10 +139,11 @@ func TestE2EJobsParquetAndNPY(t *testing.T) {
 		body []byte
 		want string
 	}{
-		"model=mlp-small":                 {[]byte("PAR1 truncated"), "not a readable Parquet file"},
-		"model=mlp-small&columns=id":      {mlpParquet(t, 10, 10), "1 feature columns, but input \\\"input\\\" takes 16"},
-		"model=mlp-small&format=npy":      {mlpNPY(10)[:200], "the .npy data ends within row"},
-		"model=mlp-small&format=feathers": {nil, "unknown input format"},
+		"model=mlp-small":                    {[]byte("PAR1 truncated"), "not a readable Parquet file"},
+		"model=mlp-small&columns=id":         {mlpParquet(t, 10, 10), "1 feature columns, but input \\\"input\\\" takes 16"},
+		"model=mlp-small&format=npy":         {mlpNPY(10)[:200], "the .npy data ends within row"},
+		"model=mlp-small&format=npy&label=a": {append(mlpNPY(10), make([]byte, 64)...), "the .npy data goes on past the 10 rows"},
+		"model=mlp-small&format=feathers":    {nil, "unknown input format"},
 	} {
 		resp, err := http.Post(ts.base+"/v2/jobs?"+query, "application/octet-stream", bytes.NewReader(c.body))
 		if err != nil {

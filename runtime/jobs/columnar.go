@@ -195,6 +195,17 @@ func splitNPY(model string, l *layout, r io.Reader, rows int, emit func(chunkRef
 		}
 		left -= int64(n)
 	}
+	// Bytes past the rows the header declares are rows (or junk) that
+	// would be dropped in silence: a job that reports success must have
+	// scored all of its input.
+	var one [1]byte
+	switch _, err := io.ReadFull(r, one[:]); {
+	case err == nil:
+		return c.total, c.chunks, runtime.Errorf(runtime.KindInvalidArgument,
+			"the .npy data goes on past the %d rows of shape %v its header declares; fix the header's shape or the data", h.Shape[0], h.Shape)
+	case err != io.EOF:
+		return c.total, c.chunks, npyReadErr(err, c.total, h.Shape[0])
+	}
 	return c.total, c.chunks, c.flush()
 }
 

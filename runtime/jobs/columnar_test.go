@@ -225,6 +225,10 @@ func TestSplitNPY(t *testing.T) {
 		{append(f64, make([]byte, 256)...), "the .npy array is FP64; input \"input\" of model mlp-small takes FP32"},
 		{append(wide, make([]byte, 136)...), "shape [2 17]"},
 		{[]byte("\x93NUMPY\x07"), "not a .npy file"},
+		// 20 rows behind a header that declares 10: the last 10 would
+		// have been dropped in silence, the job succeeding.
+		{append(npy.AppendHeader(nil, backends.FP32, []int64{10, 16}), make([]byte, 20*64)...), "goes on past the 10 rows of shape [10 16]"},
+		{append(npyFile(3), 'x'), "goes on past the 3 rows"},
 	} {
 		_, _, err := splitNPY("mlp-small", l, bytes.NewReader(c.data), 30, func(chunkRef, []byte) error { return nil })
 		if err == nil || !strings.Contains(err.Error(), c.want) {
