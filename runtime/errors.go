@@ -23,6 +23,7 @@ const (
 	KindConflict                      // the target's state does not allow the operation (a job not finished)
 	KindTooLarge                      // a body or upload is over its size limit
 	KindRequestTimeout                // the client took too long to send its request
+	KindHeaderTooLarge                // the request line and headers are over their buffer
 	numKinds
 )
 
@@ -39,6 +40,7 @@ var kindNames = [...]string{
 	KindConflict:          "conflict",
 	KindTooLarge:          "too large",
 	KindRequestTimeout:    "request timeout",
+	KindHeaderTooLarge:    "header too large",
 }
 
 func (k Kind) String() string {

@@ -33,6 +33,8 @@ func HTTPStatus(err error) int {
 		return 413
 	case runtime.KindRequestTimeout:
 		return 408
+	case runtime.KindHeaderTooLarge:
+		return 431
 	}
 	return 500
 }
@@ -62,6 +64,8 @@ func GRPCCode(err error) codes.Code {
 		return codes.ResourceExhausted // what gRPC itself answers for an oversized message
 	case runtime.KindRequestTimeout:
 		return codes.DeadlineExceeded
+	case runtime.KindHeaderTooLarge:
+		return codes.ResourceExhausted
 	}
 	return codes.Internal
 }

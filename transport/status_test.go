@@ -29,6 +29,7 @@ func TestStatusEveryKind(t *testing.T) {
 		runtime.KindConflict:          {409, codes.FailedPrecondition},
 		runtime.KindTooLarge:          {413, codes.ResourceExhausted},
 		runtime.KindRequestTimeout:    {408, codes.DeadlineExceeded},
+		runtime.KindHeaderTooLarge:    {431, codes.ResourceExhausted},
 	}
 	for _, k := range runtime.Kinds() {
 		w, ok := want[k]

@@ -102,3 +102,21 @@ func startFake(t *testing.T) *Server {
 	transporttest.StopAtCleanup(t, "shutdown", s.Shutdown)
 	return s
 }
+
+// Headers past the read buffer are answered 431 with the JSON error, and
+// the answer never quotes the request back: fasthttp's own message held
+// the buffer's contents, an Authorization header among them.
+func TestHeadersTooLarge(t *testing.T) {
+	s := startFake(t)
+	c := dialFake(t, s)
+	defer c.Close()
+	fmt.Fprintf(c, "GET /v2/health/ready HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer s3cret\r\nX-Big: %s\r\n\r\n", strings.Repeat("a", 20000))
+	resp, _ := io.ReadAll(c) // the server closes after it
+	got := string(resp)
+	if !strings.HasPrefix(got, "HTTP/1.1 431") || !strings.Contains(got, "larger than the server's 16384-byte read buffer") {
+		t.Fatalf("20 KB of headers: %.300q, want 431 naming the buffer", got)
+	}
+	if strings.Contains(got, "s3cret") || strings.Contains(got, "aaaa") {
+		t.Fatalf("the answer quotes the request: %.300q", got)
+	}
+}

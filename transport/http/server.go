@@ -117,6 +117,9 @@ func New(models Models, opts Options) *Server {
 		NoDefaultServerHeader: false,
 		CloseOnShutdown:       true,
 		Logger:                fasthttpLogger{s.log},
+		// fasthttp's header errors would otherwise quote the request's
+		// bytes (its Authorization header among them) back in the answer.
+		SecureErrorLogMessage: true,
 		ConnState:             s.trackConn,
 	}
 	s.conns = map[net.Conn]fasthttp.ConnState{}
@@ -305,7 +308,11 @@ func (s *Server) expect(ctx *fasthttp.RequestCtx) int {
 func (s *Server) wireError(ctx *fasthttp.RequestCtx, err error) {
 	werr := runtime.Errorf(runtime.KindInvalidArgument, "malformed HTTP request: %v", err)
 	var ne net.Error
+	var small *fasthttp.ErrSmallBuffer
 	switch {
+	case errors.As(err, &small):
+		werr = runtime.Errorf(runtime.KindHeaderTooLarge,
+			"the request line and headers are larger than the server's %d-byte read buffer: send a shorter URL or fewer headers", s.srv.ReadBufferSize)
 	case errors.Is(err, fasthttp.ErrBodyTooLarge):
 		werr = errBodyTooLarge(s.opts.MaxBodyBytes, "--max-body-bytes")
 	case errors.As(err, &ne) && ne.Timeout():
