@@ -208,14 +208,24 @@ func (s *Server) jobResults(ctx *fasthttp.RequestCtx, id string) {
 	} else {
 		ctx.SetContentType("application/x-ndjson")
 	}
-	ctx.SetBodyStream(&largeChunks{rc: rc}, -1) // fasthttp closes it once it is sent
+	// fasthttp closes the stream once it is sent.
+	ctx.SetBodyStream(&largeChunks{rc: rc, conn: ctx.Conn(), timeout: s.opts.WriteTimeout}, -1)
 }
 
 // largeChunks sends a results stream in HTTP chunks of up to
 // resultChunk bytes. Read as a plain io.Reader, fasthttp sends each
 // 4 KiB read as a chunk and a write system call: a quarter of the CPU
 // of an NDJSON results download.
-type largeChunks struct{ rc io.ReadCloser }
+//
+// fasthttp sets the write deadline once, for the whole response: a
+// results download of gigabytes over an ordinary link took longer than
+// --write-timeout and was cut at 60 s. So each piece moves the deadline
+// on: the timeout bounds a client that stops reading, not the download.
+type largeChunks struct {
+	rc      io.ReadCloser
+	conn    interface{ SetWriteDeadline(time.Time) error } // nil: left as fasthttp set it
+	timeout time.Duration
+}
 
 // resultChunk is the most a results download sends in one HTTP chunk.
 const resultChunk = 256 << 10
@@ -234,6 +244,9 @@ func (l *largeChunks) WriteTo(w io.Writer) (int64, error) {
 	for {
 		n, err := runtime.ReadFill(l.rc, buf)
 		if n > 0 {
+			if l.conn != nil && l.timeout > 0 {
+				_ = l.conn.SetWriteDeadline(time.Now().Add(l.timeout))
+			}
 			m, werr := w.Write(buf[:n])
 			total += int64(m)
 			if werr != nil {

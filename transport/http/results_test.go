@@ -6,6 +6,7 @@ import (
 	"io"
 	"testing"
 	"testing/iotest"
+	"time"
 )
 
 // dribble hands out data in reads of half what is asked, then ends with
@@ -42,6 +43,32 @@ func TestLargeChunks(t *testing.T) {
 		_, err := (&largeChunks{rc: dribble(data[:5000], cause)}).WriteTo(io.Discard)
 		if !errors.Is(err, cause) {
 			t.Fatalf("a stream failing with %v: WriteTo says %v", cause, err)
+		}
+	}
+}
+
+// deadlines records the write deadlines set on a connection.
+type deadlines struct{ at []time.Time }
+
+func (d *deadlines) SetWriteDeadline(t time.Time) error { d.at = append(d.at, t); return nil }
+
+// TestLargeChunksMoveTheDeadline: each piece of a results download moves
+// the write deadline to the timeout from now, so a long download that
+// keeps moving is not cut at --write-timeout (fasthttp sets the deadline
+// once, for the whole response).
+func TestLargeChunksMoveTheDeadline(t *testing.T) {
+	data := bytes.Repeat([]byte("x"), 3*resultChunk)
+	var d deadlines
+	start := time.Now()
+	if _, err := (&largeChunks{rc: dribble(data, io.EOF), conn: &d, timeout: time.Minute}).WriteTo(io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if len(d.at) != 3 {
+		t.Fatalf("%d deadlines set for 3 pieces", len(d.at))
+	}
+	for _, at := range d.at {
+		if at.Before(start.Add(time.Minute)) || at.After(time.Now().Add(time.Minute)) {
+			t.Fatalf("deadline %v, want a minute after the piece (start %v)", at, start)
 		}
 	}
 }
