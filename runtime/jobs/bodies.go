@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"syscall"
+	"time"
 )
 
 // With the embedded job store, a chunk's input and its result are files
@@ -150,12 +152,28 @@ func (b *bodyFiles) put(path string, r io.Reader) (err error) {
 
 // removeJob removes a job's chunk inputs and results.
 func (b *bodyFiles) removeJob(job string) error {
-	return errors.Join(os.RemoveAll(filepath.Join(b.root, "chunks", job)), os.RemoveAll(filepath.Join(b.root, "results", job)))
+	return errors.Join(removeAll(filepath.Join(b.root, "chunks", job)), removeAll(filepath.Join(b.root, "results", job)))
+}
+
+// removeAll is os.RemoveAll, tried again while a worker still scoring one
+// of the job's chunks writes a file into the folder being removed: that
+// failed a cancel or a purge with "directory not empty" (500) after it had
+// done its work. The worker cleans up after itself once it sees the job
+// cancelled or gone (pool.record).
+func removeAll(dir string) error {
+	var err error
+	for range 10 {
+		if err = os.RemoveAll(dir); !errors.Is(err, syscall.ENOTEMPTY) && !errors.Is(err, syscall.EEXIST) {
+			return err
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return err
 }
 
 // removeChunks removes a job's chunk inputs not scored yet.
 func (b *bodyFiles) removeChunks(job string) error {
-	return os.RemoveAll(filepath.Join(b.root, "chunks", job))
+	return removeAll(filepath.Join(b.root, "chunks", job))
 }
 
 // readChunk reads a chunk's input file into a buffer from inputBufs;

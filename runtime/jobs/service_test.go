@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -329,4 +330,71 @@ func TestDataDirLocked(t *testing.T) {
 		t.Fatalf("a start once the first stopped: %v", err)
 	}
 	_ = third.Stop(context.Background())
+}
+
+// TestChunkScoredAfterPurge: a worker that stores a chunk's result after
+// its job was cancelled and purged (it was scoring meanwhile) removes what
+// it stored: the result file, the folder made again for it, and its
+// completion key. They had stayed for good, the job being gone.
+func TestChunkScoredAfterPurge(t *testing.T) {
+	dir := t.TempDir()
+	s := startService(t, newRefModels(), dir, func(o *Options) { o.Workers = 0 })
+	ctx := context.Background()
+	st, err := s.Submit(ctx, "mlp-small", 1, Input{Format: NDJSON}, strings.NewReader(ndjsonInput(30)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := s.started()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, _, err := store.get(ctx, st.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	worker := &pool{store: store, replica: "test", log: slog.New(slog.DiscardHandler)}
+	if _, err := s.Cancel(ctx, st.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Delete(ctx, st.ID); err != nil {
+		t.Fatal(err)
+	}
+	c := chunkRef{job: st.ID, index: 0, firstRow: 0, rows: 10}
+	if err := worker.record(rec, c, chunkResult{}); err != nil {
+		t.Fatalf("a chunk stored after its job's purge: %v, want it cleaned up quietly", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "jobs", "results", st.ID)); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("the purged job's results folder: %v, want it gone", err)
+	}
+	if n, err := store.doneCount(ctx, st.ID); err != nil || n != 0 {
+		t.Fatalf("completion keys of the purged job: %d, %v; want none", n, err)
+	}
+}
+
+// TestRemoveAllBesideAWriter: removing a job's folder while a worker
+// still writes files into it (a result being stored as the job is
+// cancelled) ends with the folder gone, not "directory not empty".
+func TestRemoveAllBesideAWriter(t *testing.T) {
+	for round := range 5 {
+		dir := filepath.Join(t.TempDir(), "job")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for i := range 100 {
+			_ = os.WriteFile(filepath.Join(dir, strconv.Itoa(i)), nil, 0o600)
+		}
+		done := make(chan struct{})
+		go func() { // a worker's last few files, as RemoveAll runs
+			defer close(done)
+			for i := range 20 {
+				_ = os.WriteFile(filepath.Join(dir, "late"+strconv.Itoa(i)), nil, 0o600)
+			}
+		}()
+		err := removeAll(dir)
+		<-done
+		if err != nil {
+			t.Fatalf("round %d: %v", round, err)
+		}
+		_ = os.RemoveAll(dir) // what the writer made after the removal
+	}
 }

@@ -227,6 +227,11 @@ func (p *pool) record(job *record, c chunkRef, res chunkResult) error {
 		return err
 	}
 	rec, err := p.store.finishIfDone(ctx, c.job, p.log)
+	if runtime.KindOf(err) == runtime.KindNotFound {
+		// Purged while this chunk was scored: what it just stored (a result
+		// file, a folder made again, a completion key) would stay for good.
+		return p.store.deleteResults(ctx, job)
+	}
 	if err != nil {
 		return err
 	}
