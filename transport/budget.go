@@ -22,13 +22,20 @@ func NewBudget(limit int64) *Budget { return &Budget{limit: limit} }
 
 // Reserve takes n bytes from the budget; the caller gives them back with
 // Release. A nil budget has no bound.
-func (b *Budget) Reserve(n int64) error {
+func (b *Budget) Reserve(n int64) error { return b.ReserveMore(n, 0) }
+
+// ReserveMore takes n more bytes for a request that already holds held
+// bytes of the budget. A request whose whole need is over the budget is
+// refused as too large (413, which clients do not retry), not as "retry
+// later": a BYTES request's strings had been weighed alone, and the
+// request was told to retry although its own body held the rest.
+func (b *Budget) ReserveMore(n, held int64) error {
 	if b == nil || b.limit <= 0 || n <= 0 {
 		return nil
 	}
-	if n > b.limit { // never servable: 413, which clients do not retry, rather than 429
+	if n+held > b.limit { // never servable
 		return runtime.Errorf(runtime.KindTooLarge,
-			"this request needs about %d bytes in memory, more than the whole in-flight budget of %d (--max-inflight-bytes): send less, or raise the budget", n, b.limit)
+			"this request needs about %d bytes in memory, more than the whole in-flight budget of %d (--max-inflight-bytes): send less, or raise the budget", n+held, b.limit)
 	}
 	for {
 		used := b.used.Load()
@@ -77,11 +84,12 @@ const (
 const StringElementCost = 160
 
 // ChargeStrings reserves from b what a request's BYTES inputs will cost
-// beyond its body of bodyBytes, once their shapes are known and before
-// any element is decoded, and returns what it reserved. A request whose
-// elements would take more than MaxExpansion times its size is refused:
-// millions of empty strings in a few megabytes.
-func ChargeStrings(b *Budget, inputs []backends.Tensor, bodyBytes int) (int64, error) {
+// beyond its body of bodyBytes (for which it holds held bytes of b), once
+// their shapes are known and before any element is decoded, and returns
+// what it reserved. A request whose elements would take more than
+// MaxExpansion times its size is refused: millions of empty strings in a
+// few megabytes.
+func ChargeStrings(b *Budget, inputs []backends.Tensor, bodyBytes int, held int64) (int64, error) {
 	var n int64
 	for i := range inputs {
 		if inputs[i].DataType == backends.Bytes {
@@ -98,7 +106,7 @@ func ChargeStrings(b *Budget, inputs []backends.Tensor, bodyBytes int) (int64, e
 			"request of %d bytes holds %d BYTES elements, which would take about %d bytes once decoded (more than %dx its size): send fewer, longer elements",
 			bodyBytes, n, cost, MaxExpansion)
 	}
-	if err := b.Reserve(cost); err != nil {
+	if err := b.ReserveMore(cost, held); err != nil {
 		return 0, err
 	}
 	return cost, nil

@@ -91,7 +91,7 @@ func (s *Server) infer(ctx context.Context, req *pb.ModelInferRequest, cost int6
 			size = proto.Size(req)
 		}
 		var err error
-		strs, err = transport.ChargeStrings(s.opts.Budget, in, size)
+		strs, err = transport.ChargeStrings(s.opts.Budget, in, size, cost)
 		return err
 	}
 	if err := decodeRequest(req, check, d); err != nil {

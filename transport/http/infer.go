@@ -87,7 +87,7 @@ func (s *Server) answerInfer(tctx context.Context, ctx *fasthttp.RequestCtx, mod
 			return err
 		}
 		var err error
-		strs, err = transport.ChargeStrings(s.budget, in, len(body))
+		strs, err = transport.ChargeStrings(s.budget, in, len(body), held)
 		return err
 	}
 	if err := d.decode(body, headerLen, check); err != nil {
