@@ -200,7 +200,7 @@ func (p *valueParser) scalar(depth int) error {
 		p.strs = append(p.strs, []byte(s))
 		return nil
 	}
-	data, err := tensorjson.AppendElement(p.data, p.dt, tok)
+	data, err := tensorjson.AppendJSONElement(p.data, p.dt, tok)
 	if err != nil {
 		return err
 	}

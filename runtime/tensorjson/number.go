@@ -185,24 +185,100 @@ func exactUint(s []byte, max int) (uint64, bool) {
 	return u, true
 }
 
-// AppendElement parses one JSON number or boolean as an element of dt and
-// appends its little-endian bytes. Booleans are true/false (or 1/0); FP16
-// and BF16 are read as float32 and rounded to nearest even.
+// AppendJSONElement is AppendElement for a token of a JSON document: a
+// number must be a JSON number (RFC 8259: no '+', no leading zeros, no
+// bare '.', no hex, underscores, NaN or Infinity), which strconv, behind
+// the fast paths, would otherwise read as something: 1_0 as 10, 0x1p3 as
+// 8.
+func AppendJSONElement(dst []byte, dt backends.DataType, tok []byte) ([]byte, error) {
+	return appendElement(dst, dt, tok, true)
+}
+
+// AppendElement parses one number or boolean as an element of dt and
+// appends its little-endian bytes, leniently: what strconv reads (CSV
+// fields, the command line). Booleans are true/false (or 1/0); FP16 and
+// BF16 are read as float32 and rounded to nearest even; a finite value
+// past FP16's range is refused, not made infinite.
 func AppendElement(dst []byte, dt backends.DataType, tok []byte) ([]byte, error) {
+	return appendElement(dst, dt, tok, false)
+}
+
+// leadingZero reports whether tok starts with a zero followed by a digit,
+// after an optional '-': 01, -007.
+func leadingZero(tok []byte) bool {
+	if len(tok) > 0 && tok[0] == '-' {
+		tok = tok[1:]
+	}
+	return len(tok) > 1 && tok[0] == '0' && '0' <= tok[1] && tok[1] <= '9'
+}
+
+// jsonNumber reports whether tok is a JSON number:
+// -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+func jsonNumber(tok []byte) bool {
+	i, n := 0, len(tok)
+	digits := func() int {
+		start := i
+		for i < n && '0' <= tok[i] && tok[i] <= '9' {
+			i++
+		}
+		return i - start
+	}
+	if i < n && tok[i] == '-' {
+		i++
+	}
+	switch {
+	case i < n && tok[i] == '0':
+		i++
+	case digits() == 0:
+		return false
+	}
+	if i < n && tok[i] == '.' {
+		if i++; digits() == 0 {
+			return false
+		}
+	}
+	if i < n && (tok[i] == 'e' || tok[i] == 'E') {
+		if i++; i < n && (tok[i] == '+' || tok[i] == '-') {
+			i++
+		}
+		if digits() == 0 {
+			return false
+		}
+	}
+	return i == n
+}
+
+func appendElement(dst []byte, dt backends.DataType, tok []byte, strict bool) ([]byte, error) {
 	le := binary.LittleEndian
+	// The fast paths take only plain decimals, JSON numbers but for
+	// leading zeros (01), refused by a look at a byte or two; what goes on
+	// to strconv is checked whole.
+	if strict && dt != backends.Bool && len(tok) > 1 && (tok[0] == '0' || tok[0] == '-') && leadingZero(tok) {
+		return nil, badElement(dt, tok)
+	}
 	switch dt {
 	case backends.FP16, backends.BF16:
+		if strict && !jsonNumber(tok) {
+			return nil, badElement(dt, tok)
+		}
 		f, err := strconv.ParseFloat(string(tok), 32)
 		if err != nil {
 			return nil, badElement(dt, tok)
 		}
 		if dt == backends.FP16 {
-			return le.AppendUint16(dst, Float32ToHalf(float32(f))), nil
+			h := Float32ToHalf(float32(f))
+			if h&0x7fff == 0x7c00 && !math.IsInf(f, 0) { // finite, past 65504
+				return nil, fmt.Errorf("invalid FP16 value %s: past FP16's largest, 65504", Clip(tok))
+			}
+			return le.AppendUint16(dst, h), nil
 		}
 		return le.AppendUint16(dst, Float32ToBF16(float32(f))), nil
 	case backends.FP32:
 		if f, ok := exactFloat32(tok); ok {
 			return le.AppendUint32(dst, math.Float32bits(f)), nil
+		}
+		if strict && !jsonNumber(tok) {
+			return nil, badElement(dt, tok)
 		}
 		f, err := strconv.ParseFloat(string(tok), 32)
 		if err != nil {
@@ -212,6 +288,9 @@ func AppendElement(dst []byte, dt backends.DataType, tok []byte) ([]byte, error)
 	case backends.FP64:
 		f, ok := exactFloat64(tok)
 		if !ok {
+			if strict && !jsonNumber(tok) {
+				return nil, badElement(dt, tok)
+			}
 			var err error
 			if f, err = strconv.ParseFloat(string(tok), 64); err != nil {
 				return nil, badElement(dt, tok)
@@ -222,6 +301,9 @@ func AppendElement(dst []byte, dt backends.DataType, tok []byte) ([]byte, error)
 		bits := dt.Size() * 8
 		v, ok := exactInt(tok)
 		if !ok || v < -1<<(bits-1) || v > 1<<(bits-1)-1 {
+			if strict && !jsonNumber(tok) {
+				return nil, badElement(dt, tok)
+			}
 			var err error
 			if v, err = strconv.ParseInt(string(tok), 10, bits); err != nil {
 				return nil, badElement(dt, tok)
@@ -232,6 +314,9 @@ func AppendElement(dst []byte, dt backends.DataType, tok []byte) ([]byte, error)
 		bits := dt.Size() * 8
 		v, ok := exactUint(tok, 19)
 		if !ok || bits < 64 && v >= 1<<bits {
+			if strict && !jsonNumber(tok) {
+				return nil, badElement(dt, tok)
+			}
 			var err error
 			if v, err = strconv.ParseUint(string(tok), 10, bits); err != nil {
 				return nil, badElement(dt, tok)

@@ -204,11 +204,51 @@ func BenchmarkParseFP32(b *testing.B) {
 				dst = dst[:0]
 				for _, t := range toks {
 					var err error
-					if dst, err = AppendElement(dst, backends.FP32, t); err != nil {
+					if dst, err = AppendJSONElement(dst, backends.FP32, t); err != nil {
 						b.Fatal(err)
 					}
 				}
 			}
 		})
+	}
+}
+
+// TestAppendJSONElementGrammar: a JSON document's numbers are JSON numbers.
+// strconv, behind the fast paths, read 1_0 as 10, 0x1p3 as 8, and took
+// +1, .5, 5., 01, NaN and Infinity; the lenient AppendElement (CSV, the
+// command line) still does. FP16 refuses a finite value past its range
+// instead of making it infinite, as FP32 and BF16 already did.
+func TestAppendJSONElementGrammar(t *testing.T) {
+	bad := []string{"1_0", "0x1p3", "+1", ".5", "5.", "01", "-01", "007.5", "NaN", "nan", "Infinity", "-inf", "1e1_0", "-", "1e", "1.e5", ""}
+	for _, dt := range []backends.DataType{backends.FP16, backends.BF16, backends.FP32, backends.FP64, backends.Int32, backends.Uint8} {
+		for _, tok := range bad {
+			if _, err := AppendJSONElement(nil, dt, []byte(tok)); err == nil {
+				t.Errorf("%s %q: accepted, want it refused as not a JSON number", dt, tok)
+			}
+		}
+	}
+	for _, tok := range []string{"0", "-0", "0.5", "-1.5e-3", "1E+5", "10", "123456789012345678901234567890"} {
+		if _, err := AppendJSONElement(nil, backends.FP64, []byte(tok)); err != nil {
+			t.Errorf("FP64 %q: %v, want it read", tok, err)
+		}
+	}
+	for _, tok := range []string{"0", "-7", "2147483647"} {
+		if _, err := AppendJSONElement(nil, backends.Int32, []byte(tok)); err != nil {
+			t.Errorf("INT32 %q: %v, want it read", tok, err)
+		}
+	}
+	for _, tok := range []string{".5", "+1", "5.", "01"} { // lenient, as before
+		if _, err := AppendElement(nil, backends.FP32, []byte(tok)); err != nil {
+			t.Errorf("AppendElement FP32 %q: %v, want it read", tok, err)
+		}
+	}
+	for tok, ok := range map[string]bool{"65504": true, "-65504": true, "70000": false, "-1e30": false, "1e38": false} {
+		_, err := AppendJSONElement(nil, backends.FP16, []byte(tok))
+		if ok != (err == nil) {
+			t.Errorf("FP16 %s: %v", tok, err)
+		}
+	}
+	if b, err := AppendElement(nil, backends.FP16, []byte("inf")); err != nil || binary.LittleEndian.Uint16(b) != 0x7c00 {
+		t.Errorf("lenient FP16 inf: %x, %v; want +Inf", b, err)
 	}
 }

@@ -71,7 +71,7 @@ func decodeDataInto(spare []byte, raw []byte, dt backends.DataType, n int64) ([]
 				return nil, nil, fmt.Errorf("data element %d: %w", count, err)
 			}
 			strs = append(strs, s)
-		} else if data, err = tensorjson.AppendElement(data, dt, tok); err != nil {
+		} else if data, err = tensorjson.AppendJSONElement(data, dt, tok); err != nil {
 			return nil, nil, fmt.Errorf("data element %d: %w", count, err)
 		}
 		count++
