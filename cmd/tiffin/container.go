@@ -187,6 +187,7 @@ func newHTTPServer(p httpParams) *httpt.Server {
 		Access:        access(cfg), // control.go
 		Jobs:          p.Jobs,
 		MaxJobUpload:  cfg.Jobs.MaxUpload,
+		MaxDownloads:  cfg.Jobs.MaxDownloads,
 		Budget:        p.Budget,
 		HeaderTimeout: cfg.HeaderReadTimeout,
 		BodyTimeout:   cfg.BodyReadTimeout,

@@ -29,6 +29,7 @@ func jobsFlags(fs *flag.FlagSet, j *config.Jobs) {
 	fs.IntVar(&j.MaxRedeliveries, "jobs-max-redeliveries", j.MaxRedeliveries, "redeliveries of a chunk that crashed or kept failing before its rows fail with the reason")
 	fs.Float64Var(&j.MaxShare, "jobs-max-share", j.MaxShare, "the most of each device group's compute time bulk jobs take while interactive requests arrive (1: no limit)")
 	fs.DurationVar(&j.AckWait, "jobs-ack-wait", j.AckWait, "a chunk whose replica died is redelivered after this")
+	fs.IntVar(&j.MaxDownloads, "jobs-max-downloads", j.MaxDownloads, "job result downloads served at once (each holds a chunk of results in memory); more get 429")
 	fs.Int64Var(&j.MaxUpload, "jobs-max-upload-bytes", j.MaxUpload, "largest job input accepted (streamed, never held in memory whole); larger gets 413")
 }
 

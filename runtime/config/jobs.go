@@ -29,6 +29,10 @@ type Jobs struct {
 	// time bulk work takes while interactive requests arrive; idle, it
 	// takes all. 1: no limit.
 	MaxShare float64
+	// MaxDownloads (--jobs-max-downloads): result downloads served at
+	// once; more answer 429. Each holds a chunk's results in memory (~20
+	// MB for mlp-large) for as long as its client takes to read them.
+	MaxDownloads int
 }
 
 // Job queue defaults.
@@ -40,13 +44,14 @@ const (
 	DefaultMaxShare    = 0.5
 	DefaultJobsAckWait = 30 * time.Second
 	DefaultMaxUpload   = 16 << 30
+	DefaultDownloads   = 16
 )
 
 // DefaultJobs returns the job queue settings `tiffin serve` starts from.
 func DefaultJobs() Jobs {
 	return Jobs{Enabled: true, DataDir: DefaultDataDir, Workers: DefaultJobsWorkers,
 		ChunkBytes: DefaultChunkBytes, AckWait: DefaultJobsAckWait, MaxUpload: DefaultMaxUpload,
-		MaxRedeliveries: DefaultRedeliver, MaxShare: DefaultMaxShare}
+		MaxRedeliveries: DefaultRedeliver, MaxShare: DefaultMaxShare, MaxDownloads: DefaultDownloads}
 }
 
 // Validate checks the job queue flags, naming the flag at fault. A
@@ -73,6 +78,9 @@ func (j *Jobs) Validate() error {
 	if !(j.MaxShare > 0 && j.MaxShare <= 1) {
 		return fmt.Errorf("--jobs-max-share: must be in (0, 1], got %v", j.MaxShare)
 	}
+	if j.MaxDownloads < 1 {
+		return fmt.Errorf("--jobs-max-downloads: must be >= 1, got %d", j.MaxDownloads)
+	}
 	if j.AckWait < time.Second {
 		return fmt.Errorf("--jobs-ack-wait: must be >= 1s, got %s", j.AckWait)
 	}
@@ -93,6 +101,7 @@ func (j Jobs) LogValue() slog.Value {
 		slog.Int("chunk_bytes", j.ChunkBytes),
 		slog.Int("max_redeliveries", j.MaxRedeliveries),
 		slog.Float64("max_share", j.MaxShare),
+		slog.Int("max_downloads", j.MaxDownloads),
 		slog.Duration("ack_wait", j.AckWait),
 	)
 }

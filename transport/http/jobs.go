@@ -7,6 +7,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -196,9 +197,24 @@ func (s *Server) cancelJob(ctx *fasthttp.RequestCtx, id string) {
 // jobResults streams a finished job's results, chunk by chunk, as NDJSON
 // or, with ?format=parquet, as a Parquet file.
 func (s *Server) jobResults(ctx *fasthttp.RequestCtx, id string) {
+	// Each download holds a chunk's results in memory for as long as its
+	// client takes to read them: a hundred clients that asked and never
+	// read held 2 GB. So only so many are served at once.
+	release := func() {}
+	if s.downloads != nil {
+		select {
+		case s.downloads <- struct{}{}:
+			release = sync.OnceFunc(func() { <-s.downloads })
+		default:
+			replyError(ctx, runtime.Errorf(runtime.KindResourceExhausted,
+				"%d job result downloads are being served, the most at once (--jobs-max-downloads): retry later", cap(s.downloads)))
+			return
+		}
+	}
 	f := jobs.ResultFormat(ctx.QueryArgs().Peek("format"))
 	rc, st, err := s.opts.Jobs.Results(context.Background(), id, f)
 	if err != nil {
+		release()
 		s.replyJob(ctx, 0, nil, err)
 		return
 	}
@@ -209,7 +225,7 @@ func (s *Server) jobResults(ctx *fasthttp.RequestCtx, id string) {
 		ctx.SetContentType("application/x-ndjson")
 	}
 	// fasthttp closes the stream once it is sent.
-	ctx.SetBodyStream(&largeChunks{rc: rc, conn: ctx.Conn(), timeout: s.opts.WriteTimeout}, -1)
+	ctx.SetBodyStream(&largeChunks{rc: rc, conn: ctx.Conn(), timeout: s.opts.WriteTimeout, done: release}, -1)
 }
 
 // largeChunks sends a results stream in HTTP chunks of up to
@@ -225,14 +241,20 @@ type largeChunks struct {
 	rc      io.ReadCloser
 	conn    interface{ SetWriteDeadline(time.Time) error } // nil: left as fasthttp set it
 	timeout time.Duration
+	done    func() // called once the stream is closed; nil: nothing
 }
 
 // resultChunk is the most a results download sends in one HTTP chunk.
 const resultChunk = 256 << 10
 
 func (l *largeChunks) Read(p []byte) (int, error) { return l.rc.Read(p) }
-func (l *largeChunks) Close() error               { return l.rc.Close() }
-func (l *largeChunks) SupportsBodyWriteTo() bool  { return true }
+func (l *largeChunks) Close() error {
+	if l.done != nil {
+		defer l.done()
+	}
+	return l.rc.Close()
+}
+func (l *largeChunks) SupportsBodyWriteTo() bool { return true }
 
 // WriteTo writes the stream in pieces of resultChunk bytes (the last one
 // shorter): each of fasthttp's chunks is one w.Write. A failure of the

@@ -40,6 +40,10 @@ type Options struct {
 	// MaxJobUpload bounds a job's input, which is streamed rather than
 	// buffered, so it may exceed MaxBodyBytes; 0: no bound.
 	MaxJobUpload int64
+	// MaxDownloads bounds the job result downloads served at once, each
+	// holding a chunk's results while its client reads; more get 429. 0:
+	// no bound.
+	MaxDownloads int
 	// Budget bounds the bytes requests in flight hold, shared with the
 	// gRPC front end; nil: no bound.
 	Budget *transport.Budget
@@ -66,11 +70,12 @@ type Server struct {
 	ln     net.Listener
 	done   chan error // the serve loop's result
 
-	inflight atomic.Int64 // inference requests inside the handler
-	waits    waits        // ends waiting requests at their deadline, or when their client hangs up
-	metrics  fasthttp.RequestHandler
-	budget   *transport.Budget
-	paths    pathCache // request paths answered before, so routing allocates none (paths.go)
+	inflight  atomic.Int64 // inference requests inside the handler
+	waits     waits        // ends waiting requests at their deadline, or when their client hangs up
+	metrics   fasthttp.RequestHandler
+	budget    *transport.Budget
+	paths     pathCache     // request paths answered before, so routing allocates none (paths.go)
+	downloads chan struct{} // a token per job result download being served; nil: no bound
 
 	connMu sync.Mutex                      // protects: conns
 	conns  map[net.Conn]fasthttp.ConnState // open connections (their state after they join: countingConn.state)
@@ -96,6 +101,9 @@ func New(models Models, opts Options) *Server {
 		opts.WriteTimeout = DefaultWriteTimeout
 	}
 	s := &Server{opts: opts, models: models, log: opts.Logger, budget: opts.Budget}
+	if opts.MaxDownloads > 0 {
+		s.downloads = make(chan struct{}, opts.MaxDownloads)
+	}
 	s.srv = &fasthttp.Server{
 		Handler:            s.route,
 		ErrorHandler:       s.wireError,
