@@ -343,7 +343,10 @@ func (s *Service) abort(st *store, rec *record, cause error) {
 		r.finish(Failed, time.Now().UTC())
 		return true
 	})
-	if err = errors.Join(err, st.purge(ctx, rec)); err != nil {
+	// The chunks scored before the upload failed can never be read (its
+	// results answer 409): their files go too, as a cancel's do. A chunk
+	// still being scored removes its own (pool.record).
+	if err = errors.Join(err, st.purge(ctx, rec), st.deleteResults(ctx, rec)); err != nil {
 		s.log.Warn("abort job", "job", id, "err", err)
 	}
 }

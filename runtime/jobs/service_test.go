@@ -398,3 +398,51 @@ func TestRemoveAllBesideAWriter(t *testing.T) {
 		_ = os.RemoveAll(dir) // what the writer made after the removal
 	}
 }
+
+// slowCut hands out its data, then, after a pause in which workers score
+// the chunks queued so far, fails as a cut connection would.
+type slowCut struct {
+	r      io.Reader
+	paused bool
+}
+
+func (s *slowCut) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	if err == io.EOF {
+		if !s.paused {
+			s.paused = true
+			time.Sleep(300 * time.Millisecond)
+		}
+		return n, io.ErrUnexpectedEOF
+	}
+	return n, err
+}
+
+// TestFailedUploadLeavesNoResults: the chunks scored before an upload
+// failed can never be read, so their result files and folders go with the
+// failure, as a cancel's do; they had stayed until someone purged the job.
+func TestFailedUploadLeavesNoResults(t *testing.T) {
+	dir := t.TempDir()
+	s := startService(t, newRefModels(), dir, nil)
+	ctx := context.Background()
+	if _, err := s.Submit(ctx, "mlp-small", 1, Input{Format: NDJSON}, &slowCut{r: strings.NewReader(ndjsonInput(200))}); err == nil {
+		t.Fatal("a cut upload was accepted")
+	}
+	all, err := s.List(ctx)
+	if err != nil || len(all) != 1 || all[0].State != Failed {
+		t.Fatalf("jobs after a cut upload: %+v, %v; want one failed", all, err)
+	}
+	id := all[0].ID
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		_, errR := os.Stat(filepath.Join(dir, "jobs", "results", id))
+		_, errC := os.Stat(filepath.Join(dir, "jobs", "chunks", id))
+		if errors.Is(errR, fs.ErrNotExist) && errors.Is(errC, fs.ErrNotExist) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the failed upload's folders are still there: results %v, chunks %v", errR, errC)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

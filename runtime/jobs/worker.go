@@ -235,7 +235,7 @@ func (p *pool) record(job *record, c chunkRef, res chunkResult) error {
 	if err != nil {
 		return err
 	}
-	if rec.State == Cancelled {
+	if rec.State == Cancelled || rec.State == Failed && !rec.Sealed { // cancelled, or its upload failed: no results to keep
 		return p.store.deleteResults(ctx, rec)
 	}
 	p.log.Debug("chunk scored", "job", c.job, "chunk", c.index, "rows", c.rows, "failed", res.failed)
