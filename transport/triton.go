@@ -45,6 +45,17 @@ func ReadyVersion(m Models, name string, version int64) (*runtime.ModelVersion, 
 	if err != nil {
 		return nil, err
 	}
+	// A reload swaps the version out, then unloads the old one: a lookup
+	// just before the swap finds the old one leaving. Its successor takes
+	// the request, as the runtime's own later check does (Manager.Infer),
+	// so a reload fails no request; a version leaving for good is reported.
+	for tries := 0; !v.Ready() && tries < 3; tries++ {
+		next, err := m.Version(name, version)
+		if err != nil || next == v {
+			break
+		}
+		v = next
+	}
 	if st := v.Status(); st.State != runtime.StateReady {
 		return nil, runtime.Errorf(runtime.KindUnavailable, "model %s version %d is %s: %s", name, v.Version, st.State, st.Reason)
 	}
