@@ -56,7 +56,9 @@ func TestDecodeRequestErrors(t *testing.T) {
 		{`{"inputs":[{"name":"a","datatype":"FP32","shape":[-1],"data":[1]}]}`, -1, `invalid shape [-1]: axis 0 is negative`},
 		// 2^62 elements of 4 bytes: a byte size that wraps to 0 in an int64.
 		{`{"inputs":[{"name":"a","datatype":"FP32","shape":[1,4611686018427387904],"parameters":{"binary_data_size":0}}]}`, 111, `holds more than 2^59 elements`},
-		{`{"inputs":[{"name":"a","datatype":"FP32","shape":[1],"parameters":{"binary_data_size":9223372036854775807}}]}`, 109, `more than the largest allowed`},
+		{`{"inputs":[{"name":"a","datatype":"FP32","shape":[1],"parameters":{"binary_data_size":9223372036854775807}}]}`, 109, `binary_data_size is 9223372036854775807 but only 0 bytes`},
+		{`{"inputs":[{"name":"a","datatype":"FP32","shape":[1],"parameters":{"binary_data_size":9223372036854775808}}]}`, 109, `is 9223372036854775808, more than the largest allowed, 9223372036854775807`},
+		{`{"inputs":[{"name":"a","datatype":"FP32","shape":[1],"parameters":{"binary_data_size":1e30}}]}`, 94, `more than the largest allowed`},
 		{`{"parameters":{"timeout":-5},"inputs":[{"name":"a","datatype":"FP32","shape":[1],"data":[1]}]}`, -1, `"timeout" must be a whole number`},
 		{`{"parameters":{"priority":"urgent"},"inputs":[{"name":"a","datatype":"FP32","shape":[1],"data":[1]}]}`, -1, `"priority" must be`},
 		{`{"inputs":[{"name":"a","datatype":"FP32","shape":[1],"data":[1]}],"outputs":[{}]}`, -1, `requested output has no name`},

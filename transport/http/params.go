@@ -46,6 +46,11 @@ func (p parameters) int(key string) (int64, bool, error) {
 	if !ok {
 		return 0, false, nil
 	}
+	// Digits alone are read exactly: through a float64, 2^63-1 rounded up
+	// to 2^63 and was refused as more than itself.
+	if n, err := strconv.ParseInt(string(raw), 10, 64); err == nil && n >= 0 && raw[0] != '+' {
+		return n, true, nil
+	}
 	f, err := number(raw)
 	if err != nil || f != math.Trunc(f) || f < 0 {
 		return 0, true, fmt.Errorf("parameter %q must be a whole number >= 0, got %s", key, shown(raw))
