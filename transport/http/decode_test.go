@@ -208,3 +208,26 @@ func FuzzDecodeChecked(f *testing.F) {
 		}
 	})
 }
+
+// TestDecodeStringInPlace: a BYTES element without escapes is its bytes in
+// the body, not a copy (a copy through encoding/json cost ~130 bytes an
+// element); escapes, invalid UTF-8 and control bytes read as encoding/json
+// reads them.
+func TestDecodeStringInPlace(t *testing.T) {
+	for tok, want := range map[string]string{
+		`"abc"`: "abc", `""`: "", `"héllo"`: "héllo", `"a\"b"`: `a"b`, `"\u00e9"`: "é", "\"\xff\"": "\uFFFD",
+	} {
+		got, err := decodeString([]byte(tok))
+		if err != nil || string(got) != want {
+			t.Errorf("%s: %q, %v; want %q", tok, got, err, want)
+		}
+	}
+	body := []byte(`"plain"`)
+	got, _ := decodeString(body)
+	if &got[0] != &body[1] || cap(got) != len(got) {
+		t.Error("a plain string was copied, or may grow into the body")
+	}
+	if _, err := decodeString([]byte("\"a\x01b\"")); err == nil {
+		t.Error("a raw control byte in a string was accepted")
+	}
+}

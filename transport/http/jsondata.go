@@ -3,6 +3,7 @@ package http
 import (
 	"encoding/json"
 	"fmt"
+	"unicode/utf8"
 
 	"github.com/tiffin-ml/tiffin/backends"
 	"github.com/tiffin-ml/tiffin/runtime/tensorjson"
@@ -132,15 +133,36 @@ func tokenEnd(raw []byte, i int) (int, error) {
 	return j, nil
 }
 
+// decodeString reads a BYTES element. One without escapes, control bytes
+// or invalid UTF-8 is its bytes in the body, which the request holds until
+// it is answered: a copy of its own cost ~130 bytes an element through
+// encoding/json, 0.67 GB for a 52 MB request of 5M eight-byte strings.
 func decodeString(tok []byte) ([]byte, error) {
 	if tok[0] != '"' {
 		return nil, fmt.Errorf("BYTES elements are JSON strings, got %s", tensorjson.Clip(tok))
+	}
+	if len(tok) >= 2 && tok[len(tok)-1] == '"' && plainJSONString(tok[1:len(tok)-1]) {
+		return tok[1 : len(tok)-1 : len(tok)-1], nil
 	}
 	var s string
 	if err := json.Unmarshal(tok, &s); err != nil {
 		return nil, fmt.Errorf("invalid string %s", tensorjson.Clip(tok))
 	}
 	return []byte(s), nil
+}
+
+// plainJSONString reports whether s, a JSON string's contents, means
+// itself: no escape, no control byte (which JSON refuses), valid UTF-8
+// (which encoding/json would replace).
+func plainJSONString(s []byte) bool {
+	ascii := true
+	for _, c := range s {
+		if c < 0x20 || c == '\\' {
+			return false
+		}
+		ascii = ascii && c < utf8.RuneSelf
+	}
+	return ascii || utf8.Valid(s)
 }
 
 // appendData writes a tensor's elements as a flat JSON array.
