@@ -31,6 +31,8 @@ func TestDecodeValueShapes(t *testing.T) {
 		{`[]`, []int64{-1}, backends.FP32, "", "empty"},
 		{`[1,2] x`, []int64{2}, backends.FP32, "", "after the value"},
 		{`[1 2]`, []int64{2}, backends.FP32, "", "want ','"},
+		{`[01, 2]`, []int64{2}, backends.FP32, "", "invalid FP32"}, // JSON has no leading zeros
+		{`[1_0]`, []int64{1}, backends.FP64, "", "invalid FP64"},
 	}
 	for _, c := range cases {
 		got, err := decodeValue([]byte(c.raw), rowSpec{name: "x", dt: c.dt, shape: c.spec})

@@ -213,6 +213,9 @@ func (p *valueParser) scalar(depth int) error {
 // nothing, for anything else.
 func (p *valueParser) fastFloat() bool {
 	rest := p.raw[p.pos:]
+	if tensorjson.LeadingZero(rest) { // not JSON: the slow path says so
+		return false
+	}
 	le := binary.LittleEndian
 	switch p.dt {
 	case backends.FP32:

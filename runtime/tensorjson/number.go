@@ -203,9 +203,9 @@ func AppendElement(dst []byte, dt backends.DataType, tok []byte) ([]byte, error)
 	return appendElement(dst, dt, tok, false)
 }
 
-// leadingZero reports whether tok starts with a zero followed by a digit,
+// LeadingZero reports whether tok starts with a zero followed by a digit,
 // after an optional '-': 01, -007.
-func leadingZero(tok []byte) bool {
+func LeadingZero(tok []byte) bool {
 	if len(tok) > 0 && tok[0] == '-' {
 		tok = tok[1:]
 	}
@@ -253,7 +253,7 @@ func appendElement(dst []byte, dt backends.DataType, tok []byte, strict bool) ([
 	// The fast paths take only plain decimals, JSON numbers but for
 	// leading zeros (01), refused by a look at a byte or two; what goes on
 	// to strconv is checked whole.
-	if strict && dt != backends.Bool && len(tok) > 1 && (tok[0] == '0' || tok[0] == '-') && leadingZero(tok) {
+	if strict && dt != backends.Bool && len(tok) > 1 && (tok[0] == '0' || tok[0] == '-') && LeadingZero(tok) {
 		return nil, badElement(dt, tok)
 	}
 	switch dt {
