@@ -20,7 +20,8 @@ import (
 
 func TestJobScoresRowsInOrder(t *testing.T) {
 	m := newRefModels()
-	s := startService(t, m, t.TempDir(), nil)
+	dir := t.TempDir()
+	s := startService(t, m, dir, nil)
 	ctx := context.Background()
 	lines := strings.Split(ndjsonInput(95), "\n")
 	lines[13] = `{"input": [1, 2]}`                             // wrong shape: fails alone
@@ -37,6 +38,15 @@ func TestJobScoresRowsInOrder(t *testing.T) {
 	st = waitFinished(t, s, st.ID, 30*time.Second)
 	if st.State != Succeeded || st.RowsDone != 95 || st.RowsFailed != 4 || st.ChunksDone != 10 || st.StartedAt == nil {
 		t.Fatalf("finished: %+v", st)
+	}
+	// Its chunk inputs were retired as they were scored, and the folder
+	// that held them goes with the last (it had stayed until a purge).
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if _, err := os.Stat(filepath.Join(dir, "jobs", "chunks", st.ID)); errors.Is(err, fs.ErrNotExist) {
+			break
+		} else if time.Now().After(deadline) {
+			t.Fatalf("the finished job's chunk folder: %v, want it gone", err)
+		}
 	}
 	rc, _, err := s.Results(ctx, st.ID, ResultsNDJSON)
 	if err != nil {
@@ -360,7 +370,7 @@ func TestChunkScoredAfterPurge(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := chunkRef{job: st.ID, index: 0, firstRow: 0, rows: 10}
-	if err := worker.record(rec, c, chunkResult{}); err != nil {
+	if _, err := worker.record(rec, c, chunkResult{}); err != nil {
 		t.Fatalf("a chunk stored after its job's purge: %v, want it cleaned up quietly", err)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "jobs", "results", st.ID)); !errors.Is(err, fs.ErrNotExist) {

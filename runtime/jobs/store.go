@@ -251,6 +251,16 @@ func (s *store) dropInput(msg jetstream.Msg, c chunkRef) {
 	}
 }
 
+// dropChunkFiles removes a finished job's chunk folder, inputs still in it
+// included: one was left per job, empty, until the job was purged. A copy
+// of one of its chunks delivered again is acked without its input (pool.handle).
+func (s *store) dropChunkFiles(rec *record) error {
+	if files, _ := s.bodies(rec); files != nil {
+		return files.removeChunks(rec.ID)
+	}
+	return nil
+}
+
 // parseChunkRef reads a chunk message's headers.
 func parseChunkRef(h nats.Header) (chunkRef, error) {
 	c := chunkRef{job: h.Get(hdrJob)}

@@ -163,13 +163,18 @@ func (p *pool) handle(msg jetstream.Msg) {
 			return
 		}
 	}
-	err = p.record(rec, c, res)
+	finished, err := p.record(rec, c, res)
 	res.release()
 	if err != nil {
 		p.retryLater(msg, c, err)
 		return
 	}
 	p.ack(msg, c)
+	if finished { // every chunk is done: a copy delivered again is acked unread
+		if err := p.store.dropChunkFiles(rec); err != nil {
+			p.log.Warn("remove a finished job's chunk folder", "job", c.job, "err", err)
+		}
+	}
 }
 
 // scoreSafely scores a chunk, turning a panic of the scoring into an
@@ -215,31 +220,31 @@ func deliveries(msg jetstream.Msg) int {
 
 // record stores a chunk's result and marks the chunk done, by creating
 // its own completion key; whoever completes the last chunk finishes the
-// job.
-func (p *pool) record(job *record, c chunkRef, res chunkResult) error {
+// job, and is told so (finished) once its job keeps results.
+func (p *pool) record(job *record, c chunkRef, res chunkResult) (finished bool, err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
 	defer cancel()
 	if err := p.store.putResult(ctx, job, c.index, res.reader()); err != nil {
-		return err
+		return false, err
 	}
 	fresh, err := p.store.markDone(ctx, c, chunkDone{Rows: c.rows, Failed: res.failed, FirstErr: res.firstErr, Replica: p.replica})
 	if err != nil || !fresh {
-		return err
+		return false, err
 	}
 	rec, err := p.store.finishIfDone(ctx, c.job, p.log)
 	if runtime.KindOf(err) == runtime.KindNotFound {
 		// Purged while this chunk was scored: what it just stored (a result
 		// file, a folder made again, a completion key) would stay for good.
-		return p.store.deleteResults(ctx, job)
+		return false, p.store.deleteResults(ctx, job)
 	}
 	if err != nil {
-		return err
+		return false, err
 	}
 	if rec.State == Cancelled || rec.State == Failed && !rec.Sealed { // cancelled, or its upload failed: no results to keep
-		return p.store.deleteResults(ctx, rec)
+		return false, p.store.deleteResults(ctx, rec)
 	}
 	p.log.Debug("chunk scored", "job", c.job, "chunk", c.index, "rows", c.rows, "failed", res.failed)
-	return nil
+	return rec.State.Finished(), nil
 }
 
 func (p *pool) markRunning(job string) {
