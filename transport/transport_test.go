@@ -137,3 +137,15 @@ func TestReadyVersionFollowsAReload(t *testing.T) {
 		t.Fatal("an unloaded model: found READY, want it reported")
 	}
 }
+
+// Statistics of a version without a model name are refused, not answered
+// with every model's (the version had been ignored).
+func TestModelStatisticsVersionNeedsName(t *testing.T) {
+	m, _ := transporttest.Manager(t, map[string]string{"m": ""})
+	if _, err := ModelStatistics(m, "", 5); runtime.KindOf(err) != runtime.KindInvalidArgument {
+		t.Fatalf("version 5 of no model: %v, want invalid argument", err)
+	}
+	if resp, err := ModelStatistics(m, "", 0); err != nil || len(resp.GetModelStats()) != 1 {
+		t.Fatalf("every model: %v, %v", resp, err)
+	}
+}

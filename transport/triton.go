@@ -218,6 +218,8 @@ func RepositoryIndex(m Models, readyOnly bool) *pb.RepositoryIndexResponse {
 func ModelStatistics(m Models, name string, version int64) (*pb.ModelStatisticsResponse, error) {
 	var targets []runtime.VersionStatus
 	switch {
+	case name == "" && version > 0:
+		return nil, runtime.Errorf(runtime.KindInvalidArgument, "statistics of version %d need a model name", version)
 	case name == "":
 		targets = m.Index()
 	case version > 0:

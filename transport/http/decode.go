@@ -127,7 +127,11 @@ func (d *decoded) decode(body []byte, headerLen int, check func([]backends.Tenso
 			return invalid("requested output has no name")
 		}
 		d.req.Outputs = append(d.req.Outputs, o.Name)
-		if o.Parameters.bool("binary_data") {
+		bin, err := o.Parameters.flag("binary_data")
+		if err != nil {
+			return invalid("output %q: %v", o.Name, err)
+		}
+		if bin {
 			if d.binaryOutput == nil {
 				d.binaryOutput = map[string]bool{}
 			}
@@ -141,7 +145,11 @@ func (d *decoded) decode(body []byte, headerLen int, check func([]backends.Tenso
 }
 
 func (d *decoded) decodeParameters(p parameters) error {
-	d.binaryAll = p.bool("binary_data_output")
+	all, err := p.flag("binary_data_output")
+	if err != nil {
+		return invalid("%v", err)
+	}
+	d.binaryAll = all
 	us, ok, err := p.int("timeout") // microseconds, as Triton's clients send it
 	if err != nil {
 		return invalid("%v", err)

@@ -61,6 +61,8 @@ func TestDecodeRequestErrors(t *testing.T) {
 		{`{"inputs":[{"name":"a","datatype":"FP32","shape":[1],"parameters":{"binary_data_size":1e30}}]}`, 94, `more than the largest allowed`},
 		{`{"parameters":{"timeout":-5},"inputs":[{"name":"a","datatype":"FP32","shape":[1],"data":[1]}]}`, -1, `"timeout" must be a whole number`},
 		{`{"parameters":{"priority":"urgent"},"inputs":[{"name":"a","datatype":"FP32","shape":[1],"data":[1]}]}`, -1, `"priority" must be`},
+		{`{"parameters":{"binary_data_output":"yes"},"inputs":[{"name":"a","datatype":"FP32","shape":[1],"data":[1]}]}`, -1, `"binary_data_output" must be true or false, got yes`},
+		{`{"inputs":[{"name":"a","datatype":"FP32","shape":[1],"data":[1]}],"outputs":[{"name":"y","parameters":{"binary_data":1}}]}`, -1, `output "y": parameter "binary_data" must be true or false, got 1`},
 		{`{"inputs":[{"name":"a","datatype":"FP32","shape":[1],"data":[1]}],"outputs":[{}]}`, -1, `requested output has no name`},
 		{`{"inputs":[{"name":"a","datatype":"FP32","shape":[1],"data":[1]}]}xyz`, 66, `3 bytes of binary data that no input claims`},
 	}

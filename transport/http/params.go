@@ -35,9 +35,17 @@ func (p parameters) has(key string) bool {
 	return ok
 }
 
-func (p parameters) bool(key string) bool {
-	raw, _ := p.get(key)
-	return string(raw) == "true"
+// flag reads a boolean parameter: absent is false; a value other than
+// true or false is refused ("yes" or 1 had been taken as false).
+func (p parameters) flag(key string) (bool, error) {
+	raw, ok := p.get(key)
+	switch {
+	case !ok || string(raw) == "false":
+		return false, nil
+	case string(raw) == "true":
+		return true, nil
+	}
+	return false, fmt.Errorf("parameter %q must be true or false, got %s", key, shown(raw))
 }
 
 // int reads a whole-number parameter; ok is false when absent.
