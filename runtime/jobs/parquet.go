@@ -172,7 +172,8 @@ func splitParquet(ctx context.Context, model string, l *layout, f parquet.Reader
 		return 0, 0, err
 	}
 	fields, leaves := neededColumns(fr.Manifest, plan)
-	props.MaxCompressedPageSize, props.MaxUncompressedPageSize = pageLimit(len(leaves)), pageLimit(len(leaves))
+	limit := pageLimit(len(leaves))
+	props.MaxCompressedPageSize, props.MaxUncompressedPageSize = limit, limit
 	c := newRawChunker(l, rows, pf.NumRows(), emit)
 	if leaf, ok := flatColumn(pf, l, plan, leaves); ok { // parquet_flat.go
 		pages := &flatPages{} // parquet_pages.go

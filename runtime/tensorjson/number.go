@@ -253,7 +253,7 @@ func appendElement(dst []byte, dt backends.DataType, tok []byte, strict bool) ([
 	// The fast paths take only plain decimals, JSON numbers but for
 	// leading zeros (01), refused by a look at a byte or two; what goes on
 	// to strconv is checked whole.
-	if strict && dt != backends.Bool && len(tok) > 1 && (tok[0] == '0' || tok[0] == '-') && LeadingZero(tok) {
+	if strict && dt != backends.Bool && LeadingZero(tok) {
 		return nil, badElement(dt, tok)
 	}
 	switch dt {
