@@ -51,10 +51,11 @@ const (
 
 // lowThreads is the process's pool of low-priority threads.
 type lowThreads struct {
-	calls    chan func()  // unbuffered: a send succeeds only when a thread waits
-	refused  atomic.Bool  // the OS refused the priority once: run everything in place
-	backoff  atomic.Int64 // until when (ns since paceEpoch) calls run in place: a low thread starved
-	backoffs atomic.Int64 // how often a low thread starved, for tests
+	calls    chan func()           // unbuffered: a send succeeds only when a thread waits
+	refused  atomic.Pointer[error] // why the OS refused a low thread, once: then everything runs in place
+	told     atomic.Bool           // the refusal was handed to a logger
+	backoff  atomic.Int64          // until when (ns since paceEpoch) calls run in place: a low thread starved
+	backoffs atomic.Int64          // how often a low thread starved, for tests
 }
 
 var lowPrio = &lowThreads{calls: make(chan func())}
@@ -65,7 +66,7 @@ var lowPrio = &lowThreads{calls: make(chan func())}
 // unknown), which is less than fn's wall time by how long the thread
 // waited for the core. A panic in fn is raised again here.
 func (l *lowThreads) run(fn func()) (cpu time.Duration, ok bool) {
-	if l.refused.Load() || int64(time.Since(paceEpoch)) < l.backoff.Load() {
+	if l.refused.Load() != nil || int64(time.Since(paceEpoch)) < l.backoff.Load() {
 		return 0, false
 	}
 	done := make(chan any, 1)
@@ -99,8 +100,12 @@ func (l *lowThreads) start(first func()) bool {
 		goruntime.LockOSThread() // never unlocked: the thread ends with this goroutine
 		// A new thread may have been cloned from a pinned worker's and
 		// share its pin; a low thread runs on any of the process's cores.
-		if err := pinThread(processCPUs); err != nil || setThreadNice(bulkNice) != nil {
-			l.refused.Store(true)
+		err := pinThread(processCPUs)
+		if err == nil {
+			err = setThreadNice(bulkNice)
+		}
+		if err != nil {
+			l.refused.CompareAndSwap(nil, &err)
 			ok <- false
 			return
 		}
@@ -119,6 +124,23 @@ func (l *lowThreads) start(first func()) bool {
 		}
 	}()
 	return <-ok
+}
+
+// refusal reports why the OS refused a low thread: nil if it never did.
+func (l *lowThreads) refusal() error {
+	if p := l.refused.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// untoldRefusal reports the refusal to the first caller that asks after
+// it happened, and nil to every other, so that it is logged once.
+func (l *lowThreads) untoldRefusal() error {
+	if err := l.refusal(); err != nil && !l.told.Swap(true) {
+		return err
+	}
+	return nil
 }
 
 // judge backs off from low threads when a call that took wall of time got

@@ -226,6 +226,9 @@ func (w *worker) execute(inputs []backends.Tensor, low bool) (out []backends.Ten
 	ran := false
 	if low {
 		cpu, ran = lowPrio.run(run)
+		if err := lowPrio.untoldRefusal(); err != nil {
+			w.log.Warn("bulk batches run at normal priority: the OS refused a low-priority thread", "err", err)
+		}
 	}
 	if !ran {
 		run()
