@@ -20,6 +20,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"strings"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -85,7 +86,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 // flag package stops at the first word that is not a flag, so "serve
 // stray --http-port 9000" would otherwise drop the port without a word.
 func parseFlags(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
+	if err := fs.Parse(joinBoolValues(fs, args)); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
@@ -97,6 +98,41 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 }
 
 var errUnexpectedArgument = errors.New("unexpected argument")
+
+// joinBoolValues lets a boolean flag take its value as the next word, as
+// Triton's command line does: "--strict-readiness false" becomes
+// "--strict-readiness=false". Only the words true and false are taken so;
+// any other word after a boolean flag is left as the flag package reads
+// it. The value of a flag that takes one is skipped, so a label that
+// reads "true" stays a label.
+func joinBoolValues(fs *flag.FlagSet, args []string) []string {
+	out := make([]string, 0, len(args))
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		out = append(out, a)
+		if a == "--" || len(a) < 2 || a[0] != '-' {
+			return append(out, args[i+1:]...) // the flag package stops here too
+		}
+		name := strings.TrimLeft(a, "-")
+		if strings.Contains(name, "=") {
+			continue
+		}
+		f := fs.Lookup(name)
+		if f == nil || i+1 == len(args) {
+			continue
+		}
+		if b, ok := f.Value.(interface{ IsBoolFlag() bool }); !ok || !b.IsBoolFlag() {
+			out = append(out, args[i+1]) // the flag's value, whatever it reads
+			i++
+			continue
+		}
+		if v := args[i+1]; v == "true" || v == "false" {
+			out[len(out)-1] = a + "=" + v
+			i++
+		}
+	}
+	return out
+}
 
 // parseExit is a command's exit code when its flags did not parse: 0 when
 // they asked for the usage (-h, --help), which the flag package has

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"flag"
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -25,11 +27,36 @@ func parseServe(t *testing.T, env map[string]string, args ...string) (config.Ser
 	if err := envFlags(fs, func(k string) string { return env[k] }); err != nil {
 		return cfg, err
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return cfg, err
 	}
 	parsed()
 	return cfg, nil
+}
+
+// Triton's users write a boolean's value as the next word; the line the
+// README gives for them parses, and a value that is not true or false is
+// still a stray word.
+func TestBoolFlagsTakeTheNextWord(t *testing.T) {
+	cfg, err := parseServe(t, nil, "--model-repository", "/models", "--strict-readiness", "false",
+		"--exit-timeout-secs", "30", "--allow-grpc", "false", "--allow-http", "--metrics-compat", "triton")
+	switch {
+	case err != nil:
+		t.Fatal(err)
+	case cfg.StrictReady || cfg.AllowGRPC || !cfg.AllowHTTP || cfg.ShutdownTimeout != 30*time.Second || cfg.MetricsCompat != "triton":
+		t.Fatalf("parsed %+v", cfg)
+	}
+	if _, err := parseServe(t, nil, "--strict-readiness", "yes"); err == nil {
+		t.Error(`"--strict-readiness yes" parsed: "yes" is a stray word`)
+	}
+	// A flag's value is never read as a boolean's: the label "true" stays.
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	fs.String("label", "", "")
+	fs.Bool("watch", false, "")
+	if got := joinBoolValues(fs, []string{"--label", "true", "--watch", "true", "--", "--watch", "false"}); !slices.Equal(got,
+		[]string{"--label", "true", "--watch=true", "--", "--watch", "false"}) {
+		t.Errorf("joined %q", got)
+	}
 }
 
 func TestServeFlagsFromEnvironment(t *testing.T) {
