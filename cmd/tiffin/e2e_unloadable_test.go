@@ -11,6 +11,7 @@ import (
 	"github.com/tiffin-ml/tiffin/backends"
 	"github.com/tiffin-ml/tiffin/backends/modelgen"
 	"github.com/tiffin-ml/tiffin/backends/onnxpb"
+	"github.com/tiffin-ml/tiffin/runtime/config"
 	pb "github.com/tiffin-ml/tiffin/transport/inferencepb"
 )
 
@@ -55,5 +56,25 @@ func TestE2EUnloadableModel(t *testing.T) {
 			Inputs:           []*pb.ModelInferRequest_InferInputTensor{{Name: in, Datatype: "FP32", Shape: []int64{1, 2}}},
 			RawInputContents: [][]byte{f32Bytes([]float32{1, 2})}})
 		wantCode(t, "grpc infer with input "+in, err, codes.Unavailable)
+	}
+}
+
+// TestE2ERelativeRepositoryPathCut serves a repository named relative to
+// the working directory, as `make run` does, with a model whose config is
+// broken: the client's error names the model's file, never the folder the
+// repository sits in (README, "Security model").
+func TestE2ERelativeRepositoryPathCut(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "private-repo", "cnn", "config.yaml"), []byte("max_batch_size: [\n"))
+	writeFile(t, filepath.Join(dir, "private-repo", "cnn", "1", "model.onnx"), []byte("not a model"))
+	lib, err := filepath.Abs(requireORT(t)) // found before the move
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(dir)
+	ts := startServerWith(t, "private-repo", lib, func(c *config.Server) { c.StrictReady = false })
+	r := ts.do(t, "GET", "/v2/models/cnn/ready", nil, nil)
+	if r.status != 503 || !strings.Contains(string(r.body), "…/cnn/config.yaml") || strings.Contains(string(r.body), "private-repo") {
+		t.Fatalf("ready: %d %s; want 503 naming …/cnn/config.yaml and not the repository's folder", r.status, r.body)
 	}
 }

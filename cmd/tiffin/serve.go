@@ -75,6 +75,9 @@ func serveCmd(args []string, stdout, stderr io.Writer) int {
 // ctx to end (a signal), then stops them in reverse within the shutdown
 // timeout. ready, when not nil, receives the HTTP server once it listens.
 func serve(ctx context.Context, cfg config.Server, log *slog.Logger, ready chan<- *httpt.Server) error {
+	if err := cfg.AbsPaths(); err != nil { // errors then name paths clients never see whole
+		return err
+	}
 	log.Info("tiffin starting", "version", version, "config", cfg)
 	c, err := newContainer(cfg, log)
 	if err != nil {

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"time"
 )
 
@@ -133,6 +134,25 @@ func (s *Server) Validate() error {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(s.LogLevel)); err != nil {
 		return fmt.Errorf("--log-level: want debug, info, warn or error, got %q", s.LogLevel)
+	}
+	return nil
+}
+
+// AbsPaths makes the model repository and the data directory absolute,
+// against the working directory at start: every path the server names
+// then starts with "/", so transport.Public can cut it from what clients
+// see (README, "Security model"), and a later change of directory cannot
+// move them.
+func (s *Server) AbsPaths() error {
+	for _, p := range []*string{&s.ModelRepository, &s.Jobs.DataDir} {
+		if *p == "" {
+			continue
+		}
+		abs, err := filepath.Abs(*p)
+		if err != nil {
+			return fmt.Errorf("make %q absolute: %w", *p, err)
+		}
+		*p = abs
 	}
 	return nil
 }
