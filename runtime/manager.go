@@ -268,17 +268,44 @@ func (m *Manager) Close(ctx context.Context) error {
 
 // Ready reports whether the initial load has finished and the manager is
 // not shutting down; with strict, every model must also be READY.
-func (m *Manager) Ready(strict bool) bool {
-	if !m.started.Load() || m.closing.Load() {
-		return false
+func (m *Manager) Ready(strict bool) bool { return m.Readiness(strict) == nil }
+
+// Readiness is Ready's answer with its reason: nil when ready, else a
+// KindUnavailable error that says why, naming the first model version
+// that is not READY and its reason.
+func (m *Manager) Readiness(strict bool) error {
+	switch {
+	case m.closing.Load():
+		return Errorf(KindUnavailable, "server is not ready: it is shutting down")
+	case !m.started.Load():
+		return Errorf(KindUnavailable, "server is not ready: the model repository is still loading")
+	case !strict:
+		return nil
 	}
-	if !strict {
-		return true
-	}
+	var first VersionStatus
+	others := 0
 	for _, s := range m.Index() {
-		if s.State != StateReady {
-			return false
+		switch {
+		case s.State == StateReady:
+		case first.Model == "":
+			first = s
+		default:
+			others++
 		}
 	}
-	return true
+	if first.Model == "" {
+		return nil
+	}
+	name := first.Model
+	if first.Version > 0 { // 0: the model failed before any version was read
+		name += fmt.Sprintf(" version %d", first.Version)
+	}
+	msg := fmt.Sprintf("server is not ready: model %s is %s", name, first.State)
+	if first.Reason != "" {
+		msg += ": " + first.Reason
+	}
+	if others > 0 {
+		msg += fmt.Sprintf(" (and %d more not READY: POST /v2/repository/index lists them)", others)
+	}
+	return Errorf(KindUnavailable, "%s", msg)
 }

@@ -177,6 +177,22 @@ func TestManagerLoadFailures(t *testing.T) {
 	}
 }
 
+// Readiness says why the server is not ready: the repository still
+// loading, or the first model that is not READY with its reason.
+func TestManagerReadinessSaysWhy(t *testing.T) {
+	repo := t.TempDir()
+	writeFake(t, repo, "bad", "max_batch_size: -1\n", 1)
+	writeFake(t, repo, "ok", "", 1)
+	m := fakeManager(t, repo, backendtest.New(backendtest.Options{}))
+	wantKind(t, m.Readiness(false), runtime.KindUnavailable, "still loading")
+	_ = m.LoadAll(context.Background()) // bad's failure is its state
+	wantKind(t, m.Readiness(true), runtime.KindUnavailable, "model bad is UNAVAILABLE: ")
+	wantKind(t, m.Readiness(true), runtime.KindUnavailable, "max_batch_size")
+	if err := m.Readiness(false); err != nil {
+		t.Fatalf("not strict, repository loaded: %v", err)
+	}
+}
+
 func TestManagerReloadRecovers(t *testing.T) {
 	repo := t.TempDir()
 	writeFake(t, repo, "m", "", 1)

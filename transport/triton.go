@@ -22,7 +22,7 @@ type Models interface {
 	NotLoaded() []string
 	Load(ctx context.Context, name string) error
 	Unload(ctx context.Context, name string) error
-	Ready(strict bool) bool
+	Readiness(strict bool) error // nil when ready, else why not
 }
 
 // ParseVersion reads a version as the wire carries it: "" is 0, the newest

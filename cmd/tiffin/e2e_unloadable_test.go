@@ -11,7 +11,6 @@ import (
 	"github.com/tiffin-ml/tiffin/backends"
 	"github.com/tiffin-ml/tiffin/backends/modelgen"
 	"github.com/tiffin-ml/tiffin/backends/onnxpb"
-	"github.com/tiffin-ml/tiffin/runtime/config"
 	pb "github.com/tiffin-ml/tiffin/transport/inferencepb"
 )
 
@@ -72,9 +71,12 @@ func TestE2ERelativeRepositoryPathCut(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Chdir(dir)
-	ts := startServerWith(t, "private-repo", lib, func(c *config.Server) { c.StrictReady = false })
-	r := ts.do(t, "GET", "/v2/models/cnn/ready", nil, nil)
-	if r.status != 503 || !strings.Contains(string(r.body), "…/cnn/config.yaml") || strings.Contains(string(r.body), "private-repo") {
-		t.Fatalf("ready: %d %s; want 503 naming …/cnn/config.yaml and not the repository's folder", r.status, r.body)
+	ts := startServerWith(t, "private-repo", lib, nil)
+	// The server's readiness also says why it is not ready (strict, the default).
+	for _, path := range []string{"/v2/models/cnn/ready", "/v2/health/ready"} {
+		r := ts.do(t, "GET", path, nil, nil)
+		if r.status != 503 || !strings.Contains(string(r.body), "…/cnn/config.yaml") || strings.Contains(string(r.body), "private-repo") {
+			t.Errorf("%s: %d %s; want 503 naming …/cnn/config.yaml and not the repository's folder", path, r.status, r.body)
+		}
 	}
 }

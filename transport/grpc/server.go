@@ -162,7 +162,7 @@ func (s *Server) healthLoop() {
 
 func (s *Server) updateHealth() {
 	st := healthpb.HealthCheckResponse_NOT_SERVING
-	if s.models.Ready(s.opts.StrictReady) {
+	if s.models.Readiness(s.opts.StrictReady) == nil {
 		st = healthpb.HealthCheckResponse_SERVING
 	}
 	s.health.SetServingStatus("", st)

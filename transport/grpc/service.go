@@ -20,7 +20,7 @@ func (s *Server) ServerLive(context.Context, *pb.ServerLiveRequest) (*pb.ServerL
 
 // ServerReady reports the readiness /v2/health/ready reports.
 func (s *Server) ServerReady(context.Context, *pb.ServerReadyRequest) (*pb.ServerReadyResponse, error) {
-	return &pb.ServerReadyResponse{Ready: s.models.Ready(s.opts.StrictReady)}, nil
+	return &pb.ServerReadyResponse{Ready: s.models.Readiness(s.opts.StrictReady) == nil}, nil
 }
 
 // ModelReady reports false, as Triton does, for a model that is unknown or

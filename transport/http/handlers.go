@@ -21,8 +21,8 @@ func (s *Server) serverMetadata(ctx *fasthttp.RequestCtx) {
 }
 
 func (s *Server) serverReady(ctx *fasthttp.RequestCtx) {
-	if !s.models.Ready(s.opts.StrictReady) {
-		replyError(ctx, runtime.Errorf(runtime.KindUnavailable, "server is not ready"))
+	if err := s.models.Readiness(s.opts.StrictReady); err != nil {
+		replyError(ctx, err)
 		return
 	}
 	ctx.SetStatusCode(fasthttp.StatusOK)
