@@ -52,6 +52,23 @@ func TestChunkedBodyCutShort(t *testing.T) {
 	}
 }
 
+// A body whose connection ends before the bytes its Content-Length
+// announced is a 400 naming the cut, as a chunked one is.
+func TestContentLengthBodyCutShort(t *testing.T) {
+	s := startFake(t)
+	c := dialFake(t, s)
+	defer c.Close()
+	if _, err := io.WriteString(c, "POST /v2/models/m/infer HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\n{\"inp"); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.CloseWrite()
+	resp, _ := io.ReadAll(c)
+	if got := string(resp); !strings.HasPrefix(got, "HTTP/1.1 400") ||
+		!strings.Contains(got, "the connection ended before the body had all the bytes its Content-Length announced") {
+		t.Fatalf("a body cut short: %q; want 400 naming the cut", got)
+	}
+}
+
 // "Expect: 100-continue" with a body announced over the limit is answered
 // 413 at once, with the JSON error naming the limit, not invited; within
 // the limit it is invited.

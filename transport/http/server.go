@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	stdhttp "net/http"
@@ -323,6 +324,9 @@ func (s *Server) wireError(ctx *fasthttp.RequestCtx, err error) {
 			"the request line and headers are larger than the server's %d-byte read buffer: send a shorter URL or fewer headers", s.srv.ReadBufferSize)
 	case errors.Is(err, fasthttp.ErrBodyTooLarge):
 		werr = errBodyTooLarge(s.opts.MaxBodyBytes, "--max-body-bytes")
+	case errors.Is(err, io.ErrUnexpectedEOF): // a body read to its announced length; fasthttp has reset the request by then
+		werr = runtime.Errorf(runtime.KindInvalidArgument,
+			"the connection ended before the body had all the bytes its Content-Length announced")
 	case errors.As(err, &ne) && ne.Timeout():
 		werr = runtime.Errorf(runtime.KindRequestTimeout, "the request did not arrive in time (--header-read-timeout, --body-read-timeout)")
 	}
