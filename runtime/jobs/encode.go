@@ -120,6 +120,9 @@ type chunkResult struct {
 	segs     []*segment
 	failed   int64
 	firstErr string
+	// leftBehind: a request that failed may still be in the runtime, so
+	// the chunk's input must not be reused (chunkRun.infer).
+	leftBehind bool
 }
 
 // segment is the result records of consecutive rows: a batch's, or rows

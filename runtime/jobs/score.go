@@ -77,6 +77,7 @@ func (s *scorer) score(ctx context.Context, job *record, c chunkRef, data []byte
 		r.res.release()
 		return chunkResult{}, fmt.Errorf("scoring it panicked: %v", *p)
 	}
+	r.res.leftBehind = r.leftBehind.Load()
 	for _, seg := range r.res.segs {
 		r.res.failed += seg.failed
 		if r.res.firstErr == "" {
@@ -104,6 +105,9 @@ type chunkRun struct {
 	slots    chan struct{} // one token per batch in the runtime
 	wg       sync.WaitGroup
 	panicked atomic.Pointer[any] // what a batch's scoring panicked with
+	// leftBehind is set once a try failed: it may still be in the runtime,
+	// reading the chunk's bytes, so they are not reused (infer).
+	leftBehind atomic.Bool
 }
 
 // rawRows sends a raw chunk's rows to the runtime in batches, each a view
@@ -211,7 +215,7 @@ func (r *chunkRun) dispatch() {
 // seg. When the request fails, it runs each row alone, so a row the model
 // rejects fails by itself.
 func (r *chunkRun) run(b *batch, seg *segment) {
-	resp, err := r.infer(r.ctx, r.deadlines, r.job, b.inputs(r.specs, 0, b.rows, r.batched), &b.reusable)
+	resp, err := r.infer(b, b.inputs(r.specs, 0, b.rows, r.batched))
 	switch {
 	case r.ctx.Err() != nil:
 		return // the chunk is abandoned
@@ -221,7 +225,7 @@ func (r *chunkRun) run(b *batch, seg *segment) {
 	case b.rows > 1 && !transient(err):
 		for i := range b.rows {
 			row := b.first + int64(i)
-			resp, err := r.infer(r.ctx, r.deadlines, r.job, b.inputs(r.specs, i, 1, r.batched), &b.reusable)
+			resp, err := r.infer(b, b.inputs(r.specs, i, 1, r.batched))
 			if r.ctx.Err() != nil {
 				return
 			}
@@ -239,17 +243,21 @@ func (r *chunkRun) run(b *batch, seg *segment) {
 	}
 }
 
-// infer runs one request at bulk priority, retrying while the model is
-// busy or unavailable, for up to retryFor or until ctx ends. Each try runs
-// under a context from dl. A try that fails may leave the request in the
-// runtime (one that timed out waiting): it clears *settled, so the
-// request's buffers are not reused.
-func (s *scorer) infer(ctx context.Context, dl *deadlines, job *record, inputs []backends.Tensor, settled *bool) (*runtime.InferResponse, error) {
-	req := &runtime.InferRequest{Model: job.Model, Version: job.Version, Inputs: inputs, Priority: runtime.PriorityBulk}
-	return retry(ctx, s.retryFor, func() (*runtime.InferResponse, error) {
-		resp, err := s.models.Infer(dl.next(), req)
+// infer runs one request of b's rows at bulk priority, retrying while
+// the model is busy or unavailable, for up to retryFor or until the chunk
+// is abandoned. Each try is a request of its own, under a context from the
+// chunk's deadlines: a try that fails may stay in the runtime (one that
+// timed out waiting, still in a batch), reading its request and inputs.
+// Then neither b's buffers nor the chunk's bytes, which inputs may view,
+// are reused: b is left to the garbage collector, and the chunk keeps its
+// input until it is dropped (leftBehind).
+func (r *chunkRun) infer(b *batch, inputs []backends.Tensor) (*runtime.InferResponse, error) {
+	return retry(r.ctx, r.retryFor, func() (*runtime.InferResponse, error) {
+		req := &runtime.InferRequest{Model: r.job.Model, Version: r.job.Version, Inputs: inputs, Priority: runtime.PriorityBulk}
+		resp, err := r.models.Infer(r.deadlines.next(), req)
 		if err != nil {
-			*settled = false
+			b.reusable = false
+			r.leftBehind.Store(true)
 		}
 		return resp, err
 	})

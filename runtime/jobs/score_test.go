@@ -167,6 +167,57 @@ func TestScoreBatchesByShapeInOrder(t *testing.T) {
 	}
 }
 
+// timesOutOnce is sumModel whose first request times out, as one that
+// waited too long in a batcher does: the runtime may still be running it.
+type timesOutOnce struct {
+	sumModel
+	mu   sync.Mutex
+	reqs []*runtime.InferRequest
+}
+
+func (m *timesOutOnce) Infer(ctx context.Context, req *runtime.InferRequest) (*runtime.InferResponse, error) {
+	m.mu.Lock()
+	m.reqs = append(m.reqs, req)
+	first := len(m.reqs) == 1
+	m.mu.Unlock()
+	if first {
+		return nil, runtime.Errorf(runtime.KindDeadlineExceeded, "waited too long")
+	}
+	return m.sumModel.Infer(ctx, req)
+}
+
+// A try that failed may still be in the runtime, reading its request and
+// the chunk's bytes: the retry is a request of its own, and the chunk's
+// result says its input must not be reused, though every row succeeded.
+func TestScoreRetryLeavesTheTriedRequestAlone(t *testing.T) {
+	m := &timesOutOnce{sumModel: sumModel{t: t, maxBatch: 8}}
+	s := &scorer{models: m, retryFor: 5 * time.Second}
+	job := &record{Status: Status{Model: "sum", Version: 1}, Format: NDJSON}
+	data, want := sumRows(rand.New(rand.NewPCG(1, 2)), 0, 8)
+	data = strings.ReplaceAll(data, "999", "998") // no row makes the model fail
+	res, err := s.score(context.Background(), job, chunkRef{rows: len(want)}, []byte(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.release()
+	switch {
+	case len(m.reqs) < 2:
+		t.Fatalf("%d requests, want the timed-out one and its retry", len(m.reqs))
+	case m.reqs[0] == m.reqs[1]:
+		t.Error("the retry reused the request that timed out, which the runtime may still hold")
+	case !res.leftBehind:
+		t.Error("a chunk whose try timed out says its input may be reused")
+	}
+	ok, err := s.score(context.Background(), job, chunkRef{rows: len(want)}, []byte(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ok.release()
+	if ok.leftBehind {
+		t.Error("a chunk whose every try was answered keeps its input")
+	}
+}
+
 func TestScoreCSVAndEmptyChunks(t *testing.T) {
 	s := &scorer{models: newRefModels(), retryFor: time.Second}
 	job := &record{Status: Status{Model: "mlp-small", Version: 1}, Format: CSV}

@@ -147,8 +147,8 @@ func (p *pool) handle(msg jetstream.Msg) {
 		var release func()
 		if data, release, err = p.store.chunkInput(msg, c); err == nil {
 			res, err = p.scoreSafely(rec, c, data)
-			if err == nil && res.failed == 0 {
-				release() // the runtime answered every request: none holds the input
+			if err == nil && !res.leftBehind {
+				release() // every try was answered: none is still in the runtime, holding the input
 			}
 		}
 		working()
