@@ -249,20 +249,36 @@ func (s *Server) trackConn(c net.Conn, state fasthttp.ConnState) {
 // a new connection active before it reads its first request, so its own
 // idle sweep never closes one a client dialed ahead and parked.
 func (s *Server) closeFresh() {
-	s.connMu.Lock()
-	defer s.connMu.Unlock()
-	for c := range s.conns {
-		if cc, ok := c.(*countingConn); ok && cc.read.Load() == 0 {
-			_ = c.Close()
-		}
-	}
+	s.closeWhere(func(c net.Conn) bool {
+		cc, ok := c.(*countingConn)
+		return ok && cc.read.Load() == 0
+	})
 }
 
 // closeAll closes every open connection.
-func (s *Server) closeAll() {
+func (s *Server) closeAll() { s.closeWhere(func(net.Conn) bool { return true }) }
+
+// closeWhere closes the open connections that pick chooses, after letting
+// go of connMu: a connection's close may write (TLS's close_notify, which
+// waits up to 5 s for a peer that does not read), and connections opening
+// meanwhile take connMu. Under TLS it closes the connection underneath: a
+// connection shut this way owes the peer no goodbye.
+func (s *Server) closeWhere(pick func(net.Conn) bool) {
 	s.connMu.Lock()
-	defer s.connMu.Unlock()
+	var chosen []net.Conn
 	for c := range s.conns {
+		if pick(c) {
+			chosen = append(chosen, c)
+		}
+	}
+	s.connMu.Unlock()
+	for _, c := range chosen {
+		if cc, ok := c.(*countingConn); ok {
+			if tc, ok := cc.Conn.(*tls.Conn); ok {
+				_ = tc.NetConn().Close()
+				continue
+			}
+		}
 		_ = c.Close()
 	}
 }
