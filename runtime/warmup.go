@@ -62,7 +62,7 @@ func warmup(v *ModelVersion, modelDir string) (time.Duration, error) {
 	start := time.Now()
 	rng := rand.New(rand.NewPCG(uint64(v.Version), 0x7466)) // fixed seed: the same warmup every load
 	for i, sample := range v.Config.Warmup {
-		inputs, err := warmupInputs(&v.Sig, sample, modelDir, rng)
+		inputs, err := warmupInputs(v.Name, &v.Sig, sample, modelDir, rng)
 		if err == nil {
 			err = v.Sig.CheckShapes(v.Name, inputs)
 		}
@@ -87,8 +87,15 @@ func warmup(v *ModelVersion, modelDir string) (time.Duration, error) {
 	return time.Since(start), nil
 }
 
+// maxWarmupBytes bounds one warmup input's memory. A sample is built
+// before the model runs it, so dims mistyped or hostile (a million
+// million elements) are refused here, as a request's are by its body
+// limit, instead of taking the server's memory or crashing it.
+const maxWarmupBytes = 256 << 20
+
 // warmupInputs builds one sample's tensors, in the signature's input order.
-func warmupInputs(sig *Signature, sample config.Warmup, modelDir string, rng *rand.Rand) ([]backends.Tensor, error) {
+// Each input's shape is checked against the model before its data is made.
+func warmupInputs(model string, sig *Signature, sample config.Warmup, modelDir string, rng *rand.Rand) ([]backends.Tensor, error) {
 	for name := range sample.Inputs {
 		if sig.inputIndex(name) < 0 {
 			return nil, fmt.Errorf("the model has no input %q (its inputs: %s)", name, sig.inputNames())
@@ -115,7 +122,17 @@ func warmupInputs(sig *Signature, sample config.Warmup, modelDir string, rng *ra
 			shape = append([]int64{int64(sample.Items())}, shape...)
 		}
 		t := backends.Tensor{Name: spec.Name, DataType: dt, Shape: shape}
+		if _, err := sig.checkShape(model, &spec, &t); err != nil {
+			return nil, err
+		}
 		n := backends.NumElements(shape)
+		each := max(int64(dt.Size()), 1)
+		if dt == backends.Bytes {
+			each = 32 // a string's slice header and its few bytes
+		}
+		if n < 0 || n > maxWarmupBytes/each {
+			return nil, fmt.Errorf("input %q: dims %v make a sample over the %d MiB a warmup input may take", spec.Name, in.Dims, maxWarmupBytes>>20)
+		}
 		var err error
 		switch {
 		case in.File != "":
