@@ -60,7 +60,7 @@ var durationBounds = []float64{
 // sizeBounds are powers of two up to the first one at or above max.
 func sizeBounds(max int) []float64 {
 	b := []float64{1}
-	for n := 2; n/2 < max; n *= 2 {
+	for n := 2; n/2 < max && n > 0; n *= 2 { // n > 0: never past the int's range
 		b = append(b, float64(n))
 	}
 	return b

@@ -51,7 +51,14 @@ type Placer struct {
 	inv       Inventory
 	coreUsers []int // per entry of inv.Cores
 	gpuUsers  map[int]int
+	placed    int // instances placed and not released, every model's
 }
+
+// MaxProcessInstances is the most instances the process runs at once,
+// every model's and version's together. An instance may hold an OS thread
+// of its own (and ONNX Runtime's pool beside it); Go ends a process that
+// passes 10,000 threads, so a load past this is refused instead.
+const MaxProcessInstances = 4096
 
 // NewPlacer returns a placer with nothing placed.
 func NewPlacer(inv Inventory) *Placer {
@@ -83,10 +90,17 @@ func (p *Placer) Place(reqs []GroupRequest, expected int) ([]InstancePlan, []str
 			got = p.placeCPU(r, share)
 		}
 		if err != nil {
+			p.unplace(plans) // the groups placed before this one
 			return nil, nil, err
 		}
 		plans = append(plans, got...)
 	}
+	if p.placed+len(plans) > MaxProcessInstances {
+		p.unplace(plans)
+		return nil, nil, fmt.Errorf("this load would run %d instances in all, with the %d already running; the most is %d: lower instance_groups[].count, or the versions loaded (version_policy)",
+			p.placed+len(plans), p.placed, MaxProcessInstances)
+	}
+	p.placed += len(plans)
 	if n := countCPUInstances(reqs); n > len(p.inv.Cores) {
 		notes = append(notes, fmt.Sprintf("%d CPU instances share %d cores", n, len(p.inv.Cores)))
 	}
@@ -95,6 +109,12 @@ func (p *Placer) Place(reqs []GroupRequest, expected int) ([]InstancePlan, []str
 
 // Release gives back what plans held, when their model version unloads.
 func (p *Placer) Release(plans []InstancePlan) {
+	p.placed -= len(plans)
+	p.unplace(plans)
+}
+
+// unplace gives back the cores and GPUs plans hold.
+func (p *Placer) unplace(plans []InstancePlan) {
 	for _, pl := range plans {
 		if pl.Device.Kind == backends.GPU {
 			p.gpuUsers[pl.Device.GPU]--

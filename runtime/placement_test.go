@@ -105,3 +105,31 @@ func TestPlacerReleaseReusesCores(t *testing.T) {
 		t.Fatalf("after release: %s", got)
 	}
 }
+
+// The process runs at most MaxProcessInstances instances in all: a load
+// past it is refused naming the totals, holds nothing, and room released
+// by an unload can be placed again.
+func TestPlacerBoundsTheProcessInstances(t *testing.T) {
+	p := NewPlacer(fakeInventory(2, 1, 1))
+	var held [][]InstancePlan
+	for i := range MaxProcessInstances / config.MaxInstancesLimit {
+		plans, _, err := p.Place([]GroupRequest{cpuGroup(fmt.Sprint("m", i), config.MaxInstancesLimit)}, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, plans)
+	}
+	users := fmt.Sprint(p.coreUsers)
+	_, _, err := p.Place([]GroupRequest{cpuGroup("one-more", 1)}, 2)
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("would run %d instances in all, with the %d already running; the most is %d",
+		MaxProcessInstances+1, MaxProcessInstances, MaxProcessInstances)) {
+		t.Fatalf("one past the bound: %v", err)
+	}
+	if got := fmt.Sprint(p.coreUsers); got != users {
+		t.Fatalf("a refused load holds cores: %s, before %s", got, users)
+	}
+	p.Release(held[0])
+	if _, _, err := p.Place([]GroupRequest{cpuGroup("one-more", 1)}, 2); err != nil {
+		t.Fatalf("after an unload: %v", err)
+	}
+}

@@ -253,6 +253,10 @@ func (t *tritonReader) scheduling(pc *pb.ModelConfig, m *Model) error {
 		// 0 is "no bound" and "no timeout" to Triton; tiffin keeps its
 		// defaults (1024 requests, 5s) rather than none.
 		m.Batching.MaxQueueSize = int(q.GetMaxQueueSize())
+		if m.Batching.MaxQueueSize > MaxQueueSizeLimit {
+			return t.bad("dynamic_batching.default_queue_policy.max_queue_size", "must be at most %d (the queue is made whole at load), got %d",
+				MaxQueueSizeLimit, m.Batching.MaxQueueSize)
+		}
 		m.Batching.Timeout = Duration(time.Duration(q.GetDefaultTimeoutMicroseconds()) * time.Microsecond)
 		if q.GetTimeoutAction() == pb.ModelQueuePolicy_DELAY {
 			t.ignore("dynamic_batching.default_queue_policy.timeout_action") // a timed-out request is always rejected
@@ -279,8 +283,8 @@ func (t *tritonReader) groups(list []*pb.ModelInstanceGroup) ([]InstanceGroup, e
 		default:
 			return nil, t.bad(at+".kind", "%s is not supported (KIND_CPU, KIND_GPU or KIND_AUTO)", g.GetKind())
 		}
-		if ig.Count < 0 {
-			return nil, t.bad(at+".count", "must be >= 1, got %d", ig.Count)
+		if ig.Count < 0 || ig.Count > MaxInstancesLimit {
+			return nil, t.bad(at+".count", "must be 1 to %d, got %d", MaxInstancesLimit, ig.Count)
 		}
 		if ig.Count == 0 && ig.Kind == KindCPU {
 			ig.Count = TritonDefaultCPUCount

@@ -2,9 +2,21 @@ package config
 
 import (
 	"fmt"
+	"math"
 	"slices"
 
 	"github.com/tiffin-ml/tiffin/batcher"
+)
+
+// Upper bounds on what a config may ask for. Each is far above any real
+// model's need, and keeps a mistyped or hostile config from taking the
+// server down with it: the queue's rings are made whole at load, every
+// instance may hold an OS thread (Go ends the process past 10,000), and
+// max_batch_size sizes counters by its powers of two.
+const (
+	MaxQueueSizeLimit = 1 << 20       // batching.max_queue_size: two rings of this many slots, ~100 MB
+	MaxInstancesLimit = 1024          // instance_groups[].count
+	MaxBatchSizeLimit = math.MaxInt32 // max_batch_size: config.pbtxt's own bound
 )
 
 // Validate checks the values that can be checked without the model file.
@@ -15,8 +27,8 @@ func (m *Model) Validate() error {
 	}
 	// The backend name is checked by the runtime, against the backends
 	// this process registered.
-	if m.MaxBatchSize != nil && *m.MaxBatchSize < 0 {
-		return bad("max_batch_size", "must be >= 0, got %d", *m.MaxBatchSize)
+	if m.MaxBatchSize != nil && (*m.MaxBatchSize < 0 || *m.MaxBatchSize > MaxBatchSizeLimit) {
+		return bad("max_batch_size", "must be 0 to %d, got %d", MaxBatchSizeLimit, *m.MaxBatchSize)
 	}
 	for i, g := range m.InstanceGroups {
 		if err := g.validate(fmt.Sprintf("instance_groups[%d]", i)); err != nil {
@@ -38,8 +50,8 @@ func (g InstanceGroup) validate(at string) error {
 	default:
 		return &FieldError{Field: at + ".kind", Msg: fmt.Sprintf("unknown kind %q (want cpu, gpu or auto)", g.Kind)}
 	}
-	if g.Count < 0 {
-		return &FieldError{Field: at + ".count", Msg: fmt.Sprintf("must be >= 1, got %d", g.Count)}
+	if g.Count < 0 || g.Count > MaxInstancesLimit {
+		return &FieldError{Field: at + ".count", Msg: fmt.Sprintf("must be 1 to %d, got %d", MaxInstancesLimit, g.Count)}
 	}
 	for _, c := range g.Cores {
 		if c < 0 {
@@ -74,8 +86,8 @@ func (b Batching) validate() error {
 	if b.MaxQueueDelay.Duration < 0 {
 		return bad("max_queue_delay", "must not be negative")
 	}
-	if b.MaxQueueSize < 0 {
-		return bad("max_queue_size", "must be >= 1, got %d", b.MaxQueueSize)
+	if b.MaxQueueSize < 0 || b.MaxQueueSize > MaxQueueSizeLimit {
+		return bad("max_queue_size", "must be 1 to %d (0: the default), got %d", MaxQueueSizeLimit, b.MaxQueueSize)
 	}
 	if b.Timeout < 0 {
 		return bad("timeout", "must not be negative")
