@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 
 	ort "github.com/yalue/onnxruntime_go"
 
@@ -60,9 +61,19 @@ func newSession(path string, ins, outs []string, opts *ort.SessionOptions) (*ort
 		sess, err := ort.NewDynamicAdvancedSession(path, ins, outs, opts)
 		return sess, nil, err
 	}
+	// From bytes, ONNX Runtime would look for external data (an
+	// initializer's "location") in the process's working directory; it
+	// belongs beside the model file, as when the file itself is loaded.
+	if err := opts.AddSessionConfigEntry(externalDataFolder, filepath.Dir(path)); err != nil {
+		return nil, nil, fmt.Errorf("external data folder: %w", err)
+	}
 	sess, err := ort.NewDynamicAdvancedSessionWithONNXData(wrapped, ins, outs, opts)
 	return sess, scalars, err
 }
+
+// externalDataFolder is ONNX Runtime's session setting for the folder that
+// holds a model's external data when the model is given as bytes.
+const externalDataFolder = "session.model_external_initializers_file_folder_path"
 
 func threadCount(spec backends.LoadSpec) int {
 	if spec.Threads > 0 {
