@@ -156,11 +156,34 @@ func (e *FieldError) Error() string {
 	return fmt.Sprintf("%s: %s: %s", e.File, e.Field, e.Msg)
 }
 
+// MaxConfigBytes is the largest config.yaml or config.pbtxt read. Real
+// ones are a few KiB (warmup data lives in files); parsing takes many
+// times a file's size in memory, so a larger one is refused unread.
+const MaxConfigBytes = 1 << 20
+
+// readConfig reads a model's config file, refusing one over
+// MaxConfigBytes. A missing file is os.ErrNotExist, as from os.ReadFile.
+func readConfig(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	raw, err := io.ReadAll(io.LimitReader(f, MaxConfigBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(raw) > MaxConfigBytes {
+		return nil, &FieldError{File: path, Msg: fmt.Sprintf("the file is over %d KiB, the most a model config may be", MaxConfigBytes>>10)}
+	}
+	return raw, nil
+}
+
 // LoadModel reads and checks a model's config.yaml. A missing file is not an
 // error: it gives the zero Model, whose fields are all inferred.
 func LoadModel(path string) (Model, error) {
 	var m Model
-	raw, err := os.ReadFile(path)
+	raw, err := readConfig(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return m, nil
 	}

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -105,5 +106,34 @@ func TestVersionPolicySelect(t *testing.T) {
 				t.Fatalf("%+v: got %v want %v", tt.p, got, tt.want)
 			}
 		}
+	}
+}
+
+// A config over MaxConfigBytes is refused unread, naming the file; one
+// just under it is read (and here, holding many parameters, quickly: the
+// ignored fields are a set).
+func TestConfigSizeBounded(t *testing.T) {
+	big := "#" + strings.Repeat("x", MaxConfigBytes) + "\n"
+	p := writeConfig(t, big)
+	if _, err := LoadModel(p); err == nil || !strings.Contains(err.Error(), p+": the file is over 1024 KiB") {
+		t.Errorf("config.yaml over the bound: %v", err)
+	}
+	pb := filepath.Join(t.TempDir(), "config.pbtxt")
+	if err := os.WriteFile(pb, []byte(big), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadTriton(pb); err == nil || !strings.Contains(err.Error(), "the file is over 1024 KiB") {
+		t.Errorf("config.pbtxt over the bound: %v", err)
+	}
+	var params strings.Builder
+	for i := 0; params.Len() < MaxConfigBytes-100; i++ {
+		fmt.Fprintf(&params, "parameters { key: \"k%d\" value: { string_value: \"v\" } }\n", i)
+	}
+	if err := os.WriteFile(pb, []byte(params.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m, err := LoadTriton(pb)
+	if err != nil || len(m.Ignored) < 10000 {
+		t.Fatalf("a config of many parameters: %v, %d ignored", err, len(m.Ignored))
 	}
 }

@@ -22,7 +22,7 @@ import (
 // honour (sequence batching, ensembles, reshape, decoupled models...) are
 // a *FieldError, so the model is UNAVAILABLE rather than served wrongly.
 func LoadTriton(path string) (Model, error) {
-	raw, err := os.ReadFile(path)
+	raw, err := readConfig(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return Model{}, nil
 	}
@@ -135,6 +135,7 @@ const TritonDefaultCPUCount = 2
 
 type tritonReader struct {
 	ignored []string
+	seen    map[string]bool // the fields in ignored: a config may set many parameters
 }
 
 func (t *tritonReader) bad(field, format string, args ...any) error {
@@ -142,7 +143,11 @@ func (t *tritonReader) bad(field, format string, args ...any) error {
 }
 
 func (t *tritonReader) ignore(field string) {
-	if !slices.Contains(t.ignored, field) {
+	if t.seen == nil {
+		t.seen = map[string]bool{}
+	}
+	if !t.seen[field] {
+		t.seen[field] = true
 		t.ignored = append(t.ignored, field)
 	}
 }
