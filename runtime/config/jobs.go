@@ -78,6 +78,9 @@ func (j *Jobs) Validate() error {
 	if !(j.MaxShare > 0 && j.MaxShare <= 1) {
 		return fmt.Errorf("--jobs-max-share: must be in (0, 1], got %v", j.MaxShare)
 	}
+	if j.MaxUpload < 1 {
+		return fmt.Errorf("--jobs-max-upload-bytes: must be >= 1, got %d", j.MaxUpload)
+	}
 	if j.MaxDownloads < 1 {
 		return fmt.Errorf("--jobs-max-downloads: must be >= 1, got %d", j.MaxDownloads)
 	}

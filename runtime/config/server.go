@@ -122,6 +122,9 @@ func (s *Server) Validate() error {
 		setting[time.Duration]{"--body-read-timeout", s.BodyReadTimeout}, setting[time.Duration]{"--write-timeout", s.WriteTimeout}); err != nil {
 		return err
 	}
+	if s.ShutdownTimeout < 0 {
+		return fmt.Errorf("--shutdown-timeout: must not be negative, got %s", s.ShutdownTimeout)
+	}
 	if s.LogFormat != "text" && s.LogFormat != "json" {
 		return fmt.Errorf("--log-format: want text or json, got %q", s.LogFormat)
 	}
