@@ -81,15 +81,16 @@ func TestLoadTritonMinimalConfigInfers(t *testing.T) {
 func TestLoadTritonErrorsNameTheField(t *testing.T) {
 	cases := map[string]string{
 		`max_batch_size: -1`: "max_batch_size: must be 0 to 2147483647, got -1",
-		`instance_group [ { count: 10000 kind: KIND_CPU } ]`:                                             "instance_group[0].count: must be 1 to 1024, got 10000",
-		`dynamic_batching { default_queue_policy { max_queue_size: 1073741824 } }`:                       "dynamic_batching.default_queue_policy.max_queue_size: must be at most 1048576",
-		`instance_group [ { kind: KIND_MODEL } ]`:                                                        "instance_group[0].kind: KIND_MODEL is not supported",
-		`instance_group [ { kind: KIND_CPU gpus: [ 0 ] } ]`:                                              "instance_group[0].gpus: a KIND_CPU group lists GPUs [0]",
-		`model_transaction_policy { decoupled: true }`:                                                   "model_transaction_policy.decoupled",
-		`ensemble_scheduling { }`:                                                                        "ensemble_scheduling: ensembles are not supported",
-		`default_model_filename: "../x.onnx"`:                                                            `default_model_filename: "../x.onnx" must be a file name`,
-		`input [ { name: "a" dims: [ 1 ] } ]`:                                                            "input[0].data_type: is required",
-		`model_warmup [ { name: "w" inputs { key: "a" value: { data_type: TYPE_FP32 dims: [ 1 ] } } } ]`: "model_warmup[0].inputs.a: set zero_data, random_data or input_data_file",
+		`instance_group [ { count: 10000 kind: KIND_CPU } ]`:                                                       "instance_group[0].count: must be 1 to 1024, got 10000",
+		`dynamic_batching { default_queue_policy { max_queue_size: 1073741824 } }`:                                 "dynamic_batching.default_queue_policy.max_queue_size: must be at most 1048576",
+		`input [ { name: "a" data_type: TYPE_FP32 dims: [ 1 ] }, { name: "a" data_type: TYPE_FP32 dims: [ 2 ] } ]`: `input[1].name: "a" is also input[0]`,
+		`instance_group [ { kind: KIND_MODEL } ]`:                                                                  "instance_group[0].kind: KIND_MODEL is not supported",
+		`instance_group [ { kind: KIND_CPU gpus: [ 0 ] } ]`:                                                        "instance_group[0].gpus: a KIND_CPU group lists GPUs [0]",
+		`model_transaction_policy { decoupled: true }`:                                                             "model_transaction_policy.decoupled",
+		`ensemble_scheduling { }`:                                                                                  "ensemble_scheduling: ensembles are not supported",
+		`default_model_filename: "../x.onnx"`:                                                                      `default_model_filename: "../x.onnx" must be a file name`,
+		`input [ { name: "a" dims: [ 1 ] } ]`:                                                                      "input[0].data_type: is required",
+		`model_warmup [ { name: "w" inputs { key: "a" value: { data_type: TYPE_FP32 dims: [ 1 ] } } } ]`:           "model_warmup[0].inputs.a: set zero_data, random_data or input_data_file",
 	}
 	for text, want := range cases {
 		_, err := loadPbtxt(t, text)

@@ -30,6 +30,18 @@ func (m *Model) Validate() error {
 	if m.MaxBatchSize != nil && (*m.MaxBatchSize < 0 || *m.MaxBatchSize > MaxBatchSizeLimit) {
 		return bad("max_batch_size", "must be 0 to %d, got %d", MaxBatchSizeLimit, *m.MaxBatchSize)
 	}
+	for _, l := range []struct {
+		field string // config.pbtxt's: only it declares tensors
+		list  []TensorConfig
+	}{{"input", m.Inputs}, {"output", m.Outputs}} {
+		first := make(map[string]int, len(l.list))
+		for i, tc := range l.list {
+			if j, ok := first[tc.Name]; ok {
+				return bad(fmt.Sprintf("%s[%d].name", l.field, i), "%q is also %s[%d]", tc.Name, l.field, j)
+			}
+			first[tc.Name] = i
+		}
+	}
 	for i, g := range m.InstanceGroups {
 		if err := g.validate(fmt.Sprintf("instance_groups[%d]", i)); err != nil {
 			return err
