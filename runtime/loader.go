@@ -168,7 +168,12 @@ func modelFile(b backends.Backend, dir, named string) (string, error) {
 		files = []string{named}
 	}
 	for _, f := range files {
-		if fi, err := os.Stat(filepath.Join(dir, f)); err == nil && !fi.IsDir() {
+		fi, err := os.Stat(filepath.Join(dir, f))
+		switch {
+		case err != nil || fi.IsDir():
+		case !fi.Mode().IsRegular(): // a FIFO would hold the load (and loadMu) for good
+			return "", fmt.Errorf("%s is not a regular file", filepath.Join(dir, f))
+		default:
 			return filepath.Join(dir, f), nil
 		}
 	}

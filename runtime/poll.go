@@ -85,30 +85,53 @@ func stampModel(root, name string) string {
 	return fmt.Sprintf("%x", h.Sum64())
 }
 
-// maxStampDepth bounds how deep stampDir goes below a model's folder, so
-// a symbolic link to a folder above it ends.
-const maxStampDepth = 8
+// maxStampDepth bounds how deep stampDir goes below a model's folder, and
+// maxStampEntries how many entries it reads in all: symbolic links are
+// followed, and links to folders above (or many links to one folder)
+// would otherwise make one fingerprint read the same folders without end,
+// under loadMu.
+const (
+	maxStampDepth   = 8
+	maxStampEntries = 100_000
+)
+
+// stamper writes a fingerprint of the files under a model's folder.
+type stamper struct {
+	h       io.Writer
+	seen    map[string]bool // folders read, by their real path: each once
+	entries int
+}
 
 // stampDir writes every file under dir to h with its size and time,
 // following symbolic links (a model store linked or mounted in, which
-// Triton follows too).
+// Triton follows too), each real folder once.
 func stampDir(h io.Writer, dir string, depth int) {
-	if depth > maxStampDepth {
+	(&stamper{h: h, seen: map[string]bool{}}).dir(dir, depth)
+}
+
+func (s *stamper) dir(dir string, depth int) {
+	real, err := filepath.EvalSymlinks(dir)
+	if depth > maxStampDepth || err != nil || s.seen[real] || s.entries > maxStampEntries {
 		return
 	}
+	s.seen[real] = true
 	entries, err := os.ReadDir(dir) // sorted: the stamp is the same for the same files
 	if err != nil {
 		return
 	}
 	for _, e := range entries {
+		if s.entries++; s.entries > maxStampEntries {
+			fmt.Fprintf(s.h, "more than %d entries\x00", maxStampEntries)
+			return
+		}
 		path := filepath.Join(dir, e.Name())
 		info, err := os.Stat(path)
 		switch {
 		case err != nil:
 		case info.IsDir():
-			stampDir(h, path, depth+1)
+			s.dir(path, depth+1)
 		default:
-			fmt.Fprintf(h, "%s\x00%d\x00%d\x00", path, info.Size(), info.ModTime().UnixNano())
+			fmt.Fprintf(s.h, "%s\x00%d\x00%d\x00", path, info.Size(), info.ModTime().UnixNano())
 		}
 	}
 }

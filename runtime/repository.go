@@ -106,7 +106,9 @@ func ScanModel(root, name string) (ModelDir, error) {
 	}
 	for _, e := range entries {
 		v, err := strconv.ParseInt(e.Name(), 10, 64)
-		if err != nil || v <= 0 || !isDir(md.Dir, e) {
+		// Only a canonical number names a version: "01" or "+1" beside "1"
+		// would load version 1 twice, and the copy would never stop.
+		if err != nil || v <= 0 || strconv.FormatInt(v, 10) != e.Name() || !isDir(md.Dir, e) {
 			continue
 		}
 		md.Versions = append(md.Versions, VersionDir{Version: v, Dir: filepath.Join(md.Dir, e.Name())})

@@ -3,6 +3,7 @@ package runtime
 import (
 	"encoding/binary"
 	"fmt"
+	"io"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -185,10 +186,30 @@ func fillRandom(b []byte, dt backends.DataType, rng *rand.Rand) {
 
 // readWarmupFile fills t from a raw file: row-major little-endian elements,
 // or for BYTES a 4-byte little-endian length then the bytes, per element.
+// Only a regular file is read, and no more of it than the sample may
+// take: a FIFO, /dev/zero or a huge sparse file is refused unread.
 func readWarmupFile(t *backends.Tensor, path string, n int64) error {
-	raw, err := os.ReadFile(path)
+	fi, err := os.Stat(path)
 	if err != nil {
 		return err
+	}
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("%s is not a regular file", filepath.Base(path))
+	}
+	if fi.Size() > maxWarmupBytes {
+		return fmt.Errorf("%s holds %d bytes, over the %d MiB a warmup input may take", filepath.Base(path), fi.Size(), maxWarmupBytes>>20)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	raw, err := io.ReadAll(io.LimitReader(f, maxWarmupBytes+1))
+	if err != nil {
+		return err
+	}
+	if len(raw) > maxWarmupBytes {
+		return fmt.Errorf("%s grew past the %d MiB a warmup input may take", filepath.Base(path), maxWarmupBytes>>20)
 	}
 	if t.DataType != backends.Bytes {
 		if want := n * int64(t.DataType.Size()); int64(len(raw)) != want {
