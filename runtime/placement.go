@@ -58,7 +58,7 @@ type Placer struct {
 // every model's and version's together. An instance may hold an OS thread
 // of its own (and ONNX Runtime's pool beside it); Go ends a process that
 // passes 10,000 threads, so a load past this is refused instead.
-const MaxProcessInstances = 4096
+const MaxProcessInstances = 1024
 
 // NewPlacer returns a placer with nothing placed.
 func NewPlacer(inv Inventory) *Placer {

@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"flag"
+	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"time"
 
@@ -22,13 +24,24 @@ const (
 // controlFlags adds the control plane's flags to `tiffin serve`. The
 // returned function runs after parsing: it maps the older
 // --repository-control flag onto the model control mode.
+// maxPollSecs is the longest poll interval: a day.
+const maxPollSecs = 24 * 60 * 60
+
 func controlFlags(fs *flag.FlagSet, r *config.Repository) func() {
 	fs.StringVar(&r.Mode, "model-control-mode", r.Mode,
 		"who changes the running models: none (load/unload refused), explicit (load/unload over the API; --load-model picks the models at start) or poll (follow the repository)")
 	fs.Func("load-model", "explicit mode: load `NAME` at start (repeatable; \"*\": every model)",
-		func(s string) error { r.LoadModels = append(r.LoadModels, s); return nil })
+		func(s string) error {
+			if !slices.Contains(r.LoadModels, s) { // a name given twice loads once
+				r.LoadModels = append(r.LoadModels, s)
+			}
+			return nil
+		})
 	fs.Func("repository-poll-secs", "poll mode: rescan the repository every `N` seconds (default 15)", func(s string) error {
 		n, err := strconv.Atoi(s)
+		if err == nil && n > maxPollSecs { // and n seconds would wrap past the int64 of a Duration
+			return fmt.Errorf("at most %d (a day), got %d", maxPollSecs, n)
+		}
 		r.PollEvery = time.Duration(n) * time.Second
 		return err
 	})

@@ -128,3 +128,15 @@ func TestE2EAllowFlags(t *testing.T) {
 		t.Fatalf("/metrics with --allow-metrics=false: %d, want 404", r.status)
 	}
 }
+
+// A poll interval that would wrap past a Duration is refused, and a model
+// named twice to --load-model loads once.
+func TestControlFlagBounds(t *testing.T) {
+	if _, err := parseServe(t, nil, "--repository-poll-secs", "20211507185753197"); err == nil || !strings.Contains(err.Error(), "at most 86400") {
+		t.Errorf("a poll interval of 640 million years: %v", err)
+	}
+	cfg, err := parseServe(t, nil, "--load-model", "a", "--load-model", "b", "--load-model", "a")
+	if err != nil || !slices.Equal(cfg.Repository.LoadModels, []string{"a", "b"}) {
+		t.Errorf("load models %q, %v; want [a b]", cfg.Repository.LoadModels, err)
+	}
+}

@@ -60,8 +60,8 @@ func TestLoadModelErrorsNameFileAndField(t *testing.T) {
 	tests := []struct{ text, want string }{
 		{"max_batch_size: -1\n", "max_batch_size: must be 0 to 2147483647, got -1"},
 		{"max_batch_size: 9223372036854775807\n", "max_batch_size: must be 0 to 2147483647"},
-		{"batching:\n  max_queue_size: 1073741824\n", "batching.max_queue_size: must be 1 to 1048576 (0: the default), got 1073741824"},
-		{"instance_groups:\n  - count: 10000\n", "instance_groups[0].count: must be 1 to 1024, got 10000"},
+		{"batching:\n  max_queue_size: 1073741824\n", "batching.max_queue_size: must be 1 to 65536 (0: the default), got 1073741824"},
+		{"instance_groups:\n  - count: 10000\n", "instance_groups[0].count: must be 1 to 256, got 10000"},
 		{"batching:\n  max_queue_delay: soon\n", "batching.max_queue_delay: want a duration such as \"2ms\", got \"soon\""},
 		{"instance_groups:\n  - count: many\n", "instance_groups[0].count: cannot unmarshal"},
 		{"batching:\n  mode: eager\n", "batching.mode: unknown mode \"eager\""},

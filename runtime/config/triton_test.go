@@ -81,8 +81,8 @@ func TestLoadTritonMinimalConfigInfers(t *testing.T) {
 func TestLoadTritonErrorsNameTheField(t *testing.T) {
 	cases := map[string]string{
 		`max_batch_size: -1`: "max_batch_size: must be 0 to 2147483647, got -1",
-		`instance_group [ { count: 10000 kind: KIND_CPU } ]`:                                                       "instance_group[0].count: must be 1 to 1024, got 10000",
-		`dynamic_batching { default_queue_policy { max_queue_size: 1073741824 } }`:                                 "dynamic_batching.default_queue_policy.max_queue_size: must be at most 1048576",
+		`instance_group [ { count: 10000 kind: KIND_CPU } ]`:                                                       "instance_group[0].count: must be 1 to 256, got 10000",
+		`dynamic_batching { default_queue_policy { max_queue_size: 1073741824 } }`:                                 "dynamic_batching.default_queue_policy.max_queue_size: must be at most 65536",
 		`input [ { name: "a" data_type: TYPE_FP32 dims: [ 1 ] }, { name: "a" data_type: TYPE_FP32 dims: [ 2 ] } ]`: `input[1].name: "a" is also input[0]`,
 		`instance_group [ { kind: KIND_MODEL } ]`:                                                                  "instance_group[0].kind: KIND_MODEL is not supported",
 		`instance_group [ { kind: KIND_CPU gpus: [ 0 ] } ]`:                                                        "instance_group[0].gpus: a KIND_CPU group lists GPUs [0]",

@@ -14,8 +14,8 @@ import (
 // instance may hold an OS thread (Go ends the process past 10,000), and
 // max_batch_size sizes counters by its powers of two.
 const (
-	MaxQueueSizeLimit = 1 << 20       // batching.max_queue_size: two rings of this many slots, ~100 MB
-	MaxInstancesLimit = 1024          // instance_groups[].count
+	MaxQueueSizeLimit = 1 << 16       // batching.max_queue_size: two rings of this many slots, ~6 MB a version
+	MaxInstancesLimit = 256           // instance_groups[].count
 	MaxBatchSizeLimit = math.MaxInt32 // max_batch_size: config.pbtxt's own bound
 )
 

@@ -53,6 +53,9 @@ func (in WarmupInput) DataTypeName() string {
 	return n
 }
 
+// MaxWarmupCount bounds a sample's runs per instance.
+const MaxWarmupCount = 1000
+
 func validateWarmup(ws []Warmup) error {
 	for i, w := range ws {
 		at := fmt.Sprintf("warmup[%d]", i)
@@ -61,6 +64,9 @@ func validateWarmup(ws []Warmup) error {
 		}
 		if w.BatchSize < 0 || w.Count < 0 {
 			return &FieldError{Field: at, Msg: fmt.Sprintf("batch_size and count must be >= 1, got %d and %d", w.BatchSize, w.Count)}
+		}
+		if w.Count > MaxWarmupCount {
+			return &FieldError{Field: at + ".count", Msg: fmt.Sprintf("must be at most %d, got %d (a load holds the others back while it warms up)", MaxWarmupCount, w.Count)}
 		}
 		if len(w.Inputs) == 0 {
 			return &FieldError{Field: at + ".inputs", Msg: "name at least one input"}
