@@ -21,12 +21,12 @@ const (
 	inferenceTokenEnv  = "TIFFIN_INFERENCE_TOKEN"
 )
 
-// controlFlags adds the control plane's flags to `tiffin serve`. The
-// returned function runs after parsing: it maps the older
-// --repository-control flag onto the model control mode.
 // maxPollSecs is the longest poll interval: a day.
 const maxPollSecs = 24 * 60 * 60
 
+// controlFlags adds the control plane's flags to `tiffin serve`. The
+// returned function runs after parsing: it maps the older
+// --repository-control flag onto the model control mode.
 func controlFlags(fs *flag.FlagSet, r *config.Repository) func() {
 	fs.StringVar(&r.Mode, "model-control-mode", r.Mode,
 		"who changes the running models: none (load/unload refused), explicit (load/unload over the API; --load-model picks the models at start) or poll (follow the repository)")
