@@ -11,6 +11,7 @@ import (
 
 	"github.com/tiffin-ml/tiffin/backends"
 	"github.com/tiffin-ml/tiffin/backends/backendtest"
+	"github.com/tiffin-ml/tiffin/runtime/config"
 )
 
 // Files a repository writer can make that would hold a load (and loadMu)
@@ -41,7 +42,11 @@ func TestRepositoryOddFiles(t *testing.T) {
 	if _, err := modelFile(b, dir, "model.onnx"); err == nil || !strings.Contains(err.Error(), "is not a regular file") {
 		t.Errorf("a FIFO model file: %v", err)
 	}
-	// So is a warmup file that is one.
+	// So is a config file that is one.
+	if _, err := config.LoadModel(fifo); err == nil || !strings.Contains(err.Error(), "is not a regular file") {
+		t.Errorf("a FIFO config.yaml: %v", err)
+	}
+	// And a warmup file.
 	tensor := backends.Tensor{Name: "x", DataType: backends.FP32, Shape: []int64{4}}
 	if err := readWarmupFile(&tensor, fifo, 4); err == nil || !strings.Contains(err.Error(), "is not a regular file") {
 		t.Errorf("a FIFO warmup file: %v", err)

@@ -2,11 +2,10 @@ package runtime
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
-	"io"
 	"math"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"slices"
 	"time"
@@ -189,27 +188,14 @@ func fillRandom(b []byte, dt backends.DataType, rng *rand.Rand) {
 // Only a regular file is read, and no more of it than the sample may
 // take: a FIFO, /dev/zero or a huge sparse file is refused unread.
 func readWarmupFile(t *backends.Tensor, path string, n int64) error {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return err
-	}
-	if !fi.Mode().IsRegular() {
+	raw, err := config.ReadRegularFile(path, maxWarmupBytes)
+	switch {
+	case errors.Is(err, config.ErrNotRegular):
 		return fmt.Errorf("%s is not a regular file", filepath.Base(path))
-	}
-	if fi.Size() > maxWarmupBytes {
-		return fmt.Errorf("%s holds %d bytes, over the %d MiB a warmup input may take", filepath.Base(path), fi.Size(), maxWarmupBytes>>20)
-	}
-	f, err := os.Open(path)
-	if err != nil {
+	case errors.Is(err, config.ErrOverLimit):
+		return fmt.Errorf("%s is over the %d MiB a warmup input may take", filepath.Base(path), maxWarmupBytes>>20)
+	case err != nil:
 		return err
-	}
-	defer f.Close()
-	raw, err := io.ReadAll(io.LimitReader(f, maxWarmupBytes+1))
-	if err != nil {
-		return err
-	}
-	if len(raw) > maxWarmupBytes {
-		return fmt.Errorf("%s grew past the %d MiB a warmup input may take", filepath.Base(path), maxWarmupBytes>>20)
 	}
 	if t.DataType != backends.Bytes {
 		if want := n * int64(t.DataType.Size()); int64(len(raw)) != want {

@@ -161,22 +161,51 @@ func (e *FieldError) Error() string {
 // times a file's size in memory, so a larger one is refused unread.
 const MaxConfigBytes = 1 << 20
 
-// readConfig reads a model's config file, refusing one over
-// MaxConfigBytes. A missing file is os.ErrNotExist, as from os.ReadFile.
-func readConfig(path string) ([]byte, error) {
+// Errors of ReadRegularFile, for callers to word.
+var (
+	ErrNotRegular = errors.New("is not a regular file")
+	ErrOverLimit  = errors.New("is over its size limit")
+)
+
+// ReadRegularFile reads the file at path whole if it is a regular file of
+// at most limit bytes; else it fails unread with ErrNotRegular (a FIFO,
+// whose open would wait for a writer, or a device such as /dev/zero) or
+// ErrOverLimit, and never reads more than limit bytes of one that grows.
+// A repository's files are read this way: a load holds every other back.
+func ReadRegularFile(path string, limit int64) ([]byte, error) {
+	fi, err := os.Stat(path)
+	switch {
+	case err != nil:
+		return nil, err
+	case !fi.Mode().IsRegular():
+		return nil, ErrNotRegular
+	case fi.Size() > limit:
+		return nil, ErrOverLimit
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	raw, err := io.ReadAll(io.LimitReader(f, MaxConfigBytes+1))
-	if err != nil {
-		return nil, err
+	raw, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err == nil && int64(len(raw)) > limit {
+		err = ErrOverLimit
 	}
-	if len(raw) > MaxConfigBytes {
+	return raw, err
+}
+
+// readConfig reads a model's config file, refusing one that is not a
+// regular file or is over MaxConfigBytes. A missing file is
+// os.ErrNotExist, as from os.ReadFile.
+func readConfig(path string) ([]byte, error) {
+	raw, err := ReadRegularFile(path, MaxConfigBytes)
+	switch {
+	case errors.Is(err, ErrNotRegular):
+		return nil, &FieldError{File: path, Msg: "is not a regular file"}
+	case errors.Is(err, ErrOverLimit):
 		return nil, &FieldError{File: path, Msg: fmt.Sprintf("the file is over %d KiB, the most a model config may be", MaxConfigBytes>>10)}
 	}
-	return raw, nil
+	return raw, err
 }
 
 // LoadModel reads and checks a model's config.yaml. A missing file is not an
