@@ -266,13 +266,10 @@ func (m *Manager) Close(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// Ready reports whether the initial load has finished and the manager is
-// not shutting down; with strict, every model must also be READY.
-func (m *Manager) Ready(strict bool) bool { return m.Readiness(strict) == nil }
-
-// Readiness is Ready's answer with its reason: nil when ready, else a
-// KindUnavailable error that says why, naming the first model version
-// that is not READY and its reason.
+// Readiness reports nil once the initial load has finished, while the
+// manager is not shutting down and, with strict, every model is READY;
+// else a KindUnavailable error that says why, naming the first model
+// version that is not READY and its reason.
 func (m *Manager) Readiness(strict bool) error {
 	switch {
 	case m.closing.Load():

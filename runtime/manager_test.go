@@ -73,7 +73,7 @@ func TestManagerLoadsAndServes(t *testing.T) {
 	if err := m.LoadAll(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if !m.Ready(true) {
+	if m.Readiness(true) != nil {
 		t.Fatalf("not ready: %+v", m.Index())
 	}
 	v, err := m.Version("m", 0)
@@ -167,7 +167,7 @@ func TestManagerLoadFailures(t *testing.T) {
 			}
 			_, err := infer(m, "m", 1)
 			wantKind(t, err, runtime.KindUnavailable, c.reason)
-			if m.Ready(true) {
+			if m.Readiness(true) == nil {
 				t.Fatal("strict readiness with an unavailable model")
 			}
 			if fake.Open() != 0 {
