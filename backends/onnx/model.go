@@ -51,11 +51,15 @@ func (m *Model) Run(ctx context.Context, inputs []backends.Tensor) ([]backends.T
 		return nil, fmt.Errorf("%s: %w", m.name, err)
 	}
 	ins, err := m.inputValues(inputs)
-	defer destroyAll(ins)
 	if err != nil {
+		destroyAll(ins)
 		return nil, fmt.Errorf("%s: %w", m.name, err)
 	}
 	outs, err := m.run(inputs, ins)
+	// The inputs go before the outputs are read: a string tensor's
+	// elements live in ORT's memory, once per element, and need not
+	// overlap the outputs' Go copies.
+	destroyAll(ins)
 	defer destroyAll(outs)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", m.name, err)

@@ -50,23 +50,28 @@ func inputValue(t *backends.Tensor, scalar bool) (ort.Value, error) {
 
 // stringValue makes an ORT string tensor. onnxruntime_go passes elements as
 // C strings, so an element holding a NUL byte is refused rather than cut.
+// Elements go in one at a time: SetContents would hold a Go string header
+// and a C copy of every element at once beside ORT's own copies, which for
+// millions of short elements is most of a request's memory.
 func stringValue(shape ort.Shape, elems [][]byte) (ort.Value, error) {
-	strs := make([]string, len(elems))
 	for i, e := range elems {
 		if bytes.IndexByte(e, 0) >= 0 {
 			return nil, fmt.Errorf("element %d holds a NUL byte, which the onnxruntime backend cannot pass", i)
 		}
-		// SetContents copies each string into C memory at once, so a
-		// view of e is enough.
-		strs[i] = unsafe.String(unsafe.SliceData(e), len(e))
 	}
 	st, err := ort.NewStringTensor(shape)
 	if err != nil {
 		return nil, err
 	}
-	if err := st.SetContents(strs); err != nil {
-		st.Destroy()
-		return nil, err
+	for i, e := range elems {
+		if len(e) == 0 {
+			continue // a new string tensor's elements are empty
+		}
+		// SetElement copies e into C memory at once, so a view is enough.
+		if err := st.SetElement(int64(i), unsafe.String(unsafe.SliceData(e), len(e))); err != nil {
+			st.Destroy()
+			return nil, err
+		}
 	}
 	return st, nil
 }
@@ -174,9 +179,11 @@ func result(spec backends.TensorSpec, v ort.Value, scalar bool) (backends.Tensor
 		if err != nil {
 			return t, fmt.Errorf("reading strings: %w", err)
 		}
+		// GetContents made each string afresh and keeps none: the
+		// elements are views of them rather than second copies.
 		t.Strings = make([][]byte, len(strs))
 		for i, s := range strs {
-			t.Strings[i] = []byte(s)
+			t.Strings[i] = unsafe.Slice(unsafe.StringData(s), len(s))
 		}
 	} else {
 		data, ok := goBytes(v)
