@@ -67,7 +67,7 @@ func (s *Service) Cancel(ctx context.Context, id string) (Status, error) {
 		if r.State.Finished() {
 			return false
 		}
-		r.RowsDone, r.RowsFailed, r.ChunksDone, r.Replicas = p.rows, p.failed, p.chunks, p.replicas
+		r.take(p, r.Sealed)
 		r.Error = "cancelled"
 		r.finish(Cancelled, time.Now().UTC())
 		return true

@@ -133,6 +133,16 @@ type Status struct {
 	Replicas   map[string]int `json:"replicas,omitempty"` // chunks scored, by replica
 }
 
+// take sets the counts from p. Until a job's upload is sealed its chunks
+// are not all known: Chunks then counts those known, at least the ones
+// done, so that a job never shows more chunks done than it has.
+func (s *Status) take(p progress, sealed bool) {
+	s.RowsDone, s.RowsFailed, s.ChunksDone, s.Replicas = p.rows, p.failed, p.chunks, p.replicas
+	if !sealed {
+		s.Chunks = max(s.Chunks, p.chunks)
+	}
+}
+
 // record is a job as stored in the jobs bucket, updated only by
 // compare-and-set on its revision, and only at its few changes of state:
 // created, sealed, running, finished. Chunks do not write it: each scored
@@ -173,7 +183,7 @@ func outputSpecs(sig *runtime.Signature) []outSpec {
 // withProgress is the record's status with the progress counted p.
 func (r *record) withProgress(p progress) Status {
 	s := r.Status
-	s.RowsDone, s.RowsFailed, s.ChunksDone, s.Replicas = p.rows, p.failed, p.chunks, p.replicas
+	s.take(p, r.Sealed)
 	if p.chunks > 0 && s.State == Pending {
 		s.State = Running
 	}
@@ -195,7 +205,8 @@ func (r *record) finishWith(p progress, now time.Time) bool {
 	if !r.Sealed || r.State.Finished() || p.chunks < r.Chunks {
 		return false
 	}
-	r.RowsDone, r.RowsFailed, r.ChunksDone, r.Replicas, r.FirstErr = p.rows, p.failed, p.chunks, p.replicas, p.firstErr
+	r.take(p, r.Sealed)
+	r.FirstErr = p.firstErr
 	r.State = Succeeded
 	if r.RowsFailed == r.RowsTotal {
 		r.State, r.Error = Failed, "every row failed; the first error: "+r.FirstErr

@@ -103,3 +103,22 @@ func TestRecordFinishesOnceEveryChunkIsDone(t *testing.T) {
 		t.Fatalf("%+v", all)
 	}
 }
+
+// While its upload is read a job's chunk total is not known: it never shows
+// fewer chunks than it has done, whether read, cancelled or finished.
+func TestUnsealedJobCountsItsChunksDone(t *testing.T) {
+	r := &record{Status: Status{State: Running}}
+	two := progress{chunks: 2, rows: 20}
+	if s := r.withProgress(two); s.Chunks != 2 || s.ChunksDone != 2 || s.RowsDone != 20 {
+		t.Fatalf("reading: %+v", s)
+	}
+	r.take(two, false)
+	r.finish(Cancelled, timeNow())
+	if r.Chunks != 2 || r.ChunksDone != 2 {
+		t.Fatalf("cancelled: %+v", r.Status)
+	}
+	sealed := &record{Status: Status{State: Running, Chunks: 5}, Sealed: true}
+	if s := sealed.withProgress(two); s.Chunks != 5 || s.ChunksDone != 2 {
+		t.Fatalf("sealed: %+v", s)
+	}
+}
