@@ -146,6 +146,17 @@ func TestGRPCRepository(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// One repository: a name is refused rather than ignored.
+	_, err = c.RepositoryIndex(ctx, &pb.RepositoryIndexRequest{RepositoryName: "other"})
+	wantCode(t, err, codes.InvalidArgument, `repository_name "other"`)
+	_, err = c.RepositoryModelLoad(authed, &pb.RepositoryModelLoadRequest{RepositoryName: "other", ModelName: "m"})
+	wantCode(t, err, codes.InvalidArgument, "one model repository")
+	_, err = c.RepositoryModelUnload(authed, &pb.RepositoryModelUnloadRequest{RepositoryName: "other", ModelName: "m"})
+	wantCode(t, err, codes.InvalidArgument, "leave it empty")
+	if idx, err := c.RepositoryIndex(ctx, &pb.RepositoryIndexRequest{Ready: true}); err != nil || len(idx.Models) != 1 || idx.Models[0].Name != "m" {
+		t.Fatalf("index %v, %v", idx, err)
+	}
+
 	off, _ := serve(t, func(o *grpct.Options) { o.Access.Mode = config.ControlNone })
 	_, err = off.RepositoryModelLoad(authed, &pb.RepositoryModelLoadRequest{ModelName: "m"})
 	wantCode(t, err, codes.PermissionDenied, "--model-control-mode explicit")

@@ -75,11 +75,28 @@ func (s *Server) ModelStatistics(_ context.Context, req *pb.ModelStatisticsReque
 
 // RepositoryIndex lists the models and versions the server knows.
 func (s *Server) RepositoryIndex(_ context.Context, req *pb.RepositoryIndexRequest) (*pb.RepositoryIndexResponse, error) {
+	if err := oneRepository(req.GetRepositoryName()); err != nil {
+		return nil, rpcError(err)
+	}
 	return transport.RepositoryIndex(s.models, req.GetReady()), nil
+}
+
+// oneRepository refuses a repository_name: tiffin serves one repository,
+// and a name would otherwise be ignored, answering for a repository the
+// caller did not ask about. Empty means any repository, as in Triton.
+func oneRepository(name string) error {
+	if name == "" {
+		return nil
+	}
+	return runtime.Errorf(runtime.KindInvalidArgument,
+		"repository_name %q: this server has one model repository and takes no repository name; leave it empty", name)
 }
 
 // RepositoryModelLoad loads or reloads a model from the repository.
 func (s *Server) RepositoryModelLoad(ctx context.Context, req *pb.RepositoryModelLoadRequest) (*pb.RepositoryModelLoadResponse, error) {
+	if err := oneRepository(req.GetRepositoryName()); err != nil {
+		return nil, rpcError(err)
+	}
 	err := transport.LoadModel(ctx, s.models, s.opts.Access, authorization(ctx), req.GetModelName(), len(req.GetParameters()))
 	if err != nil {
 		return nil, rpcError(err)
@@ -90,6 +107,9 @@ func (s *Server) RepositoryModelLoad(ctx context.Context, req *pb.RepositoryMode
 // RepositoryModelUnload unloads a model. The unload_dependents parameter
 // is accepted; tiffin has no ensembles, so a model has no dependents.
 func (s *Server) RepositoryModelUnload(ctx context.Context, req *pb.RepositoryModelUnloadRequest) (*pb.RepositoryModelUnloadResponse, error) {
+	if err := oneRepository(req.GetRepositoryName()); err != nil {
+		return nil, rpcError(err)
+	}
 	for k := range req.GetParameters() {
 		if k != "unload_dependents" {
 			return nil, rpcError(runtime.Errorf(runtime.KindInvalidArgument, "unknown unload parameter %q", k))
