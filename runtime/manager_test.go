@@ -502,3 +502,24 @@ func TestManagerPolicySelectingNothing(t *testing.T) {
 	_, err = infer(m, "n", 1)
 	wantKind(t, err, runtime.KindUnavailable, "selects none of the version folders [1]")
 }
+
+// A stop signal during start leaves the models not yet begun unloaded:
+// the server stops without loading the rest of the repository first.
+func TestLoadNamesStopsWhenAskedTo(t *testing.T) {
+	repo := t.TempDir()
+	writeFake(t, repo, "a", "", 1)
+	writeFake(t, repo, "b", "", 1)
+	fake := backendtest.New(backendtest.Options{})
+	m := fakeManager(t, repo, fake)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := m.LoadNames(ctx, []string{"a", "b"}); err != nil {
+		t.Fatal(err)
+	}
+	if fake.Loads() != 0 || len(m.Index()) != 0 {
+		t.Fatalf("loads %d, index %+v after a stop: want none", fake.Loads(), m.Index())
+	}
+	if err := m.LoadNames(context.Background(), []string{"a", "b"}); err != nil || fake.Loads() != 2 {
+		t.Fatalf("loads %d, %v", fake.Loads(), err)
+	}
+}

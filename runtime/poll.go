@@ -13,13 +13,19 @@ import (
 
 // LoadNames loads the named models at start (explicit model control); the
 // rest of the repository stays unloaded. A name that fails is logged and
-// the others still load.
+// the others still load. Once ctx ends (a stop signal during start) the
+// models not yet begun are left unloaded: a load under way cannot be cut
+// short, but a stop need not wait for the rest of the repository.
 func (m *Manager) LoadNames(ctx context.Context, names []string) error {
 	defer m.started.Store(true)
 	m.loadMu.Lock()
 	m.expected = m.countInstances(names)
 	m.loadMu.Unlock()
-	for _, name := range names {
+	for i, name := range names {
+		if ctx.Err() != nil {
+			m.log.Warn("stopping: models left unloaded", "count", len(names)-i, "first", name)
+			return nil
+		}
 		_ = m.Load(ctx, name) // Load logs a failure
 	}
 	return nil

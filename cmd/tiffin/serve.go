@@ -64,6 +64,14 @@ func serveCmd(args []string, stdout, stderr io.Writer) int {
 	log := newLogger(cfg, stderr)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	go func() {
+		<-ctx.Done()
+		// A model load under way cannot be cut short, and requests in
+		// flight get the shutdown timeout: whoever cannot wait sends
+		// the signal again, which now ends the process at once.
+		stop()
+		log.Info("stop signal received; a second SIGINT or SIGTERM stops at once")
+	}()
 	if err := serve(ctx, cfg, log, nil); err != nil {
 		log.Error("tiffin serve failed", "err", err)
 		return 1
