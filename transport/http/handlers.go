@@ -25,7 +25,20 @@ func (s *Server) serverReady(ctx *fasthttp.RequestCtx) {
 		replyError(ctx, err)
 		return
 	}
-	ctx.SetStatusCode(fasthttp.StatusOK)
+	replyHealth(ctx, readyBody)
+}
+
+// The health answers' bodies. The protocol asks only for the status (and
+// Triton's clients read only that), but KServe's REST client reads "live"
+// and "ready" from the body, as KServe's own server writes them.
+var (
+	liveBody  = []byte(`{"live":true}`)
+	readyBody = []byte(`{"ready":true}`)
+)
+
+func replyHealth(ctx *fasthttp.RequestCtx, body []byte) {
+	ctx.SetContentType("application/json")
+	ctx.SetBody(body)
 }
 
 func (s *Server) modelReady(ctx *fasthttp.RequestCtx, model string, version int64) {
@@ -33,7 +46,7 @@ func (s *Server) modelReady(ctx *fasthttp.RequestCtx, model string, version int6
 		replyError(ctx, err)
 		return
 	}
-	ctx.SetStatusCode(fasthttp.StatusOK)
+	replyHealth(ctx, readyBody)
 }
 
 func (s *Server) modelMetadata(ctx *fasthttp.RequestCtx, model string, version int64) {

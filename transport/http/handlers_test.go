@@ -68,11 +68,12 @@ func TestHandlers(t *testing.T) {
 		status                   int
 		contains                 string
 	}{
-		{"live", "GET", "/v2/health/live", "", 200, ""},
-		{"ready", "GET", "/v2/health/ready", "", 200, ""},
+		{"live", "GET", "/v2/health/live", "", 200, `{"live":true}`}, // KServe's client reads the body
+		{"ready", "GET", "/v2/health/ready", "", 200, `{"ready":true}`},
+		{"ready, HEAD", "HEAD", "/v2/health/ready", "", 200, ""},
 		{"server metadata", "GET", "/v2", "", 200, `"name":"tiffin"`},
 		{"model metadata", "GET", "/v2/models/m", "", 200, `"platform":"` + backendtest.Platform + `"`},
-		{"model ready", "GET", "/v2/models/m/ready", "", 200, ""},
+		{"model ready", "GET", "/v2/models/m/ready", "", 200, `{"ready":true}`},
 		{"infer", "POST", "/v2/models/m/infer", inferBody, 200, `"name":"y"`},
 		{"infer a version", "POST", "/v2/models/m/versions/1/infer", inferBody, 200, `"data":[1,2,3,4]`},
 		{"unknown model", "POST", "/v2/models/nope/infer", inferBody, 404, `unknown model \"nope\"`},

@@ -25,7 +25,7 @@ func (s *Server) route(ctx *fasthttp.RequestCtx) {
 		s.serverMetadata(ctx)
 		return
 	case len(seg) == 3 && seg[1] == "health" && seg[2] == "live" && get:
-		ctx.SetStatusCode(fasthttp.StatusOK)
+		replyHealth(ctx, liveBody)
 		return
 	case len(seg) == 3 && seg[1] == "health" && seg[2] == "ready" && get:
 		s.serverReady(ctx)
