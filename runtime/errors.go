@@ -24,6 +24,7 @@ const (
 	KindTooLarge                      // a body or upload is over its size limit
 	KindRequestTimeout                // the client took too long to send its request
 	KindHeaderTooLarge                // the request line and headers are over their buffer
+	KindUnimplemented                 // a protocol extension this server does not have (shared memory)
 	numKinds
 )
 
@@ -41,6 +42,7 @@ var kindNames = [...]string{
 	KindTooLarge:          "too large",
 	KindRequestTimeout:    "request timeout",
 	KindHeaderTooLarge:    "header too large",
+	KindUnimplemented:     "unimplemented",
 }
 
 func (k Kind) String() string {

@@ -35,6 +35,8 @@ func HTTPStatus(err error) int {
 		return 408
 	case runtime.KindHeaderTooLarge:
 		return 431
+	case runtime.KindUnimplemented:
+		return 501
 	}
 	return 500
 }
@@ -66,6 +68,8 @@ func GRPCCode(err error) codes.Code {
 		return codes.DeadlineExceeded
 	case runtime.KindHeaderTooLarge:
 		return codes.ResourceExhausted
+	case runtime.KindUnimplemented:
+		return codes.Unimplemented
 	}
 	return codes.Internal
 }

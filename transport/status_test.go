@@ -30,6 +30,7 @@ func TestStatusEveryKind(t *testing.T) {
 		runtime.KindTooLarge:          {413, codes.ResourceExhausted},
 		runtime.KindRequestTimeout:    {408, codes.DeadlineExceeded},
 		runtime.KindHeaderTooLarge:    {431, codes.ResourceExhausted},
+		runtime.KindUnimplemented:     {501, codes.Unimplemented},
 	}
 	for _, k := range runtime.Kinds() {
 		w, ok := want[k]

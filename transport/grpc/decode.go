@@ -36,6 +36,11 @@ func decodeRequest(r *pb.ModelInferRequest, check func([]backends.Tensor) error,
 	if len(r.GetInputs()) == 0 {
 		return invalid("request has no inputs")
 	}
+	for _, in := range r.GetInputs() { // before the counts, which such an input throws off
+		if _, ok := in.GetParameters()[transport.SharedMemoryParam]; ok {
+			return transport.NoSharedMemory("input", in.GetName())
+		}
+	}
 	if len(raw) > 0 && len(raw) != len(r.GetInputs()) {
 		return invalid("request has %d inputs but %d raw_input_contents entries; give one per input, in input order",
 			len(r.GetInputs()), len(raw))
@@ -65,6 +70,9 @@ func decodeRequest(r *pb.ModelInferRequest, check func([]backends.Tensor) error,
 	for _, o := range r.GetOutputs() {
 		if _, ok := o.GetParameters()["classification"]; ok {
 			return invalid("output %q: the classification extension is not supported", o.GetName())
+		}
+		if _, ok := o.GetParameters()[transport.SharedMemoryParam]; ok {
+			return transport.NoSharedMemory("output", o.GetName())
 		}
 		d.req.Outputs = append(d.req.Outputs, o.GetName())
 	}

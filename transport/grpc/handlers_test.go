@@ -125,6 +125,22 @@ func TestGRPCHandlers(t *testing.T) {
 	fake.SetLatency(0)
 }
 
+// Shared memory is refused naming it, not ignored: an output asked for in
+// a region would otherwise be answered in the message, the region unwritten.
+func TestGRPCRefusesSharedMemory(t *testing.T) {
+	c, _ := serve(t, nil)
+	ctx := context.Background()
+	region := map[string]*pb.InferParameter{"shared_memory_region": {ParameterChoice: &pb.InferParameter_StringParam{StringParam: "r"}}}
+	in := &pb.ModelInferRequest{ModelName: "m", Inputs: []*pb.ModelInferRequest_InferInputTensor{
+		{Name: "x", Datatype: "FP32", Shape: []int64{1, 4}, Parameters: region}}}
+	_, err := c.ModelInfer(ctx, in)
+	wantCode(t, err, codes.Unimplemented, `input "x" names a shared-memory region`)
+	out := inferRequest("m", []int64{1, 4}, 1, 2, 3, 4)
+	out.Outputs = []*pb.ModelInferRequest_InferRequestedOutputTensor{{Name: "y", Parameters: region}}
+	_, err = c.ModelInfer(ctx, out)
+	wantCode(t, err, codes.Unimplemented, `output "y" names a shared-memory region`)
+}
+
 func TestGRPCRepository(t *testing.T) {
 	c, fake := serve(t, nil)
 	ctx := context.Background()

@@ -140,6 +140,9 @@ func (d *decoded) decode(body []byte, headerLen int, check func([]backends.Tenso
 		if o.Parameters.has("classification") {
 			return invalid("output %q: the classification extension is not supported", o.Name)
 		}
+		if o.Parameters.has(transport.SharedMemoryParam) {
+			return transport.NoSharedMemory("output", o.Name)
+		}
 	}
 	return nil
 }
@@ -199,6 +202,9 @@ func priorityOf(raw []byte) (runtime.Priority, bool) {
 func decodeHeader(in *inputJSON, t *backends.Tensor) error {
 	if in.Name == "" {
 		return invalid("an input has no name")
+	}
+	if in.Parameters.has(transport.SharedMemoryParam) {
+		return transport.NoSharedMemory("input", in.Name)
 	}
 	dt, ok := backends.ParseDataType(in.Datatype)
 	if !ok {

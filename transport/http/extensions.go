@@ -39,6 +39,8 @@ func (s *Server) routeExtensions(ctx *fasthttp.RequestCtx, seg []string, get, po
 		s.repositoryLoad(ctx, seg[2])
 	case len(seg) == 4 && seg[0] == "repository" && seg[1] == "models" && seg[3] == "unload" && post:
 		s.repositoryUnload(ctx, seg[2])
+	case seg[0] == "systemsharedmemory" || seg[0] == "cudasharedmemory" || seg[0] == "trace":
+		replyError(ctx, transport.NoExtension("/v2/"+seg[0]))
 	default:
 		return false
 	}

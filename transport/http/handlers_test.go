@@ -84,6 +84,18 @@ func TestHandlers(t *testing.T) {
 		{"unavailable", "POST", "/v2/models/broken/infer", inferBody, 503, "broken"},
 		{"too large", "POST", "/v2/models/m/infer", strings.Repeat(" ", 1<<17), 413, "--max-body-bytes"},
 		{"jobs off", "GET", "/v2/jobs", "", 404, "--jobs=false"},
+		// Shared memory is refused, not ignored (an output would go to the
+		// body while the caller reads a region nobody wrote).
+		{"input in shared memory", "POST", "/v2/models/m/infer",
+			`{"inputs":[{"name":"x","shape":[1,4],"datatype":"FP32","parameters":{"shared_memory_region":"r","shared_memory_byte_size":16}}]}`,
+			501, `input \"x\" names a shared-memory region`},
+		{"output to shared memory", "POST", "/v2/models/m/infer",
+			strings.Replace(inferBody, `]}]}`, `]}],"outputs":[{"name":"y","parameters":{"shared_memory_region":"r"}}]}`, 1),
+			501, `output \"y\" names a shared-memory region`},
+		{"shared memory register", "POST", "/v2/systemsharedmemory/region/r/register", `{"key":"/k","offset":0,"byte_size":16}`, 501, "/v2/systemsharedmemory: this server does not have"},
+		{"CUDA shared memory status", "GET", "/v2/cudasharedmemory/status", "", 501, "/v2/cudasharedmemory"},
+		{"trace settings", "GET", "/v2/trace/setting", "", 501, "/v2/trace"},
+		{"log settings", "GET", "/v2/logging", "", 501, "/v2/logging"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

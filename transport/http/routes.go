@@ -6,6 +6,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/tiffin-ml/tiffin/runtime"
+	"github.com/tiffin-ml/tiffin/transport"
 )
 
 // route dispatches by path. The V2 paths are few and fixed, so a switch on
@@ -31,6 +32,9 @@ func (s *Server) route(ctx *fasthttp.RequestCtx) {
 		s.serverReady(ctx)
 		return
 	case len(seg) >= 3 && s.routeExtensions(ctx, seg[1:], get, post):
+		return
+	case len(seg) == 2 && seg[1] == "logging":
+		replyError(ctx, transport.NoExtension("/v2/logging"))
 		return
 	case len(seg) >= 2 && seg[1] == "jobs" && s.routeJobs(ctx, seg[2:]):
 		return
