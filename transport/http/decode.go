@@ -56,7 +56,7 @@ type outputRequest struct {
 type decoded struct {
 	req          runtime.InferRequest
 	binaryAll    bool            // binary_data_output on the request
-	binaryOutput map[string]bool // binary_data per requested output
+	binaryOutput map[string]bool // binary_data per requested output that sets it, over binaryAll
 
 	body []byte      // the request body, when the server read it into this request's memory
 	rj   requestJSON // the body's JSON, parsed
@@ -131,11 +131,11 @@ func (d *decoded) decode(body []byte, headerLen int, check func([]backends.Tenso
 		if err != nil {
 			return invalid("output %q: %v", o.Name, err)
 		}
-		if bin {
+		if o.Parameters.has("binary_data") { // either way, it wins over binary_data_output (Triton)
 			if d.binaryOutput == nil {
 				d.binaryOutput = map[string]bool{}
 			}
-			d.binaryOutput[o.Name] = true
+			d.binaryOutput[o.Name] = bin
 		}
 		if o.Parameters.has("classification") {
 			return invalid("output %q: the classification extension is not supported", o.Name)

@@ -44,6 +44,36 @@ func TestDecodeRequestBinaryAndParameters(t *testing.T) {
 	}
 }
 
+// An output's own binary_data wins over binary_data_output, either way,
+// as in Triton; an output that sets none follows binary_data_output.
+func TestBinaryDataPerOutputWins(t *testing.T) {
+	for _, c := range []struct {
+		all, y, z    string // "" leaves the parameter out
+		wantY, wantZ bool
+	}{
+		{"true", "false", "", false, true},
+		{"false", "true", "", true, false},
+		{"", "true", "false", true, false},
+		{"true", "", "", true, true},
+	} {
+		param := func(k, v string) string {
+			if v == "" {
+				return ""
+			}
+			return `,"parameters":{"` + k + `":` + v + `}`
+		}
+		body := `{"inputs":[{"name":"a","datatype":"FP32","shape":[1],"data":[1]}]` + param("binary_data_output", c.all) +
+			`,"outputs":[{"name":"y"` + param("binary_data", c.y) + `},{"name":"z"` + param("binary_data", c.z) + `}]}`
+		d, err := decodeRequest([]byte(body), -1, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.binary("y") != c.wantY || d.binary("z") != c.wantZ {
+			t.Errorf("%s: y %v, z %v; want %v, %v", body, d.binary("y"), d.binary("z"), c.wantY, c.wantZ)
+		}
+	}
+}
+
 func TestDecodeRequestErrors(t *testing.T) {
 	tests := []struct {
 		body      string

@@ -41,7 +41,7 @@ func encodeResponse(dst []byte, resp *runtime.InferResponse, d *decoded) (body [
 			dst = strconv.AppendInt(dst, s, 10)
 		}
 		dst = append(dst, ']')
-		if d.binaryAll || d.binaryOutput[o.Name] {
+		if d.binary(o.Name) {
 			anyBinary = true
 			dst = append(dst, `,"parameters":{"binary_data_size":`...)
 			dst = strconv.AppendInt(dst, int64(binarySize(o)), 10)
@@ -59,11 +59,20 @@ func encodeResponse(dst []byte, resp *runtime.InferResponse, d *decoded) (body [
 	headerLen = len(dst)
 	for i := range resp.Outputs {
 		o := &resp.Outputs[i]
-		if d.binaryAll || d.binaryOutput[o.Name] {
+		if d.binary(o.Name) {
 			dst = appendBinary(dst, o)
 		}
 	}
 	return dst, headerLen
+}
+
+// binary reports whether the output named so is answered as binary data:
+// its own binary_data when it sets one, else binary_data_output.
+func (d *decoded) binary(name string) bool {
+	if b, ok := d.binaryOutput[name]; ok {
+		return b
+	}
+	return d.binaryAll
 }
 
 func binarySize(t *backends.Tensor) int {
