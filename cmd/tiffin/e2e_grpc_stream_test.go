@@ -70,7 +70,7 @@ func runStream(ctx context.Context, c pb.GRPCInferenceServiceClient, s, n int) e
 	if err := stream.CloseSend(); err != nil {
 		return err
 	}
-	failed := 0
+	failed, badID := 0, fmt.Sprintf("s%d-r%d", s, n/2)
 	for {
 		r, err := stream.Recv()
 		if errors.Is(err, io.EOF) {
@@ -80,6 +80,10 @@ func runStream(ctx context.Context, c pb.GRPCInferenceServiceClient, s, n int) e
 			return err
 		}
 		if r.ErrorMessage != "" {
+			// tritonclient drops a failed answer's id: the message names it.
+			if !strings.HasPrefix(r.ErrorMessage, "[request id: "+badID+"] ") {
+				return fmt.Errorf("stream %d: error %q does not name request %s", s, r.ErrorMessage, badID)
+			}
 			failed++
 			continue
 		}

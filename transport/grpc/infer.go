@@ -192,7 +192,14 @@ func (s *Server) receive(st *streamState) error {
 func (s *Server) streamOne(ctx context.Context, req *pb.ModelInferRequest) *pb.ModelStreamInferResponse {
 	resp := new(pb.ModelInferResponse)
 	if err := s.infer(ctx, req, 0, new(decoded), resp); err != nil {
-		return &pb.ModelStreamInferResponse{ErrorMessage: err.Error(),
+		msg := transport.Public(err.Error())
+		if id := req.GetId(); id != "" {
+			// Answers come out of order and tritonclient drops the
+			// response (and so its id) of a failed one: the message
+			// names the request, as Triton's does.
+			msg = "[request id: " + id + "] " + msg
+		}
+		return &pb.ModelStreamInferResponse{ErrorMessage: msg,
 			InferResponse: &pb.ModelInferResponse{ModelName: req.GetModelName(), ModelVersion: req.GetModelVersion(), Id: req.GetId()}}
 	}
 	return &pb.ModelStreamInferResponse{InferResponse: resp}
