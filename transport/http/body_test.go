@@ -94,6 +94,25 @@ func TestExpectContinue(t *testing.T) {
 	}
 }
 
+// A client that sends a whole oversized body before it reads (as
+// tritonclient does) reads the 413, not a reset connection, even when the
+// body is far past both the limit and drainLimit: the announced body is
+// drained before the connection closes.
+func TestOversizedBodySentWholeReadsThe413(t *testing.T) {
+	s := startFake(t)
+	c := dialFake(t, s)
+	defer c.Close()
+	n := drainLimit + 4<<20 // 20 MiB against a 64 KiB limit
+	fmt.Fprintf(c, "POST /v2/models/m/infer HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n\r\n", n)
+	if _, err := c.Write(make([]byte, n)); err != nil {
+		t.Fatalf("sending the body: %v (the server gave up on it)", err)
+	}
+	resp, err := io.ReadAll(c)
+	if got := string(resp); !strings.HasPrefix(got, "HTTP/1.1 413") || !strings.Contains(got, "--max-body-bytes") {
+		t.Fatalf("%d bytes sent whole: %q, %v; want the 413", n, got, err)
+	}
+}
+
 // dialFake connects to s for a hand-written request, with a deadline so a
 // server that never answers fails the test rather than hanging it.
 func dialFake(t *testing.T, s *Server) *net.TCPConn {
