@@ -87,6 +87,9 @@ func serve(ctx context.Context, cfg config.Server, log *slog.Logger, ready chan<
 		return err
 	}
 	log.Info("tiffin starting", "version", version, "config", cfg)
+	if len(cfg.TritonIgnored) > 0 {
+		log.Warn("Triton flags that tiffin does not act on were ignored (tiffin serve -h says why for each)", "flags", cfg.TritonIgnored)
+	}
 	c, err := newContainer(cfg, log)
 	if err != nil {
 		return err

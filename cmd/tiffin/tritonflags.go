@@ -31,9 +31,101 @@ func tritonFlags(fs *flag.FlagSet, cfg *config.Server) {
 		cfg.ShutdownTimeout = time.Duration(n) * time.Second
 		return nil
 	})
+	tritonAliases(fs, cfg)
+	for _, f := range tritonIgnored {
+		usage := "Triton's; accepted and not acted on (a warning at start): " + f.why
+		record := func(v string) error {
+			cfg.TritonIgnored = append(cfg.TritonIgnored, "--"+f.name+"="+v)
+			return nil
+		}
+		if f.bool {
+			fs.BoolFunc(f.name, usage, record)
+		} else {
+			fs.Func(f.name, usage, record)
+		}
+	}
 	fs.StringVar(&cfg.TLS.Cert, "tls-cert", cfg.TLS.Cert, "serve HTTP and gRPC over TLS with this PEM certificate `FILE` (with --tls-key)")
 	fs.StringVar(&cfg.TLS.Key, "tls-key", cfg.TLS.Key, "the PEM private key `FILE` of --tls-cert")
 	fs.StringVar(&cfg.TLS.ClientCA, "tls-client-ca", cfg.TLS.ClientCA, "require client certificates signed by this PEM CA `FILE` (mTLS)")
+}
+
+// tritonAliases adds Triton's spellings of flags tiffin has: a Triton
+// command line runs as it is.
+func tritonAliases(fs *flag.FlagSet, cfg *config.Server) {
+	fs.StringVar(&cfg.ModelRepository, "model-store", cfg.ModelRepository, "Triton's older spelling of --model-repository")
+	fs.Func("log-verbose", "Triton's verbose logging level: more than 0 is --log-level debug", func(s string) error {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 0 {
+			return fmt.Errorf("want a level >= 0, got %q", s)
+		}
+		if n > 0 {
+			cfg.LogLevel = "debug"
+		}
+		return nil
+	})
+	fs.Func("log-info", "Triton's: false logs warnings and errors only (--log-level warn)", func(s string) error {
+		on, err := strconv.ParseBool(s)
+		if err != nil {
+			return fmt.Errorf("want true or false, got %q", s)
+		}
+		if !on && cfg.LogLevel != "debug" && cfg.LogLevel != "error" {
+			cfg.LogLevel = "warn"
+		}
+		return nil
+	})
+	// tiffin listens on one address for both front ends.
+	address := func(s string) error {
+		if cfg.Host != "" && cfg.Host != s {
+			return fmt.Errorf("tiffin listens on one address for HTTP and gRPC (--host %q), not %q too", cfg.Host, s)
+		}
+		cfg.Host = s
+		return nil
+	}
+	fs.Func("http-address", "Triton's: the address to listen on (--host)", address)
+	fs.Func("grpc-address", "Triton's: the address to listen on (--host; it must be the same as --http-address)", address)
+}
+
+// tritonIgnored are Triton's flags that tiffin accepts without acting on
+// them, so that a Triton command line starts; each is named in a warning
+// at start with why. Flags that would weaken security if ignored (Triton's
+// own TLS and SSL flags) are not among them: they stay unknown, and the
+// command line is refused.
+var tritonIgnored = []struct {
+	name, why string
+	bool      bool // takes no value
+}{
+	{name: "strict-model-config", why: "tiffin always completes a config from the model file"},
+	{name: "disable-auto-complete-config", why: "tiffin always completes a config from the model file", bool: true},
+	{name: "exit-on-error", why: "a model that fails to load is UNAVAILABLE and the rest serve; --strict-readiness keeps the server not ready meanwhile"},
+	{name: "backend-config", why: "ONNX Runtime's threads follow each instance's cores; see config.yaml"},
+	{name: "backend-directory", why: "the backends are built in"},
+	{name: "repoagent-directory", why: "tiffin has no repository agents"},
+	{name: "http-thread-count", why: "the HTTP front end has no thread pool"},
+	{name: "model-load-thread-count", why: "models load one at a time"},
+	{name: "model-load-retry-count", why: "a failed load is not retried"},
+	{name: "pinned-memory-pool-byte-size", why: "tiffin keeps no pinned memory pool"},
+	{name: "cuda-memory-pool-byte-size", why: "set gpu_mem_limit per instance group in config.yaml"},
+	{name: "min-supported-compute-capability", why: "every GPU NVML lists is used"},
+	{name: "allow-gpu-metrics", why: "GPU metrics are exported whenever NVML finds a GPU"},
+	{name: "allow-cpu-metrics", why: "process metrics are always exported"},
+	{name: "metrics-interval-ms", why: "GPU metrics are read every 5 s"},
+	{name: "metrics-config", why: "see --metrics-compat"},
+	{name: "allow-sagemaker", why: "tiffin has no SageMaker front end"},
+	{name: "allow-vertex-ai", why: "tiffin has no Vertex AI front end"},
+	{name: "id", why: "the server's name is tiffin"},
+	{name: "trace-config", why: "use --otlp-endpoint"},
+	{name: "rate-limit", why: "tiffin has no rate limiter; queues are bounded by max_queue_size"},
+	{name: "rate-limit-resource", why: "tiffin has no rate limiter"},
+	{name: "buffer-manager-thread-count", why: "tiffin has no buffer manager threads"},
+	{name: "grpc-infer-allocation-pool-size", why: "gRPC buffers are pooled already"},
+	{name: "response-cache-byte-size", why: "tiffin has no response cache"},
+	{name: "cache-config", why: "tiffin has no response cache"},
+	{name: "log-warning", why: "use --log-level"},
+	{name: "log-error", why: "use --log-level"},
+	{name: "log-file", why: "logs go to standard error"},
+	{name: "model-namespacing", why: "tiffin has one repository"},
+	{name: "reuse-http-port", why: "not supported"},
+	{name: "reuse-grpc-port", why: "not supported"},
 }
 
 // envFlags sets every flag of fs that the environment names as

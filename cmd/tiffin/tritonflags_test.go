@@ -140,3 +140,38 @@ func TestControlFlagBounds(t *testing.T) {
 		t.Errorf("load models %q, %v; want [a b]", cfg.Repository.LoadModels, err)
 	}
 }
+
+// A Triton command line starts: the flags tiffin has under other names
+// map onto them, and the rest are accepted and listed for the warning.
+func TestTritonLaunchFlags(t *testing.T) {
+	cfg, err := parseServe(t, nil, "--model-store=/models", "--log-verbose=1", "--exit-on-error=false",
+		"--strict-model-config=false", "--disable-auto-complete-config", "--backend-config=onnxruntime,enable-global-threadpool=1",
+		"--http-thread-count=4", "--model-load-thread-count=2", "--pinned-memory-pool-byte-size=0", "--allow-gpu-metrics=false",
+		"--id=x", "--allow-sagemaker=false", "--http-address=127.0.0.1", "--grpc-address", "127.0.0.1",
+		"--trace-config=rate=1", "--rate-limit=off", "--buffer-manager-thread-count=2", "--metrics-interval-ms=1000",
+		"--repository-poll-secs=5", "--model-control-mode=poll", "--exit-timeout-secs=5")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.ModelRepository != "/models" || cfg.LogLevel != "debug" || cfg.Host != "127.0.0.1" || cfg.ShutdownTimeout != 5*time.Second {
+		t.Fatalf("mapped: repository %q, log level %q, host %q, exit timeout %v", cfg.ModelRepository, cfg.LogLevel, cfg.Host, cfg.ShutdownTimeout)
+	}
+	want := []string{"--exit-on-error=false", "--strict-model-config=false", "--disable-auto-complete-config=true",
+		"--backend-config=onnxruntime,enable-global-threadpool=1", "--http-thread-count=4", "--model-load-thread-count=2",
+		"--pinned-memory-pool-byte-size=0", "--allow-gpu-metrics=false", "--id=x", "--allow-sagemaker=false",
+		"--trace-config=rate=1", "--rate-limit=off", "--buffer-manager-thread-count=2", "--metrics-interval-ms=1000"}
+	if !slices.Equal(cfg.TritonIgnored, want) {
+		t.Errorf("ignored %q,\nwant %q", cfg.TritonIgnored, want)
+	}
+	if cfg, err := parseServe(t, nil, "--log-info=false"); err != nil || cfg.LogLevel != "warn" {
+		t.Errorf("--log-info=false: level %q, %v", cfg.LogLevel, err)
+	}
+	if _, err := parseServe(t, nil, "--http-address=127.0.0.1", "--grpc-address=0.0.0.0"); err == nil || !strings.Contains(err.Error(), "one address") {
+		t.Errorf("two addresses: %v, want refused", err)
+	}
+	// Triton's TLS flags are not ignored: a server the user thinks is
+	// encrypted must not start in plain text.
+	if _, err := parseServe(t, nil, "--grpc-use-ssl=true"); err == nil {
+		t.Error("--grpc-use-ssl was accepted")
+	}
+}

@@ -35,6 +35,10 @@ type Server struct {
 	MetricsCompat string // --metrics-compat: "" or "triton" (also Triton's nv_inference_* names)
 	TLS           TLS    // --tls-cert, --tls-key, --tls-client-ca (listeners.go)
 
+	// TritonIgnored lists Triton's flags given and not acted on, as
+	// "--flag=value", for one warning at start.
+	TritonIgnored []string
+
 	GRPC       GRPC       // the gRPC front end's transport settings
 	Repository Repository // who may load, unload, run jobs and infer (control.go)
 	Jobs       Jobs       // the bulk job queue (jobs.go); the zero value is off
