@@ -97,3 +97,17 @@ func (t *Tensor) Check() error {
 	}
 	return nil
 }
+
+// ShapeFits reports whether shape has the rank of want and matches each of
+// its fixed sizes (want's -1 takes any size).
+func ShapeFits(shape, want []int64) bool {
+	if len(shape) != len(want) {
+		return false
+	}
+	for i, d := range want {
+		if d >= 0 && shape[i] != d {
+			return false
+		}
+	}
+	return true
+}

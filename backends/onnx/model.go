@@ -131,7 +131,7 @@ func checkInput(i int, spec backends.TensorSpec, t *backends.Tensor, scalar bool
 	if t.DataType != spec.DataType {
 		return fmt.Errorf("input %q: datatype %s, model expects %s", spec.Name, t.DataType, spec.DataType)
 	}
-	if !shapeFits(t.Shape, spec.Shape) {
+	if !backends.ShapeFits(t.Shape, spec.Shape) {
 		return fmt.Errorf("input %q: shape %v does not fit model shape %v", spec.Name, t.Shape, spec.Shape)
 	}
 	if len(t.Shape) == 0 && !scalar {
@@ -141,20 +141,6 @@ func checkInput(i int, spec backends.TensorSpec, t *backends.Tensor, scalar bool
 		return fmt.Errorf("input %w", err)
 	}
 	return nil
-}
-
-// shapeFits reports whether shape has the rank of want and matches each of
-// its fixed axes.
-func shapeFits(shape, want []int64) bool {
-	if len(shape) != len(want) {
-		return false
-	}
-	for i, d := range want {
-		if d >= 0 && shape[i] != d {
-			return false
-		}
-	}
-	return true
 }
 
 // Close destroys the session. Run fails afterwards; Close again does nothing.

@@ -170,25 +170,13 @@ func fitShape(got []int64, count int64, want []int64) ([]int64, error) {
 // itself when it fits the spec's, or the spec's when got is flat and
 // holds as many elements.
 func shapeFor(got []int64, count int64, want []int64) ([]int64, error) {
-	if fits(got, want) {
+	if backends.ShapeFits(got, want) {
 		return got, nil
 	}
 	if len(got) == 1 && backends.NumElements(want) == count {
 		return want, nil
 	}
 	return nil, fmt.Errorf("row has shape %v, the model takes %v per row", got, want)
-}
-
-func fits(got, want []int64) bool {
-	if len(got) != len(want) {
-		return false
-	}
-	for i, w := range want {
-		if w >= 0 && got[i] != w {
-			return false
-		}
-	}
-	return true
 }
 
 // eachCSVField calls fn with each field of a CSV line, blanks trimmed,
