@@ -43,18 +43,36 @@ func (s *Signature) narrow(what string, specs []backends.TensorSpec, declared []
 		if dt, ok := backends.ParseDataType(d.DataType); !ok || dt != model.DataType {
 			return nil, bad("%s %q is %s in the config but %s in the model", what, d.Name, d.DataType, model.DataType)
 		}
-		want := d.Shape
-		if s.MaxBatchSize > 0 {
-			want = append([]int64{-1}, d.Shape...)
+		own := d.Shape // the model's own shape of it, without the batch axis
+		if d.Reshaped {
+			own = d.Reshape
 		}
-		shape, ok := narrowShape(model.Shape, want)
+		shape, ok := narrowShape(model.Shape, s.withBatch(own))
 		if !ok {
+			if d.Reshaped {
+				return nil, bad("%s %q has reshape %v in the config but shape %v in the model%s", what, d.Name, d.Reshape, model.Shape, batchNote(s.MaxBatchSize))
+			}
 			return nil, bad("%s %q has dims %v in the config but shape %v in the model%s", what, d.Name, d.Shape, model.Shape, batchNote(s.MaxBatchSize))
 		}
 		model.Shape = shape
+		if d.Reshaped { // requests and answers see dims (reshape.go)
+			if s.Reshapes == nil {
+				s.Reshapes = map[string]Reshape{}
+			}
+			s.Reshapes[d.Name] = Reshape{Seen: slices.Clone(d.Shape), Own: slices.Clone(d.Reshape)}
+			model.Shape = s.withBatch(d.Shape)
+		}
 		out[at] = model
 	}
 	return out, nil
+}
+
+// withBatch is dims with the batch axis in front when the model batches.
+func (s *Signature) withBatch(dims []int64) []int64 {
+	if s.MaxBatchSize > 0 {
+		return append([]int64{-1}, dims...)
+	}
+	return dims
 }
 
 // narrowShape merges a model's shape with a declared one of the same rank:

@@ -52,6 +52,9 @@ func (m *Manager) loadVersion(ctx context.Context, md ModelDir, vd VersionDir) (
 	}
 	v.Config.InstanceGroups = groups
 	v.Sig.NoNULInStrings = backend.Describe().NoNULInStrings
+	for _, w := range v.workers { // before warmup sends them their first run
+		w.reshape = newReshaper(&v.Sig)
+	}
 	var traffic batcher.Traffic // nil, not a nil *interactiveClock, when off
 	if c := m.traffic(); c != nil {
 		traffic = c

@@ -4,10 +4,12 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/tiffin-ml/tiffin/backends"
 	"github.com/tiffin-ml/tiffin/backends/backendtest"
 	"github.com/tiffin-ml/tiffin/runtime"
 )
@@ -94,8 +96,12 @@ input [ { name: "x" data_type: TYPE_FP32 dims: [ -1, 4 ] } ]`, "", `input "x" ha
 		{"both configs", `max_batch_size: 4`, "max_batch_size: 4\n", "config.yaml and "},
 		{"name differs", `name: "other"`, "", `config.pbtxt: name: is "other" but the model's folder is "m"`},
 		{"sequence batching", `sequence_batching {}`, "", "sequence_batching: stateful models are not supported"},
-		{"reshape", `max_batch_size: 4
-input [ { name: "x" data_type: TYPE_FP32 dims: [ 4 ] reshape { shape: [ 2, 2 ] } } ]`, "", "input[0].reshape: tiffin does not reshape tensors"},
+		{"reshape to another shape than the model's", `max_batch_size: 4
+input [ { name: "x" data_type: TYPE_FP32 dims: [ 4 ] reshape { shape: [ 2, 2 ] } } ]`, "", `input "x" has reshape [2 2] in the config but shape [-1 4] in the model`},
+		{"reshape of another size", `max_batch_size: 4
+input [ { name: "x" data_type: TYPE_FP32 dims: [ 2, 3 ] reshape { shape: [ 4 ] } } ]`, "", "input[0].reshape: \"x\": dims [2 3] and reshape [4] must both be fixed sizes (no -1) holding as many elements"},
+		{"reshape with a dynamic size", `max_batch_size: 4
+input [ { name: "x" data_type: TYPE_FP32 dims: [ -1 ] reshape { shape: [ 4 ] } } ]`, "", "must both be fixed sizes"},
 		{"a typo", `max_batch_size: 4
 dynamic_batchin {}`, "", `config.pbtxt: (line 2:1): unknown field: dynamic_batchin`},
 		{"warmup for no input", `max_batch_size: 4
@@ -126,6 +132,65 @@ dynamic_batching { preferred_batch_size: [ 16 ] }`, "", `config.pbtxt: dynamic_b
 					t.Fatalf("%+v is READY, want UNAVAILABLE", st)
 				}
 			}
+		})
+	}
+}
+
+// Triton's reshape: requests and answers see dims, the model runs on its
+// own shape (the fake backend refuses any other). Triton's auto-complete
+// writes dims [1] with reshape [] for a model whose tensors are [batch].
+func TestTritonReshape(t *testing.T) {
+	for _, c := range []struct {
+		name       string
+		model      []int64 // the model's x and y
+		dims       string
+		reshape    string
+		seen, sent []int64 // a request's shape, and what the model gets
+	}{
+		{"a scalar per item", []int64{-1}, "[ 1 ]", "[ ]", []int64{3, 1}, []int64{3}},
+		{"a matrix per item", []int64{-1, 4}, "[ 2, 2 ]", "[ 4 ]", []int64{3, 2, 2}, []int64{3, 4}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			repo := t.TempDir()
+			tensor := func(kind, name string) string {
+				return kind + ` [ { name: "` + name + `" data_type: TYPE_FP32 dims: ` + c.dims + ` reshape { shape: ` + c.reshape + ` } } ]`
+			}
+			writePbtxt(t, repo, "m", "max_batch_size: 8\n"+tensor("input", "x")+"\n"+tensor("output", "y")+
+				"\nmodel_warmup [ { name: \"w\" batch_size: 2 inputs { key: \"x\" value: { data_type: TYPE_FP32 dims: "+c.dims+" zero_data: true } } } ]", 1)
+			meta := backends.Metadata{
+				Inputs:  []backends.TensorSpec{{Name: "x", DataType: backends.FP32, Shape: c.model}},
+				Outputs: []backends.TensorSpec{{Name: "y", DataType: backends.FP32, Shape: c.model}},
+			}
+			m := fakeManager(t, repo, backendtest.New(backendtest.Options{Metadata: meta}))
+			if err := m.Load(context.Background(), "m"); err != nil {
+				t.Fatal(err)
+			}
+			v, err := m.Version("m", 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := v.Sig.Inputs[0].Shape; !reflect.DeepEqual(got, append([]int64{-1}, c.seen[1:]...)) {
+				t.Fatalf("metadata shape %v, want dims with the batch axis", got)
+			}
+			n := 1
+			for _, d := range c.seen {
+				n *= int(d)
+			}
+			x := backends.Tensor{Name: "x", DataType: backends.FP32, Shape: c.seen, Data: make([]byte, 4*n)}
+			for i := range x.Data {
+				x.Data[i] = byte(i)
+			}
+			resp, err := m.Infer(context.Background(), &runtime.InferRequest{Model: "m", Inputs: []backends.Tensor{x}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if y := resp.Outputs[0]; !reflect.DeepEqual(y.Shape, c.seen) || !reflect.DeepEqual(y.Data, x.Data) {
+				t.Fatalf("y %v (%d bytes), want x's shape %v and bytes", y.Shape, len(y.Data), c.seen)
+			}
+			// The model's own shape is refused: requests see dims only.
+			own := backends.Tensor{Name: "x", DataType: backends.FP32, Shape: c.sent, Data: x.Data}
+			_, err = m.Infer(context.Background(), &runtime.InferRequest{Model: "m", Inputs: []backends.Tensor{own}})
+			wantKind(t, err, runtime.KindInvalidArgument, "x")
 		})
 	}
 }

@@ -35,6 +35,9 @@ type worker struct {
 	// (warmup.go); the loader closes it when warmup is over.
 	warm      chan warmTask
 	warmEnded bool // the loader's: warm is closed
+	// reshape relabels the tensors a config reshapes (reshape.go); set by
+	// the loader once the signature is resolved, before the first run.
+	reshape *reshaper
 
 	// lend is the version's pool of idle lent instances; nil for an
 	// instance with a thread of its own. retire is closed by the version's
@@ -222,6 +225,9 @@ func (w *worker) execute(inputs []backends.Tensor, low bool) (out []backends.Ten
 			err = Errorf(KindInternal, "backend %s panicked: %v", w.backend.Name(), r)
 		}
 	}()
+	if w.reshape != nil {
+		inputs = w.reshape.toModel(inputs)
+	}
 	run := func() { out, err = w.model.Run(context.Background(), inputs) }
 	ran := false
 	if low {
@@ -235,6 +241,9 @@ func (w *worker) execute(inputs []backends.Tensor, low bool) (out []backends.Ten
 	}
 	if err != nil {
 		return nil, cpu, Errorf(KindInternal, "model %s version %d: %w", w.spec.Model, w.spec.Version, err)
+	}
+	if w.reshape != nil {
+		w.reshape.fromModel(out)
 	}
 	return out, cpu, nil
 }

@@ -80,6 +80,11 @@ type TensorConfig struct {
 	Name     string
 	DataType string // V2 name: FP32, INT64, BYTES...
 	Shape    []int64
+	// Reshape, when Reshaped, is the model's own shape of the tensor
+	// (without the batch axis), which requests and answers see as Shape:
+	// Triton's reshape. Both are fixed and hold as many elements.
+	Reshape  []int64
+	Reshaped bool
 }
 
 // InstanceGroup is a set of instances of one kind.

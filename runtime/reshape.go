@@ -1,0 +1,70 @@
+package runtime
+
+import (
+	"slices"
+
+	"github.com/tiffin-ml/tiffin/backends"
+)
+
+// Reshape is one tensor a config reshapes (Triton's reshape): requests and
+// answers see it as Seen, the model runs on it as Own, both without the
+// batch axis. Both are fixed and hold as many elements, so the same bytes,
+// row-major, are either: a reshape only relabels the axes.
+type Reshape struct {
+	Seen, Own []int64
+}
+
+// reshaper relabels a run's tensors between the shapes requests see and
+// the model's own. A worker holds one when its version's signature has
+// reshapes; it is set before the worker first runs and read only there.
+// Runs take and give tensors in signature order, so it goes by position.
+type reshaper struct {
+	inputs, outputs []*Reshape // by position; nil: not reshaped
+	batched         bool
+}
+
+func newReshaper(sig *Signature) *reshaper {
+	if len(sig.Reshapes) == 0 {
+		return nil
+	}
+	at := func(specs []backends.TensorSpec) []*Reshape {
+		out := make([]*Reshape, len(specs))
+		for i, s := range specs {
+			if rs, ok := sig.Reshapes[s.Name]; ok {
+				out[i] = &rs
+			}
+		}
+		return out
+	}
+	return &reshaper{inputs: at(sig.Inputs), outputs: at(sig.Outputs), batched: sig.MaxBatchSize > 0}
+}
+
+// toModel returns inputs with the reshaped ones in the model's shapes; the
+// caller's tensors are left as they are.
+func (r *reshaper) toModel(inputs []backends.Tensor) []backends.Tensor {
+	out := slices.Clone(inputs)
+	for i := range min(len(out), len(r.inputs)) {
+		if rs := r.inputs[i]; rs != nil {
+			out[i].Shape = r.relabel(out[i].Shape, rs.Own)
+		}
+	}
+	return out
+}
+
+// fromModel relabels a run's outputs, the caller's to change, to the
+// shapes answers carry.
+func (r *reshaper) fromModel(outputs []backends.Tensor) {
+	for i := range min(len(outputs), len(r.outputs)) {
+		if rs := r.outputs[i]; rs != nil {
+			outputs[i].Shape = r.relabel(outputs[i].Shape, rs.Seen)
+		}
+	}
+}
+
+// relabel is shape with its item axes replaced by to, the batch axis kept.
+func (r *reshaper) relabel(shape, to []int64) []int64 {
+	if r.batched && len(shape) > 0 {
+		return append([]int64{shape[0]}, to...)
+	}
+	return slices.Clone(to)
+}
