@@ -183,3 +183,60 @@ func TestGPUMemoryMetrics(t *testing.T) {
 		}
 	}
 }
+
+// nv_inference_pending_request_count counts the requests a version has
+// queued, as Triton's gauge does for autoscalers.
+func TestTritonPendingRequestCount(t *testing.T) {
+	repo := t.TempDir()
+	if err := backendtest.WriteModel(repo, "m", "max_batch_size: 1\n", 1); err != nil {
+		t.Fatal(err)
+	}
+	fake := backendtest.New(backendtest.Options{})
+	m := runtime.NewManager(runtime.ManagerOptions{Repository: repo, Backends: backends.NewRegistry(fake),
+		Inventory: runtime.Inventory{Cores: [][]int{{0}}, Nodes: []int{0}}})
+	if err := m.Load(context.Background(), "m"); err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close(context.Background())
+	met := New(m, nil)
+	if err := met.EnableTritonNames(); err != nil {
+		t.Fatal(err)
+	}
+	pending := func() float64 {
+		families, err := met.Gatherer().Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range families {
+			if f.GetName() == "nv_inference_pending_request_count" && len(f.Metric) == 1 {
+				return f.Metric[0].Gauge.GetValue()
+			}
+		}
+		t.Fatal("nv_inference_pending_request_count missing")
+		return 0
+	}
+	if p := pending(); p != 0 {
+		t.Fatalf("%v pending before any request", p)
+	}
+	fake.SetLatency(300 * time.Millisecond) // one runs, the others wait
+	x := backends.Tensor{Name: "x", DataType: backends.FP32, Shape: []int64{1, 4}, Data: make([]byte, 16)}
+	done := make(chan error, 4)
+	for range 4 {
+		go func() {
+			_, err := m.Infer(context.Background(), &runtime.InferRequest{Model: "m", Inputs: []backends.Tensor{x}})
+			done <- err
+		}()
+	}
+	seen := 0.0
+	for deadline := time.Now().Add(5 * time.Second); seen < 2 && time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		seen = max(seen, pending())
+	}
+	for range 4 {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if seen < 2 || pending() != 0 {
+		t.Fatalf("pending peaked at %v with 4 requests on one instance, %v after: want 2 or more, then 0", seen, pending())
+	}
+}

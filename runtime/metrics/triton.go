@@ -24,6 +24,8 @@ var (
 	descNVRequest = prometheus.NewDesc("nv_inference_request_duration_us", "Cumulative inference request duration in microseconds (includes cached requests)", tritonLabels, nil)
 	descNVQueue   = prometheus.NewDesc("nv_inference_queue_duration_us", "Cumulative inference queuing duration in microseconds (includes cached requests)", tritonLabels, nil)
 	descNVCompute = prometheus.NewDesc("nv_inference_compute_infer_duration_us", "Cumulative compute inference duration in microseconds (does not include cached requests)", tritonLabels, nil)
+	// The gauge autoscalers read (KServe's examples scale Triton on it).
+	descNVPending = prometheus.NewDesc("nv_inference_pending_request_count", "Instantaneous number of pending requests awaiting execution per-model.", tritonLabels, nil)
 )
 
 // tritonCollector exposes Triton's nv_inference_* counters.
@@ -38,7 +40,7 @@ func (m *Metrics) EnableTritonNames() error {
 }
 
 func (c *tritonCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descNVSuccess, descNVFailure, descNVCount, descNVExec, descNVRequest, descNVQueue, descNVCompute} {
+	for _, d := range []*prometheus.Desc{descNVSuccess, descNVFailure, descNVCount, descNVExec, descNVRequest, descNVQueue, descNVCompute, descNVPending} {
 		ch <- d
 	}
 }
@@ -57,6 +59,7 @@ func (c *tritonCollector) Collect(ch chan<- prometheus.Metric) {
 		} {
 			ch <- prometheus.MustNewConstMetric(m.d, prometheus.CounterValue, float64(m.v), l...)
 		}
+		ch <- prometheus.MustNewConstMetric(descNVPending, prometheus.GaugeValue, float64(v.BatchStats().QueueDepth), l...)
 	})
 }
 
