@@ -263,3 +263,33 @@ func TestDecodeStringInPlace(t *testing.T) {
 		t.Error("a raw control byte in a string was accepted")
 	}
 }
+
+// A BYTES element that is not UTF-8 cannot go in a JSON string unchanged:
+// the answer is refused naming the way to get it (binary data), rather
+// than sent with its bytes replaced.
+func TestJSONCannotCarryNonUTF8(t *testing.T) {
+	resp := &runtime.InferResponse{Outputs: []backends.Tensor{
+		{Name: "s", DataType: backends.Bytes, Shape: []int64{2}, Strings: [][]byte{[]byte("ünï"), {0xff, 0xfe}}},
+	}}
+	body := `{"inputs":[{"name":"a","datatype":"FP32","shape":[1],"data":[1]}]}`
+	d, err := decodeRequest([]byte(body), -1, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = d.jsonCanCarry(resp)
+	if runtime.KindOf(err) != runtime.KindInvalidArgument || !strings.Contains(err.Error(), `output "s": element 1 is not UTF-8`) ||
+		!strings.Contains(err.Error(), "binary_data") {
+		t.Fatalf("got %v, want a 400 naming the element and binary data", err)
+	}
+	asBinary := strings.Replace(body, `]}]}`, `]}],"outputs":[{"name":"s","parameters":{"binary_data":true}}]}`, 1)
+	if d, err = decodeRequest([]byte(asBinary), -1, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.jsonCanCarry(resp); err != nil {
+		t.Fatalf("as binary data: %v", err)
+	}
+	resp.Outputs[0].Strings[1] = []byte("ok")
+	if d, _ = decodeRequest([]byte(body), -1, nil); d.jsonCanCarry(resp) != nil {
+		t.Fatal("valid UTF-8 refused")
+	}
+}

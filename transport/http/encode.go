@@ -2,6 +2,7 @@ package http
 
 import (
 	"strconv"
+	"unicode/utf8"
 
 	"github.com/tiffin-ml/tiffin/backends"
 	"github.com/tiffin-ml/tiffin/runtime"
@@ -64,6 +65,26 @@ func encodeResponse(dst []byte, resp *runtime.InferResponse, d *decoded) (body [
 		}
 	}
 	return dst, headerLen
+}
+
+// jsonCanCarry refuses an answer whose BYTES outputs, asked for in JSON,
+// hold an element that is not UTF-8: a JSON string cannot carry it, and
+// replacing its bytes (U+FFFD) would answer other data than the model's.
+func (d *decoded) jsonCanCarry(resp *runtime.InferResponse) error {
+	for i := range resp.Outputs {
+		o := &resp.Outputs[i]
+		if o.DataType != backends.Bytes || d.binary(o.Name) {
+			continue
+		}
+		for k, s := range o.Strings {
+			if !utf8.Valid(s) {
+				return runtime.Errorf(runtime.KindInvalidArgument,
+					"output %q: element %d is not UTF-8, which a JSON answer cannot carry unchanged; ask for the output as binary data (\"parameters\": {\"binary_data\": true} on it)",
+					o.Name, k)
+			}
+		}
+	}
+	return nil
 }
 
 // binary reports whether the output named so is answered as binary data:

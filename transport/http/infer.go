@@ -111,6 +111,12 @@ func (s *Server) answerInfer(tctx context.Context, ctx *fasthttp.RequestCtx, mod
 		replyError(ctx, err)
 		return 0
 	}
+	if err := d.jsonCanCarry(resp); err != nil {
+		resp.Recycle()
+		putDecoded(d)
+		replyError(ctx, err)
+		return 0
+	}
 	out, jsonLen := encodeResponse(ctx.Response.Body()[:0], resp, d)
 	resp.Recycle() // copied into the body: later batches may have the buffers
 	putDecoded(d)  // answered: nothing refers to the request any more
