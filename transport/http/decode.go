@@ -238,7 +238,7 @@ func decodeInput(in *inputJSON, t *backends.Tensor, bin []byte) ([]byte, error) 
 	if len(in.Data) == 0 {
 		return nil, invalid("input %q has no data", in.Name)
 	}
-	if t.Data, t.Strings, err = decodeDataInto(in.spare.data, in.Data, dt, n); err != nil {
+	if t.Data, t.Strings, err = decodeDataInto(in.spare.data, in.Data, dt, n, t.Shape); err != nil {
 		return nil, invalid("input %q: %v", in.Name, err)
 	}
 	if t.Data != nil {

@@ -15,12 +15,14 @@ import (
 // that is refused at once. It is a small state machine over the raw bytes,
 // written as one loop on purpose: no interface{} values are built.
 func decodeData(raw []byte, dt backends.DataType, n int64) ([]byte, [][]byte, error) {
-	return decodeDataInto(nil, raw, dt, n)
+	return decodeDataInto(nil, raw, dt, n, nil)
 }
 
 // decodeDataInto is decodeData writing numbers into spare's backing array
-// when it has room for them.
-func decodeDataInto(spare []byte, raw []byte, dt backends.DataType, n int64) ([]byte, [][]byte, error) {
+// when it has room for them. Nested data must be even (every array at one
+// depth as long, elements only at the deepest) and, given the tensor's
+// shape, be that shape with its leading axes merged (nesting.fits).
+func decodeDataInto(spare []byte, raw []byte, dt backends.DataType, n int64, shape []int64) ([]byte, [][]byte, error) {
 	// A number takes at least one byte and a separator; a string at least
 	// its two quotes and a separator.
 	most := int64(len(raw)+1) / 2
@@ -40,14 +42,21 @@ func decodeDataInto(spare []byte, raw []byte, dt backends.DataType, n int64) ([]
 		data = make([]byte, 0, size)
 	}
 	count, depth := int64(0), 0
+	var nest nesting
 	for i := 0; i < len(raw); {
 		c := raw[i]
 		switch c {
 		case '[':
+			if err := nest.open(depth); err != nil {
+				return nil, nil, err
+			}
 			depth++
 			i++
 			continue
 		case ']':
+			if err := nest.close(depth); err != nil {
+				return nil, nil, err
+			}
 			depth--
 			i++
 			continue
@@ -60,6 +69,9 @@ func decodeDataInto(spare []byte, raw []byte, dt backends.DataType, n int64) ([]
 		}
 		if count == n {
 			return nil, nil, fmt.Errorf("data has more than the %d elements the shape holds", n)
+		}
+		if err := nest.element(depth, count); err != nil {
+			return nil, nil, err
 		}
 		end, err := tokenEnd(raw, i)
 		if err != nil {
@@ -84,7 +96,92 @@ func decodeDataInto(spare []byte, raw []byte, dt backends.DataType, n int64) ([]
 	if count != n {
 		return nil, nil, fmt.Errorf("shape holds %d elements but data has %d", n, count)
 	}
+	if shape != nil {
+		if err := nest.fits(shape); err != nil {
+			return nil, nil, err
+		}
+	}
 	return data, strs, nil
+}
+
+// nesting follows the arrays of nested data as they are read: how many
+// children the open array at each depth has had, how many every array at
+// that depth must have (the first one's count), and the depth the
+// elements are at. The scanner has already bounded depth by maxDepth.
+type nesting struct {
+	leaf     int // the elements' depth; 0 until the first
+	children [maxDepth + 1]int64
+	want     [maxDepth + 1]int64 // 0: no array closed at that depth yet
+}
+
+func (n *nesting) open(depth int) error {
+	if depth >= maxDepth {
+		return fmt.Errorf("data nests more than %d deep", maxDepth)
+	}
+	if depth > 0 {
+		if n.leaf == depth {
+			return fmt.Errorf("data nests unevenly: an array beside elements at depth %d", depth)
+		}
+		n.children[depth]++
+	}
+	n.children[depth+1] = 0
+	return nil
+}
+
+func (n *nesting) element(depth int, index int64) error {
+	switch {
+	case n.leaf == 0:
+		n.leaf = depth
+	case depth != n.leaf:
+		return fmt.Errorf("data nests unevenly: element %d is %d arrays deep, the first was %d", index, depth, n.leaf)
+	}
+	n.children[depth]++
+	return nil
+}
+
+func (n *nesting) close(depth int) error {
+	if depth <= 0 {
+		return fmt.Errorf("data has unbalanced brackets")
+	}
+	got := n.children[depth] + 1 // stored off by one: 0 means unset
+	switch w := n.want[depth]; {
+	case w == 0:
+		n.want[depth] = got
+	case w != got:
+		return fmt.Errorf("data is ragged: an array %d deep holds %d items, an earlier one %d", depth, got-1, w-1)
+	}
+	return nil
+}
+
+// fits checks even nested data against the tensor's shape: data nested d
+// deep is the tensor with its leading axes merged into one, so the inner
+// d-1 array lengths are the shape's last d-1 sizes (flat data, d = 1,
+// fits any shape its count fits). [[1,2,3],[4,5,6]] is [2, 3], not [3, 2].
+func (n *nesting) fits(shape []int64) error {
+	d := n.leaf
+	if d <= 1 {
+		return nil
+	}
+	inner := d - 1
+	if inner > len(shape) {
+		return fmt.Errorf("data nests %d deep, more than shape %v has axes", d, shape)
+	}
+	for k := 0; k < inner; k++ {
+		got, want := n.want[d-k]-1, shape[len(shape)-1-k]
+		if got != want {
+			return fmt.Errorf("data nested as %s does not fit shape %v", n.nestedShape(), shape)
+		}
+	}
+	return nil
+}
+
+// nestedShape is the data's nesting as a shape, for error messages.
+func (n *nesting) nestedShape() string {
+	dims := make([]int64, 0, n.leaf)
+	for k := 1; k <= n.leaf; k++ {
+		dims = append(dims, n.want[k]-1)
+	}
+	return fmt.Sprint(dims)
 }
 
 // countElements is how many elements raw holds, for the error message of

@@ -76,6 +76,49 @@ func TestDecodeDataErrors(t *testing.T) {
 	}
 }
 
+// Nested data must be even and be the shape with its leading axes merged:
+// ragged or misnested data is refused naming the problem, not read flat.
+func TestDecodeDataNesting(t *testing.T) {
+	ok := []struct {
+		raw   string
+		shape []int64
+	}{
+		{"[1,2,3,4,5,6]", []int64{2, 3}},
+		{"[[1,2,3],[4,5,6]]", []int64{2, 3}},
+		{"[[[1,2,3],[4,5,6]]]", []int64{1, 2, 3}},
+		{"[[1,2,3],[4,5,6]]", []int64{1, 2, 3}}, // leading axes merged: [1*2, 3]
+		{"[[1],[2]]", []int64{2, 1}},
+		{"[[]]", []int64{1, 0}},
+	}
+	for _, c := range ok {
+		n := backends.NumElements(c.shape)
+		if _, _, err := decodeDataInto(nil, []byte(c.raw), backends.FP32, n, c.shape); err != nil {
+			t.Errorf("%s as %v: %v", c.raw, c.shape, err)
+		}
+	}
+	bad := []struct {
+		raw   string
+		shape []int64
+		want  string
+	}{
+		{"[[1,2],[3,4,5,6]]", []int64{2, 3}, "data is ragged: an array 2 deep holds 4 items, an earlier one 2"},
+		{"[[1,2],3,4,5,6]", []int64{2, 3}, "data nests unevenly: element 2 is 1 arrays deep, the first was 2"},
+		{"[1,2,[3,4],5,6]", []int64{2, 3}, "data nests unevenly: an array beside elements at depth 1"},
+		{"[[1,2],[3,4],[5,6]]", []int64{2, 3}, "data nested as [3 2] does not fit shape [2 3]"},
+		{"[[[1,2,3,4,5,6]]]", []int64{6}, "data nests 3 deep, more than shape [6] has axes"},
+	}
+	for _, c := range bad {
+		n := backends.NumElements(c.shape)
+		_, _, err := decodeDataInto(nil, []byte(c.raw), backends.FP32, n, c.shape)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s as %v: %v, want %q", c.raw, c.shape, err, c.want)
+		}
+	}
+	if _, _, err := decodeDataInto(nil, []byte(`[["a","b"],["c"]]`), backends.Bytes, 3, []int64{3}); err == nil || !strings.Contains(err.Error(), "ragged") {
+		t.Errorf("ragged BYTES: %v", err)
+	}
+}
+
 func TestAppendDataRoundTrip(t *testing.T) {
 	for _, dt := range []backends.DataType{backends.FP32, backends.FP64, backends.FP16, backends.BF16, backends.Int8,
 		backends.Int16, backends.Int32, backends.Int64, backends.Uint8, backends.Uint16, backends.Uint32, backends.Uint64, backends.Bool} {
