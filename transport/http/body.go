@@ -13,8 +13,8 @@ import (
 	"github.com/tiffin-ml/tiffin/runtime"
 )
 
-// drainLimit is how much of an oversized chunked body is read and discarded
-// before answering 413 (refuseBody).
+// drainLimit is how much of a refused body is read and discarded at least
+// before the answer, when it is not read whole (discardBody).
 const drainLimit = 16 << 20
 
 // controlBodyLimit bounds the bodies of the control routes (repository
@@ -45,7 +45,7 @@ func (s *Server) readBody(ctx *fasthttp.RequestCtx, limit int, what string, fact
 func (s *Server) readBodyInto(ctx *fasthttp.RequestCtx, buf []byte, limit int, what string, factor int64) (body []byte, held int64, err error) {
 	n := ctx.Request.Header.ContentLength()
 	if n > limit {
-		s.refuseBody(ctx)
+		s.refuseOversized(ctx, limit)
 		return nil, 0, errBodyTooLarge(limit, what)
 	}
 	stream := ctx.RequestBodyStream()
@@ -96,7 +96,7 @@ func (s *Server) readChunked(ctx *fasthttp.RequestCtx, stream io.Reader, limit i
 		body = body[:len(body)-step+got]
 		switch {
 		case len(body) > limit:
-			s.refuseBody(ctx) // drain a bounded part, so the client reads the 413
+			s.refuseOversized(ctx, limit) // drain a bounded part, so the client reads the 413
 			return fail(errBodyTooLarge(limit, what))
 		case err == io.EOF: // after the last chunk (chunkedBody names a cut)
 			return body, held, nil
@@ -115,21 +115,42 @@ func bodyReadError(err error) error {
 	return runtime.Errorf(runtime.KindInvalidArgument, "read request body: %v", err)
 }
 
-// refuseBody reads and discards a body the server will not take, then
-// closes the connection after the answer, so that clients which send the
-// whole body before reading the response see the answer rather than a
-// reset connection (tritonclient sends a 70 MiB body whole before it reads,
-// and met a reset when only 16 MiB were drained). Reading to discard holds
-// no memory, and the client pays a byte sent for each byte read: it reads
-// the whole body a Content-Length announces, else drainLimit of a chunked
-// one, within the body timeout.
+// refuseBody reads and discards a body the server will not take (the
+// caller is not authorized, the model is not there, the budget is spent),
+// then closes the connection after the answer, so that clients which send
+// the whole body before reading the response see the answer rather than a
+// reset connection. Reading to discard holds no memory; it reads the whole
+// body when that is within --max-body-bytes, else drainLimit, within the
+// body timeout.
 func (s *Server) refuseBody(ctx *fasthttp.RequestCtx) {
+	s.discardBody(ctx, int64(s.opts.MaxBodyBytes))
+}
+
+// refuseOversized is refuseBody for a body refused for its size alone, past
+// limit: it reads up to oversizeDrain times the limit, so that a client
+// that sends a body somewhat over it whole before reading (tritonclient,
+// which met a reset with 70 MiB against 64) reads the 413. The client pays
+// a byte sent for each byte read; a body announced larger still is cut
+// after drainLimit, as an unauthorized one is, so no request makes the
+// server read without bound.
+func (s *Server) refuseOversized(ctx *fasthttp.RequestCtx, limit int) {
+	s.discardBody(ctx, oversizeDrain*int64(limit))
+}
+
+// oversizeDrain is how many times its limit an oversized body is read to
+// be discarded (refuseOversized).
+const oversizeDrain = 4
+
+// discardBody reads and discards the body a Content-Length announces when
+// it is within most (or drainLimit), else drainLimit of it, and closes the
+// connection after the answer.
+func (s *Server) discardBody(ctx *fasthttp.RequestCtx, most int64) {
 	n := ctx.Request.Header.ContentLength()
 	if n == 0 {
 		return
 	}
 	drain := int64(drainLimit)
-	if n > 0 {
+	if n > 0 && int64(n) <= max(most, drainLimit) {
 		drain = int64(n)
 	}
 	if stream := ctx.RequestBodyStream(); stream != nil {

@@ -95,14 +95,18 @@ func TestExpectContinue(t *testing.T) {
 }
 
 // A client that sends a whole oversized body before it reads (as
-// tritonclient does) reads the 413, not a reset connection, even when the
-// body is far past both the limit and drainLimit: the announced body is
-// drained before the connection closes.
+// tritonclient does) reads the 413, not a reset connection, when the body
+// is within oversizeDrain times the limit, even past drainLimit.
 func TestOversizedBodySentWholeReadsThe413(t *testing.T) {
-	s := startFake(t)
+	m, _ := transporttest.Manager(t, map[string]string{"m": ""})
+	s := New(m, Options{Addr: "127.0.0.1:0", MaxBodyBytes: 8 << 20, Logger: transporttest.Quiet})
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	transporttest.StopAtCleanup(t, "shutdown", s.Shutdown)
 	c := dialFake(t, s)
 	defer c.Close()
-	n := drainLimit + 4<<20 // 20 MiB against a 64 KiB limit
+	n := drainLimit + 8<<20 // 24 MiB against an 8 MiB limit
 	fmt.Fprintf(c, "POST /v2/models/m/infer HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n\r\n", n)
 	if _, err := c.Write(make([]byte, n)); err != nil {
 		t.Fatalf("sending the body: %v (the server gave up on it)", err)
@@ -110,6 +114,27 @@ func TestOversizedBodySentWholeReadsThe413(t *testing.T) {
 	resp, err := io.ReadAll(c)
 	if got := string(resp); !strings.HasPrefix(got, "HTTP/1.1 413") || !strings.Contains(got, "--max-body-bytes") {
 		t.Fatalf("%d bytes sent whole: %q, %v; want the 413", n, got, err)
+	}
+}
+
+// A body announced far past the limit is not read without bound: the
+// server stops after drainLimit and closes, whatever the client sends.
+func TestHugeBodyIsNotReadWhole(t *testing.T) {
+	s := startFake(t)
+	c := dialFake(t, s)
+	defer c.Close()
+	fmt.Fprintf(c, "POST /v2/models/m/infer HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n\r\n", int64(1)<<40)
+	chunk := make([]byte, 1<<20)
+	sent := 0
+	for sent < 256<<20 {
+		n, err := c.Write(chunk)
+		sent += n
+		if err != nil {
+			break
+		}
+	}
+	if sent >= 256<<20 {
+		t.Fatalf("the server read %d MiB of a body announced at 1 TiB against a 64 KiB limit", sent>>20)
 	}
 }
 
