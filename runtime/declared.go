@@ -56,10 +56,14 @@ func (s *Signature) narrow(what string, specs []backends.TensorSpec, declared []
 		}
 		model.Shape = shape
 		if d.Reshaped { // requests and answers see dims (reshape.go)
-			if s.Reshapes == nil {
-				s.Reshapes = map[string]Reshape{}
+			reshapes := &s.InputReshapes
+			if what == "output" {
+				reshapes = &s.OutputReshapes
 			}
-			s.Reshapes[d.Name] = Reshape{Seen: slices.Clone(d.Shape), Own: slices.Clone(d.Reshape)}
+			if *reshapes == nil {
+				*reshapes = map[string]Reshape{}
+			}
+			(*reshapes)[d.Name] = Reshape{Seen: slices.Clone(d.Shape), Own: slices.Clone(d.Reshape)}
 			model.Shape = s.withBatch(d.Shape)
 		}
 		out[at] = model

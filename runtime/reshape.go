@@ -24,19 +24,20 @@ type reshaper struct {
 }
 
 func newReshaper(sig *Signature) *reshaper {
-	if len(sig.Reshapes) == 0 {
+	if len(sig.InputReshapes) == 0 && len(sig.OutputReshapes) == 0 {
 		return nil
 	}
-	at := func(specs []backends.TensorSpec) []*Reshape {
+	at := func(specs []backends.TensorSpec, reshapes map[string]Reshape) []*Reshape {
 		out := make([]*Reshape, len(specs))
 		for i, s := range specs {
-			if rs, ok := sig.Reshapes[s.Name]; ok {
+			if rs, ok := reshapes[s.Name]; ok {
 				out[i] = &rs
 			}
 		}
 		return out
 	}
-	return &reshaper{inputs: at(sig.Inputs), outputs: at(sig.Outputs), batched: sig.MaxBatchSize > 0}
+	return &reshaper{inputs: at(sig.Inputs, sig.InputReshapes), outputs: at(sig.Outputs, sig.OutputReshapes),
+		batched: sig.MaxBatchSize > 0}
 }
 
 // toModel returns inputs with the reshaped ones in the model's shapes; the
@@ -52,13 +53,22 @@ func (r *reshaper) toModel(inputs []backends.Tensor) []backends.Tensor {
 }
 
 // fromModel relabels a run's outputs, the caller's to change, to the
-// shapes answers carry.
-func (r *reshaper) fromModel(outputs []backends.Tensor) {
+// shapes answers carry. An output that does not hold the elements of its
+// reshape (a model whose own axes are dynamic, pinned by the reshape) is
+// an error: its answer would carry a shape its data does not fill.
+func (r *reshaper) fromModel(outputs []backends.Tensor) error {
 	for i := range min(len(outputs), len(r.outputs)) {
-		if rs := r.outputs[i]; rs != nil {
-			outputs[i].Shape = r.relabel(outputs[i].Shape, rs.Seen)
+		rs := r.outputs[i]
+		if rs == nil {
+			continue
 		}
+		shape := r.relabel(outputs[i].Shape, rs.Seen)
+		if got := backends.NumElements(outputs[i].Shape); got != backends.NumElements(shape) {
+			return Errorf(KindInternal, "output %q has shape %v, which the config's reshape %v does not fit", outputs[i].Name, outputs[i].Shape, rs.Own)
+		}
+		outputs[i].Shape = shape
 	}
+	return nil
 }
 
 // relabel is shape with its item axes replaced by to, the batch axis kept.

@@ -195,6 +195,51 @@ func TestTritonReshape(t *testing.T) {
 	}
 }
 
+// A reshape belongs to its input or its output, even where a graph output
+// bears an input's name; and an output that does not hold its reshape's
+// elements is an error, not an answer whose shape its data does not fill.
+func TestTritonReshapeEdges(t *testing.T) {
+	load := func(t *testing.T, meta backends.Metadata, pbtxt string) *runtime.Manager {
+		t.Helper()
+		repo := t.TempDir()
+		writePbtxt(t, repo, "m", pbtxt, 1)
+		m := fakeManager(t, repo, backendtest.New(backendtest.Options{Metadata: meta}))
+		if err := m.Load(context.Background(), "m"); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	run := func(m *runtime.Manager, shape ...int64) (*runtime.InferResponse, error) {
+		x := backends.Tensor{Name: "x", DataType: backends.FP32, Shape: shape, Data: make([]byte, 4*backends.NumElements(shape))}
+		return m.Infer(context.Background(), &runtime.InferRequest{Model: "m", Inputs: []backends.Tensor{x}})
+	}
+	t.Run("an output named as the input", func(t *testing.T) {
+		meta := backends.Metadata{
+			Inputs:  []backends.TensorSpec{{Name: "x", DataType: backends.FP32, Shape: []int64{-1}}},
+			Outputs: []backends.TensorSpec{{Name: "x", DataType: backends.FP32, Shape: []int64{-1}}},
+		}
+		m := load(t, meta, `max_batch_size: 8
+input [ { name: "x" data_type: TYPE_FP32 dims: [ 1 ] reshape { shape: [ ] } } ]`)
+		resp, err := run(m, 3, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := resp.Outputs[0].Shape; !reflect.DeepEqual(got, []int64{3}) {
+			t.Fatalf("output x has shape %v, want the model's own [3]: only the input is reshaped", got)
+		}
+	})
+	t.Run("an output that does not fit its reshape", func(t *testing.T) {
+		meta := backends.Metadata{
+			Inputs:  []backends.TensorSpec{{Name: "x", DataType: backends.FP32, Shape: []int64{-1, -1}}},
+			Outputs: []backends.TensorSpec{{Name: "y", DataType: backends.FP32, Shape: []int64{-1, -1}}},
+		}
+		m := load(t, meta, `max_batch_size: 8
+output [ { name: "y" data_type: TYPE_FP32 dims: [ 1, 3 ] reshape { shape: [ 3 ] } } ]`)
+		_, err := run(m, 2, 4) // the fake answers y as [2, 4]
+		wantKind(t, err, runtime.KindInternal, `output "y" has shape [2 4], which the config's reshape [3] does not fit`)
+	})
+}
+
 func TestYAMLWarmupRandomData(t *testing.T) {
 	repo := t.TempDir()
 	writeFake(t, repo, "m", `max_batch_size: 4

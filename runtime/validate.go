@@ -18,10 +18,11 @@ type Signature struct {
 	// NoNULInStrings: the backend cannot take a BYTES element holding a
 	// NUL byte (backends.Description).
 	NoNULInStrings bool
-	// Reshapes holds, by tensor name, the tensors a config reshapes:
-	// Inputs and Outputs give the shapes requests see, the model runs on
-	// its own (reshape.go).
-	Reshapes map[string]Reshape
+	// InputReshapes and OutputReshapes hold, by name, the tensors a
+	// config reshapes: Inputs and Outputs give the shapes requests see,
+	// the model runs on its own (reshape.go). Two maps: a graph output
+	// may bear an input's name.
+	InputReshapes, OutputReshapes map[string]Reshape
 }
 
 // Validate checks a request against the signature and puts its inputs in

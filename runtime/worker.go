@@ -243,7 +243,9 @@ func (w *worker) execute(inputs []backends.Tensor, low bool) (out []backends.Ten
 		return nil, cpu, Errorf(KindInternal, "model %s version %d: %w", w.spec.Model, w.spec.Version, err)
 	}
 	if w.reshape != nil {
-		w.reshape.fromModel(out)
+		if err := w.reshape.fromModel(out); err != nil {
+			return nil, cpu, fmt.Errorf("model %s version %d: %w", w.spec.Model, w.spec.Version, err)
+		}
 	}
 	return out, cpu, nil
 }
