@@ -31,6 +31,9 @@ func (l *lifecycle) append(h hook) { l.hooks = append(l.hooks, h) }
 // started, in reverse, and returns the failure.
 func (l *lifecycle) start(ctx context.Context) error {
 	for _, h := range l.hooks {
+		if ctx.Err() != nil { // a stop signal: start nothing more
+			return errors.Join(errStoppedStarting, l.stop(context.Background()))
+		}
 		if h.start != nil {
 			t := time.Now()
 			if err := h.start(ctx); err != nil {
@@ -43,6 +46,10 @@ func (l *lifecycle) start(ctx context.Context) error {
 	}
 	return nil
 }
+
+// errStoppedStarting is start's error when its context ended (a stop
+// signal) before every component had started; what had started is stopped.
+var errStoppedStarting = errors.New("stopped before every component had started")
 
 // stop runs the stop hooks of started components in reverse order. Each
 // gets the same deadline; failures are collected, not fatal.

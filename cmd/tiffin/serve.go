@@ -64,8 +64,14 @@ func serveCmd(args []string, stdout, stderr io.Writer) int {
 	log := newLogger(cfg, stderr)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	returned := make(chan struct{})
+	defer close(returned) // before stop, which ends ctx too
 	go func() {
-		<-ctx.Done()
+		select {
+		case <-ctx.Done():
+		case <-returned: // serve ended without a signal
+			return
+		}
 		// A model load under way cannot be cut short, and requests in
 		// flight get the shutdown timeout: whoever cannot wait sends
 		// the signal again, which now ends the process at once.
@@ -100,6 +106,10 @@ func serve(ctx context.Context, cfg config.Server, log *slog.Logger, ready chan<
 		return fmt.Errorf("build components: %w", err)
 	}
 	if err := lc.start(ctx); err != nil {
+		if errors.Is(err, errStoppedStarting) {
+			log.Info("tiffin stopped before it was ready: a stop signal came during start", "detail", err)
+			return nil
+		}
 		return err
 	}
 	procs, frontEnd, workers, fixed := runtime.ProcPlan()

@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"net"
 	stdhttp "net/http"
 	"strings"
 	"testing"
@@ -70,7 +72,6 @@ func TestHandlers(t *testing.T) {
 	}{
 		{"live", "GET", "/v2/health/live", "", 200, `{"live":true}`}, // KServe's client reads the body
 		{"ready", "GET", "/v2/health/ready", "", 200, `{"ready":true}`},
-		{"ready, HEAD", "HEAD", "/v2/health/ready", "", 200, ""},
 		{"server metadata", "GET", "/v2", "", 200, `"name":"tiffin"`},
 		{"model metadata", "GET", "/v2/models/m", "", 200, `"platform":"` + backendtest.Platform + `"`},
 		{"model ready", "GET", "/v2/models/m/ready", "", 200, `{"ready":true}`},
@@ -108,6 +109,19 @@ func TestHandlers(t *testing.T) {
 			}
 		})
 	}
+	t.Run("HEAD has no body", func(t *testing.T) {
+		c, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+		fmt.Fprint(c, "HEAD /v2/health/ready HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+		resp, _ := io.ReadAll(c)
+		if got := string(resp); !strings.HasPrefix(got, "HTTP/1.1 200") || !strings.HasSuffix(got, "\r\n\r\n") {
+			t.Fatalf("HEAD answered %q: want 200 with headers only", got)
+		}
+	})
 	t.Run("backend failure", func(t *testing.T) {
 		fake.FailRuns(errors.New("device lost"))
 		defer fake.FailRuns(nil)
