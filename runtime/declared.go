@@ -21,8 +21,30 @@ func (s *Signature) declare(inputs, outputs []config.TensorConfig) error {
 	if s.Inputs, err = s.narrow("input", s.Inputs, inputs); err != nil {
 		return err
 	}
-	s.Outputs, err = s.narrow("output", s.Outputs, outputs)
-	return err
+	all := s.Outputs
+	if s.Outputs, err = s.narrow("output", all, outputs); err != nil || len(outputs) == 0 {
+		return err
+	}
+	s.keepDeclaredOutputs(all, outputs)
+	return nil
+}
+
+// keepDeclaredOutputs narrows the outputs to those the config declares, as
+// Triton serves only a config's outputs when it lists any: the others are
+// neither in the metadata nor in answers (the model still computes them).
+// OutputPositions then maps each kept output to its place in a run's.
+func (s *Signature) keepDeclaredOutputs(all []backends.TensorSpec, declared []config.TensorConfig) {
+	if len(declared) == len(all) {
+		return
+	}
+	kept := make([]backends.TensorSpec, 0, len(declared))
+	for i, o := range s.Outputs {
+		if slices.ContainsFunc(declared, func(d config.TensorConfig) bool { return d.Name == o.Name }) {
+			kept = append(kept, o)
+			s.OutputPositions = append(s.OutputPositions, i)
+		}
+	}
+	s.Outputs = kept
 }
 
 func (s *Signature) narrow(what string, specs []backends.TensorSpec, declared []config.TensorConfig) ([]backends.TensorSpec, error) {
@@ -55,7 +77,7 @@ func (s *Signature) narrow(what string, specs []backends.TensorSpec, declared []
 			return nil, bad("%s %q has dims %v in the config but shape %v in the model%s", what, d.Name, d.Shape, model.Shape, batchNote(s.MaxBatchSize))
 		}
 		model.Shape = shape
-		if d.Reshaped { // requests and answers see dims (reshape.go)
+		if d.Reshaped { // requests and answers see dims (view.go)
 			reshapes := &s.InputReshapes
 			if what == "output" {
 				reshapes = &s.OutputReshapes

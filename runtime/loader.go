@@ -53,7 +53,7 @@ func (m *Manager) loadVersion(ctx context.Context, md ModelDir, vd VersionDir) (
 	v.Config.InstanceGroups = groups
 	v.Sig.NoNULInStrings = backend.Describe().NoNULInStrings
 	for _, w := range v.workers { // before warmup sends them their first run
-		w.reshape = newReshaper(&v.Sig)
+		w.view = newView(&v.Sig)
 	}
 	var traffic batcher.Traffic // nil, not a nil *interactiveClock, when off
 	if c := m.traffic(); c != nil {

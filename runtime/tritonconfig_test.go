@@ -136,6 +136,23 @@ dynamic_batching { preferred_batch_size: [ 16 ] }`, "", `config.pbtxt: dynamic_b
 	}
 }
 
+// loadMeta loads model "m" of the fake backend with the given signature
+// and config.pbtxt, and returns the manager and its version.
+func loadMeta(t *testing.T, meta backends.Metadata, pbtxt string) (*runtime.Manager, *runtime.ModelVersion) {
+	t.Helper()
+	repo := t.TempDir()
+	writePbtxt(t, repo, "m", pbtxt, 1)
+	m := fakeManager(t, repo, backendtest.New(backendtest.Options{Metadata: meta}))
+	if err := m.Load(context.Background(), "m"); err != nil {
+		t.Fatal(err)
+	}
+	v, err := m.Version("m", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m, v
+}
+
 // Triton's reshape: requests and answers see dims, the model runs on its
 // own shape (the fake backend refuses any other). Triton's auto-complete
 // writes dims [1] with reshape [] for a model whose tensors are [batch].
@@ -151,24 +168,15 @@ func TestTritonReshape(t *testing.T) {
 		{"a matrix per item", []int64{-1, 4}, "[ 2, 2 ]", "[ 4 ]", []int64{3, 2, 2}, []int64{3, 4}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			repo := t.TempDir()
 			tensor := func(kind, name string) string {
 				return kind + ` [ { name: "` + name + `" data_type: TYPE_FP32 dims: ` + c.dims + ` reshape { shape: ` + c.reshape + ` } } ]`
 			}
-			writePbtxt(t, repo, "m", "max_batch_size: 8\n"+tensor("input", "x")+"\n"+tensor("output", "y")+
-				"\nmodel_warmup [ { name: \"w\" batch_size: 2 inputs { key: \"x\" value: { data_type: TYPE_FP32 dims: "+c.dims+" zero_data: true } } } ]", 1)
 			meta := backends.Metadata{
 				Inputs:  []backends.TensorSpec{{Name: "x", DataType: backends.FP32, Shape: c.model}},
 				Outputs: []backends.TensorSpec{{Name: "y", DataType: backends.FP32, Shape: c.model}},
 			}
-			m := fakeManager(t, repo, backendtest.New(backendtest.Options{Metadata: meta}))
-			if err := m.Load(context.Background(), "m"); err != nil {
-				t.Fatal(err)
-			}
-			v, err := m.Version("m", 0)
-			if err != nil {
-				t.Fatal(err)
-			}
+			m, v := loadMeta(t, meta, "max_batch_size: 8\n"+tensor("input", "x")+"\n"+tensor("output", "y")+
+				"\nmodel_warmup [ { name: \"w\" batch_size: 2 inputs { key: \"x\" value: { data_type: TYPE_FP32 dims: "+c.dims+" zero_data: true } } } ]")
 			if got := v.Sig.Inputs[0].Shape; !reflect.DeepEqual(got, append([]int64{-1}, c.seen[1:]...)) {
 				t.Fatalf("metadata shape %v, want dims with the batch axis", got)
 			}
@@ -199,16 +207,6 @@ func TestTritonReshape(t *testing.T) {
 // bears an input's name; and an output that does not hold its reshape's
 // elements is an error, not an answer whose shape its data does not fill.
 func TestTritonReshapeEdges(t *testing.T) {
-	load := func(t *testing.T, meta backends.Metadata, pbtxt string) *runtime.Manager {
-		t.Helper()
-		repo := t.TempDir()
-		writePbtxt(t, repo, "m", pbtxt, 1)
-		m := fakeManager(t, repo, backendtest.New(backendtest.Options{Metadata: meta}))
-		if err := m.Load(context.Background(), "m"); err != nil {
-			t.Fatal(err)
-		}
-		return m
-	}
 	run := func(m *runtime.Manager, shape ...int64) (*runtime.InferResponse, error) {
 		x := backends.Tensor{Name: "x", DataType: backends.FP32, Shape: shape, Data: make([]byte, 4*backends.NumElements(shape))}
 		return m.Infer(context.Background(), &runtime.InferRequest{Model: "m", Inputs: []backends.Tensor{x}})
@@ -218,7 +216,7 @@ func TestTritonReshapeEdges(t *testing.T) {
 			Inputs:  []backends.TensorSpec{{Name: "x", DataType: backends.FP32, Shape: []int64{-1}}},
 			Outputs: []backends.TensorSpec{{Name: "x", DataType: backends.FP32, Shape: []int64{-1}}},
 		}
-		m := load(t, meta, `max_batch_size: 8
+		m, _ := loadMeta(t, meta, `max_batch_size: 8
 input [ { name: "x" data_type: TYPE_FP32 dims: [ 1 ] reshape { shape: [ ] } } ]`)
 		resp, err := run(m, 3, 1)
 		if err != nil {
@@ -233,11 +231,38 @@ input [ { name: "x" data_type: TYPE_FP32 dims: [ 1 ] reshape { shape: [ ] } } ]`
 			Inputs:  []backends.TensorSpec{{Name: "x", DataType: backends.FP32, Shape: []int64{-1, -1}}},
 			Outputs: []backends.TensorSpec{{Name: "y", DataType: backends.FP32, Shape: []int64{-1, -1}}},
 		}
-		m := load(t, meta, `max_batch_size: 8
+		m, _ := loadMeta(t, meta, `max_batch_size: 8
 output [ { name: "y" data_type: TYPE_FP32 dims: [ 1, 3 ] reshape { shape: [ 3 ] } } ]`)
 		_, err := run(m, 2, 4) // the fake answers y as [2, 4]
 		wantKind(t, err, runtime.KindInternal, `output "y" has shape [2 4], which the config's reshape [3] does not fit`)
 	})
+}
+
+// A config.pbtxt that lists some of a model's outputs serves only those,
+// as Triton does: the others are not in the metadata, not in answers, and
+// asking for one is an unknown output.
+func TestTritonConfigListsSomeOutputs(t *testing.T) {
+	spec := func(name string) backends.TensorSpec {
+		return backends.TensorSpec{Name: name, DataType: backends.FP32, Shape: []int64{-1, 4}}
+	}
+	meta := backends.Metadata{Inputs: []backends.TensorSpec{spec("a"), spec("b")}, Outputs: []backends.TensorSpec{spec("y"), spec("z")}}
+	m, v := loadMeta(t, meta, `max_batch_size: 8
+output [ { name: "z" data_type: TYPE_FP32 dims: [ 4 ] } ]`)
+	if len(v.Sig.Outputs) != 1 || v.Sig.Outputs[0].Name != "z" {
+		t.Fatalf("outputs %v, want z alone", v.Sig.Outputs)
+	}
+	a, b := rows(2), rows(2)
+	a.Name, b.Name = "a", "b"
+	b.Data[0] = 7 // z echoes b: tell them apart
+	resp, err := m.Infer(context.Background(), &runtime.InferRequest{Model: "m", Inputs: []backends.Tensor{a, b}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(resp.Outputs) != 1 || resp.Outputs[0].Name != "z" || resp.Outputs[0].Data[0] != 7 {
+		t.Fatalf("answered %+v, want z (b's echo) alone", resp.Outputs)
+	}
+	_, err = m.Infer(context.Background(), &runtime.InferRequest{Model: "m", Inputs: []backends.Tensor{a, b}, Outputs: []string{"y"}})
+	wantKind(t, err, runtime.KindInvalidArgument, `"y"`)
 }
 
 func TestYAMLWarmupRandomData(t *testing.T) {

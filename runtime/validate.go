@@ -20,9 +20,13 @@ type Signature struct {
 	NoNULInStrings bool
 	// InputReshapes and OutputReshapes hold, by name, the tensors a
 	// config reshapes: Inputs and Outputs give the shapes requests see,
-	// the model runs on its own (reshape.go). Two maps: a graph output
+	// the model runs on its own (view.go). Two maps: a graph output
 	// may bear an input's name.
 	InputReshapes, OutputReshapes map[string]Reshape
+	// OutputPositions, when not nil, is where each of Outputs is among a
+	// run's outputs: a config.pbtxt that lists outputs serves only those
+	// (declared.go).
+	OutputPositions []int
 }
 
 // Validate checks a request against the signature and puts its inputs in

@@ -35,9 +35,10 @@ type worker struct {
 	// (warmup.go); the loader closes it when warmup is over.
 	warm      chan warmTask
 	warmEnded bool // the loader's: warm is closed
-	// reshape relabels the tensors a config reshapes (reshape.go); set by
-	// the loader once the signature is resolved, before the first run.
-	reshape *reshaper
+	// view turns runs' tensors between the signature and the model's own
+	// (view.go); set by the loader once the signature is resolved, before
+	// the first run.
+	view *view
 
 	// lend is the version's pool of idle lent instances; nil for an
 	// instance with a thread of its own. retire is closed by the version's
@@ -225,8 +226,8 @@ func (w *worker) execute(inputs []backends.Tensor, low bool) (out []backends.Ten
 			err = Errorf(KindInternal, "backend %s panicked: %v", w.backend.Name(), r)
 		}
 	}()
-	if w.reshape != nil {
-		inputs = w.reshape.toModel(inputs)
+	if w.view != nil {
+		inputs = w.view.toModel(inputs)
 	}
 	run := func() { out, err = w.model.Run(context.Background(), inputs) }
 	ran := false
@@ -242,8 +243,8 @@ func (w *worker) execute(inputs []backends.Tensor, low bool) (out []backends.Ten
 	if err != nil {
 		return nil, cpu, Errorf(KindInternal, "model %s version %d: %w", w.spec.Model, w.spec.Version, err)
 	}
-	if w.reshape != nil {
-		if err := w.reshape.fromModel(out); err != nil {
+	if w.view != nil {
+		if out, err = w.view.fromModel(out); err != nil {
 			return nil, cpu, fmt.Errorf("model %s version %d: %w", w.spec.Model, w.spec.Version, err)
 		}
 	}
