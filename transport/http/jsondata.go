@@ -21,7 +21,7 @@ func decodeData(raw []byte, dt backends.DataType, n int64) ([]byte, [][]byte, er
 // decodeDataInto is decodeData writing numbers into spare's backing array
 // when it has room for them. Nested data must be even (every array at one
 // depth as long, elements only at the deepest) and, given the tensor's
-// shape, be that shape with its leading axes merged (nesting.fits).
+// shape, be that shape with neighbouring axes merged (nesting.fits).
 func decodeDataInto(spare []byte, raw []byte, dt backends.DataType, n int64, shape []int64) ([]byte, [][]byte, error) {
 	// A number takes at least one byte and a separator; a string at least
 	// its two quotes and a separator.
@@ -153,22 +153,30 @@ func (n *nesting) close(depth int) error {
 	return nil
 }
 
-// fits checks even nested data against the tensor's shape: data nested d
-// deep is the tensor with its leading axes merged into one, so the inner
-// d-1 array lengths are the shape's last d-1 sizes (flat data, d = 1,
-// fits any shape its count fits). [[1,2,3],[4,5,6]] is [2, 3], not [3, 2].
+// fits checks even nested data against the tensor's shape: each level of
+// nesting, outermost first, must hold as many items as a run of the shape's
+// axes, in order (a run may be empty for a level of one). So data nested
+// as the shape fits, and so does any merging of neighbouring axes: [2, 3]
+// data for [2, 3] or [1, 2, 3], [1, 64] (one flat array per item) for
+// [1, 1, 8, 8]; but [3, 2] data for [2, 3] does not, though it holds as
+// many elements. Flat data (one level) fits any shape its count fits.
 func (n *nesting) fits(shape []int64) error {
-	d := n.leaf
-	if d <= 1 {
+	if n.leaf <= 1 {
 		return nil
 	}
-	inner := d - 1
-	if inner > len(shape) {
-		return fmt.Errorf("data nests %d deep, more than shape %v has axes", d, shape)
+	axis := 0
+	for level := 1; level <= n.leaf; level++ {
+		items, run := n.want[level]-1, int64(1)
+		for run < items && axis < len(shape) {
+			run *= shape[axis]
+			axis++
+		}
+		if run != items {
+			return fmt.Errorf("data nested as %s does not fit shape %v", n.nestedShape(), shape)
+		}
 	}
-	for k := 0; k < inner; k++ {
-		got, want := n.want[d-k]-1, shape[len(shape)-1-k]
-		if got != want {
+	for ; axis < len(shape); axis++ {
+		if shape[axis] != 1 {
 			return fmt.Errorf("data nested as %s does not fit shape %v", n.nestedShape(), shape)
 		}
 	}

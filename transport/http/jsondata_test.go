@@ -86,7 +86,11 @@ func TestDecodeDataNesting(t *testing.T) {
 		{"[1,2,3,4,5,6]", []int64{2, 3}},
 		{"[[1,2,3],[4,5,6]]", []int64{2, 3}},
 		{"[[[1,2,3],[4,5,6]]]", []int64{1, 2, 3}},
-		{"[[1,2,3],[4,5,6]]", []int64{1, 2, 3}}, // leading axes merged: [1*2, 3]
+		{"[[1,2,3],[4,5,6]]", []int64{1, 2, 3}},                 // leading axes merged: [1*2, 3]
+		{"[[1,2,3,4,5,6]]", []int64{1, 2, 3}},                   // one flat array per item
+		{"[[[1,2,3,4,5,6]]]", []int64{6}},                       // levels of one around it
+		{"[[1,2,3],[4,5,6],[7,8,9],[0,1,2]]", []int64{2, 2, 3}}, // [2*2, 3]
+		{"[[1,2],[3,4]]", []int64{2, 2, 1}},                     // a trailing axis of one
 		{"[[1],[2]]", []int64{2, 1}},
 		{"[[]]", []int64{1, 0}},
 	}
@@ -105,7 +109,8 @@ func TestDecodeDataNesting(t *testing.T) {
 		{"[[1,2],3,4,5,6]", []int64{2, 3}, "data nests unevenly: element 2 is 1 arrays deep, the first was 2"},
 		{"[1,2,[3,4],5,6]", []int64{2, 3}, "data nests unevenly: an array beside elements at depth 1"},
 		{"[[1,2],[3,4],[5,6]]", []int64{2, 3}, "data nested as [3 2] does not fit shape [2 3]"},
-		{"[[[1,2,3,4,5,6]]]", []int64{6}, "data nests 3 deep, more than shape [6] has axes"},
+		{"[[1,2,3],[4,5,6]]", []int64{3, 2}, "data nested as [2 3] does not fit shape [3 2]"},
+		{"[[1,2,3,4],[5,6,7,8],[9,0,1,2]]", []int64{2, 3, 2}, "data nested as [3 4] does not fit shape [2 3 2]"},
 	}
 	for _, c := range bad {
 		n := backends.NumElements(c.shape)
