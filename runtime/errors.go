@@ -25,6 +25,7 @@ const (
 	KindRequestTimeout                // the client took too long to send its request
 	KindHeaderTooLarge                // the request line and headers are over their buffer
 	KindUnimplemented                 // a protocol extension this server does not have (shared memory)
+	KindMethodNotAllowed              // an HTTP route asked for with a method it does not take
 	numKinds
 )
 
@@ -43,6 +44,7 @@ var kindNames = [...]string{
 	KindRequestTimeout:    "request timeout",
 	KindHeaderTooLarge:    "header too large",
 	KindUnimplemented:     "unimplemented",
+	KindMethodNotAllowed:  "method not allowed",
 }
 
 func (k Kind) String() string {

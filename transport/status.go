@@ -37,6 +37,8 @@ func HTTPStatus(err error) int {
 		return 431
 	case runtime.KindUnimplemented:
 		return 501
+	case runtime.KindMethodNotAllowed:
+		return 405
 	}
 	return 500
 }
@@ -68,7 +70,7 @@ func GRPCCode(err error) codes.Code {
 		return codes.DeadlineExceeded
 	case runtime.KindHeaderTooLarge:
 		return codes.ResourceExhausted
-	case runtime.KindUnimplemented:
+	case runtime.KindUnimplemented, runtime.KindMethodNotAllowed:
 		return codes.Unimplemented
 	}
 	return codes.Internal

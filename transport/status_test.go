@@ -31,6 +31,7 @@ func TestStatusEveryKind(t *testing.T) {
 		runtime.KindRequestTimeout:    {408, codes.DeadlineExceeded},
 		runtime.KindHeaderTooLarge:    {431, codes.ResourceExhausted},
 		runtime.KindUnimplemented:     {501, codes.Unimplemented},
+		runtime.KindMethodNotAllowed:  {405, codes.Unimplemented},
 	}
 	for _, k := range runtime.Kinds() {
 		w, ok := want[k]

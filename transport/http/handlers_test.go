@@ -80,6 +80,11 @@ func TestHandlers(t *testing.T) {
 		{"unknown model", "POST", "/v2/models/nope/infer", inferBody, 404, `unknown model \"nope\"`},
 		{"unknown version", "GET", "/v2/models/m/versions/7", "", 404, "unknown version 7"},
 		{"unknown route", "GET", "/v3", "", 404, "no route"},
+		{"infer with GET", "GET", "/v2/models/m/infer", "", 405, "GET /v2/models/m/infer: this route takes POST"},
+		{"ready with POST", "POST", "/v2/health/ready", "", 405, "this route takes GET, HEAD"},
+		{"metadata with DELETE", "DELETE", "/v2/models/m/versions/1", "", 405, "this route takes GET, HEAD"},
+		{"load with GET", "GET", "/v2/repository/models/m/load", "", 405, "this route takes POST"},
+		{"an unknown model route", "GET", "/v2/models/m/nothing", "", 404, "no route"},
 		{"wrong shape", "POST", "/v2/models/m/infer", strings.Replace(inferBody, "[1,4]", "[1,3]", 1), 400, ""},
 		{"malformed JSON", "POST", "/v2/models/m/infer", "{", 400, ""},
 		{"unavailable", "POST", "/v2/models/broken/infer", inferBody, 503, "broken"},
@@ -109,6 +114,16 @@ func TestHandlers(t *testing.T) {
 			}
 		})
 	}
+	t.Run("405 says what the route takes in Allow", func(t *testing.T) {
+		resp, err := stdhttp.Get(base + "/v2/models/m/infer")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 405 || resp.Header.Get("Allow") != "POST" {
+			t.Fatalf("%d, Allow %q: want 405, POST", resp.StatusCode, resp.Header.Get("Allow"))
+		}
+	})
 	t.Run("HEAD has no body", func(t *testing.T) {
 		c, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
 		if err != nil {

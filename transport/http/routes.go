@@ -46,7 +46,53 @@ func (s *Server) route(ctx *fasthttp.RequestCtx) {
 			return
 		}
 	}
+	if allow := allowedMethods(seg); allow != "" { // a route, asked for with another method
+		ctx.Response.Header.Set(fasthttp.HeaderAllow, allow)
+		replyError(ctx, runtime.Errorf(runtime.KindMethodNotAllowed, "%s %s: this route takes %s", ctx.Method(), path, allow))
+		return
+	}
 	replyError(ctx, runtime.Errorf(runtime.KindNotFound, "no route for %s %s", ctx.Method(), path))
+}
+
+// allowedMethods is what the route at seg (a split path) takes, for the
+// 405 of a request that asked for it with another method; "" when seg is
+// no route.
+func allowedMethods(seg []string) string {
+	const get, post = "GET, HEAD", "POST"
+	if len(seg) == 0 || seg[0] != "v2" {
+		return ""
+	}
+	rest := seg[1:]
+	switch {
+	case len(rest) == 0,
+		len(rest) == 2 && rest[0] == "health" && (rest[1] == "live" || rest[1] == "ready"),
+		len(rest) == 2 && rest[0] == "models" && rest[1] == "stats":
+		return get
+	case len(rest) == 2 && rest[0] == "repository" && rest[1] == "index",
+		len(rest) == 4 && rest[0] == "repository" && rest[1] == "models" && (rest[3] == "load" || rest[3] == "unload"):
+		return post
+	case len(rest) >= 1 && rest[0] == "jobs":
+		switch {
+		case len(rest) == 1:
+			return "GET, HEAD, POST"
+		case len(rest) == 2:
+			return "GET, HEAD, DELETE"
+		case len(rest) == 3 && rest[2] == "results":
+			return get
+		}
+	case len(rest) >= 2 && rest[0] == "models":
+		model := rest[2:]
+		if len(model) >= 2 && model[0] == "versions" {
+			model = model[2:]
+		}
+		switch {
+		case len(model) == 0, len(model) == 1 && (model[0] == "ready" || model[0] == "config" || model[0] == "stats"):
+			return get
+		case len(model) == 1 && model[0] == "infer":
+			return post
+		}
+	}
+	return ""
 }
 
 // splitPath appends path's segments, without the slashes around it, to
