@@ -66,6 +66,11 @@ func decodeRequest(r *pb.ModelInferRequest, check func([]backends.Tensor) error,
 		if err := decodeInput(in, data, d.typed, &d.req.Inputs[i]); err != nil {
 			return err
 		}
+		if p, ok := in.GetParameters()[transport.ContentTypeParam]; ok {
+			if err := transport.DecodeContentType(&d.req.Inputs[i], p.GetStringParam()); err != nil {
+				return err
+			}
+		}
 	}
 	for _, o := range r.GetOutputs() {
 		if _, ok := o.GetParameters()["classification"]; ok {

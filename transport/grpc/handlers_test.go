@@ -141,6 +141,16 @@ func TestGRPCRefusesSharedMemory(t *testing.T) {
 	wantCode(t, err, codes.Unimplemented, `output "y" names a shared-memory region`)
 }
 
+// An input's content_type reaches the codec over gRPC too: base64 is for
+// BYTES elements (the fake model's FP32 input refuses it, naming why).
+func TestGRPCContentType(t *testing.T) {
+	c, _ := serve(t, nil)
+	req := inferRequest("m", []int64{1, 4}, 1, 2, 3, 4)
+	req.Inputs[0].Parameters = map[string]*pb.InferParameter{"content_type": {ParameterChoice: &pb.InferParameter_StringParam{StringParam: "base64"}}}
+	_, err := c.ModelInfer(context.Background(), req)
+	wantCode(t, err, codes.InvalidArgument, "content_type base64 is for BYTES inputs")
+}
+
 func TestGRPCRepository(t *testing.T) {
 	c, fake := serve(t, nil)
 	ctx := context.Background()

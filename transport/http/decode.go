@@ -222,8 +222,27 @@ func decodeHeader(in *inputJSON, t *backends.Tensor) error {
 
 // decodeInput fills t's data from one JSON input whose header decodeHeader
 // read, taking its bytes from the front of bin when the input says
-// binary_data_size. It returns the rest of bin.
+// binary_data_size, and applies its content_type (MLServer's base64). It
+// returns the rest of bin.
 func decodeInput(in *inputJSON, t *backends.Tensor, bin []byte) ([]byte, error) {
+	rest, err := decodeInputData(in, t, bin)
+	if err != nil {
+		return nil, err
+	}
+	if raw, ok := in.Parameters.get(transport.ContentTypeParam); ok {
+		var ct string
+		if json.Unmarshal(raw, &ct) != nil {
+			return nil, invalid("input %q: parameter %q must be a string, got %s", in.Name, transport.ContentTypeParam, shown(raw))
+		}
+		if err := transport.DecodeContentType(t, ct); err != nil {
+			return nil, err
+		}
+	}
+	return rest, nil
+}
+
+// decodeInputData is decodeInput before any content_type is applied.
+func decodeInputData(in *inputJSON, t *backends.Tensor, bin []byte) ([]byte, error) {
 	dt, n := t.DataType, backends.NumElements(t.Shape)
 	size, isBinary, err := in.Parameters.int("binary_data_size")
 	if err != nil {
