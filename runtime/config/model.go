@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -177,8 +178,15 @@ var (
 // whose open would wait for a writer, or a device such as /dev/zero) or
 // ErrOverLimit, and never reads more than limit bytes of one that grows.
 // A repository's files are read this way: a load holds every other back.
+// The file is opened without blocking and then looked at, so one swapped
+// for a FIFO between a look and the open cannot hang the load.
 func ReadRegularFile(path string, limit int64) ([]byte, error) {
-	fi, err := os.Stat(path)
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
 	switch {
 	case err != nil:
 		return nil, err
@@ -187,11 +195,6 @@ func ReadRegularFile(path string, limit int64) ([]byte, error) {
 	case fi.Size() > limit:
 		return nil, ErrOverLimit
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
 	raw, err := io.ReadAll(io.LimitReader(f, limit+1))
 	if err == nil && int64(len(raw)) > limit {
 		err = ErrOverLimit
