@@ -12,6 +12,7 @@ import (
 	"google.golang.org/protobuf/encoding/prototext"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
+	"github.com/tiffin-ml/tiffin/backends"
 	pb "github.com/tiffin-ml/tiffin/transport/inferencepb"
 )
 
@@ -176,7 +177,7 @@ func (t *tritonReader) tensor(at, name string, dt pb.DataType, dims []int64, res
 	tc := TensorConfig{Name: name, DataType: WarmupInput{DataType: dt.String()}.DataTypeName(), Shape: slices.Clone(dims)}
 	if reshape != nil && !slices.Equal(reshape.GetShape(), dims) {
 		to := reshape.GetShape()
-		if n := product(dims); !fixedSizes(dims) || !fixedSizes(to) || n < 0 || n != product(to) {
+		if n := backends.NumElements(dims); !fixedSizes(dims) || !fixedSizes(to) || n < 0 || n != backends.NumElements(to) {
 			return TensorConfig{}, t.bad(at+".reshape", "%q: dims %v and reshape %v must both be fixed sizes (no -1) holding as many elements: tiffin reshapes only by relabelling the axes of the same data", name, dims, to)
 		}
 		tc.Reshape, tc.Reshaped = slices.Clone(to), true
@@ -187,19 +188,6 @@ func (t *tritonReader) tensor(at, name string, dt pb.DataType, dims []int64, res
 // fixedSizes reports whether every size is 1 or more (no -1).
 func fixedSizes(dims []int64) bool {
 	return !slices.ContainsFunc(dims, func(d int64) bool { return d < 1 })
-}
-
-// product is how many elements fixed sizes hold (1 for none: a scalar),
-// or -1 past any real tensor's.
-func product(dims []int64) int64 {
-	n := int64(1)
-	for _, d := range dims {
-		if n > 1<<40/d { // beyond any tensor: unequal to any real product
-			return -1
-		}
-		n *= d
-	}
-	return n
 }
 
 func (t *tritonReader) inputs(list []*pb.ModelInput) ([]TensorConfig, error) {
