@@ -41,8 +41,22 @@ func (s *Server) readBody(ctx *fasthttp.RequestCtx, limit int, what string, fact
 }
 
 // readBodyInto is readBody reading into buf's backing array when the body
-// is known to fit it.
+// is known to fit it. A compressed body (Content-Encoding) is inflated
+// (encoding.go).
 func (s *Server) readBodyInto(ctx *fasthttp.RequestCtx, buf []byte, limit int, what string, factor int64) (body []byte, held int64, err error) {
+	enc, err := contentEncoding(ctx)
+	if err != nil {
+		s.refuseBody(ctx)
+		return nil, 0, err
+	}
+	if enc != encIdentity {
+		return s.readEncodedBody(ctx, enc, limit, what, factor)
+	}
+	return s.readPlainBody(ctx, buf, limit, what, factor)
+}
+
+// readPlainBody is readBodyInto for the body's bytes as they came.
+func (s *Server) readPlainBody(ctx *fasthttp.RequestCtx, buf []byte, limit int, what string, factor int64) (body []byte, held int64, err error) {
 	n := ctx.Request.Header.ContentLength()
 	if n > limit {
 		s.refuseOversized(ctx, limit)

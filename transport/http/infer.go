@@ -49,8 +49,9 @@ func (s *Server) answerInfer(tctx context.Context, ctx *fasthttp.RequestCtx, mod
 		replyError(ctx, err)
 		return 0
 	}
-	if enc := ctx.Request.Header.Peek(fasthttp.HeaderContentEncoding); len(enc) > 0 && string(enc) != "identity" {
-		replyError(ctx, invalid("Content-Encoding %q is not supported; send the body uncompressed", enc))
+	if _, err := contentEncoding(ctx); err != nil { // before the model is looked up, as the header's other checks
+		s.refuseBody(ctx)
+		replyError(ctx, err)
 		return 0
 	}
 	headerLen, err := parseHeaderLen(ctx.Request.Header.Peek(headerLenKey))

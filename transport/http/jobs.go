@@ -126,7 +126,7 @@ func (s *Server) submitJob(ctx *fasthttp.RequestCtx) {
 // memory, and the body timeout bounds the time, as for any upload.
 func (s *Server) drainUpload(ctx *fasthttp.RequestCtx, body io.Reader) {
 	if u, ok := body.(*uploadReader); ok {
-		body = u.r
+		body = u.wire
 	}
 	_ = ctx.Conn().SetReadDeadline(time.Now().Add(s.opts.BodyTimeout))
 	_, _ = io.Copy(io.Discard, body)
@@ -142,17 +142,38 @@ func (s *Server) jobUpload(ctx *fasthttp.RequestCtx) (io.Reader, error) {
 		s.refuseBody(ctx)
 		return nil, errUploadTooLarge(limit)
 	}
+	enc, err := contentEncoding(ctx)
+	if err != nil {
+		s.refuseBody(ctx)
+		return nil, err
+	}
 	// The stream, never PostBody: PostBody reads the whole upload into
 	// memory first.
-	r := ctx.RequestBodyStream()
-	if r == nil { // read whole already, and within the limit
-		return bytes.NewReader(ctx.PostBody()), nil
+	var r io.Reader
+	if stream := ctx.RequestBodyStream(); stream == nil { // read whole already, and within the limit
+		r = bytes.NewReader(ctx.PostBody())
+	} else {
+		announced := int64(ctx.Request.Header.ContentLength())
+		if announced == -1 { // chunked
+			stream = chunkedBody{r: stream}
+		}
+		r = &uploadReader{r: stream, wire: stream, limit: limit, announced: announced}
 	}
-	announced := int64(ctx.Request.Header.ContentLength())
-	if announced == -1 { // chunked
-		r = chunkedBody{r: r}
+	if enc == encIdentity {
+		return r, nil
 	}
-	return &uploadReader{r: r, limit: limit, announced: announced}, nil
+	// Compressed (encoding.go): the limit holds for what it inflates to
+	// as well, since that is what the job spools and splits. The
+	// inflater is left to the collector: one per upload.
+	in, err := getInflater(enc, r)
+	if err != nil {
+		return nil, err
+	}
+	wire := r
+	if u, ok := r.(*uploadReader); ok {
+		wire = u.wire
+	}
+	return &uploadReader{r: in, wire: wire, limit: limit, announced: -1}, nil
 }
 
 // uploadReader counts a job upload's bytes: it fails once more than limit
@@ -161,6 +182,7 @@ func (s *Server) jobUpload(ctx *fasthttp.RequestCtx) (io.Reader, error) {
 // with a plain io.EOF, as if the body were whole.
 type uploadReader struct {
 	r         io.Reader
+	wire      io.Reader // what is left of the body on the connection, for drainUpload
 	read      int64
 	limit     int64
 	announced int64
