@@ -179,7 +179,7 @@ func TestE2EJobsNDJSONAndCSV(t *testing.T) {
 
 	// NDJSON compressed with gzip (curl -H 'Content-Encoding: gzip'
 	// --data-binary @rows.ndjson.gz): scored as the plain file; one cut
-	// short is refused naming the encoding.
+	// short (below) is refused naming the encoding.
 	var gz bytes.Buffer
 	zw := gzip.NewWriter(&gz)
 	if _, err := zw.Write(mlpNDJSON(300, nil)); err != nil || zw.Close() != nil {
@@ -194,9 +194,26 @@ func TestE2EJobsNDJSONAndCSV(t *testing.T) {
 		t.Fatalf("gzip NDJSON: %+v", st)
 	}
 	checkMLPLines(t, jobResults(t, ts.base, st.ID, 300), nil)
+	// The client sends a .gz file as it is, saying so, and reads the
+	// format from the name within (.csv).
+	gz.Reset()
+	zw.Reset(&gz)
+	if _, err := zw.Write([]byte(csv.String())); err != nil || zw.Close() != nil {
+		t.Fatal(err)
+	}
+	csvGz := filepath.Join(t.TempDir(), "Features.CSV.gz")
+	writeFile(t, csvGz, gz.Bytes())
+	var sub struct{ ID string }
+	if out := cli(t, 0, "jobs", "submit", "--server", ts.base, "--model", "mlp-small", "--input", csvGz); json.Unmarshal([]byte(out), &sub) != nil {
+		t.Fatalf("submit %s printed %q", csvGz, out)
+	}
+	st = waitJob(t, ts.base, sub.ID, time.Minute)
+	if st.State != jobs.Succeeded || st.RowsTotal != 250 || st.RowsFailed != 1 {
+		t.Fatalf("csv.gz through the client: %+v", st)
+	}
 	r = ts.do(t, "POST", "/v2/jobs?model=mlp-small", gz.Bytes()[:gz.Len()/2], map[string]string{"Content-Encoding": "gzip"})
 	if r.status != 400 || !strings.Contains(string(r.body), "not valid gzip data") {
-		t.Fatalf("gzip NDJSON cut in half: %d %s, want 400 naming gzip", r.status, r.body)
+		t.Fatalf("gzip CSV cut in half: %d %s, want 400 naming gzip", r.status, r.body)
 	}
 
 	for _, c := range []struct {

@@ -30,6 +30,9 @@ type jobClient struct {
 	// statusTimeout, not a hang. Uploads, cancels and deletes (which purge
 	// a job's files) and results take as long as they take.
 	quick *http.Client
+	// encoding is the Content-Encoding of the bodies it sends: "gzip"
+	// for a submitted .gz file.
+	encoding string
 }
 
 // statusTimeout bounds a call that returns a small JSON answer.
@@ -125,6 +128,9 @@ func (c *jobClient) send(cl *http.Client, method, path string, body io.Reader, s
 	if size >= 0 {
 		req.ContentLength = size
 	}
+	if body != nil && c.encoding != "" {
+		req.Header.Set("Content-Encoding", c.encoding)
+	}
 	// A server started with a repository token wants it on every job route.
 	if tok := os.Getenv(repositoryTokenEnv); tok != "" {
 		req.Header.Set("Authorization", "Bearer "+tok)
@@ -157,7 +163,7 @@ func jobSubmitCmd(args []string, stdout, stderr io.Writer) int {
 	fs, server := jobFlags("submit", stderr)
 	model := fs.String("model", "", "model `NAME` (required)")
 	version := fs.Int64("version", 0, "model version (0: the newest READY one)")
-	input := fs.String("input", "", "input `FILE`: NDJSON, CSV, Parquet or .npy ('-': stdin)")
+	input := fs.String("input", "", "input `FILE`: NDJSON, CSV, Parquet or .npy, or any of them gzipped as FILE.gz ('-': stdin)")
 	format := fs.String("format", "", "ndjson, csv, parquet or npy (default: the server sniffs it from the content)")
 	columns := fs.String("columns", "", "Parquet: the scalar feature `COLUMNS` (a,b,c) of a single input, in order")
 	header := fs.String("header", "", "CSV: whether the first line is a header: auto (the default), yes or no")
@@ -175,7 +181,8 @@ func jobSubmitCmd(args []string, stdout, stderr io.Writer) int {
 		return fail(stderr, "submit", err)
 	}
 	defer body.Close()
-	if *format == "" && strings.EqualFold(filepath.Ext(*input), ".csv") {
+	name, gzipped := strings.CutSuffix(strings.ToLower(*input), ".gz") // sent as it is, for the server to inflate
+	if *format == "" && filepath.Ext(name) == ".csv" {
 		*format = "csv"
 	}
 	q := url.Values{"model": {*model}}
@@ -203,6 +210,9 @@ func jobSubmitCmd(args []string, stdout, stderr io.Writer) int {
 	c, err := server.client()
 	if err != nil {
 		return fail(stderr, "submit", err)
+	}
+	if gzipped {
+		c.encoding = "gzip"
 	}
 	var st jobs.Status
 	var sending io.Reader = body
