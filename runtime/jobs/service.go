@@ -200,6 +200,13 @@ func (s *Service) Submit(ctx context.Context, model string, version int64, in In
 	if err := checkSignature(model, &v.Sig, f); err != nil {
 		return Status{}, err
 	}
+	if len(in.Columns) > 0 && f != Parquet {
+		// Ignored, a CSV's columns would feed the model in file order
+		// whatever the client asked for, and the job succeed with the
+		// features in the wrong places.
+		return Status{}, runtime.Errorf(runtime.KindInvalidArgument,
+			"columns= picks the feature columns of a Parquet file; this upload is %s, whose values feed the model as they are (select and order the columns before sending it)", f)
+	}
 	var l *layout
 	if f.raw() {
 		if l, err = newLayout(model, rowSpecs(&v.Sig), f); err != nil {

@@ -456,3 +456,29 @@ func TestFailedUploadLeavesNoResults(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// columns= picks Parquet feature columns only. Given with another format
+// it is refused, not ignored: a CSV's columns would otherwise feed the
+// model in file order, whatever columns= asked for, and the job succeed.
+func TestColumnsRefusedForOtherFormats(t *testing.T) {
+	s := startService(t, newRefModels(), t.TempDir(), nil)
+	ctx := context.Background()
+	for _, c := range []struct {
+		f    Format
+		body string
+	}{
+		{CSV, csvInput(3, ",")},
+		{"", csvInput(3, ",")}, // sniffed
+		{NDJSON, ndjsonInput(3)},
+		{NPY, string(npyFile(3))},
+	} {
+		_, err := s.Submit(ctx, "mlp-small", 0, Input{Format: c.f, Columns: []string{"f1", "f0"}}, strings.NewReader(c.body))
+		if runtime.KindOf(err) != runtime.KindInvalidArgument || !strings.Contains(err.Error(), "columns=") {
+			t.Errorf("format %q with columns=: %v; want a 400 naming columns=", c.f, err)
+		}
+	}
+	list, err := s.List(ctx)
+	if err != nil || len(list) != 0 {
+		t.Errorf("refused uploads left jobs behind: %v, %v", list, err)
+	}
+}
