@@ -31,6 +31,43 @@ func sniff(br *bufio.Reader) Format {
 	return CSV
 }
 
+// checkContent refuses an upload whose first bytes say it is not in the
+// format it is read as (f, given or sniffed): a Parquet or .npy file sent
+// as CSV or NDJSON, a compressed file or an archive (which sniffs as CSV),
+// or a JSON array sent as NDJSON. Read as text, such a file was split at
+// its newline bytes into hundreds of rows that each failed, and the job
+// with them, with errors about bare quotes and invalid values that never
+// named the problem. It leaves br where it was.
+func checkContent(br *bufio.Reader, f Format, given bool) error {
+	head, _ := br.Peek(512)
+	bad := func(format string, args ...any) error {
+		return runtime.Errorf(runtime.KindInvalidArgument, format, args...)
+	}
+	if got := sniff(br); got.raw() && got != f {
+		how := "it was sniffed as " + string(f)
+		if given {
+			how = "format=" + string(f) + " was given"
+		}
+		return bad("the upload is a %s file (it starts with %q), but %s; send it with format=%s or without format=", got, head[:4], how, got)
+	}
+	for _, c := range []struct{ magic, what string }{
+		{"\x1f\x8b", "gzip-compressed; send it uncompressed (tiffin reads no Content-Encoding)"},
+		{"\x28\xb5\x2f\xfd", "zstd-compressed; send it uncompressed (tiffin reads no Content-Encoding)"},
+		{"\xfd7zXZ\x00", "xz-compressed; send it uncompressed"},
+		{"BZh", "bzip2-compressed; send it uncompressed"},
+		{"PK\x03\x04", "a zip archive (an .npz, .xlsx, ...); send one .npy array, Parquet, CSV or NDJSON"},
+		{"ARROW1", "an Arrow IPC (Feather) file; write it as Parquet (pyarrow.parquet.write_table)"},
+	} {
+		if bytes.HasPrefix(head, []byte(c.magic)) && (c.magic != "BZh" || len(head) >= 10 && string(head[4:10]) == "1AY&SY") {
+			return bad("the upload is %s", c.what)
+		}
+	}
+	if f == NDJSON && bytes.HasPrefix(bytes.TrimLeft(bytes.TrimPrefix(head, utf8BOM), " \t\r\n"), []byte("[")) {
+		return bad("the upload is a JSON array; NDJSON is one JSON object per line (pandas: to_json(orient=\"records\", lines=True))")
+	}
+	return nil
+}
+
 // layout is where each input's rows sit in a raw chunk: input k's rows
 // back to back, rowBytes[k] each, after those of inputs 0..k-1. Raw
 // chunks need every input's row shape fixed and numeric.

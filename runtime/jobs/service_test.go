@@ -1,6 +1,8 @@
 package jobs
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
 	"io"
@@ -480,5 +482,51 @@ func TestColumnsRefusedForOtherFormats(t *testing.T) {
 	list, err := s.List(ctx)
 	if err != nil || len(list) != 0 {
 		t.Errorf("refused uploads left jobs behind: %v, %v", list, err)
+	}
+}
+
+// An upload that is not in the format it would be read as is refused at
+// once, naming what it is: read as text, each of its newline-separated
+// pieces had failed as a row, and the job with them, with errors that
+// never said what the file was.
+func TestUploadOfAnotherKindIsRefused(t *testing.T) {
+	s := startService(t, newRefModels(), t.TempDir(), nil)
+	ctx := context.Background()
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	_, _ = zw.Write([]byte(csvInput(50, ",")))
+	_ = zw.Close()
+	pq := parquetFile(t, 20, 10, false)
+	for _, c := range []struct {
+		f    Format
+		body []byte
+		want string
+	}{
+		{"", gz.Bytes(), "gzip"},
+		{CSV, gz.Bytes(), "gzip"},
+		{"", []byte("PK\x03\x04\x14\x00\x00\x00\x00\x00\nx\n1,2\n"), "zip"},
+		{"", []byte("ARROW1\x00\x00\xff\xff\xff\xff\n\n"), "Arrow IPC"},
+		{CSV, npyFile(40), "format=csv"},
+		{NDJSON, npyFile(40), "format=ndjson"},
+		{CSV, pq, "parquet file"},
+		{"", []byte(`[{"input": [1]}, {"input": [2]}]`), "JSON array"},
+		{NDJSON, []byte("\n [{\"input\": [1]}]"), "JSON array"},
+	} {
+		_, err := s.Submit(ctx, "mlp-small", 0, Input{Format: c.f}, bytes.NewReader(c.body))
+		if runtime.KindOf(err) != runtime.KindInvalidArgument || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("format %q, body %.12q: %v; want a 400 naming %q", c.f, c.body, err, c.want)
+		}
+	}
+	if list, err := s.List(ctx); err != nil || len(list) != 0 {
+		t.Errorf("refused uploads left jobs behind: %v, %v", list, err)
+	}
+	// What the formats themselves look like still goes through.
+	for _, c := range []struct {
+		f    Format
+		body string
+	}{{"", csvInput(3, ",")}, {CSV, csvInput(3, ",")}, {"", ndjsonInput(3)}, {"", string(npyFile(3))}, {Parquet, string(pq)}} {
+		if _, err := s.Submit(ctx, "mlp-small", 0, Input{Format: c.f}, strings.NewReader(c.body)); err != nil {
+			t.Errorf("format %q, body %.12q: %v", c.f, c.body, err)
+		}
 	}
 }
