@@ -658,3 +658,50 @@ func TestSplitParquetChunksGoInPlace(t *testing.T) {
 		t.Fatalf("%d full chunks, %v; want 2", full, err)
 	}
 }
+
+// A DataFrame's index, in a file pandas wrote, is not a feature: its
+// column (__index_level_0__ for an unnamed index, else its name) is left
+// out of the default features, as pandas.read_parquet leaves it out of
+// the frame's columns. A filtered frame has one; it made the file's
+// features one too many.
+func TestSplitParquetLeavesOutThePandasIndex(t *testing.T) {
+	l := mlpLayout(t, Parquet)
+	for _, index := range [][]string{{"__index_level_0__"}, {"customer_id", "__index_level_1__"}} {
+		var fields []arrow.Field
+		for k := range 16 {
+			fields = append(fields, arrow.Field{Name: "f" + string(rune('a'+k)), Type: arrow.PrimitiveTypes.Float32})
+		}
+		quoted := []string{`{"kind": "range", "name": null, "start": 0, "stop": 3, "step": 1}`}
+		for _, name := range index {
+			fields = append(fields, arrow.Field{Name: name, Type: arrow.PrimitiveTypes.Int64})
+			quoted = append(quoted, strconv.Quote(name))
+		}
+		md := arrow.NewMetadata([]string{"pandas"}, []string{`{"index_columns": [` + strings.Join(quoted[1:], ", ") + `], "columns": []}`})
+		// As pyarrow writes it: the pandas metadata in the file's key-value
+		// metadata, beside the Arrow schema.
+		sc := arrow.NewSchema(fields, &md)
+		b := array.NewRecordBuilder(memory.DefaultAllocator, sc)
+		for i := range 10 {
+			for k, v := range rowValues(i) {
+				b.Field(k).(*array.Float32Builder).Append(v)
+			}
+			for k := range index {
+				b.Field(16 + k).(*array.Int64Builder).Append(int64(1000 + i))
+			}
+		}
+		rec := b.NewRecordBatch()
+		var buf bytes.Buffer
+		if err := pqarrow.WriteTable(array.NewTableFromRecords(sc, []arrow.RecordBatch{rec}), &buf, 4, nil,
+			pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema())); err != nil {
+			t.Fatal(err)
+		}
+		rec.Release()
+		b.Release()
+		data := buf.Bytes()
+		emit, done := collect(t, 10)
+		if _, _, err := splitParquet(context.Background(), "mlp-small", l, bytes.NewReader(data), nil, 3, memory.DefaultAllocator, nil, emit); err != nil {
+			t.Fatalf("index %v: %v", index, err)
+		}
+		checkRows(t, done())
+	}
+}

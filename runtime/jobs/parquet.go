@@ -3,6 +3,7 @@ package jobs
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -78,8 +79,10 @@ func parquetPlan(model string, l *layout, sc *arrow.Schema, columns []string) ([
 	}
 	if len(l.specs) == 1 && out[0].cols == nil {
 		var lists []int
+		index := pandasIndex(sc)
 		for i, f := range sc.Fields() {
 			switch {
+			case index[f.Name]: // pandas's index, not a feature (pandas.read_parquet makes it the index again)
 			case scalarType(f.Type):
 				out[0].cols = append(out[0].cols, i)
 			case listType(f.Type):
@@ -102,6 +105,33 @@ func parquetPlan(model string, l *layout, sc *arrow.Schema, columns []string) ([
 		}
 	}
 	return out, nil
+}
+
+// pandasIndex is the columns that hold a pandas DataFrame's index in a
+// file pandas wrote (df.to_parquet): named in the schema's "pandas"
+// metadata, as __index_level_0__ for an unnamed index. A RangeIndex is
+// kept in the metadata alone, so a filtered or re-indexed frame is the
+// common case that has one.
+func pandasIndex(sc *arrow.Schema) map[string]bool {
+	md := sc.Metadata()
+	i := md.FindKey("pandas")
+	if i < 0 {
+		return nil
+	}
+	var meta struct {
+		IndexColumns []json.RawMessage `json:"index_columns"`
+	}
+	if json.Unmarshal([]byte(md.Values()[i]), &meta) != nil {
+		return nil
+	}
+	out := map[string]bool{}
+	for _, c := range meta.IndexColumns {
+		var name string
+		if json.Unmarshal(c, &name) == nil { // a range index is an object, and no column
+			out[name] = true
+		}
+	}
+	return out
 }
 
 func checkWidth(model string, l *layout, k, n int) error {
