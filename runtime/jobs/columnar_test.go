@@ -20,10 +20,12 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet"
+	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
 	"github.com/tiffin-ml/tiffin/backends"
+	"github.com/tiffin-ml/tiffin/runtime"
 	"github.com/tiffin-ml/tiffin/runtime/jobs/jobstest"
 	"github.com/tiffin-ml/tiffin/runtime/npy"
 )
@@ -703,5 +705,36 @@ func TestSplitParquetLeavesOutThePandasIndex(t *testing.T) {
 			t.Fatalf("index %v: %v", index, err)
 		}
 		checkRows(t, done())
+	}
+}
+
+// A list column whose rows are far wider than the input's is refused
+// from the file's schema and footer, before arrow-go's record reader
+// gathers a batch of its rows: 2,000 rows of 5,000 FLOAT64 zeros (80 MB
+// once read, a few KB in the file) are refused without reading them.
+func TestSplitParquetWideListsRefusedUnread(t *testing.T) {
+	l := mlpLayout(t, Parquet)
+	for _, fixed := range []bool{false, true} {
+		typ := arrow.DataType(arrow.ListOf(arrow.PrimitiveTypes.Float64))
+		if fixed {
+			typ = arrow.FixedSizeListOf(5000, arrow.PrimitiveTypes.Float64)
+		}
+		data := jobstest.Write(t, arrow.NewSchema([]arrow.Field{{Name: "input", Type: typ}}, nil), 2000, 2000, func(b *array.RecordBuilder, i int) {
+			lb := b.Field(0).(array.ListLikeBuilder)
+			lb.Append(true)
+			vb := lb.ValueBuilder().(*array.Float64Builder)
+			for range 5000 {
+				vb.Append(0)
+			}
+		}, parquet.WithCompression(compress.Codecs.Zstd))
+		mem := &peakAllocator{Allocator: memory.DefaultAllocator}
+		_, _, err := splitParquet(context.Background(), "mlp-small", l, bytes.NewReader(data), nil, 4096, mem, nil,
+			func(chunkRef, []byte) error { return nil })
+		if runtime.KindOf(err) != runtime.KindInvalidArgument || !strings.Contains(err.Error(), `input "input" takes`) {
+			t.Errorf("fixed=%v: %v; want a 400 naming the width", fixed, err)
+		}
+		if mem.peak.Load() > 8<<20 {
+			t.Errorf("fixed=%v: arrow held %d MB to refuse a %d KB file", fixed, mem.peak.Load()>>20, len(data)>>10)
+		}
 	}
 }
