@@ -51,10 +51,10 @@ func checkContent(br *bufio.Reader, f Format, given bool) error {
 		return bad("the upload is a %s file (it starts with %q), but %s; send it with format=%s or without format=", got, head[:4], how, got)
 	}
 	for _, c := range []struct{ magic, what string }{
-		{"\x1f\x8b", "gzip-compressed; send it uncompressed (tiffin reads no Content-Encoding)"},
-		{"\x28\xb5\x2f\xfd", "zstd-compressed; send it uncompressed (tiffin reads no Content-Encoding)"},
-		{"\xfd7zXZ\x00", "xz-compressed; send it uncompressed"},
-		{"BZh", "bzip2-compressed; send it uncompressed"},
+		{"\x1f\x8b", "gzip-compressed; send it with Content-Encoding: gzip (tiffin jobs submit does for a .gz file), or uncompressed"},
+		{"\x28\xb5\x2f\xfd", "zstd-compressed; send it uncompressed, or as gzip with Content-Encoding: gzip"},
+		{"\xfd7zXZ\x00", "xz-compressed; send it uncompressed, or as gzip with Content-Encoding: gzip"},
+		{"BZh", "bzip2-compressed; send it uncompressed, or as gzip with Content-Encoding: gzip"},
 		{"PK\x03\x04", "a zip archive (an .npz, .xlsx, ...); send one .npy array, Parquet, CSV or NDJSON"},
 		{"ARROW1", "an Arrow IPC (Feather) file; write it as Parquet (pyarrow.parquet.write_table)"},
 	} {
@@ -62,10 +62,16 @@ func checkContent(br *bufio.Reader, f Format, given bool) error {
 			return bad("the upload is %s", c.what)
 		}
 	}
-	if f == NDJSON && bytes.HasPrefix(bytes.TrimLeft(bytes.TrimPrefix(head, utf8BOM), " \t\r\n"), []byte("[")) {
+	if f == NDJSON && jsonArray(head) {
 		return bad("the upload is a JSON array; NDJSON is one JSON object per line (pandas: to_json(orient=\"records\", lines=True))")
 	}
 	return nil
+}
+
+// jsonArray reports whether head starts a JSON array, past a BOM and
+// white space.
+func jsonArray(head []byte) bool {
+	return bytes.HasPrefix(bytes.TrimLeft(bytes.TrimPrefix(head, utf8BOM), " \t\r\n"), []byte("["))
 }
 
 // layout is where each input's rows sit in a raw chunk: input k's rows

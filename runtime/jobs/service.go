@@ -2,7 +2,6 @@ package jobs
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -197,7 +196,7 @@ func (s *Service) Submit(ctx context.Context, model string, version int64, in In
 	f := in.Format
 	if f == "" {
 		f = sniff(br)
-		if f == CSV && bytes.HasPrefix(bytes.TrimLeft(bytes.TrimPrefix(peek(br), utf8BOM), " \t\r\n"), []byte("[")) {
+		if head, _ := br.Peek(512); f == CSV && jsonArray(head) {
 			f = NDJSON // a JSON array: refused below as one
 		}
 	}
@@ -250,12 +249,6 @@ func (s *Service) Submit(ctx context.Context, model string, version int64, in In
 	}
 	s.log.Info("job submitted", "job", rec.ID, "model", model, "version", v.Version, "format", f, "rows", rows, "chunks", chunks)
 	return st.status(ctx, rec)
-}
-
-// peek is the upload's first bytes, left in br.
-func peek(br *bufio.Reader) []byte {
-	head, _ := br.Peek(512)
-	return head
 }
 
 // split cuts the upload into chunks in its format and queues them.
