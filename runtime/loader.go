@@ -63,7 +63,7 @@ func (m *Manager) loadVersion(ctx context.Context, md ModelDir, vd VersionDir) (
 		v.abort(m.placer)
 		return v, err
 	}
-	if v.Warmup, err = warmup(v, md.Dir); err != nil {
+	if v.Warmup, err = warmup(v, md.Dir, m.stopLoads); err != nil {
 		v.batcher.Close()
 		v.abort(m.placer)
 		return v, inFile(md, err)

@@ -44,6 +44,12 @@ type Manager struct {
 	expected int               // CPU instances the host is to run; guarded by loadMu
 	started  atomic.Bool
 	closing  atomic.Bool
+
+	// stopLoads is closed when Close begins: a load under way stops its
+	// warmup at the next run instead of holding loadMu, and so Close,
+	// for the whole of it.
+	stopLoads chan struct{}
+	stopOnce  sync.Once
 }
 
 // entry is one model: its versions, or why it has none.
@@ -75,7 +81,7 @@ func NewManager(o ManagerOptions) *Manager {
 		o.Logger = slog.Default()
 	}
 	return &Manager{root: o.Repository, backends: o.Backends, inv: o.Inventory, override: o.Override, log: o.Logger, bulkShare: o.BulkShare,
-		models: map[string]*entry{}, placer: NewPlacer(o.Inventory), stamps: map[string]string{}}
+		models: map[string]*entry{}, placer: NewPlacer(o.Inventory), stamps: map[string]string{}, stopLoads: make(chan struct{})}
 }
 
 // LoadAll loads every model in the repository. A model that fails is kept
@@ -133,6 +139,9 @@ func (m *Manager) Load(ctx context.Context, name string) error {
 	}
 	if err != nil && !keep {
 		m.log.Error("load failed; the model is unavailable", "model", name, "err", err)
+	}
+	if errors.Is(err, ErrShuttingDown) {
+		return ErrShuttingDown
 	}
 	if err != nil {
 		return Errorf(KindInvalidArgument, "load model %q failed: %w", name, err)
@@ -253,6 +262,7 @@ func (m *Manager) release(e *entry) {
 // Close stops every model, letting queued requests finish within ctx.
 func (m *Manager) Close(ctx context.Context) error {
 	m.closing.Store(true)
+	m.stopOnce.Do(func() { close(m.stopLoads) }) // a load in warmup gives loadMu up at its next run
 	m.loadMu.Lock()
 	defer m.loadMu.Unlock()
 	m.mu.Lock()

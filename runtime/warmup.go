@@ -20,6 +20,7 @@ import (
 type warmTask struct {
 	inputs []backends.Tensor
 	runs   int
+	stop   <-chan struct{} // closed when the manager closes: the rest of the runs are skipped
 	done   chan error
 }
 
@@ -30,6 +31,12 @@ func (w *worker) takeWarmups() {
 	for t := range w.warm {
 		var err error
 		for i := 0; i < t.runs && err == nil; i++ {
+			select {
+			case <-t.stop:
+				err = ErrShuttingDown
+				continue
+			default:
+			}
 			_, _, err = w.execute(t.inputs, false)
 		}
 		t.done <- err
@@ -49,8 +56,10 @@ func (w *worker) endWarmup() {
 // model_warmup does, before the version turns READY: each sample Count
 // times per instance, the instances in parallel. A sample that does not
 // fit the model, or fails to run, fails the load with its name. It
-// returns how long warmup took.
-func warmup(v *ModelVersion, modelDir string) (time.Duration, error) {
+// returns how long warmup took. Once stop is closed (the manager is
+// closing) the samples' remaining runs are skipped and the load fails with
+// ErrShuttingDown: a warmup of minutes must not hold shutdown.
+func warmup(v *ModelVersion, modelDir string, stop <-chan struct{}) (time.Duration, error) {
 	defer func() {
 		for _, w := range v.workers {
 			w.endWarmup()
@@ -75,11 +84,13 @@ func warmup(v *ModelVersion, modelDir string) (time.Duration, error) {
 		}
 		tasks := make([]warmTask, len(v.workers))
 		for j, w := range v.workers {
-			tasks[j] = warmTask{inputs: inputs, runs: sample.Runs(), done: make(chan error, 1)}
+			tasks[j] = warmTask{inputs: inputs, runs: sample.Runs(), stop: stop, done: make(chan error, 1)}
 			w.warm <- tasks[j]
 		}
 		for j, t := range tasks {
-			if err := <-t.done; err != nil {
+			if err := <-t.done; errors.Is(err, ErrShuttingDown) {
+				return 0, err
+			} else if err != nil {
 				return 0, fmt.Errorf("warmup sample %q on instance %d: %w", sample.Name, j, err)
 			}
 		}
