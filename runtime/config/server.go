@@ -138,6 +138,9 @@ func (s *Server) Validate() error {
 	if err := s.Repository.validate(); err != nil {
 		return err
 	}
+	if err := s.Jobs.Validate(); err != nil { // nil with --jobs=false
+		return err
+	}
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(s.LogLevel)); err != nil {
 		return fmt.Errorf("--log-level: want debug, info, warn or error, got %q", s.LogLevel)

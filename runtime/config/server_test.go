@@ -47,3 +47,21 @@ func TestDeviceFileBounded(t *testing.T) {
 		t.Fatalf("a device file over the bound: %v", err)
 	}
 }
+
+// Server.Validate checks the job queue's flags too, so serve refuses a bad
+// one before it starts anything, as it does every other flag ("tiffin
+// serve: --jobs-workers: ...", exit 2), rather than failing later inside
+// the component wiring, exit 1, with the wiring's own words around it.
+func TestServerValidateChecksJobFlags(t *testing.T) {
+	s := DefaultServer()
+	s.ModelRepository = "/models"
+	s.Jobs = DefaultJobs()
+	s.Jobs.Workers = -1
+	if err := s.Validate(); err == nil || !strings.HasPrefix(err.Error(), "--jobs-workers: must be >= 0") {
+		t.Fatalf("Validate with --jobs-workers -1: %v", err)
+	}
+	s.Jobs.Enabled = false // --jobs=false: the job flags are not used
+	if err := s.Validate(); err != nil {
+		t.Fatalf("Validate with the job queue off: %v", err)
+	}
+}
