@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"os"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -92,7 +94,28 @@ func (m *Manager) LoadAll(ctx context.Context) error {
 		m.started.Store(true)
 		return err
 	}
+	m.warnSkippedFolders()
 	return m.LoadNames(ctx, names) // poll.go
+}
+
+// warnSkippedFolders logs the repository's folders that ListModels passes
+// over for their name: they are not served, not in the index, and do not
+// hold readiness back, so the log is the one place that says so. Hidden
+// folders (.git, a Kubernetes volume's ..data) are passed over quietly.
+func (m *Manager) warnSkippedFolders() {
+	entries, err := os.ReadDir(m.root)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		name := e.Name()
+		if strings.HasPrefix(name, ".") || !isDir(m.root, e) {
+			continue
+		}
+		if err := CheckModelName(name); err != nil {
+			m.log.Warn("model folder not served: its name is not a model name", "folder", name, "reason", err)
+		}
+	}
 }
 
 // Load loads a model's selected versions, or reloads them: the new versions
