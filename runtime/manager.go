@@ -282,10 +282,18 @@ func (m *Manager) release(e *entry) {
 	}
 }
 
+// BeginShutdown marks the server as shutting down before Close stops the
+// models (serve's --shutdown-delay; Close calls it too): readiness says
+// so, and loads are refused, one in warmup at its next run, so that it
+// gives loadMu up.
+func (m *Manager) BeginShutdown() {
+	m.closing.Store(true)
+	m.stopOnce.Do(func() { close(m.stopLoads) })
+}
+
 // Close stops every model, letting queued requests finish within ctx.
 func (m *Manager) Close(ctx context.Context) error {
-	m.closing.Store(true)
-	m.stopOnce.Do(func() { close(m.stopLoads) }) // a load in warmup gives loadMu up at its next run
+	m.BeginShutdown()
 	m.loadMu.Lock()
 	defer m.loadMu.Unlock()
 	m.mu.Lock()

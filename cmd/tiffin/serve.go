@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/tiffin-ml/tiffin/backends/onnx"
 	"github.com/tiffin-ml/tiffin/runtime"
@@ -30,6 +31,7 @@ func serveFlags(cfg *config.Server, stderr io.Writer) (*flag.FlagSet, func()) {
 	fs.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "log level: debug, info, warn or error")
 	fs.BoolVar(&cfg.StrictReady, "strict-readiness", cfg.StrictReady, "report ready only when every model is READY (false: once the repository is loaded)")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "how long shutdown waits for requests in flight")
+	fs.DurationVar(&cfg.ShutdownDelay, "shutdown-delay", cfg.ShutdownDelay, "on SIGTERM, serve on this long first, answering not ready and closing each connection after its answer, while load balancers take the server out (Kubernetes: a few seconds)")
 	fs.StringVar(&cfg.DevicesFile, "devices", cfg.DevicesFile, "host device `FILE`: per device class, instance counts and batching that override config.yaml")
 	fs.Int64Var(&cfg.MaxInflightBytes, "max-inflight-bytes", cfg.MaxInflightBytes, "bytes all requests in flight may hold together (bodies and decoded tensors); beyond it: 429")
 	fs.DurationVar(&cfg.HeaderReadTimeout, "header-read-timeout", cfg.HeaderReadTimeout, "a request's headers must arrive within this (408 otherwise)")
@@ -102,7 +104,8 @@ func serve(ctx context.Context, cfg config.Server, log *slog.Logger, ready chan<
 	}
 	var lc *lifecycle
 	var srv *httpt.Server
-	if err := c.Invoke(func(l *lifecycle, s *httpt.Server) { lc, srv = l, s }); err != nil {
+	var models *runtime.Manager
+	if err := c.Invoke(func(l *lifecycle, s *httpt.Server, m *runtime.Manager) { lc, srv, models = l, s, m }); err != nil {
 		return fmt.Errorf("build components: %w", err)
 	}
 	if err := lc.start(ctx); err != nil {
@@ -119,6 +122,9 @@ func serve(ctx context.Context, cfg config.Server, log *slog.Logger, ready chan<
 		ready <- srv
 	}
 	<-ctx.Done()
+	if cfg.ShutdownDelay > 0 {
+		drain(cfg.ShutdownDelay, models, srv, log)
+	}
 	log.Info("tiffin stopping: finishing requests in flight", "timeout", cfg.ShutdownTimeout)
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
@@ -127,6 +133,21 @@ func serve(ctx context.Context, cfg config.Server, log *slog.Logger, ready chan<
 	}
 	log.Info("tiffin stopped")
 	return nil
+}
+
+// drain serves on for delay before shutdown starts: readiness (HTTP and
+// gRPC health) answers that the server is shutting down, and each HTTP
+// connection is closed after its next answer, so that clients open their
+// next one elsewhere. A load balancer (Kubernetes' endpoints, which drop
+// the pod as SIGTERM is sent but reach kube-proxy and ingresses late) goes
+// on sending requests for a while; without it those met a closed listener,
+// and requests sent on idle keep-alive connections as they were closed got
+// no answer. A second signal still ends the process at once.
+func drain(delay time.Duration, models *runtime.Manager, srv *httpt.Server, log *slog.Logger) {
+	log.Info("tiffin draining: not ready, serving on, closing connections after their answers", "delay", delay)
+	models.BeginShutdown()
+	srv.Drain()
+	time.Sleep(delay)
 }
 
 func newLogger(cfg config.Server, w io.Writer) *slog.Logger {

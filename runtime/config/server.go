@@ -19,6 +19,7 @@ type Server struct {
 	LogLevel        string        // --log-level debug|info|warn|error; default info
 	StrictReady     bool          // --strict-readiness: ready only when every model is READY
 	ShutdownTimeout time.Duration // --shutdown-timeout; default 30s
+	ShutdownDelay   time.Duration // --shutdown-delay: serve on, not ready, before shutdown starts; default 0
 	DevicesFile     string        // --devices: the host's device file; default none
 	OTLPEndpoint    string        // --otlp-endpoint: OTLP/HTTP traces URL; default "" (tracing off)
 	PprofAddr       string        // --pprof-addr: Go's profiles on their own listener; default "" (off), loopback unless a host is given
@@ -129,6 +130,9 @@ func (s *Server) Validate() error {
 	if s.ShutdownTimeout < 0 {
 		return fmt.Errorf("--shutdown-timeout: must not be negative, got %s", s.ShutdownTimeout)
 	}
+	if s.ShutdownDelay < 0 {
+		return fmt.Errorf("--shutdown-delay: must not be negative, got %s", s.ShutdownDelay)
+	}
 	if s.LogFormat != "text" && s.LogFormat != "json" {
 		return fmt.Errorf("--log-format: want text or json, got %q", s.LogFormat)
 	}
@@ -179,6 +183,7 @@ func (s Server) LogValue() slog.Value {
 		slog.String("log_format", s.LogFormat),
 		slog.Bool("strict_readiness", s.StrictReady),
 		slog.Duration("shutdown_timeout", s.ShutdownTimeout),
+		slog.Duration("shutdown_delay", s.ShutdownDelay),
 		slog.String("devices_file", s.DevicesFile),
 		slog.String("otlp_endpoint", s.OTLPEndpoint),
 		slog.String("pprof_addr", s.PprofAddr),

@@ -12,6 +12,9 @@ import (
 // route dispatches by path. The V2 paths are few and fixed, so a switch on
 // the split path reads better than a router table.
 func (s *Server) route(ctx *fasthttp.RequestCtx) {
+	if s.draining.Load() {
+		ctx.SetConnectionClose() // Drain: the client's next request goes elsewhere
+	}
 	path, kept := s.paths.get(ctx.Path())
 	var buf [8]string
 	seg := splitPath(path, buf[:0])

@@ -72,6 +72,7 @@ type Server struct {
 	done   chan error // the serve loop's result
 
 	inflight  atomic.Int64 // inference requests inside the handler
+	draining  atomic.Bool  // Drain was called: each connection closes after its answer
 	waits     waits        // ends waiting requests at their deadline, or when their client hangs up
 	metrics   fasthttp.RequestHandler
 	budget    *transport.Budget
@@ -81,6 +82,13 @@ type Server struct {
 	connMu sync.Mutex                      // protects: conns
 	conns  map[net.Conn]fasthttp.ConnState // open connections (their state after they join: countingConn.state)
 }
+
+// Drain makes every answer from now on close its connection, so that a
+// client opens its next one elsewhere while a load balancer takes the
+// server out, before Shutdown closes the listener (serve's
+// --shutdown-delay). Readiness says the server is shutting down by then:
+// the runtime answers it.
+func (s *Server) Drain() { s.draining.Store(true) }
 
 // InFlight is how many inference requests are being handled right now.
 func (s *Server) InFlight() int64 { return s.inflight.Load() }
