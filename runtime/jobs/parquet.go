@@ -180,6 +180,9 @@ func scalarType(t arrow.DataType) bool {
 // footer declares once it is read, before any chunk is emitted.
 func splitParquet(ctx context.Context, model string, l *layout, f parquet.ReaderAtSeeker, columns []string, rows int,
 	mem memory.Allocator, declare func(rows int64), emit func(chunkRef, []byte) error) (int64, int, error) {
+	if err := checkFooter(f, maxFooterBytes); err != nil { // parquet_footer.go
+		return 0, 0, err
+	}
 	props := readProps(mem)
 	pf, err := file.NewParquetReader(f, file.WithReadProps(props))
 	if err != nil {
