@@ -738,3 +738,44 @@ func TestSplitParquetWideListsRefusedUnread(t *testing.T) {
 		}
 	}
 }
+
+// TestParquetPlanNamesUnreadTypes: the column types pandas and pyarrow
+// users commonly write but a job does not read, float16 and nested lists
+// (a [1, 8, 8] image as lists of lists), are named with what to write
+// instead, whether the column is named as the input, picked by columns=,
+// or passed over when the features are looked for.
+func TestParquetPlanNamesUnreadTypes(t *testing.T) {
+	f16, f64 := arrow.FixedWidthTypes.Float16, arrow.PrimitiveTypes.Float64
+	nested := arrow.ListOf(arrow.ListOf(arrow.ListOf(f64)))
+	image := &layout{specs: []rowSpec{{name: "image", dt: backends.FP32, shape: []int64{1, 8, 8}}}}
+	mlp := mlpLayout(t, Parquet)
+	fields := func(typ arrow.DataType, names ...string) *arrow.Schema {
+		var fs []arrow.Field
+		for _, n := range names {
+			fs = append(fs, arrow.Field{Name: n, Type: typ, Nullable: true})
+		}
+		return arrow.NewSchema(fs, nil)
+	}
+	flatten := "nested lists are not read: flatten each row to its 64 values, in C order (pyarrow: pa.FixedSizeListArray.from_arrays(pc.list_flatten(col, recursive=True), 64))"
+	cast := `float16 (pyarrow's halffloat) values are not read: cast them to float32 (pandas: df.astype("float32"))`
+	cases := []struct {
+		l       *layout
+		sc      *arrow.Schema
+		columns []string
+		want    string
+	}{
+		{image, fields(nested, "image"), nil, `column "image" is list<item: list<item: list<item: float64, nullable>, nullable>, nullable>; input "image" takes [1 8 8] FP32 per row, and ` + flatten},
+		{image, fields(nested, "img"), nil, `no numeric or list column for input "image" (the file has [img]); column "img" is list<item: list<item: list<item: float64, nullable>, nullable>, nullable>: ` + flatten},
+		{mlp, fields(f16, "f0", "f1"), nil, `no numeric or list column for input "input" (the file has [f0 f1]); column "f0" is float16: ` + cast},
+		{mlp, fields(arrow.ListOf(f16), "input"), nil, `column "input" is list<item: float16, nullable>; input "input" takes [16] FP32 per row, and ` + cast},
+		{mlp, fields(f16, "f0", "f1"), []string{"f1"}, `column "f1" is float16; columns= names scalar numeric columns: ` + cast},
+		{mlp, arrow.NewSchema([]arrow.Field{{Name: "id", Type: arrow.PrimitiveTypes.Int64}, {Name: "f0", Type: f16}}, nil), nil,
+			`1 feature columns, but input "input" takes 16 values per row (shape [16]); pick them with columns=a,b,...; column "f0" is float16: ` + cast},
+	}
+	for _, c := range cases {
+		_, err := parquetPlan("m", c.l, c.sc, c.columns)
+		if runtime.KindOf(err) != runtime.KindInvalidArgument || err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: %v\nwant a 400 naming %s", c.sc.Fields(), err, c.want)
+		}
+	}
+}

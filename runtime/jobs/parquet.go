@@ -55,12 +55,12 @@ func parquetPlan(model string, l *layout, sc *arrow.Schema, columns []string) ([
 			if len(i) == 0 {
 				return bad("no column %q (the file has %v)", name, fieldNames(sc))
 			}
-			if !scalarType(sc.Field(i[0]).Type) {
-				return bad("column %q is %s; columns= names scalar numeric columns", name, sc.Field(i[0]).Type)
+			if t := sc.Field(i[0]).Type; !scalarType(t) {
+				return bad("column %q is %s; columns= names scalar numeric columns%s", name, t, hintOf(t, l.specs[0], ": "))
 			}
 			out[0].cols = append(out[0].cols, i[0])
 		}
-		return out, checkWidth(model, l, 0, len(out[0].cols))
+		return out, checkWidth(model, l, 0, len(out[0].cols), "")
 	}
 	for k, s := range l.specs {
 		i := sc.FieldIndices(s.name)
@@ -74,11 +74,15 @@ func parquetPlan(model string, l *layout, sc *arrow.Schema, columns []string) ([
 		case scalarType(t) && backends.NumElements(s.shape) == 1:
 			out[k] = source{cols: i[:1]}
 		default:
+			if hint := hintOf(t, s, ", and "); hint != "" {
+				return bad("column %q is %s; input %q takes %v %s per row%s", s.name, t, s.name, s.shape, s.dt, hint)
+			}
 			return bad("column %q is %s; input %q takes %v %s per row: give a list of them", s.name, t, s.name, s.shape, s.dt)
 		}
 	}
 	if len(l.specs) == 1 && out[0].cols == nil {
 		var lists []int
+		unread := "" // why the first column of a type users commonly mean as features is not read
 		index := pandasIndex(sc)
 		for i, f := range sc.Fields() {
 			switch {
@@ -87,16 +91,20 @@ func parquetPlan(model string, l *layout, sc *arrow.Schema, columns []string) ([
 				out[0].cols = append(out[0].cols, i)
 			case listType(f.Type):
 				lists = append(lists, i)
+			case unread == "":
+				if hint := hintOf(f.Type, l.specs[0], ": "); hint != "" {
+					unread = fmt.Sprintf("; column %q is %s%s", f.Name, f.Type, hint)
+				}
 			}
 		}
 		if len(lists) == 1 && len(out[0].cols) != int(backends.NumElements(l.specs[0].shape)) {
 			out[0] = source{cols: lists, list: true}
 		}
 		if len(out[0].cols) == 0 {
-			return bad("no numeric or list column for input %q (the file has %v)", l.specs[0].name, fieldNames(sc))
+			return bad("no numeric or list column for input %q (the file has %v)%s", l.specs[0].name, fieldNames(sc), unread)
 		}
 		if !out[0].list {
-			return out, checkWidth(model, l, 0, len(out[0].cols))
+			return out, checkWidth(model, l, 0, len(out[0].cols), unread)
 		}
 	}
 	for k, s := range l.specs {
@@ -134,14 +142,53 @@ func pandasIndex(sc *arrow.Schema) map[string]bool {
 	return out
 }
 
-func checkWidth(model string, l *layout, k, n int) error {
+// checkWidth checks that n feature columns fill input k's row; note, when
+// not empty, is appended to the error, naming a column not read.
+func checkWidth(model string, l *layout, k, n int, note string) error {
 	s := l.specs[k]
 	if want := backends.NumElements(s.shape); int64(n) != want {
 		return runtime.Errorf(runtime.KindInvalidArgument,
-			"Parquet input for model %s: %d feature columns, but input %q takes %d values per row (shape %v); pick them with columns=a,b,...",
-			model, n, s.name, want, s.shape)
+			"Parquet input for model %s: %d feature columns, but input %q takes %d values per row (shape %v); pick them with columns=a,b,...%s",
+			model, n, s.name, want, s.shape, note)
 	}
 	return nil
+}
+
+// hintOf says why a column of type t, one pandas and pyarrow users
+// commonly write, is not read for input s, and how to write it instead,
+// after sep: float16 (NumPy's, which pyarrow calls halffloat) and nested
+// lists (a [1, 8, 8] image as lists of lists). "" for other types.
+func hintOf(t arrow.DataType, s rowSpec, sep string) string {
+	elem, depth := t, 0
+	for {
+		next, ok := listElem(elem)
+		if !ok {
+			break
+		}
+		elem, depth = next, depth+1
+	}
+	switch {
+	case depth > 1 && (scalarType(elem) || elem.ID() == arrow.FLOAT16):
+		n := backends.NumElements(s.shape)
+		return fmt.Sprintf("%snested lists are not read: flatten each row to its %d values, in C order "+
+			"(pyarrow: pa.FixedSizeListArray.from_arrays(pc.list_flatten(col, recursive=True), %d))", sep, n, n)
+	case elem.ID() == arrow.FLOAT16:
+		return sep + `float16 (pyarrow's halffloat) values are not read: cast them to float32 (pandas: df.astype("float32"))`
+	}
+	return ""
+}
+
+// listElem is the element type of a list, large list or fixed-size list.
+func listElem(t arrow.DataType) (arrow.DataType, bool) {
+	switch lt := t.(type) {
+	case *arrow.FixedSizeListType:
+		return lt.Elem(), true
+	case *arrow.ListType:
+		return lt.Elem(), true
+	case *arrow.LargeListType:
+		return lt.Elem(), true
+	}
+	return nil, false
 }
 
 func fieldNames(sc *arrow.Schema) []string {
@@ -153,15 +200,8 @@ func fieldNames(sc *arrow.Schema) []string {
 }
 
 func listType(t arrow.DataType) bool {
-	switch lt := t.(type) {
-	case *arrow.FixedSizeListType:
-		return scalarType(lt.Elem())
-	case *arrow.ListType:
-		return scalarType(lt.Elem())
-	case *arrow.LargeListType:
-		return scalarType(lt.Elem())
-	}
-	return false
+	elem, ok := listElem(t)
+	return ok && scalarType(elem)
 }
 
 func scalarType(t arrow.DataType) bool {
