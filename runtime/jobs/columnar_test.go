@@ -467,6 +467,7 @@ func TestSplitParquetMultiInput(t *testing.T) {
 // A value the input's datatype cannot hold (an INT64 past INT32, a FLOAT64
 // past FP32) or a null element is refused, naming the column and the
 // file's row, across row groups, where it used to wrap or become +Inf.
+// A null is said to be how pandas writes NaN, with how to keep NaN.
 func TestSplitParquetRefusesWhatTheInputCannotHold(t *testing.T) {
 	sc := arrow.NewSchema([]arrow.Field{{Name: "b", Type: arrow.PrimitiveTypes.Int64},
 		{Name: "a", Type: arrow.ListOf(arrow.PrimitiveTypes.Float64)}}, nil)
@@ -502,7 +503,8 @@ func TestSplitParquetRefusesWhatTheInputCannotHold(t *testing.T) {
 	}{
 		{file(5, 1<<33+5, 0, false), `column "b" holds 8589934597 at row 5, out of the range of input "b"'s INT32`},
 		{file(4, 0, 1e300, false), `column "a" holds 1e+300 at row 4, out of the range of input "a"'s FP32`},
-		{file(4, 0, 0, true), `column "a" holds a null value at row 4`},
+		{file(4, 0, 0, true), `column "a" holds a null value at row 4; pandas writes NaN as null in Parquet: fill them (df.fillna), ` +
+			`or keep NaN as a value by writing the file with pyarrow, pq.write_table(pa.table({c: pa.array(df[c], from_pandas=False) for c in df}), path)`},
 	} {
 		_, _, err := splitParquet(context.Background(), "two", l, bytes.NewReader(c.data), nil, 2, memory.DefaultAllocator, nil,
 			func(chunkRef, []byte) error { return nil })

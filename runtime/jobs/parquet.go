@@ -450,9 +450,16 @@ func appendSource(dst []byte, rec arrow.RecordBatch, fields map[int]int, s sourc
 	return dst, nil
 }
 
+// nullHint follows an error naming a null: pandas writes a float
+// column's NaN, and a missing value, as null (df.to_parquet and
+// pa.Table.from_pandas both do); pyarrow keeps NaN as a value in an array
+// made with from_pandas=False.
+const nullHint = "; pandas writes NaN as null in Parquet: fill them (df.fillna), or keep NaN as a value by writing the file with pyarrow, " +
+	"pq.write_table(pa.table({c: pa.array(df[c], from_pandas=False) for c in df}), path)"
+
 func rowErr(col string, row int64, null bool, got, want int) error {
 	if null {
-		return runtime.Errorf(runtime.KindInvalidArgument, "Parquet column %q is null at row %d", col, row)
+		return runtime.Errorf(runtime.KindInvalidArgument, "Parquet column %q is null at row %d%s", col, row, nullHint)
 	}
 	return runtime.Errorf(runtime.KindInvalidArgument, "Parquet column %q has %d values at row %d; the input takes %d per row", col, got, row, want)
 }
@@ -468,7 +475,7 @@ func appendValues(dst []byte, a arrow.Array, start, end int, spec rowSpec, col s
 	if a.NullN() > 0 {
 		for i := start; i < end; i++ {
 			if a.IsNull(i) {
-				return dst, runtime.Errorf(runtime.KindInvalidArgument, "Parquet column %q holds a null value at row %d", col, rowOf(i))
+				return dst, runtime.Errorf(runtime.KindInvalidArgument, "Parquet column %q holds a null value at row %d%s", col, rowOf(i), nullHint)
 			}
 		}
 	}

@@ -83,7 +83,7 @@ func readFlat(ctx context.Context, pf *file.Reader, rg, leaf int, name string, c
 				started, cnt = true, 0
 			}
 			if def[i] != maxDef {
-				return bad("holds a null, or a null or empty list, at row %d; the input takes %d values per row", row, per)
+				return bad("holds a null, or a null or empty list, at row %d; the input takes %d values per row%s", row, per, nullHint)
 			}
 			if cnt++; cnt > per {
 				return bad("has more than %d values at row %d; the input takes %d per row", per, row, per)

@@ -121,7 +121,8 @@ func TestSplitParquetFlatList(t *testing.T) {
 				{"last short", bad(n-1, []float32{1}), `has 1 values at row 44999`},
 				{"null list", bad(12345, nil), `Parquet column "x" holds a null, or a null or empty list, at row 12345`},
 				{"empty list", bad(0, []float32{}), `at row 0`},
-				{"null value", bad(30001, []float32{1, -0.25, 3}), `holds a null, or a null or empty list, at row 30001`},
+				{"null value", bad(30001, []float32{1, -0.25, 3}), `holds a null, or a null or empty list, at row 30001; ` +
+					`the input takes 3 values per row; pandas writes NaN as null in Parquet: fill them (df.fillna)`},
 			} {
 				if _, err := split(flatListFile(t, n, c.row, w.props...), nil); err == nil || !strings.Contains(err.Error(), c.want) {
 					t.Errorf("%s: want an error containing %q, got %v", c.name, c.want, err)

@@ -200,13 +200,13 @@ func (fp *flatPages) levels(n int) error {
 			case !before.started:
 				return fp.bad("starts its row group inside a row")
 			case fp.def[i] != maxDef: // a null is named before a count it also breaks
-				return fp.bad("holds a null, or a null or empty list, at row %d; the input takes %d values per row", before.row, fp.per)
+				return fp.bad("holds a null, or a null or empty list, at row %d; the input takes %d values per row%s", before.row, fp.per, nullHint)
 			default:
 				return fp.bad("has more than %d values at row %d; the input takes %d per row", fp.per, before.row, fp.per)
 			}
 		}
 		if fp.def[i] != maxDef {
-			return fp.bad("holds a null, or a null or empty list, at row %d; the input takes %d values per row", fp.row, fp.per)
+			return fp.bad("holds a null, or a null or empty list, at row %d; the input takes %d values per row%s", fp.row, fp.per, nullHint)
 		}
 	}
 	return nil
