@@ -141,9 +141,23 @@ func (d *rowDecoder) csv(line []byte, b *batch) error {
 		return err
 	}
 	if err := d.fit(0, []int64{int64(n)}, int64(n)); err != nil {
-		return fmt.Errorf("%d columns do not fit input %q: %v", n, s.name, err)
+		return fmt.Errorf("%d columns do not fit input %q: %v%s", n, s.name, err, indexHint(line, n, s))
 	}
 	return nil
+}
+
+// indexHint follows the error of a row one column wider than its input
+// whose first field is an integer: most likely pandas's index, which
+// df.to_csv() writes as the first column unless told index=False.
+func indexHint(line []byte, n int, s *rowSpec) string {
+	first, _, _ := bytes.Cut(line, []byte{','})
+	if want := backends.NumElements(s.shape); want <= 0 || int64(n) != want+1 || s.dt == backends.Bytes {
+		return ""
+	}
+	if _, err := strconv.ParseInt(string(bytes.TrimSpace(first)), 10, 64); err != nil {
+		return ""
+	}
+	return "; the first column looks like a pandas DataFrame's index, which df.to_csv() writes: write the file with index=False"
 }
 
 // decodeValue reads one input's row, nested arrays or a scalar, and fits
@@ -227,8 +241,10 @@ func csvFields(line []byte) ([][]byte, error) {
 
 // csvHeader says whether a CSV input's first line is a header: as h says,
 // or, for HeaderAuto, when no field is empty and one is not a value of the
-// input's datatype, or the fields are pandas's 0, 1, ..., n-1. A BYTES
-// input has no header detection. nil: never.
+// input's datatype, or the fields are pandas's 0, 1, ..., n-1; the first
+// field may be empty, as pandas's df.to_csv() writes it above the
+// DataFrame's index (whose column then fails each row, naming it). A
+// BYTES input has no header detection. nil: never.
 func csvHeader(s rowSpec, h Header) func([]byte) bool {
 	switch h {
 	case HeaderYes:
@@ -240,6 +256,9 @@ func csvHeader(s rowSpec, h Header) func([]byte) bool {
 		fields, err := csvFields(line)
 		if err != nil || s.dt == backends.Bytes {
 			return false
+		}
+		if len(fields) > 1 && len(fields[0]) == 0 { // pandas's index's header
+			fields = fields[1:]
 		}
 		names, pandas := false, true
 		for i, f := range fields {

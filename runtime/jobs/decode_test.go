@@ -94,6 +94,15 @@ func TestDecodeCSV(t *testing.T) {
 	if _, err := decodeCSV([]byte(`1,x,3`), spec); err == nil || !strings.Contains(err.Error(), "column 2") {
 		t.Fatalf("bad value: %v", err)
 	}
+	// A row one column wider than the input, its first an integer, is
+	// most likely pandas's df.to_csv() output with the DataFrame's index.
+	index := "the first column looks like a pandas DataFrame's index, which df.to_csv() writes: write the file with index=False"
+	for line, hint := range map[string]bool{"7,1,2,3": true, " 12 ,1,2,3": true, "0.5,1,2,3": false, "7,1,2,3,4": false, "1,2": false} {
+		_, err := decodeCSV([]byte(line), spec)
+		if err == nil || !strings.Contains(err.Error(), "columns do not fit") || strings.Contains(err.Error(), index) != hint {
+			t.Errorf("%q: %v; want the pandas index named: %v", line, err, hint)
+		}
+	}
 	auto := csvHeader(spec, HeaderAuto)
 	for line, want := range map[string]bool{
 		"a,b,c": true, "1,2,3": false,
@@ -101,6 +110,10 @@ func TestDecodeCSV(t *testing.T) {
 		"1,2,":    false, // a row missing a value fails as a row
 		"x,,z":    false,
 		"0,1,2.5": false,
+		",a,b,c":  true, // pandas's df.to_csv() with its index
+		",0,1,2":  true,
+		",1,2,3":  false,
+		",,b,c":   false,
 	} {
 		if got := auto([]byte(line)); got != want {
 			t.Errorf("header %q: %v, want %v", line, got, want)
