@@ -78,7 +78,8 @@ func (d *rowDecoder) decode(line []byte, b *batch) error {
 	return d.ndjson(line, b)
 }
 
-// ndjson reads one line: a JSON object holding each input's row. It scans
+// ndjson reads one line: a JSON object holding each input's row; its
+// other fields (an id) are passed over. It scans
 // the object itself, each value straight into the batch's tensor bytes,
 // plain decimals in one pass (number.go); parsing is the largest part of
 // a job's own CPU time.
@@ -87,8 +88,11 @@ func (d *rowDecoder) ndjson(line []byte, b *batch) error {
 	d.p.raw, d.p.pos = line, 0
 	err := d.p.object(func(key []byte) error {
 		i := slices.IndexFunc(d.specs, func(s rowSpec) bool { return s.name == string(key) })
-		if i < 0 {
-			return fmt.Errorf("unknown input %q", key)
+		if i < 0 { // not an input: passed over, as a Parquet file's other columns are
+			if err := d.p.skip(); err != nil {
+				return fmt.Errorf("field %q: %v", key, err)
+			}
+			return nil
 		}
 		if d.seen[i] {
 			return fmt.Errorf("input %q given twice", key)

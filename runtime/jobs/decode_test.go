@@ -57,24 +57,32 @@ func TestDecodeValueShapes(t *testing.T) {
 
 func TestDecodeNDJSONNamesInputs(t *testing.T) {
 	specs := []rowSpec{{name: "a", dt: backends.FP32, shape: []int64{2}}, {name: "b", dt: backends.Int32, shape: []int64{}}}
-	for _, line := range []string{`{"b": 3, "a": [1, 2]}`, ` { "a":[1,2],"b":3 } `, `{"\u0061":[1,2],"b":3}`} {
+	for _, line := range []string{`{"b": 3, "a": [1, 2]}`, ` { "a":[1,2],"b":3 } `, `{"\u0061":[1,2],"b":3}`,
+		// Fields that are no input are passed over, whatever they hold.
+		`{"id":7,"a":[1,2],"b":3,"c":2}`, `{"id":"x}],\"{","a":[1,2],"meta":{"k":[1,{"z":null}],"s":"]"},"b":3,"ok":true}`,
+		`{"a":[1,2],"b":3,"tail":[ [ ] , { } ] }`, `{"n":null,"a":[1,2],"b":3,"e":-1.5e3}`} {
 		ts, err := decodeNDJSON([]byte(line), specs)
 		if err != nil || ts[0].Name != "a" || ts[1].Name != "b" || len(ts[1].Data) != 4 || len(ts[0].Data) != 8 {
 			t.Fatalf("%s: %+v %v", line, ts, err)
 		}
 	}
 	for line, want := range map[string]string{
-		`{"a":[1,2]}`:               `missing input "b"`,
-		`{"a":[1,2],"b":1,"c":2}`:   `unknown input "c"`,
-		`[1,2]`:                     "not a JSON object",
-		`{"a":[1,2],"b":[1,2]}`:     `input "b"`,
-		`{"a":[1,2],"b":1} garbage`: "after the JSON object",
-		`{"a":[1,2],"a":[1,2]}`:     `given twice`,
-		`{"a":[1,2] "b":1}`:         "want ','",
-		`{"a" [1,2]}`:               "want ':'",
-		`{a:1}`:                     "quoted input name",
-		`{"a":[1,2],"b":1`:          "want ','",
-		`{"a":[1,2],"b":"x"}`:       `input "b"`,
+		`{"a":[1,2]}`:                           `missing input "b"`,
+		`{"a":[1,2],"b":1,"c":tru}`:             `field "c": malformed JSON value "tru"`,
+		`{"c":{"x":[1,2}],"a":[1,2],"b":1}`:     `field "c": malformed`,
+		`{"c":"x,"a":[1,2],"b":1}`:              `want ','`,
+		`{"a":[1,2],"b":1,"c":"x`:               `field "c": unterminated string`,
+		`{"c":1,"a":[1,2]}`:                     `missing input "b"`,
+		`{"c":` + strings.Repeat("[", 65) + `}`: "nested more than 64 deep",
+		`[1,2]`:                                 "not a JSON object",
+		`{"a":[1,2],"b":[1,2]}`:                 `input "b"`,
+		`{"a":[1,2],"b":1} garbage`:             "after the JSON object",
+		`{"a":[1,2],"a":[1,2]}`:                 `given twice`,
+		`{"a":[1,2] "b":1}`:                     "want ','",
+		`{"a" [1,2]}`:                           "want ':'",
+		`{a:1}`:                                 "quoted input name",
+		`{"a":[1,2],"b":1`:                      "want ','",
+		`{"a":[1,2],"b":"x"}`:                   `input "b"`,
 	} {
 		if _, err := decodeNDJSON([]byte(line), specs); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: error %v, want %q", line, err, want)

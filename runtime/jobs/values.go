@@ -113,6 +113,49 @@ func (p *valueParser) stringEnd() int {
 	return -1
 }
 
+// skip passes over a value that feeds no input (a row's id, or other
+// fields a file carries beside the features), checking that it is JSON.
+// It scans for the value's end, minding strings and nesting no deeper
+// than maxDepth, then validates that span.
+func (p *valueParser) skip() error {
+	p.skipSpace()
+	start, depth := p.pos, 0
+scan:
+	for p.pos < len(p.raw) {
+		switch c := p.raw[p.pos]; {
+		case c == '"':
+			end := p.stringEnd()
+			if end < 0 {
+				return errors.New("unterminated string")
+			}
+			p.pos = end
+			if depth == 0 {
+				break scan
+			}
+			continue
+		case c == '[' || c == '{':
+			if depth++; depth > maxDepth {
+				return fmt.Errorf("nested more than %d deep", maxDepth)
+			}
+		case c == ']' || c == '}':
+			if depth == 0 {
+				break scan // the end of the row's object: the value was a literal
+			}
+			if depth--; depth == 0 {
+				p.pos++
+				break scan
+			}
+		case depth == 0 && isDelim(c):
+			break scan
+		}
+		p.pos++
+	}
+	if v := p.raw[start:p.pos]; !json.Valid(v) {
+		return fmt.Errorf("malformed JSON value %s", tensorjson.Clip(v))
+	}
+	return nil
+}
+
 func (p *valueParser) eat(c byte) bool {
 	if p.pos < len(p.raw) && p.raw[p.pos] == c {
 		p.pos++
