@@ -128,6 +128,9 @@ func (m *Manager) Load(ctx context.Context, name string) error {
 	}
 	m.loadMu.Lock()
 	defer m.loadMu.Unlock()
+	if m.closing.Load() { // shutdown began while this load waited for loadMu (behind another, or Close)
+		return ErrShuttingDown
+	}
 	e := &entry{name: name, versions: map[int64]*ModelVersion{}}
 	stamp := stampModel(m.root, name)
 	md, err := m.scan(name)
