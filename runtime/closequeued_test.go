@@ -51,11 +51,31 @@ warmup:
 	if err := m.Close(ctx); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
-	<-loadedA
+	if err := <-loadedA; !errors.Is(err, ErrShuttingDown) {
+		t.Errorf("the load in warmup: %v; want shutting down", err)
+	}
 	if err := <-loadedB; !errors.Is(err, ErrShuttingDown) {
 		t.Errorf("the queued load: %v; want shutting down", err)
 	}
 	if got := b.Loads(); got != loadsBefore {
 		t.Errorf("the backend loaded %d more instances after shutdown began", got-loadsBefore)
+	}
+}
+
+// Polling stops when shutdown begins (a --shutdown-delay), rather than
+// trying, and logging, a load of each changed model every period.
+func TestPollStopsWhenShutdownBegins(t *testing.T) {
+	m := NewManager(ManagerOptions{Repository: t.TempDir(), Backends: backends.NewRegistry(backendtest.New(backendtest.Options{})),
+		Inventory: Inventory{Cores: [][]int{{0}}, Nodes: []int{0}}, Logger: slog.New(slog.DiscardHandler)})
+	defer m.Close(context.Background())
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	polled := make(chan struct{})
+	go func() { m.Poll(ctx, time.Millisecond); close(polled) }()
+	m.BeginShutdown()
+	select {
+	case <-polled:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Poll went on after BeginShutdown")
 	}
 }

@@ -31,9 +31,10 @@ func (m *Manager) LoadNames(ctx context.Context, names []string) error {
 	return nil
 }
 
-// Poll follows the repository until ctx ends (poll model control): every
-// period it loads models that appeared, reloads those whose files changed,
-// and unloads those whose folder went away. A reload that fails leaves the
+// Poll follows the repository until ctx ends or shutdown begins
+// (BeginShutdown), for poll model control: every period it loads models
+// that appeared, reloads those whose files changed, and unloads those
+// whose folder went away. A reload that fails leaves the
 // serving versions up, and is not retried until the files change again.
 func (m *Manager) Poll(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
@@ -41,6 +42,8 @@ func (m *Manager) Poll(ctx context.Context, every time.Duration) {
 	for {
 		select {
 		case <-ctx.Done():
+			return
+		case <-m.stopLoads: // shutting down (BeginShutdown): nothing more is loaded or unloaded
 			return
 		case <-t.C:
 			m.rescan(ctx)

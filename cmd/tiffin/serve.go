@@ -74,7 +74,8 @@ func serveCmd(args []string, stdout, stderr io.Writer) int {
 		case <-returned: // serve ended without a signal
 			return
 		}
-		// A model load under way cannot be cut short, and requests in
+		// A model load at start under way is not cut short (one
+		// through the repository API in warmup is), and requests in
 		// flight get the shutdown timeout: whoever cannot wait sends
 		// the signal again, which now ends the process at once.
 		stop()
