@@ -167,6 +167,9 @@ func (s *Server) jobUpload(ctx *fasthttp.RequestCtx) (io.Reader, error) {
 	// inflater is left to the collector: one per upload.
 	in, err := getInflater(enc, r)
 	if err != nil {
+		if runtime.KindOf(err) == runtime.KindInternal { // the connection's own error, before the gzip header
+			err = bodyReadError(err)
+		}
 		return nil, err
 	}
 	wire := r
