@@ -277,7 +277,9 @@ func splitParquet(ctx context.Context, model string, l *layout, f parquet.Reader
 // checkListValues refuses, before anything is read, a list column whose
 // rows are wider than its input's, as the file's schema and footer tell:
 // a fixed-size list of another size, or a row group that holds more of
-// the column's values than its rows take. arrow-go's record reader
+// the column's values than its rows take; and, where one row could still
+// be far wider, as the column's levels tell (checkRowWidths). arrow-go's
+// record reader
 // gathers a whole batch of rows before a row's length can be checked, so
 // rows far wider than the input's (a 3 KB file of 5,000 rows of 20,000
 // zeros) had taken the server to 2.4 GB before its 400. (The flat path,
@@ -305,6 +307,9 @@ func checkListValues(pf *file.Reader, m *pqarrow.SchemaManifest, l *layout, plan
 					return runtime.Errorf(runtime.KindInvalidArgument,
 						"Parquet column %q holds %d values in row group %d of %d rows: more than the %d per row that input %q takes",
 						f.Field.Name, cc.NumValues(), rg, md.NumRows(), per, spec.name)
+				}
+				if err := checkRowWidths(pf, rg, leaf, per, f.Field.Name); err != nil { // parquet_widths.go
+					return err
 				}
 			}
 		}
