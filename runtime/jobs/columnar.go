@@ -10,6 +10,7 @@ import (
 	"github.com/tiffin-ml/tiffin/backends"
 	"github.com/tiffin-ml/tiffin/runtime"
 	"github.com/tiffin-ml/tiffin/runtime/npy"
+	"github.com/tiffin-ml/tiffin/runtime/tensorjson"
 )
 
 // parquetMagic starts (and ends) every Parquet file.
@@ -34,7 +35,7 @@ func sniff(br *bufio.Reader) Format {
 // checkContent refuses an upload whose first bytes say it is not in the
 // format it is read as (f, given or sniffed): a Parquet or .npy file sent
 // as CSV or NDJSON, a compressed file or an archive (which sniffs as CSV),
-// or a JSON array sent as NDJSON. Read as text, such a file was split at
+// or a JSON array, or anything but an object (a CSV), sent as NDJSON. Read as text, such a file was split at
 // its newline bytes into hundreds of rows that each failed, and the job
 // with them, with errors about bare quotes and invalid values that never
 // named the problem. It leaves br where it was.
@@ -64,6 +65,11 @@ func checkContent(br *bufio.Reader, f Format, given bool) error {
 	}
 	if f == NDJSON && jsonArray(head) {
 		return bad("the upload is a JSON array; NDJSON is one JSON object per line (pandas: to_json(orient=\"records\", lines=True))")
+	}
+	if first := bytes.TrimLeft(bytes.TrimPrefix(head, utf8BOM), " \t\r\n"); f == NDJSON && len(first) > 0 && first[0] != '{' {
+		line, _, _ := bytes.Cut(first, []byte("\n"))
+		return bad("format=ndjson was given, but the upload does not start with a JSON object (%s); NDJSON is one JSON object per line, and CSV is sent with format=csv",
+			tensorjson.Clip(line))
 	}
 	return nil
 }

@@ -511,6 +511,7 @@ func TestUploadOfAnotherKindIsRefused(t *testing.T) {
 		{CSV, pq, "parquet file"},
 		{"", []byte(`[{"input": [1]}, {"input": [2]}]`), "JSON array"},
 		{NDJSON, []byte("\n [{\"input\": [1]}]"), "JSON array"},
+		{NDJSON, []byte(csvInput(5, ",")), "format=ndjson was given, but the upload does not start with a JSON object"},
 	} {
 		_, err := s.Submit(ctx, "mlp-small", 0, Input{Format: c.f}, bytes.NewReader(c.body))
 		if runtime.KindOf(err) != runtime.KindInvalidArgument || !strings.Contains(err.Error(), c.want) {
@@ -524,7 +525,7 @@ func TestUploadOfAnotherKindIsRefused(t *testing.T) {
 	for _, c := range []struct {
 		f    Format
 		body string
-	}{{"", csvInput(3, ",")}, {CSV, csvInput(3, ",")}, {"", ndjsonInput(3)}, {"", string(npyFile(3))}, {Parquet, string(pq)}} {
+	}{{"", csvInput(3, ",")}, {CSV, csvInput(3, ",")}, {"", ndjsonInput(3)}, {NDJSON, "\xef\xbb\xbf\n " + ndjsonInput(3)}, {"", string(npyFile(3))}, {Parquet, string(pq)}} {
 		if _, err := s.Submit(ctx, "mlp-small", 0, Input{Format: c.f}, strings.NewReader(c.body)); err != nil {
 			t.Errorf("format %q, body %.12q: %v", c.f, c.body, err)
 		}
