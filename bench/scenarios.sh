@@ -32,7 +32,7 @@ ready() {
 http_port="$(free_port)"
 grpc_port="$(free_port "$http_port")"
 ./bin/tiffin serve --model-repository "$repo" --host 127.0.0.1 \
-	--http-port "$http_port" --grpc-port "$grpc_port" --log-level warn >"$log" 2>&1 &
+	--http-port "$http_port" --grpc-port "$grpc_port" --jobs=false --log-level warn >"$log" 2>&1 &
 server_pid=$!
 trap 'kill "$server_pid" 2>/dev/null; wait "$server_pid" 2>/dev/null || true' EXIT
 for _ in $(seq 1 120); do
