@@ -161,3 +161,24 @@ func TestBenchScenarioTablesMissingResults(t *testing.T) {
 		}
 	}
 }
+
+// An interrupt (ctx cancelled) in the middle of a level ends the run: the
+// levels not yet started are left out of the report, not added as empty
+// rows of zeros, and the error says the run was cancelled.
+func TestBenchInterruptLeavesOutLevelsNotStarted(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(300*time.Millisecond, cancel)
+	rep, err := Run(ctx, Options{Target: bareTarget(t), Model: "bare", Concurrency: []int{1, 2, 4},
+		Rates: []float64{100}, Workers: 4, Arrivals: Uniform, Duration: 200 * time.Millisecond})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("error %v, want context.Canceled", err)
+	}
+	if rep == nil || len(rep.Levels) != 2 {
+		t.Fatalf("report %+v, want the 2 levels started before the interrupt", rep)
+	}
+	for _, l := range rep.Levels {
+		if l.Requests == 0 {
+			t.Errorf("level %s has no requests: a level not started was reported", l.Label)
+		}
+	}
+}

@@ -63,12 +63,18 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		return nil, err
 	}
 	for _, c := range o.Concurrency {
+		if ctx.Err() != nil {
+			break // interrupted: the levels not started are left out, not reported as empty
+		}
 		l := o.level(ctx, fmt.Sprintf("c=%d", c), func(live *Live) Level {
 			return RunClosed(ctx, c, o.Duration, live, call)
 		})
 		rep.Levels = append(rep.Levels, l)
 	}
 	for i, r := range o.Rates {
+		if ctx.Err() != nil {
+			break
+		}
 		l := o.level(ctx, fmt.Sprintf("r=%g", r), func(live *Live) Level {
 			return OpenLoop(ctx, OpenOptions{Rate: r, Duration: o.Duration, Arrivals: o.Arrivals,
 				Workers: o.Workers, Seed: int64(i + 1), Live: live}, call)

@@ -111,6 +111,9 @@ func benchCmd(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	if err := a.run(ctx, stdout, stderr); err != nil {
+		if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+			err = errors.New("interrupted: the report holds the levels measured before it (the last one cut short)")
+		}
 		fmt.Fprintf(stderr, "tiffin bench: %v\n", err)
 		return 1
 	}
