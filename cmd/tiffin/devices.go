@@ -83,12 +83,14 @@ func devicesCmd(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	rep := newDevicesReport(dev)
+	// The device file is read even without a repository, so that
+	// `tiffin devices --devices FILE` checks it rather than ignoring it.
+	override, err := deviceOverride(cfg, dev)
+	if err != nil {
+		fmt.Fprintf(stderr, "tiffin devices: %v\n", err)
+		return 1
+	}
 	if *repo != "" {
-		override, err := deviceOverride(cfg, dev)
-		if err != nil {
-			fmt.Fprintf(stderr, "tiffin devices: %v\n", err)
-			return 1
-		}
 		plans, notes, err := runtime.PlanRepository(*repo, dev.Inventory(), override)
 		if err != nil {
 			fmt.Fprintf(stderr, "tiffin devices: %v\n", err)

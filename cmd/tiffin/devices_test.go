@@ -68,3 +68,13 @@ func TestDevicesTableWithGPUs(t *testing.T) {
 func gpuGroup(count int) config.InstanceGroup {
 	return config.InstanceGroup{Kind: config.KindGPU, Count: count}
 }
+
+// --devices is read, and a missing or bad file refused, even without
+// --model-repository: before, it was silently ignored and the exit was 0.
+func TestDevicesCommandChecksTheDeviceFileAlone(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if code := run([]string{"devices", "--devices", t.TempDir() + "/missing.yaml"}, &out, &errOut); code != 1 ||
+		!strings.Contains(errOut.String(), "missing.yaml") {
+		t.Fatalf("exit %d, stderr %q: want 1 naming the file", code, errOut.String())
+	}
+}
