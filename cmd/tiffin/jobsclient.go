@@ -275,6 +275,9 @@ func jobStatusCmd(args []string, stdout, stderr io.Writer) int {
 		return printJSON(stdout, st)
 	}
 	fmt.Fprintln(stdout, progressLine(st, newRate()))
+	if st.Error != "" {
+		fmt.Fprintf(stdout, "error: %s\n", st.Error) // why it failed, as --watch says
+	}
 	return 0
 }
 

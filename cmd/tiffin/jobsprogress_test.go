@@ -49,3 +49,22 @@ func TestWatchRidesOutARestart(t *testing.T) {
 		t.Fatalf("a server never reached: exit %d, stderr %q", code, stderr.String())
 	}
 }
+
+// jobs status (without --watch) of a failed job says why it failed, as
+// --watch does.
+func TestJobsStatusShowsTheError(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		_ = json.NewEncoder(w).Encode(jobs.Status{ID: "j", State: jobs.Failed, Error: "upload failed: the connection ended"})
+	})}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"jobs", "status", "--server", "http://" + ln.Addr().String(), "j"}, &stdout, &stderr); code != 0 ||
+		!strings.Contains(stdout.String(), "upload failed: the connection ended") {
+		t.Fatalf("exit %d; stdout %q; stderr %q", code, stdout.String(), stderr.String())
+	}
+}
