@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/url"
 	"os"
+	"os/signal"
 	"strings"
 	"time"
 
@@ -22,12 +23,25 @@ const (
 )
 
 // watchJob shows a job's progress until it finishes. It exits 0 when the
-// job succeeded.
+// job succeeded. Ctrl-C stops the watch, not the job, and says so.
 func watchJob(c *jobClient, id string, stdout, stderr io.Writer) int {
 	ll := liveLine{stdout, isTTY(stdout)}
 	poll := plainPoll
 	if ll.tty {
 		poll = ttyPoll
+	}
+	interrupted, stop := interrupts()
+	defer stop()
+	sleep := func(d time.Duration) bool { // false: interrupted
+		select {
+		case <-interrupted:
+			ll.newline()
+			fmt.Fprintf(stderr, "tiffin jobs: stopped watching; job %s goes on on the server "+
+				"(tiffin jobs status --watch %s follows it again, tiffin jobs cancel %s stops it)\n", id, id, id)
+			return false
+		case <-time.After(d):
+			return true
+		}
 	}
 	r := newRate()
 	var printed, lost time.Time
@@ -43,7 +57,9 @@ func watchJob(c *jobClient, id string, stdout, stderr io.Writer) int {
 				lost = time.Now()
 				fmt.Fprintf(stderr, "\ntiffin jobs: cannot reach the server (%v); retrying for %s\n", ue.Err, watchOutage)
 			}
-			time.Sleep(poll)
+			if !sleep(poll) {
+				return interruptedCode
+			}
 			continue
 		case err != nil:
 			ll.newline()
@@ -61,8 +77,21 @@ func watchJob(c *jobClient, id string, stdout, stderr io.Writer) int {
 			ll.newline()
 			return finishedCode(st, stderr)
 		}
-		time.Sleep(poll)
+		if !sleep(poll) {
+			return interruptedCode
+		}
 	}
+}
+
+// interruptedCode is a watch's exit code after Ctrl-C, a shell's 128+SIGINT.
+const interruptedCode = 130
+
+// interrupts delivers Ctrl-C (SIGINT) until stop is called; a test
+// replaces it.
+var interrupts = func() (<-chan os.Signal, func()) {
+	c := make(chan os.Signal, 1)
+	signal.Notify(c, os.Interrupt)
+	return c, func() { signal.Stop(c) }
 }
 
 // watchOutage is how long --watch keeps asking a server it cannot reach:

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -65,6 +66,32 @@ func TestJobsStatusShowsTheError(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	if code := run([]string{"jobs", "status", "--server", "http://" + ln.Addr().String(), "j"}, &stdout, &stderr); code != 0 ||
 		!strings.Contains(stdout.String(), "upload failed: the connection ended") {
+		t.Fatalf("exit %d; stdout %q; stderr %q", code, stdout.String(), stderr.String())
+	}
+}
+
+// Ctrl-C during --watch stops the watch, not the job, and says how to
+// follow or stop the job: before, the process died with the progress line
+// half drawn and no word that the job went on.
+func TestWatchInterruptSaysTheJobGoesOn(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		_ = json.NewEncoder(w).Encode(jobs.Status{ID: "j", State: jobs.Running, RowsTotal: 10, RowsDone: 3})
+	})}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	sig := make(chan os.Signal, 1)
+	saved := interrupts
+	interrupts = func() (<-chan os.Signal, func()) { return sig, func() {} }
+	t.Cleanup(func() { interrupts = saved })
+	sig <- os.Interrupt
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"jobs", "status", "--watch", "--server", "http://" + ln.Addr().String(), "j"}, &stdout, &stderr)
+	if code != interruptedCode || !strings.Contains(stderr.String(), "job j goes on on the server") ||
+		!strings.Contains(stderr.String(), "tiffin jobs cancel j") {
 		t.Fatalf("exit %d; stdout %q; stderr %q", code, stdout.String(), stderr.String())
 	}
 }
