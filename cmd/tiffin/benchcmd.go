@@ -156,8 +156,20 @@ func (a *benchArgs) check() error {
 		return errors.New("--baseline needs --model-repository DIR to find the model file")
 	case a.binary && a.grpcAddr != "":
 		return errors.New("--binary is for --http; gRPC always sends raw tensor bytes")
-	case a.batch < 1 || a.workers < 1 || a.duration <= 0:
-		return errors.New("--batch, --workers and --duration must be positive")
+	case a.batch < 1:
+		return fmt.Errorf("--batch must be positive, got %d", a.batch)
+	case a.workers < 1:
+		return fmt.Errorf("--workers must be positive, got %d", a.workers)
+	case a.duration <= 0:
+		return fmt.Errorf("--duration must be positive, got %s", a.duration)
+	case a.timeout <= 0:
+		return fmt.Errorf("--timeout must be positive, got %s (each request would time out at once)", a.timeout)
+	case a.warmup < 0:
+		return fmt.Errorf("--warmup must not be negative, got %s", a.warmup)
+	case a.grpcConns < 0:
+		return fmt.Errorf("--grpc-conns must not be negative, got %d", a.grpcConns)
+	case a.threads < 0:
+		return fmt.Errorf("--threads must not be negative, got %d", a.threads)
 	case a.arrivals != bench.Poisson && a.arrivals != bench.Uniform:
 		return fmt.Errorf("--arrivals %q: want poisson or uniform", a.arrivals)
 	}

@@ -75,6 +75,12 @@ func TestBenchCommandErrors(t *testing.T) {
 		{[]string{"--model", "m", "--http", ts.base, "--rate", "fast"}, 2, "--rate"},
 		{[]string{"--bare-http", "--tls"}, 2, "not --scenarios or the bare handler"},
 		{[]string{"--model", "m", "--http", ts.base, "--cert", "client.pem"}, 2, "--cert and --key go together"},
+		// Each bad number names its flag: a zero --timeout timed every
+		// request out, and the errors blamed the server.
+		{[]string{"--model", "m", "--http", ts.base, "--timeout", "0s"}, 2, "--timeout must be positive"},
+		{[]string{"--model", "m", "--http", ts.base, "--batch", "0"}, 2, "--batch must be positive, got 0"},
+		{[]string{"--model", "m", "--http", ts.base, "--warmup", "-1s"}, 2, "--warmup must not be negative"},
+		{[]string{"--model", "m", "--http", ts.base, "--grpc-conns", "-1"}, 2, "--grpc-conns must not be negative"},
 		{[]string{"--model", "no-such-model", "--http", ts.base, "--duration", "100ms"}, 1, `unknown model "no-such-model"`},
 		// The test library has no CUDA provider, or this host no CUDA.
 		{[]string{"--model", "mlp-small", "--baseline", "--model-repository", repo, "--ort-library", requireORT(t), "--baseline-gpu", "0", "--duration", "100ms"}, 1, "CUDA"},

@@ -122,6 +122,8 @@ func (a *inferArgs) check() error {
 		return fmt.Errorf("give at least one --input NAME=VALUE")
 	case a.binary && a.grpcAddr != "":
 		return fmt.Errorf("--binary is for --http; gRPC always sends raw tensor bytes")
+	case a.timeout <= 0:
+		return fmt.Errorf("--timeout must be positive, got %s (the request would time out at once)", a.timeout)
 	}
 	// --datatype and --shape must name an input that takes them: a typo
 	// in a name would otherwise go unnoticed.

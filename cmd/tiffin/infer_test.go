@@ -165,3 +165,13 @@ func runInfer(t *testing.T, args []string) inferJSON {
 	}
 	return out
 }
+
+// A --timeout that is not positive is a usage mistake naming the flag:
+// before, the request timed out at once and the error blamed the server.
+func TestInferTimeoutMustBePositive(t *testing.T) {
+	var stderr bytes.Buffer
+	code := run([]string{"infer", "--model", "m", "--http", "http://127.0.0.1:1", "--input", "x=[1]", "--timeout", "0s"}, &bytes.Buffer{}, &stderr)
+	if code != 2 || !strings.Contains(stderr.String(), "--timeout must be positive") {
+		t.Fatalf("exit %d: %q; want 2 naming --timeout", code, stderr.String())
+	}
+}
