@@ -24,7 +24,8 @@ TEST_FLAGS ?= -race -count=1 -timeout=15m
 
 ## help: list the targets, from their ## comments
 help:
-	@awk '/^## [a-z-]+:/ { t = $$2; sub(/:$$/, "", t); sub(/^## [a-z-]+: /, ""); printf "  %-17s %s\n", t, $$0 }' $(MAKEFILE_LIST)
+	@awk '/^## [a-z-]+:/ { t = $$2; sub(/:$$/, "", t); sub(/^## [a-z-]+: /, ""); printf "  %-17s %s\n", t, $$0 }' $(MAKEFILE_LIST) | \
+		sed -e 's|$$(SIMD)|$(SIMD)|g' -e 's|$$(CUDA_MAJOR)|$(CUDA_MAJOR)|g' -e 's|$$(DEMO_REPO)|$(DEMO_REPO)|g'  # the values, not their names
 
 ## run: fetch ONNX Runtime, build tiffin, write the demo models and serve them
 run: ort build demo-models
