@@ -89,6 +89,9 @@ func Tune(ctx context.Context, o TuneOptions) ([]TuneRow, map[string]TuneRow, er
 	best := map[string]TuneRow{}
 	for _, g := range o.Groups {
 		row, err := tuneOne(ctx, o, TuneRow{Group: g, AsConfigured: true})
+		if ctx.Err() != nil { // interrupted: this setting was cut short, and no other is tried
+			return rows, best, ctx.Err()
+		}
 		if err != nil {
 			return rows, best, err
 		}
@@ -105,6 +108,9 @@ func Tune(ctx context.Context, o TuneOptions) ([]TuneRow, map[string]TuneRow, er
 			for _, size := range o.Sizes {
 				for _, win := range o.Windows {
 					row, err := tuneOne(ctx, o, TuneRow{Group: g, Plan: plan, MaxBatch: size, Window: win})
+					if ctx.Err() != nil {
+						return rows, best, ctx.Err()
+					}
 					if err != nil {
 						return rows, best, err
 					}

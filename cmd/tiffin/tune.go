@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -117,6 +118,12 @@ func runTune(f tuneFlags, stdout io.Writer) error {
 		LatencyTarget: f.target, Log: quiet, Progress: stdout,
 	}
 	rows, best, err := bench.Tune(ctx, o)
+	if err != nil && ctx.Err() != nil { // Ctrl-C: what was measured, and no recommendation
+		if len(rows) > 0 {
+			printTuneTable(stdout, rows, best, f.target)
+		}
+		return errors.New("interrupted: the table holds the settings measured before it (the one under way left out); nothing was recommended or written")
+	}
 	if err != nil {
 		return err
 	}
