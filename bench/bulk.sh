@@ -91,12 +91,22 @@ print(ids[-1] if ids else "")' "$1" "${2:-}")
 	say "$1: no job listed"; exit 1
 }
 # watch ID FILE: poll the job every 0.2 s until it ends, appending progress
-# lines to FILE; its last state is left in $st.
+# lines to FILE and showing the rows done once a second (in place on a
+# terminal); its last state is left in $st.
 watch() {
+	local polls=0
 	while :; do
 		st=$(taskset -c "$client" curl -fsS "$base/v2/jobs/$1")
 		progress "$st" >>"$2"
-		case "$(echo "$st" | grep -o '"status":"[a-z]*"' | cut -d'"' -f4)" in succeeded | failed | cancelled) return ;; esac
+		if ((polls++ % 5 == 0)); then
+			shown="job $1: $(echo "$st" | grep -o '"rows_done":[0-9]*' | cut -d: -f2) of $(echo "$st" | grep -o '"rows_total":[0-9]*' | cut -d: -f2) rows done"
+			if [[ -t 2 ]]; then printf '\rbench-bulk: %s ' "$shown" >&2; else say "$shown"; fi
+		fi
+		case "$(echo "$st" | grep -o '"status":"[a-z]*"' | cut -d'"' -f4)" in succeeded | failed | cancelled)
+			if [[ -t 2 ]]; then echo >&2; fi
+			return
+			;;
+		esac
 		sleep 0.2
 	done
 }
