@@ -147,10 +147,16 @@ func (r *Report) PrintTable(w io.Writer) {
 		if l.FirstError != "" {
 			fmt.Fprintf(w, "%s: first error: %s\n", l.Label, l.FirstError)
 		}
-		if s := l.Sends; s != nil && (s.Dropped > 0 || s.Late > 0) {
+		switch s := l.Sends; {
+		case s != nil && s.Dropped > 0:
 			fmt.Fprintf(w, "%s: the sender pool saturated: %d of %d requests dropped, %d sent over %gms late (max lag %.1fms); "+
 				"latencies count from the intended send time, dropped requests are not in them (raise --workers)\n",
 				l.Label, s.Dropped, s.Scheduled, s.Late, s.LateAfterMs, s.MaxLagMs)
+		case s != nil && s.Late > 0:
+			fmt.Fprintf(w, "%s: %d of %d requests were sent over %gms late (max lag %.1fms), none dropped: the load generator "+
+				"fell behind its schedule; latencies count from the intended send time (raise --workers, or give the load "+
+				"generator a core of its own: --pin-client)\n",
+				l.Label, s.Late, s.Scheduled, s.LateAfterMs, s.MaxLagMs)
 		}
 	}
 }

@@ -182,3 +182,19 @@ func TestBenchInterruptLeavesOutLevelsNotStarted(t *testing.T) {
 		}
 	}
 }
+
+// Late sends with none dropped say the load generator fell behind, not
+// that its pool saturated, which the dropped count would show.
+func TestPrintTableLateSends(t *testing.T) {
+	r := &Report{Levels: []Level{
+		{Label: "r=200", Sends: &Sends{Scheduled: 1000, Late: 3, LateAfterMs: 1, MaxLagMs: 2.5}},
+		{Label: "r=900", Sends: &Sends{Scheduled: 1000, Dropped: 40, Late: 9, LateAfterMs: 1, MaxLagMs: 30}},
+	}}
+	var b strings.Builder
+	r.PrintTable(&b)
+	out := b.String()
+	if !strings.Contains(out, "r=200: 3 of 1000 requests were sent over 1ms late (max lag 2.5ms), none dropped") ||
+		strings.Contains(out, "r=200: the sender pool saturated") || !strings.Contains(out, "r=900: the sender pool saturated: 40 of 1000") {
+		t.Fatalf("table:\n%s", out)
+	}
+}
