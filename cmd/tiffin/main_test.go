@@ -22,6 +22,7 @@ func TestHelpExitsZero(t *testing.T) {
 	infer := []string{"infer", "--model", "m", "--http", "h", "--input", "input=[1]"}
 	for _, args := range [][]string{{"infer", "--no-such-flag"}, {"serve", "--no-such-flag", "--help"}, {"jobs", "status"}, {"infer", "--", "-h"}, {},
 		append(tune, "--clients", "0"), append(tune, "--device", "tpu"), append(tune, "--sizes", "a,b"), append(tune, "--windows", "5"),
+		append(tune, "--latency-target", "0s"), append(tune, "--instances", "0"), append(tune, "--threads", "2"), append(tune, "--windows", "-1ms"),
 		append(infer, "--shape", "input=x"), append(infer, "--datatype", "input=FLOAT99"), append(infer, "--shape", "nope=1"),
 		append(infer, "--datatype", "nope=INT32"), {"infer", "--model", "m", "--http", "h", "--input", "input"},
 		{"infer", "--model", "m", "--http", "h", "--input", "x=@a.npy", "--datatype", "x=INT32"}} {

@@ -58,6 +58,9 @@ func tuneCmd(args []string, stdout, stderr io.Writer) int {
 	case f.duration <= 0:
 		fmt.Fprintln(stderr, "tiffin tune: --duration must be more than 0")
 		return 2
+	case f.target <= 0:
+		fmt.Fprintf(stderr, "tiffin tune: --latency-target must be more than 0, got %s\n", f.target)
+		return 2
 	case f.device != "" && f.device != "cpu" && f.device != "gpu":
 		fmt.Fprintf(stderr, "tiffin tune: --device %q: want cpu or gpu\n", f.device)
 		return 2
@@ -68,6 +71,16 @@ func tuneCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	if _, err := parseDurations(f.windows); err != nil {
 		fmt.Fprintf(stderr, "tiffin tune: --windows: %v\n", err)
+		return 2
+	}
+	for name, v := range map[string]string{"--instances": f.instances, "--threads": f.threads} {
+		if _, err := parseInts(v); v != "" && err != nil {
+			fmt.Fprintf(stderr, "tiffin tune: %s: %v\n", name, err)
+			return 2
+		}
+	}
+	if f.threads != "" && f.instances == "" {
+		fmt.Fprintln(stderr, "tiffin tune: --threads needs --instances")
 		return 2
 	}
 	if f.repo == "" || f.model == "" {
@@ -102,6 +115,9 @@ func runTune(f tuneFlags, stdout io.Writer) error {
 	groups := []string{"cpu"}
 	if len(dev.GPU.Devices) > 0 {
 		groups = append(groups, "gpu")
+	}
+	if f.device == "gpu" && len(dev.GPU.Devices) == 0 {
+		return errors.New("--device gpu: this host has no GPU that NVML can see (tiffin devices shows the inventory)")
 	}
 	if f.device != "" {
 		groups = []string{f.device}
@@ -265,8 +281,11 @@ func parseDurations(s string) ([]time.Duration, error) {
 	var out []time.Duration
 	for _, f := range strings.Split(s, ",") {
 		d, err := time.ParseDuration(strings.TrimSpace(f))
-		if err != nil || d < 0 {
+		switch {
+		case err != nil:
 			return nil, fmt.Errorf("%q is not a duration such as 2ms", f)
+		case d < 0:
+			return nil, fmt.Errorf("%q is negative; a window is 0s or more", f)
 		}
 		out = append(out, d)
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tiffin-ml/tiffin/bench"
+	"github.com/tiffin-ml/tiffin/runtime"
 )
 
 // The block written is "recommended" only when it beats the model as
@@ -31,5 +33,19 @@ func TestTuneRecommendationSaysKeep(t *testing.T) {
 		if err != nil || !strings.Contains(string(b), c.want) {
 			t.Fatalf("as configured %d rows/s against 900: %q (%v), want %q", c.configured, b, err, c.want)
 		}
+	}
+}
+
+// --device gpu on a host without one says so, rather than blaming a
+// config.yaml instance group that tune itself had set to gpu.
+func TestTuneGPUWithoutOne(t *testing.T) {
+	dev, err := runtime.DiscoverDevices(slog.New(slog.DiscardHandler))
+	if err != nil || len(dev.GPU.Devices) > 0 {
+		t.Skip("this host has a GPU, or no inventory")
+	}
+	var stderr bytes.Buffer
+	code := run([]string{"tune", "--model-repository", t.TempDir(), "--model", "m", "--device", "gpu"}, &bytes.Buffer{}, &stderr)
+	if code != 1 || !strings.Contains(stderr.String(), "--device gpu: this host has no GPU") {
+		t.Fatalf("exit %d: %q", code, stderr.String())
 	}
 }
