@@ -114,12 +114,15 @@ func (r *recorder) level(elapsed time.Duration) Level {
 // request as soon as the last one answered. A request that fails once the
 // run is over (cut off by its end) is not counted.
 func RunClosed(ctx context.Context, clients int, duration time.Duration, live *Live, call Call) Level {
-	ctx, cancel := context.WithTimeout(ctx, duration)
+	start := time.Now()
+	end := start.Add(duration)
+	// The run's deadline is end itself: a call cut off by it may fail
+	// (gRPC's DeadlineExceeded) a moment before ctx.Err() is set, and it
+	// must then be past end, not counted as an error.
+	ctx, cancel := context.WithDeadline(ctx, end)
 	defer cancel()
 	rec := newRecorder(clients, live)
 	var wg sync.WaitGroup
-	start := time.Now()
-	end := start.Add(duration)
 	for c := range clients {
 		wg.Go(func() {
 			for ctx.Err() == nil {

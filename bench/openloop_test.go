@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -101,5 +102,25 @@ func TestBenchArrivals(t *testing.T) {
 	}
 	if len(distinct) < n/2 {
 		t.Errorf("poisson gaps take %d distinct values of %d", len(distinct), n)
+	}
+}
+
+// A call that fails at the run's deadline itself, as gRPC's
+// DeadlineExceeded can before the context says it is done, is cut off by
+// the run's end, not counted as an error: the run's deadline is its end.
+func TestRunClosedCallFailingAtTheDeadline(t *testing.T) {
+	for range 5 {
+		l := RunClosed(context.Background(), 2, 30*time.Millisecond, nil, func(ctx context.Context, _ int) (int, error) {
+			dl, _ := ctx.Deadline()
+			for time.Now().Before(dl) {
+				if time.Until(dl) > time.Millisecond {
+					return 1, nil // answered well before the end
+				}
+			}
+			return 0, errors.New("rpc error: code = DeadlineExceeded")
+		})
+		if l.Errors != 0 {
+			t.Fatalf("%d errors from calls cut off at the run's deadline: %s", l.Errors, l.FirstError)
+		}
 	}
 }
