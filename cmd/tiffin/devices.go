@@ -70,6 +70,11 @@ type placementReport struct {
 func devicesCmd(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("devices", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, "Usage: tiffin devices [--json] [--model-repository DIR] [--devices FILE]\n\n"+
+			"Prints the CPU and GPU inventory this host gives tiffin and, with a repository, the placement its models would get.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
 	asJSON := fs.Bool("json", false, "print JSON with cpu and gpus sections")
 	repo := fs.String("model-repository", "", "also print the placement this repository would get")
 	var cfg config.Server

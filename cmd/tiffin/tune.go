@@ -28,10 +28,22 @@ type tuneFlags struct {
 	duration, target                                 time.Duration
 }
 
+const tuneUsage = `Usage: tiffin tune --model-repository DIR --model M [flags]
+
+Loads the model in-process and measures it as configured, then each max
+batch size × batch window (and, with --instances, each instance plan) per
+device group, with closed-loop clients; prints a line per setting as it
+goes, a table, and the batching block to use (--out writes it). Ctrl-C
+prints what was measured so far.
+
+Flags:
+`
+
 func tuneCmd(args []string, stdout, stderr io.Writer) int {
 	var f tuneFlags
 	fs := flag.NewFlagSet("tune", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, tuneUsage); fs.PrintDefaults() }
 	fs.StringVar(&f.repo, "model-repository", "", "model repository `DIR` (required)")
 	fs.StringVar(&f.model, "model", "", "model to tune (required)")
 	fs.StringVar(&f.device, "device", "", "device group to sweep: cpu or gpu (default: every kind this host has)")
