@@ -47,9 +47,9 @@ type Manager struct {
 	started  atomic.Bool
 	closing  atomic.Bool
 
-	// stopLoads is closed when Close begins: a load under way stops its
-	// warmup at the next run instead of holding loadMu, and so Close,
-	// for the whole of it.
+	// stopLoads is closed when shutdown begins (BeginShutdown): a load
+	// under way stops its warmup at the next run instead of holding
+	// loadMu, and so Close, for the whole of it; Poll stops.
 	stopLoads chan struct{}
 	stopOnce  sync.Once
 }

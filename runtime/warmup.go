@@ -20,7 +20,7 @@ import (
 type warmTask struct {
 	inputs []backends.Tensor
 	runs   int
-	stop   <-chan struct{} // closed when the manager closes: the rest of the runs are skipped
+	stop   <-chan struct{} // closed when shutdown begins (Manager.BeginShutdown): the rest of the runs are skipped
 	done   chan error
 }
 
@@ -56,8 +56,8 @@ func (w *worker) endWarmup() {
 // model_warmup does, before the version turns READY: each sample Count
 // times per instance, the instances in parallel. A sample that does not
 // fit the model, or fails to run, fails the load with its name. It
-// returns how long warmup took. Once stop is closed (the manager is
-// closing) the samples' remaining runs are skipped and the load fails with
+// returns how long warmup took. Once stop is closed (shutdown began) the
+// samples' remaining runs are skipped and the load fails with
 // ErrShuttingDown: a warmup of minutes must not hold shutdown.
 func warmup(v *ModelVersion, modelDir string, stop <-chan struct{}) (time.Duration, error) {
 	defer func() {
