@@ -11,11 +11,12 @@ import (
 	"github.com/tiffin-ml/tiffin/backends/backendtest"
 )
 
-// A load that waits for loadMu while shutdown begins is refused once it
-// gets the lock, rather than loading its model (ONNX Runtime's session
-// creation, seconds for a large model) only to have its warmup skipped
-// and Close wait for all of it.
-func TestCloseRefusesALoadQueuedBehindAnother(t *testing.T) {
+// warmingUp starts a Load of model "a", whose warmup takes 10 s (1,000
+// runs of 10 ms), in a repository that also holds the models named in
+// others, and returns once the warmup runs: an API reload when SIGTERM
+// comes. loaded receives the load's error.
+func warmingUp(t *testing.T, others ...string) (m *Manager, b *backendtest.Backend, loaded <-chan error) {
+	t.Helper()
 	repo := t.TempDir()
 	const slow = `max_batch_size: 8
 warmup:
@@ -28,20 +29,61 @@ warmup:
 	if err := backendtest.WriteModel(repo, "a", slow, 1); err != nil {
 		t.Fatal(err)
 	}
-	if err := backendtest.WriteModel(repo, "b", "", 1); err != nil {
-		t.Fatal(err)
+	for _, name := range others {
+		if err := backendtest.WriteModel(repo, name, "", 1); err != nil {
+			t.Fatal(err)
+		}
 	}
-	b := backendtest.New(backendtest.Options{})
+	b = backendtest.New(backendtest.Options{})
 	b.SetLatency(10 * time.Millisecond)
-	m := NewManager(ManagerOptions{Repository: repo, Backends: backends.NewRegistry(b),
+	m = NewManager(ManagerOptions{Repository: repo, Backends: backends.NewRegistry(b),
 		Inventory: Inventory{Cores: [][]int{{0}}, Nodes: []int{0}}, Logger: slog.New(slog.DiscardHandler)})
-	loadedA := make(chan error, 1)
-	go func() { loadedA <- m.Load(context.Background(), "a") }()
+	done := make(chan error, 1)
+	go func() { done <- m.Load(context.Background(), "a") }()
 	for deadline := time.Now().Add(5 * time.Second); b.Runs() < 3; time.Sleep(time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatal("the warmup did not start")
 		}
 	}
+	return m, b, done
+}
+
+// Close during a model load whose warmup is long must not wait for the
+// whole warmup: the warmup stops at its next run, the load fails as
+// shutting down, and Close keeps to its own deadline. Before, Close waited
+// on loadMu for the load to end (a server told --shutdown-timeout 2s took
+// 31 s to exit, then exited 1).
+func TestCloseCutsShortALoadInWarmup(t *testing.T) {
+	m, b, loaded := warmingUp(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	start := time.Now()
+	err := m.Close(ctx)
+	if took := time.Since(start); took > 2*time.Second {
+		t.Fatalf("Close took %v during a load's warmup; want it within its 1 s deadline", took)
+	}
+	if err != nil {
+		t.Errorf("Close: %v", err)
+	}
+	select {
+	case err := <-loaded:
+		if !errors.Is(err, ErrShuttingDown) && KindOf(err) != KindUnavailable {
+			t.Errorf("the load cut short by Close: %v; want shutting down", err)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("the load went on after Close")
+	}
+	if runs := b.Runs(); runs > 500 {
+		t.Errorf("the warmup ran %d of its 1000 runs", runs)
+	}
+}
+
+// A load that waits for loadMu while shutdown begins is refused once it
+// gets the lock, rather than loading its model (ONNX Runtime's session
+// creation, seconds for a large model) only to have its warmup skipped
+// and Close wait for all of it.
+func TestCloseRefusesALoadQueuedBehindAnother(t *testing.T) {
+	m, b, loadedA := warmingUp(t, "b")
 	loadedB := make(chan error, 1)
 	go func() { loadedB <- m.Load(context.Background(), "b") }() // queued on loadMu behind a
 	time.Sleep(50 * time.Millisecond)
