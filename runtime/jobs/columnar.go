@@ -35,7 +35,8 @@ func sniff(br *bufio.Reader) Format {
 // checkContent refuses an upload whose first bytes say it is not in the
 // format it is read as (f, given or sniffed): a Parquet or .npy file sent
 // as CSV or NDJSON, a compressed file or an archive (which sniffs as CSV),
-// or a JSON array, or anything but an object (a CSV), sent as NDJSON. Read as text, such a file was split at
+// or a JSON array (sniffed as CSV) or anything but an object sent as
+// NDJSON. Read as text, such a file was split at
 // its newline bytes into hundreds of rows that each failed, and the job
 // with them, with errors about bare quotes and invalid values that never
 // named the problem. It leaves br where it was.
@@ -63,7 +64,7 @@ func checkContent(br *bufio.Reader, f Format, given bool) error {
 			return bad("the upload is %s", c.what)
 		}
 	}
-	if f == NDJSON && jsonArray(head) {
+	if jsonArray(head) && (f == NDJSON || f == CSV && !given) { // a JSON array sniffs as CSV
 		return bad("the upload is a JSON array; NDJSON is one JSON object per line (pandas: to_json(orient=\"records\", lines=True))")
 	}
 	if first := bytes.TrimLeft(bytes.TrimPrefix(head, utf8BOM), " \t\r\n"); f == NDJSON && len(first) > 0 && first[0] != '{' {

@@ -308,7 +308,7 @@ func checkListValues(pf *file.Reader, m *pqarrow.SchemaManifest, l *layout, plan
 						"Parquet column %q holds %d values in row group %d of %d rows: more than the %d per row that input %q takes",
 						f.Field.Name, cc.NumValues(), rg, md.NumRows(), per, spec.name)
 				}
-				if err := checkRowWidths(pf, rg, leaf, per, f.Field.Name); err != nil { // parquet_widths.go
+				if err := checkRowWidths(pf, rg, leaf, md, cc, per, f.Field.Name); err != nil { // parquet_widths.go
 					return err
 				}
 			}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/apache/arrow-go/v18/parquet/file"
+	"github.com/apache/arrow-go/v18/parquet/metadata"
 
 	"github.com/tiffin-ml/tiffin/runtime"
 )
@@ -36,16 +37,11 @@ const (
 // widthBatch is how many levels (and values) the width check reads at once.
 const widthBatch = 4096
 
-// checkRowWidths reads row group rg's leaf column, a list of per values a
-// row, and refuses the first row that holds more than per values. It
+// checkRowWidths reads row group rg's leaf column (md and cc: their
+// footer entries), a list of per values a row, and refuses the first row that holds more than per values. It
 // reads nothing when the footer says no row can be wide enough to matter
 // (wideRowBytes). name names the column in errors.
-func checkRowWidths(pf *file.Reader, rg, leaf int, per int64, name string) error {
-	md := pf.MetaData().RowGroup(rg)
-	cc, err := md.ColumnChunk(leaf)
-	if err != nil {
-		return runtime.Errorf(runtime.KindInvalidArgument, "read Parquet row group %d: %v", rg, err)
-	}
+func checkRowWidths(pf *file.Reader, rg, leaf int, md *metadata.RowGroupMetaData, cc *metadata.ColumnChunkMetaData, per int64, name string) error {
 	// Every row holds at least one level: none can be wider than widest.
 	if widest := cc.NumValues() - md.NumRows() + 1; widest <= per || widest*8 <= max(wideRowBytes, wideRowFactor*cc.TotalCompressedSize()) {
 		return nil

@@ -196,9 +196,6 @@ func (s *Service) Submit(ctx context.Context, model string, version int64, in In
 	f := in.Format
 	if f == "" {
 		f = sniff(br)
-		if head, _ := br.Peek(512); f == CSV && jsonArray(head) {
-			f = NDJSON // a JSON array: refused below as one
-		}
 	}
 	if err := checkContent(br, f, in.Format != ""); err != nil {
 		return Status{}, err
