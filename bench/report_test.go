@@ -198,3 +198,31 @@ func TestPrintTableLateSends(t *testing.T) {
 		t.Fatalf("table:\n%s", out)
 	}
 }
+
+func TestScenarioFailuresNameEachScenario(t *testing.T) {
+	clean := &Report{Levels: []Level{{Label: "c=1", Requests: 10}}}
+	if err := scenarioFailures(map[string]*Report{"mlp-small-grpc": clean}); err != nil {
+		t.Fatalf("no failed request, got %v", err)
+	}
+	res := map[string]*Report{
+		"mlp-small-http-json": clean,
+		"mlp-small-grpc": {Levels: []Level{
+			{Label: "c=1", Requests: 10, Errors: 2, FirstError: "rpc error: code = Unavailable"},
+			{Label: "c=8", Requests: 10, Errors: 3},
+		}},
+		"mlp-large-http-binary": {Levels: []Level{{Label: "c=64", Requests: 5, Errors: 5, FirstError: "HTTP 400: bad shape"}}},
+	}
+	err := scenarioFailures(res)
+	if err == nil {
+		t.Fatal("failed requests gave no error")
+	}
+	for _, want := range []string{"mlp-small-grpc: 5 requests failed (first: rpc error: code = Unavailable)",
+		"mlp-large-http-binary: 5 requests failed (first: HTTP 400: bad shape)"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
+	}
+	if strings.Contains(err.Error(), "mlp-small-http-json") {
+		t.Errorf("error %q names a scenario without failures", err)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/tiffin-ml/tiffin/backends"
@@ -89,7 +90,39 @@ func RunScenarios(ctx context.Context, o ScenarioOptions) error {
 	if o.Progress != nil {
 		fmt.Fprintf(o.Progress, "\n%s", md)
 	}
-	return os.WriteFile(filepath.Join(o.Dir, "scenarios.md"), []byte(md), 0o644)
+	if err := os.WriteFile(filepath.Join(o.Dir, "scenarios.md"), []byte(md), 0o644); err != nil {
+		return err
+	}
+	return scenarioFailures(results)
+}
+
+// scenarioFailures makes failed requests the suite's failure, as they are
+// a single run's, once every result and table is written: a table built
+// on errors would otherwise read as a measurement. It names each scenario
+// with failures, its count and its first error.
+func scenarioFailures(results map[string]*Report) error {
+	var failed []string
+	for _, s := range scenarios {
+		rep := results[s.name]
+		if rep == nil {
+			continue
+		}
+		var n int64
+		first := ""
+		for _, l := range rep.Levels {
+			n += l.Errors
+			if first == "" {
+				first = l.FirstError
+			}
+		}
+		if n > 0 {
+			failed = append(failed, fmt.Sprintf("%s: %d requests failed (first: %s)", s.name, n, first))
+		}
+	}
+	if len(failed) == 0 {
+		return nil
+	}
+	return fmt.Errorf("the scenarios' results and tables are written, but requests failed; %s", strings.Join(failed, "; "))
 }
 
 func (o ScenarioOptions) run(ctx context.Context, s scenario) (*Report, error) {
