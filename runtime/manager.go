@@ -167,12 +167,32 @@ func (m *Manager) Load(ctx context.Context, name string) error {
 		m.log.Error("load failed; the model is unavailable", "model", name, "err", err)
 	}
 	if errors.Is(err, ErrShuttingDown) {
-		return ErrShuttingDown
+		if onlyShutdown(err) {
+			return ErrShuttingDown
+		}
+		// Another version failed on its own: say why, not only that
+		// shutdown cut the rest short.
+		return Errorf(KindUnavailable, "load model %q cut short by shutdown: %w", name, err)
 	}
 	if err != nil {
 		return Errorf(KindInvalidArgument, "load model %q failed: %w", name, err)
 	}
 	return nil
+}
+
+// onlyShutdown reports whether every version's failure in a load's joined
+// error is the shutdown's.
+func onlyShutdown(err error) bool {
+	j, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		return errors.Is(err, ErrShuttingDown)
+	}
+	for _, e := range j.Unwrap() {
+		if !errors.Is(e, ErrShuttingDown) {
+			return false
+		}
+	}
+	return true
 }
 
 // warnMissingVersions logs the versions a specific policy names that have

@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,14 +14,9 @@ import (
 	"github.com/tiffin-ml/tiffin/backends/backendtest"
 )
 
-// warmingUp starts a Load of model "a", whose warmup takes 10 s (1,000
-// runs of 10 ms), in a repository that also holds the models named in
-// others, and returns once the warmup runs: an API reload when SIGTERM
-// comes. loaded receives the load's error.
-func warmingUp(t *testing.T, others ...string) (m *Manager, b *backendtest.Backend, loaded <-chan error) {
-	t.Helper()
-	repo := t.TempDir()
-	const slow = `max_batch_size: 8
+// slowWarmup is a config whose warmup takes 10 s (1,000 runs of 10 ms
+// with the fake's latency set by startLoading).
+const slowWarmup = `max_batch_size: 8
 warmup:
   - name: slow
     batch_size: 1
@@ -26,7 +24,15 @@ warmup:
     inputs:
       x: {data_type: FP32, dims: [4], data: zero}
 `
-	if err := backendtest.WriteModel(repo, "a", slow, 1); err != nil {
+
+// warmingUp starts a Load of model "a", whose warmup takes 10 s, in a
+// repository that also holds the models named in others, and returns once
+// the warmup runs: an API reload when SIGTERM comes. loaded receives the
+// load's error.
+func warmingUp(t *testing.T, others ...string) (m *Manager, b *backendtest.Backend, loaded <-chan error) {
+	t.Helper()
+	repo := t.TempDir()
+	if err := backendtest.WriteModel(repo, "a", slowWarmup, 1); err != nil {
 		t.Fatal(err)
 	}
 	for _, name := range others {
@@ -34,6 +40,13 @@ warmup:
 			t.Fatal(err)
 		}
 	}
+	return startLoading(t, repo)
+}
+
+// startLoading starts a Load of repo's model "a" with a fake backend whose
+// runs take 10 ms, and returns once its warmup has run three times.
+func startLoading(t *testing.T, repo string) (m *Manager, b *backendtest.Backend, loaded <-chan error) {
+	t.Helper()
 	b = backendtest.New(backendtest.Options{})
 	b.SetLatency(10 * time.Millisecond)
 	m = NewManager(ManagerOptions{Repository: repo, Backends: backends.NewRegistry(b),
@@ -119,5 +132,31 @@ func TestPollStopsWhenShutdownBegins(t *testing.T) {
 	case <-polled:
 	case <-time.After(5 * time.Second):
 		t.Fatal("Poll went on after BeginShutdown")
+	}
+}
+
+// A load cut short by shutdown still reports another version's own
+// failure: before, the whole error became "server is shutting down", and
+// the reason version 1 could not load was only in the log.
+func TestShutdownKeepsAnotherVersionsLoadError(t *testing.T) {
+	repo := t.TempDir()
+	if err := backendtest.WriteModel(repo, "a", slowWarmup+"version_policy: {all: true}\n", 1, 2); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(repo, "a", "1", backendtest.ModelFile)); err != nil {
+		t.Fatal(err)
+	}
+	m, _, loaded := startLoading(t, repo) // version 1 fails, version 2 warms up
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := m.Close(ctx); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	err := <-loaded
+	if !errors.Is(err, ErrShuttingDown) || KindOf(err) != KindUnavailable {
+		t.Errorf("the load: %v (kind %v); want it to wrap shutting down, unavailable", err, KindOf(err))
+	}
+	if err == nil || !strings.Contains(err.Error(), "version 1") {
+		t.Errorf("the load's error %q hides why version 1 failed", err)
 	}
 }
