@@ -134,6 +134,9 @@ func (d *rowDecoder) csv(line []byte, b *batch) error {
 			b.strs[0] = append(b.strs[0], f)
 			return nil
 		}
+		if len(f) == 0 {
+			return fmt.Errorf("column %d is empty%s", i+1, emptyHint(s.dt))
+		}
 		data, err := tensorjson.AppendElement(b.data[0], s.dt, f)
 		if err != nil {
 			return fmt.Errorf("column %d: %v", i+1, err)
@@ -162,6 +165,17 @@ func indexHint(line []byte, n int, s *rowSpec) string {
 		return ""
 	}
 	return "; the first column looks like a pandas DataFrame's index, which df.to_csv() writes: write the file with index=False"
+}
+
+// emptyHint follows the error of an empty CSV field of a floating-point
+// input: most likely a missing value, which pandas's df.to_csv() writes
+// as an empty field.
+func emptyHint(dt backends.DataType) string {
+	switch dt {
+	case backends.FP16, backends.BF16, backends.FP32, backends.FP64:
+		return `: pandas's df.to_csv() writes a missing value (NaN) as an empty field; fill the missing values, or write the file with na_rep="nan" to send NaN`
+	}
+	return ""
 }
 
 // decodeValue reads one input's row, nested arrays or a scalar, and fits

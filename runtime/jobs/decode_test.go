@@ -1,7 +1,9 @@
 package jobs
 
 import (
+	"encoding/binary"
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 
@@ -110,6 +112,18 @@ func TestDecodeCSV(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "columns do not fit") || strings.Contains(err.Error(), index) != hint {
 			t.Errorf("%q: %v; want the pandas index named: %v", line, err, hint)
 		}
+	}
+	// An empty field is most likely pandas's NaN; "nan" itself is read.
+	nan := `pandas's df.to_csv() writes a missing value (NaN) as an empty field; fill the missing values, or write the file with na_rep="nan" to send NaN`
+	if _, err := decodeCSV([]byte(`1,,3`), spec); err == nil || !strings.Contains(err.Error(), "column 2 is empty: "+nan) {
+		t.Errorf("empty field: %v; want it named, with pandas's NaN", err)
+	}
+	if _, err := decodeCSV([]byte(`1,2,`), rowSpec{name: "input", dt: backends.Int64, shape: []int64{3}}); err == nil ||
+		!strings.HasSuffix(err.Error(), "column 3 is empty") {
+		t.Errorf("empty INT64 field: %v; want it named, without the NaN hint", err)
+	}
+	if ts, err := decodeCSV([]byte(`1,nan,3`), spec); err != nil || !math.IsNaN(float64(math.Float32frombits(binary.LittleEndian.Uint32(ts[0].Data[4:])))) {
+		t.Errorf("na_rep=\"nan\": %v", err)
 	}
 	auto := csvHeader(spec, HeaderAuto)
 	for line, want := range map[string]bool{
