@@ -57,6 +57,6 @@ func RecycleOutput(b []byte) {
 	if c < 0 || cap(b) != 1<<(c+minClassBits) {
 		return
 	}
-	b = b[:0]
-	outputPools[c].Put(&b)
+	kept := b[:0] // a variable of its own: taking b's address would allocate on every call, pooled or not
+	outputPools[c].Put(&kept)
 }

@@ -39,3 +39,12 @@ func TestOutputBufferRecycled(t *testing.T) {
 		t.Fatal("a buffer of another capacity came back from the pool")
 	}
 }
+
+// A buffer too small for a class, as a tiny model's output is, goes back
+// to the collector without costing RecycleOutput an allocation.
+func TestRecycleOutputOfUnpooledAllocatesNothing(t *testing.T) {
+	small := make([]byte, 16)
+	if n := testing.AllocsPerRun(100, func() { RecycleOutput(small) }); n != 0 {
+		t.Errorf("RecycleOutput of a 16-byte buffer allocated %v times", n)
+	}
+}

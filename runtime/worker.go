@@ -194,8 +194,10 @@ func (w *worker) runBatch(batch batcher.Batch[*inflight]) time.Duration {
 		return learn
 	}
 	deliver(batch.Parts, outputs)
-	w.log.Debug("batch done", "instance", w, "parts", len(batch.Parts), "rows", batch.Rows,
-		"reason", batch.Reason, "oldest_wait", batch.OldestWait, "compute", compute)
+	if w.log.Enabled(context.Background(), slog.LevelDebug) { // its arguments cost allocations a batch, even unlogged
+		w.log.Debug("batch done", "instance", w, "parts", len(batch.Parts), "rows", batch.Rows,
+			"reason", batch.Reason, "oldest_wait", batch.OldestWait, "compute", compute)
+	}
 	return learn
 }
 
@@ -229,16 +231,21 @@ func (w *worker) execute(inputs []backends.Tensor, low bool) (out []backends.Ten
 	if w.view != nil {
 		inputs = w.view.toModel(inputs)
 	}
-	run := func() { out, err = w.model.Run(context.Background(), inputs) }
 	ran := false
 	if low {
-		cpu, ran = lowPrio.run(run)
+		// Only here does the call go to another thread in a closure: what
+		// it captures is declared in this branch, so an interactive batch
+		// allocates none of it.
+		var lowOut []backends.Tensor
+		var lowErr error
+		cpu, ran = lowPrio.run(func() { lowOut, lowErr = w.model.Run(context.Background(), inputs) })
+		out, err = lowOut, lowErr
 		if err := lowPrio.untoldRefusal(); err != nil {
 			w.log.Warn("bulk batches run at normal priority: the OS refused a low-priority thread", "err", err)
 		}
 	}
 	if !ran {
-		run()
+		out, err = w.model.Run(context.Background(), inputs)
 	}
 	if err != nil {
 		return nil, cpu, Errorf(KindInternal, "model %s version %d: %w", w.spec.Model, w.spec.Version, err)
