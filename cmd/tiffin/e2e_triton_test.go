@@ -197,6 +197,8 @@ func TestE2ETritonRepository(t *testing.T) {
 		`nv_inference_count{model="classifier",version="3"} 8`,
 		`nv_inference_exec_count{model="classifier",version="3"}`,
 		`nv_inference_compute_infer_duration_us{model="classifier",version="3"}`,
+		`nv_inference_compute_input_duration_us{model="classifier",version="3"} 0`, // compute is one span, counted as infer
+		`nv_inference_compute_output_duration_us{model="classifier",version="3"} 0`,
 		`nv_inference_pending_request_count{model="classifier",version="3"} 0`, // all answered
 		`tiffin_model_warmup_seconds{model="classifier",version="1"}`,
 	} {

@@ -22,16 +22,7 @@ func (f fakeGPUs) Latest() []gpu.Sample { return f }
 func TestMetricsFromARealManager(t *testing.T) {
 	// The fake backend is enough: the metrics are the runtime's, not the
 	// engine's, and the test then runs without the native library.
-	repo := t.TempDir()
-	if err := backendtest.WriteModel(repo, "mlp-small", "", 1); err != nil {
-		t.Fatal(err)
-	}
-	m := runtime.NewManager(runtime.ManagerOptions{Repository: repo, Backends: backends.NewRegistry(backendtest.New(backendtest.Options{})),
-		Inventory: runtime.Inventory{Cores: [][]int{{0}}, Nodes: []int{0}}})
-	if err := m.Load(context.Background(), "mlp-small"); err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close(context.Background())
+	m := loaded(t, "mlp-small", "", backendtest.New(backendtest.Options{}))
 	x := backends.Tensor{Name: "x", DataType: backends.FP32, Shape: []int64{3, 4}, Data: make([]byte, 3*4*4)}
 	for range 5 {
 		if _, err := m.Infer(context.Background(), &runtime.InferRequest{Model: "mlp-small", Inputs: []backends.Tensor{x}}); err != nil {
@@ -187,17 +178,8 @@ func TestGPUMemoryMetrics(t *testing.T) {
 // nv_inference_pending_request_count counts the requests a version has
 // queued, as Triton's gauge does for autoscalers.
 func TestTritonPendingRequestCount(t *testing.T) {
-	repo := t.TempDir()
-	if err := backendtest.WriteModel(repo, "m", "max_batch_size: 1\n", 1); err != nil {
-		t.Fatal(err)
-	}
 	fake := backendtest.New(backendtest.Options{})
-	m := runtime.NewManager(runtime.ManagerOptions{Repository: repo, Backends: backends.NewRegistry(fake),
-		Inventory: runtime.Inventory{Cores: [][]int{{0}}, Nodes: []int{0}}})
-	if err := m.Load(context.Background(), "m"); err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close(context.Background())
+	m := loaded(t, "m", "max_batch_size: 1\n", fake)
 	met := New(m, nil)
 	if err := met.EnableTritonNames(); err != nil {
 		t.Fatal(err)
@@ -239,4 +221,45 @@ func TestTritonPendingRequestCount(t *testing.T) {
 	if seen < 2 || pending() != 0 {
 		t.Fatalf("pending peaked at %v with 4 requests on one instance, %v after: want 2 or more, then 0", seen, pending())
 	}
+}
+
+// Triton's compute input and output series are there, at 0, so that a
+// dashboard adding the three parts of compute draws: in PromQL, a sum
+// with a missing series is empty.
+func TestTritonComputeSeriesAllThere(t *testing.T) {
+	met := New(loaded(t, "m", "", backendtest.New(backendtest.Options{})), nil)
+	if err := met.EnableTritonNames(); err != nil {
+		t.Fatal(err)
+	}
+	families, err := met.Gatherer().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int{}
+	for _, f := range families {
+		got[f.GetName()] = len(f.Metric)
+	}
+	for _, name := range []string{"nv_inference_compute_input_duration_us", "nv_inference_compute_infer_duration_us",
+		"nv_inference_compute_output_duration_us"} {
+		if got[name] != 1 {
+			t.Errorf("%s has %d series, want one for m version 1", name, got[name])
+		}
+	}
+}
+
+// loaded is a manager on one core serving model name (version 1, with
+// config) from fake, closed when the test ends.
+func loaded(t *testing.T, name, config string, fake *backendtest.Backend) *runtime.Manager {
+	t.Helper()
+	repo := t.TempDir()
+	if err := backendtest.WriteModel(repo, name, config, 1); err != nil {
+		t.Fatal(err)
+	}
+	m := runtime.NewManager(runtime.ManagerOptions{Repository: repo, Backends: backends.NewRegistry(fake),
+		Inventory: runtime.Inventory{Cores: [][]int{{0}}, Nodes: []int{0}}})
+	if err := m.Load(context.Background(), name); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = m.Close(context.Background()) })
+	return m
 }

@@ -24,6 +24,12 @@ var (
 	descNVRequest = prometheus.NewDesc("nv_inference_request_duration_us", "Cumulative inference request duration in microseconds (includes cached requests)", tritonLabels, nil)
 	descNVQueue   = prometheus.NewDesc("nv_inference_queue_duration_us", "Cumulative inference queuing duration in microseconds (includes cached requests)", tritonLabels, nil)
 	descNVCompute = prometheus.NewDesc("nv_inference_compute_infer_duration_us", "Cumulative compute inference duration in microseconds (does not include cached requests)", tritonLabels, nil)
+	// Triton splits compute into input, infer and output; the runtime
+	// measures it as one span, counted as infer. The other two are 0, as
+	// in the statistics extension, so that dashboards adding the three
+	// (a sum with a missing series is empty) keep working.
+	descNVComputeInput  = prometheus.NewDesc("nv_inference_compute_input_duration_us", "Cumulative compute input duration in microseconds (0: tiffin counts all compute as infer)", tritonLabels, nil)
+	descNVComputeOutput = prometheus.NewDesc("nv_inference_compute_output_duration_us", "Cumulative inference compute output duration in microseconds (0: tiffin counts all compute as infer)", tritonLabels, nil)
 	// The gauge autoscalers read (KServe's examples scale Triton on it).
 	descNVPending = prometheus.NewDesc("nv_inference_pending_request_count", "Instantaneous number of pending requests awaiting execution per-model.", tritonLabels, nil)
 )
@@ -40,7 +46,7 @@ func (m *Metrics) EnableTritonNames() error {
 }
 
 func (c *tritonCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descNVSuccess, descNVFailure, descNVCount, descNVExec, descNVRequest, descNVQueue, descNVCompute, descNVPending} {
+	for _, d := range []*prometheus.Desc{descNVSuccess, descNVFailure, descNVCount, descNVExec, descNVRequest, descNVQueue, descNVCompute, descNVComputeInput, descNVComputeOutput, descNVPending} {
 		ch <- d
 	}
 }
@@ -56,6 +62,7 @@ func (c *tritonCollector) Collect(ch chan<- prometheus.Metric) {
 			{descNVSuccess, s.Success.Count}, {descNVFailure, s.Fail.Count},
 			{descNVCount, s.InferenceCount}, {descNVExec, s.ExecutionCount},
 			{descNVRequest, micros(s.Success)}, {descNVQueue, micros(s.Queue)}, {descNVCompute, micros(s.Compute)},
+			{descNVComputeInput, 0}, {descNVComputeOutput, 0},
 		} {
 			ch <- prometheus.MustNewConstMetric(m.d, prometheus.CounterValue, float64(m.v), l...)
 		}
