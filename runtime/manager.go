@@ -43,6 +43,7 @@ type Manager struct {
 	loadMu   sync.Mutex        // serialises Load and Unload of models; taken before mu
 	placer   *Placer           // guarded by loadMu
 	stamps   map[string]string // model folder fingerprints at their last load attempt (poll.go); guarded by loadMu
+	skipped  map[string]bool   // folders warned of as not model names, while they stay (warnSkippedFolders); guarded by loadMu
 	expected int               // CPU instances the host is to run; guarded by loadMu
 	started  atomic.Bool
 	closing  atomic.Bool
@@ -83,7 +84,7 @@ func NewManager(o ManagerOptions) *Manager {
 		o.Logger = slog.Default()
 	}
 	return &Manager{root: o.Repository, backends: o.Backends, inv: o.Inventory, override: o.Override, log: o.Logger, bulkShare: o.BulkShare,
-		models: map[string]*entry{}, placer: NewPlacer(o.Inventory), stamps: map[string]string{}, stopLoads: make(chan struct{})}
+		models: map[string]*entry{}, placer: NewPlacer(o.Inventory), stamps: map[string]string{}, skipped: map[string]bool{}, stopLoads: make(chan struct{})}
 }
 
 // LoadAll loads every model in the repository. A model that fails is kept
@@ -94,7 +95,9 @@ func (m *Manager) LoadAll(ctx context.Context) error {
 		m.started.Store(true)
 		return err
 	}
+	m.loadMu.Lock()
 	m.warnSkippedFolders()
+	m.loadMu.Unlock()
 	return m.LoadNames(ctx, names) // poll.go
 }
 
@@ -102,20 +105,27 @@ func (m *Manager) LoadAll(ctx context.Context) error {
 // over for their name: they are not served, not in the index, and do not
 // hold readiness back, so the log is the one place that says so. Hidden
 // folders (.git, a Kubernetes volume's ..data) are passed over quietly.
+// Each folder is warned of once while it stays: at start, and by the poll
+// when one appears. Called with loadMu held.
 func (m *Manager) warnSkippedFolders() {
 	entries, err := os.ReadDir(m.root)
 	if err != nil {
 		return
 	}
+	seen := map[string]bool{}
 	for _, e := range entries {
 		name := e.Name()
 		if strings.HasPrefix(name, ".") || !isDir(m.root, e) {
 			continue
 		}
 		if err := CheckModelName(name); err != nil {
-			m.log.Warn("model folder not served: its name is not a model name", "folder", name, "reason", err)
+			seen[name] = true
+			if !m.skipped[name] {
+				m.log.Warn("model folder not served: its name is not a model name", "folder", name, "reason", err)
+			}
 		}
 	}
+	m.skipped = seen
 }
 
 // Load loads a model's selected versions, or reloads them: the new versions

@@ -59,6 +59,7 @@ func (m *Manager) rescan(ctx context.Context) {
 		return
 	}
 	m.loadMu.Lock()
+	m.warnSkippedFolders()
 	var changed, gone []string
 	for _, name := range names {
 		if m.stamps[name] != stampModel(m.root, name) {
