@@ -24,7 +24,9 @@ func LoadModel(ctx context.Context, m Models, a Access, authorization, name stri
 }
 
 // UnloadModel unloads a model for the repository extension; its queued
-// requests still finish.
+// requests still finish. Unloading a model that is not loaded (unloaded
+// already, or not in the repository) succeeds and changes nothing, as in
+// Triton, so a client's cleanup can unload without asking first.
 func UnloadModel(ctx context.Context, m Models, a Access, authorization, name string) error {
 	if err := a.AuthorizeControl(authorization); err != nil {
 		return err
@@ -32,5 +34,8 @@ func UnloadModel(ctx context.Context, m Models, a Access, authorization, name st
 	if err := runtime.CheckModelName(name); err != nil {
 		return err
 	}
-	return m.Unload(ctx, name)
+	if err := m.Unload(ctx, name); runtime.KindOf(err) != runtime.KindNotFound {
+		return err
+	}
+	return nil
 }

@@ -165,6 +165,13 @@ func TestGRPCRepository(t *testing.T) {
 	}
 	_, err = c.ModelInfer(ctx, inferRequest("m", []int64{1, 4}, 1, 2, 3, 4))
 	wantCode(t, err, codes.NotFound, "m")
+	// Unloading a model that is not loaded succeeds, as in Triton: once
+	// more, and one the repository does not hold.
+	for _, name := range []string{"m", "nope"} {
+		if _, err := c.RepositoryModelUnload(authed, &pb.RepositoryModelUnloadRequest{ModelName: name}); err != nil {
+			t.Fatalf("unload %s, not loaded: %v", name, err)
+		}
+	}
 	if _, err := c.RepositoryModelLoad(authed, &pb.RepositoryModelLoadRequest{ModelName: "m"}); err != nil {
 		t.Fatal(err)
 	}

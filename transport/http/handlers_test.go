@@ -166,6 +166,12 @@ func TestHandlersRepository(t *testing.T) {
 	if status, _ := call(t, "POST", base+"/v2/models/m/infer", inferBody); status != 404 {
 		t.Fatalf("infer after unload: %d, want 404", status)
 	}
+	// Unloading a model that is not loaded succeeds, as in Triton.
+	for _, name := range []string{"m", "nope"} {
+		if status, body := call(t, "POST", base+"/v2/repository/models/"+name+"/unload", ""); status != 200 {
+			t.Fatalf("unload %s, not loaded: %d %s", name, status, body)
+		}
+	}
 	if status, body := call(t, "POST", base+"/v2/repository/models/m/load", ""); status != 200 {
 		t.Fatalf("load: %d %s", status, body)
 	}
