@@ -244,6 +244,45 @@ func TestGRPCPooledCalls(t *testing.T) {
 	}
 }
 
+// TestGRPCStreamMarksFinal: as Triton does, every stream answer, failed or
+// not, carries triton_final_response true (each request has one answer),
+// which clients written for decoupled models wait for.
+func TestGRPCStreamMarksFinal(t *testing.T) {
+	c, _ := serve(t, nil)
+	stream, err := c.ModelStreamInfer(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ok, bad := inferRequest("m", []int64{1, 4}, 1, 2, 3, 4), inferRequest("nope", []int64{1, 4}, 1, 2, 3, 4)
+	ok.Id, bad.Id = "ok", "bad"
+	for _, req := range []*pb.ModelInferRequest{ok, bad} {
+		if err := stream.Send(req); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := stream.CloseSend(); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for range 2 {
+		m, err := stream.Recv()
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := m.GetInferResponse()
+		if (r.GetId() == "bad") != (m.GetErrorMessage() != "") {
+			t.Fatalf("answer %q with error %q", r.GetId(), m.GetErrorMessage())
+		}
+		if p := r.GetParameters()["triton_final_response"]; !p.GetBoolParam() {
+			t.Fatalf("answer %q: triton_final_response is %v, want true", r.GetId(), p)
+		}
+		seen[r.GetId()] = true
+	}
+	if !seen["ok"] || !seen["bad"] {
+		t.Fatalf("answers %v, want ok and bad", seen)
+	}
+}
+
 // TestGRPCRefusesExpandingMessages sends a message that would decode to
 // about 64 times its size (100,000 empty inputs), unary and on a stream:
 // both are refused with a reason, and the server keeps serving.

@@ -200,7 +200,23 @@ func (s *Server) streamOne(ctx context.Context, req *pb.ModelInferRequest) *pb.M
 			msg = "[request id: " + id + "] " + msg
 		}
 		return &pb.ModelStreamInferResponse{ErrorMessage: msg,
-			InferResponse: &pb.ModelInferResponse{ModelName: req.GetModelName(), ModelVersion: req.GetModelVersion(), Id: req.GetId()}}
+			InferResponse: final(&pb.ModelInferResponse{ModelName: req.GetModelName(), ModelVersion: req.GetModelVersion(), Id: req.GetId()})}
 	}
-	return &pb.ModelStreamInferResponse{InferResponse: resp}
+	return &pb.ModelStreamInferResponse{InferResponse: final(resp)}
+}
+
+// finalParam is the parameter by which Triton marks the last response to a
+// streamed request. Triton sets it on every stream response, true on a
+// request's last; a client that streams to decoupled models reads it to
+// know when a request is done, and waits for it with the rest. tiffin
+// answers each request once, so each answer is its last.
+const finalParam = "triton_final_response"
+
+// final marks a stream response as its request's last.
+func final(r *pb.ModelInferResponse) *pb.ModelInferResponse {
+	if r.Parameters == nil {
+		r.Parameters = make(map[string]*pb.InferParameter, 1)
+	}
+	r.Parameters[finalParam] = &pb.InferParameter{ParameterChoice: &pb.InferParameter_BoolParam{BoolParam: true}}
+	return r
 }
