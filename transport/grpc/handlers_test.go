@@ -283,6 +283,36 @@ func TestGRPCStreamMarksFinal(t *testing.T) {
 	}
 }
 
+// TestGRPCStreamErrorHeader: a stream opened with triton_grpc_error: true
+// ends at its first failed request with that error's code, as Triton's
+// does; the server goes on serving.
+func TestGRPCStreamErrorHeader(t *testing.T) {
+	c, _ := serve(t, nil)
+	ctx := metadata.AppendToOutgoingContext(context.Background(), "triton_grpc_error", "true")
+	stream, err := c.ModelStreamInfer(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ok, bad := inferRequest("m", []int64{1, 4}, 1, 2, 3, 4), inferRequest("nope", []int64{1, 4}, 1, 2, 3, 4)
+	ok.Id, bad.Id = "ok", "bad"
+	if err := stream.Send(ok); err != nil {
+		t.Fatal(err)
+	}
+	if m, err := stream.Recv(); err != nil || m.GetErrorMessage() != "" || m.GetInferResponse().GetId() != "ok" {
+		t.Fatalf("first answer: %v, %v", m, err)
+	}
+	if err := stream.Send(bad); err != nil {
+		t.Fatal(err)
+	}
+	m, err := stream.Recv()
+	if status.Code(err) != codes.NotFound || !strings.Contains(status.Convert(err).Message(), "[request id: bad]") {
+		t.Fatalf("after a failed request: %v, %v; want the stream ended with NOT_FOUND naming the request", m, err)
+	}
+	if _, err := c.ModelInfer(context.Background(), inferRequest("m", []int64{1, 4}, 1, 2, 3, 4)); err != nil {
+		t.Fatalf("after the stream ended: %v", err)
+	}
+}
+
 // TestGRPCRefusesExpandingMessages sends a message that would decode to
 // about 64 times its size (100,000 empty inputs), unary and on a stream:
 // both are refused with a reason, and the server keeps serving.

@@ -5,12 +5,14 @@ import (
 	"errors"
 	"io"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
 	otelcodes "go.opentelemetry.io/otel/codes"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
 
 	"google.golang.org/protobuf/proto"
 
@@ -137,37 +139,83 @@ func (c incomingCarrier) Keys() []string {
 // responses may come back in another order than the requests went: match
 // them by id. A failed request is answered with its error_message, and the
 // stream goes on.
+//
+// A stream opened with the header triton_grpc_error: true is ended at its
+// first failed request instead, with that error's gRPC code and message,
+// as Triton does; its other requests are cancelled and their answers
+// dropped.
 func (s *Server) ModelStreamInfer(stream pb.GRPCInferenceService_ModelStreamInferServer) error {
-	st := &streamState{stream: stream, slots: make(chan struct{}, s.opts.StreamConcurrency)}
-	err := s.receive(st)
-	st.wg.Wait()
+	ctx, cancel := context.WithCancel(stream.Context())
+	defer cancel()
+	st := &streamState{stream: stream, ctx: ctx, slots: make(chan struct{}, s.opts.StreamConcurrency)}
+	if v := metadata.ValueFromIncomingContext(ctx, grpcErrorHeader); len(v) > 0 && strings.EqualFold(v[0], "true") {
+		st.failed = make(chan struct{})
+		st.cancel = cancel
+	}
+	received := make(chan error, 1)
+	go func() { received <- s.receive(st) }()
+	var err error
+	select {
+	case err = <-received:
+		st.wg.Wait()
+	case <-st.failed: // nil unless triton_grpc_error was asked for
+		// The stream ends now: Recv then fails, and requests still
+		// running find ctx cancelled and send nothing.
+		return st.closeErr
+	}
+	st.sendMu.Lock()
+	defer st.sendMu.Unlock()
+	if st.closeErr != nil {
+		return st.closeErr
+	}
 	if err == nil {
 		err = st.sendErr
 	}
 	return err
 }
 
+// grpcErrorHeader is the header by which a client asks that a stream end
+// with a gRPC status at its first error (Triton's "gRPC status codes").
+const grpcErrorHeader = "triton_grpc_error"
+
 // streamState is one stream's requests in flight and its one sender.
 type streamState struct {
-	stream  pb.GRPCInferenceService_ModelStreamInferServer
-	wg      sync.WaitGroup
-	slots   chan struct{} // a token per request in flight
-	sendMu  sync.Mutex    // protects: stream.Send, sendErr
-	sendErr error
+	stream   pb.GRPCInferenceService_ModelStreamInferServer
+	ctx      context.Context // the stream's, cancelled when it ends
+	wg       sync.WaitGroup
+	slots    chan struct{}      // a token per request in flight
+	failed   chan struct{}      // with triton_grpc_error: closed at the first failed request; nil otherwise
+	cancel   context.CancelFunc // with triton_grpc_error: cancels ctx
+	sendMu   sync.Mutex         // protects: stream.Send, sendErr, closeErr
+	sendErr  error
+	closeErr error // the status the stream ended with, at its first failed request
 }
 
 func (st *streamState) send(m *pb.ModelStreamInferResponse) {
 	st.sendMu.Lock()
 	defer st.sendMu.Unlock()
-	if st.sendErr == nil {
+	if st.sendErr == nil && st.closeErr == nil {
 		st.sendErr = st.stream.Send(m)
 	}
+}
+
+// fail ends a triton_grpc_error stream with err's status, once: nothing
+// more is sent, and the handler returns it.
+func (st *streamState) fail(err error) {
+	st.sendMu.Lock()
+	defer st.sendMu.Unlock()
+	if st.closeErr != nil {
+		return
+	}
+	st.closeErr = err
+	st.cancel()
+	close(st.failed)
 }
 
 // receive reads requests until the client closes its side, starting each
 // once a slot is free.
 func (s *Server) receive(st *streamState) error {
-	ctx := st.stream.Context()
+	ctx := st.ctx
 	for {
 		req, err := st.stream.Recv()
 		if errors.Is(err, io.EOF) {
@@ -184,12 +232,20 @@ func (s *Server) receive(st *streamState) error {
 		st.wg.Add(1)
 		go func() {
 			defer func() { <-st.slots; st.wg.Done() }()
-			st.send(s.streamOne(ctx, req))
+			m, err := s.streamOne(ctx, req)
+			if err != nil && st.failed != nil {
+				st.fail(err)
+				return
+			}
+			st.send(m)
 		}()
 	}
 }
 
-func (s *Server) streamOne(ctx context.Context, req *pb.ModelInferRequest) *pb.ModelStreamInferResponse {
+// streamOne runs one request of a stream and returns its answer; a failed
+// one is answered with its error_message, and its error is also returned
+// as a gRPC status, with the same message, for a triton_grpc_error stream.
+func (s *Server) streamOne(ctx context.Context, req *pb.ModelInferRequest) (*pb.ModelStreamInferResponse, error) {
 	resp := new(pb.ModelInferResponse)
 	if err := s.infer(ctx, req, 0, new(decoded), resp); err != nil {
 		msg := transport.Public(err.Error())
@@ -200,9 +256,10 @@ func (s *Server) streamOne(ctx context.Context, req *pb.ModelInferRequest) *pb.M
 			msg = "[request id: " + id + "] " + msg
 		}
 		return &pb.ModelStreamInferResponse{ErrorMessage: msg,
-			InferResponse: final(&pb.ModelInferResponse{ModelName: req.GetModelName(), ModelVersion: req.GetModelVersion(), Id: req.GetId()})}
+				InferResponse: final(&pb.ModelInferResponse{ModelName: req.GetModelName(), ModelVersion: req.GetModelVersion(), Id: req.GetId()})},
+			status.Error(transport.GRPCCode(err), msg)
 	}
-	return &pb.ModelStreamInferResponse{InferResponse: final(resp)}
+	return &pb.ModelStreamInferResponse{InferResponse: final(resp)}, nil
 }
 
 // finalParam is the parameter by which Triton marks the last response to a
