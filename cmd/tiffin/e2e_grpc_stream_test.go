@@ -223,15 +223,12 @@ func TestE2EGrpcurl(t *testing.T) {
 	if err != nil {
 		t.Fatalf("grpcurl ModelInfer: %v\n%s", err, out)
 	}
-	var resp struct {
-		Outputs []struct {
-			Contents struct {
-				Fp32Contents []float64 `json:"fp32Contents"`
-			} `json:"contents"`
-		} `json:"outputs"`
+	var resp struct { // answered raw, as Triton answers: grpcurl shows the bytes in base64
+		Outputs           []struct{} `json:"outputs"`
+		RawOutputContents [][]byte   `json:"rawOutputContents"`
 	}
-	if err := json.Unmarshal(out, &resp); err != nil || len(resp.Outputs) != 1 {
+	if err := json.Unmarshal(out, &resp); err != nil || len(resp.Outputs) != 1 || len(resp.RawOutputContents) != 1 {
 		t.Fatalf("grpcurl output: %v\n%s", err, out)
 	}
-	assertClose(t, "grpcurl", resp.Outputs[0].Contents.Fp32Contents, modelgen.MLPSmall().Forward(x, 2), 1e-5)
+	assertClose(t, "grpcurl", bytesF32(resp.RawOutputContents[0]), modelgen.MLPSmall().Forward(x, 2), 1e-5)
 }

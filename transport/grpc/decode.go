@@ -12,7 +12,7 @@ import (
 )
 
 // decoded is a request ready for the runtime, and whether its inputs came
-// as typed contents (then the response answers in kind).
+// as typed contents.
 type decoded struct {
 	req   runtime.InferRequest
 	typed bool

@@ -11,10 +11,9 @@
 //
 // Requests carry their tensors either as typed contents or as
 // raw_input_contents (little-endian bytes; BYTES elements each a 4-byte
-// little-endian length then the bytes). Responses mirror the request: typed
-// contents answer typed contents, and raw answers raw, which is what
-// Triton's clients send and read. FP16 and BF16 have no typed field, so a
-// response holding one is raw throughout.
+// little-endian length then the bytes). Responses are always raw
+// (raw_output_contents), as Triton's are: Triton's clients read only those,
+// even those that send typed contents.
 //
 // A unary ModelInfer in Triton's form (raw contents, no parameters) is read
 // straight from the received message (wire.go): its raw contents are used

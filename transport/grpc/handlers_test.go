@@ -1,6 +1,7 @@
 package grpc_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -242,6 +243,39 @@ func TestGRPCPooledCalls(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// TestGRPCTypedRequestAnswersRaw: a request in typed contents is answered
+// in raw_output_contents, as Triton answers every request; clients that
+// send typed contents (Triton's Java example) read only the raw bytes.
+func TestGRPCTypedRequestAnswersRaw(t *testing.T) {
+	c, _ := serve(t, nil)
+	typed := &pb.ModelInferRequest{ModelName: "m", Inputs: []*pb.ModelInferRequest_InferInputTensor{{Name: "x", Datatype: "FP32",
+		Shape: []int64{1, 4}, Contents: &pb.InferTensorContents{Fp32Contents: []float32{1, 2, 3, 4}}}}}
+	want := inferRequest("m", []int64{1, 4}, 1, 2, 3, 4).RawInputContents[0] // the fake backend echoes x as y
+	check := func(what string, r *pb.ModelInferResponse) {
+		t.Helper()
+		if len(r.GetRawOutputContents()) != 1 || !bytes.Equal(r.RawOutputContents[0], want) || r.Outputs[0].GetContents() != nil {
+			t.Fatalf("%s: raw %v, contents %v; want raw %v and no typed contents", what, r.GetRawOutputContents(), r.GetOutputs(), want)
+		}
+	}
+	resp, err := c.ModelInfer(context.Background(), typed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("unary", resp)
+	stream, err := c.ModelStreamInfer(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := stream.Send(typed); err != nil {
+		t.Fatal(err)
+	}
+	m, err := stream.Recv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("stream", m.GetInferResponse())
 }
 
 // TestGRPCStreamMarksFinal: as Triton does, every stream answer, failed or

@@ -104,7 +104,7 @@ func (s *Server) infer(ctx context.Context, req *pb.ModelInferRequest, cost int6
 		return err
 	}
 	answered = resp.Version
-	encodeResponse(out, resp, d.typed)
+	encodeResponse(out, resp)
 	return nil
 }
 

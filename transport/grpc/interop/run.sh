@@ -91,7 +91,7 @@ grpcurl_check() {
 		{"name":"b","datatype":"INT32","shape":[1,4],"contents":{"int_contents":[1,2,3,4]}},
 		{"name":"c","datatype":"FP64","shape":[1,2],"contents":{"fp64_contents":[0.5,1]}}]}' \
 		"127.0.0.1:$grpc_port" inference.GRPCInferenceService/ModelInfer | tee "$build/grpcurl-infer.json"
-	grep -q '"int64Contents"' "$build/grpcurl-infer.json"
+	grep -q '"rawOutputContents"' "$build/grpcurl-infer.json"
 	PATH="$build/bin:$PATH" go test -count=1 -run 'TestE2EGrpcurl' ./cmd/tiffin/
 }
 
