@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/emptypb"
 
 	"github.com/tiffin-ml/tiffin/backends/backendtest"
 	"github.com/tiffin-ml/tiffin/runtime/config"
@@ -386,5 +387,22 @@ func TestGRPCChargesDecodedSize(t *testing.T) {
 	wantCode(t, err, codes.ResourceExhausted, "")
 	if _, err := c.ModelInfer(context.Background(), inferRequest("m", []int64{1, 4}, 1, 2, 3, 4)); err != nil {
 		t.Fatalf("a small call after the refused one: %v", err)
+	}
+}
+
+// Triton's shared-memory, trace and log methods are not served: a call
+// answers UNIMPLEMENTED naming the method and that the extension is
+// missing, as the HTTP routes do, rather than grpc-go's "unknown method".
+func TestGRPCMissingExtensionNamed(t *testing.T) {
+	s, _ := startServer(t, map[string]string{"m": ""}, nil)
+	conn, err := ggrpc.NewClient(s.Addr(), ggrpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	for _, method := range []string{"SystemSharedMemoryRegister", "CudaSharedMemoryStatus", "TraceSetting", "LogSettings"} {
+		err := conn.Invoke(context.Background(), "/inference.GRPCInferenceService/"+method, &emptypb.Empty{}, &emptypb.Empty{})
+		wantCode(t, err, codes.Unimplemented,
+			"gRPC method "+method+" of inference.GRPCInferenceService: this server does not have that protocol extension")
 	}
 }

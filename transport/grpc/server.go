@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"strings"
 	"time"
 
 	ggrpc "google.golang.org/grpc"
@@ -86,6 +87,7 @@ func New(models transport.Models, opts Options) *Server {
 		// Proto's codec, except that a unary ModelInfer reads raw
 		// contents in place and reuses its memory (call.go).
 		ggrpc.ForceServerCodecV2(newCodec()),
+		ggrpc.UnknownServiceHandler(unknownMethod),
 	}
 	if opts.TLS != nil {
 		sopts = append(sopts, ggrpc.Creds(credentials.NewTLS(opts.TLS)))
@@ -167,6 +169,16 @@ func (s *Server) updateHealth() {
 	}
 	s.health.SetServingStatus("", st)
 	s.health.SetServingStatus(pb.GRPCInferenceService_ServiceDesc.ServiceName, st)
+}
+
+// unknownMethod answers a call to a method this server does not serve,
+// naming it: Triton's shared-memory, trace and log methods are not in
+// tiffin's service, and grpc-go's own answer ("unknown method") does not
+// say that an extension is missing, as the HTTP routes do.
+func unknownMethod(_ any, stream ggrpc.ServerStream) error {
+	full, _ := ggrpc.MethodFromServerStream(stream) // "/service/method"
+	service, method, _ := strings.Cut(strings.TrimPrefix(full, "/"), "/")
+	return rpcError(transport.NoExtension(fmt.Sprintf("gRPC method %s of %s", method, service)))
 }
 
 // rpcError turns a runtime error into a gRPC status, through the one
