@@ -24,6 +24,7 @@ func jobsFlags(fs *flag.FlagSet, j *config.Jobs) {
 	fs.BoolVar(&j.Enabled, "jobs", j.Enabled, "serve bulk scoring jobs on /v2/jobs (false: no job queue)")
 	fs.StringVar(&j.DataDir, "data-dir", j.DataDir, "`DIR` where the embedded job queue (JetStream) stores jobs, inputs and results")
 	fs.StringVar(&j.QueueURL, "queue-url", j.QueueURL, "`URL` of an external NATS JetStream (nats://host:4222) that replicas share; empty: embedded")
+	fs.IntVar(&j.StreamReplicas, "jobs-stream-replicas", j.StreamReplicas, "with --queue-url, the servers of the cluster that keep each of the job store's streams (0: as many as it has, up to 3)")
 	fs.IntVar(&j.Workers, "jobs-workers", j.Workers, "job chunks this replica scores at once (0: take jobs but score none)")
 	fs.IntVar(&j.ChunkBytes, "jobs-chunk-bytes", j.ChunkBytes, "bytes of input a job chunk aims at (Parquet/NPY: as many rows as fit)")
 	fs.IntVar(&j.MaxRedeliveries, "jobs-max-redeliveries", j.MaxRedeliveries, "redeliveries of a chunk that crashed or kept failing before its rows fail with the reason")
@@ -68,6 +69,7 @@ func newJobs(p jobsParams) (jobsResult, error) {
 	svc := jobs.New(p.Manager, jobs.Options{
 		URL: cfg.QueueURL, DataDir: cfg.DataDir, Workers: cfg.Workers,
 		ChunkBytes: cfg.ChunkBytes, MaxRedeliveries: redeliveries, AckWait: cfg.AckWait, Logger: p.Log,
+		StreamReplicas: cfg.StreamReplicas,
 	})
 	p.LC.append(hook{name: "jobs", start: svc.Start, stop: svc.Stop})
 	return jobsResult{Service: svc, HTTP: svc}, nil

@@ -33,6 +33,10 @@ type Jobs struct {
 	// once; more answer 429. Each holds a chunk's results in memory (~20
 	// MB for mlp-large) for as long as its client takes to read them.
 	MaxDownloads int
+	// StreamReplicas (--jobs-stream-replicas): with QueueURL, how many
+	// servers of the cluster keep each of the job store's streams and
+	// buckets; 0: as many as the cluster has, up to 3.
+	StreamReplicas int
 }
 
 // Job queue defaults.
@@ -65,6 +69,12 @@ func (j *Jobs) Validate() error {
 	}
 	if j.QueueURL != "" && !strings.Contains(j.QueueURL, "://") {
 		return fmt.Errorf("--queue-url: want nats://host:port, got %q", j.QueueURL)
+	}
+	if j.StreamReplicas < 0 || j.StreamReplicas > 5 {
+		return fmt.Errorf("--jobs-stream-replicas: must be 0 (as many as the cluster has, up to 3) to 5 (JetStream's most), got %d", j.StreamReplicas)
+	}
+	if j.StreamReplicas > 0 && j.QueueURL == "" {
+		return fmt.Errorf("--jobs-stream-replicas: only with --queue-url (the embedded job queue keeps one copy)")
 	}
 	if j.Workers < 0 {
 		return fmt.Errorf("--jobs-workers: must be >= 0, got %d", j.Workers)
@@ -106,5 +116,6 @@ func (j Jobs) LogValue() slog.Value {
 		slog.Float64("max_share", j.MaxShare),
 		slog.Int("max_downloads", j.MaxDownloads),
 		slog.Duration("ack_wait", j.AckWait),
+		slog.Int("stream_replicas", j.StreamReplicas),
 	)
 }

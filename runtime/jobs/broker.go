@@ -57,6 +57,24 @@ func connect(url, dataDir string, log *slog.Logger) (*broker, error) {
 	return b, nil
 }
 
+// replicas is how many servers keep each of the job store's streams and
+// buckets: want when set; on the embedded server, or an external one not
+// in a cluster, one; on a cluster, as many servers as it has, up to 3, so
+// that one server lost neither stalls a job nor loses one. JetStream's
+// default, one, left the whole queue on whichever server each stream
+// landed on.
+func (b *broker) replicas(want int) int {
+	switch {
+	case b.embedded != nil:
+		return 1
+	case want > 0:
+		return want
+	case b.nc.ConnectedClusterName() == "":
+		return 1
+	}
+	return max(1, min(3, len(b.nc.Servers())))
+}
+
 func (b *broker) describe(url string) string {
 	if b.embedded != nil {
 		return "(embedded)"

@@ -37,7 +37,12 @@ type Options struct {
 	AckWait         time.Duration // an un-acked chunk is redelivered after this
 	RetryFor        time.Duration // how long a busy or unavailable model is retried; default 1m
 	Replica         string        // this replica's name in job status; default host-pid
-	Logger          *slog.Logger
+	// StreamReplicas is how many servers of an external cluster keep each
+	// of the job store's streams and buckets; 0: as many as the cluster
+	// has, up to 3 (1 when the server is not clustered). The embedded
+	// server keeps one copy.
+	StreamReplicas int
+	Logger         *slog.Logger
 
 	streamBodies bool // tests: bodies in the stream even when embedded, as with an external cluster
 }
@@ -105,8 +110,17 @@ func (s *Service) Start(ctx context.Context) error {
 	if b.embedded != nil && !s.opts.streamBodies {
 		bodies = filepath.Join(b.dir, "jobs")
 	}
-	st, err := openStore(ctx, b.nc, bodies)
+	replicas := b.replicas(s.opts.StreamReplicas)
+	// Scaling a stream made with fewer replicas waits for the new copies,
+	// longer than JetStream's 5s default for a request, and a second
+	// replica starting meanwhile waits for the first one's update.
+	octx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	st, err := openStore(octx, b.nc, bodies, replicas)
+	cancel()
 	if err != nil {
+		if replicas > 1 {
+			err = fmt.Errorf("the job store on %d servers of the cluster (--jobs-stream-replicas): %w", replicas, err)
+		}
 		return errors.Join(err, b.close(ctx))
 	}
 	if s.opts.SpoolDir == "" && b.embedded != nil {
@@ -138,7 +152,7 @@ func (s *Service) Start(ctx context.Context) error {
 	s.pool = &pool{store: st, scorer: &scorer{models: s.models, retryFor: s.opts.RetryFor}, cons: cons,
 		ackWait: s.opts.AckWait, replica: s.opts.Replica, log: s.log, maxRedeliveries: s.opts.MaxRedeliveries}
 	s.pool.start(s.opts.Workers)
-	s.log.Info("job queue started", "replica", s.opts.Replica, "workers", s.opts.Workers, "max_chunk_bytes", st.maxChunk)
+	s.log.Info("job queue started", "replica", s.opts.Replica, "workers", s.opts.Workers, "max_chunk_bytes", st.maxChunk, "store_replicas", replicas)
 	return nil
 }
 

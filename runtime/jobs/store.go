@@ -63,10 +63,11 @@ type store struct {
 	doneStream jetstream.Stream   // the done bucket's stream, for counting and purging
 }
 
-// openStore creates the buckets and the stream, or binds to them. With
-// bodies set, new jobs keep their chunk inputs and results as files under
-// it (bodies.go).
-func openStore(ctx context.Context, nc *nats.Conn, bodies string) (*store, error) {
+// openStore creates the buckets and the stream, or binds to them, each
+// kept on replicas servers of the cluster (an existing one is scaled to
+// that). With bodies set, new jobs keep their chunk inputs and results as
+// files under it (bodies.go).
+func openStore(ctx context.Context, nc *nats.Conn, bodies string, replicas int) (*store, error) {
 	js, err := jetstream.New(nc)
 	if err != nil {
 		return nil, fmt.Errorf("jetstream: %w", err)
@@ -80,16 +81,19 @@ func openStore(ctx context.Context, nc *nats.Conn, bodies string) (*store, error
 	}
 	if s.jobs, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
 		Bucket: jobsBucket, Description: "tiffin bulk jobs", History: 1, Storage: jetstream.FileStorage,
+		Replicas: replicas,
 	}); err != nil {
 		return nil, fmt.Errorf("job bucket %s: %w", jobsBucket, err)
 	}
 	if s.results, err = js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
 		Bucket: resultsBucket, Description: "tiffin bulk job results, by chunk", Storage: jetstream.FileStorage,
+		Replicas: replicas,
 	}); err != nil {
 		return nil, fmt.Errorf("result store %s: %w", resultsBucket, err)
 	}
 	if s.done, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
 		Bucket: doneBucket, Description: "tiffin bulk job chunks scored, one key each", History: 1, Storage: jetstream.FileStorage,
+		Replicas: replicas,
 	}); err != nil {
 		return nil, fmt.Errorf("done bucket %s: %w", doneBucket, err)
 	}
@@ -99,7 +103,7 @@ func openStore(ctx context.Context, nc *nats.Conn, bodies string) (*store, error
 	if s.chunks, err = js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
 		Name: chunkStream, Description: "tiffin bulk job chunks to score",
 		Subjects: []string{chunkSubject + ".>"}, Retention: jetstream.WorkQueuePolicy,
-		Storage: jetstream.FileStorage, Duplicates: 2 * time.Minute,
+		Storage: jetstream.FileStorage, Duplicates: 2 * time.Minute, Replicas: replicas,
 	}); err != nil {
 		return nil, fmt.Errorf("chunk stream %s: %w", chunkStream, err)
 	}
