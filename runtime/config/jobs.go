@@ -103,8 +103,8 @@ func (j *Jobs) Validate() error {
 // LogValue lets the job queue settings be logged when the queue starts.
 func (j Jobs) LogValue() slog.Value {
 	queue := "embedded"
-	if u, err := url.Parse(j.QueueURL); err == nil && j.QueueURL != "" {
-		queue = u.Redacted() // no password in logs
+	if j.QueueURL != "" {
+		queue = RedactQueueURL(j.QueueURL)
 	}
 	return slog.GroupValue(
 		slog.Bool("enabled", j.Enabled),
@@ -118,4 +118,34 @@ func (j Jobs) LogValue() slog.Value {
 		slog.Duration("ack_wait", j.AckWait),
 		slog.Int("stream_replicas", j.StreamReplicas),
 	)
+}
+
+// RedactQueueURL is --queue-url as logs and errors may show it: each of
+// its comma-separated URLs without its password, or its token (NATS takes
+// a user with no password, nats://TOKEN@host, for a token, which
+// url.URL.Redacted prints whole).
+func RedactQueueURL(queue string) string {
+	urls := strings.Split(queue, ",")
+	for i, s := range urls {
+		s = strings.TrimSpace(s)
+		u, err := url.Parse(s)
+		switch {
+		case err != nil:
+			// Unparsed, it may still hold credentials before an @.
+			if at := strings.LastIndex(s, "@"); at >= 0 {
+				scheme, _, _ := strings.Cut(s, "://")
+				s = scheme + "://xxxxx" + s[at:]
+			}
+		case u.User == nil:
+		default:
+			if _, ok := u.User.Password(); ok {
+				u.User = url.UserPassword(u.User.Username(), "xxxxx")
+			} else {
+				u.User = url.User("xxxxx")
+			}
+			s = u.String()
+		}
+		urls[i] = s
+	}
+	return strings.Join(urls, ",")
 }

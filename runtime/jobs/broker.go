@@ -10,6 +10,8 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
+
+	"github.com/tiffin-ml/tiffin/runtime/config"
 )
 
 // embeddedMaxPayload is the embedded server's largest message: a chunk's
@@ -38,7 +40,9 @@ func connect(url, dataDir string, log *slog.Logger) (*broker, error) {
 				log.Warn("job queue disconnected", "err", err)
 			}
 		}),
-		nats.ReconnectHandler(func(nc *nats.Conn) { log.Info("job queue reconnected", "server", nc.ConnectedUrlRedacted()) }),
+		nats.ReconnectHandler(func(nc *nats.Conn) {
+			log.Info("job queue reconnected", "server", config.RedactQueueURL(nc.ConnectedUrl()))
+		}),
 	}
 	if url == "" {
 		ns, dir, lock, err := startEmbedded(dataDir, log)
@@ -79,7 +83,7 @@ func (b *broker) describe(url string) string {
 	if b.embedded != nil {
 		return "(embedded)"
 	}
-	return url
+	return config.RedactQueueURL(url)
 }
 
 // startEmbedded runs a JetStream server in process, storing under dataDir,
