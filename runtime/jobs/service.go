@@ -187,6 +187,14 @@ func (s *Service) started() (*store, error) {
 	if st == nil {
 		return nil, runtime.Errorf(runtime.KindUnavailable, "the job queue is not running")
 	}
+	// Disconnected, every call would wait out JetStream's timeout (5s,
+	// then a 504 "context deadline exceeded") without saying why.
+	if !st.nc.IsConnected() {
+		if err := st.nc.LastError(); err != nil {
+			return nil, runtime.Errorf(runtime.KindUnavailable, "the job queue is unreachable, reconnecting (%s): %w", st.nc.Status(), err)
+		}
+		return nil, runtime.Errorf(runtime.KindUnavailable, "the job queue is unreachable, reconnecting (%s)", st.nc.Status())
+	}
 	return st, nil
 }
 

@@ -50,6 +50,7 @@ type chunkRef struct {
 // inputs as messages of a work-queue stream, chunk results in an object
 // store. It holds no state of its own, so replicas can share one.
 type store struct {
+	nc       *nats.Conn
 	js       jetstream.JetStream
 	jobs     jetstream.KeyValue
 	results  jetstream.ObjectStore
@@ -72,7 +73,7 @@ func openStore(ctx context.Context, nc *nats.Conn, bodies string, replicas int) 
 	if err != nil {
 		return nil, fmt.Errorf("jetstream: %w", err)
 	}
-	s := &store{js: js, maxChunk: int(nc.MaxPayload()) - headerRoom}
+	s := &store{nc: nc, js: js, maxChunk: int(nc.MaxPayload()) - headerRoom}
 	if bodies != "" {
 		s.files = &bodyFiles{root: bodies}
 		if err := s.files.clearSpares(); err != nil {
