@@ -277,6 +277,8 @@ func jobStatusCmd(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintln(stdout, progressLine(st, newRate()))
 	if st.Error != "" {
 		fmt.Fprintf(stdout, "error: %s\n", st.Error) // why it failed, as --watch says
+	} else if st.FirstError != "" {
+		fmt.Fprintf(stdout, "first row error: %s\n", st.FirstError)
 	}
 	return 0
 }

@@ -134,7 +134,11 @@ func (s *store) finishIfDone(ctx context.Context, id string, log *slog.Logger) (
 	}
 	r, err = s.update(ctx, id, func(r *record) bool { return r.finishWith(p, time.Now().UTC()) })
 	if err == nil && r.State.Finished() && r.ChunksDone == r.Chunks {
-		log.Info("job finished", "job", id, "status", r.State, "rows", r.RowsTotal, "failed", r.RowsFailed)
+		if r.RowsFailed > 0 {
+			log.Warn("job finished", "job", id, "status", r.State, "rows", r.RowsTotal, "failed", r.RowsFailed, "first_error", r.FirstError)
+		} else {
+			log.Info("job finished", "job", id, "status", r.State, "rows", r.RowsTotal, "failed", r.RowsFailed)
+		}
 	}
 	return r, err
 }

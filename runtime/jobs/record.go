@@ -131,6 +131,10 @@ type Status struct {
 	Chunks     int            `json:"chunks"`
 	ChunksDone int            `json:"chunks_done"`
 	Replicas   map[string]int `json:"replicas,omitempty"` // chunks scored, by replica
+	// FirstError is the error of a failed row, once any row has failed:
+	// why, without reading the results (Error is set only when the job
+	// failed).
+	FirstError string `json:"first_error,omitempty"`
 }
 
 // take sets the counts from p. Until a job's upload is sealed its chunks
@@ -138,6 +142,7 @@ type Status struct {
 // done, so that a job never shows more chunks done than it has.
 func (s *Status) take(p progress, sealed bool) {
 	s.RowsDone, s.RowsFailed, s.ChunksDone, s.Replicas = p.rows, p.failed, p.chunks, p.replicas
+	s.FirstError = p.firstErr
 	if !sealed {
 		s.Chunks = max(s.Chunks, p.chunks)
 	}
@@ -153,11 +158,10 @@ func (s *Status) take(p progress, sealed bool) {
 // when the job finishes.
 type record struct {
 	Status
-	Format   Format    `json:"format"`
-	Outputs  []outSpec `json:"outputs"` // the model's outputs, by row, for rendering results
-	Batched  bool      `json:"batched"` // whether the model has a batch axis
-	Sealed   bool      `json:"sealed"`  // the upload is complete; Chunks and RowsTotal are final
-	FirstErr string    `json:"first_error,omitempty"`
+	Format  Format    `json:"format"`
+	Outputs []outSpec `json:"outputs"` // the model's outputs, by row, for rendering results
+	Batched bool      `json:"batched"` // whether the model has a batch axis
+	Sealed  bool      `json:"sealed"`  // the upload is complete; Chunks and RowsTotal are final
 	// Files: the job's chunk inputs and results are files in the
 	// embedded store's data directory (bodies.go), not in the stream and
 	// the object store.
@@ -206,10 +210,9 @@ func (r *record) finishWith(p progress, now time.Time) bool {
 		return false
 	}
 	r.take(p, r.Sealed)
-	r.FirstErr = p.firstErr
 	r.State = Succeeded
 	if r.RowsFailed == r.RowsTotal {
-		r.State, r.Error = Failed, "every row failed; the first error: "+r.FirstErr
+		r.State, r.Error = Failed, "every row failed; the first error: "+r.FirstError
 	}
 	r.finish(r.State, now)
 	return true

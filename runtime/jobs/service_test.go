@@ -41,6 +41,11 @@ func TestJobScoresRowsInOrder(t *testing.T) {
 	if st.State != Succeeded || st.RowsDone != 95 || st.RowsFailed != 4 || st.ChunksDone != 10 || st.StartedAt == nil {
 		t.Fatalf("finished: %+v", st)
 	}
+	// Its status says why rows failed, without its results being read:
+	// a job that succeeded with failed rows had said nothing of them.
+	if st.FirstError == "" || st.Error != "" {
+		t.Errorf("finished with 4 failed rows: first error %q, error %q; want the first row's error, no job error", st.FirstError, st.Error)
+	}
 	// Its chunk inputs were retired as they were scored, and the folder
 	// that held them goes with the last (it had stayed until a purge).
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
