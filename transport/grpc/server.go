@@ -25,6 +25,15 @@ import (
 // HealthInterval is how often the health service re-reads readiness.
 const HealthInterval = 250 * time.Millisecond
 
+// DefaultMaxStreams bounds the streams (calls) one connection may have
+// open at once. gRPC's own default is unbounded, and each open call holds
+// a goroutine and its buffers, about 11 KiB, for a HEADERS frame of some
+// 15 bytes once HPACK has indexed its fields: 100,000 calls that sent no
+// message, 1.5 MB from one client, had held 1.2 GB. A client past the
+// bound waits for a slot (Go's and C++'s clients queue the call) or has
+// the extra stream refused; 256 is also Go's HTTP/2 server's bound.
+const DefaultMaxStreams = 256
+
 // DefaultStreamConcurrency bounds the requests of one ModelStreamInfer
 // stream that run at once.
 const DefaultStreamConcurrency = 64
@@ -40,6 +49,7 @@ type Options struct {
 	Version           string             // reported in server metadata
 	Access            transport.Access   // who may load, unload, run jobs and infer
 	StreamConcurrency int                // default DefaultStreamConcurrency
+	MaxStreams        uint32             // calls open at once on one connection; default DefaultMaxStreams
 	Observer          transport.Observer // told of every inference; nil: none
 	Budget            *transport.Budget  // bytes requests in flight may hold, shared with HTTP; nil: no bound
 	TLS               *tls.Config        // serve over TLS (mTLS when it asks for client certificates); nil: plain text
@@ -74,12 +84,16 @@ func New(models transport.Models, opts Options) *Server {
 	if opts.StreamConcurrency <= 0 {
 		opts.StreamConcurrency = DefaultStreamConcurrency
 	}
+	if opts.MaxStreams == 0 {
+		opts.MaxStreams = DefaultMaxStreams
+	}
 	s := &Server{opts: opts, models: models, log: opts.Logger, health: health.NewServer()}
 	sopts := []ggrpc.ServerOption{
 		ggrpc.MaxRecvMsgSize(opts.MaxRecvBytes),
 		ggrpc.MaxSendMsgSize(opts.MaxSendBytes),
 		ggrpc.KeepaliveParams(opts.Keepalive),
 		ggrpc.KeepaliveEnforcementPolicy(opts.KeepalivePolicy),
+		ggrpc.MaxConcurrentStreams(opts.MaxStreams),
 		// Streams go to warm worker goroutines instead of a new goroutine
 		// each (no stack to grow per request); past streamWorkers busy
 		// ones, gRPC starts a goroutine as before.
