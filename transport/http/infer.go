@@ -118,9 +118,25 @@ func (s *Server) answerInfer(tctx context.Context, ctx *fasthttp.RequestCtx, mod
 		replyError(ctx, err)
 		return 0
 	}
+	if outputBytes(resp) > streamAbove {
+		a, jsonLen := newAnswerStream(resp, d.binary) // recycles resp once written
+		a.conn, a.timeout = ctx.Conn(), s.opts.WriteTimeout
+		putDecoded(d)
+		setAnswerHeaders(ctx, jsonLen)
+		ctx.Response.SetBodyStream(a, int(a.size))
+		return resp.Version
+	}
 	out, jsonLen := encodeResponse(ctx.Response.Body()[:0], resp, d)
 	resp.Recycle() // copied into the body: later batches may have the buffers
 	putDecoded(d)  // answered: nothing refers to the request any more
+	setAnswerHeaders(ctx, jsonLen)
+	ctx.SetBody(out)
+	return resp.Version
+}
+
+// setAnswerHeaders sets an answer's content type, and the JSON's length
+// when outputs follow it as binary data (jsonLen >= 0).
+func setAnswerHeaders(ctx *fasthttp.RequestCtx, jsonLen int) {
 	if jsonLen >= 0 {
 		var n [20]byte
 		ctx.Response.Header.SetBytesV(headerLenKey, strconv.AppendInt(n[:0], int64(jsonLen), 10))
@@ -128,6 +144,4 @@ func (s *Server) answerInfer(tctx context.Context, ctx *fasthttp.RequestCtx, mod
 	} else {
 		ctx.SetContentType("application/json")
 	}
-	ctx.SetBody(out)
-	return resp.Version
 }

@@ -272,22 +272,7 @@ func plainJSONString(s []byte) bool {
 
 // appendData writes a tensor's elements as a flat JSON array.
 func appendData(dst []byte, t *backends.Tensor) []byte {
-	dst = append(dst, '[')
-	if t.DataType == backends.Bytes {
-		for i, s := range t.Strings {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = tensorjson.AppendString(dst, s)
-		}
-		return append(dst, ']')
-	}
-	size := t.DataType.Size()
-	for i := 0; i+size <= len(t.Data); i += size {
-		if i > 0 {
-			dst = append(dst, ',')
-		}
-		dst = tensorjson.AppendValue(dst, t.DataType, t.Data[i:i+size])
-	}
-	return append(dst, ']')
+	r := renderer{dst: dst}
+	r.data(t)
+	return r.dst
 }
