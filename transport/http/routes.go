@@ -15,6 +15,11 @@ func (s *Server) route(ctx *fasthttp.RequestCtx) {
 	if s.draining.Load() {
 		ctx.SetConnectionClose() // Drain: the client's next request goes elsewhere
 	}
+	if twoFramings(&ctx.Request.Header) {
+		ctx.SetConnectionClose() // what follows on the connection is not to be trusted
+		replyError(ctx, errTwoFramings)
+		return
+	}
 	path, kept := s.paths.get(ctx.Path())
 	var buf [8]string
 	seg := splitPath(path, buf[:0])
