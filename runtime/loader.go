@@ -18,12 +18,22 @@ import (
 // places the instances, starts one worker per instance (each loads its own
 // copy on its own pinned thread), resolves the signature and batching from
 // the model's metadata, and starts serving. On failure every started worker
-// is stopped and the error names the cause.
-func (m *Manager) loadVersion(ctx context.Context, md ModelDir, vd VersionDir) (*ModelVersion, error) {
-	v := &ModelVersion{Name: md.Name, Version: vd.Version, Config: md.Config, state: StateLoading, log: m.log}
-	backend, path, err := m.chooseBackend(md, vd)
+// is stopped and the error names the cause. When `backend: auto` passed
+// over a backend to pick this one (onnxruntime without its library), a
+// failure says so too: a model the fallback cannot run (FP64 on gorgonia)
+// would otherwise hide that the backend it needs is missing.
+func (m *Manager) loadVersion(ctx context.Context, md ModelDir, vd VersionDir) (v *ModelVersion, err error) {
+	v = &ModelVersion{Name: md.Name, Version: vd.Version, Config: md.Config, state: StateLoading, log: m.log}
+	backend, path, passed, err := m.chooseBackend(md, vd)
 	if err != nil {
 		return v, err
+	}
+	if len(passed) > 0 {
+		defer func() {
+			if err != nil {
+				err = fmt.Errorf("%w (backend auto chose %s, passing over %s)", err, backend.Name(), strings.Join(passed, "; "))
+			}
+		}()
 	}
 	v.Backend, v.Platform, v.Path = backend.Name(), backend.Describe().Platform(backend.Name()), path
 	groups, auto := m.instanceGroups(md.Config.InstanceGroups)
@@ -127,22 +137,23 @@ func (v *ModelVersion) abort(p *Placer) {
 
 // chooseBackend resolves a config's backend name (or platform name) and
 // finds the file it loads in the version folder. Auto (or none) takes the
-// first backend in auto order that is available and has its file there.
-func (m *Manager) chooseBackend(md ModelDir, vd VersionDir) (backends.Backend, string, error) {
+// first backend in auto order that is available and has its file there,
+// and returns why it passed over the ones before it.
+func (m *Manager) chooseBackend(md ModelDir, vd VersionDir) (backends.Backend, string, []string, error) {
 	name := md.Config.Backend
 	if name != "" && name != config.BackendAuto {
 		b, err := m.backends.Get(name)
 		if err != nil {
-			return nil, "", &config.FieldError{File: configFile(md), Field: "backend", Msg: err.Error()}
+			return nil, "", nil, &config.FieldError{File: configFile(md), Field: "backend", Msg: err.Error()}
 		}
 		if err := b.Available(); err != nil {
-			return nil, "", fmt.Errorf("backend %s is unavailable: %w", name, err)
+			return nil, "", nil, fmt.Errorf("backend %s is unavailable: %w", name, err)
 		}
 		if err := m.checkPlatform(md, b); err != nil { // tritonconfig.go
-			return nil, "", err
+			return nil, "", nil, err
 		}
 		path, err := modelFile(b, vd.Dir, md.Config.ModelFile)
-		return b, path, err
+		return b, path, nil, err
 	}
 	var reasons []string
 	for _, b := range m.backends.Auto() {
@@ -158,9 +169,9 @@ func (m *Manager) chooseBackend(md ModelDir, vd VersionDir) (backends.Backend, s
 		if len(reasons) > 0 {
 			m.log.Info("backend auto: chose "+b.Name(), "passed_over", reasons)
 		}
-		return b, path, nil
+		return b, path, reasons, nil
 	}
-	return nil, "", fmt.Errorf("no backend is available: %v", reasons)
+	return nil, "", nil, fmt.Errorf("no backend is available: %v", reasons)
 }
 
 // modelFile is the first of the files b loads that dir holds, or the file

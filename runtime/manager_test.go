@@ -177,6 +177,37 @@ func TestManagerLoadFailures(t *testing.T) {
 	}
 }
 
+// When `backend: auto` passes over a backend that is unavailable (ONNX
+// Runtime without its library) and the one it falls back to cannot load
+// the model (gorgonia and an FP64 input), the reason names both: the
+// fallback's failure alone hides that the backend the model needs is
+// missing, and what to do about it (README, Security model: "the reason
+// names make ort").
+func TestManagerAutoFallbackFailureNamesPassedOver(t *testing.T) {
+	repo := t.TempDir()
+	writeFake(t, repo, "m", "", 1)
+	first := backendtest.New(backendtest.Options{Name: "first", AutoOrder: 1})
+	first.SetUnavailable(errors.New(`library not found (run "make ort")`))
+	second := backendtest.New(backendtest.Options{Name: "second", AutoOrder: 2})
+	second.FailLoads(errors.New("input has datatype FP64"))
+	m := runtime.NewManager(runtime.ManagerOptions{Repository: repo, Backends: backends.NewRegistry(first, second),
+		Inventory: runtime.Inventory{Cores: [][]int{{0}}, Nodes: []int{0}}, Logger: slog.New(slog.DiscardHandler)})
+	t.Cleanup(func() { _ = m.Close(context.Background()) })
+	err := m.Load(context.Background(), "m")
+	for _, want := range []string{"input has datatype FP64", "backend auto chose second", `first: library not found (run "make ort")`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Fatalf("Load: %v, want an error naming %q", err, want)
+		}
+	}
+	if idx := m.Index(); len(idx) != 1 || !strings.Contains(idx[0].Reason, "make ort") {
+		t.Fatalf("index %+v, want m's reason to name make ort", idx)
+	}
+	second.FailLoads(nil) // a load that succeeds says nothing of the fallback
+	if err := m.Load(context.Background(), "m"); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // Readiness says why the server is not ready: the repository still
 // loading, or the first model that is not READY with its reason.
 func TestManagerReadinessSaysWhy(t *testing.T) {
