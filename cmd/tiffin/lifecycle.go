@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"syscall"
 	"time"
 )
 
@@ -37,7 +38,7 @@ func (l *lifecycle) start(ctx context.Context) error {
 		if h.start != nil {
 			t := time.Now()
 			if err := h.start(ctx); err != nil {
-				err = fmt.Errorf("start %s: %w", h.name, err)
+				err = fmt.Errorf("start %s: %w", h.name, inUseHint(h.name, err))
 				return errors.Join(err, l.stop(context.Background()))
 			}
 			l.log.Debug("started", "component", h.name, "took", time.Since(t))
@@ -45,6 +46,20 @@ func (l *lifecycle) start(ctx context.Context) error {
 		l.started++
 	}
 	return nil
+}
+
+// portFlags names the flag that moves each listener, by its hook's name.
+var portFlags = map[string]string{"http": "--http-port", "grpc": "--grpc-port", "metrics": "--metrics-port", "pprof": "--pprof-addr"}
+
+// inUseHint adds what to do to a listener's "address already in use": a
+// second `make run`, or a port another server took, otherwise ends the
+// start with the bare bind error.
+func inUseHint(name string, err error) error {
+	flag, ok := portFlags[name]
+	if !ok || !errors.Is(err, syscall.EADDRINUSE) {
+		return err
+	}
+	return fmt.Errorf("%w (another process, perhaps another tiffin, listens there: stop it, or choose another with %s)", err, flag)
 }
 
 // errStoppedStarting is start's error when its context ended (a stop
