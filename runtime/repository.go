@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"sort"
 	"strconv"
+	"strings"
 	"syscall"
 
 	"github.com/tiffin-ml/tiffin/runtime/config"
@@ -115,7 +116,7 @@ func ScanModel(root, name string) (ModelDir, error) {
 	}
 	sort.Slice(md.Versions, func(i, j int) bool { return md.Versions[i].Version < md.Versions[j].Version })
 	if len(md.Versions) == 0 {
-		return md, fmt.Errorf("%s: no version folders (want %s/<version>/<model file>)", md.Dir, name)
+		return md, fmt.Errorf("%s: no version folders (want %s/<version>/<model file>)%s", md.Dir, name, layoutHint(name, entries))
 	}
 	// A policy that selects nothing on disk is an error, as in Triton, so
 	// that a reload to it keeps the serving versions rather than leaving
@@ -124,6 +125,22 @@ func ScanModel(root, name string) (ModelDir, error) {
 		return md, fmt.Errorf("%s: the version policy (%s) selects none of the version folders %v", md.Dir, md.Config.VersionPolicy, md.onDisk())
 	}
 	return md, nil
+}
+
+// layoutHint says how to fix the two layouts a newcomer tries first: a
+// model file straight in the model folder (as MLServer and BentoML keep
+// it), and --model-repository given a model's own folder, whose version
+// folders then read as models named 1, 2, ...
+func layoutHint(name string, entries []os.DirEntry) string {
+	if v, err := strconv.ParseInt(name, 10, 64); err == nil && v > 0 {
+		return fmt.Sprintf(": a model named %s looks like a version folder; is --model-repository a model's own folder? Give the folder that holds the model folders", name)
+	}
+	for _, e := range entries {
+		if !e.IsDir() && strings.HasSuffix(e.Name(), ".onnx") {
+			return fmt.Sprintf(": move %s into a version folder, %s/1/%s", e.Name(), name, e.Name())
+		}
+	}
+	return ""
 }
 
 // onDisk is the numbers of the model's version folders, ascending.

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -56,5 +57,34 @@ func TestRepositoryFollowsSymlinks(t *testing.T) {
 	write(filepath.Join(store, "m.onnx"), "second, longer")
 	if stampModel(repo, "z") == before {
 		t.Fatal("a change behind a linked model file left the stamp as it was")
+	}
+}
+
+// The layouts a newcomer tries first fail saying how to fix them: a model
+// file straight in the model folder, and --model-repository given a
+// model's own folder (its version folder "1" then reads as a model).
+func TestScanModelSaysHowToFixTheLayout(t *testing.T) {
+	repo := t.TempDir()
+	for _, f := range []string{"flat/model.onnx", "1/model.onnx", "empty/README"} {
+		p := filepath.Join(repo, f)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for name, want := range map[string]string{
+		"flat":  "move model.onnx into a version folder, flat/1/model.onnx",
+		"1":     "is --model-repository a model's own folder?",
+		"empty": "no version folders (want empty/<version>/<model file>)",
+	} {
+		_, err := ScanModel(repo, name)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Fatalf("%s: %v, want an error naming %q", name, err, want)
+		}
+	}
+	if _, err := ScanModel(repo, "empty"); strings.Contains(err.Error(), "version folder,") || strings.Contains(err.Error(), "own folder") {
+		t.Fatalf("empty: %v, want no hint that does not apply", err)
 	}
 }
