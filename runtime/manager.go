@@ -98,6 +98,10 @@ func (m *Manager) LoadAll(ctx context.Context) error {
 	m.loadMu.Lock()
 	m.warnSkippedFolders()
 	m.loadMu.Unlock()
+	if len(names) == 0 { // a mistyped path, or files where folders belong: ready, serving nothing
+		m.log.Warn("the model repository holds no model folders; nothing is served",
+			"repository", m.root, "want", "<repository>/<model>/<version>/model.onnx (tiffin demo-models DIR writes an example)")
+	}
 	return m.LoadNames(ctx, names) // poll.go
 }
 

@@ -45,3 +45,24 @@ func TestLoadAllWarnsOfFoldersSkippedForTheirName(t *testing.T) {
 		t.Errorf("a hidden folder was warned of; log:\n%s", out)
 	}
 }
+
+// A repository with no model folders (a mistyped path inside the right
+// one, model files where folders belong) starts ready and serves nothing:
+// LoadAll warns, naming the layout it wants.
+func TestLoadAllWarnsOfAnEmptyRepository(t *testing.T) {
+	repo := t.TempDir()
+	if err := os.WriteFile(filepath.Join(repo, "model.onnx"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	m := NewManager(ManagerOptions{Repository: repo, Backends: backends.NewRegistry(backendtest.New(backendtest.Options{})),
+		Inventory: Inventory{Cores: [][]int{{0}}, Nodes: []int{0}}, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	defer m.Close(context.Background())
+	if err := m.LoadAll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if out := logs.String(); !strings.Contains(out, "level=WARN") || !strings.Contains(out, "no model folders") ||
+		!strings.Contains(out, "<model>/<version>/model.onnx") {
+		t.Fatalf("no warning of the empty repository; log:\n%s", out)
+	}
+}
