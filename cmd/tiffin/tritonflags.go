@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -44,6 +45,15 @@ func tritonFlags(fs *flag.FlagSet, cfg *config.Server) {
 			fs.Func(f.name, usage, record)
 		}
 	}
+	for _, f := range tritonTLS {
+		usage := "Triton's; refused, not ignored: " + tlsInstead
+		refuse := func(string) error { return errTritonTLS }
+		if f.bool {
+			fs.BoolFunc(f.name, usage, refuse)
+		} else {
+			fs.Func(f.name, usage, refuse)
+		}
+	}
 	fs.StringVar(&cfg.TLS.Cert, "tls-cert", cfg.TLS.Cert, "serve HTTP and gRPC over TLS with this PEM certificate `FILE` (with --tls-key)")
 	fs.StringVar(&cfg.TLS.Key, "tls-key", cfg.TLS.Key, "the PEM private key `FILE` of --tls-cert")
 	fs.StringVar(&cfg.TLS.ClientCA, "tls-client-ca", cfg.TLS.ClientCA, "require client certificates signed by this PEM CA `FILE` (mTLS)")
@@ -85,11 +95,24 @@ func tritonAliases(fs *flag.FlagSet, cfg *config.Server) {
 	fs.Func("grpc-address", "Triton's: the address to listen on (--host; it must be the same as --http-address)", address)
 }
 
+// tritonTLS are Triton's TLS flags. They are refused, not ignored: a
+// server its user thinks encrypted must not start in plain text. They are
+// flags, rather than unknown, so that the refusal says what to use.
+var tritonTLS = []struct {
+	name string
+	bool bool // takes no value
+}{{"grpc-use-ssl", true}, {"grpc-use-ssl-mutual", true}, {"grpc-server-cert", false}, {"grpc-server-key", false}, {"grpc-root-cert", false}}
+
+// tlsInstead says what serves TLS in tiffin.
+const tlsInstead = "serve TLS with --tls-cert FILE and --tls-key FILE (--tls-client-ca FILE to require client certificates)"
+
+// errTritonTLS is the refusal of a Triton TLS flag.
+var errTritonTLS = errors.New("tiffin refuses Triton's TLS flags: " + tlsInstead)
+
 // tritonIgnored are Triton's flags that tiffin accepts without acting on
 // them, so that a Triton command line starts; each is named in a warning
 // at start with why. Flags that would weaken security if ignored (Triton's
-// own TLS and SSL flags) are not among them: they stay unknown, and the
-// command line is refused.
+// own TLS and SSL flags) are not among them: they are refused (tritonTLS).
 var tritonIgnored = []struct {
 	name, why string
 	bool      bool // takes no value

@@ -171,7 +171,14 @@ func TestTritonLaunchFlags(t *testing.T) {
 	}
 	// Triton's TLS flags are not ignored: a server the user thinks is
 	// encrypted must not start in plain text.
-	if _, err := parseServe(t, nil, "--grpc-use-ssl=true"); err == nil {
-		t.Error("--grpc-use-ssl was accepted")
+	// The refusal says what to use instead.
+	for _, args := range [][]string{{"--grpc-use-ssl=true"}, {"--grpc-use-ssl", "true"}, {"--grpc-use-ssl-mutual"},
+		{"--grpc-server-cert", "cert.pem"}, {"--grpc-server-key=key.pem"}, {"--grpc-root-cert", "ca.pem"}} {
+		if _, err := parseServe(t, nil, args...); err == nil || !strings.Contains(err.Error(), "--tls-cert FILE and --tls-key FILE") {
+			t.Errorf("%q: %v, want refused naming --tls-cert and --tls-key", args, err)
+		}
+	}
+	if _, err := parseServe(t, map[string]string{"TIFFIN_GRPC_USE_SSL": "true"}); err == nil || !strings.Contains(err.Error(), "--tls-cert") {
+		t.Errorf("TIFFIN_GRPC_USE_SSL: %v, want refused naming --tls-cert", err)
 	}
 }
