@@ -62,3 +62,19 @@ func TestTokenNotInUsage(t *testing.T) {
 		}
 	}
 }
+
+// Every command's -h begins with its synopsis, as README's "Running
+// tiffin" lists them, rather than the flag package's bare "Usage of serve:".
+func TestHelpStartsWithTheSynopsis(t *testing.T) {
+	for cmd, want := range map[string]string{
+		"serve": "Usage: tiffin serve --model-repository DIR [flags]", "infer": "Usage: tiffin infer --model M",
+		"bench": "Usage: tiffin bench --model M", "tune": "Usage: tiffin tune --model-repository DIR --model M",
+		"devices": "Usage: tiffin devices", "demo-models": "Usage: tiffin demo-models [--bench] DIR",
+	} {
+		var stdout, stderr bytes.Buffer
+		run([]string{cmd, "-h"}, &stdout, &stderr)
+		if out := stdout.String() + stderr.String(); !strings.HasPrefix(out, want) {
+			t.Errorf("%s -h begins %.60q, want %q", cmd, out, want)
+		}
+	}
+}

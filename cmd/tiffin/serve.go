@@ -17,10 +17,22 @@ import (
 	httpt "github.com/tiffin-ml/tiffin/transport/http"
 )
 
+const serveUsage = `Usage: tiffin serve --model-repository DIR [flags]
+
+Serves the model repository DIR (DIR/<model>/<version>/model.onnx, and an
+optional DIR/<model>/config.yaml) over HTTP (KServe V2) and gRPC until
+SIGINT or SIGTERM. Every flag can also be set as TIFFIN_<FLAG>
+(TIFFIN_HTTP_PORT=9000); the command line wins. Triton's flags are taken
+too: those tiffin does not act on are named in a warning at start.
+
+Flags:
+`
+
 // serveFlags returns the flag set and a function to run after parsing.
 func serveFlags(cfg *config.Server, stderr io.Writer) (*flag.FlagSet, func()) {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, serveUsage); fs.PrintDefaults() }
 	fs.StringVar(&cfg.ModelRepository, "model-repository", cfg.ModelRepository, "model repository `DIR` (required)")
 	fs.StringVar(&cfg.Host, "host", cfg.Host, "address to listen on (empty: all interfaces)")
 	fs.IntVar(&cfg.HTTPPort, "http-port", cfg.HTTPPort, "HTTP port (0: pick a free one)")
