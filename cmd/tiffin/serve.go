@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"os/signal"
 	"syscall"
 	"time"
@@ -57,17 +58,41 @@ func serveFlags(cfg *config.Server, stderr io.Writer) (*flag.FlagSet, func()) {
 	return fs, controlFlags(fs, &cfg.Repository) // control.go
 }
 
-func serveCmd(args []string, stdout, stderr io.Writer) int {
+// envError is a TIFFIN_<FLAG> variable that does not parse.
+type envError struct{ error }
+
+// serveConfig reads serve's flags from the environment (TIFFIN_<FLAG>),
+// then from args, which win. --load-model adds a model each time it is
+// given, so names on the command line replace the environment's rather
+// than adding to them.
+func serveConfig(args []string, stderr io.Writer, getenv func(string) string) (config.Server, error) {
 	cfg := config.DefaultServer()
 	fs, parsed := serveFlags(&cfg, stderr)
-	if err := envFlagsFromOS(fs); err != nil { // TIFFIN_<FLAG>; the command line wins
-		fmt.Fprintf(stderr, "tiffin serve: %v\n", err)
-		return 2
+	if err := envFlags(fs, getenv); err != nil {
+		return cfg, envError{err}
 	}
+	fromEnv := cfg.Repository.LoadModels
+	cfg.Repository.LoadModels = nil
 	if err := parseFlags(fs, args); err != nil {
-		return parseExit(err)
+		return cfg, err
+	}
+	if len(cfg.Repository.LoadModels) == 0 {
+		cfg.Repository.LoadModels = fromEnv
 	}
 	parsed()
+	return cfg, nil
+}
+
+func serveCmd(args []string, stdout, stderr io.Writer) int {
+	cfg, err := serveConfig(args, stderr, os.Getenv)
+	var envErr envError
+	switch {
+	case errors.As(err, &envErr):
+		fmt.Fprintf(stderr, "tiffin serve: %v\n", err)
+		return 2
+	case err != nil:
+		return parseExit(err)
+	}
 	if cfg.ORTLibrary == "" {
 		cfg.ORTLibrary = onnx.DefaultLibraryPath()
 	}

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -168,6 +167,3 @@ func envFlags(fs *flag.FlagSet, getenv func(string) string) error {
 	})
 	return err
 }
-
-// envFlagsFromOS is envFlags over the process's environment.
-func envFlagsFromOS(fs *flag.FlagSet) error { return envFlags(fs, os.Getenv) }

@@ -22,16 +22,7 @@ import (
 // then the command line.
 func parseServe(t *testing.T, env map[string]string, args ...string) (config.Server, error) {
 	t.Helper()
-	cfg := config.DefaultServer()
-	fs, parsed := serveFlags(&cfg, io.Discard)
-	if err := envFlags(fs, func(k string) string { return env[k] }); err != nil {
-		return cfg, err
-	}
-	if err := parseFlags(fs, args); err != nil {
-		return cfg, err
-	}
-	parsed()
-	return cfg, nil
+	return serveConfig(args, io.Discard, func(k string) string { return env[k] })
 }
 
 // Triton's users write a boolean's value as the next word; the line the
@@ -75,6 +66,20 @@ func TestServeFlagsFromEnvironment(t *testing.T) {
 	}
 	if _, err := parseServe(t, map[string]string{"TIFFIN_HTTP_PORT": "eighty"}); err == nil || !strings.Contains(err.Error(), `TIFFIN_HTTP_PORT="eighty"`) {
 		t.Fatalf("a bad value: %v, want an error naming the variable", err)
+	}
+}
+
+// --load-model adds a model each time it is given: names on the command
+// line replace TIFFIN_LOAD_MODEL's, as every other flag wins over its
+// variable, rather than loading both.
+func TestLoadModelOnTheCommandLineReplacesTheEnvironments(t *testing.T) {
+	env := map[string]string{"TIFFIN_LOAD_MODEL": "from-env"}
+	cfg, err := parseServe(t, env, "--load-model", "a", "--load-model", "b")
+	if err != nil || !slices.Equal(cfg.Repository.LoadModels, []string{"a", "b"}) {
+		t.Errorf("with both: %q, %v; want the command line's a and b", cfg.Repository.LoadModels, err)
+	}
+	if cfg, err := parseServe(t, env); err != nil || !slices.Equal(cfg.Repository.LoadModels, []string{"from-env"}) {
+		t.Errorf("the variable alone: %q, %v", cfg.Repository.LoadModels, err)
 	}
 }
 
