@@ -56,7 +56,29 @@ func jobFlags(name string, stderr io.Writer) (*flag.FlagSet, *jobServer) {
 	s := &jobServer{}
 	fs.StringVar(&s.url, "server", def, "tiffin server `URL` (https:// for a server serving TLS)")
 	s.tls.Flags(fs, false)
+	fs.Usage = func() { jobUsage(fs, name) }
 	return fs, s
+}
+
+// jobUsage is a jobs command's -h: its synopsis and what it does, as the
+// other commands' -h begin, then its flags.
+func jobUsage(fs *flag.FlagSet, name string) {
+	args := "[flags] ID"
+	switch name {
+	case "submit":
+		args = "--model M --input FILE [flags]"
+	case "list":
+		args = "[flags]"
+	}
+	w := fs.Output()
+	fmt.Fprintf(w, "Usage: tiffin jobs %s %s\n", name, args)
+	for _, c := range jobCommands() {
+		if c.name == name {
+			fmt.Fprintf(w, "\n%s%s.\n", strings.ToUpper(c.summary[:1]), c.summary[1:])
+		}
+	}
+	fmt.Fprintln(w, "\nFlags:")
+	fs.PrintDefaults()
 }
 
 // client is a client of the server, over TLS with the files given.

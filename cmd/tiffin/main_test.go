@@ -70,9 +70,11 @@ func TestHelpStartsWithTheSynopsis(t *testing.T) {
 		"serve": "Usage: tiffin serve --model-repository DIR [flags]", "infer": "Usage: tiffin infer --model M",
 		"bench": "Usage: tiffin bench --model M", "tune": "Usage: tiffin tune --model-repository DIR --model M",
 		"devices": "Usage: tiffin devices", "demo-models": "Usage: tiffin demo-models [--bench] DIR",
+		"jobs submit": "Usage: tiffin jobs submit --model M --input FILE [flags]", "jobs status": "Usage: tiffin jobs status [flags] ID",
+		"jobs list": "Usage: tiffin jobs list [flags]", "jobs cancel": "Usage: tiffin jobs cancel [flags] ID",
 	} {
 		var stdout, stderr bytes.Buffer
-		run([]string{cmd, "-h"}, &stdout, &stderr)
+		run(append(strings.Fields(cmd), "-h"), &stdout, &stderr)
 		if out := stdout.String() + stderr.String(); !strings.HasPrefix(out, want) {
 			t.Errorf("%s -h begins %.60q, want %q", cmd, out, want)
 		}
