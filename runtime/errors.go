@@ -11,40 +11,42 @@ import (
 type Kind uint8
 
 const (
-	KindInternal          Kind = iota // a bug or a backend failure
-	KindInvalidArgument               // the request is malformed or does not fit the model
-	KindNotFound                      // no such model or version
-	KindResourceExhausted             // a queue is full or a limit is hit
-	KindDeadlineExceeded              // the request waited or ran past its timeout
-	KindUnavailable                   // the model or server is not ready
-	KindCancelled                     // the client went away
-	KindPermissionDenied              // the operation is switched off, or the caller may not do it
-	KindUnauthenticated               // the operation needs credentials the caller did not give
-	KindConflict                      // the target's state does not allow the operation (a job not finished)
-	KindTooLarge                      // a body or upload is over its size limit
-	KindRequestTimeout                // the client took too long to send its request
-	KindHeaderTooLarge                // the request line and headers are over their buffer
-	KindUnimplemented                 // a protocol extension this server does not have (shared memory)
-	KindMethodNotAllowed              // an HTTP route asked for with a method it does not take
+	KindInternal            Kind = iota // a bug or a backend failure
+	KindInvalidArgument                 // the request is malformed or does not fit the model
+	KindNotFound                        // no such model or version
+	KindResourceExhausted               // a queue is full or a limit is hit
+	KindDeadlineExceeded                // the request waited or ran past its timeout
+	KindUnavailable                     // the model or server is not ready
+	KindCancelled                       // the client went away
+	KindPermissionDenied                // the operation is switched off, or the caller may not do it
+	KindUnauthenticated                 // the operation needs credentials the caller did not give
+	KindConflict                        // the target's state does not allow the operation (a job not finished)
+	KindTooLarge                        // a body or upload is over its size limit
+	KindRequestTimeout                  // the client took too long to send its request
+	KindHeaderTooLarge                  // the request line and headers are over their buffer
+	KindUnimplemented                   // a protocol extension this server does not have (shared memory)
+	KindMethodNotAllowed                // an HTTP route asked for with a method it does not take
+	KindInsufficientStorage             // the server's disk is full (a job's upload)
 	numKinds
 )
 
 var kindNames = [...]string{
-	KindInternal:          "internal",
-	KindInvalidArgument:   "invalid argument",
-	KindNotFound:          "not found",
-	KindResourceExhausted: "resource exhausted",
-	KindDeadlineExceeded:  "deadline exceeded",
-	KindUnavailable:       "unavailable",
-	KindCancelled:         "cancelled",
-	KindPermissionDenied:  "permission denied",
-	KindUnauthenticated:   "unauthenticated",
-	KindConflict:          "conflict",
-	KindTooLarge:          "too large",
-	KindRequestTimeout:    "request timeout",
-	KindHeaderTooLarge:    "header too large",
-	KindUnimplemented:     "unimplemented",
-	KindMethodNotAllowed:  "method not allowed",
+	KindInternal:            "internal",
+	KindInvalidArgument:     "invalid argument",
+	KindNotFound:            "not found",
+	KindResourceExhausted:   "resource exhausted",
+	KindDeadlineExceeded:    "deadline exceeded",
+	KindUnavailable:         "unavailable",
+	KindCancelled:           "cancelled",
+	KindPermissionDenied:    "permission denied",
+	KindUnauthenticated:     "unauthenticated",
+	KindConflict:            "conflict",
+	KindTooLarge:            "too large",
+	KindRequestTimeout:      "request timeout",
+	KindHeaderTooLarge:      "header too large",
+	KindUnimplemented:       "unimplemented",
+	KindMethodNotAllowed:    "method not allowed",
+	KindInsufficientStorage: "insufficient storage",
 }
 
 func (k Kind) String() string {

@@ -39,6 +39,8 @@ func HTTPStatus(err error) int {
 		return 501
 	case runtime.KindMethodNotAllowed:
 		return 405
+	case runtime.KindInsufficientStorage:
+		return 507
 	}
 	return 500
 }
@@ -68,7 +70,7 @@ func GRPCCode(err error) codes.Code {
 		return codes.ResourceExhausted // what gRPC itself answers for an oversized message
 	case runtime.KindRequestTimeout:
 		return codes.DeadlineExceeded
-	case runtime.KindHeaderTooLarge:
+	case runtime.KindHeaderTooLarge, runtime.KindInsufficientStorage:
 		return codes.ResourceExhausted
 	case runtime.KindUnimplemented, runtime.KindMethodNotAllowed:
 		return codes.Unimplemented

@@ -17,21 +17,22 @@ func TestStatusEveryKind(t *testing.T) {
 		http int
 		grpc codes.Code
 	}{
-		runtime.KindInternal:          {500, codes.Internal},
-		runtime.KindInvalidArgument:   {400, codes.InvalidArgument},
-		runtime.KindNotFound:          {404, codes.NotFound},
-		runtime.KindResourceExhausted: {429, codes.ResourceExhausted},
-		runtime.KindDeadlineExceeded:  {504, codes.DeadlineExceeded},
-		runtime.KindUnavailable:       {503, codes.Unavailable},
-		runtime.KindCancelled:         {499, codes.Canceled},
-		runtime.KindPermissionDenied:  {403, codes.PermissionDenied},
-		runtime.KindUnauthenticated:   {401, codes.Unauthenticated},
-		runtime.KindConflict:          {409, codes.FailedPrecondition},
-		runtime.KindTooLarge:          {413, codes.ResourceExhausted},
-		runtime.KindRequestTimeout:    {408, codes.DeadlineExceeded},
-		runtime.KindHeaderTooLarge:    {431, codes.ResourceExhausted},
-		runtime.KindUnimplemented:     {501, codes.Unimplemented},
-		runtime.KindMethodNotAllowed:  {405, codes.Unimplemented},
+		runtime.KindInternal:            {500, codes.Internal},
+		runtime.KindInvalidArgument:     {400, codes.InvalidArgument},
+		runtime.KindNotFound:            {404, codes.NotFound},
+		runtime.KindResourceExhausted:   {429, codes.ResourceExhausted},
+		runtime.KindDeadlineExceeded:    {504, codes.DeadlineExceeded},
+		runtime.KindUnavailable:         {503, codes.Unavailable},
+		runtime.KindCancelled:           {499, codes.Canceled},
+		runtime.KindPermissionDenied:    {403, codes.PermissionDenied},
+		runtime.KindUnauthenticated:     {401, codes.Unauthenticated},
+		runtime.KindConflict:            {409, codes.FailedPrecondition},
+		runtime.KindTooLarge:            {413, codes.ResourceExhausted},
+		runtime.KindRequestTimeout:      {408, codes.DeadlineExceeded},
+		runtime.KindHeaderTooLarge:      {431, codes.ResourceExhausted},
+		runtime.KindUnimplemented:       {501, codes.Unimplemented},
+		runtime.KindMethodNotAllowed:    {405, codes.Unimplemented},
+		runtime.KindInsufficientStorage: {507, codes.ResourceExhausted},
 	}
 	for _, k := range runtime.Kinds() {
 		w, ok := want[k]

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -250,6 +251,12 @@ func (s *Service) Submit(ctx context.Context, model string, version int64, in In
 		err = runtime.Errorf(runtime.KindInvalidArgument, "the input has no rows")
 	}
 	if err != nil {
+		if errors.Is(err, syscall.ENOSPC) {
+			// Not the server's fault as a 500 says, nor the client's: the
+			// operator's to fix, and the log is where they look.
+			s.log.Warn("job upload failed: the disk is full", "job", rec.ID, "err", err)
+			err = runtime.Errorf(runtime.KindInsufficientStorage, "the server's disk is full; the upload was not kept: %w", err)
+		}
 		s.abort(st, rec, err)
 		return Status{}, err
 	}

@@ -12,7 +12,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -534,5 +536,23 @@ func TestUploadOfAnotherKindIsRefused(t *testing.T) {
 		if _, err := s.Submit(ctx, "mlp-small", 0, Input{Format: c.f}, strings.NewReader(c.body)); err != nil {
 			t.Errorf("format %q, body %.12q: %v", c.f, c.body, err)
 		}
+	}
+}
+
+// An upload the disk cannot take is refused as insufficient storage (507),
+// naming the full disk, and the job is failed: not an internal error, as
+// though the server were at fault. The body here fails as a full disk's
+// write does, wherever the spool meets it.
+func TestUploadOnAFullDiskIsInsufficientStorage(t *testing.T) {
+	s := startService(t, newRefModels(), t.TempDir(), nil)
+	full := &os.PathError{Op: "write", Path: "spool", Err: syscall.ENOSPC}
+	body := io.MultiReader(strings.NewReader(ndjsonInput(50)), iotest.ErrReader(full))
+	_, err := s.Submit(context.Background(), "mlp-small", 0, Input{Format: NDJSON}, body)
+	if runtime.KindOf(err) != runtime.KindInsufficientStorage || !strings.Contains(err.Error(), "disk is full") {
+		t.Fatalf("got %v (kind %v), want insufficient storage naming the full disk", err, runtime.KindOf(err))
+	}
+	list, err := s.List(context.Background())
+	if err != nil || len(list) != 1 || list[0].State != Failed {
+		t.Fatalf("jobs %+v, %v: want the one job failed", list, err)
 	}
 }
