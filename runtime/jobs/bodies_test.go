@@ -76,6 +76,11 @@ func TestJobBodies(t *testing.T) {
 				if objs, err := s.store.Load().results.List(ctx); !errors.Is(err, jetstream.ErrNoObjectsFound) {
 					t.Fatalf("objects left after delete: %v %v", objs, err)
 				}
+				// Nor the markers Delete leaves: they had grown without bound.
+				info, err := s.store.Load().resultsStream.Info(ctx)
+				if err != nil || info.State.Msgs != 0 {
+					t.Fatalf("the result store's stream holds %d messages after delete (%v), want none", info.State.Msgs, err)
+				}
 			}
 		})
 	}

@@ -3,6 +3,7 @@ package jobs
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -50,12 +51,15 @@ type chunkRef struct {
 // inputs as messages of a work-queue stream, chunk results in an object
 // store. It holds no state of its own, so replicas can share one.
 type store struct {
-	nc       *nats.Conn
-	js       jetstream.JetStream
-	jobs     jetstream.KeyValue
-	results  jetstream.ObjectStore
-	chunks   jetstream.Stream
-	maxChunk int // bytes of input one chunk may carry
+	nc      *nats.Conn
+	js      jetstream.JetStream
+	jobs    jetstream.KeyValue
+	results jetstream.ObjectStore
+	// resultsStream is the object store's stream, where a deleted
+	// object's marker is purged (deleteResults).
+	resultsStream jetstream.Stream
+	chunks        jetstream.Stream
+	maxChunk      int // bytes of input one chunk may carry
 	// files keeps chunk inputs and results as files (bodies.go); nil:
 	// they travel in the stream and the object store.
 	files *bodyFiles
@@ -90,6 +94,9 @@ func openStore(ctx context.Context, nc *nats.Conn, bodies string, replicas int) 
 		Bucket: resultsBucket, Description: "tiffin bulk job results, by chunk", Storage: jetstream.FileStorage,
 		Replicas: replicas,
 	}); err != nil {
+		return nil, fmt.Errorf("result store %s: %w", resultsBucket, err)
+	}
+	if s.resultsStream, err = js.Stream(ctx, "OBJ_"+resultsBucket); err != nil {
 		return nil, fmt.Errorf("result store %s: %w", resultsBucket, err)
 	}
 	if s.done, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
@@ -348,15 +355,31 @@ func (s *store) deleteResults(ctx context.Context, rec *record) error {
 		if err != nil {
 			continue
 		}
-		err = s.results.Delete(ctx, resultName(job, i))
+		name := resultName(job, i)
+		err = s.results.Delete(ctx, name)
 		if err != nil && !errors.Is(err, jetstream.ErrObjectNotFound) {
 			errs = append(errs, err)
+			continue
+		}
+		// Delete leaves a marker of each object (some 325 bytes) in the
+		// stream for good: a store that scored many jobs grew without
+		// bound after they were all deleted. The marker goes too; the
+		// object then reads as not found, as a deleted one does.
+		if err := s.resultsStream.Purge(ctx, jetstream.WithPurgeSubject(resultMetaSubject(name))); err != nil {
+			errs = append(errs, fmt.Errorf("drop the marker of result %s: %w", name, err))
 		}
 	}
 	return errors.Join(append(errs, s.forget(ctx, job))...)
 }
 
 func resultName(job string, index int) string { return job + "/" + strconv.Itoa(index) }
+
+// resultMetaSubject is the subject of a result object's metadata in the
+// object store's stream, as JetStream's object store names it: the
+// bucket, then the name in URL-safe base64.
+func resultMetaSubject(name string) string {
+	return "$O." + resultsBucket + ".M." + base64.URLEncoding.EncodeToString([]byte(name))
+}
 
 // validID reports whether id could be a job id: letters and digits only,
 // so it is always a valid key and subject token.
