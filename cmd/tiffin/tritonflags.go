@@ -162,8 +162,28 @@ func envFlags(fs *flag.FlagSet, getenv func(string) string) error {
 			return
 		}
 		if e := fs.Set(f.Name, v); e != nil {
-			err = fmt.Errorf("%s=%q: %v", name, v, e)
+			err = fmt.Errorf("%s=%q: %v%s", name, v, e, wants(f))
 		}
 	})
 	return err
+}
+
+// wants says what a flag takes, for an environment variable's error: the
+// flag package's own says only "parse error" for a number or a duration.
+func wants(f *flag.Flag) string {
+	g, ok := f.Value.(flag.Getter)
+	if !ok {
+		return " (for --" + f.Name + ")"
+	}
+	switch g.Get().(type) {
+	case bool:
+		return " (--" + f.Name + " takes true or false)"
+	case int, int64, uint, uint64:
+		return " (--" + f.Name + " takes a whole number)"
+	case float64:
+		return " (--" + f.Name + " takes a number)"
+	case time.Duration:
+		return " (--" + f.Name + " takes a duration, such as 30s or 2m)"
+	}
+	return " (for --" + f.Name + ")"
 }

@@ -64,8 +64,12 @@ func TestServeFlagsFromEnvironment(t *testing.T) {
 		t.Fatalf("http %d grpc %d (the flag wins) strict %v exit %v compat %q repo %q",
 			cfg.HTTPPort, cfg.GRPCPort, cfg.StrictReady, cfg.ShutdownTimeout, cfg.MetricsCompat, cfg.ModelRepository)
 	}
-	if _, err := parseServe(t, map[string]string{"TIFFIN_HTTP_PORT": "eighty"}); err == nil || !strings.Contains(err.Error(), `TIFFIN_HTTP_PORT="eighty"`) {
-		t.Fatalf("a bad value: %v, want an error naming the variable", err)
+	if _, err := parseServe(t, map[string]string{"TIFFIN_HTTP_PORT": "eighty"}); err == nil || !strings.Contains(err.Error(), `TIFFIN_HTTP_PORT="eighty"`) ||
+		!strings.Contains(err.Error(), "--http-port takes a whole number") {
+		t.Fatalf("a bad value: %v, want an error naming the variable and what its flag takes", err)
+	}
+	if _, err := parseServe(t, map[string]string{"TIFFIN_SHUTDOWN_TIMEOUT": "ten"}); err == nil || !strings.Contains(err.Error(), "takes a duration") {
+		t.Fatalf("a bad duration: %v, want an error saying a duration is wanted", err)
 	}
 }
 

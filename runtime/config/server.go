@@ -104,7 +104,7 @@ func DefaultServer() Server {
 // Validate checks the flags, naming the flag at fault.
 func (s *Server) Validate() error {
 	if s.ModelRepository == "" {
-		return fmt.Errorf("--model-repository is required")
+		return fmt.Errorf("--model-repository is required: a folder of <model>/<version>/model.onnx (tiffin demo-models DIR writes an example)")
 	}
 	for _, p := range []struct {
 		name string
