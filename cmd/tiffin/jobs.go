@@ -11,6 +11,7 @@ import (
 	"github.com/tiffin-ml/tiffin/runtime"
 	"github.com/tiffin-ml/tiffin/runtime/config"
 	"github.com/tiffin-ml/tiffin/runtime/jobs"
+	"github.com/tiffin-ml/tiffin/runtime/metrics"
 	httpt "github.com/tiffin-ml/tiffin/transport/http"
 )
 
@@ -40,6 +41,7 @@ type jobsParams struct {
 	Log     *slog.Logger
 	LC      *lifecycle
 	Manager *runtime.Manager
+	Metrics *metrics.Metrics // the job queue's counters join /metrics
 }
 
 type jobsResult struct {
@@ -71,6 +73,9 @@ func newJobs(p jobsParams) (jobsResult, error) {
 		ChunkBytes: cfg.ChunkBytes, MaxRedeliveries: redeliveries, AckWait: cfg.AckWait, Logger: p.Log,
 		StreamReplicas: cfg.StreamReplicas,
 	})
+	if err := p.Metrics.Register(svc.Collector()); err != nil {
+		return jobsResult{}, fmt.Errorf("jobs metrics: %w", err)
+	}
 	p.LC.append(hook{name: "jobs", start: svc.Start, stop: svc.Stop})
 	return jobsResult{Service: svc, HTTP: svc}, nil
 }

@@ -332,6 +332,11 @@ func TestPoisonChunkFailsOnlyItsRows(t *testing.T) {
 		}
 		// The expected values of the poisoned rows do not matter: they failed.
 		checkResults(t, lines, 50, bad)
+		// /metrics counts the poison chunk, its redeliveries and its rows.
+		if n := &s.counts; n.chunksPoisoned.Load() != 1 || n.redeliveries.Load() < 1 || n.rowsFailed.Load() != 10 || n.rowsScored.Load() != 40 {
+			t.Errorf("counts: poisoned %d, redeliveries %d, rows failed %d, scored %d; want 1, at least 1, 10, 40",
+				n.chunksPoisoned.Load(), n.redeliveries.Load(), n.rowsFailed.Load(), n.rowsScored.Load())
+		}
 	}
 }
 

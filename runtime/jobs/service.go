@@ -71,6 +71,7 @@ type Service struct {
 	broker *broker
 	store  atomic.Pointer[store] // nil until started
 	pool   *pool
+	counts counts // what this replica's pool has done (metrics.go)
 }
 
 // New returns a service that has not connected yet.
@@ -151,7 +152,7 @@ func (s *Service) Start(ctx context.Context) error {
 		return errors.Join(err, s.Stop(ctx))
 	}
 	s.pool = &pool{store: st, scorer: &scorer{models: s.models, retryFor: s.opts.RetryFor}, cons: cons,
-		ackWait: s.opts.AckWait, replica: s.opts.Replica, log: s.log, maxRedeliveries: s.opts.MaxRedeliveries}
+		ackWait: s.opts.AckWait, replica: s.opts.Replica, log: s.log, maxRedeliveries: s.opts.MaxRedeliveries, counts: &s.counts}
 	s.pool.start(s.opts.Workers)
 	s.log.Info("job queue started", "replica", s.opts.Replica, "workers", s.opts.Workers, "max_chunk_bytes", st.maxChunk, "store_replicas", replicas)
 	return nil

@@ -31,7 +31,8 @@ type pool struct {
 	replica string
 	log     *slog.Logger
 
-	maxRedeliveries int // deliveries beyond the first before a chunk's rows fail
+	maxRedeliveries int     // deliveries beyond the first before a chunk's rows fail
+	counts          *counts // the service's, for /metrics
 
 	slots   chan struct{} // one token per chunk in flight
 	stop    context.CancelFunc
@@ -139,8 +140,13 @@ func (p *pool) handle(msg jetstream.Msg) {
 		p.markRunning(c.job)
 	}
 	var res chunkResult
-	if n := deliveries(msg); n > p.maxRedeliveries+1 {
+	n := deliveries(msg)
+	if n > 1 {
+		p.counts.redeliveries.Add(1)
+	}
+	if n > p.maxRedeliveries+1 {
 		res = p.poisoned(c, n-2)
+		p.counts.chunksPoisoned.Add(1)
 	} else {
 		beat, working := p.heartbeat(msg), p.scorer.models.BulkWork()
 		var data []byte
@@ -231,6 +237,7 @@ func (p *pool) record(job *record, c chunkRef, res chunkResult) (finished bool, 
 	if err != nil || !fresh {
 		return false, err
 	}
+	p.counts.scored(c.rows, res.failed)
 	rec, err := p.store.finishIfDone(ctx, c.job, p.log)
 	if runtime.KindOf(err) == runtime.KindNotFound {
 		// Purged while this chunk was scored: what it just stored (a result
