@@ -17,10 +17,28 @@ type counts struct {
 }
 
 // scored counts a chunk recorded by this replica, the first time it is.
+// A nil counts (a pool made without a service, in tests) counts nothing.
 func (c *counts) scored(rows int, failed int64) {
+	if c == nil {
+		return
+	}
 	c.rowsScored.Add(int64(rows) - failed)
 	c.rowsFailed.Add(failed)
 	c.chunksScored.Add(1)
+}
+
+// taken counts a chunk taken for the n-th time, poisoned when it will not
+// be scored again.
+func (c *counts) taken(n int, poisoned bool) {
+	if c == nil {
+		return
+	}
+	if n > 1 {
+		c.redeliveries.Add(1)
+	}
+	if poisoned {
+		c.chunksPoisoned.Add(1)
+	}
 }
 
 var (

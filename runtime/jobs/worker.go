@@ -141,12 +141,9 @@ func (p *pool) handle(msg jetstream.Msg) {
 	}
 	var res chunkResult
 	n := deliveries(msg)
-	if n > 1 {
-		p.counts.redeliveries.Add(1)
-	}
+	p.counts.taken(n, n > p.maxRedeliveries+1)
 	if n > p.maxRedeliveries+1 {
 		res = p.poisoned(c, n-2)
-		p.counts.chunksPoisoned.Add(1)
 	} else {
 		beat, working := p.heartbeat(msg), p.scorer.models.BulkWork()
 		var data []byte
