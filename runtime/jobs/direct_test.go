@@ -182,6 +182,11 @@ func TestSpoolError(t *testing.T) {
 		if runtime.KindOf(err) != c.kind || !strings.Contains(err.Error(), c.says) {
 			t.Errorf("spoolError(%v) = %v (%s), want %s saying %q", c.err, err, runtime.KindOf(err), c.kind, c.says)
 		}
+		// A full disk stays in the chain: Submit answers it 507, not 500
+		// (a second reviewer's finding: %v had cut it).
+		if errors.Is(c.err, syscall.ENOSPC) && !errors.Is(err, syscall.ENOSPC) {
+			t.Errorf("spoolError(%v) = %v: ENOSPC left its chain", c.err, err)
+		}
 	}
 }
 

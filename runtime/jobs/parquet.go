@@ -655,7 +655,8 @@ func spoolError(err error) error {
 	case runtime.KindOf(err) == runtime.KindConflict:
 		return err
 	case errors.As(err, &we):
-		return runtime.Errorf(runtime.KindInternal, "spool the Parquet upload: %v", we.err)
+		// %w: a full disk (ENOSPC) stays in the chain, for Submit's 507.
+		return runtime.Errorf(runtime.KindInternal, "spool the Parquet upload: %w", we.err)
 	case runtime.KindOf(err) == runtime.KindTooLarge:
 		return runtime.Errorf(runtime.KindTooLarge, "read the Parquet upload: %w", err)
 	}
