@@ -48,7 +48,16 @@ func tritonFlags(fs *flag.FlagSet, cfg *config.Server) {
 		usage := "Triton's; refused, not ignored: " + tlsInstead
 		refuse := func(string) error { return errTritonTLS }
 		if f.bool {
-			fs.BoolFunc(f.name, usage, refuse)
+			// false asks for no TLS, which is what a server without
+			// --tls-cert serves: a Triton command line spelling it out
+			// starts, and nobody is led to think it encrypted.
+			usage = "Triton's; false is accepted, true refused: " + tlsInstead
+			fs.BoolFunc(f.name, usage, func(v string) error {
+				if on, err := strconv.ParseBool(v); err == nil && !on {
+					return nil
+				}
+				return errTritonTLS
+			})
 		} else {
 			fs.Func(f.name, usage, refuse)
 		}

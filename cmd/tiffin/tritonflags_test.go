@@ -190,4 +190,10 @@ func TestTritonLaunchFlags(t *testing.T) {
 	if _, err := parseServe(t, map[string]string{"TIFFIN_GRPC_USE_SSL": "true"}); err == nil || !strings.Contains(err.Error(), "--tls-cert") {
 		t.Errorf("TIFFIN_GRPC_USE_SSL: %v, want refused naming --tls-cert", err)
 	}
+	// false asks for what a server without --tls-cert serves: it starts.
+	for _, args := range [][]string{{"--grpc-use-ssl=false"}, {"--grpc-use-ssl", "false"}, {"--grpc-use-ssl-mutual=false"}} {
+		if _, err := parseServe(t, nil, args...); err != nil {
+			t.Errorf("%q: %v, want accepted", args, err)
+		}
+	}
 }
