@@ -11,11 +11,9 @@ import (
 	pb "github.com/tiffin-ml/tiffin/transport/inferencepb"
 )
 
-// decoded is a request ready for the runtime, and whether its inputs came
-// as typed contents.
+// decoded is a request ready for the runtime.
 type decoded struct {
-	req   runtime.InferRequest
-	typed bool
+	req runtime.InferRequest
 }
 
 // decodeRequest turns a ModelInferRequest into a runtime request. It checks
@@ -45,7 +43,7 @@ func decodeRequest(r *pb.ModelInferRequest, check func([]backends.Tensor) error,
 		return invalid("request has %d inputs but %d raw_input_contents entries; give one per input, in input order",
 			len(r.GetInputs()), len(raw))
 	}
-	d.typed = len(raw) == 0
+	typed := len(raw) == 0
 	d.req.Inputs = slices.Grow(inputs, len(r.GetInputs()))[:len(r.GetInputs())]
 	d.req.Outputs = outputs
 	for i, in := range r.GetInputs() {
@@ -60,10 +58,10 @@ func decodeRequest(r *pb.ModelInferRequest, check func([]backends.Tensor) error,
 	}
 	for i, in := range r.GetInputs() {
 		var data []byte
-		if !d.typed {
+		if !typed {
 			data = raw[i]
 		}
-		if err := decodeInput(in, data, d.typed, &d.req.Inputs[i]); err != nil {
+		if err := decodeInput(in, data, typed, &d.req.Inputs[i]); err != nil {
 			return err
 		}
 		if p, ok := in.GetParameters()[transport.ContentTypeParam]; ok {
