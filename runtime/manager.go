@@ -7,9 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
-	"os"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -43,7 +41,7 @@ type Manager struct {
 	loadMu   sync.Mutex        // serialises Load and Unload of models; taken before mu
 	placer   *Placer           // guarded by loadMu
 	stamps   map[string]string // model folder fingerprints at their last load attempt (poll.go); guarded by loadMu
-	skipped  map[string]bool   // folders warned of as not model names, while they stay (warnSkippedFolders); guarded by loadMu
+	skipped  map[string]error  // folders warned of as not model names, while they stay (warnSkippedFolders); guarded by loadMu
 	expected int               // CPU instances the host is to run; guarded by loadMu
 	started  atomic.Bool
 	closing  atomic.Bool
@@ -84,19 +82,19 @@ func NewManager(o ManagerOptions) *Manager {
 		o.Logger = slog.Default()
 	}
 	return &Manager{root: o.Repository, backends: o.Backends, inv: o.Inventory, override: o.Override, log: o.Logger, bulkShare: o.BulkShare,
-		models: map[string]*entry{}, placer: NewPlacer(o.Inventory), stamps: map[string]string{}, skipped: map[string]bool{}, stopLoads: make(chan struct{})}
+		models: map[string]*entry{}, placer: NewPlacer(o.Inventory), stamps: map[string]string{}, skipped: map[string]error{}, stopLoads: make(chan struct{})}
 }
 
 // LoadAll loads every model in the repository. A model that fails is kept
 // as UNAVAILABLE with its reason; only an unreadable repository is an error.
 func (m *Manager) LoadAll(ctx context.Context) error {
-	names, err := ListModels(m.root)
+	names, misnamed, err := listRepository(m.root)
 	if err != nil {
 		m.started.Store(true)
 		return err
 	}
 	m.loadMu.Lock()
-	m.warnSkippedFolders()
+	m.warnSkippedFolders(misnamed)
 	m.loadMu.Unlock()
 	if len(names) == 0 { // a mistyped path, or files where folders belong: ready, serving nothing
 		m.log.Warn("the model repository holds no model folders; nothing is served",
@@ -105,31 +103,18 @@ func (m *Manager) LoadAll(ctx context.Context) error {
 	return m.LoadNames(ctx, names) // poll.go
 }
 
-// warnSkippedFolders logs the repository's folders that ListModels passes
-// over for their name: they are not served, not in the index, and do not
-// hold readiness back, so the log is the one place that says so. Hidden
-// folders (.git, a Kubernetes volume's ..data) are passed over quietly.
-// Each folder is warned of once while it stays: at start, and by the poll
-// when one appears. Called with loadMu held.
-func (m *Manager) warnSkippedFolders() {
-	entries, err := os.ReadDir(m.root)
-	if err != nil {
-		return
-	}
-	seen := map[string]bool{}
-	for _, e := range entries {
-		name := e.Name()
-		if strings.HasPrefix(name, ".") || !isDir(m.root, e) {
-			continue
-		}
-		if err := CheckModelName(name); err != nil {
-			seen[name] = true
-			if !m.skipped[name] {
-				m.log.Warn("model folder not served: its name is not a model name", "folder", name, "reason", err)
-			}
+// warnSkippedFolders logs the repository's folders that were passed over
+// for their name (listRepository's misnamed): they are not served, not in
+// the index, and do not hold readiness back, so the log is the one place
+// that says so. Each folder is warned of once while it stays: at start,
+// and by the poll when one appears. Called with loadMu held.
+func (m *Manager) warnSkippedFolders(misnamed map[string]error) {
+	for _, name := range slices.Sorted(maps.Keys(misnamed)) {
+		if _, warned := m.skipped[name]; !warned {
+			m.log.Warn("model folder not served: its name is not a model name", "folder", name, "reason", misnamed[name])
 		}
 	}
-	m.skipped = seen
+	m.skipped = misnamed
 }
 
 // Load loads a model's selected versions, or reloads them: the new versions

@@ -53,13 +53,13 @@ func (m *Manager) Poll(ctx context.Context, every time.Duration) {
 
 // rescan compares the repository with what was last loaded from it.
 func (m *Manager) rescan(ctx context.Context) {
-	names, err := ListModels(m.root)
+	names, misnamed, err := listRepository(m.root)
 	if err != nil {
 		m.log.Warn("repository poll: cannot list the repository", "err", err)
 		return
 	}
 	m.loadMu.Lock()
-	m.warnSkippedFolders()
+	m.warnSkippedFolders(misnamed)
 	var changed, gone []string
 	for _, name := range names {
 		if m.stamps[name] != stampModel(m.root, name) {

@@ -64,17 +64,33 @@ const maxModelName = 255
 
 // ListModels returns the names of the model folders under root, sorted.
 func ListModels(root string) ([]string, error) {
+	names, _, err := listRepository(root)
+	return names, err
+}
+
+// listRepository reads root once: the names of its model folders, sorted,
+// and the folders passed over because their name is not a model name,
+// with why. Hidden folders (.git, a Kubernetes volume's ..data) are passed
+// over without being listed.
+func listRepository(root string) (names []string, misnamed map[string]error, err error) {
 	entries, err := os.ReadDir(root)
 	if err != nil {
-		return nil, fmt.Errorf("read model repository: %w", err)
+		return nil, nil, fmt.Errorf("read model repository: %w", err)
 	}
-	var names []string
+	misnamed = map[string]error{}
 	for _, e := range entries {
-		if isDir(root, e) && CheckModelName(e.Name()) == nil {
-			names = append(names, e.Name())
+		if !isDir(root, e) {
+			continue
 		}
+		if err := CheckModelName(e.Name()); err != nil {
+			if !strings.HasPrefix(e.Name(), ".") {
+				misnamed[e.Name()] = err
+			}
+			continue
+		}
+		names = append(names, e.Name())
 	}
-	return names, nil
+	return names, misnamed, nil
 }
 
 // isDir reports whether entry e of dir is a folder, or a symbolic link to
