@@ -28,14 +28,7 @@ func TestLoadAllWarnsOfFoldersSkippedForTheirName(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(repo, "..data"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	var logs bytes.Buffer
-	m := NewManager(ManagerOptions{Repository: repo, Backends: backends.NewRegistry(backendtest.New(backendtest.Options{})),
-		Inventory: Inventory{Cores: [][]int{{0}}, Nodes: []int{0}}, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
-	defer m.Close(context.Background())
-	if err := m.LoadAll(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	out := logs.String()
+	out := loadAllLog(t, repo)
 	for _, want := range []string{`"a b"`, `we\"ird`} {
 		if !strings.Contains(out, "level=WARN") || !strings.Contains(out, want) {
 			t.Errorf("no warning naming the skipped folder %s; log:\n%s", want, out)
@@ -54,6 +47,16 @@ func TestLoadAllWarnsOfAnEmptyRepository(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(repo, "model.onnx"), []byte("x"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	if out := loadAllLog(t, repo); !strings.Contains(out, "level=WARN") || !strings.Contains(out, "no model folders") ||
+		!strings.Contains(out, "<model>/<version>/model.onnx") {
+		t.Fatalf("no warning of the empty repository; log:\n%s", out)
+	}
+}
+
+// loadAllLog loads every model of repo with a fake backend and returns
+// what the manager logged.
+func loadAllLog(t *testing.T, repo string) string {
+	t.Helper()
 	var logs bytes.Buffer
 	m := NewManager(ManagerOptions{Repository: repo, Backends: backends.NewRegistry(backendtest.New(backendtest.Options{})),
 		Inventory: Inventory{Cores: [][]int{{0}}, Nodes: []int{0}}, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
@@ -61,8 +64,5 @@ func TestLoadAllWarnsOfAnEmptyRepository(t *testing.T) {
 	if err := m.LoadAll(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if out := logs.String(); !strings.Contains(out, "level=WARN") || !strings.Contains(out, "no model folders") ||
-		!strings.Contains(out, "<model>/<version>/model.onnx") {
-		t.Fatalf("no warning of the empty repository; log:\n%s", out)
-	}
+	return logs.String()
 }
