@@ -45,22 +45,19 @@ func tritonFlags(fs *flag.FlagSet, cfg *config.Server) {
 		}
 	}
 	for _, f := range tritonTLS {
-		usage := "Triton's; refused, not ignored: " + tlsInstead
-		refuse := func(string) error { return errTritonTLS }
-		if f.bool {
-			// false asks for no TLS, which is what a server without
-			// --tls-cert serves: a Triton command line spelling it out
-			// starts, and nobody is led to think it encrypted.
-			usage = "Triton's; false is accepted, true refused: " + tlsInstead
-			fs.BoolFunc(f.name, usage, func(v string) error {
-				if on, err := strconv.ParseBool(v); err == nil && !on {
-					return nil
-				}
-				return errTritonTLS
-			})
-		} else {
-			fs.Func(f.name, usage, refuse)
+		if !f.bool {
+			fs.Func(f.name, "Triton's; refused, not ignored: "+tlsInstead, func(string) error { return errTritonTLS })
+			continue
 		}
+		// false asks for no TLS, which is what a server without
+		// --tls-cert serves: a Triton command line spelling it out
+		// starts, and nobody is led to think it encrypted.
+		fs.BoolFunc(f.name, "Triton's; false is accepted, true refused: "+tlsInstead, func(v string) error {
+			if on, err := strconv.ParseBool(v); err == nil && !on {
+				return nil
+			}
+			return errTritonTLS
+		})
 	}
 	fs.StringVar(&cfg.TLS.Cert, "tls-cert", cfg.TLS.Cert, "serve HTTP and gRPC over TLS with this PEM certificate `FILE` (with --tls-key)")
 	fs.StringVar(&cfg.TLS.Key, "tls-key", cfg.TLS.Key, "the PEM private key `FILE` of --tls-cert")
