@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -167,8 +168,11 @@ func TestBenchScenarioTablesMissingResults(t *testing.T) {
 // rows of zeros, and the error says the run was cancelled.
 func TestBenchInterruptLeavesOutLevelsNotStarted(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
-	time.AfterFunc(300*time.Millisecond, cancel)
-	rep, err := Run(ctx, Options{Target: bareTarget(t), Model: "bare", Concurrency: []int{1, 2, 4},
+	// The interrupt comes 100 ms into the second level, counted by the
+	// statistics each level reads before it starts, not by the clock: a
+	// slow machine had taken 314 ms over the first level alone.
+	target := &interruptAtLevel{Target: bareTarget(t), level: 2, cancel: cancel}
+	rep, err := Run(ctx, Options{Target: target, Model: "bare", Concurrency: []int{1, 2, 4},
 		Rates: []float64{100}, Workers: 4, Arrivals: Uniform, Duration: 200 * time.Millisecond})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("error %v, want context.Canceled", err)
@@ -181,6 +185,22 @@ func TestBenchInterruptLeavesOutLevelsNotStarted(t *testing.T) {
 			t.Errorf("level %s has no requests: a level not started was reported", l.Label)
 		}
 	}
+}
+
+// interruptAtLevel cancels a run 100 ms after the given level starts: each
+// level reads the server's statistics before it starts and after it ends.
+type interruptAtLevel struct {
+	Target
+	level  int
+	cancel context.CancelFunc
+	reads  atomic.Int32
+}
+
+func (t *interruptAtLevel) Stats(ctx context.Context, model string) (ServerStats, error) {
+	if int(t.reads.Add(1)) == 2*t.level-1 {
+		time.AfterFunc(100*time.Millisecond, t.cancel)
+	}
+	return t.Target.Stats(ctx, model)
 }
 
 // Late sends with none dropped say the load generator fell behind, not
